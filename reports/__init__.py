@@ -1,0 +1,1 @@
+"""Report renderers (mapped into the package as ``scanner.reports``)."""

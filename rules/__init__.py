@@ -1,0 +1,1 @@
+"""The rule catalogue (mapped into the package as ``scanner.rules``)."""

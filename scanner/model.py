@@ -1,0 +1,207 @@
+"""Dataclasses and enums shared by every layer: what a script meant to send, and what we found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Optional, Union
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+class Confidence(str, Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Api(str, Enum):
+    SEND_MAILMESSAGE = "send-mailmessage"
+    SMTPCLIENT = "smtpclient"
+    MAILKIT = "mailkit"
+    CDO = "cdo"
+    SYSTEM_WEB_MAIL = "system-web-mail"
+    OUTLOOK_COM = "outlook-com"
+    GRAPH_SENDMAIL = "graph-sendmail"
+    SEND_MGUSERMAIL = "send-mgusermail"
+
+
+class BindKind(str, Enum):
+    """How a parameter's value was obtained."""
+
+    LITERAL = "literal"  # a constant written at the call (string, number, switch, $true)
+    EXPRESSION = "expression"  # PowerShell code evaluated at run time ($var, (Get-Date), "x $y")
+    POSITIONAL = "positional"  # bound by position, not by name
+    SPLAT = "splat"  # from a hashtable splatted with @name
+    DEFAULT = "default"  # $PSDefaultParameterValues / $PSEmailServer
+    PIPELINE = "pipeline"  # from pipeline input (Attachments)
+    UNRESOLVED = "unresolved"  # we know the parameter may be set but not to what; see reason
+
+
+class FixApplicability(str, Enum):
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    DISPLAY_ONLY = "display-only"
+
+
+class ServerClass(str, Enum):
+    """What the SMTP endpoint a call talks to means for the basic-auth retirement."""
+
+    EXO_SUBMISSION = "exchange-online-submission"  # smtp.office365.com
+    EXO_LEGACY_TLS = "exchange-online-legacy-tls"  # smtp-legacy.office365.com
+    EXO_HVE = "exchange-online-hve"  # smtp-hve.office365.com
+    EXO_DIRECT_SEND = "exchange-online-direct-send"  # *.mail.protection.outlook.com
+    OUTLOOK_CONSUMER = "outlook-consumer"  # smtp-mail.outlook.com
+    AZURE_COMMUNICATION = "azure-communication-services"  # smtp.azurecomm.net
+    OTHER = "other-relay"  # on-premises Exchange, third party, localhost
+    UNKNOWN = "unknown"  # an expression, an unresolved variable, or nothing at all
+
+
+class CredentialKind(str, Enum):
+    EXPLICIT = "explicit"  # -Credential / .Credentials = ...
+    DEFAULT_LOGON = "default-windows-logon"  # UseDefaultCredentials, or Send-MailMessage with neither -Credential nor -UseSsl
+    NONE = "none"  # anonymous
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a decoded source file. Lines and columns are 1-based; offsets index the decoded text."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class RelatedLocation:
+    path: str
+    line: int
+    column: int
+    role: str  # client, message, splat, default, alias, wrapper, call-site, credential …
+
+
+@dataclass
+class BoundParam:
+    """One parameter of a mail call, with its PowerShell source text and how it got there."""
+
+    name: str  # canonical Send-MailMessage name (To, From, Subject, …) or an extra (MailMessage)
+    text: str  # PowerShell source text of the value ("$true" for a bare switch)
+    kind: BindKind
+    value: Optional[Union[str, bool, int, list[str]]] = None  # static value when the text is a constant
+    conditional: bool = False  # set only on some code paths (inside if/switch/loop/try)
+    reason: str = ""  # why unresolved, or where a default/splat value came from
+    line: int = 0
+
+    @property
+    def is_static(self) -> bool:
+        return self.value is not None and not self.conditional
+
+
+@dataclass
+class MailCall:
+    """What a script meant to send, independent of the API it used."""
+
+    api: Api
+    command: str  # the command or construct as written (Send-MailMessage, $smtp.Send, …)
+    form: str  # how it was written: named, positional, splat, alias, call-operator, module-qualified, method, …
+    location: Location
+    params: dict[str, BoundParam] = field(default_factory=dict)
+    related: list[RelatedLocation] = field(default_factory=list)
+    confidence: Confidence = Confidence.HIGH
+    notes: list[str] = field(default_factory=list)  # binding remarks (unresolved splat, parse recovery, …)
+    sent: bool = True  # False when a client is configured but no send was seen in the file
+    in_error_region: bool = False
+
+    def param(self, name: str) -> Optional[BoundParam]:
+        return self.params.get(name)
+
+    def static_text(self, name: str) -> Optional[str]:
+        """The parameter's constant string value, or None when absent or dynamic."""
+        bound = self.params.get(name)
+        if bound is None or not bound.is_static:
+            return None
+        value = bound.value
+        if isinstance(value, list):
+            return ",".join(value)
+        return str(value)
+
+
+@dataclass
+class Assessment:
+    """What the basic-auth retirement does to one call."""
+
+    server: ServerClass
+    server_text: str  # the host as written or resolved, "" when absent
+    credential: CredentialKind
+    breaks: Optional[bool]  # True breaks, False keeps working, None cannot tell
+    verdict: str  # one sentence for the report
+    migration: str  # what to do
+    severity: Severity
+
+
+@dataclass
+class FixInfo:
+    available: bool
+    applicability: FixApplicability
+    reason: str
+    graph_request: Optional[dict[str, object]] = None
+    notes: list[str] = field(default_factory=list)
+    snippet: Optional[dict[str, str]] = None
+    diff: Optional[str] = None
+
+
+@dataclass
+class Finding:
+    rule: str
+    name: str
+    severity: Severity
+    confidence: Confidence
+    location: Location
+    message: str
+    snippet: str
+    call: Optional[MailCall] = None
+    assessment: Optional[Assessment] = None
+    related: list[RelatedLocation] = field(default_factory=list)
+    fix: FixInfo = field(
+        default_factory=lambda: FixInfo(False, FixApplicability.DISPLAY_ONLY, "no automatic fix for this rule")
+    )
+    fingerprint: str = ""
+    suppressed: bool = False
+
+
+@dataclass(frozen=True)
+class FileError:
+    path: str
+    message: str
+
+
+@dataclass
+class UnusedSuppression:
+    path: str
+    line: int
+    rules: tuple[str, ...]
+
+
+@dataclass
+class ScanResult:
+    root: str
+    files_scanned: int
+    findings: list[Finding]
+    errors: list[FileError]
+    unused_suppressions: list[UnusedSuppression] = field(default_factory=list)
+    files_failed: int = 0
