@@ -13,6 +13,18 @@ app = typer.Typer(
 )
 
 
+# ---- scan / rules (scanner core) ----
+
+
+# ---- fix / snippet / kit (migration engine) ----
+
+
+# ---- report (HTML / Markdown renderers) ----
+
+
+# ---- verify / audit (Graph) ----
+
+
 def main() -> None:
     """Entry point of the `smtp2graph` console script."""
     app()

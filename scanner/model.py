@@ -126,6 +126,11 @@ class MailCall:
     notes: list[str] = field(default_factory=list)  # binding remarks (unresolved splat, parse recovery, …)
     sent: bool = True  # False when a client is configured but no send was seen in the file
     in_error_region: bool = False
+    # Offsets (decoded text) of the command name / method member as written, for the patcher:
+    # `Send-MailMessage`, `Microsoft.PowerShell.Utility\Send-MailMessage`, `'Send-MailMessage'`, or `.Send` in `$smtp.Send($m)`.
+    name_span: tuple[int, int] = (0, 0)
+    # Offsets of the whole call (command through its last argument, or `$smtp.Send(...)`).
+    call_span: tuple[int, int] = (0, 0)
 
     def param(self, name: str) -> Optional[BoundParam]:
         return self.params.get(name)
