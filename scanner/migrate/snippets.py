@@ -1,0 +1,249 @@
+"""Standalone Graph equivalents of one mail call: Invoke-RestMethod and Send-MgUserMail flavours.
+
+Both snippets build the same ``$message`` hashtable from a GraphMapping; they differ only in
+how the request is sent. Every snippet must parse cleanly with tree-sitter-powershell and run
+on Windows PowerShell 5.1 and PowerShell 7.
+"""
+
+from __future__ import annotations
+
+from scanner.migrate.mapping import GraphMapping, PsValue, RecipientList, ps_quote
+
+INDENT = "    "
+
+_RECIPIENT_HELPER = """\
+function ConvertTo-GraphRecipient {
+    # 'Name <a@b>' and 'a@b' alike: MailAddress parses both, as Send-MailMessage does.
+    param([string[]]$Address)
+    foreach ($item in $Address) {
+        foreach ($part in ($item -split ',')) {
+            if ($part.Trim()) {
+                $parsed = New-Object System.Net.Mail.MailAddress -ArgumentList $part.Trim()
+                $emailAddress = @{ address = $parsed.Address }
+                if ($parsed.DisplayName) { $emailAddress['name'] = $parsed.DisplayName }
+                @{ emailAddress = $emailAddress }
+            }
+        }
+    }
+}
+"""
+
+_ATTACHMENT_HELPER = """\
+function ConvertTo-GraphAttachment {
+    # Inline attachments only: keep each under 3 MB (the request is capped at 4 MB after base64);
+    # larger files need a draft and an upload session (Send-GraphMailMessage does that).
+    param([string[]]$Path)
+    foreach ($item in $Path) {
+        $full = (Resolve-Path -LiteralPath $item).ProviderPath
+        @{
+            '@odata.type' = '#microsoft.graph.fileAttachment'
+            name          = [System.IO.Path]::GetFileName($full)
+            contentType   = 'application/octet-stream'
+            contentBytes  = [Convert]::ToBase64String([System.IO.File]::ReadAllBytes($full))
+        }
+    }
+}
+"""
+
+_MAIL_MESSAGE_BLOCK = """\
+# The message is a System.Net.Mail.MailMessage built at run time: convert what Graph can carry.
+$mailMessage = {expr}
+$sender = $mailMessage.From.Address
+if ($mailMessage.Sender) {{ $sender = $mailMessage.Sender.Address }}
+$contentType = 'Text'
+if ($mailMessage.IsBodyHtml) {{ $contentType = 'HTML' }}
+$message = @{{
+    subject = $mailMessage.Subject
+    body    = @{{ contentType = $contentType; content = $mailMessage.Body }}
+    importance = ([string]$mailMessage.Priority).ToLower()
+}}
+$message['from'] = @{{ emailAddress = @{{ address = $mailMessage.From.Address; name = $mailMessage.From.DisplayName }} }}
+$fields = @{{ toRecipients = 'To'; ccRecipients = 'CC'; bccRecipients = 'Bcc'; replyTo = 'ReplyToList' }}
+foreach ($field in $fields.Keys) {{
+    $list = @(foreach ($address in $mailMessage.($fields[$field])) {{
+        @{{ emailAddress = @{{ address = $address.Address; name = $address.DisplayName }} }}
+    }})
+    if ($list.Count -gt 0) {{ $message[$field] = $list }}
+}}
+$attachmentList = @(foreach ($attachment in $mailMessage.Attachments) {{
+    $buffer = New-Object System.IO.MemoryStream
+    $attachment.ContentStream.CopyTo($buffer)
+    @{{
+        '@odata.type' = '#microsoft.graph.fileAttachment'
+        name          = $attachment.Name
+        contentType   = $attachment.ContentType.MediaType
+        contentBytes  = [Convert]::ToBase64String($buffer.ToArray())
+    }}
+}})
+if ($attachmentList.Count -gt 0) {{ $message['attachments'] = $attachmentList }}
+$headerList = @(foreach ($name in $mailMessage.Headers.AllKeys) {{
+    if ($name -like 'x-*') {{ @{{ name = $name; value = $mailMessage.Headers[$name] }} }}
+}})
+if ($headerList.Count -gt 0) {{ $message['internetMessageHeaders'] = @($headerList | Select-Object -First 5) }}
+"""
+
+
+def _recipient_expr(recipients: RecipientList, indent: str) -> list[str]:
+    """Lines of a PowerShell array of Graph recipient objects."""
+    if recipients.expression is not None:
+        return [f"@(ConvertTo-GraphRecipient -Address @({recipients.expression}))"]
+    lines = ["@("]
+    for recipient in recipients.static:
+        entry = f"address = {ps_quote(recipient.address)}"
+        if recipient.name:
+            entry += f"; name = {ps_quote(recipient.name)}"
+        lines.append(f"{indent}{INDENT}@{{ emailAddress = @{{ {entry} }} }}")
+    lines.append(f"{indent})")
+    return lines
+
+
+def _assign(key: str, value_lines: list[str], indent: str) -> list[str]:
+    first, *rest = value_lines
+    return [f"{indent}{key} = {first}", *rest]
+
+
+def _uses_recipient_helper(mapping: GraphMapping) -> bool:
+    lists = list(mapping.recipients.values())
+    if mapping.from_recipient is not None:
+        lists.append(mapping.from_recipient)
+    return any(item.expression is not None for item in lists)
+
+
+def _sender_lines(mapping: GraphMapping) -> list[str]:
+    if mapping.sender is not None:
+        return [f"$sender = {ps_quote(mapping.sender)}"]
+    if mapping.sender_text:
+        text = mapping.sender_text
+        return [
+            "# From is computed at run time; Graph needs the bare mailbox address in the URL.",
+            f"$sender = (New-Object System.Net.Mail.MailAddress -ArgumentList ({text})).Address",
+        ]
+    return [
+        "# TODO: the script names no sender; set the mailbox (user or shared) that sends this mail.",
+        "$sender = 'sender@contoso.com'",
+    ]
+
+
+def _value(value: PsValue) -> str:
+    return value.ps
+
+
+def message_lines(mapping: GraphMapping) -> list[str]:
+    """PowerShell lines that define ``$sender`` and ``$message`` (helpers included when needed)."""
+    lines: list[str] = []
+    if mapping.mail_message is not None:
+        lines.extend(_MAIL_MESSAGE_BLOCK.format(expr=mapping.mail_message).splitlines())
+        return lines
+    if _uses_recipient_helper(mapping):
+        lines.extend(_RECIPIENT_HELPER.splitlines())
+    if mapping.attachments_expression is not None:
+        lines.extend(_ATTACHMENT_HELPER.splitlines())
+    lines.extend(_sender_lines(mapping))
+    inner = INDENT
+    lines.append("$message = @{")
+    if mapping.subject is not None:
+        lines.append(f"{inner}subject = {_value(mapping.subject)}")
+    content_type = mapping.content_type.ps if mapping.content_type is not None else "'Text'"
+    content = mapping.body.ps if mapping.body is not None else "''"
+    lines.append(f"{inner}body = @{{")
+    lines.append(f"{inner}{INDENT}contentType = {content_type}")
+    lines.append(f"{inner}{INDENT}content = {content}")
+    lines.append(f"{inner}}}")
+    for field_name in ("toRecipients", "ccRecipients", "bccRecipients", "replyTo"):
+        if field_name in mapping.recipients:
+            lines.extend(_assign(field_name, _recipient_expr(mapping.recipients[field_name], inner), inner))
+    if mapping.from_recipient is not None:
+        lines.extend(_single_recipient(mapping.from_recipient, inner))
+    if mapping.importance is not None:
+        lines.append(f"{inner}importance = {mapping.importance.ps}")
+    if mapping.delivery_receipt is not None:
+        lines.append(f"{inner}isDeliveryReceiptRequested = {mapping.delivery_receipt.ps}")
+    if mapping.attachments:
+        lines.append(f"{inner}attachments = @(")
+        for spec in mapping.attachments:
+            pad = inner + INDENT
+            lines.append(f"{pad}@{{")
+            lines.append(f"{pad}{INDENT}'@odata.type' = '#microsoft.graph.fileAttachment'")
+            lines.append(f"{pad}{INDENT}name = {ps_quote(spec.name or 'attachment')}")
+            lines.append(f"{pad}{INDENT}contentType = {ps_quote(spec.content_type)}")
+            lines.append(
+                f"{pad}{INDENT}contentBytes = [Convert]::ToBase64String([System.IO.File]::ReadAllBytes("
+                f"(Resolve-Path -LiteralPath {spec.path.ps}).ProviderPath))"
+            )
+            lines.append(f"{pad}}}")
+        lines.append(f"{inner})")
+    elif mapping.attachments_expression is not None:
+        lines.append(f"{inner}attachments = @(ConvertTo-GraphAttachment -Path @({mapping.attachments_expression}))")
+    if mapping.headers:
+        lines.append(f"{inner}internetMessageHeaders = @(")
+        for name, value in mapping.headers:
+            lines.append(f"{inner}{INDENT}@{{ name = {ps_quote(name)}; value = {value.ps} }}")
+        lines.append(f"{inner})")
+    lines.append("}")
+    return lines
+
+
+def _single_recipient(recipients: RecipientList, indent: str) -> list[str]:
+    if recipients.expression is not None:
+        return [f"{indent}from = @(ConvertTo-GraphRecipient -Address @({recipients.expression}))[0]"]
+    first = recipients.static[0]
+    entry = f"address = {ps_quote(first.address)}"
+    if first.name:
+        entry += f"; name = {ps_quote(first.name)}"
+    return [f"{indent}from = @{{ emailAddress = @{{ {entry} }} }}"]
+
+
+def _header(mapping: GraphMapping, flavour: str) -> list[str]:
+    what = mapping.command or mapping.api.value
+    lines = [f"# Microsoft Graph sendMail equivalent of {what} ({flavour}), generated by smtp2graph."]
+    for note in mapping.notes:
+        lines.append(f"# Note: {note}")
+    return lines
+
+
+def _save_flag(mapping: GraphMapping) -> str:
+    return "$true" if mapping.save_to_sent_items else "$false"
+
+
+def invoke_restmethod_snippet(mapping: GraphMapping) -> str:
+    """A standalone Invoke-RestMethod call to /users/{sender}/sendMail equivalent to the mapped call."""
+    lines = _header(mapping, "Invoke-RestMethod")
+    lines += [
+        "# Token: Get-Smtp2GraphToken from the Smtp2Graph module (app-only, Mail.Send; configure it with",
+        "# Connect-Smtp2Graph or SMTP2GRAPH_* environment variables). Without the module, put an app-only",
+        "# access token for https://graph.microsoft.com in $token yourself; never paste a secret here.",
+        "Import-Module Smtp2Graph",
+        "$token = Get-Smtp2GraphToken",
+    ]
+    lines += message_lines(mapping)
+    lines += [
+        f"$request = @{{ message = $message; saveToSentItems = {_save_flag(mapping)} }}",
+        "# UTF-8 bytes: Windows PowerShell 5.1 would send a string body as ISO-8859-1.",
+        "$json = ConvertTo-Json -InputObject $request -Depth 10",
+        "$sendParams = @{",
+        "    Method      = 'Post'",
+        "    Uri         = 'https://graph.microsoft.com/v1.0/users/' + [uri]::EscapeDataString($sender) + '/sendMail'",
+        "    Headers     = @{ Authorization = 'Bearer ' + $token }",
+        "    ContentType = 'application/json'",
+        "    Body        = [System.Text.Encoding]::UTF8.GetBytes($json)",
+        "}",
+        "# 202 Accepted: Graph queued the message (accepted, not yet delivered).",
+        "Invoke-RestMethod @sendParams",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def send_mgusermail_snippet(mapping: GraphMapping) -> str:
+    """A standalone Send-MgUserMail (Microsoft Graph PowerShell SDK) call equivalent to the mapped call."""
+    lines = _header(mapping, "Send-MgUserMail")
+    lines += [
+        "# Needs Microsoft.Graph.Users.Actions and an app-only connection with Mail.Send, for example",
+        "# Connect-MgGraph -TenantId $tenantId -ClientId $clientId -CertificateThumbprint $thumbprint",
+        "Import-Module Microsoft.Graph.Users.Actions",
+    ]
+    lines += message_lines(mapping)
+    lines += [
+        f"$bodyParameter = @{{ message = $message; saveToSentItems = {_save_flag(mapping)} }}",
+        "Send-MgUserMail -UserId $sender -BodyParameter $bodyParameter",
+    ]
+    return "\n".join(lines) + "\n"
