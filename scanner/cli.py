@@ -24,6 +24,106 @@ app = typer.Typer(
 
 # ---- verify / audit (Graph) ----
 
+# Imports for this section only (module level so typer can resolve the annotations); light: no requests/msal.
+from pathlib import Path as _GraphPath  # noqa: E402
+from typing import Annotated as _Annotated, Optional as _Optional  # noqa: E402
+
+from scanner.graph.formats import OutputFormat as _GraphFormat  # noqa: E402
+
+_TenantOpt = _Annotated[_Optional[str], typer.Option("--tenant", help="Tenant: contoso.onmicrosoft.com or its GUID.")]
+_ClientIdOpt = _Annotated[_Optional[str], typer.Option("--client-id", help="Application (client) id of the Entra app.")]
+_CertOpt = _Annotated[_Optional[_GraphPath], typer.Option(
+    "--certificate", help="PEM with private key + public certificate, or a .pfx (passphrase from "
+    "$SMTP2GRAPH_CERTIFICATE_PASSPHRASE or --prompt-secret).")]
+_SecretEnvOpt = _Annotated[str, typer.Option(
+    "--secret-env", help="Name of the environment variable holding the client secret (never pass a secret as an argument).")]
+_PromptSecretOpt = _Annotated[bool, typer.Option("--prompt-secret", help="Ask for the client secret / passphrase at a hidden prompt.")]
+_DeviceCodeOpt = _Annotated[bool, typer.Option("--device-code", help="Delegated sign-in with a device code.")]
+_TokenCacheOpt = _Annotated[_Optional[_GraphPath], typer.Option(
+    "--token-cache", help="Token cache file for --device-code (created with mode 0600).")]
+_ManagedIdentityOpt = _Annotated[bool, typer.Option("--managed-identity", help="Use the Azure managed identity of this host.")]
+_MiClientIdOpt = _Annotated[_Optional[str], typer.Option(
+    "--managed-identity-client-id", help="Client id of a user-assigned managed identity.")]
+_AuthorityOpt = _Annotated[_Optional[str], typer.Option(
+    "--authority-host", hidden=True, envvar="SMTP2GRAPH_AUTHORITY_HOST",
+    help="Advanced: identity platform host[:port] instead of login.microsoftonline.com.")]
+_GraphUrlOpt = _Annotated[_Optional[str], typer.Option(
+    "--graph-url", hidden=True, envvar="SMTP2GRAPH_GRAPH_URL",
+    help="Advanced: Graph base URL instead of https://graph.microsoft.com/v1.0.")]
+_TimeoutOpt = _Annotated[float, typer.Option("--timeout", help="Seconds to wait for each HTTP answer.")]
+_GraphFormatOpt = _Annotated[_GraphFormat, typer.Option("--format", help="table for people, json for machines.")]
+
+
+@app.command("verify")
+def verify(
+    tenant: _TenantOpt = None,
+    client_id: _ClientIdOpt = None,
+    certificate: _CertOpt = None,
+    secret_env: _SecretEnvOpt = "SMTP2GRAPH_CLIENT_SECRET",
+    prompt_secret: _PromptSecretOpt = False,
+    device_code: _DeviceCodeOpt = False,
+    token_cache: _TokenCacheOpt = None,
+    managed_identity: _ManagedIdentityOpt = False,
+    managed_identity_client_id: _MiClientIdOpt = None,
+    sender: _Annotated[_Optional[list[str]], typer.Option("--from", help="Mailbox to test-send as (repeatable).")] = None,
+    senders_from: _Annotated[_Optional[_GraphPath], typer.Option(
+        "--senders-from", help="Test every distinct static sender of this scan JSON.")] = None,
+    to: _Annotated[_Optional[str], typer.Option("--to", help="Recipient of the test messages.")] = None,
+    expect_denied: _Annotated[_Optional[list[str]], typer.Option(
+        "--expect-denied", help="Mailbox the app must NOT be able to send as (repeatable).")] = None,
+    dry_run: _Annotated[bool, typer.Option("--dry-run", help="Print the exact requests; send nothing.")] = False,
+    output_format: _GraphFormatOpt = _GraphFormat.TABLE,
+    authority_host: _AuthorityOpt = None,
+    graph_url: _GraphUrlOpt = None,
+    timeout: _TimeoutOpt = 30.0,
+) -> None:
+    """Prove the app can send as each sender, and cannot send as mailboxes outside its scope."""
+    from scanner.graph.commands import ConnectionOptions, verify_command
+
+    options = ConnectionOptions(
+        tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
+        managed_identity=managed_identity, managed_identity_client_id=managed_identity_client_id,
+        secret_env=secret_env, prompt_secret=prompt_secret, token_cache=token_cache,
+        authority_host=authority_host, graph_url=graph_url, timeout=timeout,
+    )
+    raise typer.Exit(verify_command(
+        options, senders=sender or [], senders_from=senders_from, to=to, expect_denied=expect_denied or [],
+        dry_run=dry_run, output=output_format,
+    ))
+
+
+@app.command("audit")
+def audit(
+    tenant: _TenantOpt = None,
+    client_id: _ClientIdOpt = None,
+    certificate: _CertOpt = None,
+    secret_env: _SecretEnvOpt = "SMTP2GRAPH_CLIENT_SECRET",
+    prompt_secret: _PromptSecretOpt = False,
+    device_code: _DeviceCodeOpt = False,
+    token_cache: _TokenCacheOpt = None,
+    managed_identity: _ManagedIdentityOpt = False,
+    managed_identity_client_id: _MiClientIdOpt = None,
+    scan: _Annotated[_Optional[_GraphPath], typer.Option(
+        "--scan", help="Scan JSON to correlate SMTP AUTH sign-ins with scanned scripts.")] = None,
+    days: _Annotated[int, typer.Option("--days", help="Sign-in log window in days (1-30).")] = 30,
+    output_format: _GraphFormatOpt = _GraphFormat.TABLE,
+    output: _Annotated[_Optional[_GraphPath], typer.Option("--output", "-o", help="Write the result to this file.")] = None,
+    authority_host: _AuthorityOpt = None,
+    graph_url: _GraphUrlOpt = None,
+    timeout: _TimeoutOpt = 30.0,
+) -> None:
+    """List apps holding Mail.Send and accounts still signing in with SMTP AUTH, matched against a scan."""
+    from scanner.graph.commands import ConnectionOptions, audit_command
+
+    options = ConnectionOptions(
+        tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
+        managed_identity=managed_identity, managed_identity_client_id=managed_identity_client_id,
+        secret_env=secret_env, prompt_secret=prompt_secret, token_cache=token_cache,
+        authority_host=authority_host, graph_url=graph_url, timeout=timeout,
+    )
+    raise typer.Exit(audit_command(options, scan=scan, days=days, output=output_format, output_file=output))
+
+
 
 def main() -> None:
     """Entry point of the `smtp2graph` console script."""

@@ -1,0 +1,216 @@
+"""The verify and audit commands end to end: options in, text out, exit code back. cli.py calls these."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Optional, TextIO
+
+from scanner.graph.auth import (
+    AUTHORITY_HOST_ENV,
+    DEFAULT_AUTHORITY_HOST,
+    SECRET_ENV,
+    AuthMode,
+    AuthSettings,
+    TokenProvider,
+    infer_mode,
+)
+from scanner.graph.client import DEFAULT_GRAPH_URL, GraphClient, RetryPolicy
+from scanner.graph.errors import GraphError, ToolError
+from scanner.graph.render import OutputFormat, format_audit, format_verify
+
+GRAPH_URL_ENV = "SMTP2GRAPH_GRAPH_URL"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+AUDIT_SCOPES = (
+    "https://graph.microsoft.com/AuditLog.Read.All",
+    "https://graph.microsoft.com/Application.Read.All",
+)
+
+
+@dataclass
+class ConnectionOptions:
+    """The options verify and audit share: tenant, app, credential and (hidden) endpoint overrides."""
+
+    tenant: Optional[str]
+    client_id: Optional[str] = None
+    certificate: Optional[Path] = None
+    device_code: bool = False
+    managed_identity: bool = False
+    managed_identity_client_id: Optional[str] = None
+    secret_env: str = SECRET_ENV
+    prompt_secret: bool = False
+    token_cache: Optional[Path] = None
+    authority_host: Optional[str] = None
+    graph_url: Optional[str] = None
+    timeout: float = 30.0
+
+    def resolved_graph_url(self) -> str:
+        """--graph-url, else $SMTP2GRAPH_GRAPH_URL, else Microsoft Graph v1.0."""
+        url = (self.graph_url or os.environ.get(GRAPH_URL_ENV) or DEFAULT_GRAPH_URL).rstrip("/")
+        if not url.startswith("https://"):
+            raise ToolError(f"--graph-url {url}: Graph must be reached over https")
+        return url
+
+    def settings(self, delegated_scopes: tuple[str, ...]) -> AuthSettings:
+        """AuthSettings from the options; a missing or conflicting choice is a ToolError."""
+        if not self.tenant:
+            raise ToolError("--tenant is required (contoso.onmicrosoft.com or the tenant GUID)")
+        mode = infer_mode(self.certificate, self.device_code, self.managed_identity, self.secret_env, self.prompt_secret)
+        return AuthSettings(
+            tenant=self.tenant,
+            client_id=self.client_id,
+            mode=mode,
+            certificate=self.certificate,
+            secret_env=self.secret_env,
+            prompt_for_secret=self.prompt_secret,
+            token_cache=self.token_cache,
+            delegated_scopes=delegated_scopes,
+            managed_identity_client_id=self.managed_identity_client_id,
+            authority_host=self.authority_host or os.environ.get(AUTHORITY_HOST_ENV) or DEFAULT_AUTHORITY_HOST,
+            timeout=self.timeout,
+        )
+
+
+@dataclass
+class Runtime:
+    """What tests replace: the clock, sleeping, prompts and the output streams."""
+
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    sleep: Optional[Callable[[float], None]] = None
+    prompt: Optional[Callable[[str], str]] = None
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+
+
+def _no_token() -> str:
+    raise ToolError("internal: a dry run must not request a token")
+
+
+def _client(options: ConnectionOptions, provider: Callable[[], str], runtime: Runtime) -> GraphClient:
+    retry = RetryPolicy(sleep=runtime.sleep) if runtime.sleep else RetryPolicy()
+    return GraphClient(provider, base_url=options.resolved_graph_url(), timeout=options.timeout, retry=retry)
+
+
+def _provider(settings: AuthSettings, runtime: Runtime) -> TokenProvider:
+    notify: Callable[[str], None] = lambda text: print(text, file=runtime.stderr)
+    if runtime.prompt is not None:
+        return TokenProvider(settings, prompt=runtime.prompt, notify=notify)
+    return TokenProvider(settings, notify=notify)
+
+
+def _show_claims(provider: TokenProvider, runtime: Runtime) -> str:
+    """Acquire the token and print its claims summary to stderr; returns the app id the token carries."""
+    from scanner.graph.claims import decode_claims
+
+    claims = decode_claims(provider())
+    print(claims.summary(), file=runtime.stderr)
+    return claims.app_id
+
+
+def verify_command(
+    options: ConnectionOptions,
+    *,
+    senders: list[str],
+    senders_from: Optional[Path],
+    to: Optional[str],
+    expect_denied: list[str],
+    dry_run: bool,
+    output: OutputFormat,
+    runtime: Optional[Runtime] = None,
+) -> int:
+    """Run `smtp2graph verify`; returns the exit code (0 all expectations hold, 1 one failed, 2 usage/tool error)."""
+    from scanner.graph.ratelimit import MailboxRateLimiter
+    from scanner.graph.senders import load_scan, parse_address
+    from scanner.graph.verify import build_targets, plan_requests, run_verify
+
+    runtime = runtime or Runtime()
+    try:
+        if not to:
+            raise ToolError("--to is required: the mailbox that receives the test messages")
+        recipient = parse_address(to)
+        if recipient is None:
+            raise ToolError(f"--to {to}: not an email address")
+        wanted: list[str] = []
+        for sender in senders:
+            address = parse_address(sender)
+            if address is None:
+                raise ToolError(f"--from {sender}: not an email address")
+            wanted.append(address)
+        if senders_from is not None:
+            scanned = load_scan(senders_from)
+            if not scanned.senders:
+                print(f"{senders_from}: no static sender in the scan report (dynamic From values cannot be tested)",
+                      file=runtime.stderr)
+            wanted.extend(sorted(scanned.senders))
+        denied: list[str] = []
+        for mailbox in expect_denied:
+            address = parse_address(mailbox)
+            if address is None:
+                raise ToolError(f"--expect-denied {mailbox}: not an email address")
+            denied.append(address)
+        targets = build_targets(wanted, denied)
+        if not targets:
+            raise ToolError("nothing to verify: give --from, --senders-from or --expect-denied")
+        if dry_run:
+            # No credential is read and no token requested: the token provider here refuses to run.
+            client = _client(options, _no_token, runtime)
+            app_id = options.client_id or "(managed identity)"
+            for planned in plan_requests(client, targets, recipient, app_id, runtime.now()):
+                print(planned.render() + "\n", file=runtime.stdout)
+            print(f"dry run: {len(targets)} request(s) shown, nothing sent, no token requested", file=runtime.stderr)
+            return EXIT_OK
+        settings = options.settings(("https://graph.microsoft.com/Mail.Send",))
+        provider = _provider(settings, runtime)
+        client = _client(options, provider, runtime)
+        app_id = _show_claims(provider, runtime) or settings.client_id or "(managed identity)"
+        limiter = MailboxRateLimiter(sleep=runtime.sleep) if runtime.sleep else MailboxRateLimiter()
+        report = run_verify(client, targets, recipient, app_id=app_id, tenant=settings.tenant,
+                            limiter=limiter, now=runtime.now)
+    except (ToolError, GraphError) as error:
+        print(f"smtp2graph verify: {error}", file=runtime.stderr)
+        return EXIT_USAGE
+    runtime.stdout.write(format_verify(report, output))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def audit_command(
+    options: ConnectionOptions,
+    *,
+    scan: Optional[Path],
+    days: int,
+    output: OutputFormat,
+    output_file: Optional[Path] = None,
+    runtime: Optional[Runtime] = None,
+) -> int:
+    """Run `smtp2graph audit`; returns 0 (degraded sections included) or 2 on a usage/tool error."""
+    from scanner.graph.audit import run_audit
+    from scanner.graph.senders import load_scan
+
+    runtime = runtime or Runtime()
+    try:
+        if not 1 <= days <= 30:
+            # Entra ID keeps sign-in logs 30 days (P1/P2), so a longer window would silently shrink.
+            raise ToolError(f"--days {days}: choose 1 to 30 (Entra ID keeps sign-in logs for 30 days)")
+        scanned = load_scan(scan) if scan is not None else None
+        settings = options.settings(AUDIT_SCOPES)
+        provider = _provider(settings, runtime)
+        client = _client(options, provider, runtime)
+        _show_claims(provider, runtime)
+        report = run_audit(client, tenant=settings.tenant, days=days, scanned=scanned, now=runtime.now)
+    except (ToolError, GraphError) as error:
+        print(f"smtp2graph audit: {error}", file=runtime.stderr)
+        return EXIT_USAGE
+    text = format_audit(report, output)
+    if output_file is not None:
+        try:
+            output_file.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"smtp2graph audit: {output_file}: cannot write ({exc.strerror})", file=runtime.stderr)
+            return EXIT_USAGE
+        print(f"audit written to {output_file}", file=runtime.stderr)
+    else:
+        runtime.stdout.write(text)
+    return EXIT_OK
