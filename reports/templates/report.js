@@ -1,0 +1,599 @@
+// smtp2graph report page: everything shown is built from the embedded JSON with DOM APIs
+// (textContent / createElement); no data ever goes through innerHTML, so scanned text stays text.
+(function () {
+  'use strict';
+
+  var DATA = JSON.parse(document.getElementById('report-data').textContent);
+  var PAGE_SIZE = 100;
+  var SEVERITY_RANK = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+  var FIX_RANK = { safe: 0, unsafe: 1, 'display-only': 2, none: 3 };
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+  var findings = DATA.findings;
+  var rules = DATA.rules || {};
+  var state = { tile: null, q: '', severity: '', rule: '', api: '', fix: '', repo: '',
+                sortKey: 'severity', sortDir: 1, page: 0 };
+  var view = [];  // filtered + sorted findings
+  var lastOpener = null;
+
+  // ---------- small DOM helpers ----------
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+  function add(parent) {
+    for (var i = 1; i < arguments.length; i++) {
+      var child = arguments[i];
+      if (child === null || child === undefined) { continue; }
+      parent.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
+    }
+    return parent;
+  }
+  function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } return node; }
+  function str(value) { return value === null || value === undefined ? '' : String(value); }
+  function plural(n, word) { return n + ' ' + word + (n === 1 ? '' : 's'); }
+  function scriptKey(f) { return f.repo + '\u0000' + f.path; }
+  function api(f) { return f.call && f.call.api ? f.call.api : ''; }
+  function safeUrl(url) { return /^https?:\/\//i.test(str(url)) ? String(url) : null; }
+
+  function table(caption, headers, rows, className) {
+    var t = el('table', className || 'data');
+    add(t, el('caption', null, caption));
+    var head = add(el('thead'), el('tr'));
+    headers.forEach(function (h) { var th = el('th', null, h); th.scope = 'col'; head.firstChild.appendChild(th); });
+    t.appendChild(head);
+    var body = el('tbody');
+    rows.forEach(function (cells) {
+      var tr = el('tr');
+      cells.forEach(function (cell, i) {
+        var td = el(i === 0 ? 'th' : 'td');
+        if (i === 0) { td.scope = 'row'; }
+        if (cell instanceof Node) { td.appendChild(cell); } else { td.textContent = str(cell); }
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    t.appendChild(body);
+    return t;
+  }
+  function list(items) {
+    var ul = el('ul', 'plain');
+    items.forEach(function (item) { add(ul, item instanceof Node ? add(el('li'), item) : el('li', null, item)); });
+    return ul;
+  }
+  function kv(pairs) {
+    var dl = el('dl', 'kv');
+    pairs.forEach(function (p) {
+      if (p[1] === null || p[1] === undefined || p[1] === '') { return; }
+      add(dl, el('dt', null, p[0]), p[1] instanceof Node ? add(el('dd'), p[1]) : el('dd', null, p[1]));
+    });
+    return dl;
+  }
+
+  // ---------- header: are we ready? ----------
+  function renderHeader() {
+    var repos = DATA.repositories.map(function (r) { return r.name; });
+    document.title = 'smtp2graph migration report — ' + (repos.length ? repos.join(', ') : 'no scans');
+    var scanned = DATA.repositories.reduce(function (n, r) { return n + r.files_scanned; }, 0);
+    document.getElementById('report-meta').textContent =
+      plural(DATA.repositories.length, 'repository').replace('repositorys', 'repositories') +
+      (repos.length ? ' (' + repos.join(', ') + ')' : '') + ' · ' + plural(scanned, 'file') + ' scanned · ' +
+      plural(DATA.summary.scripts, 'script') + ' with findings · generated ' + DATA.generated_at;
+    var countdown = clear(document.getElementById('countdown'));
+    var days = DATA.days_left;
+    if (days >= 0) {
+      add(countdown, el('strong', null, plural(days, 'day')),
+        ' left until Exchange Online switches basic auth for SMTP AUTH off by default (' + DATA.deadline_text + ').');
+    } else {
+      countdown.className += ' past';
+      add(countdown, 'Basic auth for SMTP AUTH has been off by default since the ' + DATA.deadline_text + ': ',
+        el('strong', null, plural(-days, 'day')), ' ago.');
+    }
+    var tiles = clear(document.getElementById('tiles'));
+    DATA.summary.tiles.forEach(function (tile) {
+      var b = el('button', 'tile tile-' + tile.key);
+      b.type = 'button';
+      b.setAttribute('data-tile', tile.key);
+      b.setAttribute('aria-pressed', 'false');
+      var sub = tile.key === 'secret'
+        ? plural(tile.findings, 'secret') + ' found'
+        : plural(tile.findings, 'finding');
+      add(b, el('span', 'tile-count', tile.scripts), el('span', 'tile-label', tile.label),
+        el('span', 'tile-sub', plural(tile.scripts, 'script') + ' · ' + sub));
+      b.addEventListener('click', function () {
+        state.tile = state.tile === tile.key ? null : tile.key;
+        state.page = 0;
+        update();
+      });
+      tiles.appendChild(b);
+    });
+    var charts = clear(document.getElementById('charts'));
+    var sev = Object.keys(DATA.summary.by_severity).map(function (k) { return [k, DATA.summary.by_severity[k], 'bar-' + k]; });
+    var apis = Object.keys(DATA.summary.by_api).map(function (k) { return [k, DATA.summary.by_api[k], 'bar-api']; });
+    add(charts, barChart('Findings by severity', sev), barChart('Mail calls by API', apis));
+  }
+
+  function barChart(title, rows) {
+    var fig = el('figure', 'chart');
+    add(fig, el('figcaption', null, title));
+    var rowH = 20, labelW = 130, barW = 220, numW = 50;
+    var max = rows.reduce(function (m, r) { return Math.max(m, r[1]); }, 0) || 1;
+    var svg = document.createElementNS(SVG_NS, 'svg');
+    var height = rows.length * rowH + 4;
+    svg.setAttribute('width', String(labelW + barW + numW));
+    svg.setAttribute('height', String(height));
+    svg.setAttribute('viewBox', '0 0 ' + (labelW + barW + numW) + ' ' + height);
+    svg.setAttribute('role', 'img');
+    var t = document.createElementNS(SVG_NS, 'title');
+    t.textContent = title + ': ' + rows.map(function (r) { return r[0] + ' ' + r[1]; }).join(', ');
+    svg.appendChild(t);
+    rows.forEach(function (r, i) {
+      var y = i * rowH + 2;
+      var label = document.createElementNS(SVG_NS, 'text');
+      label.setAttribute('x', '0'); label.setAttribute('y', String(y + 14));
+      label.textContent = r[0];
+      var bar = document.createElementNS(SVG_NS, 'rect');
+      bar.setAttribute('x', String(labelW)); bar.setAttribute('y', String(y + 3));
+      bar.setAttribute('height', String(rowH - 6));
+      bar.setAttribute('width', String(Math.max(r[1] ? 2 : 0, Math.round(barW * r[1] / max))));
+      bar.setAttribute('class', r[2]);
+      var num = document.createElementNS(SVG_NS, 'text');
+      num.setAttribute('x', String(labelW + barW + 6)); num.setAttribute('y', String(y + 14));
+      num.textContent = String(r[1]);
+      svg.appendChild(label); svg.appendChild(bar); svg.appendChild(num);
+    });
+    fig.appendChild(svg);
+    return fig;
+  }
+
+  // ---------- findings: filter, sort, group, paginate ----------
+  var haystacks = findings.map(function (f) {
+    return [f.repo, f.path, f.rule, f.name, f.message, f.snippet, f.sender, f.credential_user, api(f),
+      f.call ? f.call.command : '', f.assessment ? f.assessment.server_text : ''].map(str).join('\n').toLowerCase();
+  });
+
+  function sortValue(f, key) {
+    switch (key) {
+      case 'severity': return SEVERITY_RANK.hasOwnProperty(f.severity) ? SEVERITY_RANK[f.severity] : 9;
+      case 'fix': return FIX_RANK.hasOwnProperty(f.fix_safety) ? FIX_RANK[f.fix_safety] : 9;
+      case 'line': return f.line || 0;
+      case 'api': return api(f);
+      case 'sender': return str(f.sender);
+      case 'rule': return str(f.rule);
+      case 'message': return str(f.message).toLowerCase();
+      default: return 0;
+    }
+  }
+  function compare(a, b) { return a < b ? -1 : a > b ? 1 : 0; }
+
+  function computeView() {
+    var q = state.q.trim().toLowerCase();
+    var terms = q ? q.split(/\s+/) : [];
+    var groups = new Map();
+    for (var i = 0; i < findings.length; i++) {
+      var f = findings[i];
+      if (state.tile && f.categories.indexOf(state.tile) < 0) { continue; }
+      if (state.severity && f.severity !== state.severity) { continue; }
+      if (state.rule && f.rule !== state.rule) { continue; }
+      if (state.api && api(f) !== state.api) { continue; }
+      if (state.fix && f.fix_safety !== state.fix) { continue; }
+      if (state.repo && f.repo !== state.repo) { continue; }
+      var miss = false;
+      for (var t = 0; t < terms.length; t++) { if (haystacks[i].indexOf(terms[t]) < 0) { miss = true; break; } }
+      if (miss) { continue; }
+      var key = scriptKey(f);
+      var bucket = groups.get(key);
+      if (!bucket) { bucket = []; groups.set(key, bucket); }
+      bucket.push(f);
+    }
+    var key = state.sortKey, dir = state.sortDir;
+    var ordered = [];
+    groups.forEach(function (members, gk) {
+      members.sort(function (a, b) {
+        return dir * compare(sortValue(a, key), sortValue(b, key)) || compare(a.line, b.line) || a.id - b.id;
+      });
+      ordered.push({ key: gk, lead: members[0], members: members });
+    });
+    // Groups are ordered by their best member under the current sort, so "grouped by script" and "sorted" agree.
+    ordered.sort(function (a, b) {
+      return dir * compare(sortValue(a.lead, key), sortValue(b.lead, key)) ||
+        compare(a.lead.repo, b.lead.repo) || compare(a.lead.path, b.lead.path);
+    });
+    view = [];
+    ordered.forEach(function (g) { for (var m = 0; m < g.members.length; m++) { view.push(g.members[m]); } });
+    return ordered.length;
+  }
+
+  function findingRow(f) {
+    var tr = el('tr', 'finding-row');
+    tr.setAttribute('data-id', String(f.id));
+    var sevCell = add(el('td'), el('span', 'sev sev-' + str(f.severity), f.severity));
+    var open = el('button', 'link open-detail', f.rule);
+    open.type = 'button';
+    open.setAttribute('aria-label', 'Details of ' + f.rule + ' at ' + f.path + ':' + f.line);
+    open.addEventListener('click', function () { openDetail(f, open); });
+    var ruleCell = add(el('td'), open, f.name ? el('div', 'hint', f.name) : null);
+    add(tr, sevCell, ruleCell, el('td', 'mono', f.line), el('td', null, api(f) || '—'),
+      el('td', null, f.sender || (f.call ? 'dynamic' : '—')),
+      add(el('td'), el('span', 'badge', f.fix_safety === 'none' ? 'no fix' : f.fix_safety)),
+      el('td', 'message', f.message));
+    tr.addEventListener('dblclick', function () { openDetail(f, open); });
+    return tr;
+  }
+
+  function groupRow(f, count, continued) {
+    var tr = el('tr', 'group-row');
+    var th = el('th');
+    th.scope = 'rowgroup';
+    th.colSpan = 7;
+    add(th, el('span', 'repo', f.repo + ' / '), f.path,
+      el('span', 'repo', ' — ' + plural(count, 'finding') + (continued ? ' (continued)' : '')));
+    tr.appendChild(th);
+    return tr;
+  }
+
+  function renderTable(scriptCount) {
+    var body = document.getElementById('findings-body');
+    var pages = Math.max(1, Math.ceil(view.length / PAGE_SIZE));
+    if (state.page >= pages) { state.page = pages - 1; }
+    var start = state.page * PAGE_SIZE, end = Math.min(view.length, start + PAGE_SIZE);
+    var counts = new Map();
+    for (var i = 0; i < view.length; i++) { var k = scriptKey(view[i]); counts.set(k, (counts.get(k) || 0) + 1); }
+    var frag = document.createDocumentFragment();
+    var previous = null;
+    for (var j = start; j < end; j++) {
+      var f = view[j];
+      var key = scriptKey(f);
+      if (key !== previous) {
+        frag.appendChild(groupRow(f, counts.get(key), j === start && j > 0 && scriptKey(view[j - 1]) === key));
+        previous = key;
+      }
+      frag.appendChild(findingRow(f));
+    }
+    clear(body);
+    if (!view.length) {
+      var tr = el('tr'); var td = el('td', 'empty', 'No finding matches these filters.'); td.colSpan = 7;
+      body.appendChild(add(tr, td));
+    } else {
+      body.appendChild(frag);
+    }
+    var status = document.getElementById('match-count');
+    status.setAttribute('data-count', String(view.length));
+    status.setAttribute('data-scripts', String(scriptCount));
+    status.textContent = view.length
+      ? 'Showing ' + (start + 1) + '–' + end + ' of ' + plural(view.length, 'finding') + ' in ' + plural(scriptCount, 'script') +
+        (view.length === findings.length ? '' : ' (filtered from ' + findings.length + ')') + '.'
+      : 'No finding matches (0 of ' + findings.length + ').';
+    document.getElementById('page-info').textContent = 'Page ' + (state.page + 1) + ' of ' + pages;
+    document.getElementById('page-prev').disabled = state.page === 0;
+    document.getElementById('page-next').disabled = state.page >= pages - 1;
+  }
+
+  function update() {
+    var scriptCount = computeView();
+    renderTable(scriptCount);
+    var tiles = document.querySelectorAll('#tiles .tile');
+    for (var i = 0; i < tiles.length; i++) {
+      tiles[i].setAttribute('aria-pressed', tiles[i].getAttribute('data-tile') === state.tile ? 'true' : 'false');
+    }
+    var ths = document.querySelectorAll('#findings-table thead th');
+    for (var t = 0; t < ths.length; t++) {
+      var sorted = ths[t].getAttribute('data-sort') === state.sortKey;
+      if (sorted) { ths[t].setAttribute('aria-sort', state.sortDir === 1 ? 'ascending' : 'descending'); }
+      else { ths[t].removeAttribute('aria-sort'); }
+    }
+  }
+
+  function setupControls() {
+    var form = document.getElementById('filters');
+    form.addEventListener('submit', function (event) { event.preventDefault(); });
+    var labels = { severity: 'All severities', rule: 'All rules', api: 'All APIs', fix: 'Any fix safety', repo: 'All repositories' };
+    var selects = form.querySelectorAll('select[data-filter]');
+    for (var i = 0; i < selects.length; i++) {
+      (function (select) {
+        var name = select.getAttribute('data-filter');
+        var all = el('option', null, labels[name]); all.value = '';
+        select.appendChild(all);
+        (DATA.filters[name] || []).forEach(function (value) {
+          var label = value;
+          if (name === 'rule' && rules[value] && rules[value].name) { label = value + ' ' + rules[value].name; }
+          if (name === 'fix' && value === 'none') { label = 'no fix'; }
+          var option = el('option', null, label); option.value = value;
+          select.appendChild(option);
+        });
+        select.addEventListener('change', function () { state[name] = select.value; state.page = 0; update(); });
+      })(selects[i]);
+    }
+    var search = document.getElementById('search');
+    var timer = null;
+    search.addEventListener('input', function () {
+      clearTimeout(timer);
+      // Debounced so typing stays fluid with 10,000 findings.
+      timer = setTimeout(function () { state.q = search.value; state.page = 0; update(); }, 120);
+    });
+    search.addEventListener('keydown', function (event) {
+      if (event.key === 'Enter') { clearTimeout(timer); state.q = search.value; state.page = 0; update(); }
+      if (event.key === 'Escape') { search.value = ''; state.q = ''; state.page = 0; update(); }
+    });
+    document.getElementById('clear-filters').addEventListener('click', function () {
+      state.tile = null; state.q = ''; search.value = ''; state.page = 0;
+      for (var s = 0; s < selects.length; s++) { selects[s].value = ''; state[selects[s].getAttribute('data-filter')] = ''; }
+      update();
+    });
+    var ths = document.querySelectorAll('#findings-table thead th[data-sort]');
+    for (var t = 0; t < ths.length; t++) {
+      (function (th) {
+        var key = th.getAttribute('data-sort');
+        var b = el('button', 'sort', th.textContent);
+        b.type = 'button';
+        b.setAttribute('aria-label', 'Sort by ' + th.textContent);
+        b.addEventListener('click', function () {
+          if (state.sortKey === key) { state.sortDir = -state.sortDir; } else { state.sortKey = key; state.sortDir = 1; }
+          state.page = 0;
+          update();
+        });
+        clear(th).appendChild(b);
+      })(ths[t]);
+    }
+    document.getElementById('page-prev').addEventListener('click', function () { state.page -= 1; update(); });
+    document.getElementById('page-next').addEventListener('click', function () { state.page += 1; update(); });
+    document.getElementById('detail-close').addEventListener('click', closeDetail);
+    document.addEventListener('keydown', function (event) {
+      if (event.key === 'Escape' && !document.getElementById('detail').hidden) { closeDetail(); }
+    });
+  }
+
+  // ---------- detail pane ----------
+  function codeExcerpt(f) {
+    var pre = el('pre', 'code');
+    var ctx = f.context;
+    var lines = ctx && ctx.lines && ctx.lines.length ? ctx.lines : str(f.snippet).split('\n');
+    var first = ctx && ctx.lines && ctx.lines.length ? ctx.start_line : f.line;
+    var last = f.end_line || f.line;
+    lines.forEach(function (text, i) {
+      var n = first + i;
+      var hit = n >= f.line && n <= last;
+      var span = el('span', 'ln' + (hit ? ' hit' : ''));
+      if (hit) { span.setAttribute('data-hit', 'true'); }
+      add(span, el('span', 'num', n), str(text));
+      pre.appendChild(span);
+    });
+    return pre;
+  }
+
+  function diffBlock(text) {
+    var pre = el('pre', 'diff');
+    str(text).split('\n').forEach(function (line) {
+      var cls = 'ctx';
+      if (/^(\+\+\+|---)/.test(line)) { cls = 'hunk'; }
+      else if (line.charAt(0) === '+') { cls = 'add'; }
+      else if (line.charAt(0) === '-') { cls = 'del'; }
+      else if (line.indexOf('@@') === 0) { cls = 'hunk'; }
+      pre.appendChild(el('span', cls, line));
+    });
+    return pre;
+  }
+
+  // A small Markdown subset (headings, fenced code, lists, paragraphs) rendered as text nodes.
+  function ruleDocs(markdown) {
+    var box = el('div', 'docs');
+    var lines = str(markdown).split('\n');
+    var para = [], listEl = null, code = null;
+    function flush() {
+      if (para.length) { box.appendChild(el('p', null, para.join(' '))); para = []; }
+      listEl = null;
+    }
+    lines.forEach(function (line) {
+      if (code !== null) {
+        if (/^```/.test(line)) { box.appendChild(el('pre', null, code.join('\n'))); code = null; }
+        else { code.push(line); }
+        return;
+      }
+      if (/^```/.test(line)) { flush(); code = []; return; }
+      var heading = /^#{1,6}\s+(.*)$/.exec(line);
+      if (heading) { flush(); box.appendChild(el('h4', null, heading[1])); return; }
+      var item = /^\s*[-*]\s+(.*)$/.exec(line);
+      if (item) {
+        if (para.length) { box.appendChild(el('p', null, para.join(' '))); para = []; }
+        if (!listEl) { listEl = el('ul', 'plain'); box.appendChild(listEl); }
+        listEl.appendChild(el('li', null, item[1]));
+        return;
+      }
+      if (!line.trim()) { flush(); return; }
+      para.push(line.trim());
+    });
+    if (code !== null) { box.appendChild(el('pre', null, code.join('\n'))); }
+    flush();
+    return box;
+  }
+
+  function openDetail(f, opener) {
+    lastOpener = opener || null;
+    var pane = document.getElementById('detail');
+    var body = clear(document.getElementById('detail-body'));
+    document.getElementById('detail-title').textContent = f.rule + ' ' + str(f.name);
+    var selected = document.querySelectorAll('tr.finding-row.selected');
+    for (var s = 0; s < selected.length; s++) { selected[s].classList.remove('selected'); }
+    var row = document.querySelector('tr.finding-row[data-id="' + f.id + '"]');
+    if (row) { row.classList.add('selected'); }
+    pane.setAttribute('data-finding', String(f.id));
+
+    add(body, el('p', 'message', f.message));
+    add(body, kv([
+      ['Script', f.repo + ' / ' + f.path + ':' + f.line + (f.column ? ':' + f.column : '')],
+      ['Severity', f.severity + (f.confidence ? ' (confidence ' + f.confidence + ')' : '')],
+      ['API', f.call ? api(f) + ' — ' + str(f.call.command) + (f.call.form ? ' (' + f.call.form + ')' : '') : null],
+      ['Sender', f.call ? (f.sender || 'dynamic (not a constant)') : null],
+      ['Credential user', f.credential_user],
+      ['Fingerprint', f.fingerprint]
+    ]));
+    var a = f.assessment;
+    if (a) {
+      add(body, el('h3', null, 'What the retirement does'));
+      add(body, kv([
+        ['Verdict', a.verdict],
+        ['Breaks', a.breaks === true ? 'yes' : a.breaks === false ? 'no' : 'cannot tell'],
+        ['Server', str(a.server_text || '(none)') + ' — ' + str(a.server)],
+        ['Credential', a.credential],
+        ['Migration', a.migration]
+      ]));
+    }
+    add(body, el('h3', null, 'Code'), codeExcerpt(f));
+    var params = f.call && f.call.params ? f.call.params : null;
+    if (params && Object.keys(params).length) {
+      var rows = Object.keys(params).map(function (name) {
+        var p = params[name] || {};
+        var where = str(p.reason) + (p.line ? (p.reason ? ' ' : '') + '(line ' + p.line + ')' : '');
+        return [name, add(el('code'), str(p.text)), str(p.kind), p.conditional ? 'yes' : 'no', where];
+      });
+      add(body, el('h3', null, 'Bound parameters'),
+        table('Parameters of the mail call and where each value came from',
+          ['Parameter', 'Value', 'Kind', 'Conditional', 'Provenance'], rows, 'data params'));
+    }
+    if (f.related_locations && f.related_locations.length) {
+      add(body, el('h3', null, 'Related locations'), list(f.related_locations.map(function (r) {
+        return str(r.role) + ': ' + str(r.path) + ':' + str(r.line);
+      })));
+    }
+    var fix = f.fix || {};
+    add(body, el('h3', null, 'Fix'), kv([
+      ['Applicability', fix.available ? str(fix.applicability) : 'no automatic fix'],
+      ['Why', fix.reason]
+    ]));
+    if (fix.notes && fix.notes.length) { add(body, el('h4', null, 'Behaviour differences'), list(fix.notes)); }
+    if (fix.snippet) {
+      Object.keys(fix.snippet).forEach(function (style) {
+        if (fix.snippet[style]) {
+          add(body, el('h4', null, 'Graph snippet (' + style.replace(/_/g, '-') + ')'), el('pre', 'snippet', fix.snippet[style]));
+        }
+      });
+    }
+    if (fix.graph_request) {
+      add(body, el('h4', null, 'Graph request'), el('pre', null, JSON.stringify(fix.graph_request, null, 2)));
+    }
+    if (fix.diff) { add(body, el('h4', null, 'Patch'), diffBlock(fix.diff)); }
+    var rule = rules[f.rule];
+    if (rule) {
+      add(body, el('h3', null, 'Rule ' + f.rule + (rule.name ? ' — ' + rule.name : '')));
+      if (rule.summary) { add(body, el('p', null, rule.summary)); }
+      if (rule.docs) { add(body, ruleDocs(rule.docs)); }
+      var href = safeUrl(rule.help_uri);
+      if (href) {
+        var link = el('a', null, href); link.href = href; link.rel = 'noopener noreferrer'; link.target = '_blank';
+        add(body, add(el('p'), 'More: ', link));
+      }
+    }
+    pane.hidden = false;
+    pane.scrollTop = 0;
+    pane.focus();
+  }
+
+  function closeDetail() {
+    var pane = document.getElementById('detail');
+    pane.hidden = true;
+    pane.removeAttribute('data-finding');
+    if (lastOpener && document.body.contains(lastOpener)) { lastOpener.focus(); }
+  }
+
+  // ---------- senders, problems, audit ----------
+  function renderSenders() {
+    var box = clear(document.getElementById('senders-static'));
+    if (!DATA.senders.length) { box.appendChild(el('p', 'empty', 'No constant sender mailbox found.')); }
+    else {
+      box.appendChild(table('Sender mailboxes (' + DATA.senders.length + ')',
+        ['Sender mailbox', 'Scripts', 'Credential', 'Credential user', 'SMTP server', 'APIs', 'Calls'],
+        DATA.senders.map(function (s) {
+          return [s.mailbox, list(s.scripts.map(function (sc) {
+            return sc.repo + ' / ' + sc.path + ':' + sc.lines.join(',');
+          })), s.credentials.join(', '), s.credential_users.join(', '), s.servers.join(', '), s.apis.join(', '), s.findings];
+        }), 'data senders'));
+    }
+    var dyn = clear(document.getElementById('senders-dynamic'));
+    if (!DATA.dynamic_senders.length) { dyn.appendChild(el('p', 'empty', 'None: every sender is a constant.')); return; }
+    dyn.appendChild(table('Calls whose sender is not a constant (' + DATA.dynamic_senders.length + ')',
+      ['Script', 'From (as written)', 'Why unknown', 'Credential', 'SMTP server'],
+      DATA.dynamic_senders.map(function (d) {
+        return [d.repo + ' / ' + d.path + ':' + d.line, add(el('code'), d.from_text || '(none)'), d.reason, d.credential, d.server];
+      }), 'data dynamic-senders'));
+  }
+
+  function renderProblems() {
+    var box = clear(document.getElementById('problems-body'));
+    var failed = DATA.repositories.reduce(function (n, r) { return n + r.files_failed; }, 0);
+    box.appendChild(table('Repositories (' + DATA.repositories.length + ')',
+      ['Repository', 'Generated', 'Files scanned', 'Files failed', 'Findings', 'smtp2graph'],
+      DATA.repositories.map(function (r) {
+        return [r.name, r.generated_at, r.files_scanned, r.files_failed, r.findings, r.tool_version];
+      }), 'data repos'));
+    if (DATA.errors.length || failed) {
+      box.appendChild(table('Files that could not be scanned (' + DATA.errors.length + ')', ['File', 'Reason'],
+        DATA.errors.map(function (e) { return [str(e.repo) + ' / ' + str(e.path), e.message]; }), 'data errors'));
+    } else {
+      box.appendChild(el('p', 'empty', 'Every file was scanned.'));
+    }
+    if (DATA.unused_suppressions.length) {
+      box.appendChild(table('Unused suppressions (' + DATA.unused_suppressions.length + ')', ['Where', 'Rules'],
+        DATA.unused_suppressions.map(function (u) {
+          return [str(u.repo) + ' / ' + str(u.path) + ':' + str(u.line), (u.rules || []).join(', ')];
+        }), 'data unused'));
+    }
+  }
+
+  function section(part, title, render) {
+    var box = el('div', 'audit-part');
+    box.appendChild(el('h4', null, title));
+    if (!part) { box.appendChild(el('p', 'empty', 'Not collected.')); return box; }
+    if (part.status && part.status !== 'ok') {
+      box.appendChild(el('p', 'status', 'Status: ' + part.status + (part.message ? ' — ' + part.message : '')));
+    }
+    render(box, part);
+    return box;
+  }
+
+  function renderAudit() {
+    if (!DATA.audits.length) { return; }
+    document.getElementById('audit').hidden = false;
+    document.getElementById('nav-audit').hidden = false;
+    var box = clear(document.getElementById('audit-body'));
+    DATA.audits.forEach(function (audit) {
+      box.appendChild(el('h3', null, 'Tenant ' + str(audit.tenant) + ' — last ' + str(audit.days) + ' days (' + str(audit.generated_at) + ')'));
+      box.appendChild(section(audit.mail_send_apps, 'Apps allowed to send mail (Mail.Send)', function (b, part) {
+        var items = part.items || [];
+        b.appendChild(items.length ? table('Apps with Mail.Send (' + items.length + ')',
+          ['App', 'App ID', 'Service principal', 'Granted'],
+          items.map(function (i) { return [i.display_name, i.app_id, i.service_principal_id, str(i.granted)]; }), 'data audit-apps')
+          : el('p', 'empty', 'No app holds Mail.Send.'));
+      }));
+      box.appendChild(section(audit.smtp_auth_signins, 'SMTP AUTH sign-ins', function (b, part) {
+        var items = part.items || [];
+        b.appendChild(items.length ? table('Accounts signing in with SMTP AUTH (' + items.length + ')',
+          ['Account', 'Sign-ins', 'Success', 'Failure', 'Last seen', 'Client IPs'],
+          items.map(function (i) {
+            return [i.account, i.count, i.success, i.failure, i.last_seen, (i.client_ips || []).join(', ')];
+          }), 'data audit-signins')
+          : el('p', 'empty', 'No SMTP AUTH sign-in in this period.'));
+      }));
+      if (audit.correlation) {
+        box.appendChild(section(audit.correlation, 'Correlation with the scanned scripts', function (b, part) {
+          var unscanned = part.unscanned_accounts || [], silent = part.silent_senders || [];
+          b.appendChild(unscanned.length ? table('Accounts using SMTP AUTH that no scanned script explains (' + unscanned.length + ')',
+            ['Account', 'Sign-ins', 'Advice'], unscanned.map(function (u) { return [u.account, u.count, u.advice]; }), 'data audit-unscanned')
+            : el('p', 'empty', 'Every SMTP AUTH account is explained by a scanned script.'));
+          b.appendChild(silent.length ? table('Senders in scripts with no sign-in seen (' + silent.length + ')',
+            ['Account', 'Scripts', 'Advice'], silent.map(function (s) { return [s.account, (s.scripts || []).join(', '), s.advice]; }), 'data audit-silent')
+            : el('p', 'empty', 'Every scripted sender signed in during the period.'));
+        }));
+      }
+    });
+  }
+
+  renderHeader();
+  setupControls();
+  update();
+  renderSenders();
+  renderProblems();
+  renderAudit();
+  document.documentElement.setAttribute('data-rendered', 'true');
+  if (window.performance && performance.mark) { performance.mark('report-rendered'); }
+})();
