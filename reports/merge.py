@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Union
+from typing import Iterable, Iterator, Optional, TextIO, Union
 
 # Exchange Online disables SMTP AUTH basic auth by default at the end of December 2026 (GRAPH_NOTES.md).
 BASIC_AUTH_OFF = date(2026, 12, 31)
@@ -549,3 +550,30 @@ def render_files(
     report = builder.build(now=now)
     renderer = render_report_markdown if ReportFormat(report_format) is ReportFormat.MARKDOWN else render_report_html
     return RenderedFiles(text=renderer(report), problems=problems, documents=count)
+
+
+def run_report(
+    paths: list[Path], output: Optional[Path], report_format: Union[ReportFormat, str], *, err: Optional[TextIO] = None
+) -> int:
+    """The `smtp2graph report` command: render many JSON files into one report; returns the exit code.
+
+    One line per unusable file on `err` (path and reason); exit 2 when no file is usable or the output
+    cannot be written, 0 otherwise.
+    """
+    stream = err if err is not None else sys.stderr
+    rendered = render_files(paths, report_format)
+    for problem in rendered.problems:
+        print(f"error: {problem}", file=stream)
+    if rendered.text is None:
+        print("error: no usable scan or audit JSON document; nothing rendered", file=stream)
+        return 2
+    if output is None:
+        sys.stdout.write(rendered.text)
+        return 0
+    try:
+        output.write_text(rendered.text, encoding="utf-8")
+    except OSError as error:
+        print(f"error: {output}: cannot write the report: {error.strerror or error}", file=stream)
+        return 2
+    print(f"wrote {output} ({rendered.documents} document{'s' if rendered.documents != 1 else ''})", file=stream)
+    return 0

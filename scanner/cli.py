@@ -21,6 +21,30 @@ app = typer.Typer(
 
 # ---- report (HTML / Markdown renderers) ----
 
+from pathlib import Path as _ReportPath  # noqa: E402
+from typing import Annotated as _ReportAnnotated, Optional as _ReportOptional  # noqa: E402
+
+from scanner.reports.merge import ReportFormat as _ReportFormat  # noqa: E402  (no jinja2 at import time)
+
+
+@app.command("report")
+def report_command(
+    inputs: _ReportAnnotated[list[_ReportPath], typer.Argument(
+        help="Scan JSON files (smtp2graph scan --format json) and audit JSON files to merge.", metavar="FILE.json",
+        show_default=False)],
+    output: _ReportAnnotated[_ReportOptional[_ReportPath], typer.Option(
+        "--output", "-o", help="Write the report to this file instead of stdout.")] = None,
+    report_format: _ReportAnnotated[_ReportFormat, typer.Option(
+        "--format", "-f", help="html: one self-contained page; markdown: for a PR or a wiki.")] = _ReportFormat.HTML,
+) -> None:
+    """Merge scan (and tenant audit) JSON files into one HTML or Markdown migration report."""
+    from scanner.reports.merge import run_report
+
+    code = run_report(inputs, output, report_format)
+    if code:
+        raise typer.Exit(code)
+
+
 
 # ---- verify / audit (Graph) ----
 
