@@ -1,5 +1,5 @@
 // smtp2graph report page: everything shown is built from the embedded JSON with DOM APIs
-// (textContent / createElement); no data ever goes through innerHTML, so scanned text stays text.
+// (textContent / createElement); data is never parsed as HTML, so scanned text stays text.
 (function () {
   'use strict';
 

@@ -1,0 +1,96 @@
+"""The Markdown report: same summary, senders and findings as the HTML one, inert for GitHub Markdown."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from scanner.reports.markdown import escape_markdown, render_markdown
+from scanner.reports.merge import merge_documents
+
+FIXTURES = Path(__file__).parent / "fixtures" / "reports"
+
+
+def fixture_documents() -> list[dict[str, object]]:
+    return [json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+            for name in ("scan-ops.json", "scan-hr.json", "scan-xss.json", "audit-contoso.json")]
+
+
+@pytest.fixture(scope="module")
+def markdown() -> str:
+    return render_markdown(fixture_documents())
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("a|b", "a\\|b"),
+        ("`Send-MailMessage`", "\\`Send-MailMessage\\`"),
+        ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
+        ("[click](javascript:alert(1))", "\\[click\\](javascript:alert(1))"),
+        ("line one\r\nline two", "line one line two"),
+        ("__init__ *bold*", "\\_\\_init\\_\\_ \\*bold\\*"),
+        ("C:\\temp", "C:\\\\temp"),
+        (None, ""),
+        (True, "yes"),
+        (42, "42"),
+    ],
+)
+def test_escape_markdown(raw: object, escaped: str) -> None:
+    assert escape_markdown(raw) == escaped
+
+
+def _cells(row: str) -> int:
+    return len(re.findall(r"(?<!\\)\|", row)) - 1
+
+
+def test_every_table_row_keeps_its_columns(markdown: str) -> None:
+    columns = None
+    rows = 0
+    for line in markdown.splitlines():
+        if not line.startswith("|"):
+            columns = None
+            continue
+        if columns is None:
+            columns = _cells(line)
+        assert _cells(line) == columns, line
+        rows += 1
+    assert rows > 40
+
+
+def test_no_raw_html_or_secrets(markdown: str) -> None:
+    assert "<" not in markdown and ">" not in markdown.replace("&gt;", "")
+    assert "Winter2026!" not in markdown
+
+
+def test_same_summary_senders_and_findings_as_the_model(markdown: str) -> None:
+    report = merge_documents(fixture_documents())
+    assert "**35 days** left until Exchange Online switches basic auth for SMTP AUTH off by default (end of December 2026)." in markdown
+    for tile in report.summary.tiles:
+        assert f"| {escape_markdown(tile.label)} | {tile.scripts} | {tile.findings} |" in markdown
+    for sender in report.senders:
+        assert f"| {escape_markdown(sender.mailbox)} | " in markdown
+    for dynamic in report.dynamic_senders:
+        assert f"| {escape_markdown(f'{dynamic.repo} / {dynamic.path}:{dynamic.line}')} | " in markdown
+    finding_rows = [line for line in markdown.split("## Findings", 1)[1].split("## Scan problems")[0].splitlines()
+                    if re.match(r"^\| \d+ \|", line)]
+    assert len(finding_rows) == len(report.findings)
+    headings = re.findall(r"^### (.+)$", markdown.split("## Findings", 1)[1].split("## Scan problems")[0], re.M)
+    assert len(headings) == report.summary.scripts
+
+
+def test_audit_section(markdown: str) -> None:
+    assert "## Tenant audit: contoso.onmicrosoft.com" in markdown
+    assert "Status: degraded: sign-in logs need Entra ID P1; showing 7 days" in markdown
+    assert "| svc-mail@contoso.com | 412 | 410 | 2 |" in markdown
+    assert "| scanner@contoso.com | 12 | A device or a script outside the scanned repositories sends as this account. |" in markdown
+
+
+def test_days_after_the_deadline() -> None:
+    from datetime import datetime, timezone
+
+    text = render_markdown(fixture_documents()[:1], now=datetime(2027, 1, 5, tzinfo=timezone.utc))
+    assert "has been off by default since the end of December 2026: **5 days** ago." in text
