@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Sequence, Tuple
 
 # Bump when the output for a given seed changes, so cached corpora are regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MANIFEST_NAME = ".bench-manifest.json"
 POWERSHELL_SUFFIXES = (".ps1", ".psm1", ".psd1")
 
@@ -766,7 +766,10 @@ def _build_text(rng: random.Random, shape: Shape, target: int, index: int, modul
     reserved = len(mail_text) + len(mention_text)
     inserted = False
     # Stop half a unit early on average, so files land near their target instead of always above it.
-    while size + reserved + 600 < target or len(parts) < 2:
+    units = 0
+    # At least one body unit: a file holding only param() has no statements, which the grammar rejects.
+    while size + reserved + 600 < target or units == 0:
+        units += 1
         unit = produce()
         if shape is Shape.MODULE and unit.startswith("\nfunction "):
             exported.append(unit[len("\nfunction "):unit.index(" {")])

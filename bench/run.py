@@ -1,0 +1,495 @@
+"""The smtp2graph benchmark: one command that generates the corpora, measures, and prints ratios vs the targets.
+
+Usage (from the repository root, with the project installed in .venv):
+    .venv/bin/python bench/run.py                 # 200 MB / 20,000 files, ~10-15 min on 2 cores
+    .venv/bin/python bench/run.py --quick         # 20 MB / 2,000 files, about a minute
+
+Measured side by side in one run (each figure is the median of --runs runs, interleaved
+round-robin so drift hits every command alike; all on a warm OS page cache):
+
+  big corpus     `rg -il PATTERN` vs `smtp2graph scan --no-cache` (cold) vs a warm re-scan
+                 (`--cache-dir`, populated by one untimed run first);
+  dense corpus   every file sends mail: a raw tree-sitter parse of the same files in one
+                 process (bench/raw_parse.py) vs the full scan with `--jobs 1` and `--jobs 2`;
+  memory         peak RSS of the whole scan process tree at the small and the big corpus,
+                 by polling /proc/PID/smaps_rollup of the scan and all its descendants.
+
+Corpora are generated once into --workdir and reused while the generator and sizes match.
+Results also go to WORKDIR/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+from gen_corpus import CorpusSpec, FileRecord, ensure_corpus  # noqa: E402
+
+# Used when the scanner does not expose its prefilter pattern: the mail API tokens.
+FALLBACK_PATTERN = r"send-mailmessage|smtpclient|cdo\.message|system\.web\.mail|mailkit|smtp"
+POWERSHELL_GLOBS = ("*.ps1", "*.psm1", "*.psd1")
+
+
+# --------------------------------------------------------------------------------------
+# Measuring one command
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Measurement:
+    """One timed run of one command."""
+
+    seconds: float
+    exit_code: int
+    peak_tree_rss_mb: Optional[float] = None  # sum over the process tree, polled
+    peak_tree_pss_mb: Optional[float] = None  # same, proportional (shared pages split between processes)
+    max_process_rss_mb: Optional[float] = None  # wait4(): largest single process in the tree
+
+
+@dataclass
+class Series:
+    """Repeated runs of one command."""
+
+    label: str
+    command: List[str]
+    ok_codes: Tuple[int, ...] = (0,)  # scan exits 1 when it has findings, which is success here
+    runs: List[Measurement] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(m.seconds for m in self.runs)
+
+    def describe(self) -> str:
+        times = " ".join(f"{m.seconds:.2f}" for m in self.runs)
+        return f"{self.label:<44} median {self.median:8.2f} s   [{times}]"
+
+
+class CommandFailed(Exception):
+    """A measured command exited with an unexpected code."""
+
+
+def _descendants(root_pid: int) -> List[int]:
+    """The pid and every live descendant, from the ppid field of /proc/*/stat."""
+    children: Dict[int, List[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # The command name may contain spaces and parentheses: fields start after the last ')'.
+        fields = stat[stat.rfind(b")") + 2:].split()
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [root_pid]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _tree_memory_kb(root_pid: int) -> Tuple[int, int]:
+    """Sum of Rss and Pss (kB) over the process tree rooted at root_pid."""
+    rss = pss = 0
+    for pid in _descendants(root_pid):
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"Rss:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith(b"Pss:"):
+                        pss += int(line.split()[1])
+        except OSError:
+            continue  # exited between listing and reading
+    return rss, pss
+
+
+def run_once(command: Sequence[str], ok_codes: Sequence[int], poll_memory: bool = False,
+             stdout_path: Optional[Path] = None) -> Measurement:
+    """Run a command, timing it with perf_counter; optionally poll the memory of its process tree."""
+    err_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"s2g-bench-stderr-{os.getpid()}.txt"
+    with open(err_path, "wb") as err, open(stdout_path or os.devnull, "wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(command), stdout=out, stderr=err)
+        peak = [0, 0]
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.is_set():
+                rss, pss = _tree_memory_kb(proc.pid)
+                peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
+                stop.wait(0.02)
+
+        poller = threading.Thread(target=poll, daemon=True) if poll_memory else None
+        if poller:
+            poller.start()
+        # wait4 (not Popen.wait) to get the child's rusage; the poller keeps reading until it is reaped.
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        stop.set()
+        if poller:
+            poller.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in ok_codes:
+        tail = err_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+        raise CommandFailed(f"{' '.join(command)} exited {proc.returncode}:\n{tail}")
+    err_path.unlink(missing_ok=True)
+    m = Measurement(seconds=elapsed, exit_code=proc.returncode, max_process_rss_mb=usage.ru_maxrss / 1024)
+    if poll_memory:
+        m.peak_tree_rss_mb, m.peak_tree_pss_mb = peak[0] / 1024, peak[1] / 1024
+    return m
+
+
+def measure_round_robin(series: Sequence[Series], runs: int) -> None:
+    """Run every series `runs` times, interleaved, so slow drift (thermal, noisy neighbours) is shared."""
+    for i in range(runs):
+        for s in series:
+            m = run_once(s.command, s.ok_codes)
+            s.runs.append(m)
+            print(f"    run {i + 1}/{runs}  {s.label:<44} {m.seconds:8.2f} s", flush=True)
+
+
+# --------------------------------------------------------------------------------------
+# The tools under test
+# --------------------------------------------------------------------------------------
+
+
+def smtp2graph_command() -> List[str]:
+    """The smtp2graph console script next to this interpreter, else `python -m scanner`."""
+    script = Path(sys.executable).parent / "smtp2graph"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("smtp2graph")
+    return [found] if found else [sys.executable, "-m", "scanner"]
+
+
+def scan_available(cmd: Sequence[str]) -> Tuple[bool, str]:
+    """Whether `smtp2graph scan` exists and takes the options the benchmark uses."""
+    try:
+        proc = subprocess.run([*cmd, "scan", "--help"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, str(exc)
+    text = proc.stdout + proc.stderr
+    missing = [opt for opt in ("--no-cache", "--cache-dir", "--jobs", "--format", "--output") if opt not in text]
+    if proc.returncode != 0:
+        # typer draws errors in a box; keep the line that says something.
+        lines = [ln.strip(" │╭╮╰╯─") for ln in text.splitlines()]
+        said = [ln for ln in lines if re.search(r"[A-Za-z]{3}", ln)]
+        return False, said[-1] if said else f"exit code {proc.returncode}"
+    if missing:
+        return False, "scan lacks " + ", ".join(missing)
+    return True, ""
+
+
+def prefilter_pattern() -> Tuple[str, str]:
+    """The regex the scanner prefilters on (as text rg accepts), and where it came from."""
+    try:
+        from scanner import engine  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - any import failure means "not available yet"
+        return FALLBACK_PATTERN, f"fallback (scanner.engine not importable: {type(exc).__name__})"
+    for name in ("PREFILTER_PATTERN", "PREFILTER", "prefilter_pattern", "build_prefilter"):
+        obj = getattr(engine, name, None)
+        if obj is None:
+            continue
+        try:
+            if callable(obj) and not hasattr(obj, "pattern"):
+                obj = obj()
+        except Exception:  # noqa: BLE001
+            continue
+        pattern = getattr(obj, "pattern", obj)
+        if isinstance(pattern, bytes):
+            pattern = pattern.decode("utf-8", errors="replace")
+        if isinstance(pattern, str) and pattern:
+            return pattern, f"scanner.engine.{name}"
+    return FALLBACK_PATTERN, "fallback (no prefilter pattern found in scanner.engine)"
+
+
+def rg_command(pattern: str, root: Path) -> Optional[List[str]]:
+    """`rg -il` over the PowerShell files, honouring .gitignore outside a git repository as the scanner does."""
+    rg = shutil.which("rg")
+    if not rg:
+        return None
+    globs = [arg for g in POWERSHELL_GLOBS for arg in ("-g", g)]
+    return [rg, "-il", "--no-require-git", *globs, "-e", pattern, str(root)]
+
+
+def python_grep_command(pattern: str, root: Path) -> List[str]:
+    """Fallback baseline when ripgrep is missing: read every scanned file and regex-search it in Python."""
+    code = (
+        "import json,re,sys\n"
+        "from pathlib import Path\n"
+        "root=Path(sys.argv[1]); rx=re.compile(sys.argv[2].encode(), re.I)\n"
+        "files=json.loads((root/'.bench-manifest.json').read_text())['files']\n"
+        "hits=[f['path'] for f in files if not f['ignored'] and rx.search((root/f['path']).read_bytes())]\n"
+        "print(len(hits))\n"
+    )
+    return [sys.executable, "-c", code, str(root), pattern]
+
+
+# --------------------------------------------------------------------------------------
+# Recall check: the benchmark is worthless if the fast scan stopped finding things
+# --------------------------------------------------------------------------------------
+
+
+def recall_summary(report_path: Path, records: Sequence[FileRecord]) -> str:
+    """Compare the files with findings in a JSON report against the corpus's mail-sending files."""
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"recall: could not read the scan's JSON report ({exc})"
+    with_findings = {f.get("path") for f in report.get("findings", [])}
+    mail = {r.path for r in records if r.sends_mail and not r.ignored}
+    found = len(mail & with_findings)
+    extra = len(with_findings - mail)
+    missed = sorted(mail - with_findings)
+    line = (f"recall: {found}/{len(mail)} mail-sending files have a finding; {extra} files without mail have one; "
+            f"files_scanned={report.get('files_scanned')}, errors={len(report.get('errors', []))}")
+    if missed:
+        line += "\n        missed e.g. " + ", ".join(missed[:5])
+    return line
+
+
+# --------------------------------------------------------------------------------------
+# Targets
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Verdict:
+    """One target of the issue and how this run did."""
+
+    name: str
+    value: float
+    target: str
+    passed: bool
+    detail: str
+
+    def line(self) -> str:
+        mark = "PASS" if self.passed else "MISS"
+        return f"  [{mark}] {self.name:<46} {self.detail}   (target {self.target})"
+
+
+def at_most(name: str, value: float, limit: float, unit: str = "x") -> Verdict:
+    """A ratio or size that must not exceed `limit`."""
+    passed = value <= limit
+    detail = f"{value:.2f}{unit}"
+    if not passed:
+        detail += f"  -> over by {100 * (value / limit - 1):.0f}%"
+    return Verdict(name, value, f"<= {limit:g}{unit}", passed, detail)
+
+
+def at_least(name: str, value: float, limit: float, unit: str = "x") -> Verdict:
+    """A ratio that must reach `limit`."""
+    passed = value >= limit
+    detail = f"{value:.2f}{unit}"
+    if not passed:
+        detail += f"  -> short by {100 * (1 - value / limit):.0f}%"
+    return Verdict(name, value, f">= {limit:g}{unit}", passed, detail)
+
+
+# --------------------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------------------
+
+
+def corpus_dir(workdir: Path, spec: CorpusSpec) -> Path:
+    """Where a corpus for `spec` lives in the work folder."""
+    mb = f"{spec.size_mb:g}".replace(".", "_")
+    return workdir / f"corpus-{spec.files}f-{mb}mb-seed{spec.seed}{'-dense' if spec.mail_dense else ''}"
+
+
+def prepare(workdir: Path, spec: CorpusSpec) -> Tuple[Path, List[FileRecord]]:
+    """Generate (or reuse) a corpus and say what it is."""
+    path = corpus_dir(workdir, spec)
+    start = time.perf_counter()
+    existed = (path / ".bench-manifest.json").exists()
+    records = ensure_corpus(path, spec)
+    took = time.perf_counter() - start
+    scanned = [r for r in records if not r.ignored]
+    mail = sum(r.sends_mail for r in scanned)
+    mib = sum(r.bytes for r in scanned) / 1048576
+    print(f"  {path.name}: {len(scanned)} files scanned ({len(records) - len(scanned)} .gitignored), "
+          f"{mib:.1f} MiB, {mail} send mail ({100 * mail / max(1, len(scanned)):.1f}%)"
+          f"  [{'checked' if existed else 'generated'} in {took:.1f} s]", flush=True)
+    return path, records
+
+
+def machine_line() -> str:
+    """CPU, cores, Python, ripgrep version: what the figures were measured on."""
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    rg = shutil.which("rg")
+    rg_version = subprocess.run([rg, "--version"], capture_output=True, text=True).stdout.split("\n")[0] if rg else "absent"
+    return f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {rg_version}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the whole benchmark and print every figure and ratio."""
+    parser = argparse.ArgumentParser(description="smtp2graph benchmark: scan speed and memory vs the targets.")
+    parser.add_argument("--size-mb", type=float, default=200.0, help="big corpus size (MiB)")
+    parser.add_argument("--files", type=int, default=20000, help="big corpus file count")
+    parser.add_argument("--small-mb", type=float, default=50.0, help="small corpus size for the RSS growth check")
+    parser.add_argument("--small-files", type=int, default=None, help="small corpus file count (default: scaled)")
+    parser.add_argument("--dense-mb", type=float, default=50.0, help="mail-dense corpus size (MiB)")
+    parser.add_argument("--dense-files", type=int, default=None, help="mail-dense corpus file count (default: scaled)")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per command (median is reported)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/s2g-bench"))
+    parser.add_argument("--quick", action="store_true", help="20 MB / 2,000 files (small 5 MB, dense 5 MB)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.size_mb, args.files, args.small_mb, args.dense_mb = 20.0, 2000, 5.0, 5.0
+    per_file_mb = args.size_mb / args.files
+    small_files = args.small_files or max(1, round(args.small_mb / per_file_mb))
+    dense_files = args.dense_files or max(1, round(args.dense_mb / per_file_mb))
+    if args.runs < 1:
+        print("bench: --runs must be >= 1", file=sys.stderr)
+        return 2
+    workdir: Path = args.workdir
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    print(f"smtp2graph benchmark — {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+    print(f"machine: {machine_line()}")
+    print(f"median of {args.runs} runs each, interleaved; warm OS page cache; workdir {workdir}")
+    print("corpora:")
+    big, big_records = prepare(workdir, CorpusSpec(args.size_mb, args.files, args.seed))
+    small, _ = prepare(workdir, CorpusSpec(args.small_mb, small_files, args.seed))
+    dense, dense_records = prepare(workdir, CorpusSpec(args.dense_mb, dense_files, args.seed, mail_dense=True))
+
+    s2g = smtp2graph_command()
+    has_scan, why_not = scan_available(s2g)
+    pattern, pattern_source = prefilter_pattern()
+    results: Dict[str, object] = {"machine": machine_line(), "runs": args.runs, "pattern": pattern,
+                                  "pattern_source": pattern_source}
+    verdicts: List[Verdict] = []
+
+    # ---- 1. big corpus: grep baseline vs cold scan vs warm re-scan
+    print(f"\n[1] big corpus {big.name}")
+    print(f"    prefilter pattern ({pattern_source}): {pattern}")
+    baseline = rg_command(pattern, big)
+    if baseline is not None and subprocess.run(baseline, capture_output=True).returncode == 2:
+        print("    ripgrep rejects the scanner's pattern; using the fallback mail-token pattern for rg")
+        baseline = rg_command(FALLBACK_PATTERN, big)
+    if baseline is None:
+        baseline_label = "python read+regex (NO ripgrep: fallback)"
+        baseline = python_grep_command(pattern, big)
+        print("    NOTE: `rg` is not installed; the baseline is a Python read+regex over the same files, "
+              "which is slower than rg, so the ratios below flatter the scanner.")
+    else:
+        baseline_label = "rg -il (ripgrep)"
+    subprocess.run(baseline, capture_output=True)  # untimed: make sure every file is in the page cache
+    base = Series(baseline_label, baseline)
+    series = [base]
+    cold = warm = None
+    cache_dir = workdir / "cache-big"
+    report_path = workdir / "scan-big.json"
+    if has_scan:
+        cold = Series("smtp2graph scan --no-cache (cold)",
+                      [*s2g, "scan", str(big), "--no-cache", "--format", "json", "--output", os.devnull], (0, 1))
+        warm = Series("smtp2graph scan --cache-dir (warm re-scan)",
+                      [*s2g, "scan", str(big), "--cache-dir", str(cache_dir), "--format", "json",
+                       "--output", os.devnull], (0, 1))
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        print("    populating the cache (untimed) ...", flush=True)
+        populate = run_once([*s2g, "scan", str(big), "--cache-dir", str(cache_dir), "--format", "json",
+                             "--output", str(report_path)], ok_codes=(0, 1))
+        print(f"    populate run: {populate.seconds:.2f} s")
+        print("    " + recall_summary(report_path, big_records))
+        series += [cold, warm]
+    else:
+        print(f"    smtp2graph scan is not usable yet ({why_not}): measuring the baseline only")
+    measure_round_robin(series, args.runs)
+    for s in series:
+        print("  " + s.describe())
+    results["big"] = {s.label: asdict(s) for s in series}
+    if cold and warm:
+        verdicts.append(at_most("cold scan / rg -il", cold.median / base.median, 3.0))
+        verdicts.append(at_most("warm re-scan / rg -il", warm.median / base.median, 1.5))
+
+    # ---- 2. mail-dense corpus: raw parse vs full scan, jobs 1 vs jobs 2
+    print(f"\n[2] mail-dense corpus {dense.name}")
+    raw = Series("raw tree-sitter parse (1 process)", [sys.executable, str(BENCH_DIR / "raw_parse.py"), str(dense)])
+    series = [raw]
+    jobs1 = jobs2 = None
+    if has_scan:
+        jobs1 = Series("smtp2graph scan --no-cache --jobs 1",
+                       [*s2g, "scan", str(dense), "--no-cache", "--jobs", "1", "--format", "json", "--output",
+                        os.devnull], (0, 1))
+        jobs2 = Series("smtp2graph scan --no-cache --jobs 2",
+                       [*s2g, "scan", str(dense), "--no-cache", "--jobs", "2", "--format", "json", "--output",
+                        os.devnull], (0, 1))
+        dense_report = workdir / "scan-dense.json"
+        run_once([*s2g, "scan", str(dense), "--no-cache", "--format", "json", "--output", str(dense_report)],
+                 ok_codes=(0, 1))
+        print("    " + recall_summary(dense_report, dense_records))
+        series += [jobs1, jobs2]
+    measure_round_robin(series, args.runs)
+    for s in series:
+        print("  " + s.describe())
+    results["dense"] = {s.label: asdict(s) for s in series}
+    if jobs1 and jobs2:
+        verdicts.append(at_most("dense: full scan --jobs 1 / raw parse", jobs1.median / raw.median, 1.3))
+        verdicts.append(at_least("dense: speed-up --jobs 2 vs --jobs 1", jobs1.median / jobs2.median, 1.8))
+
+    # ---- 3. peak memory at two corpus sizes
+    if has_scan:
+        print("\n[3] peak memory of the scan process tree (scan --no-cache, default --jobs), "
+              "polled every 20 ms from /proc/PID/smaps_rollup of the scan and its descendants")
+        memory: Dict[str, Measurement] = {}
+        for name, path in (("small", small), ("big", big)):
+            m = run_once([*s2g, "scan", str(path), "--no-cache", "--format", "json", "--output", os.devnull],
+                         ok_codes=(0, 1), poll_memory=True)
+            memory[name] = m
+            print(f"  {name:<6} {path.name:<40} tree RSS {m.peak_tree_rss_mb:7.1f} MB   tree PSS "
+                  f"{m.peak_tree_pss_mb:7.1f} MB   largest process {m.max_process_rss_mb:7.1f} MB   "
+                  f"({m.seconds:.1f} s)")
+        results["memory"] = {k: asdict(v) for k, v in memory.items()}
+        s_rss, b_rss = memory["small"].peak_tree_rss_mb or 0.0, memory["big"].peak_tree_rss_mb or 0.0
+        verdicts.append(at_most("peak tree RSS growth small -> big", 100 * (b_rss / max(s_rss, 1e-9) - 1), 20.0,
+                                "%"))
+        verdicts.append(at_most("peak tree RSS at the big corpus", b_rss, 300.0, " MB"))
+
+    # ---- summary
+    print("\ntargets:")
+    if not verdicts:
+        print("  (none measured: smtp2graph scan is not available)")
+    for v in verdicts:
+        print(v.line())
+    results["verdicts"] = [asdict(v) for v in verdicts]
+    (workdir / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print(f"\nraw figures: {workdir / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except CommandFailed as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
