@@ -1,0 +1,323 @@
+"""Finding command call sites and binding their arguments the way PowerShell's parameter binder does."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from scanner.lexer import CommandArguments, Element, ElementKind, LexError, lex_arguments, literal_value
+from scanner.model import BindKind, BoundParam
+from scanner.resolve import Assignment, parameter_defaults, resolve_hashtable, resolve_variable, static_value
+from scanner.script import Script
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    name: str
+    aliases: tuple[str, ...] = ()
+    position: Optional[int] = None
+    switch: bool = False
+    pipeline: bool = False  # ValueFromPipeline
+
+
+COMMON_PARAMETERS = (
+    ParameterSpec("Verbose", ("vb",), switch=True),
+    ParameterSpec("Debug", ("db",), switch=True),
+    ParameterSpec("ErrorAction", ("ea",)),
+    ParameterSpec("WarningAction", ("wa",)),
+    ParameterSpec("InformationAction", ("infa",)),
+    ParameterSpec("ProgressAction", ("proga",)),
+    ParameterSpec("ErrorVariable", ("ev",)),
+    ParameterSpec("WarningVariable", ("wv",)),
+    ParameterSpec("InformationVariable", ("iv",)),
+    ParameterSpec("OutVariable", ("ov",)),
+    ParameterSpec("OutBuffer", ("ob",)),
+    ParameterSpec("PipelineVariable", ("pv",)),
+)
+COMMON_NAMES = {p.name for p in COMMON_PARAMETERS}
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    parameters: tuple[ParameterSpec, ...]
+    # Parameters that matter enough to be listed as "unresolved" when an opaque splat may set them.
+    key_parameters: tuple[str, ...] = ()
+
+    def all_parameters(self) -> tuple[ParameterSpec, ...]:
+        return self.parameters + COMMON_PARAMETERS
+
+    def lookup(self, written: str) -> tuple[Optional[ParameterSpec], str]:
+        """The parameter ``-written`` binds to, or None and why (unknown / ambiguous prefix)."""
+        low = written.lower()
+        params = self.all_parameters()
+        for p in params:
+            if p.name.lower() == low or low in (a.lower() for a in p.aliases):
+                return p, ""
+        matches = {p.name: p for p in params for n in (p.name, *p.aliases) if n.lower().startswith(low)}
+        if len(matches) == 1:
+            return next(iter(matches.values())), ""
+        if not matches:
+            return None, f"-{written} is not a parameter of {self.name}"
+        return None, f"-{written} is ambiguous for {self.name} ({', '.join(sorted(matches))})"
+
+    def positional(self) -> list[ParameterSpec]:
+        return sorted((p for p in self.parameters if p.position is not None), key=lambda p: p.position or 0)
+
+    def pipeline_parameter(self) -> Optional[ParameterSpec]:
+        return next((p for p in self.parameters if p.pipeline), None)
+
+
+@dataclass
+class Binding:
+    params: dict[str, BoundParam] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    splats: list[str] = field(default_factory=list)
+    positional_used: bool = False
+    related: list[tuple[int, str]] = field(default_factory=list)  # (offset, role)
+    arguments: Optional[CommandArguments] = None
+
+
+_SIMPLE_VARIABLE = re.compile(r"\$(?:script:|global:|local:)?([\w]+)$", re.I)
+
+
+def value_param(script: Script, name: str, text: str, kind: BindKind, at: int, line: int) -> BoundParam:
+    """A bound value; a plain `$variable` is followed to its literal assignment when the script has one."""
+    value = static_value(text, argument_mode=True)
+    if value is not None:
+        return BoundParam(name, text, BindKind.LITERAL if kind is BindKind.EXPRESSION else kind, value, line=line)
+    bound = BoundParam(name, text, kind, None, line=line)
+    m = _SIMPLE_VARIABLE.match(text.strip())
+    if m:
+        found = resolve_variable(script, m.group(1), at)
+        if found is not None and found.value is not None:
+            bound.value = found.value
+            bound.conditional = found.conditional
+            bound.reason = f"value from {found.origin}"
+    return bound
+
+
+def _assignment_param(name: str, assignment: Assignment, kind: BindKind, reason: str) -> BoundParam:
+    return BoundParam(name, assignment.text, kind, assignment.value, assignment.conditional, reason, assignment.line)
+
+
+def bind_arguments(
+    script: Script,
+    spec: CommandSpec,
+    arguments: CommandArguments,
+    call_start: int,
+    pipeline_upstream: Optional[tuple[int, int]] = None,
+    defaults_for: Optional[str] = None,
+) -> Binding:
+    """Bind a command's arguments to ``spec``: named, prefixes, aliases, colon values, switches,
+    positional values, splats rebuilt from the script, pipeline input and defaults."""
+    binding = Binding(arguments=arguments)
+    binding.notes.extend(arguments.notes)
+    positional: list[Element] = []
+    elements = arguments.elements
+    i = 0
+    line = script.line_of(call_start)
+    while i < len(elements):
+        element = elements[i]
+        i += 1
+        if element.kind is ElementKind.REDIRECTION:
+            continue
+        if element.kind is ElementKind.SPLAT:
+            _bind_splat(script, spec, element, call_start, binding)
+            continue
+        if element.kind is ElementKind.VALUE:
+            positional.append(element)
+            continue
+        written = element.text[1:]
+        param, error = spec.lookup(written)
+        value_element = element.value
+        if param is None:
+            binding.notes.append(error)
+            # an unknown parameter still swallows its argument, as PowerShell would try to
+            if value_element is None and i < len(elements) and elements[i].kind is ElementKind.VALUE:
+                i += 1
+            continue
+        if param.switch:
+            if value_element is not None:
+                binding.params[param.name] = value_param(script, param.name, value_element.text, BindKind.EXPRESSION, call_start, line)
+            else:
+                binding.params[param.name] = BoundParam(param.name, "$true", BindKind.LITERAL, True, line=line)
+            continue
+        if value_element is None:
+            if i < len(elements) and elements[i].kind is ElementKind.VALUE:
+                value_element = elements[i]
+                i += 1
+            else:
+                binding.notes.append(f"-{param.name} has no argument")
+                continue
+        binding.params[param.name] = value_param(script, param.name, value_element.text, BindKind.EXPRESSION, call_start, script.line_of(value_element.start))
+    if positional:
+        binding.positional_used = True
+        free = [p for p in spec.positional() if p.name not in binding.params]
+        for element, param in zip(positional, free):
+            binding.params[param.name] = value_param(script, param.name, element.text, BindKind.POSITIONAL, call_start, script.line_of(element.start))
+        for element in positional[len(free) :]:
+            binding.notes.append(f"positional argument {element.text!r} does not bind to any parameter")
+    pipeline_param = spec.pipeline_parameter()
+    if pipeline_upstream and pipeline_param and pipeline_param.name not in binding.params:
+        up_text = script.text[pipeline_upstream[0] : pipeline_upstream[1]].strip()
+        binding.params[pipeline_param.name] = BoundParam(
+            pipeline_param.name, up_text, BindKind.PIPELINE, None, reason="pipeline input", line=script.line_of(pipeline_upstream[0])
+        )
+    if defaults_for:
+        _bind_defaults(script, spec, defaults_for, call_start, binding)
+    return binding
+
+
+def _bind_splat(script: Script, spec: CommandSpec, element: Element, call_start: int, binding: Binding) -> None:
+    name = element.text[1:]
+    binding.splats.append(name)
+    table = resolve_hashtable(script, name, call_start)
+    if table.defined_at >= 0:
+        binding.related.append((table.defined_at, "splat"))
+    for entry in table.entries.values():
+        param, error = spec.lookup(entry.key)
+        if param is None:
+            binding.notes.append(f"splat @{name}: {error}")
+            continue
+        if param.name in binding.params and binding.params[param.name].kind is not BindKind.SPLAT:
+            binding.notes.append(f"-{param.name} is given both by name and in @{name}")
+            continue
+        bound = _assignment_param(param.name, entry.assignment, BindKind.SPLAT, f"from @{name}, {entry.assignment.origin}")
+        if bound.value is None:
+            m = _SIMPLE_VARIABLE.match(bound.text.strip())
+            if m:
+                found = resolve_variable(script, m.group(1), entry.assignment.start)
+                if found is not None and found.value is not None:
+                    bound.value = found.value
+                    bound.reason += f"; value from {found.origin}"
+        binding.params[param.name] = bound
+    if not table.complete:
+        reason = "; ".join(table.reasons) or f"@{name} cannot be rebuilt from this file"
+        binding.notes.append(f"splat @{name}: {reason}")
+        for key in spec.key_parameters:
+            if key not in binding.params:
+                binding.params[key] = BoundParam(key, element.text, BindKind.UNRESOLVED, None, reason=f"may be set by @{name}: {reason}")
+
+
+def _bind_defaults(script: Script, spec: CommandSpec, command: str, call_start: int, binding: Binding) -> None:
+    defaults = parameter_defaults(script, command, call_start)
+    for key, assignment in defaults.items():
+        param, _ = spec.lookup(key)
+        if param is None or (param.name in binding.params and binding.params[param.name].kind is not BindKind.UNRESOLVED):
+            continue
+        binding.params[param.name] = _assignment_param(param.name, assignment, BindKind.DEFAULT, f"default from {assignment.origin}")
+        binding.related.append((assignment.start, "default"))
+
+
+# --------------------------------------------------------------------------- call sites
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """Where a command is invoked: the name as written and how."""
+
+    start: int  # start of the whole invocation (the `&` for call-operator forms)
+    name_start: int
+    name_end: int
+    written: str  # the command name as written, without quotes
+    form: str  # plain, module-qualified, call-operator, alias
+    canonical: str  # the command it resolves to
+
+
+def _name_regex(names: list[str]) -> re.Pattern[str]:
+    alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(r"(?i)(?<![\w\-\\.$@:])((?:[\w.]+\\)?(?:" + alternation + r"))(?![\w\-\\:.])")
+
+
+_CALL_OPERATOR = re.compile(r"&[ \t]*(['\"])((?:[\w.]+\\)?[\w\-]+)\1")
+
+
+def find_command_sites(script: Script, names: dict[str, str], module: str = "Microsoft.PowerShell.Utility") -> list[CallSite]:
+    """Invocations of any of ``names`` (lower-case written name -> canonical command) in code positions.
+
+    Comments, strings, hashtable keys and arguments (``Get-Help Send-MailMessage``) are not calls.
+    A module-qualified name must name ``module``.
+    """
+    if not names:
+        return []
+    code = script.code
+    sites: dict[int, CallSite] = {}
+    for m in _name_regex(list(names)).finditer(code):
+        written = m.group(1)
+        base = written.rsplit("\\", 1)[-1]
+        qualifier = written[: -len(base) - 1] if "\\" in written else ""
+        if qualifier and qualifier.lower() != module.lower():
+            continue
+        start = m.start(1)
+        if not script.at_command_position(start):
+            continue
+        if re.match(r"[ \t]*=(?!=)", code[m.end(1) : m.end(1) + 4]):
+            continue  # a hashtable key or an assignment target, not a call
+        form = "module-qualified" if qualifier else "plain"
+        c, amp = script.previous_code_char(start)
+        if c == "&" and not (amp > 0 and code[amp - 1] == "&"):
+            form = "call-operator"
+            start = amp
+        sites[m.start(1)] = CallSite(start, m.start(1), m.end(1), written, form, names[base.lower()])
+    for m in _CALL_OPERATOR.finditer(script.text):
+        if code[m.start()] != "&":
+            continue
+        written = m.group(2)
+        base = written.rsplit("\\", 1)[-1]
+        if base.lower() not in names or not script.at_command_position(m.start()):
+            continue
+        sites[m.start(2) - 1] = CallSite(m.start(), m.start(2) - 1, m.end(2) + 1, written, "call-operator", names[base.lower()])
+    return sorted(sites.values(), key=lambda s: s.name_start)
+
+
+def lex_call(script: Script, site: CallSite) -> CommandArguments:
+    try:
+        return lex_arguments(script.text, site.name_end)
+    except LexError as exc:  # pragma: no cover - lex_arguments reports its own errors
+        return CommandArguments([], len(script.text), "eof", [str(exc)])
+
+
+# --------------------------------------------------------------------------- aliases
+
+_ALIAS_SPEC = CommandSpec(
+    "Set-Alias",
+    (
+        ParameterSpec("Name", position=0),
+        ParameterSpec("Value", position=1),
+        ParameterSpec("Description"),
+        ParameterSpec("Option"),
+        ParameterSpec("Scope"),
+        ParameterSpec("PassThru", switch=True),
+        ParameterSpec("Force", switch=True),
+    ),
+)
+_ALIAS_COMMANDS = {"set-alias": "Set-Alias", "new-alias": "New-Alias", "sal": "Set-Alias", "nal": "New-Alias"}
+
+
+@dataclass(frozen=True)
+class AliasDefinition:
+    alias: str
+    target: str
+    offset: int
+
+
+def alias_definitions(script: Script, targets: set[str]) -> list[AliasDefinition]:
+    """`Set-Alias`/`New-Alias` statements in the script that point at one of ``targets`` (lower-case)."""
+    found = []
+    for site in find_command_sites(script, _ALIAS_COMMANDS):
+        arguments = lex_call(script, site)
+        binding = bind_arguments(script, _ALIAS_SPEC, arguments, site.start)
+        name = binding.params.get("Name")
+        value = binding.params.get("Value")
+        if name is None or value is None or not isinstance(name.value, str) or not isinstance(value.value, str):
+            continue
+        target = value.value.rsplit("\\", 1)[-1].lower()
+        if target in targets:
+            found.append(AliasDefinition(name.value, target, site.start))
+    return found
+
+
+def literal_text(text: str) -> Optional[str]:
+    return literal_value(text)

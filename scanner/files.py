@@ -1,0 +1,199 @@
+"""Find PowerShell files (.gitignore aware, no symlink loops) and decode them (BOM, UTF-16, cp1252, EOL)."""
+
+from __future__ import annotations
+
+import codecs
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Optional, Union
+
+import pathspec
+
+from scanner.model import FileError
+
+EXTENSIONS = (".ps1", ".psm1", ".psd1")
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# Folders no one wants scanned, even without a .gitignore.
+ALWAYS_SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv"}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One decoded script: the bytes as read, the text, and how to write it back byte for byte."""
+
+    path: Path
+    rel: str  # relative to the scan root, `/` separators
+    raw: bytes
+    text: str
+    encoding: str  # utf-8, utf-8-sig, utf-16-le, utf-16-be, cp1252
+    bom: bytes
+    newline: str  # the dominant line ending: "\r\n" or "\n"
+
+    @property
+    def is_data_file(self) -> bool:
+        """A .psd1 is data: nothing in it runs."""
+        return self.path.suffix.lower() == ".psd1"
+
+
+class DecodeError(ValueError):
+    pass
+
+
+def decode(raw: bytes) -> tuple[str, str, bytes]:
+    """Decode script bytes the way Windows PowerShell reads them: BOM first, then UTF-8, then Windows-1252."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[3:].decode("utf-8", "replace"), "utf-8-sig", codecs.BOM_UTF8
+    if raw.startswith(codecs.BOM_UTF32_LE) and len(raw) % 4 == 0 and raw[2:4] == b"\0\0":
+        raise DecodeError("UTF-32 is not supported")
+    if raw.startswith(codecs.BOM_UTF16_LE):
+        return _decode_utf16(raw[2:], "utf-16-le"), "utf-16-le", codecs.BOM_UTF16_LE
+    if raw.startswith(codecs.BOM_UTF16_BE):
+        return _decode_utf16(raw[2:], "utf-16-be"), "utf-16-be", codecs.BOM_UTF16_BE
+    if b"\0" in raw:
+        # UTF-16 without a BOM shows as every other byte being NUL in ASCII-heavy text.
+        sample = raw[:4096]
+        if len(sample) >= 4 and sample[1::2].count(0) > len(sample) // 4 and sample[0::2].count(0) == 0:
+            return _decode_utf16(raw, "utf-16-le"), "utf-16-le", b""
+        raise DecodeError("binary file (contains NUL bytes)")
+    try:
+        return raw.decode("utf-8"), "utf-8", b""
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252"), "cp1252", b""
+    except UnicodeDecodeError:
+        # 0x81, 0x8D, 0x8F, 0x90, 0x9D are undefined in cp1252; Windows maps them to the same code point.
+        return raw.decode("latin-1"), "cp1252", b""
+
+
+def _decode_utf16(body: bytes, codec: str) -> str:
+    if len(body) % 2:
+        raise DecodeError(f"truncated {codec.upper()} text (odd number of bytes)")
+    return body.decode(codec, "surrogatepass")
+
+
+def dominant_newline(text: str) -> str:
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf and crlf >= text.count("\n") - crlf else "\n"
+
+
+def read_source(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceFile:
+    """Read and decode one script; raises OSError or DecodeError with a reason a person can act on."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise DecodeError(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit (--max-file-size)")
+    raw = path.read_bytes()
+    text, encoding, bom = decode(raw)
+    return SourceFile(path, relative_path(path, root), raw, text, encoding, bom, dominant_newline(text))
+
+
+def relative_path(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def is_script(path: Union[str, Path]) -> bool:
+    return str(path).lower().endswith(EXTENSIONS)
+
+
+def _load_gitignore(directory: Path) -> Optional[pathspec.PathSpec]:
+    ignore = directory / ".gitignore"
+    try:
+        lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+@dataclass
+class Discovered:
+    """A file to scan, or an error met while walking."""
+
+    path: Optional[Path]
+    error: Optional[FileError] = None
+
+
+def discover(
+    paths: Iterable[Path],
+    root: Path,
+    excludes: Iterable[str] = (),
+    respect_gitignore: bool = True,
+) -> Iterator[Discovered]:
+    """Yield the scripts under ``paths`` in a stable order.
+
+    .gitignore files are honoured at every level (as git does, relative to their folder);
+    ``excludes`` are gitignore-style globs relative to ``root``. Symbolic links to folders are
+    followed once: a folder already visited (same device and inode) is not entered again.
+    """
+    exclude_spec = pathspec.GitIgnoreSpec.from_lines(list(excludes))
+    seen_dirs: set[tuple[int, int]] = set()
+    seen_files: set[Path] = set()
+    for start in paths:
+        if not start.exists():
+            yield Discovered(None, FileError(start.as_posix(), "no such file or directory"))
+            continue
+        if start.is_file():
+            if start not in seen_files:
+                seen_files.add(start)
+                yield Discovered(start)
+            continue
+        yield from _walk(start, root, exclude_spec, respect_gitignore, seen_dirs, seen_files, [])
+
+
+def _walk(
+    directory: Path,
+    root: Path,
+    exclude_spec: pathspec.PathSpec,
+    respect_gitignore: bool,
+    seen_dirs: set[tuple[int, int]],
+    seen_files: set[Path],
+    ignores: list[tuple[Path, pathspec.PathSpec]],
+) -> Iterator[Discovered]:
+    try:
+        st = directory.stat()
+    except OSError as exc:
+        yield Discovered(None, FileError(relative_path(directory, root), f"cannot read folder: {exc.strerror}"))
+        return
+    key = (st.st_dev, st.st_ino)
+    if key in seen_dirs:
+        return
+    seen_dirs.add(key)
+    if respect_gitignore:
+        spec = _load_gitignore(directory)
+        if spec is not None:
+            ignores = ignores + [(directory, spec)]
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as exc:
+        yield Discovered(None, FileError(relative_path(directory, root), f"cannot list folder: {exc.strerror}"))
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            is_dir = entry.is_dir()  # follows symlinks; loops are cut by seen_dirs
+        except OSError:
+            is_dir = False
+        if is_dir and entry.name in ALWAYS_SKIPPED_DIRS:
+            continue
+        rel_root = relative_path(path, root) + ("/" if is_dir else "")
+        if exclude_spec.match_file(rel_root):
+            continue
+        if any(spec.match_file(relative_path(path, base) + ("/" if is_dir else "")) for base, spec in ignores):
+            continue
+        if is_dir:
+            yield from _walk(path, root, exclude_spec, respect_gitignore, seen_dirs, seen_files, ignores)
+        elif is_script(entry.name):
+            try:
+                real = path.resolve()
+            except OSError:
+                real = path
+            if real in seen_files:
+                continue
+            seen_files.add(real)
+            if not path.exists():
+                yield Discovered(None, FileError(relative_path(path, root), "broken symbolic link"))
+                continue
+            yield Discovered(path)

@@ -1,0 +1,466 @@
+"""A small PowerShell lexer over decoded text: comments, strings, balanced groups and command arguments.
+
+tree-sitter-powershell errors on about 28% of real files and, inside an ERROR region, re-lexes
+tokens wrongly (``-From`` becomes ``-F`` + ``rom``). Binding must not depend on that, so the
+argument tokens of a command are read here, the way PowerShell's own tokenizer reads them in
+argument mode, straight from the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Optional
+
+SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
+DOUBLE_QUOTES = '"\u201c\u201d\u201e'
+DASHES = "-\u2013\u2014\u2015"
+_OPENERS = {"(": ")", "{": "}", "[": "]"}
+
+# Characters after which a `#` starts a comment (PowerShell only starts one at the beginning of a token).
+_COMMENT_AFTER = set(" \t\r\n;(){}|,=&\ufeff")
+
+_CODE_SPECIAL = re.compile(r"[#<'\"\u2018-\u201e`(){}\[\]@$]")
+_DQ_SPECIAL = re.compile(r'[`"\u201c\u201d\u201e$]')
+_LINE_END = re.compile(r"[\r\n]")
+
+
+class LexError(ValueError):
+    """Unterminated construct; carries the offset where it started."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+def _comment_starts(text: str, i: int) -> bool:
+    return i == 0 or text[i - 1] in _COMMENT_AFTER
+
+
+def skip_line_comment(text: str, i: int) -> int:
+    """Offset of the line end after a `#` comment starting at ``i``."""
+    m = _LINE_END.search(text, i)
+    return m.start() if m else len(text)
+
+
+def skip_block_comment(text: str, i: int) -> int:
+    """Offset just past the `#>` closing the block comment at ``i``; end of text if unterminated."""
+    end = text.find("#>", i + 2)
+    return len(text) if end < 0 else end + 2
+
+
+def skip_single_quoted(text: str, i: int) -> int:
+    """Offset just past a single-quoted string starting at ``i`` ('' and smart quotes as PowerShell does)."""
+    j = i + 1
+    n = len(text)
+    while j < n:
+        c = text[j]
+        if c in SINGLE_QUOTES:
+            if j + 1 < n and text[j + 1] in SINGLE_QUOTES:
+                j += 2
+                continue
+            return j + 1
+        j += 1
+    raise LexError("unterminated string", i)
+
+
+def skip_double_quoted(text: str, i: int) -> int:
+    """Offset just past an expandable string starting at ``i``, skipping `$( )` subexpressions."""
+    j = i + 1
+    n = len(text)
+    while True:
+        m = _DQ_SPECIAL.search(text, j)
+        if m is None:
+            raise LexError("unterminated string", i)
+        j = m.start()
+        c = text[j]
+        if c == "`":
+            j += 2
+        elif c == "$":
+            if j + 1 < n and text[j + 1] == "(":
+                j = skip_balanced(text, j + 1)
+            elif j + 1 < n and text[j + 1] == "{":
+                end = text.find("}", j + 2)
+                j = n if end < 0 else end + 1
+            else:
+                j += 1
+        else:
+            if j + 1 < n and text[j + 1] in DOUBLE_QUOTES:
+                j += 2
+                continue
+            return j + 1
+
+
+def _here_string_end(text: str, i: int, quote: str) -> Optional[int]:
+    """Offset past a here-string opened at ``i`` (``@'`` / ``@"``), or None if ``i`` does not open one."""
+    m = re.compile(r"[ \t]*\r?\n").match(text, i + 2)
+    if m is None:
+        return None
+    closer = re.compile(r"(?:\r?\n)[ \t]*" + ("['\u2018\u2019]@" if quote == "'" else '["\u201c\u201d]@'))
+    c = closer.search(text, m.start())
+    if c is None:
+        raise LexError("unterminated here-string", i)
+    return c.end()
+
+
+def skip_string(text: str, i: int) -> int:
+    """Offset past the string literal (quoted or here-string) that starts at ``i``."""
+    c = text[i]
+    if c == "@":
+        end = _here_string_end(text, i, "'" if text[i + 1] in SINGLE_QUOTES else '"')
+        if end is None:
+            raise LexError("not a here-string", i)
+        return end
+    if c in SINGLE_QUOTES:
+        return skip_single_quoted(text, i)
+    return skip_double_quoted(text, i)
+
+
+def skip_balanced(text: str, i: int) -> int:
+    """Offset just past the bracket matching the one at ``i``; strings and comments are skipped."""
+    closers = [_OPENERS[text[i]]]
+    j = i + 1
+    n = len(text)
+    while closers:
+        m = _CODE_SPECIAL.search(text, j)
+        if m is None:
+            raise LexError(f"unclosed '{text[i]}'", i)
+        j = m.start()
+        c = text[j]
+        if c in "({[":
+            closers.append(_OPENERS[c])
+            j += 1
+        elif c in ")}]":
+            if c == closers[-1]:
+                closers.pop()
+            j += 1
+        elif c == "#":
+            j = skip_line_comment(text, j) if _comment_starts(text, j) else j + 1
+        elif c == "<":
+            j = skip_block_comment(text, j) if text.startswith("<#", j) else j + 1
+        elif c == "`":
+            j += 2
+        elif c == "@":
+            if j + 1 < n and (text[j + 1] in SINGLE_QUOTES or text[j + 1] in DOUBLE_QUOTES):
+                end = _here_string_end(text, j, "'" if text[j + 1] in SINGLE_QUOTES else '"')
+                j = end if end is not None else j + 1
+            else:
+                j += 1
+        elif c == "$":
+            if j + 1 < n and text[j + 1] == "{":
+                end = text.find("}", j + 2)
+                j = n if end < 0 else end + 1
+            else:
+                j += 1
+        else:  # quotes
+            j = skip_string(text, j)
+    return j
+
+
+@dataclass
+class Masked:
+    """The text with comments and string literals blanked (newlines kept), plus where they were."""
+
+    code: str
+    strings: list[tuple[int, int]]
+    comments: list[tuple[int, int]]
+    error: Optional[LexError] = None
+
+
+_MASK_SPECIAL = re.compile(r"<#|#|@['\"\u2018\u2019\u201c\u201d]|['\"\u2018-\u201e]|`.|\$\{", re.S)
+_NOT_NEWLINE = re.compile(r"[^\r\n]")
+
+
+def _blank(segment: str) -> str:
+    return _NOT_NEWLINE.sub(" ", segment)
+
+
+def mask(text: str) -> Masked:
+    """Blank comments and strings so that code patterns can be searched without false hits.
+
+    An unterminated string or comment blanks to the end of the text, as PowerShell would read it,
+    and is recorded in ``error``.
+    """
+    parts: list[str] = []
+    strings: list[tuple[int, int]] = []
+    comments: list[tuple[int, int]] = []
+    error: Optional[LexError] = None
+    i = 0
+    n = len(text)
+    while i < n:
+        m = _MASK_SPECIAL.search(text, i)
+        if m is None:
+            break
+        j = m.start()
+        tok = m.group()
+        end: Optional[int] = None
+        kind = ""
+        try:
+            if tok == "<#":
+                end, kind = skip_block_comment(text, j), "comment"
+            elif tok == "#":
+                if _comment_starts(text, j):
+                    end, kind = skip_line_comment(text, j), "comment"
+            elif tok.startswith("@"):
+                end = _here_string_end(text, j, "'" if tok[1] in SINGLE_QUOTES else '"')
+                kind = "string" if end is not None else ""
+            elif tok.startswith("`") or tok == "${":
+                end = j + len(tok) if tok.startswith("`") else text.find("}", j) + 1 or n
+                kind = "skip"
+            else:
+                end, kind = skip_string(text, j), "string"
+        except LexError as exc:
+            error = exc
+            end, kind = n, "string" if tok != "<#" else "comment"
+        if end is None or not kind:
+            parts.append(text[i : j + 1])
+            i = j + 1
+            continue
+        parts.append(text[i:j])
+        if kind == "skip":
+            parts.append(text[j:end])
+        else:
+            (strings if kind == "string" else comments).append((j, end))
+            parts.append(_blank(text[j:end]))
+        i = end
+    parts.append(text[i:])
+    return Masked("".join(parts), strings, comments, error)
+
+
+# --------------------------------------------------------------------------- command arguments
+
+
+class ElementKind(str, Enum):
+    PARAMETER = "parameter"  # -Name (text has no colon); value set when colon-bound
+    VALUE = "value"  # an argument (possibly a comma array)
+    SPLAT = "splat"  # @name
+    REDIRECTION = "redirection"
+
+
+@dataclass
+class Element:
+    kind: ElementKind
+    text: str
+    start: int
+    end: int
+    # For a parameter written -Name:value, the value element.
+    value: Optional["Element"] = None
+    # For an array value (a,b,'c'), its items.
+    items: list["Element"] = field(default_factory=list)
+
+
+@dataclass
+class CommandArguments:
+    elements: list[Element]
+    end: int  # offset where the statement ends (before the newline, `;`, `|` …)
+    terminator: str  # "newline", ";", "|", "eof", ")", "}", "&&", "||"
+    notes: list[str] = field(default_factory=list)
+
+
+_PARAM = re.compile(r"[" + DASHES + r"]([A-Za-z_?][\w]*)(:?)")
+_REDIRECT = re.compile(r"(?:[1-6*]>&[12]|[1-6*]?>>?)")
+_WS = re.compile(r"(?:[ \t\f\v\u00a0\ufeff]|`\r?\n)*")
+_WS_NL = re.compile(r"(?:\s|`\r?\n)*")
+_BARE_STOP = re.compile(r"[\s,;|(){}&]|`\r?\n|$")
+_VAR = re.compile(r"\$(?:\{[^}]*\}|[\w:?^$]+|[\w]*)")
+_MEMBER = re.compile(r"(?:\.|::)[\w]+")
+
+
+def _skip_ws(text: str, i: int, newlines: bool = False) -> int:
+    m = (_WS_NL if newlines else _WS).match(text, i)
+    return m.end() if m else i
+
+
+def scan_primary(text: str, i: int) -> int:
+    """Offset past one argument-mode primary value starting at ``i`` (a word, string, variable, group …)."""
+    n = len(text)
+    c = text[i]
+    if c in SINGLE_QUOTES or c in DOUBLE_QUOTES:
+        j = skip_string(text, i)
+    elif c == "@" and i + 1 < n and (text[i + 1] in SINGLE_QUOTES or text[i + 1] in DOUBLE_QUOTES):
+        j = skip_string(text, i)
+    elif c == "@" and i + 1 < n and text[i + 1] in "({":
+        j = skip_balanced(text, i + 1)
+    elif c == "$" and i + 1 < n and text[i + 1] == "(":
+        j = skip_balanced(text, i + 1)
+    elif c in "({[":
+        j = skip_balanced(text, i)
+    elif c == "$":
+        m = _VAR.match(text, i)
+        j = m.end() if m and m.end() > i + 1 else i + 1
+    else:
+        m = _BARE_STOP.search(text, i)
+        j = m.start() if m else n
+        # Quotes and groups embedded in a bare word belong to it: a"b c"d, foo$(1).
+        k = i
+        while k < j:
+            ch = text[k]
+            if ch in SINGLE_QUOTES or ch in DOUBLE_QUOTES:
+                k = skip_string(text, k)
+                m = _BARE_STOP.search(text, k)
+                j = max(j, m.start() if m else n)
+            elif ch == "`":
+                k += 2
+                m = _BARE_STOP.search(text, k)
+                j = max(j, m.start() if m else n)
+            else:
+                k += 1
+        return max(j, i + 1)
+    # Postfix: member access, indexing and invocation glued to the value: $a.b[0].c(1), (x).y
+    while j < n:
+        ch = text[j]
+        if ch == "[" and c in "$([":
+            j = skip_balanced(text, j)
+        elif ch == "(" and text[j - 1].isalnum() and c in "$([":
+            j = skip_balanced(text, j)
+        elif ch in ".:" and c in "$([":
+            m = _MEMBER.match(text, j)
+            if m is None:
+                break
+            j = m.end()
+        else:
+            break
+    return j
+
+
+def scan_value(text: str, i: int) -> Element:
+    """One argument value starting at ``i``; commas make it an array (a newline may follow a comma)."""
+    items: list[Element] = []
+    start = i
+    while True:
+        end = scan_primary(text, i)
+        items.append(Element(ElementKind.VALUE, text[i:end], i, end))
+        k = _skip_ws(text, end)
+        if k < len(text) and text[k] == ",":
+            k = _skip_ws(text, k + 1, newlines=True)
+            if k >= len(text) or text[k] in ";|)}":
+                break
+            i = k
+            continue
+        break
+    last = items[-1].end
+    if len(items) == 1:
+        return items[0]
+    return Element(ElementKind.VALUE, text[start:last], start, last, items=items)
+
+
+def lex_arguments(text: str, i: int) -> CommandArguments:
+    """Read the arguments of a command whose name ends at ``i``, up to the end of its statement."""
+    elements: list[Element] = []
+    notes: list[str] = []
+    n = len(text)
+    while True:
+        i = _skip_ws(text, i)
+        if i >= n:
+            return CommandArguments(elements, n, "eof", notes)
+        c = text[i]
+        if c in "\r\n":
+            return CommandArguments(elements, i, "newline", notes)
+        if c == "#" and _comment_starts(text, i):
+            return CommandArguments(elements, i, "newline", notes)
+        if text.startswith("<#", i):
+            i = skip_block_comment(text, i)
+            continue
+        if text.startswith("&&", i) or text.startswith("||", i):
+            return CommandArguments(elements, i, text[i : i + 2], notes)
+        if c in ";|)}":
+            return CommandArguments(elements, i, c, notes)
+        if text.startswith("--%", i):
+            m = _LINE_END.search(text, i)
+            end = m.start() if m else n
+            elements.append(Element(ElementKind.VALUE, text[i:end], i, end))
+            notes.append("stop-parsing token --% passes the rest of the line verbatim")
+            return CommandArguments(elements, end, "newline", notes)
+        m = _REDIRECT.match(text, i)
+        if m and c in "12345*6><":
+            j = _skip_ws(text, m.end())
+            if ">&" not in m.group() and j < n and text[j] not in "\r\n;|":
+                j = scan_primary(text, j)
+            elements.append(Element(ElementKind.REDIRECTION, text[i:j], i, j))
+            i = j
+            continue
+        if c in DASHES:
+            pm = _PARAM.match(text, i)
+            if pm and (pm.end() >= n or pm.group(2) or _BARE_STOP.match(text, pm.end())):
+                param = Element(ElementKind.PARAMETER, text[i : pm.end(1)], i, pm.end())
+                if pm.group(2):  # colon-bound: the value follows the colon (spaces allowed)
+                    j = _skip_ws(text, pm.end())
+                    if j < n and text[j] not in "\r\n;|)}":
+                        param.value = scan_value(text, j)
+                        param.end = param.value.end
+                elements.append(param)
+                i = param.end
+                continue
+        if c == "@" and i + 1 < n and (text[i + 1].isalnum() or text[i + 1] == "_"):
+            m2 = re.compile(r"@[\w:]+").match(text, i)
+            assert m2 is not None
+            elements.append(Element(ElementKind.SPLAT, m2.group(), i, m2.end()))
+            i = m2.end()
+            continue
+        try:
+            value = scan_value(text, i)
+        except LexError as exc:
+            notes.append(f"{exc} at offset {exc.offset}")
+            return CommandArguments(elements, n, "eof", notes)
+        elements.append(value)
+        i = value.end
+
+
+# --------------------------------------------------------------------------- literal values
+
+
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?$")
+
+
+def literal_value(text: str) -> Optional[str]:
+    """The constant string a PowerShell argument text denotes, or None when it is computed at run time."""
+    t = text.strip()
+    if not t:
+        return None
+    if t[0] in SINGLE_QUOTES and t[-1] in SINGLE_QUOTES and len(t) >= 2:
+        inner = t[1:-1]
+        return re.sub("[" + SINGLE_QUOTES + "]{2}", "'", inner)
+    if t[0] in DOUBLE_QUOTES and t[-1] in DOUBLE_QUOTES and len(t) >= 2:
+        inner = t[1:-1]
+        if "$" in inner.replace("`$", ""):
+            return None
+        return re.sub(r"`(.)", lambda m: {"n": "\n", "r": "\r", "t": "\t", "0": "\0"}.get(m.group(1), m.group(1)), inner)
+    if t[:2] in ("@'", "@\u2018") or t[:2] in ('@"', "@\u201c"):
+        body = re.sub(r"^@.[ \t]*\r?\n", "", t)
+        body = re.sub(r"\r?\n[ \t]*.@$", "", body)
+        if t[1] in DOUBLE_QUOTES and "$" in body.replace("`$", ""):
+            return None
+        return body
+    if t[0] in "$@([{":
+        return None
+    if "$" in t or "`" in t or t[0] in SINGLE_QUOTES + DOUBLE_QUOTES:
+        return None
+    return t
+
+
+def literal_list(element: Element) -> Optional[list[str]]:
+    """The constant strings of an array element (or a one-item list), or None if any item is dynamic."""
+    items = element.items or [element]
+    values: list[str] = []
+    for item in items:
+        text = item.text.strip()
+        # @('a','b') and ('a','b') array expressions of constants
+        if text[:2] == "@(" or (text[:1] == "(" and "," in text):
+            inner = text[2:-1] if text[0] == "@" else text[1:-1]
+            try:
+                sub = scan_value(inner.strip(), 0) if inner.strip() else None
+            except LexError:
+                return None
+            if sub is None or sub.end < len(inner.strip()):
+                return None
+            nested = literal_list(sub)
+            if nested is None:
+                return None
+            values.extend(nested)
+            continue
+        value = literal_value(text)
+        if value is None:
+            return None
+        values.append(value)
+    return values

@@ -1,0 +1,86 @@
+"""tree-sitter-powershell wrapper: parse decoded text, map byte offsets back to characters, list errors."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from functools import lru_cache
+import tree_sitter
+import tree_sitter_powershell
+
+
+@lru_cache(maxsize=1)
+def _parser() -> tree_sitter.Parser:
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
+
+
+def parse_bytes(data: bytes) -> tree_sitter.Tree:
+    """Parse UTF-8 PowerShell source."""
+    return _parser().parse(data)
+
+
+class OffsetMap:
+    """Converts tree-sitter byte offsets (UTF-8) into offsets of the decoded text."""
+
+    def __init__(self, text: str) -> None:
+        self.identity = text.isascii()
+        self._byte_starts: list[int] = []
+        self._char_starts: list[int] = []
+        if not self.identity:
+            # Record (byte offset, char offset) after every non-ASCII character.
+            b = 0
+            for c_index, ch in enumerate(text):
+                width = len(ch.encode("utf-8", "surrogatepass")) if ord(ch) > 127 else 1
+                b += width
+                if width > 1:
+                    self._byte_starts.append(b)
+                    self._char_starts.append(c_index + 1)
+
+    def char(self, byte_offset: int) -> int:
+        if self.identity:
+            return byte_offset
+        i = bisect.bisect_right(self._byte_starts, byte_offset) - 1
+        if i < 0:
+            return byte_offset
+        return self._char_starts[i] + (byte_offset - self._byte_starts[i])
+
+
+@dataclass
+class ParsedSource:
+    """The tree of one script plus what the recognizers need from it."""
+
+    tree: tree_sitter.Tree
+    offsets: OffsetMap
+    error_spans: list[tuple[int, int]] = field(default_factory=list)  # char offsets of ERROR / MISSING nodes
+    command_names: list[tuple[int, int]] = field(default_factory=list)  # char spans of command_name nodes
+
+    @property
+    def has_error(self) -> bool:
+        return bool(self.error_spans)
+
+    def overlaps_error(self, start: int, end: int) -> bool:
+        """Whether the span touches an ERROR or MISSING node (then the tree is not trusted there)."""
+        return any(s < end + 1 and start <= e for s, e in self.error_spans)
+
+
+@lru_cache(maxsize=1)
+def _query() -> tree_sitter.Query:
+    language = tree_sitter.Language(tree_sitter_powershell.language())
+    return tree_sitter.Query(language, "(command_name) @name (ERROR) @error (MISSING) @missing")
+
+
+def parse_source(text: str) -> ParsedSource:
+    """Parse decoded text and collect error spans and command names (as text offsets)."""
+    data = text.encode("utf-8", "surrogatepass")
+    tree = parse_bytes(data)
+    offsets = OffsetMap(text)
+    parsed = ParsedSource(tree, offsets)
+    # A query runs in C; walking every node in Python would cost as much as the parse itself.
+    captures = tree_sitter.QueryCursor(_query()).captures(tree.root_node)
+    for node in captures.get("name", []):
+        parsed.command_names.append((offsets.char(node.start_byte), offsets.char(node.end_byte)))
+    for key in ("error", "missing"):
+        for node in captures.get(key, []):
+            parsed.error_spans.append((offsets.char(node.start_byte), offsets.char(node.end_byte)))
+    parsed.error_spans.sort()
+    return parsed

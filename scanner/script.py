@@ -1,0 +1,98 @@
+"""One script as the recognizers see it: text, masked code, block structure and (lazily) the tree."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Optional
+
+from scanner.lexer import DASHES
+from scanner.model import Location
+from scanner.parse import ParsedSource, parse_source
+from scanner.structure import Structure
+
+# Where a command may start: after these (ignoring spaces and line continuations).
+_COMMAND_BOUNDARY = set("\n\r;{(|&=}")
+_LOOKBACK_WS = " \t\ufeff"
+
+
+class Script:
+    """A decoded script and the views of it that every recognizer shares."""
+
+    def __init__(self, text: str, path: str = "<text>", is_data_file: bool = False) -> None:
+        self.text = text
+        self.path = path
+        self.is_data_file = is_data_file
+
+    @cached_property
+    def structure(self) -> Structure:
+        return Structure(self.text)
+
+    @property
+    def code(self) -> str:
+        """The text with comments and strings blanked."""
+        return self.structure.code
+
+    @cached_property
+    def parsed(self) -> ParsedSource:
+        return parse_source(self.text)
+
+    def location(self, start: int, end: int) -> Location:
+        line, col = self.structure.line_col(start)
+        end_line, end_col = self.structure.line_col(max(start, end))
+        return Location(self.path, line, col, end_line, end_col, start, end)
+
+    def line_of(self, offset: int) -> int:
+        return self.structure.line_col(offset)[0]
+
+    def previous_code_char(self, offset: int) -> tuple[str, int]:
+        """The code character before ``offset``, skipping spaces and backtick line continuations."""
+        code = self.code
+        i = offset - 1
+        while i >= 0:
+            c = code[i]
+            if c in _LOOKBACK_WS:
+                i -= 1
+            elif c in "\r\n" and i > 0 and (code[i - 1] == "`" or (c == "\n" and code[i - 1] == "\r" and i > 1 and code[i - 2] == "`")):
+                i -= 2 if code[i - 1] == "`" else 3
+            else:
+                return c, i
+        return "", -1
+
+    def at_command_position(self, offset: int) -> bool:
+        """Whether a word at ``offset`` would be read as a command name by PowerShell."""
+        c, i = self.previous_code_char(offset)
+        if c == "" or c in _COMMAND_BOUNDARY:
+            if c == "=" and i > 0 and self.code[i - 1] in "=!<>":
+                return False
+            if c == "}":
+                return False
+            return True
+        if c == "." and (i == 0 or self.code[i - 1] in " \t\r\n;{("):
+            return True  # dot-sourcing
+        # keywords that take a pipeline: return, throw, else, and the pipe chain operators
+        m = re.search(r"(?i)(?:^|[\s;{(])(return|throw|exit)\s*$", self.code[max(0, i - 10) : i + 1])
+        return m is not None
+
+    def pipeline_upstream(self, offset: int) -> Optional[tuple[int, int]]:
+        """When the command at ``offset`` receives pipeline input, the span of what feeds it."""
+        code = self.code
+        i = offset - 1
+        while i >= 0 and (code[i] in " \t\r\n`"):
+            i -= 1
+        if i < 0 or code[i] != "|" or (i > 0 and code[i - 1] == "|"):
+            return None
+        pipe = i
+        line_start = code.rfind("\n", 0, pipe) + 1
+        start = line_start
+        for boundary in (";", "{", "("):
+            k = code.rfind(boundary, line_start, pipe)
+            if k >= 0:
+                start = max(start, k + 1)
+        while start < pipe and code[start] in " \t":
+            start += 1
+        return (start, pipe) if start < pipe else None
+
+
+def is_dash(c: str) -> bool:
+    return c in DASHES
