@@ -41,7 +41,7 @@ sys.path.insert(0, str(BENCH_DIR))
 from gen_corpus import CorpusSpec, FileRecord, ensure_corpus  # noqa: E402
 
 # Used when the scanner does not expose its prefilter pattern: the mail API tokens.
-FALLBACK_PATTERN = r"send-mailmessage|smtpclient|cdo\.message|system\.web\.mail|mailkit|smtp"
+FALLBACK_PATTERN = r"send-mailmessage|smtpclient|mailkit|cdo\.message|system\.web\.mail|psemailserver"
 POWERSHELL_GLOBS = ("*.ps1", "*.psm1", "*.psd1")
 
 
@@ -237,7 +237,9 @@ def python_grep_command(pattern: str, root: Path) -> List[str]:
         "from pathlib import Path\n"
         "root=Path(sys.argv[1]); rx=re.compile(sys.argv[2].encode(), re.I)\n"
         "files=json.loads((root/'.bench-manifest.json').read_text())['files']\n"
-        "hits=[f['path'] for f in files if not f['ignored'] and rx.search((root/f['path']).read_bytes())]\n"
+        "def text(b):\n"
+        "    return b[2:].decode('utf-16-le').encode() if b[:2]==b'\\xff\\xfe' else b\n"
+        "hits=[f['path'] for f in files if not f['ignored'] and rx.search(text((root/f['path']).read_bytes()))]\n"
         "print(len(hits))\n"
     )
     return [sys.executable, "-c", code, str(root), pattern]
