@@ -130,11 +130,12 @@ class TokenProvider:
         self,
         settings: AuthSettings,
         *,
-        prompt: Callable[[str], str] = getpass.getpass,
+        prompt: Optional[Callable[[str], str]] = None,
         notify: Optional[Callable[[str], None]] = None,
     ) -> None:
         self.settings = settings
-        self._prompt = prompt
+        # Looked up at call time so the hidden prompt can be replaced in tests.
+        self._prompt = prompt or (lambda text: getpass.getpass(text))
         self._notify = notify or (lambda text: print(text, file=sys.stderr))
         self._token: Optional[str] = None
 
@@ -205,6 +206,8 @@ class TokenProvider:
         credential: Any
         if self.settings.mode is AuthMode.CERTIFICATE:
             assert self.settings.certificate is not None
+            if not self.settings.certificate.is_file():
+                raise ToolError(f"{self.settings.certificate}: certificate file not found")
             credential = load_certificate_credential(
                 self.settings.certificate, self._passphrase(self.settings.certificate)
             )

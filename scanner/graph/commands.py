@@ -96,9 +96,7 @@ def _client(options: ConnectionOptions, provider: Callable[[], str], runtime: Ru
 
 def _provider(settings: AuthSettings, runtime: Runtime) -> TokenProvider:
     notify: Callable[[str], None] = lambda text: print(text, file=runtime.stderr)
-    if runtime.prompt is not None:
-        return TokenProvider(settings, prompt=runtime.prompt, notify=notify)
-    return TokenProvider(settings, notify=notify)
+    return TokenProvider(settings, prompt=runtime.prompt, notify=notify)
 
 
 def _show_claims(provider: TokenProvider, runtime: Runtime) -> str:

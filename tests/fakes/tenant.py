@@ -213,7 +213,8 @@ class FakeTenant:
         self._server.daemon_threads = True
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-tenant", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-tenant",
+                                        daemon=True)
         self._thread.start()
         return self
 
@@ -382,7 +383,8 @@ class FakeTenant:
             "x5t": _b64url(certificate.fingerprint(hashes.SHA1())),
         }
         presented = [name for name in thumbprints if name in header]
-        if not presented or any(header[name] != thumbprints[name] for name in presented):
+        # MSAL pads the base64url thumbprint, RFC 7515 does not: compare without padding.
+        if not presented or any(str(header[name]).rstrip("=") != thumbprints[name] for name in presented):
             return ("AADSTS700027: The certificate with identifier used to sign the client assertion is not "
                     f"registered on application '{app.client_id}'.")
         try:
