@@ -1,0 +1,89 @@
+"""The benchmark runner's measuring helpers (bench/run.py): memory polling, recall check, verdicts, baselines."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+run = _load("run")
+gen = sys.modules["gen_corpus"]  # run.py imports the generator from bench/ by name
+
+linux_proc = pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux /proc smaps_rollup")
+
+
+@linux_proc
+def test_run_once_sees_memory_held_by_a_grandchild() -> None:
+    """The tree poll must count worker processes, not just the process it started."""
+    child = (
+        "import subprocess, sys\n"
+        "code = 'import time; b = bytearray(120 * 1024 * 1024); b[::4096] = b\"x\" * len(b[::4096]); time.sleep(0.6)'\n"
+        "subprocess.run([sys.executable, '-c', code], check=True)\n"
+    )
+    m = run.run_once([sys.executable, "-c", child], ok_codes=(0,), poll_memory=True)
+    assert m.exit_code == 0 and m.seconds >= 0.6
+    assert m.peak_tree_rss_mb is not None and m.peak_tree_rss_mb >= 120
+    assert m.peak_tree_pss_mb is not None and m.peak_tree_pss_mb >= 110
+    # wait4 reports the largest single process, which is the grandchild here.
+    assert m.max_process_rss_mb is not None and m.max_process_rss_mb >= 120
+
+
+def test_run_once_raises_with_stderr_on_an_unexpected_exit_code() -> None:
+    with pytest.raises(run.CommandFailed, match="exited 3:\nboom"):
+        run.run_once([sys.executable, "-c", "import sys; sys.stderr.write('boom'); sys.exit(3)"], ok_codes=(0, 1))
+    assert run.run_once([sys.executable, "-c", "raise SystemExit(1)"], ok_codes=(0, 1)).exit_code == 1
+
+
+def test_recall_summary_counts_found_missed_and_extra_files(tmp_path: Path) -> None:
+    records = gen.generate(tmp_path / "c", gen.CorpusSpec(size_mb=0.3, files=100, seed=5))
+    mail = [r.path for r in records if r.sends_mail and not r.ignored]
+    quiet = next(r.path for r in records if not r.sends_mail and not r.ignored)
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps({
+        "files_scanned": 99, "errors": [],
+        "findings": [{"path": p} for p in mail[1:]] + [{"path": quiet}],
+    }), encoding="utf-8")
+    line = run.recall_summary(report, records)
+    assert line.startswith(f"recall: {len(mail) - 1}/{len(mail)} mail-sending files have a finding; 1 files")
+    assert f"missed e.g. {mail[0]}" in line
+    assert "could not read" in run.recall_summary(tmp_path / "absent.json", records)
+
+
+def test_verdicts_mark_pass_and_say_by_how_much_a_target_is_missed() -> None:
+    assert run.at_most("cold", 2.5, 3.0).passed
+    missed = run.at_most("cold", 4.5, 3.0)
+    assert not missed.passed and "over by 50%" in missed.line() and "[MISS]" in missed.line()
+    assert run.at_least("speed-up", 1.9, 1.8).passed
+    short = run.at_least("speed-up", 1.35, 1.8)
+    assert not short.passed and "short by 25%" in short.line()
+
+
+def test_baselines_find_exactly_the_files_matching_the_pattern(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    records = gen.generate(root, gen.CorpusSpec(size_mb=0.3, files=150, seed=9))
+    expected = sum(r.sends_mail and not r.ignored for r in records)
+    out = subprocess.run(run.python_grep_command(run.FALLBACK_PATTERN, root), capture_output=True, text=True,
+                         check=True).stdout
+    assert int(out) == expected  # UTF-16 files included
+    rg = run.rg_command(run.FALLBACK_PATTERN, root)
+    if rg is None:
+        pytest.skip("ripgrep (rg) is not installed")
+    hits = subprocess.run(rg, capture_output=True, text=True).stdout.split()
+    assert len(hits) == expected  # .gitignore honoured without a git repository, UTF-16 transcoded
