@@ -18,6 +18,26 @@ app = typer.Typer(
 
 # ---- fix / snippet / kit (migration engine) ----
 
+from pathlib import Path as _MigratePath  # noqa: E402
+from typing import Annotated as _MigrateAnnotated, Optional as _MigrateOptional  # noqa: E402
+
+
+@app.command("kit")
+def kit_command(
+    dest: _MigrateAnnotated[_MigratePath, typer.Argument(
+        help="Folder to write the kit into (created if missing).", metavar="DIR", show_default=False)],
+    senders_from: _MigrateAnnotated[_MigrateOptional[_MigratePath], typer.Option(
+        "--senders-from", help="A scan JSON file (smtp2graph scan --format json): scope the kit to its senders.",
+        metavar="SCAN.json")] = None,
+) -> None:
+    """Write the migration kit: the Smtp2Graph module, app registration, scoping and test-send scripts, README."""
+    from scanner.migrate.commands import run_kit
+
+    code = run_kit(dest, senders_from)
+    if code:
+        raise typer.Exit(code)
+
+
 
 # ---- report (HTML / Markdown renderers) ----
 

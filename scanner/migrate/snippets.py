@@ -222,7 +222,7 @@ def invoke_restmethod_snippet(mapping: GraphMapping) -> str:
         "$json = ConvertTo-Json -InputObject $request -Depth 10",
         "$sendParams = @{",
         "    Method      = 'Post'",
-        "    Uri         = 'https://graph.microsoft.com/v1.0/users/' + [uri]::EscapeDataString($sender) + '/sendMail'",
+        "    Uri         = 'https://graph.microsoft.com/v1.0/users/' + [uri]::EscapeDataString($sender).Replace('%40', '@') + '/sendMail'",
         "    Headers     = @{ Authorization = 'Bearer ' + $token }",
         "    ContentType = 'application/json'",
         "    Body        = [System.Text.Encoding]::UTF8.GetBytes($json)",
