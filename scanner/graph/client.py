@@ -56,7 +56,8 @@ class RetryPolicy:
     max_attempts: int = 5
     max_total_wait: float = 120.0  # seconds across all retries of one request
     default_wait: float = 2.0  # when Graph sends no Retry-After
-    sleep: Callable[[float], None] = field(default=time.sleep)
+    # Resolved at call time so tests can patch time.sleep.
+    sleep: Callable[[float], None] = field(default=lambda seconds: time.sleep(seconds))
 
 
 def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:

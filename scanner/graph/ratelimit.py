@@ -18,8 +18,9 @@ class MailboxRateLimiter:
     """Blocks before a send that would exceed `per_minute` messages for the same mailbox."""
 
     per_minute: int = 30
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
+    # Resolved at call time so tests can patch the clock and time.sleep.
+    clock: Callable[[], float] = field(default=lambda: time.monotonic())
+    sleep: Callable[[float], None] = field(default=lambda seconds: time.sleep(seconds))
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
 
     def acquire(self, mailbox: str) -> float:
