@@ -250,3 +250,34 @@ def test_ten_thousand_findings_stay_paginated(driver: WebDriver, tmp_path: Path)
     elapsed = driver.execute_script(
         "var s = performance.now(); document.getElementById('clear-filters').click(); return performance.now() - s;")
     assert elapsed < 1000  # re-filtering 10,000 findings stays interactive
+
+
+def test_dark_mode_and_print_styles(driver: WebDriver, fixture_page: Path) -> None:
+    open_report(driver, fixture_page)
+    background = "return getComputedStyle(document.body).backgroundColor"
+    hidden = "return getComputedStyle(document.getElementById('filters')).display"
+    try:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "light"}]})
+        light = driver.execute_script(background)
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+        dark = driver.execute_script(background)
+        assert light == "rgb(255, 255, 255)" and dark == "rgb(13, 17, 23)"
+        assert driver.execute_script(hidden) == "flex"
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print", "features": []})
+        assert driver.execute_script(hidden) == "none"
+        assert driver.execute_script(background) == "rgb(255, 255, 255)"
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "", "features": []})
+
+
+def test_senders_and_audit_sections(driver: WebDriver, fixture_page: Path) -> None:
+    open_report(driver, fixture_page)
+    rows = driver.find_elements(By.CSS_SELECTOR, "#senders-static table.senders tbody tr")
+    mailboxes = sorted({f["sender"] for _, f in all_findings() if f.get("call") and f.get("sender")})
+    assert [row.find_element(By.TAG_NAME, "th").text for row in rows] == mailboxes
+    dynamic = driver.find_elements(By.CSS_SELECTOR, "#senders-dynamic table tbody tr")
+    assert len(dynamic) == len([f for _, f in all_findings() if f.get("call") and not f.get("sender")])
+    audit = driver.find_element(By.ID, "audit")
+    assert audit.is_displayed()
+    assert "svc-mail@contoso.com" in audit.find_element(By.CSS_SELECTOR, "table.audit-signins").text
+    assert "Status: degraded — sign-in logs need Entra ID P1; showing 7 days" in audit.text
