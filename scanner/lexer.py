@@ -464,3 +464,50 @@ def literal_list(element: Element) -> Optional[list[str]]:
             return None
         values.append(value)
     return values
+
+
+_SPLIT_SPECIAL = re.compile(r"[,({\['\"\u2018-\u201e`@$]")
+
+
+def split_arguments(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Spans of the comma-separated expressions in ``text[start:end]`` (a method's argument list)."""
+    spans: list[tuple[int, int]] = []
+    i = item_start = start
+    while True:
+        m = _SPLIT_SPECIAL.search(text, i, end)
+        if m is None:
+            break
+        i = m.start()
+        c = text[i]
+        try:
+            if c == ",":
+                spans.append((item_start, i))
+                i = item_start = i + 1
+                continue
+            if c in "({[":
+                i = skip_balanced(text, i)
+            elif c == "`":
+                i += 2
+            elif c == "@":
+                if i + 1 < end and text[i + 1] in SINGLE_QUOTES + DOUBLE_QUOTES:
+                    i = skip_string(text, i)
+                else:
+                    i += 1
+            elif c == "$":
+                i += 1
+                if i < end and text[i] == "{":
+                    close = text.find("}", i)
+                    i = end if close < 0 else close + 1
+            else:
+                i = skip_string(text, i)
+        except LexError:
+            break
+    spans.append((item_start, end))
+    trimmed = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        trimmed.append((s, e))
+    return [s for s in trimmed if s[0] < s[1]] if len(trimmed) > 1 or trimmed[0][0] < trimmed[0][1] else []

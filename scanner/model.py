@@ -187,6 +187,11 @@ class Finding:
     )
     fingerprint: str = ""
     suppressed: bool = False
+    # Source lines around the finding (secrets masked) for the report's code excerpt.
+    context_start_line: int = 0
+    context_lines: list[str] = field(default_factory=list)
+    sender: Optional[str] = None  # static sender mailbox, lower-case
+    credential_user: Optional[str] = None  # static user name of the credential, when the file shows it
 
 
 @dataclass(frozen=True)

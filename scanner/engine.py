@@ -1,0 +1,426 @@
+"""Runs the recognizers and rules over files: prefilter, parallel parse, cache, suppressions, fingerprints."""
+
+from __future__ import annotations
+
+import codecs
+import fnmatch
+import hashlib
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Optional
+
+from scanner import __version__
+from scanner.model import (
+    Api,
+    FileError,
+    Finding,
+    FixApplicability,
+    FixInfo,
+    MailCall,
+    ScanResult,
+    Severity,
+    UnusedSuppression,
+)
+from scanner.script import Script
+
+LEGACY_APIS = {Api.SEND_MAILMESSAGE, Api.SMTPCLIENT, Api.MAILKIT, Api.CDO, Api.SYSTEM_WEB_MAIL, Api.OUTLOOK_COM}
+CONTEXT_LINES = 3
+SNIPPET_MAX_LINES = 20
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """Which rules run where, and at what severity."""
+
+    select: tuple[str, ...] = ()  # rule ids or prefixes; empty selects every rule
+    ignore: tuple[str, ...] = ()
+    severity_overrides: tuple[tuple[str, str], ...] = ()  # (rule id, severity)
+    per_path_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (glob, rule ids or prefixes)
+
+    def enabled(self, rule_id: str, path: str = "") -> bool:
+        def hit(patterns: Iterable[str]) -> bool:
+            return any(rule_id.upper().startswith(p.upper()) for p in patterns)
+
+        if self.select and not hit(self.select):
+            return False
+        if hit(self.ignore):
+            return False
+        return not any(fnmatch.fnmatch(path, glob) and hit(rules) for glob, rules in self.per_path_ignores)
+
+    def severity(self, rule_id: str, default: Severity) -> Severity:
+        for rid, sev in self.severity_overrides:
+            if rid.upper() == rule_id.upper():
+                return Severity(sev)
+        return default
+
+    def salt(self) -> str:
+        """Part of every cache key: the tool version and this configuration."""
+        return f"{__version__}|{self!r}"
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    rules: RuleConfig = field(default_factory=RuleConfig)
+    jobs: int = 1
+    use_cache: bool = True
+    cache_dir: Optional[Path] = None
+    excludes: tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    max_bytes: int = 10 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------- prefilter
+
+
+class Prefilter:
+    """A cheap byte test: can this file contain anything a recognizer finds?
+
+    Built only from the recognizers' own tokens. UTF-16 files are tested on their decoded text.
+    """
+
+    def __init__(self, tokens: Iterable[str]) -> None:
+        self.tokens = tuple(t.lower().encode("ascii") for t in tokens)
+
+    def matches(self, raw: bytes) -> bool:
+        if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or (b"\0" in raw[:4096]):
+            try:
+                from scanner.files import decode
+
+                raw = decode(raw)[0].encode("utf-8", "surrogatepass")
+            except ValueError:
+                return True  # let the reader report the error
+        low = raw.lower()
+        return any(token in low for token in self.tokens)
+
+
+def default_prefilter() -> Prefilter:
+    from scanner.extract import all_tokens
+
+    return Prefilter(all_tokens())
+
+
+# --------------------------------------------------------------------------- analysis of one text
+
+
+def calls_in_text(text: str, path: str = "<text>", is_data_file: bool = False) -> list[MailCall]:
+    """Every mail call the recognizers find in ``text``, in source order."""
+    from scanner.extract import RECOGNIZERS
+
+    script = Script(text, path, is_data_file)
+    return _calls(script, RECOGNIZERS)
+
+
+def _calls(script: Script, recognizers: Iterable[object]) -> list[MailCall]:
+    calls: list[MailCall] = []
+    for recognizer in recognizers:
+        calls.extend(recognizer.find(script))  # type: ignore[attr-defined]
+    calls.sort(key=lambda c: (c.location.start, c.api.value))
+    return calls
+
+
+@dataclass
+class FileAnalysis:
+    findings: list[Finding] = field(default_factory=list)
+    unused_suppressions: list[UnusedSuppression] = field(default_factory=list)
+
+
+_SUPPRESSION = re.compile(r"#\s*smtp2graph:\s*ignore(?:\[([A-Za-z0-9_,\s]*)\])?", re.I)
+
+
+@dataclass
+class _Suppression:
+    line: int
+    rules: tuple[str, ...]  # empty: every rule
+    used: bool = False
+
+
+def _suppressions(script: Script) -> list[_Suppression]:
+    found = []
+    for start, end in script.structure.masked.comments:
+        for m in _SUPPRESSION.finditer(script.text, start, end):
+            rules = tuple(r.strip().upper() for r in (m.group(1) or "").split(",") if r.strip())
+            found.append(_Suppression(script.line_of(m.start()), rules))
+    return found
+
+
+def analyze_script(script: Script, config: RuleConfig) -> FileAnalysis:
+    """Findings of every enabled rule on one script, with suppressions applied."""
+    from scanner.assess import assess
+    from scanner.extract import RECOGNIZERS
+    from scanner.rules import catalogue
+    from scanner.secrets import find_secrets
+
+    rules = [r for r in catalogue().values() if config.enabled(r.id, script.path)]
+    wanted_apis = {api for r in rules for api in r.apis}
+    recognizers = [r for r in RECOGNIZERS if set(r.apis) & wanted_apis]
+    calls = _calls(script, recognizers)
+    analysis = FileAnalysis()
+    if not calls and not any(getattr(r, "file_check", None) for r in rules):
+        return analysis
+    secrets = find_secrets(script)
+    secret_texts = {script.text[s.start : s.end] for s in secrets}
+    occurrences: dict[tuple[str, str], int] = {}
+    for call in calls:
+        assessment = assess(call) if call.api in LEGACY_APIS or call.api in (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL) else None
+        for rule in rules:
+            if call.api not in rule.apis:
+                continue
+            verdict = rule.check(call, assessment)
+            if verdict is None:
+                continue
+            finding = _finding(script, rule, call, assessment, verdict, secrets, secret_texts, config)
+            key = (rule.id, _normalized(finding.snippet))
+            index = occurrences.get(key, 0)
+            occurrences[key] = index + 1
+            finding.fingerprint = _fingerprint(rule.id, script.path, key[1], index)
+            analysis.findings.append(finding)
+    for extra in _file_findings(script, rules, secrets, config):
+        analysis.findings.append(extra)
+    _apply_suppressions(script, analysis)
+    return analysis
+
+
+def _file_findings(script: Script, rules: list[object], secrets: list[object], config: RuleConfig) -> list[Finding]:
+    """Findings of rules that look at the whole file rather than at one call (secrets, Graph bugs)."""
+    out: list[Finding] = []
+    for rule in rules:
+        file_check = getattr(rule, "file_check", None)
+        if file_check is not None:
+            out.extend(file_check(script, secrets, config))
+    return out
+
+
+def _apply_suppressions(script: Script, analysis: FileAnalysis) -> None:
+    suppressions = _suppressions(script)
+    if not suppressions:
+        return
+    kept = []
+    for finding in analysis.findings:
+        line = finding.location.line
+        hit = next(
+            (s for s in suppressions if s.line in (line, line - 1) and (not s.rules or finding.rule.upper() in s.rules)),
+            None,
+        )
+        if hit is not None:
+            hit.used = True
+            continue
+        kept.append(finding)
+    analysis.findings = kept
+    analysis.unused_suppressions = [UnusedSuppression(script.path, s.line, s.rules) for s in suppressions if not s.used]
+
+
+def _normalized(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def _fingerprint(rule: str, path: str, normalized: str, index: int) -> str:
+    """Stable across unrelated edits: no line numbers, only the rule, file, call text and its occurrence."""
+    return hashlib.sha256(f"{rule}\0{path}\0{normalized}\0{index}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+_ADDRESS = re.compile(r"<?([^\s<>'\"]+@[^\s<>'\"]+?)>?$")
+
+
+def sender_address(call: MailCall) -> Optional[str]:
+    """The static sender mailbox (address part, lower-case), if the script shows it."""
+    text = call.static_text("From")
+    if not text:
+        return None
+    m = _ADDRESS.search(text.strip())
+    return m.group(1).lower() if m else None
+
+
+_CRED_USER = re.compile(r"(?i)(?:PSCredential|NetworkCredential)\b[^(]*\(\s*['\"]([^'\"]+)['\"]|-UserName\s+['\"]?([^\s'\"]+)")
+
+
+def credential_user(script: Script, call: MailCall) -> Optional[str]:
+    """The user name of the call's credential when the file builds it from a literal."""
+    from scanner.resolve import resolve_variable
+
+    bound = call.params.get("Credential")
+    if bound is None:
+        return None
+    text = bound.text
+    m = re.fullmatch(r"\$(?:script:|global:)?([\w]+)", text.strip())
+    if m:
+        found = resolve_variable(script, m.group(1), call.location.start)
+        text = found.text if found is not None else ""
+    um = _CRED_USER.search(text)
+    if um is None:
+        return None
+    user = um.group(1) or um.group(2)
+    return user.lower() if user and "$" not in user else None
+
+
+def _finding(script, rule, call, assessment, verdict, secrets, secret_texts, config) -> Finding:  # type: ignore[no-untyped-def]
+    from scanner.secrets import redact, redact_value
+
+    start, end = call.call_span
+    if end <= start:
+        start, end = call.location.start, call.location.end
+    snippet_lines = redact(script.text[start:end], start, secrets).splitlines()
+    snippet = "\n".join(snippet_lines[:SNIPPET_MAX_LINES]) + ("\n…" if len(snippet_lines) > SNIPPET_MAX_LINES else "")
+    for bound in call.params.values():
+        bound.text = redact_value(bound.text, secret_texts)
+        if isinstance(bound.value, str) and bound.value in {t.strip("'\"") for t in secret_texts}:
+            bound.value = "***"
+    first = max(1, call.location.line - CONTEXT_LINES)
+    last = min(len(script.structure.line_starts), call.location.end_line + CONTEXT_LINES)
+    ctx_start = script.structure.line_starts[first - 1]
+    ctx_end = script.structure.line_starts[last] if last < len(script.structure.line_starts) else len(script.text)
+    context = redact(script.text[ctx_start:ctx_end], ctx_start, secrets).splitlines()
+    related = list(call.related)
+    applicability = rule.fix
+    reason = "see the rule's fix safety"
+    if assessment is not None and assessment.breaks is False and applicability is not FixApplicability.DISPLAY_ONLY:
+        applicability, reason = FixApplicability.DISPLAY_ONLY, "this call keeps working after the retirement; no change is needed"
+    fix = FixInfo(applicability is not FixApplicability.DISPLAY_ONLY, applicability, reason)
+    return Finding(
+        rule=rule.id,
+        name=rule.name,
+        severity=config.severity(rule.id, verdict.severity),
+        confidence=verdict.confidence or call.confidence,
+        location=call.location,
+        message=verdict.message,
+        snippet=snippet,
+        call=call,
+        assessment=assessment,
+        related=related,
+        fix=fix,
+        context_start_line=first,
+        context_lines=context,
+        sender=sender_address(call),
+        credential_user=credential_user(script, call),
+    )
+
+
+# --------------------------------------------------------------------------- files
+
+
+@dataclass
+class FileOutcome:
+    rel: str
+    findings: list[Finding] = field(default_factory=list)
+    unused_suppressions: list[UnusedSuppression] = field(default_factory=list)
+    error: Optional[FileError] = None
+    parsed: bool = False  # passed the prefilter and was analysed (or came from the cache)
+
+
+@dataclass
+class _WorkerState:
+    root: Path
+    options: ScanOptions
+    prefilter: Prefilter
+    cache: Optional[object]
+    salt: str
+
+
+_STATE: Optional[_WorkerState] = None
+
+
+def _init_worker(root: Path, options: ScanOptions) -> None:
+    global _STATE
+    from scanner.cache import ResultCache, default_cache_dir
+
+    cache = None
+    if options.use_cache:
+        cache = ResultCache(options.cache_dir or default_cache_dir())
+    _STATE = _WorkerState(root, options, default_prefilter(), cache, options.rules.salt())
+
+
+def analyze_file(path: Path) -> FileOutcome:
+    """Read, prefilter, look up the cache, then analyse one file (runs in a worker process)."""
+    from scanner.files import DecodeError, decode, relative_path
+
+    state = _STATE
+    assert state is not None, "_init_worker was not called"
+    rel = relative_path(path, state.root)
+    try:
+        size = path.stat().st_size
+        if size > state.options.max_bytes:
+            return FileOutcome(rel, error=FileError(rel, f"file is {size:,} bytes, over the {state.options.max_bytes:,}-byte limit (--max-file-size)"))
+        raw = path.read_bytes()
+    except OSError as exc:
+        return FileOutcome(rel, error=FileError(rel, f"cannot read: {exc.strerror or exc}"))
+    if not state.prefilter.matches(raw):
+        return FileOutcome(rel)
+    key = None
+    if state.cache is not None:
+        from scanner.cache import content_key
+        from scanner.serialize import from_data
+
+        key = content_key(raw, rel, state.salt)
+        payload = state.cache.get(key)  # type: ignore[attr-defined]
+        if payload is not None:
+            try:
+                return from_data(FileOutcome, payload)  # type: ignore[no-any-return]
+            except (TypeError, ValueError, KeyError):
+                pass  # a foreign or damaged entry: analyse again and overwrite it
+    try:
+        text, _, _ = decode(raw)
+    except DecodeError as exc:
+        return FileOutcome(rel, error=FileError(rel, str(exc)))
+    script = Script(text, rel, path.suffix.lower() == ".psd1")
+    try:
+        analysis = analyze_script(script, state.options.rules)
+    except RecursionError:
+        return FileOutcome(rel, error=FileError(rel, "too deeply nested to analyse"))
+    outcome = FileOutcome(rel, analysis.findings, analysis.unused_suppressions, None, True)
+    if state.cache is not None and key is not None:
+        from scanner.serialize import to_data
+
+        state.cache.put(key, to_data(outcome))  # type: ignore[attr-defined]
+    return outcome
+
+
+def _outcomes(paths: list[Path], root: Path, options: ScanOptions) -> Iterator[FileOutcome]:
+    if options.jobs <= 1 or len(paths) < 2:
+        _init_worker(root, options)
+        for path in paths:
+            yield analyze_file(path)
+        return
+    # Results come back in submission order, so the report does not depend on --jobs.
+    chunk = max(1, min(64, len(paths) // (options.jobs * 8) or 1))
+    with ProcessPoolExecutor(max_workers=options.jobs, initializer=_init_worker, initargs=(root, options)) as pool:
+        yield from pool.map(analyze_file, paths, chunksize=chunk)
+
+
+def scan(
+    paths: list[Path],
+    options: ScanOptions,
+    root: Optional[Path] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> ScanResult:
+    """Scan files and folders; every file that cannot be handled becomes an entry in ``errors``."""
+    from scanner.files import discover
+
+    if root is None:
+        root = paths[0] if len(paths) == 1 and paths[0].is_dir() else Path(os.path.commonpath([p.resolve() for p in paths])) if paths else Path.cwd()
+        if root.is_file():
+            root = root.parent
+    errors: list[FileError] = []
+    files: list[Path] = []
+    for item in discover(paths, root, options.excludes, options.respect_gitignore):
+        if item.error is not None:
+            errors.append(item.error)
+        elif item.path is not None:
+            files.append(item.path)
+    findings: list[Finding] = []
+    unused: list[UnusedSuppression] = []
+    failed = 0
+    for done, outcome in enumerate(_outcomes(files, root, options), 1):
+        if outcome.error is not None:
+            errors.append(outcome.error)
+            failed += 1
+        findings.extend(outcome.findings)
+        unused.extend(outcome.unused_suppressions)
+        if progress is not None:
+            progress(done, len(files))
+    result = ScanResult(root.as_posix(), len(files) - failed, findings, errors, unused, failed)
+    return result

@@ -1,0 +1,164 @@
+""".NET and COM objects a script creates, the variable that holds each one, and what is done to it.
+
+Shared by the SmtpClient recognizer and the other object-based senders (MailKit, CDO, Outlook).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from scanner.extract.commands import CommandSpec, ParameterSpec, bind_arguments, find_command_sites, lex_call
+from scanner.lexer import LexError, literal_value, skip_balanced, split_arguments
+from scanner.resolve import skip_spaces
+from scanner.script import Script
+from scanner.structure import assigned_value_extent
+
+NEW_OBJECT = CommandSpec(
+    "New-Object",
+    (
+        ParameterSpec("TypeName", ("Type",), position=0),
+        ParameterSpec("ArgumentList", ("Args",), position=1),
+        ParameterSpec("ComObject", ("Com",)),
+        ParameterSpec("Property"),
+        ParameterSpec("Strict", switch=True),
+    ),
+)
+
+
+@dataclass
+class Construction:
+    """`$var = New-Object T(args)` / `[T]::new(args)` / `New-Object -ComObject T`."""
+
+    type_name: str  # as written
+    start: int
+    end: int
+    arguments: list[tuple[int, int]]  # spans of constructor arguments
+    variable: Optional[str] = None  # without `$`, lower-case
+    form: str = "new-object"  # new-object, static-new, com
+    property_spans: list[tuple[int, int]] = field(default_factory=list)  # New-Object -Property @{…}
+
+
+@dataclass
+class MemberUse:
+    """`$var.Member = value` or `$var.Member(args)` / `$var.A.B(args)`."""
+
+    member: str  # dotted path after the variable, e.g. "To.Add", "Host"
+    start: int  # start of `$var`
+    end: int  # end of the statement part that was read
+    member_start: int  # offset of the `.` before the first member
+    value: Optional[tuple[int, int]] = None  # assigned value span
+    arguments: list[tuple[int, int]] = field(default_factory=list)  # call arguments
+    is_call: bool = False
+
+
+def _assigned_variable(script: Script, start: int) -> Optional[str]:
+    code = script.code
+    line_start = max(code.rfind("\n", 0, start), code.rfind(";", 0, start)) + 1
+    m = re.search(r"\$(?:script:|global:|local:)?([\w]+)[ \t]*=[ \t]*(?:\([ \t]*)?$", code[line_start:start])
+    return m.group(1).lower() if m else None
+
+
+def _arguments_of(text: str) -> list[tuple[int, int]]:
+    """Spans (relative to ``text``) of an -ArgumentList value: `a,b`, `(a, b)` or `@(a, b)`."""
+    t = text.strip()
+    offset = len(text) - len(text.lstrip())
+    if t.startswith("@(") and t.endswith(")"):
+        return [(s + offset, e + offset) for s, e in split_arguments(t, 2, len(t) - 1)]
+    if t.startswith("(") and t.endswith(")"):
+        return [(s + offset, e + offset) for s, e in split_arguments(t, 1, len(t) - 1)]
+    return [(s + offset, e + offset) for s, e in split_arguments(t, 0, len(t))]
+
+
+def find_constructions(script: Script, type_pattern: re.Pattern[str], com: bool = False) -> list[Construction]:
+    """Objects of a type whose written name matches ``type_pattern`` (a full match, case-insensitive)."""
+    found: list[Construction] = []
+    text = script.text
+    for site in find_command_sites(script, {"new-object": "New-Object"}):
+        arguments = lex_call(script, site)
+        binding = bind_arguments(script, NEW_OBJECT, arguments, site.start)
+        key = "ComObject" if com else "TypeName"
+        bound = binding.params.get(key)
+        if bound is None or not isinstance(bound.value, str) or not type_pattern.fullmatch(bound.value.strip()):
+            continue
+        construction = Construction(bound.value, site.start, arguments.end, [], form="com" if com else "new-object")
+        args = binding.params.get("ArgumentList")
+        if args is not None:
+            base = text.find(args.text, site.name_end)
+            construction.arguments = [(base + s, base + e) for s, e in _arguments_of(args.text)] if base >= 0 else []
+        prop = binding.params.get("Property")
+        if prop is not None:
+            base = text.find(prop.text, site.name_end)
+            if base >= 0:
+                construction.property_spans = [(base, base + len(prop.text))]
+        construction.variable = _assigned_variable(script, site.start)
+        found.append(construction)
+    if not com:
+        static_new = re.compile(r"\[[ \t]*([\w.]+)[ \t]*\]::new[ \t]*\(", re.I)
+        for m in static_new.finditer(script.code):
+            if not type_pattern.fullmatch(m.group(1)):
+                continue
+            paren = m.end() - 1
+            try:
+                close = skip_balanced(text, paren)
+            except LexError:
+                close = len(text)
+            construction = Construction(m.group(1), m.start(), close, split_arguments(text, paren + 1, close - 1), form="static-new")
+            construction.variable = _assigned_variable(script, m.start())
+            found.append(construction)
+    found.sort(key=lambda c: c.start)
+    return found
+
+
+def member_uses(script: Script, variable: str, after: int, before: Optional[int] = None) -> list[MemberUse]:
+    """Property assignments and method calls on ``$variable`` between ``after`` and ``before``."""
+    code = script.code
+    text = script.text
+    end_limit = len(code) if before is None else before
+    pattern = re.compile(r"(?i)(?<![\w$:])\$(?:script:|global:|local:)?" + re.escape(variable) + r"((?:\.[\w]+)+)[ \t]*(\(|=(?!=))?")
+    uses: list[MemberUse] = []
+    for m in pattern.finditer(code, after, end_limit):
+        member = m.group(1)[1:]
+        op = m.group(2)
+        use = MemberUse(member, m.start(), m.end(), m.start(1))
+        if op == "(":
+            paren = m.end() - 1
+            try:
+                close = skip_balanced(text, paren)
+            except LexError:
+                continue
+            use.is_call = True
+            use.arguments = split_arguments(text, paren + 1, close - 1)
+            use.end = close
+        elif op:
+            vstart, vend = assigned_value_extent(script.structure, skip_spaces(text, m.end()))
+            use.value = (vstart, vend)
+            use.end = vend
+        else:
+            continue
+        uses.append(use)
+    return uses
+
+
+_INNER_NEW = re.compile(r"(?is)^(?:New-Object\s+(?:-TypeName\s+)?[\w.]+\s*(?:-ArgumentList\s*)?|\[[\w.]+\]::new\s*)\((.*)\)$")
+_INNER_NEW_BARE = re.compile(r"(?is)^New-Object\s+(?:-TypeName\s+)?[\w.]+\s+(?:-ArgumentList\s+)?(.+)$")
+
+
+def constructor_arguments(text: str) -> Optional[list[str]]:
+    """Argument texts of an inline `New-Object T(a, b)` / `[T]::new(a, b)` value, else None."""
+    t = text.strip()
+    if t.startswith("(") and t.endswith(")"):
+        t = t[1:-1].strip()
+    m = _INNER_NEW.match(t) or _INNER_NEW_BARE.match(t)
+    if m is None:
+        return None
+    inner = m.group(1)
+    return [inner[s:e] for s, e in split_arguments(inner, 0, len(inner))]
+
+
+def literal_or_none(text: str) -> Optional[str]:
+    value = literal_value(text)
+    if value is not None and text.strip()[:1] not in "'\"\u2018\u2019\u201c\u201d@":
+        return None  # a bare word in expression mode is a command, not a string
+    return value

@@ -1,0 +1,246 @@
+"""System.Net.Mail.SmtpClient sends: the client, its settings, and the MailMessage it sends."""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from scanner.extract.objects import Construction, MemberUse, constructor_arguments, find_constructions, literal_or_none, member_uses
+from scanner.lexer import split_arguments
+from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
+from scanner.resolve import static_value
+from scanner.script import Script
+
+_SYSTEM_NET_MAIL = re.compile(r"(?i)^\s*using\s+namespace\s+System\.Net\.Mail\s*$", re.M)
+_MAILKIT_NS = re.compile(r"(?i)^\s*using\s+namespace\s+MailKit\.Net\.Smtp\s*$", re.M)
+
+_CLIENT_PROPERTIES = {
+    "host": "SmtpServer",
+    "port": "Port",
+    "enablessl": "UseSsl",
+    "credentials": "Credential",
+    "usedefaultcredentials": "UseDefaultCredentials",
+    "deliverymethod": "DeliveryMethod",
+}
+_MESSAGE_PROPERTIES = {
+    "from": "From",
+    "sender": "Sender",
+    "subject": "Subject",
+    "body": "Body",
+    "isbodyhtml": "BodyAsHtml",
+    "priority": "Priority",
+    "bodyencoding": "Encoding",
+    "subjectencoding": "Encoding",
+    "replyto": "ReplyTo",
+}
+_MESSAGE_COLLECTIONS = {"to": "To", "cc": "Cc", "bcc": "Bcc", "replytolist": "ReplyTo", "attachments": "Attachments", "headers": "Headers"}
+_SEND_METHODS = {"send": "method", "sendasync": "method-async", "sendmailasync": "method-async"}
+
+
+def _type_pattern(script: Script, name: str) -> re.Pattern[str]:
+    short = "|" + name if _SYSTEM_NET_MAIL.search(script.code) and not _MAILKIT_NS.search(script.code) else ""
+    return re.compile(r"(?i)(?:System\.)?Net\.Mail\." + name + short)
+
+
+def _value_param(script: Script, name: str, span: tuple[int, int], reason: str) -> BoundParam:
+    text = script.text[span[0] : span[1]].strip()
+    value = static_value(text)
+    if value is None and name in ("From", "To", "Cc", "Bcc", "ReplyTo", "Attachments", "Sender"):
+        inner = constructor_arguments(text)  # New-Object Net.Mail.MailAddress('a@b', 'Name') / Attachment($p)
+        if inner:
+            address = literal_or_none(inner[0])
+            if address is not None:
+                display = literal_or_none(inner[1]) if len(inner) > 1 else None
+                value = f"{display} <{address}>" if display else address
+    if value is None and name == "Priority":
+        m = re.search(r"(?i)\bMailPriority\]::(\w+)", text)
+        value = m.group(1) if m else None
+    kind = BindKind.LITERAL if value is not None else BindKind.EXPRESSION
+    return BoundParam(name, text, kind, value, reason=reason, line=script.line_of(span[0]))
+
+
+def _add(params: dict[str, BoundParam], bound: BoundParam, conditional: bool) -> None:
+    bound.conditional = bound.conditional or conditional
+    existing = params.get(bound.name)
+    if existing is None:
+        params[bound.name] = bound
+        if isinstance(bound.value, str) and bound.name in ("To", "Cc", "Bcc") and "," in bound.value:
+            bound.value = [v.strip() for v in bound.value.split(",") if v.strip()]
+        return
+    # Collections grow with each .Add(): keep every item's text and the list of static values.
+    existing.text = f"{existing.text}, {bound.text}"
+    if isinstance(existing.value, list) and bound.value is not None:
+        existing.value = existing.value + ([bound.value] if isinstance(bound.value, str) else list(bound.value) if isinstance(bound.value, list) else [str(bound.value)])
+    elif isinstance(existing.value, str) and isinstance(bound.value, str):
+        existing.value = [existing.value, bound.value]
+    else:
+        existing.value = None
+        existing.kind = BindKind.EXPRESSION
+    existing.conditional = existing.conditional or bound.conditional
+
+
+def _message_params(script: Script, message: Construction, send_at: int) -> dict[str, BoundParam]:
+    params: dict[str, BoundParam] = {}
+    ctor_names = {2: ("From", "To"), 4: ("From", "To", "Subject", "Body")}.get(len(message.arguments), ())
+    for name, span in zip(ctor_names, message.arguments):
+        _add(params, _value_param(script, name, span, f"MailMessage constructor (line {script.line_of(message.start)})"), False)
+    if message.variable is None:
+        return params
+    for use in member_uses(script, message.variable, message.end, send_at):
+        conditional = script.structure.is_conditional(use.start, send_at)
+        parts = use.member.lower().split(".")
+        line = script.line_of(use.start)
+        if use.value is not None and len(parts) == 1 and parts[0] in _MESSAGE_PROPERTIES:
+            name = _MESSAGE_PROPERTIES[parts[0]]
+            bound = _value_param(script, name, use.value, f"${message.variable}.{use.member} = (line {line})")
+            if name == "BodyAsHtml" and bound.value is not None and not isinstance(bound.value, bool):
+                bound.value = str(bound.value).lower() in ("true", "$true")
+            params.pop(name, None)
+            _add(params, bound, conditional)
+        elif use.is_call and len(parts) == 2 and parts[0] in _MESSAGE_COLLECTIONS and parts[1] == "add":
+            name = _MESSAGE_COLLECTIONS[parts[0]]
+            if name == "Headers" and len(use.arguments) >= 2:
+                key = script.text[use.arguments[0][0] : use.arguments[0][1]]
+                value = script.text[use.arguments[1][0] : use.arguments[1][1]]
+                k, v = static_value(key), static_value(value)
+                static = f"{k}: {v}" if isinstance(k, str) and isinstance(v, str) else None
+                text = f"{key}: {value}"
+                _add(params, BoundParam("Headers", text, BindKind.LITERAL if static else BindKind.EXPRESSION, static, reason=f"${message.variable}.Headers.Add() (line {line})", line=line), conditional)
+            elif use.arguments:
+                _add(params, _value_param(script, name, use.arguments[0], f"${message.variable}.{use.member}() (line {line})"), conditional)
+    return params
+
+
+def _client_params(script: Script, client: Construction, send_at: int) -> dict[str, BoundParam]:
+    params: dict[str, BoundParam] = {}
+    line = script.line_of(client.start)
+    for name, span in zip(("SmtpServer", "Port"), client.arguments):
+        params[name] = _value_param(script, name, span, f"SmtpClient constructor (line {line})")
+    if client.variable is None:
+        return params
+    for use in member_uses(script, client.variable, client.end, send_at):
+        prop = use.member.lower()
+        if use.value is None or prop not in _CLIENT_PROPERTIES:
+            continue
+        name = _CLIENT_PROPERTIES[prop]
+        bound = _value_param(script, name, use.value, f"${client.variable}.{use.member} = (line {script.line_of(use.start)})")
+        bound.conditional = script.structure.is_conditional(use.start, send_at)
+        params[name] = bound
+    return params
+
+
+def find_smtpclient(script: Script) -> list[MailCall]:
+    """SmtpClient sends (`$c.Send($m)`, SendAsync, SendMailAsync) and clients configured but never sent."""
+    if script.is_data_file:
+        return []
+    clients = find_constructions(script, _type_pattern(script, "SmtpClient"))
+    if not clients:
+        return []
+    messages = find_constructions(script, _type_pattern(script, "MailMessage"))
+    calls: list[MailCall] = []
+    for index, client in enumerate(clients):
+        # A variable re-assigned to a new client later belongs to that one from there on.
+        later = next((c.start for c in clients[index + 1 :] if c.variable and c.variable == client.variable), None)
+        sends: list[tuple[MemberUse, str]] = []
+        if client.variable:
+            for use in member_uses(script, client.variable, client.end, later):
+                method = use.member.lower()
+                if use.is_call and method in _SEND_METHODS:
+                    sends.append((use, method))
+        else:
+            inline = re.compile(r"\)[ \t]*\.(Send|SendAsync|SendMailAsync)[ \t]*\(", re.I).match(script.code, client.end)
+            if inline:
+                paren = inline.end() - 1
+                from scanner.lexer import skip_balanced
+
+                close = skip_balanced(script.text, paren)
+                use = MemberUse(inline.group(1), client.start, close, inline.start() + 1, is_call=True, arguments=split_arguments(script.text, paren + 1, close - 1))
+                sends.append((use, inline.group(1).lower()))
+        if not sends:
+            calls.append(_unsent_client(script, client))
+            continue
+        for use, method in sends:
+            calls.append(_send_call(script, client, use, method, messages))
+    return calls
+
+
+def _send_call(script: Script, client: Construction, use: MemberUse, method: str, messages: list[Construction]) -> MailCall:
+    text = script.text
+    params = _client_params(script, client, use.start)
+    related = [RelatedLocation(script.path, *script.structure.line_col(client.start), "client")]
+    notes: list[str] = []
+    args = use.arguments
+    if method == "sendasync" and len(args) in (2, 5):
+        args = args[:-1]  # the userToken
+    if method == "sendmailasync" and len(args) in (2, 5):
+        args = args[:-1]  # the CancellationToken
+    if len(args) == 4:
+        for name, span in zip(("From", "To", "Subject", "Body"), args):
+            bound = _value_param(script, name, span, f"{use.member}() argument")
+            if name == "To" and isinstance(bound.value, str) and "," in bound.value:
+                bound.value = [v.strip() for v in bound.value.split(",") if v.strip()]
+            params[name] = bound
+    elif len(args) == 1:
+        message_text = text[args[0][0] : args[0][1]].strip()
+        params["MailMessage"] = BoundParam("MailMessage", message_text, BindKind.EXPRESSION, None, line=script.line_of(args[0][0]))
+        var = re.fullmatch(r"\$(?:script:|global:|local:)?([\w]+)", message_text)
+        message = None
+        if var:
+            candidates = [m for m in messages if m.variable == var.group(1).lower() and m.start < use.start and script.structure.visible_from(m.start, use.start)]
+            message = candidates[-1] if candidates else None
+        else:
+            inline = [m for m in messages if args[0][0] <= m.start < args[0][1]]
+            message = inline[0] if inline else None
+        if message is not None:
+            params.update(_message_params(script, message, use.start))
+            related.append(RelatedLocation(script.path, *script.structure.line_col(message.start), "message"))
+        else:
+            notes.append(f"the MailMessage {message_text} is not built in this file; its contents are unknown")
+    else:
+        notes.append(f"{use.member}() with {len(args)} arguments is not a known overload")
+    start = use.start
+    end = use.end
+    in_error = script.parsed.overlaps_error(start, end)
+    if in_error:
+        notes.append("recovered from a region tree-sitter could not parse")
+    written = text[start : use.member_start] + "." + use.member
+    return MailCall(
+        api=Api.SMTPCLIENT,
+        command=written,
+        form=_SEND_METHODS[method] if client.variable else "inline",
+        location=script.location(start, end),
+        params=params,
+        related=related,
+        confidence=Confidence.MEDIUM if in_error else Confidence.HIGH,
+        notes=notes,
+        in_error_region=in_error,
+        name_span=(use.member_start, use.member_start + 1 + len(use.member)),
+        call_span=(start, end),
+    )
+
+
+def _unsent_client(script: Script, client: Construction) -> MailCall:
+    params = _client_params(script, client, len(script.text))
+    return MailCall(
+        api=Api.SMTPCLIENT,
+        command=client.type_name,
+        form="client-without-send",
+        location=script.location(client.start, client.end),
+        params=params,
+        confidence=Confidence.LOW,
+        notes=["an SmtpClient is created and configured here, but no Send in this file uses it"],
+        sent=False,
+        name_span=(client.start, client.start),
+        call_span=(client.start, client.end),
+    )
+
+
+def credential_is_default(params: dict[str, BoundParam]) -> Optional[bool]:
+    """True when the client logs on as the current Windows user."""
+    use_default = params.get("UseDefaultCredentials")
+    cred = params.get("Credential")
+    if cred is not None and re.search(r"(?i)Default(Network)?Credentials", cred.text):
+        return True
+    if use_default is not None and use_default.value in (True, "$true"):
+        return True
+    return None

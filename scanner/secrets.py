@@ -1,0 +1,169 @@
+"""Secret literals in a script (passwords, client secrets, tokens) and how to mask them in any output.
+
+Every piece of source text that leaves the scanner (snippets, context lines, bound parameter text)
+goes through ``redact`` so that no secret written in a script reaches a report, a log or a patch.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from scanner.extract.commands import CommandSpec, ParameterSpec, bind_arguments, find_command_sites, lex_call
+from scanner.extract.objects import find_constructions
+from scanner.lexer import SINGLE_QUOTES, DOUBLE_QUOTES
+from scanner.resolve import skip_spaces
+from scanner.script import Script
+from scanner.structure import assigned_value_extent
+
+MASK = "***"
+
+
+class SecretKind(str, Enum):
+    SECURESTRING_PLAINTEXT = "securestring-plaintext"  # ConvertTo-SecureString 'x' -AsPlainText
+    CREDENTIAL_PASSWORD = "credential-password"  # NetworkCredential('u', 'x')
+    NAMED_VARIABLE = "named-variable"  # $password = 'x'
+    CLIENT_SECRET = "client-secret"  # client_secret = 'x' / client_secret=x in a body
+    PARAMETER = "parameter"  # -Password 'x', -ClientSecret 'x'
+    BASE64 = "base64"  # [Convert]::FromBase64String('…') used as a password
+
+
+@dataclass(frozen=True)
+class SecretLiteral:
+    start: int
+    end: int
+    kind: SecretKind
+    name: str  # the variable, parameter or key that holds it
+
+
+_CONVERT_SPEC = CommandSpec(
+    "ConvertTo-SecureString",
+    (
+        ParameterSpec("String", position=0),
+        ParameterSpec("AsPlainText", switch=True),
+        ParameterSpec("Force", switch=True),
+        ParameterSpec("Key"),
+        ParameterSpec("SecureKey"),
+    ),
+)
+_SECRET_NAME = r"(?:[\w]*(?:password|passwd|pwd|secret|token|apikey|api_key|passphrase)[\w]*)"
+_SECRET_VARIABLE = re.compile(r"(?i)\$(?:script:|global:|env:)?(" + _SECRET_NAME + r")[ \t]*=(?!=)")
+_SECRET_KEY = re.compile(r"(?i)(?<![\w$.-])['\"]?(" + _SECRET_NAME + r")['\"]?[ \t]*=(?!=)")
+_SECRET_PARAMETER = re.compile(r"(?i)(?<![\w])-(Password|ClientSecret|Secret|AccessToken|Token|ApiKey)(?::)?[ \t]+")
+_CLIENT_SECRET_IN_STRING = re.compile(r"(?i)(client_secret|password|access_token|refresh_token|client_assertion)=([^&\s'\"`]+)")
+_QUOTES = SINGLE_QUOTES + DOUBLE_QUOTES
+
+
+def _is_quoted_literal(text: str) -> bool:
+    t = text.strip()
+    if len(t) < 2 or t[0] not in _QUOTES:
+        return False
+    if t[0] in DOUBLE_QUOTES and "$" in t:
+        return False  # "$env:X" and "$pw" are references, not secrets
+    return t[-1] in _QUOTES
+
+
+def _literal_span(script: Script, start: int, end: int) -> tuple[int, int] | None:
+    text = script.text
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    segment = text[start:end]
+    if _is_quoted_literal(segment) and len(segment) > 2:
+        return start, end
+    m = re.search(r"(?i)FromBase64String\(\s*(['\"][^'\"]+['\"])\s*\)", segment)
+    if m:
+        return start + m.start(1), start + m.end(1)
+    return None
+
+
+def find_secrets(script: Script) -> list[SecretLiteral]:
+    """Literal secrets written in the script, in text order."""
+    found: dict[tuple[int, int], SecretLiteral] = {}
+    text = script.text
+    code = script.code
+
+    def add(span: tuple[int, int] | None, kind: SecretKind, name: str) -> None:
+        if span is not None and span not in found:
+            segment = text[span[0] : span[1]]
+            if "FromBase64String" in text[max(0, span[0] - 40) : span[0]]:
+                kind = SecretKind.BASE64
+            found[span] = SecretLiteral(span[0], span[1], kind, name)
+
+    for site in find_command_sites(script, {"convertto-securestring": "ConvertTo-SecureString"}, module="Microsoft.PowerShell.Security"):
+        arguments = lex_call(script, site)
+        binding = bind_arguments(script, _CONVERT_SPEC, arguments, site.start)
+        value = binding.params.get("String")
+        if value is None:
+            continue
+        for element in arguments.elements:
+            candidates = [element] + ([element.value] if element.value is not None else [])
+            for candidate in candidates:
+                if candidate is not None and candidate.text == value.text:
+                    add(_literal_span(script, candidate.start, candidate.end), SecretKind.SECURESTRING_PLAINTEXT, "ConvertTo-SecureString")
+    cred_type = re.compile(r"(?i)(?:System\.)?Net\.NetworkCredential|(?:System\.Management\.Automation\.)?PSCredential")
+    for construction in find_constructions(script, cred_type):
+        if len(construction.arguments) >= 2:
+            s, e = construction.arguments[1]
+            add(_literal_span(script, s, e), SecretKind.CREDENTIAL_PASSWORD, construction.type_name)
+    for m in _SECRET_VARIABLE.finditer(code):
+        start, end = assigned_value_extent(script.structure, skip_spaces(text, m.end()))
+        add(_literal_span(script, start, end), SecretKind.NAMED_VARIABLE, "$" + m.group(1))
+    for m in _SECRET_KEY.finditer(code):
+        if code[m.start()] == "$":
+            continue
+        start, end = assigned_value_extent(script.structure, skip_spaces(text, m.end()))
+        name = m.group(1)
+        kind = SecretKind.CLIENT_SECRET if "secret" in name.lower() else SecretKind.NAMED_VARIABLE
+        add(_literal_span(script, start, end), kind, name)
+    for m in _SECRET_PARAMETER.finditer(code):
+        start = m.end()
+        if start < len(text) and text[start] in _QUOTES:
+            from scanner.lexer import LexError, skip_string
+
+            try:
+                end = skip_string(text, start)
+            except LexError:
+                continue
+            add(_literal_span(script, start, end), SecretKind.PARAMETER, "-" + m.group(1))
+    for s, e in script.structure.masked.strings:
+        for m in _CLIENT_SECRET_IN_STRING.finditer(text, s, e):
+            value = m.group(2)
+            if value.startswith("$") or value.startswith("{"):
+                continue
+            name = m.group(1).lower()
+            add((m.start(2), m.end(2)), SecretKind.CLIENT_SECRET if name == "client_secret" else SecretKind.PARAMETER, name)
+    return sorted(found.values(), key=lambda s: s.start)
+
+
+def redact(text: str, base: int, secrets: list[SecretLiteral]) -> str:
+    """``text`` (which starts at offset ``base`` of the script) with every secret literal masked."""
+    if not secrets:
+        return text
+    end = base + len(text)
+    out = []
+    cursor = base
+    for secret in secrets:
+        if secret.end <= base or secret.start >= end:
+            continue
+        s, e = max(secret.start, base), min(secret.end, end)
+        out.append(text[cursor - base : s - base])
+        original = text[s - base : e - base]
+        if original[:1] in _QUOTES and original[-1:] in _QUOTES and len(original) >= 2:
+            out.append(original[0] + MASK + original[-1])
+        else:
+            out.append(MASK)
+        cursor = e
+    out.append(text[cursor - base :])
+    return "".join(out)
+
+
+def redact_value(text: str, secrets_texts: set[str]) -> str:
+    """Mask any known secret literal text inside a value text taken out of its position."""
+    for secret in secrets_texts:
+        if secret and secret in text:
+            quote = secret[0] if secret[0] in _QUOTES else ""
+            text = text.replace(secret, f"{quote}{MASK}{quote if quote else ''}")
+    return text
