@@ -31,7 +31,7 @@ def embed_json(data: object) -> str:
 
 
 def _asset(name: str) -> str:
-    return resources.files(__package__).joinpath("templates", name).read_text(encoding="utf-8")
+    return resources.files(__package__).joinpath("templates").joinpath(name).read_text(encoding="utf-8")
 
 
 def _csp_hash(text: str) -> str:

@@ -43,6 +43,11 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def _line(finding: JsonDict) -> int:
+    line = finding.get("line")
+    return line if isinstance(line, int) else 0
+
+
 def _grouped(findings: list[JsonDict]) -> list[tuple[str, str, list[JsonDict]]]:
     """Findings grouped by script; worst scripts first, then by repository and path."""
     groups: dict[tuple[str, str], list[JsonDict]] = {}
@@ -54,7 +59,7 @@ def _grouped(findings: list[JsonDict]) -> list[tuple[str, str, list[JsonDict]]]:
 
     result = []
     for (repo, path), members in groups.items():
-        members.sort(key=lambda f: (int(f.get("line", 0) or 0), rank(f)))  # type: ignore[call-overload]
+        members.sort(key=lambda f: (_line(f), rank(f)))
         result.append((repo, path, members))
     result.sort(key=lambda group: (min(rank(f) for f in group[2]), group[0], group[1]))
     return result

@@ -198,6 +198,16 @@ def _masked(value: object) -> object:
     return value
 
 
+def _masked_copy(value: JsonDict) -> JsonDict:
+    """A deep copy of a JSON object with its secrets masked (the caller's document is left untouched)."""
+    return {key: _masked(item) for key, item in value.items()}
+
+
+def _obj(value: object) -> JsonDict:
+    """`value` when it is a JSON object, else an empty one: every optional part of a finding may be null."""
+    return value if isinstance(value, dict) else {}
+
+
 # --- document classification ---
 
 
@@ -251,11 +261,9 @@ def days_left(now: datetime) -> int:
 def finding_categories(finding: JsonDict) -> list[str]:
     """The tiles a finding counts towards (see Category)."""
     rule = str(finding.get("rule", ""))
-    call = finding.get("call") if isinstance(finding.get("call"), dict) else None
-    api = call.get("api") if call else None
-    fix = finding.get("fix") if isinstance(finding.get("fix"), dict) else {}
-    assessment = finding.get("assessment") if isinstance(finding.get("assessment"), dict) else {}
-    assert isinstance(fix, dict) and isinstance(assessment, dict)
+    api = _obj(finding.get("call")).get("api")
+    fix = _obj(finding.get("fix"))
+    assessment = _obj(finding.get("assessment"))
     categories: list[str] = []
     if assessment.get("breaks") is True:
         categories.append(Category.BREAKS.value)
@@ -276,8 +284,8 @@ def finding_categories(finding: JsonDict) -> list[str]:
 
 
 def _fix_safety(finding: JsonDict) -> str:
-    fix = finding.get("fix")
-    if not isinstance(fix, dict) or not fix.get("available"):
+    fix = _obj(finding.get("fix"))
+    if not fix.get("available"):
         return "none"
     applicability = fix.get("applicability")
     return applicability if isinstance(applicability, str) else "none"
@@ -285,6 +293,18 @@ def _fix_safety(finding: JsonDict) -> str:
 
 def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+@dataclass
+class _SenderTally:
+    """What the builder collects per sender mailbox before it becomes a Sender."""
+
+    scripts: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    credentials: set[str] = field(default_factory=set)
+    users: set[str] = field(default_factory=set)
+    servers: set[str] = field(default_factory=set)
+    apis: set[str] = field(default_factory=set)
+    calls: int = 0
 
 
 class ReportBuilder:
@@ -305,7 +325,7 @@ class ReportBuilder:
         self._severity: Counter[str] = Counter()
         self._api: Counter[str] = Counter()
         self._fix: Counter[str] = Counter()
-        self._senders: dict[str, dict[str, object]] = {}
+        self._senders: dict[str, _SenderTally] = {}
         self._dynamic: list[DynamicSender] = []
 
     def add(self, document: JsonDict) -> None:
@@ -313,13 +333,12 @@ class ReportBuilder:
         kind = classify_document(document)
         self._stamps.append({"generated_at": document.get("generated_at")})
         if kind is DocumentKind.AUDIT:
-            self._audits.append(_masked(document))  # type: ignore[arg-type]
+            self._audits.append(_masked_copy(document))
             return
         repo = self._repo_name(_str(document.get("root")) or "(scan)")
         findings = document.get("findings")
         assert isinstance(findings, list)
-        tool = document.get("tool") if isinstance(document.get("tool"), dict) else {}
-        assert isinstance(tool, dict)
+        tool = _obj(document.get("tool"))
         self._repositories.append(
             Repository(
                 name=repo,
@@ -335,13 +354,13 @@ class ReportBuilder:
         if isinstance(rules, dict):
             for rule_id, meta in rules.items():
                 if isinstance(meta, dict):
-                    self._rules.setdefault(str(rule_id), _masked(meta))  # type: ignore[arg-type]
+                    self._rules.setdefault(str(rule_id), _masked_copy(meta))
         for finding in findings:
             self._add_finding(repo, finding)
         for key, target in (("errors", self._errors), ("unused_suppressions", self._unused)):
             entries = document.get(key)
             if isinstance(entries, list):
-                target.extend(dict(_masked(entry), repo=repo) for entry in entries if isinstance(entry, dict))  # type: ignore[arg-type]
+                target.extend(dict(_masked_copy(entry), repo=repo) for entry in entries if isinstance(entry, dict))
 
     def _repo_name(self, root: str) -> str:
         # Two scans of "." (or two checkouts with the same folder name) must stay distinguishable.
@@ -353,13 +372,14 @@ class ReportBuilder:
         return name
 
     def _add_finding(self, repo: str, raw: JsonDict) -> None:
-        finding: JsonDict = _masked(raw)  # type: ignore[assignment]
+        finding = _masked_copy(raw)
         finding_id = len(self._findings)
         categories = finding_categories(finding)
         finding["id"] = finding_id
         finding["repo"] = repo
         finding["categories"] = categories
-        finding["fix_safety"] = _fix_safety(finding)
+        fix_safety = _fix_safety(finding)
+        finding["fix_safety"] = fix_safety
         self._findings.append(finding)
         script = (repo, _str(finding.get("path")))
         self._all_scripts.add(script)
@@ -367,24 +387,20 @@ class ReportBuilder:
             self._scripts[category].add(script)
             self._category_findings[category] += 1
         self._severity[_str(finding.get("severity")) or "info"] += 1
-        self._fix[finding["fix_safety"]] += 1  # type: ignore[index]
+        self._fix[fix_safety] += 1
         call = finding.get("call")
         if isinstance(call, dict):
             self._api[_str(call.get("api")) or "unknown"] += 1
             self._add_sender(finding, call)
 
     def _add_sender(self, finding: JsonDict, call: JsonDict) -> None:
-        assessment = finding.get("assessment") if isinstance(finding.get("assessment"), dict) else {}
-        assert isinstance(assessment, dict)
+        assessment = _obj(finding.get("assessment"))
         credential = _str(assessment.get("credential")) or "unknown"
         server = _str(assessment.get("server_text")) or _str(assessment.get("server")) or "unknown"
         repo, path, line = _str(finding.get("repo")), _str(finding.get("path")), _int(finding.get("line"))
         mailbox = _str(finding.get("sender")).strip().lower()
         if not mailbox:
-            params = call.get("params") if isinstance(call.get("params"), dict) else {}
-            assert isinstance(params, dict)
-            bound = params.get("From") if isinstance(params.get("From"), dict) else {}
-            assert isinstance(bound, dict)
+            bound = _obj(_obj(call.get("params")).get("From"))
             self._dynamic.append(
                 DynamicSender(
                     repo=repo,
@@ -400,21 +416,15 @@ class ReportBuilder:
             return
         entry = self._senders.get(mailbox)
         if entry is None:
-            entry = {"scripts": {}, "credentials": set(), "users": set(), "servers": set(), "apis": set(), "n": 0}
-            self._senders[mailbox] = entry
-        scripts = entry["scripts"]
-        assert isinstance(scripts, dict)
-        scripts.setdefault((repo, path), []).append(line)
-        for key, value in (
-            ("credentials", credential),
-            ("users", _str(finding.get("credential_user"))),
-            ("servers", server),
-            ("apis", _str(call.get("api"))),
-        ):
-            bucket = entry[key]
-            if value and isinstance(bucket, set):
-                bucket.add(value)
-        entry["n"] = _int(entry["n"]) + 1
+            entry = self._senders[mailbox] = _SenderTally()
+        entry.scripts.setdefault((repo, path), []).append(line)
+        entry.credentials.add(credential)
+        entry.servers.add(server)
+        if _str(finding.get("credential_user")):
+            entry.users.add(_str(finding.get("credential_user")))
+        if _str(call.get("api")):
+            entry.apis.add(_str(call.get("api")))
+        entry.calls += 1
 
     def build(self, *, now: Optional[datetime] = None) -> MergedReport:
         """Finish: compute the summary, senders and filter choices."""
@@ -444,13 +454,13 @@ class ReportBuilder:
                 mailbox=mailbox,
                 scripts=[
                     SenderScript(repo=repo, path=path, lines=sorted(lines))
-                    for (repo, path), lines in sorted(entry["scripts"].items())  # type: ignore[attr-defined]
+                    for (repo, path), lines in sorted(entry.scripts.items())
                 ],
-                credentials=sorted(entry["credentials"]),  # type: ignore[call-overload]
-                credential_users=sorted(entry["users"]),  # type: ignore[call-overload]
-                servers=sorted(entry["servers"]),  # type: ignore[call-overload]
-                apis=sorted(entry["apis"]),  # type: ignore[call-overload]
-                findings=_int(entry["n"]),
+                credentials=sorted(entry.credentials),
+                credential_users=sorted(entry.users),
+                servers=sorted(entry.servers),
+                apis=sorted(entry.apis),
+                findings=entry.calls,
             )
             for mailbox, entry in sorted(self._senders.items())
         ]
@@ -519,8 +529,8 @@ def read_document(path: Path) -> JsonDict:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise ReportInputError(f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
-    classify_document(document)
-    return document  # type: ignore[no-any-return]
+    classify_document(document)  # raises unless it is a JSON object of the right shape
+    return _obj(document)
 
 
 def iter_documents(paths: Iterable[Path], problems: list[InputProblem]) -> Iterator[JsonDict]:
