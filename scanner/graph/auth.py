@@ -146,6 +146,11 @@ class TokenProvider:
         return self._token
 
     def _acquire(self) -> str:
+        import msal  # noqa: F401 - loads MSAL's loggers so the redaction filter reaches them
+
+        from scanner.graph.redact import install_log_redaction
+
+        install_log_redaction()
         mode = self.settings.mode
         if mode is AuthMode.MANAGED_IDENTITY:
             result = self._managed_identity()
