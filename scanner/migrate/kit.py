@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Optional
@@ -109,7 +109,10 @@ def render_kit(senders: list[SenderUse], root: str = "") -> dict[str, bytes]:
     environment.filters["psq"] = ps_quote
     environment.filters["md_code"] = _md_code
     environment.filters["md_code_or_dash"] = _md_code_or_dash
-    static = sorted((sender for sender in senders if sender.mailbox), key=lambda item: item.mailbox)
+    static = sorted(
+        (replace(sender, scripts=sorted(sender.scripts)) for sender in senders if sender.mailbox),
+        key=lambda item: item.mailbox,
+    )
     unknown = sorted({script for sender in senders if not sender.mailbox for script in sender.scripts})
     out: dict[str, bytes] = {}
     for name in KIT_SCRIPTS:

@@ -65,7 +65,7 @@ _CONTENT_TYPES: dict[str, str] = {
     ".ics": "text/calendar",
 }
 
-_UTF8_NAMES = {"utf8", "utf-8", "utf8nobom", "utf8bom", "[system.text.encoding]::utf8", "[text.encoding]::utf8"}
+_UTF8_NAMES = {"utf8", "utf-8", "utf8nobom", "utf8bom", "utf8encoding"}
 
 
 class NoteKind(str, Enum):
@@ -143,7 +143,8 @@ class GraphMapping:
     headers: list[tuple[str, PsValue]] = field(default_factory=list)
     from_recipient: Optional[RecipientList] = None  # `from` with a display name, when it must be sent
     mail_message: Optional[str] = None  # expression of a MailMessage object built at run time
-    save_to_sent_items: bool = True
+    # SMTP submission never kept a copy in Sent Items; keep it that way unless asked.
+    save_to_sent_items: bool = False
     note_items: list[MappingNote] = field(default_factory=list)
 
 
@@ -393,7 +394,8 @@ class _Builder:
             return
         scalar = _static_scalar(bound)
         if scalar is not None:
-            level = scalar.strip().strip("'\"").split(".")[-1].lower()
+            words = re.findall(r"[A-Za-z]+", scalar)
+            level = words[-1].lower() if words else ""
             if level in ("high", "low", "normal"):
                 self.mapping.importance = PsValue(ps=ps_quote(level), static=level)
                 return
@@ -438,8 +440,9 @@ class _Builder:
         if bound is None:
             return
         scalar = _static_scalar(bound)
-        normalized = (scalar if scalar is not None else bound.text).strip().strip("'\"").replace(" ", "").lower()
-        if normalized in _UTF8_NAMES:
+        words = re.findall(r"[A-Za-z0-9-]+", scalar if scalar is not None else bound.text)
+        # `UTF8`, 'utf-8', [System.Text.Encoding]::UTF8, (New-Object System.Text.UTF8Encoding): the last word decides.
+        if words and words[-1].lower() in _UTF8_NAMES:
             return
         self.note(
             NoteKind.LOST,

@@ -7,7 +7,7 @@ on Windows PowerShell 5.1 and PowerShell 7.
 
 from __future__ import annotations
 
-from scanner.migrate.mapping import GraphMapping, PsValue, RecipientList, ps_quote
+from scanner.migrate.mapping import GraphMapping, PsValue, RecipientList, ps_expression, ps_quote
 
 INDENT = "    "
 
@@ -113,10 +113,10 @@ def _sender_lines(mapping: GraphMapping) -> list[str]:
     if mapping.sender is not None:
         return [f"$sender = {ps_quote(mapping.sender)}"]
     if mapping.sender_text:
-        text = mapping.sender_text
+        text = ps_expression(mapping.sender_text)
         return [
             "# From is computed at run time; Graph needs the bare mailbox address in the URL.",
-            f"$sender = (New-Object System.Net.Mail.MailAddress -ArgumentList ({text})).Address",
+            f"$sender = (New-Object System.Net.Mail.MailAddress -ArgumentList ([string]{text})).Address",
         ]
     return [
         "# TODO: the script names no sender; set the mailbox (user or shared) that sends this mail.",

@@ -1,0 +1,55 @@
+"""Parse checks for generated and patched PowerShell: where tree-sitter finds ERROR or MISSING nodes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ParseProblem:
+    """One ERROR or MISSING node: 1-based line and column, and the text it covers (shortened)."""
+
+    kind: str  # "ERROR" or "MISSING <type>"
+    line: int
+    column: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.line}:{self.column} {self.text!r}"
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Any:
+    import tree_sitter as ts
+    import tree_sitter_powershell as tsp
+
+    return ts.Parser(ts.Language(tsp.language()))
+
+
+def parse_problems(source: bytes | str) -> list[ParseProblem]:
+    """Every outermost ERROR node and every MISSING node in ``source`` (UTF-8 when given as text)."""
+    data = source.encode("utf-8") if isinstance(source, str) else source
+    tree = _parser().parse(data)
+    problems: list[ParseProblem] = []
+    if not tree.root_node.has_error:
+        return problems
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            snippet = data[node.start_byte:node.end_byte][:60].decode("utf-8", "replace")
+            kind = "ERROR" if node.type == "ERROR" else f"MISSING {node.type}"
+            problems.append(ParseProblem(kind, node.start_point[0] + 1, node.start_point[1] + 1, snippet))
+            if node.type == "ERROR":
+                continue
+        if node.has_error:
+            stack.extend(reversed(node.children))
+    problems.sort(key=lambda problem: (problem.line, problem.column))
+    return problems
+
+
+def problem_count(source: bytes | str) -> int:
+    """How many ERROR/MISSING nodes ``source`` has (0 for a clean parse)."""
+    return len(parse_problems(source))
