@@ -281,3 +281,22 @@ def test_senders_and_audit_sections(driver: WebDriver, fixture_page: Path) -> No
     assert audit.is_displayed()
     assert "svc-mail@contoso.com" in audit.find_element(By.CSS_SELECTOR, "table.audit-signins").text
     assert "Status: degraded — sign-in logs need Entra ID P1; showing 7 days" in audit.text
+
+
+def test_detail_pane_handles_missing_parts(driver: WebDriver, fixture_page: Path) -> None:
+    """A secret finding has no call, no assessment, no snippet, no diff: the pane still opens, without errors."""
+    open_report(driver, fixture_page)
+    driver.find_element(By.CSS_SELECTOR, '#tiles button[data-tile="secret"]').click()
+    wait_for_count(driver, 1)
+    driver.find_element(By.CSS_SELECTOR, "#findings-body .open-detail").click()
+    pane = driver.find_element(By.ID, "detail")
+    assert pane.is_displayed()
+    assert pane.find_elements(By.CSS_SELECTOR, "table.params, pre.diff, pre.snippet") == []
+    assert "no automatic fix" in pane.text and "Winter2026" not in pane.text
+    driver.find_element(By.ID, "detail-close").click()
+    driver.find_element(By.ID, "clear-filters").click()
+    driver.find_element(By.ID, "search").send_keys("Welcome.ps1")
+    wait_for_count(driver, 1)
+    driver.find_element(By.CSS_SELECTOR, "#findings-body .open-detail").click()
+    assert "From comes from $manager.Mail, resolved at run time" in pane.text
+    assert [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"] == []

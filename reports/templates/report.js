@@ -451,6 +451,9 @@
         table('Parameters of the mail call and where each value came from',
           ['Parameter', 'Value', 'Kind', 'Conditional', 'Provenance'], rows, 'data params'));
     }
+    var callNotes = f.call && f.call.notes ? f.call.notes.slice() : [];
+    if (f.call && f.call.sent === false) { callNotes.unshift('A client is configured here but no send was seen in this file.'); }
+    if (callNotes.length) { add(body, el('h4', null, 'Binding notes'), list(callNotes)); }
     if (f.related_locations && f.related_locations.length) {
       add(body, el('h3', null, 'Related locations'), list(f.related_locations.map(function (r) {
         return str(r.role) + ': ' + str(r.path) + ':' + str(r.line);
