@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from scanner.model import Severity
+from scanner.reports import Format
 
 app = typer.Typer(
     name="smtp2graph",
@@ -14,6 +20,49 @@ app = typer.Typer(
 
 
 # ---- scan / rules (scanner core) ----
+
+
+@app.command("scan")
+def scan_command(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders to scan (default: the current folder).", show_default=False)] = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.TERMINAL,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")] = None,
+    fail_on: Annotated[Severity, typer.Option("--fail-on", help="Exit 1 when a finding has at least this severity.")] = Severity.LOW,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
+    select: Annotated[Optional[list[str]], typer.Option("--select", help="Only these rules (ids or prefixes, repeatable).")] = None,
+    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Skip these rules (ids or prefixes, repeatable).")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Skip paths matching this gitignore-style glob (repeatable).")] = None,
+    no_gitignore: Annotated[bool, typer.Option("--no-gitignore", help="Scan files that .gitignore files exclude.")] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Parallel processes (default: CPU count; 1 runs in-process).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the content cache.")] = False,
+    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Cache folder (default: the user cache folder).")] = None,
+    max_file_size: Annotated[int, typer.Option("--max-file-size", help="Skip (and report) files larger than this many bytes.")] = 10 * 1024 * 1024,
+    baseline: Annotated[Optional[Path], typer.Option("--baseline", help="A previous JSON report: report only findings not in it (matched by fingerprint).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Configuration file (default: .smtp2graph.toml or [tool.smtp2graph] in pyproject.toml at the scan root).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")] = False,
+) -> None:
+    """Find every script that sends mail over SMTP and say what the basic-auth retirement does to it."""
+    from scanner.run import ScanRequest, run_scan
+
+    code = run_scan(
+        ScanRequest(
+            paths=paths or [Path(".")], format=format.value, output=output, fail_on=fail_on, exit_zero=exit_zero,
+            select=select or [], ignore=ignore or [], exclude=exclude or [], respect_gitignore=not no_gitignore,
+            jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir, max_file_size=max_file_size,
+            baseline=baseline, config=config, quiet=quiet,
+        )
+    )
+    raise typer.Exit(code)
+
+
+@app.command("rules")
+def rules_command(
+    rule: Annotated[Optional[str], typer.Argument(help="A rule id (SMTP001) or name to explain.", show_default=False)] = None,
+) -> None:
+    """List the rule catalogue, or explain one rule."""
+    from scanner.run import run_rules
+
+    raise typer.Exit(run_rules(rule))
 
 
 # ---- fix / snippet / kit (migration engine) ----

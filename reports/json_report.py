@@ -1,0 +1,119 @@
+"""The JSON report: the contract other tools (CI, the estate merge, verify) rely on."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from scanner import __version__
+from scanner.model import Finding, ScanResult
+
+SCHEMA_VERSION = "1.0"
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    loc = finding.location
+    call = finding.call
+    fix = finding.fix
+    assessment = finding.assessment
+    return {
+        "rule": finding.rule,
+        "name": finding.name,
+        "severity": finding.severity.value,
+        "confidence": finding.confidence.value,
+        "path": loc.path,
+        "line": loc.line,
+        "column": loc.column,
+        "end_line": loc.end_line,
+        "end_column": loc.end_column,
+        "message": finding.message,
+        "snippet": finding.snippet,
+        "context": {"start_line": finding.context_start_line, "lines": finding.context_lines},
+        "call": None
+        if call is None
+        else {
+            "api": call.api.value,
+            "command": call.command,
+            "form": call.form,
+            "params": {
+                name: {
+                    "text": bound.text,
+                    "kind": bound.kind.value,
+                    "conditional": bound.conditional,
+                    "reason": bound.reason,
+                    "line": bound.line,
+                }
+                for name, bound in call.params.items()
+            },
+            "notes": call.notes,
+            "sent": call.sent,
+        },
+        "related_locations": [
+            {"path": r.path, "line": r.line, "column": r.column, "role": r.role} for r in finding.related
+        ],
+        "fix": {
+            "available": fix.available,
+            "applicability": fix.applicability.value,
+            "reason": fix.reason,
+            "graph_request": fix.graph_request,
+            "notes": fix.notes,
+            "snippet": fix.snippet,
+            "diff": fix.diff,
+        },
+        "fingerprint": finding.fingerprint,
+        "sender": finding.sender,
+        "credential_user": finding.credential_user,
+        "assessment": None
+        if assessment is None
+        else {
+            "server": assessment.server.value,
+            "server_text": assessment.server_text,
+            "credential": assessment.credential.value,
+            "breaks": assessment.breaks,
+            "verdict": assessment.verdict,
+            "migration": assessment.migration,
+        },
+    }
+
+
+def rules_section(result: ScanResult) -> dict[str, Any]:
+    """Metadata and docs of every rule that has a finding in the result."""
+    from scanner.rules import catalogue
+
+    rules = catalogue()
+    used = sorted({f.rule for f in result.findings})
+    return {
+        rid: {
+            "name": rules[rid].name,
+            "severity": rules[rid].severity.value,
+            "summary": rules[rid].summary,
+            "help_uri": rules[rid].help_uri,
+            "docs": rules[rid].docs(),
+        }
+        for rid in used
+        if rid in rules
+    }
+
+
+def to_document(result: ScanResult, generated_at: Optional[datetime] = None) -> dict[str, Any]:
+    """The report as plain data, per ARCHITECTURE.md's contract."""
+    when = (generated_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "smtp2graph", "version": __version__},
+        "root": result.root,
+        "generated_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "files_scanned": result.files_scanned,
+        "files_failed": result.files_failed,
+        "findings": [_finding(f) for f in result.findings],
+        "errors": [{"path": e.path, "message": e.message} for e in result.errors],
+        "unused_suppressions": [
+            {"path": u.path, "line": u.line, "rules": list(u.rules)} for u in result.unused_suppressions
+        ],
+        "rules": rules_section(result),
+    }
+
+
+def format_json(result: ScanResult) -> str:
+    return json.dumps(to_document(result), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,232 @@
+"""What `smtp2graph scan` and `smtp2graph rules` do, behind the thin CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from scanner.engine import RuleConfig, ScanOptions, scan
+from scanner.model import ScanResult, Severity
+
+CONFIG_FILE = ".smtp2graph.toml"
+
+
+class UsageError(Exception):
+    """A mistake in the command line or the configuration: exit code 2 with one line."""
+
+
+@dataclass
+class ScanRequest:
+    paths: list[Path]
+    format: str = "terminal"
+    output: Optional[Path] = None
+    fail_on: Severity = Severity.LOW
+    exit_zero: bool = False
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    respect_gitignore: bool = True
+    jobs: Optional[int] = None
+    use_cache: bool = True
+    cache_dir: Optional[Path] = None
+    max_file_size: int = 10 * 1024 * 1024
+    baseline: Optional[Path] = None
+    config: Optional[Path] = None
+    quiet: bool = False
+
+
+@dataclass
+class ProjectConfig:
+    """`.smtp2graph.toml` (or `[tool.smtp2graph]` in pyproject.toml) at the scan root."""
+
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)
+    per_path_ignores: dict[str, list[str]] = field(default_factory=dict)
+    source: Optional[Path] = None
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read configuration: {exc}") from exc
+
+
+def load_project_config(root: Path, explicit: Optional[Path] = None) -> ProjectConfig:
+    """Read the project configuration; unknown keys and wrong types are usage errors naming the file."""
+    data: dict[str, Any] = {}
+    source: Optional[Path] = None
+    if explicit is not None:
+        source = explicit
+        data = _load_toml(explicit)
+        data = data.get("tool", {}).get("smtp2graph", data) if explicit.name == "pyproject.toml" else data
+    elif (root / CONFIG_FILE).is_file():
+        source = root / CONFIG_FILE
+        data = _load_toml(source)
+    elif (root / "pyproject.toml").is_file():
+        pyproject = _load_toml(root / "pyproject.toml")
+        if "smtp2graph" in pyproject.get("tool", {}):
+            source = root / "pyproject.toml"
+            data = pyproject["tool"]["smtp2graph"]
+    config = ProjectConfig(source=source)
+    allowed = {"select", "ignore", "exclude", "severity", "per-path-ignores"}
+    for key, value in data.items():
+        if key not in allowed:
+            raise UsageError(f"{source}: unknown setting {key!r} (expected one of {', '.join(sorted(allowed))})")
+        if key in ("select", "ignore", "exclude"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise UsageError(f"{source}: {key} must be a list of strings")
+            setattr(config, key, value)
+        elif key == "severity":
+            if not isinstance(value, dict) or not all(v in {s.value for s in Severity} for v in value.values()):
+                raise UsageError(f"{source}: severity must map rule ids to one of {', '.join(s.value for s in Severity)}")
+            config.severity = {str(k): str(v) for k, v in value.items()}
+        else:
+            if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+                raise UsageError(f"{source}: per-path-ignores must map globs to lists of rule ids")
+            config.per_path_ignores = {str(k): [str(r) for r in v] for k, v in value.items()}
+    return config
+
+
+def _baseline_fingerprints(path: Path) -> set[str]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return {f["fingerprint"] for f in document["findings"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path}: not a smtp2graph JSON report usable as a baseline ({exc})") from exc
+
+
+def write_output(path: Path, content: str) -> None:
+    """Write a report atomically (temp file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def execute_scan(request: ScanRequest) -> tuple[ScanResult, int]:
+    """Scan, filter by baseline, and compute the exit code (without printing)."""
+    paths = request.paths or [Path(".")]
+    root = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
+    project = load_project_config(root if root is not None else Path.cwd(), request.config)
+    from scanner.rules import catalogue
+
+    known = catalogue()
+    for rid in [*request.select, *request.ignore, *project.select, *project.ignore]:
+        if not any(r.startswith(rid.upper()) for r in known):
+            raise UsageError(f"unknown rule or prefix {rid!r} (see `smtp2graph rules`)")
+    config = RuleConfig(
+        select=tuple(request.select or project.select),
+        ignore=tuple(request.ignore + project.ignore),
+        severity_overrides=tuple(sorted(project.severity.items())),
+        per_path_ignores=tuple((glob, tuple(rules)) for glob, rules in sorted(project.per_path_ignores.items())),
+    )
+    jobs = request.jobs if request.jobs is not None else (os.cpu_count() or 1)
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    options = ScanOptions(
+        rules=config,
+        jobs=jobs,
+        use_cache=request.use_cache,
+        cache_dir=request.cache_dir,
+        excludes=tuple(request.exclude + project.exclude),
+        respect_gitignore=request.respect_gitignore,
+        max_bytes=request.max_file_size,
+    )
+    if all(not p.exists() for p in paths):
+        raise UsageError(f"{paths[0]}: no such file or directory")
+    progress = _progress_printer() if not request.quiet and sys.stderr.isatty() else None
+    result = scan(paths, options, root=root, progress=progress)
+    if request.baseline is not None:
+        known_prints = _baseline_fingerprints(request.baseline)
+        result.findings = [f for f in result.findings if f.fingerprint not in known_prints]
+    failing = [f for f in result.findings if f.severity.rank >= request.fail_on.rank]
+    code = 0 if request.exit_zero or not failing else 1
+    return result, code
+
+
+def _progress_printer():  # type: ignore[no-untyped-def]
+    def show(done: int, total: int) -> None:
+        if total >= 200 and (done % 100 == 0 or done == total):
+            sys.stderr.write(f"\rscanned {done}/{total} files")
+            if done == total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    return show
+
+
+def run_scan(request: ScanRequest) -> int:
+    """The `scan` command: scan, render, write, summarise on stderr; returns the exit code."""
+    from scanner.reports import Format, render
+    from scanner.reports.terminal import summary_line
+
+    try:
+        fmt = Format(request.format)
+        result, code = execute_scan(request)
+        content = render(result, fmt)
+        if request.output is not None:
+            write_output(request.output, content)
+        else:
+            sys.stdout.write(content)
+            sys.stdout.flush()
+    except UsageError as exc:
+        sys.stderr.write(f"smtp2graph: error: {exc}\n")
+        return 2
+    except OSError as exc:
+        sys.stderr.write(f"smtp2graph: error: {getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}\n")
+        return 2
+    if not request.quiet and (fmt is not Format.TERMINAL or request.output is not None):
+        for error in result.errors:
+            sys.stderr.write(f"error: {error.path}: {error.message}\n")
+        sys.stderr.write(summary_line(result) + "\n")
+    return code
+
+
+def run_rules(rule_id: Optional[str]) -> int:
+    """The `rules` command: the catalogue, or one rule's documentation."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+    from rich.table import Table
+
+    from scanner.rules import catalogue
+
+    rules = catalogue()
+    console = Console()
+    if rule_id:
+        rule = rules.get(rule_id.upper()) or next((r for r in rules.values() if r.name == rule_id.lower()), None)
+        if rule is None:
+            sys.stderr.write(f"smtp2graph: error: unknown rule {rule_id!r}; `smtp2graph rules` lists them\n")
+            return 2
+        console.print(Markdown(rule.docs()))
+        return 0
+    table = Table(title="smtp2graph rules")
+    table.add_column("id", no_wrap=True)
+    table.add_column("name", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("fix", no_wrap=True)
+    table.add_column("summary")
+    for rule in rules.values():
+        table.add_row(rule.id, rule.name, rule.severity.value, rule.fix.value, rule.summary)
+    console.print(table)
+    return 0
