@@ -300,3 +300,16 @@ def test_detail_pane_handles_missing_parts(driver: WebDriver, fixture_page: Path
     driver.find_element(By.CSS_SELECTOR, "#findings-body .open-detail").click()
     assert "From comes from $manager.Mail, resolved at run time" in pane.text
     assert [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"] == []
+
+
+def test_printing_lists_every_filtered_finding(driver: WebDriver, tmp_path: Path) -> None:
+    page = tmp_path / "print.html"
+    page.write_text(render_html([synthetic_scan(250, seed=3)]), encoding="utf-8")
+    open_report(driver, page)
+    driver.find_element(By.ID, "page-next").click()
+    assert visible_rows(driver) == 100
+    driver.execute_script("window.dispatchEvent(new Event('beforeprint'))")
+    assert visible_rows(driver) == 250
+    driver.execute_script("window.dispatchEvent(new Event('afterprint'))")
+    assert visible_rows(driver) == 100
+    assert driver.find_element(By.ID, "page-info").text == "Page 2 of 3"  # back where the reader was

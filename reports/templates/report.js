@@ -13,6 +13,7 @@
   var state = { tile: null, q: '', severity: '', rule: '', api: '', fix: '', repo: '',
                 sortKey: 'severity', sortDir: 1, page: 0 };
   var view = [];  // filtered + sorted findings
+  var printing = false;  // a printout holds every filtered finding, not one page
   var lastOpener = null;
 
   // ---------- small DOM helpers ----------
@@ -235,9 +236,10 @@
 
   function renderTable(scriptCount) {
     var body = document.getElementById('findings-body');
-    var pages = Math.max(1, Math.ceil(view.length / PAGE_SIZE));
-    if (state.page >= pages) { state.page = pages - 1; }
-    var start = state.page * PAGE_SIZE, end = Math.min(view.length, start + PAGE_SIZE);
+    var pageSize = printing ? Math.max(1, view.length) : PAGE_SIZE;
+    var pages = Math.max(1, Math.ceil(view.length / pageSize));
+    if (!printing && state.page >= pages) { state.page = pages - 1; }
+    var start = printing ? 0 : state.page * pageSize, end = Math.min(view.length, start + pageSize);
     var counts = new Map();
     for (var i = 0; i < view.length; i++) { var k = scriptKey(view[i]); counts.set(k, (counts.get(k) || 0) + 1); }
     var frag = document.createDocumentFragment();
@@ -339,6 +341,8 @@
     document.getElementById('page-prev').addEventListener('click', function () { state.page -= 1; update(); });
     document.getElementById('page-next').addEventListener('click', function () { state.page += 1; update(); });
     document.getElementById('detail-close').addEventListener('click', closeDetail);
+    window.addEventListener('beforeprint', function () { printing = true; update(); });
+    window.addEventListener('afterprint', function () { printing = false; update(); });
     document.addEventListener('keydown', function (event) {
       if (event.key === 'Escape' && !document.getElementById('detail').hidden) { closeDetail(); }
     });
