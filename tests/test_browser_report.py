@@ -313,3 +313,17 @@ def test_printing_lists_every_filtered_finding(driver: WebDriver, tmp_path: Path
     driver.execute_script("window.dispatchEvent(new Event('afterprint'))")
     assert visible_rows(driver) == 100
     assert driver.find_element(By.ID, "page-info").text == "Page 2 of 3"  # back where the reader was
+
+
+def test_rule_docs_render_code_spans_as_code(driver: WebDriver, fixture_page: Path) -> None:
+    open_report(driver, fixture_page)
+    driver.find_element(By.ID, "search").send_keys("Nightly-Report")
+    wait_for_count(driver, 1)
+    driver.find_element(By.CSS_SELECTOR, "#findings-body .open-detail").click()
+    docs = driver.find_element(By.CSS_SELECTOR, "#detail .docs")
+    assert [c.text for c in docs.find_elements(By.CSS_SELECTOR, "p code")] == ["Send-MailMessage"]
+    assert "`" not in docs.find_element(By.TAG_NAME, "p").text
+    fenced = docs.find_elements(By.TAG_NAME, "pre")
+    assert fenced[0].text == "Send-MailMessage -To 'ops@contoso.com' -SmtpServer smtp.office365.com -Credential $cred"
+    link = driver.find_element(By.CSS_SELECTOR, "#detail a[href]")
+    assert link.get_attribute("href") == "https://github.com/smtp2graph/smtp2graph/blob/main/docs/rules/SMTP001.md"

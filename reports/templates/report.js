@@ -379,13 +379,22 @@
     return pre;
   }
 
+  // `code` spans of a Markdown line become <code> elements; everything else stays plain text.
+  function inline(tag, text) {
+    var node = el(tag);
+    str(text).split('`').forEach(function (part, i) {
+      if (part) { node.appendChild(i % 2 ? el('code', null, part) : document.createTextNode(part.replace(/\*\*/g, ''))); }
+    });
+    return node;
+  }
+
   // A small Markdown subset (headings, fenced code, lists, paragraphs) rendered as text nodes.
   function ruleDocs(markdown) {
     var box = el('div', 'docs');
     var lines = str(markdown).split('\n');
     var para = [], listEl = null, code = null;
     function flush() {
-      if (para.length) { box.appendChild(el('p', null, para.join(' '))); para = []; }
+      if (para.length) { box.appendChild(inline('p', para.join(' '))); para = []; }
       listEl = null;
     }
     lines.forEach(function (line) {
@@ -396,12 +405,12 @@
       }
       if (/^```/.test(line)) { flush(); code = []; return; }
       var heading = /^#{1,6}\s+(.*)$/.exec(line);
-      if (heading) { flush(); box.appendChild(el('h4', null, heading[1])); return; }
+      if (heading) { flush(); box.appendChild(inline('h4', heading[1])); return; }
       var item = /^\s*[-*]\s+(.*)$/.exec(line);
       if (item) {
-        if (para.length) { box.appendChild(el('p', null, para.join(' '))); para = []; }
+        if (para.length) { box.appendChild(inline('p', para.join(' '))); para = []; }
         if (!listEl) { listEl = el('ul', 'plain'); box.appendChild(listEl); }
-        listEl.appendChild(el('li', null, item[1]));
+        listEl.appendChild(inline('li', item[1]));
         return;
       }
       if (!line.trim()) { flush(); return; }
