@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -182,3 +183,18 @@ def test_cli_audit_writes_output_file(tenant: FakeTenant, cert_files: object, tm
     assert result.exit_code == 0, result.output
     document = json.loads(target.read_text())
     assert document["kind"] == "audit" and document["correlation"]["unscanned_accounts"][0]["account"] == "scanner@contoso.com"
+
+
+def test_docs_demo_runs_against_the_fake(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example in docs/verify-audit.md comes from fakes.demo; keep it producing the same verdicts."""
+    from fakes import demo
+
+    monkeypatch.delenv("SMTP2GRAPH_CLIENT_SECRET", raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # demo.main() points REQUESTS_CA_BUNDLE at its own CA; registering it here restores it afterwards.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE", ""))
+    demo.main()
+    out = capsys.readouterr().out
+    assert "FAIL unknown-sender" in out and "OK denied" in out and "FAIL not-scoped" in out
+    assert "Legacy CRM mailer" in out and "look elsewhere" in out and "relay, dead script" in out
+    assert out.count("(exit code 1)") == 2 and out.count("(exit code 0)") == 1

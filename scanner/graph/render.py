@@ -16,7 +16,7 @@ from scanner.graph.verify import VerifyReport
 def _console_text(*renderables: object) -> str:
     buffer = io.StringIO()
     # A fixed wide console: the output is identical in a terminal, a pipe and a test.
-    console = Console(file=buffer, width=160, color_system=None, highlight=False, soft_wrap=False)
+    console = Console(file=buffer, width=120, color_system=None, highlight=False, soft_wrap=False)
     for renderable in renderables:
         console.print(renderable)
     return buffer.getvalue()
