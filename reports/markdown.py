@@ -18,7 +18,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 def escape_markdown(value: object) -> str:
     """Make any value inert Markdown table-cell text: no HTML, no pipes, no code spans, one line."""
-    if value is None:
+    if value is None or isinstance(value, jinja2.Undefined):
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -36,7 +36,8 @@ def _environment() -> jinja2.Environment:
         loader=jinja2.PackageLoader(__package__, "templates"),
         autoescape=False,  # Markdown, not HTML: `finalize` escapes every expression for Markdown instead
         finalize=escape_markdown,
-        undefined=jinja2.StrictUndefined,
+        # Scan and audit JSON is input: a missing optional field renders as an empty cell, not an error.
+        undefined=jinja2.ChainableUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

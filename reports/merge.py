@@ -373,6 +373,15 @@ class ReportBuilder:
 
     def _add_finding(self, repo: str, raw: JsonDict) -> None:
         finding = _masked_copy(raw)
+        # The page trusts these shapes: an optional part is an object or null, a list is a list.
+        for key in ("call", "fix", "assessment", "context"):
+            if not isinstance(finding.get(key), dict):
+                finding[key] = None
+        if not isinstance(finding.get("related_locations"), list):
+            finding["related_locations"] = []
+        for key in ("sender", "credential_user"):
+            if not isinstance(finding.get(key), str):
+                finding[key] = None
         finding_id = len(self._findings)
         categories = finding_categories(finding)
         finding["id"] = finding_id

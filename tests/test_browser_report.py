@@ -327,3 +327,20 @@ def test_rule_docs_render_code_spans_as_code(driver: WebDriver, fixture_page: Pa
     assert fenced[0].text == "Send-MailMessage -To 'ops@contoso.com' -SmtpServer smtp.office365.com -Credential $cred"
     link = driver.find_element(By.CSS_SELECTOR, "#detail a[href]")
     assert link.get_attribute("href") == "https://github.com/smtp2graph/smtp2graph/blob/main/docs/rules/SMTP001.md"
+
+
+def test_sparse_and_malformed_findings_render_without_errors(driver: WebDriver, tmp_path: Path) -> None:
+    """Older or hand-edited scans: missing parts, nulls and wrong types must not break the page."""
+    page = tmp_path / "sparse.html"
+    page.write_text(render_html([json.loads((FIXTURES / "scan-minimal.json").read_text(encoding="utf-8"))]), encoding="utf-8")
+    logs = open_report(driver, page)
+    assert [e for e in logs if e.get("level") == "SEVERE"] == []
+    assert visible_rows(driver) == 3
+    for index in range(3):
+        driver.find_elements(By.CSS_SELECTOR, "#findings-body .open-detail")[index].click()
+        assert driver.find_element(By.ID, "detail").is_displayed()
+        driver.find_element(By.ID, "detail-close").click()
+    driver.find_element(By.CSS_SELECTOR, 'th[data-sort="sender"] button').click()
+    driver.find_element(By.ID, "search").send_keys("wrong")
+    wait_for_count(driver, 1)
+    assert [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"] == []

@@ -94,3 +94,12 @@ def test_days_after_the_deadline() -> None:
 
     text = render_markdown(fixture_documents()[:1], now=datetime(2027, 1, 5, tzinfo=timezone.utc))
     assert "has been off by default since the end of December 2026: **5 days** ago." in text
+
+
+def test_sparse_and_malformed_findings() -> None:
+    document = json.loads((FIXTURES / "scan-minimal.json").read_text(encoding="utf-8"))
+    text = render_markdown([document])
+    rows = [line for line in text.splitlines() if re.match(r"^\| \d+ \| ", line)]
+    assert len(rows) == 3
+    assert "| 12 | bogus | SMTP003 | mailkit | dynamic | unsafe | wrong types everywhere |" in text
+    assert "| 7 | high | SMTP002 |  |  | no fix | every optional part is null |" in text

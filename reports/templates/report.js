@@ -36,6 +36,8 @@
   function plural(n, word) { return n + ' ' + word + (n === 1 ? '' : 's'); }
   function scriptKey(f) { return f.repo + '\u0000' + f.path; }
   function api(f) { return f.call && f.call.api ? f.call.api : ''; }
+  function arr(value) { return Array.isArray(value) ? value : []; }  // scan JSON is input: never trust a shape
+  function obj(value) { return value && typeof value === 'object' && !Array.isArray(value) ? value : null; }
   function safeUrl(url) { return /^https?:\/\//i.test(str(url)) ? String(url) : null; }
 
   function table(caption, headers, rows, className) {
@@ -351,13 +353,14 @@
   // ---------- detail pane ----------
   function codeExcerpt(f) {
     var pre = el('pre', 'code');
-    var ctx = f.context;
-    var lines = ctx && ctx.lines && ctx.lines.length ? ctx.lines : str(f.snippet).split('\n');
-    var first = ctx && ctx.lines && ctx.lines.length ? ctx.start_line : f.line;
-    var last = f.end_line || f.line;
+    var ctxLines = arr(obj(f.context) && f.context.lines);
+    var lines = ctxLines.length ? ctxLines : str(f.snippet).split('\n');
+    var first = Number(ctxLines.length ? f.context.start_line : f.line) || 1;
+    var line = Number(f.line) || first;
+    var last = Number(f.end_line) || line;
     lines.forEach(function (text, i) {
       var n = first + i;
-      var hit = n >= f.line && n <= last;
+      var hit = n >= line && n <= last;
       var span = el('span', 'ln' + (hit ? ' hit' : ''));
       if (hit) { span.setAttribute('data-hit', 'true'); }
       add(span, el('span', 'num', n), str(text));
@@ -441,7 +444,7 @@
       ['Credential user', f.credential_user],
       ['Fingerprint', f.fingerprint]
     ]));
-    var a = f.assessment;
+    var a = obj(f.assessment);
     if (a) {
       add(body, el('h3', null, 'What the retirement does'));
       add(body, kv([
@@ -453,10 +456,10 @@
       ]));
     }
     add(body, el('h3', null, 'Code'), codeExcerpt(f));
-    var params = f.call && f.call.params ? f.call.params : null;
+    var params = f.call ? obj(f.call.params) : null;
     if (params && Object.keys(params).length) {
       var rows = Object.keys(params).map(function (name) {
-        var p = params[name] || {};
+        var p = obj(params[name]) || {};
         var where = str(p.reason) + (p.line ? (p.reason ? ' ' : '') + '(line ' + p.line + ')' : '');
         return [name, add(el('code'), str(p.text)), str(p.kind), p.conditional ? 'yes' : 'no', where];
       });
@@ -464,21 +467,22 @@
         table('Parameters of the mail call and where each value came from',
           ['Parameter', 'Value', 'Kind', 'Conditional', 'Provenance'], rows, 'data params'));
     }
-    var callNotes = f.call && f.call.notes ? f.call.notes.slice() : [];
+    var callNotes = f.call ? arr(f.call.notes).slice() : [];
     if (f.call && f.call.sent === false) { callNotes.unshift('A client is configured here but no send was seen in this file.'); }
     if (callNotes.length) { add(body, el('h4', null, 'Binding notes'), list(callNotes)); }
-    if (f.related_locations && f.related_locations.length) {
+    if (arr(f.related_locations).length) {
       add(body, el('h3', null, 'Related locations'), list(f.related_locations.map(function (r) {
+        r = obj(r) || {};
         return str(r.role) + ': ' + str(r.path) + ':' + str(r.line);
       })));
     }
-    var fix = f.fix || {};
+    var fix = obj(f.fix) || {};
     add(body, el('h3', null, 'Fix'), kv([
       ['Applicability', fix.available ? str(fix.applicability) : 'no automatic fix'],
       ['Why', fix.reason]
     ]));
-    if (fix.notes && fix.notes.length) { add(body, el('h4', null, 'Behaviour differences'), list(fix.notes)); }
-    if (fix.snippet) {
+    if (arr(fix.notes).length) { add(body, el('h4', null, 'Behaviour differences'), list(fix.notes.map(str))); }
+    if (obj(fix.snippet)) {
       Object.keys(fix.snippet).forEach(function (style) {
         if (fix.snippet[style]) {
           add(body, el('h4', null, 'Graph snippet (' + style.replace(/_/g, '-') + ')'), el('pre', 'snippet', fix.snippet[style]));
@@ -551,7 +555,7 @@
     if (DATA.unused_suppressions.length) {
       box.appendChild(table('Unused suppressions (' + DATA.unused_suppressions.length + ')', ['Where', 'Rules'],
         DATA.unused_suppressions.map(function (u) {
-          return [str(u.repo) + ' / ' + str(u.path) + ':' + str(u.line), (u.rules || []).join(', ')];
+          return [str(u.repo) + ' / ' + str(u.path) + ':' + str(u.line), arr(u.rules).join(', ')];
         }), 'data unused'));
     }
   }
@@ -575,29 +579,29 @@
     DATA.audits.forEach(function (audit) {
       box.appendChild(el('h3', null, 'Tenant ' + str(audit.tenant) + ' — last ' + str(audit.days) + ' days (' + str(audit.generated_at) + ')'));
       box.appendChild(section(audit.mail_send_apps, 'Apps allowed to send mail (Mail.Send)', function (b, part) {
-        var items = part.items || [];
+        var items = arr(part.items);
         b.appendChild(items.length ? table('Apps with Mail.Send (' + items.length + ')',
           ['App', 'App ID', 'Service principal', 'Granted'],
           items.map(function (i) { return [i.display_name, i.app_id, i.service_principal_id, str(i.granted)]; }), 'data audit-apps')
           : el('p', 'empty', 'No app holds Mail.Send.'));
       }));
       box.appendChild(section(audit.smtp_auth_signins, 'SMTP AUTH sign-ins', function (b, part) {
-        var items = part.items || [];
+        var items = arr(part.items);
         b.appendChild(items.length ? table('Accounts signing in with SMTP AUTH (' + items.length + ')',
           ['Account', 'Sign-ins', 'Success', 'Failure', 'Last seen', 'Client IPs'],
           items.map(function (i) {
-            return [i.account, i.count, i.success, i.failure, i.last_seen, (i.client_ips || []).join(', ')];
+            return [i.account, i.count, i.success, i.failure, i.last_seen, arr(i.client_ips).join(', ')];
           }), 'data audit-signins')
           : el('p', 'empty', 'No SMTP AUTH sign-in in this period.'));
       }));
       if (audit.correlation) {
         box.appendChild(section(audit.correlation, 'Correlation with the scanned scripts', function (b, part) {
-          var unscanned = part.unscanned_accounts || [], silent = part.silent_senders || [];
+          var unscanned = arr(part.unscanned_accounts), silent = arr(part.silent_senders);
           b.appendChild(unscanned.length ? table('Accounts using SMTP AUTH that no scanned script explains (' + unscanned.length + ')',
             ['Account', 'Sign-ins', 'Advice'], unscanned.map(function (u) { return [u.account, u.count, u.advice]; }), 'data audit-unscanned')
             : el('p', 'empty', 'Every SMTP AUTH account is explained by a scanned script.'));
           b.appendChild(silent.length ? table('Senders in scripts with no sign-in seen (' + silent.length + ')',
-            ['Account', 'Scripts', 'Advice'], silent.map(function (s) { return [s.account, (s.scripts || []).join(', '), s.advice]; }), 'data audit-silent')
+            ['Account', 'Scripts', 'Advice'], silent.map(function (s) { return [s.account, arr(s.scripts).join(', '), s.advice]; }), 'data audit-silent')
             : el('p', 'empty', 'Every scripted sender signed in during the period.'));
         }));
       }
