@@ -94,3 +94,19 @@ def test_ten_thousand_findings_render_quickly() -> None:
     data = json.loads(DATA_RE.findall(page)[0])
     assert len(data["findings"]) == 10_000
     assert elapsed < 20
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("<>&/!-'\"\\ \u2028\u2029scriptSCRIPT\n")) | st.characters(), max_size=60))
+def test_embedded_data_round_trips_and_never_closes_the_element(text: str) -> None:
+    document = {"schema_version": "1.0", "root": text, "findings": [{"rule": "SMTP001", "path": text, "message": text}]}
+    page = render_html([document])
+    blocks = DATA_RE.findall(page)
+    assert len(blocks) == 1
+    data = json.loads(blocks[0])
+    assert data["findings"][0]["path"] == text and data["repositories"][0]["root"] == text
+    assert "<" not in blocks[0] and "\u2028" not in blocks[0]

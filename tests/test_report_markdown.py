@@ -103,3 +103,16 @@ def test_sparse_and_malformed_findings() -> None:
     assert len(rows) == 3
     assert "| 12 | bogus | SMTP003 | mailkit | dynamic | unsafe | wrong types everywhere |" in text
     assert "| 7 | high | SMTP002 |  |  | no fix | every optional part is null |" in text
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("|`<>&*_[]()\\\n\r #-!~")) | st.characters(), max_size=40))
+def test_any_text_stays_inside_its_cell(text: str) -> None:
+    cell = escape_markdown(text)
+    assert "\n" not in cell and "\r" not in cell and "<" not in cell
+    assert _cells(f"| {cell} | x |") == 2
+    assert "`" not in cell.replace("\\`", "")
