@@ -69,6 +69,7 @@ def rules_command(
 
 from pathlib import Path as _MigratePath  # noqa: E402
 from typing import Annotated as _MigrateAnnotated, Optional as _MigrateOptional  # noqa: E402
+from enum import Enum as _MigrateEnum  # noqa: E402
 
 
 @app.command("kit")
@@ -83,6 +84,60 @@ def kit_command(
     from scanner.migrate.commands import run_kit
 
     code = run_kit(dest, senders_from)
+    if code:
+        raise typer.Exit(code)
+
+
+class _FixStyleOption(str, _MigrateEnum):
+    MODULE = "module"
+    INLINE = "inline"
+    INLINE_SDK = "inline-sdk"
+
+
+class _SnippetFlavour(str, _MigrateEnum):
+    BOTH = "both"
+    INVOKE_RESTMETHOD = "invoke-restmethod"
+    SEND_MGUSERMAIL = "send-mgusermail"
+
+
+@app.command("fix")
+def fix_command(
+    paths: _MigrateAnnotated[list[_MigratePath], typer.Argument(
+        help="Scripts or folders to fix.", metavar="PATH", show_default=False)],
+    out: _MigrateAnnotated[_MigrateOptional[_MigratePath], typer.Option(
+        "--out", help="Write patched copies under DIR, plus the migration kit in DIR/smtp2graph-kit.",
+        metavar="DIR")] = None,
+    write: _MigrateAnnotated[bool, typer.Option(
+        "--write", help="Patch the files in place (refuses a dirty git work tree).")] = False,
+    allow_dirty: _MigrateAnnotated[bool, typer.Option(
+        "--allow-dirty", help="With --write: patch even when the git work tree has uncommitted changes.")] = False,
+    unsafe_fixes: _MigrateAnnotated[bool, typer.Option(
+        "--unsafe-fixes", help="Also apply fixes that change behaviour (listed with their reason).")] = False,
+    style: _MigrateAnnotated[_FixStyleOption, typer.Option(
+        "--style", help="module: rename to Send-GraphMailMessage (smallest diff); inline: expanded "
+        "Invoke-RestMethod request; inline-sdk: expanded Send-MgUserMail.")] = _FixStyleOption.MODULE,
+) -> None:
+    """Rewrite SMTP mail calls to Microsoft Graph sendMail: a diff by default, --out DIR or --write to apply."""
+    from scanner.migrate.commands import run_fix
+    from scanner.migrate.patch import FixStyle
+
+    code = run_fix(paths, out, write, allow_dirty, unsafe_fixes, FixStyle(style.value))
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command("snippet")
+def snippet_command(
+    location: _MigrateAnnotated[str, typer.Argument(
+        help="The mail call, as FILE:LINE (the path and line a scan reports).", metavar="FILE:LINE",
+        show_default=False)],
+    flavour: _MigrateAnnotated[_SnippetFlavour, typer.Option(
+        "--flavour", help="Which Graph equivalent to print.")] = _SnippetFlavour.BOTH,
+) -> None:
+    """Print a standalone Graph equivalent (Invoke-RestMethod and Send-MgUserMail) of the mail call at FILE:LINE."""
+    from scanner.migrate.commands import run_snippet
+
+    code = run_snippet(location, flavour.value)
     if code:
         raise typer.Exit(code)
 

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from scanner.migrate.kit import KitError, build_kit
+from scanner.migrate.kit import KitError, SenderUse, build_kit, write_atomic, write_kit
+from scanner.migrate.patch import FilePatch, FixStyle, patch_source
+from scanner.model import Api, FixApplicability
+
+KIT_FOLDER = "smtp2graph-kit"
 
 
 def _error(message: str) -> None:
     print(f"smtp2graph: error: {message}", file=sys.stderr)
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def run_kit(dest: Path, senders_from: Optional[Path]) -> int:
@@ -28,5 +40,250 @@ def run_kit(dest: Path, senders_from: Optional[Path]) -> int:
         return 2
     for path in written:
         print(path)
-    print(f"Wrote {len(written)} files; start with {dest / 'README.md'}", file=sys.stderr)
+    _note(f"Wrote {len(written)} files; start with {dest / 'README.md'}")
+    return 0
+
+
+# --------------------------------------------------------------------------- fix
+
+
+@dataclass
+class FixRun:
+    """Every file the fixer looked at, and the errors met on the way."""
+
+    root: Path
+    patches: list[FilePatch] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    senders: dict[str, SenderUse] = field(default_factory=dict)
+
+    def counts(self) -> Counter[str]:
+        counter: Counter[str] = Counter()
+        for patch in self.patches:
+            for fix in patch.fixes:
+                counter[fix.applicability.value] += 1
+                if fix.applied:
+                    counter["applied"] += 1
+                elif fix.applicability is not FixApplicability.DISPLAY_ONLY:
+                    counter["not applied"] += 1
+        return counter
+
+
+def _scan_root(paths: list[Path]) -> Path:
+    if len(paths) == 1 and paths[0].is_dir():
+        return paths[0]
+    if not paths:
+        return Path.cwd()
+    common = Path(os.path.commonpath([path.resolve() for path in paths]))
+    return common.parent if common.is_file() else common
+
+
+def _excluded_output(root: Path, out: Optional[Path]) -> tuple[str, ...]:
+    """Keep a --out folder inside the scanned tree out of the scan."""
+    if out is None:
+        return ()
+    try:
+        rel = out.resolve().relative_to(root.resolve())
+    except ValueError:
+        return ()
+    return (f"/{rel.as_posix()}/",) if rel.parts else ()
+
+
+def _record_sender(run: FixRun, patch: FilePatch) -> None:
+    from scanner.assess import assess
+
+    for fix in patch.fixes:
+        if fix.call.api in (Api.CDO, Api.OUTLOOK_COM) or fix.mapping is None:
+            continue
+        mailbox = fix.mapping.sender or ""
+        use = run.senders.setdefault(mailbox, SenderUse(mailbox))
+        if patch.rel not in use.scripts:
+            use.scripts.append(patch.rel)
+        assessment = assess(fix.call)
+        for attribute, value in (("credential", assessment.credential.value), ("smtp_server", assessment.server_text)):
+            current = [item for item in getattr(use, attribute).split(", ") if item]
+            if value and value not in current:
+                setattr(use, attribute, ", ".join([*current, value]))
+
+
+def collect_patches(
+    paths: list[Path], style: FixStyle, unsafe_fixes: bool, out: Optional[Path] = None
+) -> FixRun:
+    """Read, recognise and patch every script under ``paths`` (nothing is written)."""
+    from scanner.engine import calls_in_text, default_prefilter
+    from scanner.files import DecodeError, discover, read_source
+
+    root = _scan_root(paths)
+    run = FixRun(root)
+    prefilter = default_prefilter()
+    for item in discover(paths, root, _excluded_output(root, out)):
+        if item.error is not None:
+            run.errors.append(f"{item.error.path}: {item.error.message}")
+            continue
+        if item.path is None:
+            continue
+        try:
+            raw = item.path.read_bytes()
+            if not prefilter.matches(raw):
+                continue
+            source = read_source(item.path, root)
+        except (OSError, DecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            run.errors.append(f"{item.path.as_posix()}: {reason}")
+            continue
+        if source.is_data_file:
+            continue
+        calls = [call for call in calls_in_text(source.text, source.rel, False) if call.sent or call.api]
+        if not calls:
+            continue
+        patch = patch_source(source.rel, source.raw, source.text, source.encoding, source.bom, source.newline,
+                             calls, style, unsafe_fixes)
+        run.patches.append(patch)
+        if patch.error:
+            run.errors.append(f"{source.rel}: {patch.error}")
+        _record_sender(run, patch)
+    return run
+
+
+def _report_fixes(run: FixRun) -> None:
+    for patch in run.patches:
+        for fix in patch.fixes:
+            if fix.call.api in (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL):
+                continue  # already on Graph: counted, not listed
+            state = "applied" if fix.applied else (fix.refused or "not applied")
+            if fix.applicability is FixApplicability.DISPLAY_ONLY:
+                state = "no automatic change"
+            _note(f"{patch.rel}:{fix.line}: {fix.call.command}: {fix.applicability.value}, {state}: {fix.reason}")
+    for error in run.errors:
+        _error(error)
+    counts = run.counts()
+    files = sum(1 for patch in run.patches if patch.changed)
+    _note(
+        f"{sum(counts[k.value] for k in FixApplicability)} calls: {counts['safe']} safe, {counts['unsafe']} unsafe, "
+        f"{counts['display-only']} display-only; {counts['applied']} fixed in {files} file(s)"
+        + (f", {counts['not applied']} not applied" if counts["not applied"] else "")
+    )
+
+
+def _git_dirty(root: Path) -> Optional[str]:
+    """`git status --porcelain` under ``root``; None when it is not in a git work tree (or git is missing)."""
+    folder = root if root.is_dir() else root.parent
+    try:
+        inside = subprocess.run(["git", "-C", str(folder), "rev-parse", "--is-inside-work-tree"],
+                                capture_output=True, text=True, timeout=30)
+        if inside.returncode != 0 or inside.stdout.strip() != "true":
+            return None
+        status = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--", "."],
+                                capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return status.stdout if status.returncode == 0 else None
+
+
+def _write_outputs(run: FixRun, target_root: Path) -> list[Path]:
+    written: list[Path] = []
+    for patch in run.patches:
+        if patch.changed:
+            target = target_root / patch.rel
+            write_atomic(target, patch.patched)
+            written.append(target)
+    return written
+
+
+def run_fix(
+    paths: list[Path],
+    out: Optional[Path],
+    write: bool,
+    allow_dirty: bool,
+    unsafe_fixes: bool,
+    style: FixStyle,
+) -> int:
+    """Preview (diff), write patched copies + the kit (--out), or patch in place (--write)."""
+    if out is not None and write:
+        _error("--out and --write are exclusive: write patched copies, or patch in place")
+        return 2
+    missing = [path for path in paths if not path.exists()]
+    if missing:
+        _error(f"{missing[0]}: no such file or directory")
+        return 2
+    root = _scan_root(paths)
+    if write and not allow_dirty:
+        dirty = _git_dirty(root)
+        if dirty:
+            changed = len(dirty.splitlines())
+            _error(f"{root}: the git work tree has {changed} uncommitted change(s); commit or stash them first "
+                   "so the fix can be reviewed and undone, or pass --allow-dirty")
+            return 2
+    run = collect_patches(paths, style, unsafe_fixes, out)
+    try:
+        if out is None and not write:
+            for patch in run.patches:
+                if patch.changed:
+                    sys.stdout.write(patch.diff())
+        elif write:
+            for path in _write_outputs(run, run.root):
+                print(path)
+        else:
+            assert out is not None
+            for path in _write_outputs(run, out):
+                print(path)
+            senders = sorted(run.senders.values(), key=lambda item: item.mailbox)
+            for path in write_kit(out / KIT_FOLDER, senders, run.root.as_posix()):
+                print(path)
+    except OSError as error:
+        _error(f"{error.filename or out or root}: cannot write: {error.strerror or error}")
+        return 2
+    _report_fixes(run)
+    if out is None and not write:
+        pending = any(patch.changed for patch in run.patches)
+        if pending:
+            _note("Preview only: nothing written. Use --out DIR for patched copies and the kit, or --write.")
+        return 1 if pending else 0
+    return 1 if run.counts()["not applied"] else 0
+
+
+# --------------------------------------------------------------------------- snippet
+
+
+def _parse_location(location: str) -> Optional[tuple[Path, int]]:
+    path_text, sep, line_text = location.rpartition(":")
+    if not sep or not path_text or not line_text.isdigit() or int(line_text) < 1:
+        return None
+    return Path(path_text), int(line_text)
+
+
+def run_snippet(location: str, flavour: str) -> int:
+    """Print the Graph equivalent of the mail call at FILE:LINE."""
+    from scanner.assess import assess
+    from scanner.engine import calls_in_text
+    from scanner.files import DecodeError, read_source
+    from scanner.migrate.patch import fix_info
+
+    parsed = _parse_location(location)
+    if parsed is None:
+        _error(f"{location}: expected FILE:LINE, for example scripts/report.ps1:12")
+        return 2
+    path, line = parsed
+    try:
+        source = read_source(path, path.parent)
+    except (OSError, DecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        _error(f"{path}: {reason}")
+        return 2
+    calls = calls_in_text(source.text, source.rel, source.is_data_file)
+    chosen = [call for call in calls if call.location.line <= line <= call.location.end_line]
+    if not chosen:
+        lines = ", ".join(str(call.location.line) for call in calls) or "none"
+        _error(f"{path}:{line}: no mail call on this line (mail calls in this file start on lines: {lines})")
+        return 2
+    call = chosen[0]
+    info = fix_info(call, assess(call))
+    if info.snippet is None:
+        _error(f"{path}:{line}: {call.command} already sends through Microsoft Graph")
+        return 2
+    parts = []
+    if flavour in ("both", "invoke-restmethod"):
+        parts.append(info.snippet["invoke_restmethod"])
+    if flavour in ("both", "send-mgusermail"):
+        parts.append(info.snippet["send_mgusermail"])
+    sys.stdout.write("\n".join(parts))
     return 0

@@ -139,7 +139,8 @@ class GraphMapping:
     importance: Optional[PsValue] = None
     delivery_receipt: Optional[PsValue] = None
     attachments: list[AttachmentSpec] = field(default_factory=list)
-    attachments_expression: Optional[str] = None  # dynamic list of paths
+    attachments_expression: Optional[str] = None  # paths computed at run time (generated code reads them)
+    sender_is_literal: bool = False  # From is a constant written at the call (not a variable's value)
     headers: list[tuple[str, PsValue]] = field(default_factory=list)
     from_recipient: Optional[RecipientList] = None  # `from` with a display name, when it must be sent
     mail_message: Optional[str] = None  # expression of a MailMessage object built at run time
@@ -163,6 +164,12 @@ _QUOTED_DOUBLE = re.compile(r'^"(?:[^"`]|`.|"")*"$', re.S)
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 # `$PSScriptRoot\a.csv`: a variable glued to a path is a bare word (command mode only).
 _VARIABLE_THEN_PATH = re.compile(r"^\$(?:\{[^}]+\}|[\w:]+)[\\/]")
+
+
+def is_literal_text(text: str) -> bool:
+    """True when argument text is a constant as written (no variable, no sub-expression)."""
+    stripped = text.strip()
+    return "$" not in stripped and not stripped.startswith(("(", "@(", "@{", "["))
 
 
 def ps_expression(text: str) -> str:
@@ -295,7 +302,10 @@ class _Builder:
     def value(self, bound: BoundParam) -> PsValue:
         scalar = _static_scalar(bound)
         if scalar is not None:
-            return PsValue(ps=ps_quote(scalar), static=scalar)
+            if is_literal_text(bound.text):
+                return PsValue(ps=ps_quote(scalar), static=scalar)
+            # Resolved from a variable: the report shows the value, the code keeps the variable.
+            return PsValue(ps=ps_expression(bound.text), static=scalar)
         return PsValue(ps=ps_expression(bound.text))
 
     def recipients(self, bound: BoundParam) -> RecipientList:
@@ -304,7 +314,9 @@ class _Builder:
             parsed: list[Recipient] = []
             for item in strings:
                 parsed.extend(parse_recipient(part) for part in split_addresses(item))
-            return RecipientList(static=tuple(parsed))
+            if is_literal_text(bound.text):
+                return RecipientList(static=tuple(parsed))
+            return RecipientList(static=tuple(parsed), expression=ps_expression(bound.text))
         return RecipientList(expression=ps_expression(bound.text))
 
     # -- one method per concern, called in order by build()
@@ -334,17 +346,20 @@ class _Builder:
                 self.mapping.sender_text = f"{ps_expression(mail_message.text)}.From.Address"
             return
         recipients = self.recipients(bound)
+        self.mapping.sender_text = bound.text.strip()
         if recipients.static:
             first = recipients.static[0]
             self.mapping.sender = first.address.lower()
-            self.mapping.sender_text = ps_quote(first.address)
-            if first.name:
-                # The mailbox in the URL sends; `from` only carries the display name the script used.
-                self.mapping.from_recipient = RecipientList(static=(first,))
+            if recipients.expression is None:
+                self.mapping.sender_is_literal = True
+                if first.name:
+                    # The mailbox in the URL sends; `from` only carries the display name the script used.
+                    self.mapping.from_recipient = RecipientList(static=(first,))
+            else:
+                self.mapping.from_recipient = RecipientList(static=(first,), expression=recipients.expression)
             if len(recipients.static) > 1:
                 self.note(NoteKind.LOST, "From lists several addresses; Graph sends from the first one only.")
         else:
-            self.mapping.sender_text = bound.text.strip()
             self.mapping.from_recipient = RecipientList(expression=recipients.expression)
         self.note(
             NoteKind.INFO,
@@ -470,7 +485,7 @@ class _Builder:
                         AttachmentSpec(path=PsValue(ps=ps_quote(path), static=path), name=name,
                                        content_type=content_type_for(name))
                     )
-            else:
+            if strings is None or not is_literal_text(bound.text):
                 self.mapping.attachments_expression = ps_expression(bound.text)
         self.note(
             NoteKind.INFO,
@@ -594,7 +609,7 @@ def _header_pairs(bound: BoundParam) -> Optional[list[tuple[str, PsValue]]]:
 
 
 def _recipients_json(recipients: RecipientList) -> object:
-    if recipients.expression is not None:
+    if not recipients.static and recipients.expression is not None:
         return recipients.expression
     out: list[dict[str, object]] = []
     for recipient in recipients.static:

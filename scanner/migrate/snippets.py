@@ -110,9 +110,9 @@ def _uses_recipient_helper(mapping: GraphMapping) -> bool:
 
 
 def _sender_lines(mapping: GraphMapping) -> list[str]:
-    if mapping.sender is not None:
+    if mapping.sender is not None and mapping.sender_is_literal:
         return [f"$sender = {ps_quote(mapping.sender)}"]
-    if mapping.sender_text:
+    if mapping.mail_message is None and mapping.sender_text:
         text = ps_expression(mapping.sender_text)
         return [
             "# From is computed at run time; Graph needs the bare mailbox address in the URL.",
@@ -158,7 +158,7 @@ def message_lines(mapping: GraphMapping) -> list[str]:
         lines.append(f"{inner}importance = {mapping.importance.ps}")
     if mapping.delivery_receipt is not None:
         lines.append(f"{inner}isDeliveryReceiptRequested = {mapping.delivery_receipt.ps}")
-    if mapping.attachments:
+    if mapping.attachments and mapping.attachments_expression is None:
         lines.append(f"{inner}attachments = @(")
         for spec in mapping.attachments:
             pad = inner + INDENT
@@ -186,6 +186,8 @@ def message_lines(mapping: GraphMapping) -> list[str]:
 def _single_recipient(recipients: RecipientList, indent: str) -> list[str]:
     if recipients.expression is not None:
         return [f"{indent}from = @(ConvertTo-GraphRecipient -Address @({recipients.expression}))[0]"]
+    if not recipients.static:
+        return []
     first = recipients.static[0]
     entry = f"address = {ps_quote(first.address)}"
     if first.name:
