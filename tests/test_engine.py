@@ -1,0 +1,177 @@
+"""Suppressions, fingerprints, parallel determinism, the content cache, and secrets kept out of findings."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from scanner.engine import RuleConfig, ScanOptions, analyze_script, scan
+from scanner.reports import Format, render
+from scanner.script import Script
+
+EXO = "Send-MailMessage -To a@contoso.com -Subject s -SmtpServer smtp.office365.com -UseSsl -Credential $c"
+
+
+def _analyze(text: str, config: RuleConfig = RuleConfig()):  # type: ignore[no-untyped-def]
+    return analyze_script(Script(text, "t.ps1"), config)
+
+
+def test_suppression_on_the_line_and_the_line_above() -> None:
+    text = (
+        f"{EXO}  # smtp2graph: ignore[SMTP001] relay is being retired anyway\n"
+        "# smtp2graph: ignore[SMTP001] owned by the print team\n"
+        f"{EXO}\n"
+        f"{EXO}\n"
+        "# smtp2graph: ignore[SMTP002] nothing to suppress here\n"
+        "Write-Host done\n"
+    )
+    analysis = _analyze(text)
+    assert [f.location.line for f in analysis.findings] == [4]
+    assert [(u.line, u.rules) for u in analysis.unused_suppressions] == [(5, ("SMTP002",))]
+
+
+def test_suppression_for_another_rule_does_not_hide_the_finding() -> None:
+    analysis = _analyze(f"# smtp2graph: ignore[SMTP002]\n{EXO}\n")
+    assert len(analysis.findings) == 1
+    assert len(analysis.unused_suppressions) == 1
+
+
+def test_suppression_text_in_a_string_is_not_a_suppression() -> None:
+    analysis = _analyze(f"{EXO} -Body '# smtp2graph: ignore[SMTP001]'\n")
+    assert len(analysis.findings) == 1
+
+
+def test_fingerprint_survives_unrelated_edits_and_tells_calls_apart() -> None:
+    before = _analyze(f"{EXO}\n{EXO}\n").findings
+    after = _analyze(f"# a new header comment\n\n$x = 1\n{EXO}\n\n{EXO}\n").findings
+    assert [f.fingerprint for f in before] == [f.fingerprint for f in after]
+    assert before[0].fingerprint != before[1].fingerprint
+    changed = _analyze(EXO.replace("a@contoso.com", "b@contoso.com") + "\n").findings
+    assert changed[0].fingerprint != before[0].fingerprint
+
+
+def test_select_ignore_and_severity_override() -> None:
+    text = f"{EXO}\n$c = New-Object Net.Mail.SmtpClient('relay.local')\n$c.Send($m)\n"
+    assert {f.rule for f in _analyze(text).findings} == {"SMTP001", "SMTP002"}
+    assert {f.rule for f in _analyze(text, RuleConfig(select=("SMTP002",))).findings} == {"SMTP002"}
+    assert {f.rule for f in _analyze(text, RuleConfig(ignore=("SMTP",))).findings} == set()
+    overridden = _analyze(text, RuleConfig(severity_overrides=(("SMTP001", "critical"),))).findings
+    assert [f.severity.value for f in overridden if f.rule == "SMTP001"] == ["critical"]
+
+
+def test_severity_follows_the_server_and_credential() -> None:
+    cases = {
+        EXO: ("high", True),
+        "Send-MailMessage -To a@contoso.com -Subject s -SmtpServer smtp-legacy.office365.com -Credential $c": ("high", True),
+        "Send-MailMessage -To a@contoso.com -Subject s -SmtpServer relay.contoso.local": ("low", False),
+        "Send-MailMessage -To a@contoso.com -Subject s -SmtpServer contoso-com.mail.protection.outlook.com -Port 25": ("low", False),
+        "Send-MailMessage -To a@contoso.com -Subject s -SmtpServer smtp-hve.office365.com -Credential $c": ("low", False),
+        "Send-MailMessage -To a@contoso.com -Subject s -SmtpServer $server -Credential $c": ("medium", None),
+    }
+    for text, (severity, breaks) in cases.items():
+        (finding,) = _analyze(text + "\n").findings
+        assert finding.severity.value == severity, text
+        assert finding.assessment is not None and finding.assessment.breaks is breaks, text
+
+
+def test_secrets_never_reach_findings_or_reports(tmp_path: Path) -> None:
+    script = (
+        "$pw = ConvertTo-SecureString 'Sup3r-Secret-Example!' -AsPlainText -Force\n"
+        "$cred = New-Object System.Management.Automation.PSCredential('svc@contoso.com', $pw)\n"
+        "$smtp = New-Object Net.Mail.SmtpClient('smtp.office365.com', 587)\n"
+        "$smtp.Credentials = New-Object Net.NetworkCredential('svc@contoso.com', 'An0ther-Secret-Example')\n"
+        "$smtp.Send('a@contoso.com', 'b@contoso.com', 's', 'b')\n"
+        "Send-MailMessage -To a@contoso.com -Subject s -SmtpServer smtp.office365.com -Credential (New-Object PSCredential('u', (ConvertTo-SecureString 'Inline-Secret-Example' -AsPlainText -Force)))\n"
+    )
+    (tmp_path / "secret.ps1").write_text(script)
+    result = scan([tmp_path], ScanOptions(use_cache=False))
+    assert len(result.findings) == 2
+    for fmt in (Format.JSON, Format.SARIF, Format.TERMINAL):
+        out = render(result, fmt)
+        for secret in ("Sup3r-Secret-Example!", "An0ther-Secret-Example", "Inline-Secret-Example"):
+            assert secret not in out, f"{secret} leaked into {fmt.value}"
+    document = json.loads(render(result, Format.JSON))
+    inline = next(f for f in document["findings"] if f["rule"] == "SMTP001")
+    assert "***" in inline["snippet"] and "***" in inline["call"]["params"]["Credential"]["text"]
+    assert document["findings"][0]["credential_user"] == "svc@contoso.com"
+
+
+def _tree(root: Path, count: int = 12) -> None:
+    for i in range(count):
+        sub = root / f"d{i % 3}"
+        sub.mkdir(exist_ok=True)
+        body = f"Send-MailMessage -To u{i}@contoso.com -Subject s{i} -SmtpServer smtp.office365.com -Credential $c\n" if i % 2 else "Get-Date\n"
+        (sub / f"s{i}.ps1").write_text(body * (1 + i % 3))
+
+
+def test_jobs_one_and_two_give_identical_findings(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    one = render(scan([tmp_path], ScanOptions(jobs=1, use_cache=False)), Format.SARIF)
+    two = render(scan([tmp_path], ScanOptions(jobs=2, use_cache=False)), Format.SARIF)
+    assert one == two
+    assert json.loads(one)["runs"][0]["results"]
+
+
+def test_cache_hit_invalidation_and_corruption(tmp_path: Path) -> None:
+    root = tmp_path / "src"
+    root.mkdir()
+    cache = tmp_path / "cache"
+    _tree(root, 4)
+    options = ScanOptions(jobs=1, cache_dir=cache)
+    first = scan([root], options)
+    entries = sorted(cache.rglob("*.json"))
+    assert entries, "the cache was not written"
+    stamps = {p: p.stat().st_mtime_ns for p in entries}
+    second = scan([root], options)
+    assert [f.fingerprint for f in second.findings] == [f.fingerprint for f in first.findings]
+    assert {p: p.stat().st_mtime_ns for p in entries} == stamps, "a warm scan rewrote cache entries"
+    # content change: a new entry, new findings
+    target = root / "d1" / "s1.ps1"
+    target.write_text(target.read_text().replace("u1@", "changed@"))
+    third = scan([root], options)
+    assert any(f.call and f.call.static_text("To") == "changed@contoso.com" for f in third.findings)
+    assert len(list(cache.rglob("*.json"))) == len(entries) + 1
+    # rule configuration change: different keys
+    scan([root], ScanOptions(jobs=1, cache_dir=cache, rules=RuleConfig(ignore=("SMTP002",))))
+    assert len(list(cache.rglob("*.json"))) > len(entries) + 1
+    # corrupt and foreign entries are ignored and rewritten
+    for path in cache.rglob("*.json"):
+        path.write_text("{not json")
+    fourth = scan([root], options)
+    assert [f.fingerprint for f in fourth.findings] == [f.fingerprint for f in third.findings]
+    rewritten = 0
+    for path in cache.rglob("*.json"):
+        try:
+            entry = json.loads(path.read_text())
+        except ValueError:
+            continue  # entries of the other rule configuration stay corrupt: nothing read them
+        rewritten += 1
+        entry["key"] = "0" * 64
+        path.write_text(json.dumps(entry))
+    assert rewritten == len(entries)
+    assert [f.fingerprint for f in scan([root], options).findings] == [f.fingerprint for f in third.findings]
+    assert not list(cache.rglob(".tmp-*")), "temporary files left behind"
+
+
+def test_concurrent_scans_share_a_cache(tmp_path: Path) -> None:
+    root = tmp_path / "src"
+    root.mkdir()
+    _tree(root, 10)
+    cache = tmp_path / "cache"
+    pids = []
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                scan([root], ScanOptions(jobs=1, cache_dir=cache))
+            finally:
+                os._exit(0)
+        pids.append(pid)
+    for pid in pids:
+        os.waitpid(pid, 0)
+    for path in cache.rglob("*.json"):
+        assert json.loads(path.read_text())["magic"].startswith("smtp2graph-cache")
+    expected = [f.fingerprint for f in scan([root], ScanOptions(jobs=1, use_cache=False)).findings]
+    assert [f.fingerprint for f in scan([root], ScanOptions(jobs=1, cache_dir=cache)).findings] == expected
+    assert len(expected) == 9
