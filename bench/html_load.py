@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "reports"))
 
-from synthetic import synthetic_scan  # noqa: E402
+from report_corpus import synthetic_scan  # noqa: E402
 
 from scanner.reports.html import render_html  # noqa: E402
 

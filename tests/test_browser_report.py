@@ -16,7 +16,7 @@ from scanner.reports.html import render_html
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 sys.path.insert(0, str(FIXTURES))
-from synthetic import synthetic_scan  # noqa: E402
+from report_corpus import synthetic_scan  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -29,7 +29,6 @@ if not CHROMIUM or not CHROMEDRIVER:
         allow_module_level=True,
     )
 
-selenium = pytest.importorskip("selenium", reason="selenium is a test dependency: pip install -e '.[test]'")
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402

@@ -17,7 +17,7 @@ from scanner.reports.merge import ReportInputError, merge_documents
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 sys.path.insert(0, str(FIXTURES))
-from synthetic import synthetic_scan  # noqa: E402
+from report_corpus import synthetic_scan  # noqa: E402
 
 XSS = '</script><img src=x onerror="window.__xss=1;alert(1)"><!--'
 DATA_RE = re.compile(r'<script type="application/json" id="report-data">(.*?)</script>', re.S)

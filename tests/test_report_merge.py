@@ -21,7 +21,7 @@ from scanner.reports.merge import (
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 sys.path.insert(0, str(FIXTURES))
-from synthetic import synthetic_scan  # noqa: E402
+from report_corpus import synthetic_scan  # noqa: E402
 
 GRAPH_APIS = {"graph-sendmail", "send-mgusermail"}
 
