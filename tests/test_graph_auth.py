@@ -251,3 +251,21 @@ def test_claims_of_a_non_jwt_do_not_echo_it() -> None:
     with pytest.raises(ToolError) as caught:
         decode_claims("opaque-token-value")
     assert "opaque-token-value" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("graph_url", "resource"),
+    [
+        ("https://graph.microsoft.com/v1.0", "https://graph.microsoft.com"),
+        ("https://graph.microsoft.us/v1.0", "https://graph.microsoft.us"),
+        ("https://microsoftgraph.chinacloudapi.cn/v1.0", "https://microsoftgraph.chinacloudapi.cn"),
+        ("https://127.0.0.1:8443/v1.0", "https://graph.microsoft.com"),
+    ],
+)
+def test_token_resource_follows_the_graph_cloud(graph_url: str, resource: str) -> None:
+    from scanner.graph.auth import graph_resource_for
+
+    assert graph_resource_for(graph_url) == resource
+    settings = AuthSettings(tenant=TENANT, client_id=APP_ID, mode=AuthMode.SECRET, graph_resource=resource)
+    assert settings.app_only_scopes == [f"{resource}/.default"]
+    assert settings.delegated_scopes == [f"{resource}/Mail.Send"]

@@ -15,7 +15,8 @@ from scanner.graph.errors import AuthError, ToolError
 
 DEFAULT_AUTHORITY_HOST = "login.microsoftonline.com"
 GRAPH_RESOURCE = "https://graph.microsoft.com"
-APP_ONLY_SCOPES = [f"{GRAPH_RESOURCE}/.default"]
+# Graph in the national clouds is a different resource; the token audience must match it.
+NATIONAL_GRAPH_HOSTS = frozenset({"graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"})
 SECRET_ENV = "SMTP2GRAPH_CLIENT_SECRET"
 PASSPHRASE_ENV = "SMTP2GRAPH_CERTIFICATE_PASSPHRASE"
 AUTHORITY_HOST_ENV = "SMTP2GRAPH_AUTHORITY_HOST"
@@ -42,7 +43,8 @@ class AuthSettings:
     passphrase_env: str = PASSPHRASE_ENV
     prompt_for_secret: bool = False  # hidden prompt when the env var is unset
     token_cache: Optional[Path] = None  # device code only
-    delegated_scopes: tuple[str, ...] = (f"{GRAPH_RESOURCE}/Mail.Send",)
+    delegated_permissions: tuple[str, ...] = ("Mail.Send",)  # device code only
+    graph_resource: str = GRAPH_RESOURCE
     managed_identity_client_id: Optional[str] = None  # user-assigned identity
     authority_host: str = DEFAULT_AUTHORITY_HOST
     timeout: float = 30.0
@@ -51,6 +53,16 @@ class AuthSettings:
     def authority(self) -> str:
         """`https://<host>/<tenant>`; tests point the host at the local fake."""
         return f"{authority_base(self.authority_host)}/{self.tenant}"
+
+    @property
+    def app_only_scopes(self) -> list[str]:
+        """`<graph resource>/.default`: every application permission the app was granted."""
+        return [f"{self.graph_resource}/.default"]
+
+    @property
+    def delegated_scopes(self) -> list[str]:
+        """The delegated permissions as fully qualified scopes."""
+        return [f"{self.graph_resource}/{name}" for name in self.delegated_permissions]
 
     @property
     def custom_authority(self) -> bool:
@@ -66,6 +78,15 @@ def authority_base(host: str) -> str:
     if not host.startswith("https://"):
         raise ToolError(f"--authority-host {host}: the authority must use https")
     return host
+
+
+def graph_resource_for(graph_url: str) -> str:
+    """The token resource for a Graph base URL: a national cloud's own Graph, else the global one.
+
+    Any other host (a proxy, the test fake) still expects tokens for the global Graph resource.
+    """
+    host = urlparse(graph_url).hostname or ""
+    return f"https://{host}" if host in NATIONAL_GRAPH_HOSTS else GRAPH_RESOURCE
 
 
 def infer_mode(certificate: Optional[Path], device_code: bool, managed_identity: bool, secret_env: str,
@@ -220,7 +241,7 @@ class TokenProvider:
             credential = self._secret()
         app = self._msal_app(msal.ConfidentialClientApplication, client_credential=credential)
         try:
-            return dict(app.acquire_token_for_client(scopes=APP_ONLY_SCOPES))
+            return dict(app.acquire_token_for_client(scopes=self.settings.app_only_scopes))
         except (ValueError, TypeError) as exc:
             # e.g. a PEM whose key cannot be loaded; say which file, never its content.
             raise ToolError(f"{self.settings.certificate}: cannot sign with this key ({type(exc).__name__})") from None
@@ -233,7 +254,7 @@ class TokenProvider:
         if cache_path is not None and cache_path.is_file():
             cache.deserialize(cache_path.read_text(encoding="utf-8"))
         app = self._msal_app(msal.PublicClientApplication, token_cache=cache)
-        scopes = list(self.settings.delegated_scopes)
+        scopes = self.settings.delegated_scopes
         result: Optional[dict[str, Any]] = None
         accounts = app.get_accounts()
         if accounts:
@@ -259,7 +280,7 @@ class TokenProvider:
         )
         client = msal.ManagedIdentityClient(identity, http_client=requests.Session())
         try:
-            return dict(client.acquire_token_for_client(resource=GRAPH_RESOURCE))
+            return dict(client.acquire_token_for_client(resource=self.settings.graph_resource))
         except msal.ManagedIdentityError as exc:
             raise ToolError(f"managed identity: {str(exc).splitlines()[0]}") from None
         except (OSError, ValueError) as exc:

@@ -16,6 +16,7 @@ from scanner.graph.auth import (
     AuthMode,
     AuthSettings,
     TokenProvider,
+    graph_resource_for,
     infer_mode,
 )
 from scanner.graph.client import DEFAULT_GRAPH_URL, GraphClient, RetryPolicy
@@ -24,10 +25,8 @@ from scanner.graph.render import OutputFormat, format_audit, format_verify
 
 GRAPH_URL_ENV = "SMTP2GRAPH_GRAPH_URL"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-AUDIT_SCOPES = (
-    "https://graph.microsoft.com/AuditLog.Read.All",
-    "https://graph.microsoft.com/Application.Read.All",
-)
+AUDIT_PERMISSIONS = ("AuditLog.Read.All", "Application.Read.All")
+VERIFY_PERMISSIONS = ("Mail.Send",)
 
 
 @dataclass
@@ -54,7 +53,7 @@ class ConnectionOptions:
             raise ToolError(f"--graph-url {url}: Graph must be reached over https")
         return url
 
-    def settings(self, delegated_scopes: tuple[str, ...]) -> AuthSettings:
+    def settings(self, delegated_permissions: tuple[str, ...]) -> AuthSettings:
         """AuthSettings from the options; a missing or conflicting choice is a ToolError."""
         if not self.tenant:
             raise ToolError("--tenant is required (contoso.onmicrosoft.com or the tenant GUID)")
@@ -67,7 +66,8 @@ class ConnectionOptions:
             secret_env=self.secret_env,
             prompt_for_secret=self.prompt_secret,
             token_cache=self.token_cache,
-            delegated_scopes=delegated_scopes,
+            delegated_permissions=delegated_permissions,
+            graph_resource=graph_resource_for(self.resolved_graph_url()),
             managed_identity_client_id=self.managed_identity_client_id,
             authority_host=self.authority_host or os.environ.get(AUTHORITY_HOST_ENV) or DEFAULT_AUTHORITY_HOST,
             timeout=self.timeout,
@@ -160,7 +160,7 @@ def verify_command(
                 print(planned.render() + "\n", file=runtime.stdout)
             print(f"dry run: {len(targets)} request(s) shown, nothing sent, no token requested", file=runtime.stderr)
             return EXIT_OK
-        settings = options.settings(("https://graph.microsoft.com/Mail.Send",))
+        settings = options.settings(VERIFY_PERMISSIONS)
         provider = _provider(settings, runtime)
         client = _client(options, provider, runtime)
         app_id = _show_claims(provider, runtime) or settings.client_id or "(managed identity)"
@@ -193,7 +193,7 @@ def audit_command(
             # Entra ID keeps sign-in logs 30 days (P1/P2), so a longer window would silently shrink.
             raise ToolError(f"--days {days}: choose 1 to 30 (Entra ID keeps sign-in logs for 30 days)")
         scanned = load_scan(scan) if scan is not None else None
-        settings = options.settings(AUDIT_SCOPES)
+        settings = options.settings(AUDIT_PERMISSIONS)
         provider = _provider(settings, runtime)
         client = _client(options, provider, runtime)
         _show_claims(provider, runtime)
