@@ -194,7 +194,8 @@ def test_detail_pane_opens_and_closes_with_escape(driver: WebDriver, fixture_pag
     assert [line.text for line in hit] == ["8Send-MailMessage @mail -Credential $cred -UseSsl -Port 587"]
     params = pane.find_elements(By.CSS_SELECTOR, "table.params tbody tr")
     assert len(params) == 7
-    assert "from @mail (line 3) (line 3)" in params[0].text and "splat" in params[0].text
+    assert params[0].text.split() == ["To", "'ops@contoso.com'", "splat", "no", "from", "@mail", "(line", "3)"]
+    assert params[4].text.split() == ["Credential", "$cred", "expression", "no", "line", "8"]
     assert "+Send-GraphMailMessage @mail" in pane.find_element(By.CSS_SELECTOR, "pre.diff").text
     assert "Invoke-RestMethod" in pane.find_element(By.CSS_SELECTOR, "pre.snippet").text
     assert "Graph always sends UTF-8." in pane.text

@@ -460,7 +460,8 @@
     if (params && Object.keys(params).length) {
       var rows = Object.keys(params).map(function (name) {
         var p = obj(params[name]) || {};
-        var where = str(p.reason) + (p.line ? (p.reason ? ' ' : '') + '(line ' + p.line + ')' : '');
+        var where = str(p.reason);
+        if (p.line && where.indexOf('line ' + p.line) < 0) { where += (where ? ', ' : '') + 'line ' + p.line; }
         return [name, add(el('code'), str(p.text)), str(p.kind), p.conditional ? 'yes' : 'no', where];
       });
       add(body, el('h3', null, 'Bound parameters'),
