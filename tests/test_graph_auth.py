@@ -269,3 +269,12 @@ def test_token_resource_follows_the_graph_cloud(graph_url: str, resource: str) -
     settings = AuthSettings(tenant=TENANT, client_id=APP_ID, mode=AuthMode.SECRET, graph_resource=resource)
     assert settings.app_only_scopes == [f"{resource}/.default"]
     assert settings.delegated_scopes == [f"{resource}/Mail.Send"]
+
+
+def test_unreachable_identity_platform_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMTP2GRAPH_CLIENT_SECRET", SECRET)
+    settings = AuthSettings(tenant=TENANT, client_id=APP_ID, mode=AuthMode.SECRET, authority_host="127.0.0.1:9",
+                            timeout=2)
+    with pytest.raises(ToolError) as caught:
+        TokenProvider(settings)()
+    assert "127.0.0.1:9" in str(caught.value) and "\n" not in str(caught.value)

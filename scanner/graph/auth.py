@@ -173,12 +173,19 @@ class TokenProvider:
 
         install_log_redaction()
         mode = self.settings.mode
-        if mode is AuthMode.MANAGED_IDENTITY:
-            result = self._managed_identity()
-        elif mode is AuthMode.DEVICE_CODE:
-            result = self._device_code()
-        else:
-            result = self._client_credentials()
+        try:
+            if mode is AuthMode.MANAGED_IDENTITY:
+                result = self._managed_identity()
+            elif mode is AuthMode.DEVICE_CODE:
+                result = self._device_code()
+            else:
+                result = self._client_credentials()
+        except OSError as exc:
+            # requests' ConnectionError / SSLError / Timeout are OSErrors; MSAL lets them through.
+            raise ToolError(
+                f"cannot reach the identity platform at {authority_base(self.settings.authority_host)} "
+                f"({type(exc).__name__}): check the network, proxy and CA bundle"
+            ) from None
         token = result.get("access_token")
         if not token:
             raise AuthError(str(result.get("error") or "no_token"), str(result.get("error_description") or ""))

@@ -22,6 +22,7 @@ from scanner.graph.auth import (
 from scanner.graph.client import DEFAULT_GRAPH_URL, GraphClient, RetryPolicy
 from scanner.graph.errors import GraphError, ToolError
 from scanner.graph.render import OutputFormat, format_audit, format_verify
+from scanner.graph.verify import VerifyTarget
 
 GRAPH_URL_ENV = "SMTP2GRAPH_GRAPH_URL"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -108,6 +109,37 @@ def _show_claims(provider: TokenProvider, runtime: Runtime) -> str:
     return claims.app_id
 
 
+def _addresses(values: list[str], option: str) -> list[str]:
+    from scanner.graph.senders import parse_address
+
+    addresses = []
+    for value in values:
+        address = parse_address(value)
+        if address is None:
+            raise ToolError(f"{option} {value}: not an email address")
+        addresses.append(address)
+    return addresses
+
+
+def _collect_targets(senders: list[str], senders_from: Optional[Path], expect_denied: list[str],
+                     runtime: Runtime) -> list[VerifyTarget]:
+    """--from, the scan's static senders, then --expect-denied, deduplicated."""
+    from scanner.graph.senders import load_scan
+    from scanner.graph.verify import build_targets
+
+    wanted = _addresses(senders, "--from")
+    if senders_from is not None:
+        scanned = load_scan(senders_from)
+        if not scanned.senders:
+            print(f"{senders_from}: no static sender in the scan report (dynamic From values cannot be tested)",
+                  file=runtime.stderr)
+        wanted.extend(sorted(scanned.senders))
+    targets = build_targets(wanted, _addresses(expect_denied, "--expect-denied"))
+    if not targets:
+        raise ToolError("nothing to verify: give --from, --senders-from or --expect-denied")
+    return targets
+
+
 def verify_command(
     options: ConnectionOptions,
     *,
@@ -121,8 +153,8 @@ def verify_command(
 ) -> int:
     """Run `smtp2graph verify`; returns the exit code (0 all expectations hold, 1 one failed, 2 usage/tool error)."""
     from scanner.graph.ratelimit import MailboxRateLimiter
-    from scanner.graph.senders import load_scan, parse_address
-    from scanner.graph.verify import build_targets, plan_requests, run_verify
+    from scanner.graph.senders import parse_address
+    from scanner.graph.verify import plan_requests, run_verify
 
     runtime = runtime or Runtime()
     try:
@@ -131,27 +163,7 @@ def verify_command(
         recipient = parse_address(to)
         if recipient is None:
             raise ToolError(f"--to {to}: not an email address")
-        wanted: list[str] = []
-        for sender in senders:
-            address = parse_address(sender)
-            if address is None:
-                raise ToolError(f"--from {sender}: not an email address")
-            wanted.append(address)
-        if senders_from is not None:
-            scanned = load_scan(senders_from)
-            if not scanned.senders:
-                print(f"{senders_from}: no static sender in the scan report (dynamic From values cannot be tested)",
-                      file=runtime.stderr)
-            wanted.extend(sorted(scanned.senders))
-        denied: list[str] = []
-        for mailbox in expect_denied:
-            address = parse_address(mailbox)
-            if address is None:
-                raise ToolError(f"--expect-denied {mailbox}: not an email address")
-            denied.append(address)
-        targets = build_targets(wanted, denied)
-        if not targets:
-            raise ToolError("nothing to verify: give --from, --senders-from or --expect-denied")
+        targets = _collect_targets(senders, senders_from, expect_denied, runtime)
         if dry_run:
             # No credential is read and no token requested: the token provider here refuses to run.
             client = _client(options, _no_token, runtime)
