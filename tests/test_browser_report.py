@@ -344,3 +344,11 @@ def test_sparse_and_malformed_findings_render_without_errors(driver: WebDriver, 
     driver.find_element(By.ID, "search").send_keys("wrong")
     wait_for_count(driver, 1)
     assert [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"] == []
+
+
+def test_mailbox_list_for_scoping(driver: WebDriver, fixture_page: Path) -> None:
+    open_report(driver, fixture_page)
+    details = driver.find_element(By.CSS_SELECTOR, "#senders details.mailbox-list")
+    details.find_element(By.TAG_NAME, "summary").click()
+    mailboxes = sorted({f["sender"] for _, f in all_findings() if f.get("call") and f.get("sender")})
+    assert details.find_element(By.TAG_NAME, "pre").text.splitlines() == mailboxes

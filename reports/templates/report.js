@@ -529,6 +529,13 @@
             return sc.repo + ' / ' + sc.path + ':' + sc.lines.join(',');
           })), s.credentials.join(', '), s.credential_users.join(', '), s.servers.join(', '), s.apis.join(', '), s.findings];
         }), 'data senders'));
+      // The bare list, ready to paste into a RecipientRestrictionFilter or a group.
+      var mailboxes = el('details', 'mailbox-list');
+      add(mailboxes, add(el('summary'), 'Mailbox list (' + DATA.senders.length + '), one per line; ',
+        el('code', null, 'smtp2graph kit DIR --senders-from SCAN.json'),
+        ' writes the RBAC for Applications scoping commands for them'),
+        el('pre', null, DATA.senders.map(function (s) { return s.mailbox; }).join('\n')));
+      box.appendChild(mailboxes);
     }
     var dyn = clear(document.getElementById('senders-dynamic'));
     if (!DATA.dynamic_senders.length) { dyn.appendChild(el('p', 'empty', 'None: every sender is a constant.')); return; }
