@@ -17,8 +17,6 @@ from scanner.model import (
     Api,
     FileError,
     Finding,
-    FixApplicability,
-    FixInfo,
     MailCall,
     ScanResult,
     Severity,
@@ -276,11 +274,9 @@ def _finding(script, rule, call, assessment, verdict, secrets, secret_texts, con
     ctx_end = script.structure.line_starts[last] if last < len(script.structure.line_starts) else len(script.text)
     context = redact(script.text[ctx_start:ctx_end], ctx_start, secrets).splitlines()
     related = list(call.related)
-    applicability = rule.fix
-    reason = "see the rule's fix safety"
-    if assessment is not None and assessment.breaks is False and applicability is not FixApplicability.DISPLAY_ONLY:
-        applicability, reason = FixApplicability.DISPLAY_ONLY, "this call keeps working after the retirement; no change is needed"
-    fix = FixInfo(applicability is not FixApplicability.DISPLAY_ONLY, applicability, reason)
+    from scanner.fixes import fix_for
+
+    fix = fix_for(script, call, assessment, secret_texts)
     return Finding(
         rule=rule.id,
         name=rule.name,

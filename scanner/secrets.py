@@ -87,7 +87,6 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
 
     def add(span: tuple[int, int] | None, kind: SecretKind, name: str) -> None:
         if span is not None and span not in found:
-            segment = text[span[0] : span[1]]
             if "FromBase64String" in text[max(0, span[0] - 40) : span[0]]:
                 kind = SecretKind.BASE64
             found[span] = SecretLiteral(span[0], span[1], kind, name)

@@ -1,0 +1,68 @@
+"""The `fix` part of each scan finding: safety, Graph request, snippets, and a preview diff of the edit.
+
+The scan shows what `smtp2graph fix` would change at each call without re-parsing the file per
+finding (that is the fix command's job, which refuses any edit that adds parse errors).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Optional
+
+from scanner.model import Assessment, FixInfo, MailCall
+from scanner.script import Script
+from scanner.secrets import redact_value
+
+
+def preview_diff(script: Script, call: MailCall) -> Optional[str]:
+    """A unified diff of the module-style edit at this call (without the per-file Import-Module line)."""
+    from scanner.migrate.mapping import map_call
+    from scanner.migrate.patch import FixStyle, _edit_for
+
+    edit = _edit_for(call, map_call(call), script.text, FixStyle.MODULE, "\n")
+    if edit is None:
+        return None
+    structure = script.structure
+    first_line = structure.line_col(edit.start)[0]
+    last_line = structure.line_col(max(edit.start, edit.end - 1))[0]
+    start = structure.line_starts[first_line - 1]
+    end = structure.line_starts[last_line] if last_line < len(structure.line_starts) else len(script.text)
+    before = script.text[start:end]
+    after = script.text[start : edit.start] + edit.replacement + script.text[edit.end : end]
+    lines = difflib.unified_diff(
+        before.replace("\r\n", "\n").splitlines(keepends=True),
+        after.replace("\r\n", "\n").splitlines(keepends=True),
+        f"a/{script.path}",
+        f"b/{script.path}",
+        n=0,
+    )
+    diff = "".join(lines)
+    # difflib numbers hunks from 1 within the excerpt; shift them to the file's line numbers.
+    return _shift_hunks(diff, first_line - 1) if diff else None
+
+
+def _shift_hunks(diff: str, offset: int) -> str:
+    import re
+
+    def shift(m: "re.Match[str]") -> str:
+        a, b = int(m.group(1)) + offset, int(m.group(3)) + offset
+        return f"@@ -{a}{m.group(2) or ''} +{b}{m.group(4) or ''} @@"
+
+    return re.sub(r"@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@", shift, diff)
+
+
+def fix_for(script: Script, call: MailCall, assessment: Optional[Assessment], secret_texts: set[str]) -> FixInfo:
+    """Fix safety and migration material for one finding, with every secret literal masked."""
+    from scanner.migrate.patch import fix_info
+
+    info = fix_info(call, assessment)
+    if info.available:
+        diff = preview_diff(script, call)
+        info.diff = redact_value(diff, secret_texts) if diff else None
+    if info.snippet:
+        info.snippet = {k: redact_value(v, secret_texts) for k, v in info.snippet.items()}
+    if info.graph_request is not None and secret_texts:
+        import json
+
+        info.graph_request = json.loads(redact_value(json.dumps(info.graph_request), {json.dumps(s)[1:-1] for s in secret_texts}))
+    return info
