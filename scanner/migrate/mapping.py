@@ -328,9 +328,9 @@ class _Builder:
                 self.note(NoteKind.LOST, f"{name}: its value could not be resolved{where}; review the rewritten call.")
             elif bound.kind == BindKind.DEFAULT and name not in SMTP_ONLY_PARAMS:
                 self.note(
-                    NoteKind.LOST,
-                    f"{name} comes from a default ({bound.reason or '$PSDefaultParameterValues'}) that names "
-                    f"Send-MailMessage; add the same default for 'Send-GraphMailMessage:{name}' or pass it explicitly.",
+                    NoteKind.INFO,
+                    f"{name} comes from a default ({bound.reason or '$PSDefaultParameterValues'}): Send-GraphMailMessage "
+                    "applies defaults written for Send-MailMessage; the inline styles copy the value to the call.",
                 )
             elif bound.conditional and name in MESSAGE_PARAMS:
                 self.note(

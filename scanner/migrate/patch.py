@@ -89,7 +89,7 @@ def _is_plain_send(call: MailCall) -> bool:
     """SmtpClient `.Send(...)` (not SendAsync / SendMailAsync, which callers await or hook)."""
     if call.api is not Api.SMTPCLIENT:
         return True
-    return call.command.lower().endswith(".send") or call.command.lower() == "send"
+    return call.form != "method-async" and not call.command.lower().endswith("async")
 
 
 def classify(call: MailCall, assessment: Optional[Assessment], mapping: GraphMapping,
@@ -100,6 +100,9 @@ def classify(call: MailCall, assessment: Optional[Assessment], mapping: GraphMap
     if call.api not in _PATCHABLE_APIS:
         return (FixApplicability.DISPLAY_ONLY,
                 f"{call.api.value} has no drop-in rewrite: replace it by hand with the Graph snippet (smtp2graph snippet)")
+    if call.form == "shadowing-function":
+        return (FixApplicability.DISPLAY_ONLY,
+                "a function named Send-MailMessage shadows the cmdlet here; the calls inside it are fixed one by one")
     if not call.sent:
         return (FixApplicability.DISPLAY_ONLY,
                 "a mail client is configured but nothing in this file sends with it (after smtp2graph fix it is unused)")

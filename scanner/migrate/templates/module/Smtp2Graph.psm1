@@ -900,10 +900,13 @@ function Send-GraphMailMessage {
         foreach ($name in @($PSBoundParameters.Keys)) { $values[$name] = $PSBoundParameters[$name] }
         $defaults = $PSCmdlet.GetVariableValue('PSDefaultParameterValues')
         if ($null -ne $defaults) {
+            # PowerShell already applies defaults whose pattern matches Send-GraphMailMessage ('*:Credential');
+            # those written for Send-MailMessage ('Send-MailMessage:From', 'Send-Mail*:From') are applied here.
             foreach ($key in @($defaults.Keys)) {
-                if ("$key" -like 'Send-MailMessage:*') {
-                    $name = ("$key" -split ':', 2)[1]
-                    if (-not $values.ContainsKey($name) -and $name -ne '*') { $values[$name] = $defaults[$key] }
+                $parts = "$key" -split ':', 2
+                if ($parts.Count -ne 2 -or $parts[1] -eq '*' -or $parts[1] -like '*[*?]*') { continue }
+                if ('Send-MailMessage' -like $parts[0] -and -not ('Send-GraphMailMessage' -like $parts[0])) {
+                    if (-not $values.ContainsKey($parts[1])) { $values[$parts[1]] = $defaults[$key] }
                 }
             }
         }

@@ -1,0 +1,243 @@
+"""The patcher: golden before/after files for every call form, byte-exact encodings, safety, idempotency.
+
+Golden files live in tests/fixtures/migrate/expected/: `<name>.fixed<ext>` is the file after
+`smtp2graph fix --unsafe-fixes` (module style) and `<name>.fixes.txt` lists each call's fix safety.
+Regenerate deliberately with SMTP2GRAPH_UPDATE_GOLDEN=1 and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from scanner.engine import calls_in_text
+from scanner.files import read_source
+from scanner.migrate.mapping import map_call
+from scanner.migrate.patch import (
+    IMPORT_LINE,
+    FilePatch,
+    FixStyle,
+    classify,
+    fix_info,
+    header_end,
+    import_edit,
+    patch_source,
+    patch_text,
+)
+from scanner.migrate.syntax import problem_count
+from scanner.model import Api, BindKind, BoundParam, FixApplicability, Location, MailCall
+
+FIXTURES = Path(__file__).parent / "fixtures" / "migrate"
+EXPECTED = FIXTURES / "expected"
+INPUTS = sorted((FIXTURES / "forms").glob("*.ps*1")) + sorted((FIXTURES / "files").glob("*.ps*1"))
+UPDATE = os.environ.get("SMTP2GRAPH_UPDATE_GOLDEN") == "1"
+
+
+def fix_file(path: Path, style: FixStyle = FixStyle.MODULE, unsafe: bool = True) -> FilePatch:
+    source = read_source(path, path.parent)
+    calls = calls_in_text(source.text, source.rel, source.is_data_file)
+    return patch_source(source.rel, source.raw, source.text, source.encoding, source.bom, source.newline,
+                        calls, style, unsafe)
+
+
+def fixes_summary(patch: FilePatch) -> str:
+    lines = []
+    for fix in patch.fixes:
+        state = "applied" if fix.applied else "not-applied"
+        lines.append(f"{fix.line} {fix.call.command} {fix.applicability.value} {state}")
+    return "\n".join(lines) + "\n"
+
+
+def golden_name(path: Path) -> str:
+    return f"{path.parent.name}__{path.stem}"
+
+
+@pytest.mark.parametrize("path", INPUTS, ids=[golden_name(p) for p in INPUTS])
+def test_golden_before_after(path: Path) -> None:
+    patch = fix_file(path)
+    fixed = EXPECTED / f"{golden_name(path)}.fixed{path.suffix}"
+    summary = EXPECTED / f"{golden_name(path)}.fixes.txt"
+    if UPDATE:
+        EXPECTED.mkdir(parents=True, exist_ok=True)
+        fixed.write_bytes(patch.patched)
+        summary.write_text(fixes_summary(patch), encoding="utf-8")
+    assert patch.patched == fixed.read_bytes()
+    assert fixes_summary(patch) == summary.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", INPUTS, ids=[golden_name(p) for p in INPUTS])
+def test_fixing_fixed_output_changes_nothing(path: Path, tmp_path: Path) -> None:
+    first = fix_file(path)
+    again = tmp_path / path.name
+    again.write_bytes(first.patched)
+    second = fix_file(again)
+    assert second.patched == first.patched
+    assert not any(fix.applied for fix in second.fixes)
+
+
+@pytest.mark.parametrize("path", INPUTS, ids=[golden_name(p) for p in INPUTS])
+def test_patches_add_no_parse_errors(path: Path) -> None:
+    patch = fix_file(path)
+    assert problem_count(patch.text_after) <= problem_count(patch.text_before)
+
+
+def _changed_ranges(before: bytes, after: bytes) -> tuple[bytes, bytes]:
+    """The common prefix and suffix that an edit left alone."""
+    prefix = 0
+    while prefix < min(len(before), len(after)) and before[prefix] == after[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < min(len(before), len(after)) - prefix and before[-1 - suffix] == after[-1 - suffix]:
+        suffix += 1
+    return before[:prefix], before[len(before) - suffix:]
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding_marker"),
+    [
+        ("crlf.ps1", b"\r\n"),
+        ("utf8_bom.ps1", b"\xef\xbb\xbf"),
+        ("utf16le_bom.ps1", b"\xff\xfe"),
+        ("utf16be_bom.ps1", b"\xfe\xff"),
+        ("cp1252.ps1", "é".encode("cp1252")),
+    ],
+)
+def test_encoding_bom_and_line_endings_survive(name: str, encoding_marker: bytes) -> None:
+    path = FIXTURES / "files" / name
+    source = read_source(path, path.parent)
+    patch = fix_file(path)
+    assert patch.changed
+    assert patch.patched.startswith(source.bom)
+    assert encoding_marker in patch.patched
+    # Decoding the patched bytes the same way gives exactly the patched text.
+    assert read_source_bytes(patch.patched, path, tmp_name=name).text == patch.text_after
+    if source.newline == "\r\n":
+        body = patch.text_after
+        assert body.count("\r\n") == body.count("\n"), "a bare LF crept into a CRLF file"
+    head, tail = _changed_ranges(patch.original, patch.patched)
+    assert len(head) + len(tail) > 0.5 * len(patch.original)
+
+
+def read_source_bytes(data: bytes, like: Path, tmp_name: str) -> "object":
+    from scanner.files import decode
+
+    text, encoding, bom = decode(data)
+
+    class Decoded:
+        pass
+
+    decoded = Decoded()
+    decoded.text = text  # type: ignore[attr-defined]
+    return decoded
+
+
+def test_import_line_goes_after_requires_help_and_param() -> None:
+    patch = fix_file(FIXTURES / "files" / "header_help_param.ps1")
+    lines = patch.text_after.splitlines()
+    index = lines.index(IMPORT_LINE)
+    assert lines[index - 1] == ")"  # the end of param(...)
+    assert lines[0] == "#requires -Version 5.1"
+
+
+def test_import_line_goes_after_using_and_requires() -> None:
+    patch = fix_file(FIXTURES / "files" / "using_and_requires.ps1")
+    lines = patch.text_after.splitlines()
+    assert lines[:4] == ["#Requires -Modules ActiveDirectory", "using namespace System.Net.Mail", "# helper comment",
+                         IMPORT_LINE]
+
+
+def test_existing_import_is_not_duplicated() -> None:
+    patch = fix_file(FIXTURES / "files" / "already_imported.ps1")
+    assert patch.text_after.count("Import-Module Smtp2Graph") == 1
+    assert "Send-GraphMailMessage -To 'ops@contoso.com'" in patch.text_after
+
+
+def test_smtpclient_sends_in_expression_context_are_parenthesised() -> None:
+    patch = fix_file(FIXTURES / "files" / "using_and_requires.ps1")
+    assert "[void](Send-GraphMailMessage -MailMessage $mail)" in patch.text_after
+    assert ("$null = (Send-GraphMailMessage -From 'svc@contoso.com' -To 'ops@contoso.com' -Subject 'subject' "
+            "-Body $body)") in patch.text_after
+
+
+def test_unsafe_fixes_need_the_flag() -> None:
+    path = FIXTURES / "files" / "behaviour_differences.ps1"
+    safe_only = fix_file(path, unsafe=False)
+    by_line = {fix.line: fix for fix in safe_only.fixes}
+    assert by_line[2].applicability is FixApplicability.UNSAFE
+    assert "Encoding Unicode" in by_line[2].reason and "OnFailure" in by_line[2].reason
+    assert not by_line[2].applied and "--unsafe-fixes" in by_line[2].refused
+    assert by_line[3].applicability is FixApplicability.SAFE and by_line[3].applied
+    with_flag = fix_file(path, unsafe=True)
+    assert all(fix.applied for fix in with_flag.fixes)
+
+
+def test_display_only_calls_are_left_alone_with_a_reason() -> None:
+    patch = fix_file(FIXTURES / "files" / "display_only.ps1", unsafe=True)
+    assert not patch.changed
+    reasons = {fix.call.api: fix.reason for fix in patch.fixes}
+    assert all(fix.applicability is FixApplicability.DISPLAY_ONLY for fix in patch.fixes)
+    assert "no change needed" in reasons[Api.SEND_MAILMESSAGE]
+
+
+@pytest.mark.parametrize("api", [Api.CDO, Api.MAILKIT, Api.OUTLOOK_COM, Api.SYSTEM_WEB_MAIL])
+def test_apis_without_a_drop_in_are_display_only(api: Api) -> None:
+    call = MailCall(api=api, command="$mail.Send", form="com-send", location=Location("a.ps1", 1, 1, 1, 10),
+                    params={"To": BoundParam("To", "'a@contoso.com'", BindKind.LITERAL, "a@contoso.com")})
+    applicability, reason = classify(call, None, map_call(call))
+    assert applicability is FixApplicability.DISPLAY_ONLY
+    assert "no drop-in rewrite" in reason
+    info = fix_info(call, None)
+    assert info.snippet is not None and "Invoke-RestMethod @sendParams" in info.snippet["invoke_restmethod"]
+
+
+def test_a_patch_that_breaks_the_parse_is_refused() -> None:
+    text = "Send-MailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject s -SmtpServer smtp.office365.com -Credential $c\n"
+    calls = calls_in_text(text)
+    # Pretend the recognizer reported a name span that cuts a string in half.
+    calls[0].name_span = (calls[0].name_span[0], calls[0].name_span[1] + 6)
+    result = patch_text(text, calls, unsafe_fixes=True)
+    assert result.patched == text
+    assert "would not parse cleanly" in result.fixes[0].refused
+
+
+def test_inline_style_replaces_the_call_with_a_graph_request() -> None:
+    path = FIXTURES / "files" / "header_help_param.ps1"
+    patch = fix_file(path, style=FixStyle.INLINE)
+    assert "Send-MailMessage -To" not in patch.text_after
+    assert "Invoke-RestMethod -Method Post -Uri $uri" in patch.text_after
+    assert "toRecipients = @(ConvertTo-GraphRecipient -Address @($To))" in patch.text_after
+    assert problem_count(patch.text_after) == 0
+    sdk = fix_file(path, style=FixStyle.INLINE_SDK)
+    assert "Send-MgUserMail -UserId $sender -BodyParameter $bodyParameter" in sdk.text_after
+    assert IMPORT_LINE not in sdk.text_after
+
+
+def test_inline_style_is_unsafe_for_pipeline_input() -> None:
+    path = FIXTURES / "forms" / "smm_pipeline.ps1"
+    patch = fix_file(path, style=FixStyle.INLINE, unsafe=False)
+    piped = [fix for fix in patch.fixes if "Attachments" in fix.call.params
+             and fix.call.params["Attachments"].kind.value == "pipeline"]
+    assert piped and all(fix.applicability is FixApplicability.UNSAFE for fix in piped)
+    assert all("pipeline input cannot be expanded inline" in fix.reason for fix in piped)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected_prefix"),
+    [
+        ("$x = 1\n", ""),
+        ("# just a comment\n$x = 1\n", "# just a comment"),
+        ("<#\n.SYNOPSIS\nx\n#>\nparam($a)\n$x = 1\n", "<#\n.SYNOPSIS\nx\n#>\nparam($a)"),
+        ("[CmdletBinding()]\nparam(\n  [string]$a = ')'\n)\n$x\n", "[CmdletBinding()]\nparam(\n  [string]$a = ')'\n)"),
+        ("[string]$x = 'not a param'\n", ""),
+        ("param($a) # trailing\n$x\n", "param($a) # trailing"),
+    ],
+)
+def test_header_end(text: str, expected_prefix: str) -> None:
+    assert text[: header_end(text)] == expected_prefix
+
+
+def test_import_edit_without_trailing_newline() -> None:
+    edit = import_edit("param($a)", "\n")
+    assert edit is not None and edit.replacement == "\n" + IMPORT_LINE
