@@ -278,3 +278,13 @@ def test_unreachable_identity_platform_is_one_line(monkeypatch: pytest.MonkeyPat
     with pytest.raises(ToolError) as caught:
         TokenProvider(settings)()
     assert "127.0.0.1:9" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_device_code_cache_defaults_to_the_user_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from scanner.graph.commands import ConnectionOptions
+
+    monkeypatch.setattr("platformdirs.user_cache_dir", lambda appname: str(tmp_path / appname))
+    settings = ConnectionOptions(tenant=TENANT, client_id=APP_ID, device_code=True).settings(("Mail.Send",))
+    assert settings.token_cache == tmp_path / "smtp2graph" / "msal-token-cache.json"
+    monkeypatch.setenv("SMTP2GRAPH_CLIENT_SECRET", SECRET)
+    assert ConnectionOptions(tenant=TENANT, client_id=APP_ID).settings(("Mail.Send",)).token_cache is None

@@ -15,6 +15,7 @@ from scanner.graph.client import GraphClient, RetryPolicy, parse_retry_after, us
 from scanner.graph.errors import (
     GraphBadRequest,
     GraphConnectionError,
+    GraphError,
     GraphForbidden,
     GraphNotFound,
     GraphThrottled,
@@ -101,6 +102,7 @@ def test_typed_errors_and_one_line_messages(tenant: FakeTenant, monkeypatch: pyt
     with pytest.raises(error_type) as caught:
         make_client(tenant, monkeypatch).send_mail(mailbox, MESSAGE)
     error = caught.value
+    assert isinstance(error, GraphError)
     assert (error.status, error.code) == (status, code)
     line = error.one_line(mailbox)
     assert advice in line and "\n" not in line and "client-request-id" in line

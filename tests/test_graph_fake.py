@@ -12,7 +12,7 @@ import requests
 from fakes.fixtures import APP_ID, SECRET, TENANT, cert_files, tenant  # noqa: F401
 from fakes.tenant import FakeTenant
 
-GOOD = {
+GOOD: dict[str, Any] = {
     "subject": "s",
     "body": {"contentType": "HTML", "content": "<p>x</p>"},
     "toRecipients": [{"emailAddress": {"address": "me@contoso.com", "name": "Me"}}],

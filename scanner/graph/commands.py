@@ -66,13 +66,20 @@ class ConnectionOptions:
             certificate=self.certificate,
             secret_env=self.secret_env,
             prompt_for_secret=self.prompt_secret,
-            token_cache=self.token_cache,
+            token_cache=self.token_cache or (default_token_cache() if mode is AuthMode.DEVICE_CODE else None),
             delegated_permissions=delegated_permissions,
             graph_resource=graph_resource_for(self.resolved_graph_url()),
             managed_identity_client_id=self.managed_identity_client_id,
             authority_host=self.authority_host or os.environ.get(AUTHORITY_HOST_ENV) or DEFAULT_AUTHORITY_HOST,
             timeout=self.timeout,
         )
+
+
+def default_token_cache() -> Path:
+    """Where the device-code token cache lives unless --token-cache says otherwise (per-user cache dir)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("smtp2graph")) / "msal-token-cache.json"
 
 
 @dataclass

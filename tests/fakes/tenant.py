@@ -35,6 +35,7 @@ import jwt
 import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 MAIL_SEND_ROLE_ID = "b633e1c5-b582-4048-a93e-9f11b44c7e96"
@@ -387,8 +388,11 @@ class FakeTenant:
         if not presented or any(str(header[name]).rstrip("=") != thumbprints[name] for name in presented):
             return ("AADSTS700027: The certificate with identifier used to sign the client assertion is not "
                     f"registered on application '{app.client_id}'.")
+        public_key = certificate.public_key()
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            return "AADSTS700027: Only RSA certificates are supported for client assertions."
         try:
-            claims = jwt.decode(assertion, certificate.public_key(), algorithms=[algorithm], audience=audience,
+            claims = jwt.decode(assertion, public_key, algorithms=[algorithm], audience=audience,
                                 issuer=app.client_id, options={"require": ["exp", "aud", "iss", "sub"]})
         except jwt.InvalidSignatureError:
             return "AADSTS700027: Client assertion failed signature validation."
@@ -692,7 +696,10 @@ def parse_filter(expression: str) -> list[Callable[[dict[str, Any]], bool]]:
             if not literal:
                 raise GraphFailure(400, "BadRequest", f"Invalid filter clause: {clause}")
             wanted = literal.group(1).replace("''", "'")
-            predicates.append(lambda row, n=name, w=wanted: str(row.get(n, "")).lower() == w.lower())
+            def _equals(row: dict[str, Any], n: str = name, w: str = wanted) -> bool:
+                return str(row.get(n, "")).lower() == w.lower()
+
+            predicates.append(_equals)
         elif name == "createdDateTime" and operator in ("ge", "le"):
             try:
                 bound = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
