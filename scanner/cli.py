@@ -188,7 +188,7 @@ _SecretEnvOpt = _Annotated[str, typer.Option(
 _PromptSecretOpt = _Annotated[bool, typer.Option("--prompt-secret", help="Ask for the client secret / passphrase at a hidden prompt.")]
 _DeviceCodeOpt = _Annotated[bool, typer.Option("--device-code", help="Delegated sign-in with a device code.")]
 _TokenCacheOpt = _Annotated[_Optional[_GraphPath], typer.Option(
-    "--token-cache", help="Token cache file for --device-code (created with mode 0600).")]
+    "--token-cache", help="Token cache file for --device-code (mode 0600; default: the per-user cache dir).")]
 _ManagedIdentityOpt = _Annotated[bool, typer.Option("--managed-identity", help="Use the Azure managed identity of this host.")]
 _MiClientIdOpt = _Annotated[_Optional[str], typer.Option(
     "--managed-identity-client-id", help="Client id of a user-assigned managed identity.")]
