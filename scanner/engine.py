@@ -18,6 +18,7 @@ from scanner.model import (
     FileError,
     Finding,
     MailCall,
+    RelatedLocation,
     ScanResult,
     Severity,
     UnusedSuppression,
@@ -123,9 +124,22 @@ def _calls(script: Script, recognizers: Iterable[object]) -> list[MailCall]:
 
 
 @dataclass
+class WrapperDef:
+    """A function whose body sends mail: migrating it once fixes every script that calls it."""
+
+    name: str
+    path: str
+    line: int
+    body_start: int
+    body_end: int
+    fingerprints: list[str] = field(default_factory=list)  # the findings inside it
+
+
+@dataclass
 class FileAnalysis:
     findings: list[Finding] = field(default_factory=list)
     unused_suppressions: list[UnusedSuppression] = field(default_factory=list)
+    wrappers: list[WrapperDef] = field(default_factory=list)
 
 
 _SUPPRESSION = re.compile(r"#\s*smtp2graph:\s*ignore(?:\[([A-Za-z0-9_,\s]*)\])?", re.I)
@@ -181,7 +195,24 @@ def analyze_script(script: Script, config: RuleConfig) -> FileAnalysis:
     for extra in _file_findings(script, rules, secrets, config):
         analysis.findings.append(extra)
     _apply_suppressions(script, analysis)
+    analysis.wrappers = _wrappers(script, analysis.findings)
     return analysis
+
+
+def _wrappers(script: Script, findings: list[Finding]) -> list[WrapperDef]:
+    found = []
+    for function in script.structure.functions:
+        if function.name.lower() == "send-mailmessage":
+            continue  # a shadowing function is reported as such
+        inside = [
+            f.fingerprint
+            for f in findings
+            if f.call is not None and f.call.api in LEGACY_APIS and function.body.start < f.location.start < function.body.end
+        ]
+        if inside:
+            line = script.line_of(function.name_start)
+            found.append(WrapperDef(function.name, script.path, line, function.body.start, function.body.end, inside))
+    return found
 
 
 def _file_findings(script: Script, rules: list[object], secrets: list[object], config: RuleConfig) -> list[Finding]:
@@ -306,6 +337,7 @@ class FileOutcome:
     unused_suppressions: list[UnusedSuppression] = field(default_factory=list)
     error: Optional[FileError] = None
     parsed: bool = False  # passed the prefilter and was analysed (or came from the cache)
+    wrappers: list[WrapperDef] = field(default_factory=list)
 
 
 @dataclass
@@ -367,7 +399,7 @@ def analyze_file(path: Path) -> FileOutcome:
         analysis = analyze_script(script, state.options.rules)
     except RecursionError:
         return FileOutcome(rel, error=FileError(rel, "too deeply nested to analyse"))
-    outcome = FileOutcome(rel, analysis.findings, analysis.unused_suppressions, None, True)
+    outcome = FileOutcome(rel, analysis.findings, analysis.unused_suppressions, None, True, analysis.wrappers)
     if state.cache is not None and key is not None:
         from scanner.serialize import to_data
 
@@ -409,6 +441,7 @@ def scan(
             files.append(item.path)
     findings: list[Finding] = []
     unused: list[UnusedSuppression] = []
+    wrappers: list[WrapperDef] = []
     failed = 0
     for done, outcome in enumerate(_outcomes(files, root, options), 1):
         if outcome.error is not None:
@@ -416,7 +449,65 @@ def scan(
             failed += 1
         findings.extend(outcome.findings)
         unused.extend(outcome.unused_suppressions)
+        wrappers.extend(outcome.wrappers)
         if progress is not None:
             progress(done, len(files))
+    if wrappers:
+        link_wrapper_call_sites(files, root, wrappers, findings, options.max_bytes)
     result = ScanResult(root.as_posix(), len(files) - failed, findings, errors, unused, failed)
     return result
+
+
+def link_wrapper_call_sites(files: list[Path], root: Path, wrappers: list[WrapperDef], findings: list[Finding], max_bytes: int) -> None:
+    """List, in each wrapper's findings, the places across the tree that call the wrapper function.
+
+    The call sites usually hold no mail token, so the first pass never parsed them: a second
+    byte prefilter built from the wrapper names picks the few files worth reading.
+    """
+    from scanner.extract.commands import find_command_sites
+    from scanner.files import DecodeError, decode, relative_path
+
+    by_name: dict[str, list[WrapperDef]] = {}
+    for wrapper in wrappers:
+        if wrapper.name.isascii():
+            by_name.setdefault(wrapper.name.lower(), []).append(wrapper)
+    if not by_name:
+        return
+    prefilter = Prefilter(by_name)
+    sites: dict[str, list[tuple[str, int, int]]] = {name: [] for name in by_name}
+    for path in files:
+        try:
+            if path.stat().st_size > max_bytes:
+                continue
+            raw = path.read_bytes()
+            if not prefilter.matches(raw):
+                continue
+            text = decode(raw)[0]
+        except (OSError, DecodeError):
+            continue
+        rel = relative_path(path, root)
+        script = Script(text, rel, path.suffix.lower() == ".psd1")
+        if script.is_data_file:
+            continue
+        for site in find_command_sites(script, {name: name for name in by_name}, module="*"):
+            name = site.written.rsplit("\\", 1)[-1].lower()
+            if any(w.path == rel and w.body_start <= site.name_start < w.body_end for w in by_name.get(name, [])):
+                continue  # recursion inside the wrapper itself
+            line, col = script.structure.line_col(site.name_start)
+            sites[name].append((rel, line, col))
+    by_fingerprint = {f.fingerprint: f for f in findings}
+    for name, defs in by_name.items():
+        calls = sites[name]
+        for wrapper in defs:
+            for fingerprint in wrapper.fingerprints:
+                finding = by_fingerprint.get(fingerprint)
+                if finding is None:
+                    continue
+                finding.related.extend(RelatedLocation(p, line, col, "call-site") for p, line, col in calls)
+                scripts = len({p for p, _, _ in calls})
+                finding.message += (
+                    f" Wrapper function {wrapper.name} (line {wrapper.line}) is called from {len(calls)} place(s) "
+                    f"in {scripts} script(s): migrate it once here."
+                    if calls
+                    else f" Wrapper function {wrapper.name} (line {wrapper.line}): no caller found in the scanned tree."
+                )

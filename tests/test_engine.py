@@ -175,3 +175,22 @@ def test_concurrent_scans_share_a_cache(tmp_path: Path) -> None:
     expected = [f.fingerprint for f in scan([root], ScanOptions(jobs=1, use_cache=False)).findings]
     assert [f.fingerprint for f in scan([root], ScanOptions(jobs=1, cache_dir=cache)).findings] == expected
     assert len(expected) == 9
+
+
+def test_cross_file_wrapper_lists_its_call_sites(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "Mail.psm1").write_text(
+        "function Send-Report {\n"
+        "    param($To, $Subject)\n"
+        "    Send-MailMessage @PSBoundParameters -From r@contoso.com -SmtpServer smtp.office365.com -UseSsl -Credential $c\n"
+        "}\n"
+        "Export-ModuleMember -Function Send-Report\n"
+    )
+    (tmp_path / "a.ps1").write_text("Import-Module ./lib/Mail.psm1\nSend-Report -To x@contoso.com -Subject a\n")
+    (tmp_path / "b.ps1").write_text("# Send-Report in a comment is not a call\nMail\\Send-Report -To y@contoso.com -Subject b\nGet-Help Send-Report\n")
+    (tmp_path / "c.ps1").write_text("Get-Date\n")
+    result = scan([tmp_path], ScanOptions(use_cache=False))
+    (finding,) = result.findings
+    sites = [(r.path, r.line) for r in finding.related if r.role == "call-site"]
+    assert sites == [("a.ps1", 2), ("b.ps1", 2)]
+    assert "Send-Report" in finding.message and "2 place(s) in 2 script(s)" in finding.message

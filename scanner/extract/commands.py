@@ -238,7 +238,7 @@ def find_command_sites(script: Script, names: dict[str, str], module: str = "Mic
     """Invocations of any of ``names`` (lower-case written name -> canonical command) in code positions.
 
     Comments, strings, hashtable keys and arguments (``Get-Help Send-MailMessage``) are not calls.
-    A module-qualified name must name ``module``.
+    A module-qualified name must name ``module`` (``"*"`` accepts any module).
     """
     if not names:
         return []
@@ -248,7 +248,7 @@ def find_command_sites(script: Script, names: dict[str, str], module: str = "Mic
         written = m.group(1)
         base = written.rsplit("\\", 1)[-1]
         qualifier = written[: -len(base) - 1] if "\\" in written else ""
-        if qualifier and qualifier.lower() != module.lower():
+        if qualifier and module != "*" and qualifier.lower() != module.lower():
             continue
         start = m.start(1)
         if not script.at_command_position(start):
