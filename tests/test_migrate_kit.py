@@ -276,6 +276,8 @@ def scan_document() -> dict[str, Any]:
             finding("c.ps1", None, "send-mailmessage"),
             finding("secrets.ps1", None, None),
             finding("outlook.ps1", "me@contoso.com", "outlook-com"),
+            {**finding("relay.ps1", "scanner@contoso.com", "send-mailmessage"),
+             "assessment": {"credential": "none", "server_text": "relay.contoso.local", "breaks": False}},
         ],
     }
 

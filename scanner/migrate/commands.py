@@ -92,13 +92,15 @@ def _record_sender(run: FixRun, patch: FilePatch) -> None:
     from scanner.assess import assess
 
     for fix in patch.fixes:
-        if fix.call.api in (Api.CDO, Api.OUTLOOK_COM) or fix.mapping is None:
+        if fix.call.api is Api.OUTLOOK_COM or fix.mapping is None or not fix.call.sent:
             continue
+        assessment = assess(fix.call)
+        if assessment.breaks is False and fix.call.api not in (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL):
+            continue  # an on-premises relay or direct send keeps working and never uses the app
         mailbox = fix.mapping.sender or ""
         use = run.senders.setdefault(mailbox, SenderUse(mailbox))
         if patch.rel not in use.scripts:
             use.scripts.append(patch.rel)
-        assessment = assess(fix.call)
         for attribute, value in (("credential", assessment.credential.value), ("smtp_server", assessment.server_text)):
             current = [item for item in getattr(use, attribute).split(", ") if item]
             if value and value not in current:

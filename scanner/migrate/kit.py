@@ -26,6 +26,7 @@ KIT_SCRIPTS: tuple[str, ...] = (
     "Test-Smtp2GraphSend.ps1",
     "README.md",
 )
+_GRAPH_APIS = {"graph-sendmail", "send-mgusermail"}
 # APIs whose calls send as a mailbox the app must be allowed to use.
 _SENDING_APIS = {
     "send-mailmessage",
@@ -183,6 +184,8 @@ def senders_from_scan(document: dict[str, Any]) -> list[SenderUse]:
         sender = finding.get("sender")
         mailbox = sender.strip().lower() if isinstance(sender, str) else ""
         assessment = finding.get("assessment") if isinstance(finding.get("assessment"), dict) else {}
+        if assessment.get("breaks") is False and call.get("api") not in _GRAPH_APIS:
+            continue  # an on-premises relay or direct send: it keeps working and never uses the app
         accumulator.add(
             mailbox,
             str(finding.get("path") or ""),
