@@ -152,3 +152,13 @@ def test_scan_does_not_import_network_or_template_libraries(tmp_path: Path) -> N
     ) % (str(EXAMPLES), str(tmp_path / "o.sarif"))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
+
+
+def test_report_file_is_written_with_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+
+    output = tmp_path / "r.json"
+    _scan(str(EXAMPLES), "-f", "json", "-o", str(output))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert output.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -1,0 +1,30 @@
+"""The wheel carries the rule catalogue, the report templates and the module templates under `scanner`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_maps_rules_and_reports_into_the_package(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (wheel,) = tmp_path.glob("smtp2graph-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for rule in (ROOT / "rules").glob("*.py"):
+        assert f"scanner/rules/{rule.name}" in names
+    for template in (ROOT / "reports" / "templates").glob("*"):
+        assert f"scanner/reports/templates/{template.name}" in names
+    assert "scanner/reports/json_report.py" in names
+    assert not any(n.startswith(("rules/", "reports/", "tests/", "examples/")) for n in names)
+    module_templates = [n for n in names if n.startswith("scanner/migrate/templates/")]
+    assert any(n.endswith(".psm1") or n.endswith(".psm1.j2") for n in module_templates), module_templates
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "smtp2graph = scanner.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
