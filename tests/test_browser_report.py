@@ -7,7 +7,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -34,10 +34,10 @@ from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.chrome.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
-Doc = dict[str, object]
+Doc = dict[str, Any]
 
 
 def load_fixtures() -> list[Doc]:
@@ -96,7 +96,7 @@ def wait_for_count(driver: WebDriver, expected: int) -> None:
 
 def all_findings() -> list[tuple[str, dict]]:
     return [(str(doc["root"]), finding) for doc in load_fixtures() if doc.get("kind") != "audit"
-            for finding in doc["findings"]]  # type: ignore[union-attr]
+            for finding in doc["findings"]]
 
 
 def legacy(f: dict) -> bool:

@@ -8,6 +8,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,16 +27,16 @@ from report_corpus import synthetic_scan  # noqa: E402
 GRAPH_APIS = {"graph-sendmail", "send-mgusermail"}
 
 
-def load(name: str) -> dict[str, object]:
+def load(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
 @pytest.fixture()
-def documents() -> list[dict[str, object]]:
+def documents() -> list[dict[str, Any]]:
     return [load("scan-ops.json"), load("scan-hr.json"), load("scan-xss.json"), load("audit-contoso.json")]
 
 
-def expected_tiles(documents: list[dict[str, object]]) -> dict[str, tuple[int, int]]:
+def expected_tiles(documents: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
     """The tile definitions of docs/report.md, evaluated straight on the raw fixture data."""
     def legacy(f: dict) -> bool:
         api = (f.get("call") or {}).get("api")
