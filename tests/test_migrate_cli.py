@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from scanner.cli import app
 from scanner.migrate.syntax import parse_problems
@@ -17,7 +17,7 @@ EXAMPLES = ROOT / "examples"
 FILES = ROOT / "tests" / "fixtures" / "migrate" / "files"
 
 
-def invoke(*args: str) -> "object":
+def invoke(*args: str) -> Result:
     return CliRunner().invoke(app, list(args))
 
 

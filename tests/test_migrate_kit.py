@@ -328,3 +328,28 @@ def test_pester_tests_of_the_module(tmp_path: Path) -> None:
     completed = subprocess.run([pwsh, "-NoProfile", "-NonInteractive", "-Command", command],
                                capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+COMMON_PARAMETERS = ("Verbose", "Debug", "ErrorAction", "WarningAction", "InformationAction", "ProgressAction",
+                     "ErrorVariable", "WarningVariable", "InformationVariable", "OutVariable", "OutBuffer",
+                     "PipelineVariable")
+
+
+def _bindable(prefix: str, names: list[str]) -> list[str]:
+    return [name for name in names if name.lower().startswith(prefix.lower())]
+
+
+def test_every_unambiguous_send_mailmessage_prefix_still_binds_the_same_parameter(
+    send_parameters: dict[str, DeclaredParameter]
+) -> None:
+    # Scripts write `-Attach`, `-Cred`, `-Bc`: the extra parameters must not make any of them ambiguous.
+    original = [*SEND_MAILMESSAGE, *COMMON_PARAMETERS]
+    ours = [*send_parameters, *COMMON_PARAMETERS]
+    checked = 0
+    for name in SEND_MAILMESSAGE:
+        for length in range(1, len(name) + 1):
+            prefix = name[:length]
+            if _bindable(prefix, original) == [name]:
+                assert _bindable(prefix, ours) == [name], f"-{prefix} no longer binds only -{name}"
+                checked += 1
+    assert checked > 50

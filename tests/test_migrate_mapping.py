@@ -304,3 +304,24 @@ def test_file_name_and_content_type_helpers() -> None:
     assert file_name_of("C:\\a\\b\\c.XLSX") == "c.XLSX"
     assert content_type_for("c.XLSX").endswith("spreadsheetml.sheet")
     assert content_type_for("noext") == "application/octet-stream"
+
+
+def test_values_resolved_from_variables_show_the_value_but_generate_the_variable() -> None:
+    mapping = map_call(
+        call(
+            bound("From", "$from", "alerts@contoso.com", kind=BindKind.SPLAT),
+            bound("To", "$To", "ops@contoso.com", kind=BindKind.SPLAT, reason="value from param default"),
+            bound("Subject", "$subject", "Nightly", kind=BindKind.EXPRESSION),
+            bound("Attachments", "$files", ["C:\\r\\a.csv"], kind=BindKind.EXPRESSION),
+        )
+    )
+    body = message(mapping.request)
+    # People read the resolved values in the report ...
+    assert mapping.sender == "alerts@contoso.com"
+    assert body["toRecipients"] == [{"emailAddress": {"address": "ops@contoso.com"}}]
+    assert body["subject"] == "Nightly"
+    # ... while generated code keeps the variables, which a caller may have overridden.
+    assert not mapping.sender_is_literal
+    assert mapping.recipients["toRecipients"].expression == "$To"
+    assert mapping.subject is not None and mapping.subject.ps == "$subject"
+    assert mapping.attachments_expression == "$files"

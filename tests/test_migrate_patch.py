@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from scanner.engine import calls_in_text
-from scanner.files import read_source
+from scanner.files import decode, read_source
 from scanner.migrate.mapping import map_call
 from scanner.migrate.patch import (
     IMPORT_LINE,
@@ -112,25 +112,12 @@ def test_encoding_bom_and_line_endings_survive(name: str, encoding_marker: bytes
     assert patch.patched.startswith(source.bom)
     assert encoding_marker in patch.patched
     # Decoding the patched bytes the same way gives exactly the patched text.
-    assert read_source_bytes(patch.patched, path, tmp_name=name).text == patch.text_after
+    assert decode(patch.patched)[0] == patch.text_after
     if source.newline == "\r\n":
         body = patch.text_after
         assert body.count("\r\n") == body.count("\n"), "a bare LF crept into a CRLF file"
     head, tail = _changed_ranges(patch.original, patch.patched)
     assert len(head) + len(tail) > 0.5 * len(patch.original)
-
-
-def read_source_bytes(data: bytes, like: Path, tmp_name: str) -> "object":
-    from scanner.files import decode
-
-    text, encoding, bom = decode(data)
-
-    class Decoded:
-        pass
-
-    decoded = Decoded()
-    decoded.text = text  # type: ignore[attr-defined]
-    return decoded
 
 
 def test_import_line_goes_after_requires_help_and_param() -> None:

@@ -55,6 +55,7 @@ class FixRun:
     patches: list[FilePatch] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     senders: dict[str, SenderUse] = field(default_factory=dict)
+    sources: dict[str, Path] = field(default_factory=dict)  # rel → the file it was read from
 
     def counts(self) -> Counter[str]:
         counter: Counter[str] = Counter()
@@ -69,10 +70,9 @@ class FixRun:
 
 
 def _scan_root(paths: list[Path]) -> Path:
-    if len(paths) == 1 and paths[0].is_dir():
-        return paths[0]
+    """The folder paths are reported relative to (absolute, so relative names and --write agree)."""
     if not paths:
-        return Path.cwd()
+        return Path.cwd().resolve()
     common = Path(os.path.commonpath([path.resolve() for path in paths]))
     return common.parent if common.is_file() else common
 
@@ -117,7 +117,7 @@ def collect_patches(
     root = _scan_root(paths)
     run = FixRun(root)
     prefilter = default_prefilter()
-    for item in discover(paths, root, _excluded_output(root, out)):
+    for item in discover([path.resolve() for path in paths], root, _excluded_output(root, out)):
         if item.error is not None:
             run.errors.append(f"{item.error.path}: {item.error.message}")
             continue
@@ -137,6 +137,7 @@ def collect_patches(
         calls = [call for call in calls_in_text(source.text, source.rel, False) if call.sent or call.api]
         if not calls:
             continue
+        run.sources[source.rel] = item.path
         patch = patch_source(source.rel, source.raw, source.text, source.encoding, source.bom, source.newline,
                              calls, style, unsafe_fixes)
         run.patches.append(patch)
@@ -181,11 +182,12 @@ def _git_dirty(root: Path) -> Optional[str]:
     return status.stdout if status.returncode == 0 else None
 
 
-def _write_outputs(run: FixRun, target_root: Path) -> list[Path]:
+def _write_outputs(run: FixRun, target_root: Optional[Path]) -> list[Path]:
+    """Write changed files under ``target_root`` (same relative paths), or in place when it is None."""
     written: list[Path] = []
     for patch in run.patches:
         if patch.changed:
-            target = target_root / patch.rel
+            target = run.sources[patch.rel] if target_root is None else target_root / patch.rel
             write_atomic(target, patch.patched)
             written.append(target)
     return written
@@ -222,7 +224,7 @@ def run_fix(
                 if patch.changed:
                     sys.stdout.write(patch.diff())
         elif write:
-            for path in _write_outputs(run, run.root):
+            for path in _write_outputs(run, None):
                 print(path)
         else:
             assert out is not None

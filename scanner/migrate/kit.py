@@ -183,7 +183,8 @@ def senders_from_scan(document: dict[str, Any]) -> list[SenderUse]:
             continue
         sender = finding.get("sender")
         mailbox = sender.strip().lower() if isinstance(sender, str) else ""
-        assessment = finding.get("assessment") if isinstance(finding.get("assessment"), dict) else {}
+        raw_assessment = finding.get("assessment")
+        assessment: dict[str, Any] = raw_assessment if isinstance(raw_assessment, dict) else {}
         if assessment.get("breaks") is False and call.get("api") not in _GRAPH_APIS:
             continue  # an on-premises relay or direct send: it keeps working and never uses the app
         accumulator.add(

@@ -305,6 +305,11 @@ def _edit_for(call: MailCall, mapping: GraphMapping, text: str, style: FixStyle,
     return TextEdit(call.name_span[0], call.name_span[1], replacement)
 
 
+def call_edit(call: MailCall, text: str, style: FixStyle = FixStyle.MODULE, newline: str = "\n") -> Optional[TextEdit]:
+    """The edit that rewrites one call in ``text`` (not parse-checked; patch_text does that), or None."""
+    return _edit_for(call, map_call(call), text, style, newline)
+
+
 # --------------------------------------------------------------------------- where the import goes
 
 
