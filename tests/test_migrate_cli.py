@@ -161,3 +161,24 @@ def test_snippet_prints_both_flavours_for_a_line_inside_the_call() -> None:
     assert parse_problems(result.stdout) == []
     only = invoke("snippet", f"{EXAMPLES / 'onboarding' / 'New-UserWelcomeMail.ps1'}:30", "--flavour", "send-mgusermail")
     assert "Invoke-RestMethod" not in only.stdout and "Send-MgUserMail" in only.stdout
+
+
+def test_write_with_a_relative_file_path_patches_that_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("fix", "examples/reports/Weekly-LicenseSummary.ps1", "--write", "--allow-dirty")
+    assert result.exit_code == 0, result.stderr
+    patched = (tmp_path / "examples" / "reports" / "Weekly-LicenseSummary.ps1").read_text()
+    assert "Send-GraphMailMessage @mailParams" in patched
+    assert sorted(p.name for p in (tmp_path / "examples" / "reports").iterdir()) == sorted(
+        p.name for p in (EXAMPLES / "reports").iterdir())
+
+
+def test_out_inside_the_scanned_folder_is_not_scanned_again(tmp_path: Path) -> None:
+    work = tmp_path / "scripts"
+    shutil.copytree(EXAMPLES, work)
+    assert invoke("fix", str(work), "--out", str(work / "migrated")).exit_code == 0
+    again = invoke("fix", str(work), "--out", str(work / "migrated"))
+    assert again.exit_code == 0
+    assert not (work / "migrated" / "migrated").exists()
+    assert "5 fixed in 5 file(s)" in again.stderr
