@@ -352,3 +352,24 @@ def test_mailbox_list_for_scoping(driver: WebDriver, fixture_page: Path) -> None
     details.find_element(By.TAG_NAME, "summary").click()
     mailboxes = sorted({f["sender"] for _, f in all_findings() if f.get("call") and f.get("sender")})
     assert details.find_element(By.TAG_NAME, "pre").text.splitlines() == mailboxes
+
+
+def test_real_scan_of_examples_renders(driver: WebDriver, tmp_path: Path) -> None:
+    """The scanner's own JSON for examples/ (not a hand-made fixture) renders and every finding is listed."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    scan = tmp_path / "examples.json"
+    completed = subprocess.run([sys.executable, "-m", "scanner", "scan", str(repo / "examples"), "--format", "json",
+                                "--output", str(scan)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert completed.returncode in (0, 1), completed.stderr
+    document = json.loads(scan.read_text(encoding="utf-8"))
+    page = tmp_path / "examples.html"
+    page.write_text(render_html([document]), encoding="utf-8")
+    logs = open_report(driver, page)
+    assert [e for e in logs if e.get("level") == "SEVERE"] == []
+    assert match_count(driver)[0] == len(document["findings"]) > 0
+    for index in range(min(visible_rows(driver), 10)):
+        driver.find_elements(By.CSS_SELECTOR, "#findings-body .open-detail")[index].click()
+        driver.find_element(By.ID, "detail-close").click()
+    assert [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"] == []
