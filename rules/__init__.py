@@ -11,9 +11,9 @@ import importlib
 import pkgutil
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
-from scanner.model import Api, Assessment, Confidence, FixApplicability, MailCall, Severity
+from scanner.model import Api, Assessment, Confidence, Finding, FixApplicability, MailCall, Severity
 
 HELP_BASE = "https://github.com/smtp2graph/smtp2graph/blob/main/docs/rules.md#"
 
@@ -36,6 +36,14 @@ class Verdict:
 
 
 Check = Callable[[MailCall, Optional[Assessment]], Optional[Verdict]]
+# A whole-file check: (script, secret literals of the file, rule configuration) -> findings.
+# The engine calls it once per analysed file; see rules/sec_support.py for the helpers it uses.
+FileCheck = Callable[[Any, list[Any], Any], list[Finding]]
+
+
+def no_call_check(call: MailCall, assessment: Optional[Assessment]) -> Optional[Verdict]:
+    """The per-call check of a rule that only looks at whole files."""
+    return None
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class Rule:
     good: tuple[Example, ...] = ()
     fix: FixApplicability = FixApplicability.DISPLAY_ONLY
     tags: tuple[str, ...] = field(default_factory=tuple)
+    file_check: Optional[FileCheck] = None
 
     @property
     def help_uri(self) -> str:

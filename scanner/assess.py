@@ -56,7 +56,34 @@ def credential_kind(call: MailCall) -> CredentialKind:
         if cred is not None:
             return CredentialKind.EXPLICIT
         return CredentialKind.NONE
+    if call.api is Api.MAILKIT:
+        if cred is not None:
+            return CredentialKind.UNKNOWN if cred.kind is BindKind.UNRESOLVED else CredentialKind.EXPLICIT
+        # MailKit only authenticates when Authenticate() is called (or a cmdlet gets -Credential).
+        return CredentialKind.NONE if call.form != "cmdlet-splat" else CredentialKind.UNKNOWN
+    if call.api in (Api.CDO, Api.SYSTEM_WEB_MAIL):
+        if cred is not None:
+            return CredentialKind.EXPLICIT
+        mode = call.params.get("Authentication")
+        if mode is None:
+            return CredentialKind.NONE  # cdoAnonymous is the default
+        if mode.value in (2, "2"):
+            return CredentialKind.DEFAULT_LOGON  # cdoNTLM: the current Windows logon
+        if mode.value in (0, "0"):
+            return CredentialKind.NONE
+        return CredentialKind.UNKNOWN
+    if call.api is Api.OUTLOOK_COM:
+        return CredentialKind.DEFAULT_LOGON  # the logged-on user's Outlook profile
     return CredentialKind.EXPLICIT if cred is not None else CredentialKind.UNKNOWN
+
+
+def uses_oauth(call: MailCall) -> bool:
+    """Whether a MailKit call authenticates with OAuth 2.0 (XOAUTH2) rather than a password."""
+    cred = call.params.get("Credential")
+    if cred is not None and ("OAuth" in cred.reason or "SaslMechanismOAuth2" in cred.text):
+        return True
+    oauth = call.params.get("OAuth2")
+    return oauth is not None and oauth.value is True
 
 
 def server_text(call: MailCall) -> tuple[str, Optional[str]]:
@@ -73,6 +100,50 @@ def server_text(call: MailCall) -> tuple[str, Optional[str]]:
 
 def assess(call: MailCall) -> Assessment:
     """Break-risk verdict, migration advice and severity for one legacy mail call."""
+    if call.api is Api.OUTLOOK_COM:
+        return _assess_outlook(call)
+    result = _assess_smtp(call)
+    if call.api is Api.MAILKIT and uses_oauth(call) and result.server in (ServerClass.EXO_SUBMISSION, ServerClass.EXO_LEGACY_TLS, ServerClass.UNKNOWN):
+        return Assessment(
+            result.server,
+            result.server_text,
+            result.credential,
+            False,
+            f"Authenticates to {result.server_text or 'the server'} with OAuth 2.0 (XOAUTH2), not a password: keeps working when basic auth is disabled.",
+            "No change needed for the retirement; Graph sendMail removes the SMTP dependency if you want it.",
+            Severity.LOW,
+        )
+    if call.api is Api.SYSTEM_WEB_MAIL:
+        result.verdict += " System.Web.Mail exists only in .NET Framework: this code already fails on PowerShell 7."
+        if result.severity.rank < Severity.MEDIUM.rank:
+            result.severity = Severity.MEDIUM
+    if call.api is Api.CDO and result.server is ServerClass.UNKNOWN and "SmtpServer" not in call.params:
+        using = call.params.get("SendUsing")
+        if using is None or using.value in (1, "1"):
+            result.verdict = "CDO hands the message to the local SMTP service (pickup folder); that service's smart host decides whether the retirement matters. Check its configuration."
+    return result
+
+
+def _assess_outlook(call: MailCall) -> Assessment:
+    if not call.sent:
+        return Assessment(
+            ServerClass.UNKNOWN, "", CredentialKind.DEFAULT_LOGON, False,
+            "Opens a mail item in Outlook for a person to send: no SMTP AUTH involved, not affected by the retirement.",
+            "No change needed for the retirement.", Severity.INFO,
+        )
+    return Assessment(
+        ServerClass.UNKNOWN,
+        "",
+        CredentialKind.DEFAULT_LOGON,
+        False,
+        "Sends through the logged-on user's classic Outlook profile, not SMTP AUTH: the basic-auth retirement does not break it. "
+        "It needs classic Outlook running on an interactive desktop (new Outlook for Windows has no COM automation), so it fails as a scheduled task or service.",
+        "Move unattended sends to Graph sendMail with an app scoped to the sender mailbox; keep Outlook COM only for interactive use.",
+        Severity.LOW,
+    )
+
+
+def _assess_smtp(call: MailCall) -> Assessment:
     written, host = server_text(call)
     server = classify_server(host)
     cred = credential_kind(call)

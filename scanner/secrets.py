@@ -27,6 +27,7 @@ class SecretKind(str, Enum):
     CLIENT_SECRET = "client-secret"  # client_secret = 'x' / client_secret=x in a body
     PARAMETER = "parameter"  # -Password 'x', -ClientSecret 'x'
     BASE64 = "base64"  # [Convert]::FromBase64String('…') used as a password
+    MAIL_PASSWORD = "mail-password"  # CDO sendpassword field, MailKit .Authenticate('u', 'x')
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ _SECRET_KEY = re.compile(r"(?i)(?<![\w$.-])['\"]?(" + _SECRET_NAME + r")['\"]?[ 
 _SECRET_PARAMETER = re.compile(r"(?i)(?<![\w])-(Password|ClientSecret|Secret|AccessToken|Token|ApiKey)(?::)?[ \t]+")
 _CLIENT_SECRET_IN_STRING = re.compile(r"(?i)(client_secret|password|access_token|refresh_token|client_assertion)=([^&\s'\"`]+)")
 _QUOTES = SINGLE_QUOTES + DOUBLE_QUOTES
+# CDO / System.Web.Mail: Fields.Item('…/sendpassword').Value = 'x', Fields['…/sendpassword'] = 'x', Fields.Add('…/sendpassword', 'x')
+_CDO_PASSWORD = re.compile(r"(?i)cdo/configuration/sendpassword['\"][ \t]*(?:[)\]][ \t]*(?:\.Value[ \t]*)?=(?!=)|,)[ \t]*")
+_AUTHENTICATE = re.compile(r"(?i)\.Authenticate(?:Async)?[ \t]*\(")
 
 
 def _is_quoted_literal(text: str) -> bool:
@@ -127,6 +131,22 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
             except LexError:
                 continue
             add(_literal_span(script, start, end), SecretKind.PARAMETER, "-" + m.group(1))
+    for m in _CDO_PASSWORD.finditer(text):
+        if not any(cs <= m.start() < ce for cs, ce in script.structure.masked.comments):
+            start, end = assigned_value_extent(script.structure, m.end())
+            span = _literal_span(script, start, end)
+            if span is not None and text[span[1] - 1 : span[1]] in _QUOTES:
+                add(span, SecretKind.MAIL_PASSWORD, "sendpassword")
+    for m in _AUTHENTICATE.finditer(code):
+        from scanner.lexer import LexError, skip_balanced, split_arguments
+
+        try:
+            close = skip_balanced(text, m.end() - 1)
+        except LexError:
+            continue
+        args = split_arguments(text, m.end(), close - 1)
+        if len(args) >= 2:
+            add(_literal_span(script, *args[1]), SecretKind.MAIL_PASSWORD, "Authenticate()")
     for s, e in script.structure.masked.strings:
         for m in _CLIENT_SECRET_IN_STRING.finditer(text, s, e):
             value = m.group(2)

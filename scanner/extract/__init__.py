@@ -34,9 +34,51 @@ def _smtpclient(script: Script) -> list[MailCall]:
     return find_smtpclient(script)
 
 
+def _mailkit(script: Script) -> list[MailCall]:
+    from scanner.extract.mailkit import find_mailkit
+
+    return find_mailkit(script)
+
+
+def _cdo(script: Script) -> list[MailCall]:
+    from scanner.extract.cdo import find_cdo
+
+    return find_cdo(script)
+
+
+def _webmail(script: Script) -> list[MailCall]:
+    from scanner.extract.webmail import find_webmail
+
+    return find_webmail(script)
+
+
+def _outlook(script: Script) -> list[MailCall]:
+    from scanner.extract.outlook import find_outlook
+
+    return find_outlook(script)
+
+
+def _graph(script: Script) -> list[MailCall]:
+    from scanner.extract.graph import find_graph
+
+    return find_graph(script)
+
+
+def _no_calls(script: Script) -> list[MailCall]:
+    return []
+
+
+# The tokens are repeated here (not imported) so that building the prefilter imports no recognizer.
 RECOGNIZERS: list[Recognizer] = [
     Recognizer("send-mailmessage", (Api.SEND_MAILMESSAGE, Api.GRAPH_SENDMAIL), ("send-mailmessage", "send-graphmailmessage"), _send_mailmessage),
     Recognizer("smtpclient", (Api.SMTPCLIENT,), ("smtpclient",), _smtpclient),
+    Recognizer("mailkit", (Api.MAILKIT,), ("mailkit", "send-emailmessage"), _mailkit),
+    Recognizer("cdo", (Api.CDO,), ("cdo.message", "cdo/configuration"), _cdo),
+    Recognizer("system-web-mail", (Api.SYSTEM_WEB_MAIL,), ("web.mail",), _webmail),
+    Recognizer("outlook-com", (Api.OUTLOOK_COM,), ("outlook.application",), _outlook),
+    Recognizer("graph", (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL), ("sendmail", "send-mguser", "send-mgbetauser", "/send"), _graph),
+    # Finds no calls: its tokens let files that only request a Graph/Entra token reach the SEC rules.
+    Recognizer("token-requests", (), ("oauth2", "client_secret", "connect-mggraph"), _no_calls),
 ]
 
 

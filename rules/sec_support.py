@@ -1,0 +1,188 @@
+"""Helpers shared by the whole-file rules (SEC001–SEC004, GRAPH002, GRAPH003, GRAPH005).
+
+A whole-file rule reports a place that is not a mail call (a secret literal, a ConvertTo-Json),
+so it builds its findings here the way the engine builds call findings: masked snippet and
+context, a fingerprint without line numbers, severity overrides from the configuration.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+from scanner.model import Confidence, Finding, Location, MailCall, RelatedLocation, Severity
+
+CONTEXT_LINES = 3
+
+# Where a script asks Entra ID (or a library that does) for a token.
+_TOKEN_REQUEST = re.compile(
+    r"(?i)login\.microsoftonline\.(?:com|us)|login\.partner\.microsoftonline\.cn|/oauth2(?:/v2\.0)?/token|"
+    r"Connect-MgGraph\b|Get-MsalToken\b|AcquireTokenForClient\b|ConfidentialClientApplication"
+)
+
+
+@dataclass(frozen=True)
+class Sink:
+    """Something a secret can feed: a mail send or a token request."""
+
+    start: int
+    what: str
+
+
+def mail_calls(script: Any) -> list[MailCall]:
+    """Every mail call of every recognizer in the script (whole-file rules need them all)."""
+    from scanner.extract import RECOGNIZERS
+
+    calls: list[MailCall] = []
+    for recognizer in RECOGNIZERS:
+        calls.extend(recognizer.find(script))
+    return sorted(calls, key=lambda c: c.location.start)
+
+
+def token_requests(script: Any) -> list[Sink]:
+    """Token requests to Entra ID in code (not in comments)."""
+    found: list[Sink] = []
+    for m in _TOKEN_REQUEST.finditer(script.text):
+        if _in_comment(script, m.start()):
+            continue
+        found.append(Sink(m.start(), "a Graph/Entra token request"))
+    return found
+
+
+def _in_comment(script: Any, offset: int) -> bool:
+    return any(s <= offset < e for s, e in script.structure.masked.comments)
+
+
+def sinks(script: Any, calls: Optional[list[MailCall]] = None) -> list[Sink]:
+    """Mail sends and token requests of the script, in text order."""
+    calls = mail_calls(script) if calls is None else calls
+    out = [Sink(c.location.start, f"the {c.api.value} send ({c.command})") for c in calls if c.sent]
+    out.extend(token_requests(script))
+    return sorted(out, key=lambda s: s.start)
+
+
+def file_finding(
+    script: Any,
+    rule: Any,
+    start: int,
+    end: int,
+    message: str,
+    severity: Severity,
+    confidence: Confidence,
+    secrets: Sequence[Any],
+    config: Any,
+    occurrences: dict[str, int],
+    related: Sequence[tuple[int, str]] = (),
+    call: Optional[MailCall] = None,
+) -> Finding:
+    """A finding at ``[start, end)`` of ``script`` with every secret literal masked."""
+    from scanner.engine import _fingerprint, _normalized
+    from scanner.secrets import redact
+
+    structure = script.structure
+    line_start = structure.line_starts[script.line_of(start) - 1]
+    line_end = script.text.find("\n", max(end - 1, start))
+    line_end = len(script.text) if line_end < 0 else line_end
+    snippet = redact(script.text[line_start:line_end], line_start, list(secrets)).rstrip("\r").strip()
+    location = script.location(start, end)
+    first = max(1, location.line - CONTEXT_LINES)
+    last = min(len(structure.line_starts), location.end_line + CONTEXT_LINES)
+    ctx_start = structure.line_starts[first - 1]
+    ctx_end = structure.line_starts[last] if last < len(structure.line_starts) else len(script.text)
+    context = redact(script.text[ctx_start:ctx_end], ctx_start, list(secrets)).splitlines()
+    if call is not None:
+        from scanner.secrets import redact_value
+
+        texts = {script.text[s.start : s.end] for s in secrets}
+        for bound in call.params.values():
+            bound.text = redact_value(bound.text, texts)
+    key = _normalized(snippet)
+    index = occurrences.get(rule.id + key, 0)
+    occurrences[rule.id + key] = index + 1
+    return Finding(
+        rule=rule.id,
+        name=rule.name,
+        severity=config.severity(rule.id, severity),
+        confidence=confidence,
+        location=Location(location.path, location.line, location.column, location.end_line, location.end_column, location.start, location.end),
+        message=message,
+        snippet=snippet,
+        call=call,
+        related=[RelatedLocation(script.path, *structure.line_col(offset), role) for offset, role in related],
+        fingerprint=_fingerprint(rule.id, script.path, key, index),
+        context_start_line=first,
+        context_lines=context,
+    )
+
+
+# --------------------------------------------------------------------------- secrets (SEC001–SEC004)
+
+SEC_PLAINTEXT_SECURESTRING = "SEC001"
+SEC_LITERAL_PASSWORD = "SEC002"
+SEC_BASE64_PASSWORD = "SEC003"
+SEC_CLIENT_SECRET = "SEC004"
+
+_TOKEN_NAMES = re.compile(r"(?i)secret|token|apikey|api_key|assertion")
+_NOT_A_SECRET = re.compile(r"""(?i)^['"](?:https?://|<[^>]*>$|\*+['"]$|\$)""")
+
+
+def _fed_to_securestring(script: Any, name: str, after: int) -> bool:
+    variable = re.escape(name.lstrip("$").split(":")[-1])
+    pattern = re.compile(r"(?i)ConvertTo-SecureString\b[^\r\n|;]*?\$(?:script:|global:)?" + variable + r"\b[^\r\n|;]*-AsPlainText|ConvertTo-SecureString\b[^\r\n|;]*-AsPlainText[^\r\n|;]*?\$(?:script:|global:)?" + variable + r"\b")
+    return pattern.search(script.code, after) is not None
+
+
+def secret_rule_id(script: Any, secret: Any) -> Optional[str]:
+    """Which SEC rule a secret literal belongs to (None: not a secret after all, e.g. a URL)."""
+    from scanner.secrets import SecretKind
+
+    value = script.text[secret.start : secret.end]
+    if _NOT_A_SECRET.match(value) or len(value.strip("'\"")) < 3:
+        return None
+    kind = secret.kind
+    if kind is SecretKind.BASE64:
+        return SEC_BASE64_PASSWORD
+    if kind is SecretKind.SECURESTRING_PLAINTEXT:
+        return SEC_PLAINTEXT_SECURESTRING
+    if kind is SecretKind.CLIENT_SECRET:
+        return SEC_CLIENT_SECRET
+    if kind is SecretKind.NAMED_VARIABLE:
+        if secret.name.startswith("$") and _fed_to_securestring(script, secret.name, secret.end):
+            return SEC_PLAINTEXT_SECURESTRING
+        return SEC_CLIENT_SECRET if _TOKEN_NAMES.search(secret.name) else SEC_LITERAL_PASSWORD
+    if kind is SecretKind.PARAMETER:
+        return SEC_LITERAL_PASSWORD if secret.name.lower().lstrip("-") == "password" else SEC_CLIENT_SECRET
+    return SEC_LITERAL_PASSWORD  # credential constructors, CDO sendpassword, MailKit Authenticate
+
+
+_WHAT = {
+    SEC_PLAINTEXT_SECURESTRING: "a literal password turned into a SecureString with ConvertTo-SecureString -AsPlainText",
+    SEC_LITERAL_PASSWORD: "a literal password",
+    SEC_BASE64_PASSWORD: "a base64-encoded literal used as a password (base64 is an encoding, not encryption)",
+    SEC_CLIENT_SECRET: "a literal client secret or token",
+}
+
+
+def secret_findings(rule: Any, script: Any, secrets: list[Any], config: Any) -> list[Finding]:
+    """Findings of one SEC rule: secret literals of its kind in a script that sends mail or requests a token."""
+    mine = [s for s in secrets if secret_rule_id(script, s) == rule.id]
+    if not mine:
+        return []
+    targets = sinks(script)
+    if not targets:
+        return []  # a password for something else is not this tool's business
+    occurrences: dict[str, int] = {}
+    findings: list[Finding] = []
+    for secret in mine:
+        sink = next((t for t in targets if t.start > secret.start), targets[-1])
+        where = f"{secret.name}" if secret.name else "the script"
+        message = (
+            f"{_WHAT[rule.id][0].upper()}{_WHAT[rule.id][1:]} is written in the script ({where} = '***'); this file uses it for "
+            f"{sink.what} (line {script.line_of(sink.start)}). Anyone who can read the script or its history has it. "
+            "Use a certificate or managed identity, or read the secret from SecretManagement / an environment variable, and rotate this one."
+        )
+        findings.append(
+            file_finding(script, rule, secret.start, secret.end, message, rule.severity, Confidence.HIGH, secrets, config, occurrences, [(sink.start, "sink")])
+        )
+    return findings
