@@ -315,6 +315,7 @@ class ReportBuilder:
         self._rules: dict[str, JsonDict] = {}
         self._repositories: list[Repository] = []
         self._repo_names: set[str] = set()
+        self._repo_suffix: dict[str, int] = {}
         self._errors: list[JsonDict] = []
         self._unused: list[JsonDict] = []
         self._audits: list[JsonDict] = []
@@ -364,10 +365,11 @@ class ReportBuilder:
 
     def _repo_name(self, root: str) -> str:
         # Two scans of "." (or two checkouts with the same folder name) must stay distinguishable.
-        name, counter = root, 2
+        # The per-root counter keeps this O(1) even for hundreds of scans of ".".
+        name = root
         while name in self._repo_names:
-            name = f"{root} ({counter})"
-            counter += 1
+            self._repo_suffix[root] = self._repo_suffix.get(root, 1) + 1
+            name = f"{root} ({self._repo_suffix[root]})"
         self._repo_names.add(name)
         return name
 

@@ -198,3 +198,11 @@ def test_merging_hundreds_of_files_is_linear(tmp_path: Path) -> None:
     assert large < 3.0
     # Four times the files must cost about four times the time, not sixteen (quadratic).
     assert large < small * 8 + 0.05
+
+
+def test_many_scans_of_the_same_root_get_numbered_names() -> None:
+    documents = [synthetic_scan(1, seed=n, root=".") for n in range(300)] + [synthetic_scan(1, seed=9, root=". (2)")]
+    names = [r.name for r in merge_documents(documents).repositories]
+    assert names[:3] == [".", ". (2)", ". (3)"] and names[299] == ". (300)"
+    assert names[300] == ". (2) (2)"  # a root that looks like a generated name still stays unique
+    assert len(set(names)) == len(names)
