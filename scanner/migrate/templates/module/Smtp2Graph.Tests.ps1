@@ -88,6 +88,20 @@ Describe 'Send-GraphMailMessage sending' {
         }
     }
 
+    It 'applies $PSDefaultParameterValues written for Send-MailMessage, as the cmdlet did' {
+        Mock Invoke-RestMethod -ModuleName Smtp2Graph { $null }
+        $PSDefaultParameterValues['Send-Mail*:From'] = 'defaults@contoso.com'
+        try {
+            Send-GraphMailMessage -To 'ops@contoso.com' -Subject 'from a default' -ErrorAction Stop
+        }
+        finally {
+            $PSDefaultParameterValues.Remove('Send-Mail*:From')
+        }
+        Should -Invoke Invoke-RestMethod -ModuleName Smtp2Graph -Times 1 -Exactly -ParameterFilter {
+            $Uri -like '*/users/defaults@contoso.com/sendMail'
+        }
+    }
+
     It 'retries on 429 and waits as long as Retry-After says' {
         InModuleScope Smtp2Graph {
             $script:attempts = 0

@@ -255,9 +255,12 @@ function Get-Smtp2GraphCertificate {
     # A certificate with its private key: by thumbprint from CurrentUser\My then LocalMachine\My, or from a PFX file.
     param([System.Collections.IDictionary]$Settings)
     if ($Settings['CertificatePath']) {
-        $password = $null
+        # An empty string, not $null, so New-Object picks one constructor overload unambiguously.
+        $password = [string]::Empty
         if ($Settings['CertificatePasswordName']) {
-            $password = Get-Secret -Name $Settings['CertificatePasswordName'] -Vault $Settings['SecretVault'] -ErrorAction Stop
+            $secretParams = @{ Name = $Settings['CertificatePasswordName']; ErrorAction = 'Stop' }
+            if ($Settings['SecretVault']) { $secretParams['Vault'] = $Settings['SecretVault'] }
+            $password = Get-Secret @secretParams
         }
         elseif ($env:SMTP2GRAPH_CERT_PASSWORD) {
             $password = ConvertTo-SecureString -String $env:SMTP2GRAPH_CERT_PASSWORD -AsPlainText -Force
@@ -555,6 +558,10 @@ function Invoke-Smtp2GraphRequest {
                 $restParams['Body'] = [System.Text.Encoding]::UTF8.GetBytes($json)
                 $restParams['ContentType'] = 'application/json'
             }
+            elseif ($Method -eq 'Post') {
+                # An empty body with Content-Length: 0 (messages/{id}/send takes no body).
+                $restParams['Body'] = [byte[]]@()
+            }
             return Invoke-RestMethod @restParams
         }
         catch {
@@ -684,7 +691,7 @@ function ConvertFrom-Smtp2GraphMailMessage {
     $attachments = New-Object System.Collections.ArrayList
     foreach ($attachment in $MailMessage.Attachments) {
         $buffer = New-Object System.IO.MemoryStream
-        $attachment.ContentStream.Position = 0
+        if ($attachment.ContentStream.CanSeek) { $attachment.ContentStream.Position = 0 }
         $attachment.ContentStream.CopyTo($buffer)
         $null = $attachments.Add([pscustomobject]@{
             Name        = $attachment.Name
@@ -925,13 +932,13 @@ function Send-GraphMailMessage {
         }
     }
     end {
-        $save = [bool]$SaveToSentItems
-        if (-not $PSBoundParameters.ContainsKey('SaveToSentItems')) {
-            $setting = (Get-Smtp2GraphSettings)['SaveToSentItems']
-            if ($null -ne $setting) { $save = "$setting" -match '^(1|true|yes|\$true)$' }
-        }
         $mailbox = ''
         try {
+            $save = [bool]$SaveToSentItems
+            if (-not $PSBoundParameters.ContainsKey('SaveToSentItems')) {
+                $setting = (Get-Smtp2GraphSettings)['SaveToSentItems']
+                if ($null -ne $setting) { $save = "$setting" -match '^(1|true|yes|\$true)$' }
+            }
             if ($PSCmdlet.ParameterSetName -eq 'MailMessage') {
                 $converted = ConvertFrom-Smtp2GraphMailMessage -MailMessage $MailMessage
                 $built = New-Smtp2GraphMessage -Values $converted.Values
