@@ -141,7 +141,8 @@ class Structure:
             j -= 1
         elif code[j] == "]":  # catch [Exception] {
             j = code.rfind("[", 0, j) - 1
-        m = _WORD_BEFORE.search(code, 0, j + 1)
+        # Only the word right before the header matters: search a short window, not the whole file.
+        m = _WORD_BEFORE.search(code[max(0, j - 64) : j + 1])
         word = m.group(1).lower() if m else ""
         if word in _CONDITIONAL_WORDS:
             return BlockKind.CONDITIONAL

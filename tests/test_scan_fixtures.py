@@ -45,6 +45,8 @@ def _check_call(call: MailCall, expected: dict[str, Any], where: str) -> None:
 def test_fixture_calls(fixture: Path) -> None:
     expected = json.loads(fixture.with_suffix(".expected.json").read_text(encoding="utf-8"))
     calls = calls_in_text(fixture.read_text(encoding="utf-8"), fixture.name)
+    if "apis" in expected:  # the fixture is about these APIs; other recognizers have their own fixtures
+        calls = [c for c in calls if c.api.value in expected["apis"]]
     lines = [c.location.line for c in calls]
     assert len(calls) == len(expected["calls"]), f"found calls on lines {lines}, expected {[c.get('line') for c in expected['calls']]}"
     for call, want in zip(calls, expected["calls"]):

@@ -227,8 +227,13 @@ class CallSite:
 
 
 def _name_regex(names: list[str]) -> re.Pattern[str]:
+    # The bare names only: an optional `Module\` prefix is found by looking back from each hit,
+    # because an optional prefix in the pattern makes the regex engine retry at every word.
     alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return re.compile(r"(?i)(?<![\w\-\\.$@:])((?:[\w.]+\\)?(?:" + alternation + r"))(?![\w\-\\:.])")
+    return re.compile(r"(?i)(?<![\w\-.$@:])(?:" + alternation + r")(?![\w\-\\:.])")
+
+
+_QUALIFIER = re.compile(r"([\w.]+)\\$")
 
 
 _CALL_OPERATOR = re.compile(r"&[ \t]*(['\"])((?:[\w.]+\\)?[\w\-]+)\1")
@@ -245,22 +250,29 @@ def find_command_sites(script: Script, names: dict[str, str], module: str = "Mic
     code = script.code
     sites: dict[int, CallSite] = {}
     for m in _name_regex(list(names)).finditer(code):
-        written = m.group(1)
-        base = written.rsplit("\\", 1)[-1]
-        qualifier = written[: -len(base) - 1] if "\\" in written else ""
-        if qualifier and module != "*" and qualifier.lower() != module.lower():
-            continue
-        start = m.start(1)
+        base = m.group()
+        start = m.start()
+        qualifier = ""
+        if start > 0 and code[start - 1] == "\\":
+            q = _QUALIFIER.search(code, max(0, start - 128), start)
+            if q is None:
+                continue
+            qualifier = q.group(1)
+            if module != "*" and qualifier.lower() != module.lower():
+                continue
+            start = q.start(1)
+        written = code[start : m.end()]
         if not script.at_command_position(start):
             continue
-        if re.match(r"[ \t]*=(?!=)", code[m.end(1) : m.end(1) + 4]):
+        if re.match(r"[ \t]*=(?!=)", code[m.end() : m.end() + 4]):
             continue  # a hashtable key or an assignment target, not a call
+        name_start = start
         form = "module-qualified" if qualifier else "plain"
         c, amp = script.previous_code_char(start)
         if c == "&" and not (amp > 0 and code[amp - 1] == "&"):
             form = "call-operator"
             start = amp
-        sites[m.start(1)] = CallSite(start, m.start(1), m.end(1), written, form, names[base.lower()])
+        sites[name_start] = CallSite(start, name_start, m.end(), written, form, names[base.lower()])
     for m in _CALL_OPERATOR.finditer(script.text):
         if code[m.start()] != "&":
             continue
