@@ -20,14 +20,14 @@ def check(call: MailCall, assessment: Optional[Assessment]) -> Optional[Verdict]
     if not _MEDIA_TYPE.match(value):
         hint = " (a backslash instead of a slash)" if "\\" in value else ""
         return Verdict(
-            f"Content-Type {value!r} is not a media type{hint}: PowerShell 7 refuses the request and Graph rejects it "
+            f"Content-Type '{value}' is not a media type{hint}: PowerShell 7 refuses the request and Graph rejects it "
             "(415/400), so no mail is sent. Use 'application/json'.",
             Severity.HIGH,
         )
     media = value.split(";", 1)[0].strip().lower()
     if media not in _ACCEPTED:
         return Verdict(
-            f"Content-Type {value!r}: Graph sendMail takes 'application/json' (or 'text/plain' for a base64 MIME "
+            f"Content-Type '{value}': Graph sendMail takes 'application/json' (or 'text/plain' for a base64 MIME "
             "message); this request is rejected. Use 'application/json'.",
             Severity.HIGH,
         )

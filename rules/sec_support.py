@@ -176,9 +176,10 @@ def secret_findings(rule: Any, script: Any, secrets: list[Any], config: Any) -> 
     findings: list[Finding] = []
     for secret in mine:
         sink = next((t for t in targets if t.start > secret.start), targets[-1])
-        where = f"{secret.name}" if secret.name else "the script"
+        holder = secret.name if secret.name[:1] in "$-" or secret.name.isidentifier() else ""
+        where = f" ({holder} = '***')" if holder else " (shown as '***')"
         message = (
-            f"{_WHAT[rule.id][0].upper()}{_WHAT[rule.id][1:]} is written in the script ({where} = '***'); this file uses it for "
+            f"{_WHAT[rule.id][0].upper()}{_WHAT[rule.id][1:]} is written in the script{where}; this file uses it for "
             f"{sink.what} (line {script.line_of(sink.start)}). Anyone who can read the script or its history has it. "
             "Use a certificate or managed identity, or read the secret from SecretManagement / an environment variable, and rotate this one."
         )

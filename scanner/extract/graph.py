@@ -676,7 +676,8 @@ def _in_string(script: Script, offset: int) -> bool:
 
 # --------------------------------------------------------------------------- attachments
 
-_CONTENT_BYTES = re.compile(r"(?i)(?<![\w$])['\"]?contentBytes['\"]?[ \t]*=(?!=)[ \t]*")
+# Matched on masked code: no trailing spaces in the pattern, or it would run over a blanked string value.
+_CONTENT_BYTES = re.compile(r"(?i)(?<![\w$])['\"]?contentBytes['\"]?[ \t]*=(?!=)")
 _FILE_READ = re.compile(r"(?i)ReadAllBytes|Get-Content\b[^\r\n]*-(?:Encoding\s+Byte|AsByteStream)|\[IO\.File\]|System\.IO\.File")
 _SIZE_HANDLING = re.compile(
     r"(?i)createUploadSession|\.Length\s*-(?:gt|ge|lt|le)\b|-(?:gt|ge|lt|le)\s*\$?\w*\.Length\b|\b\d+\s*(?:MB|KB)\b[^\r\n]*-(?:gt|ge|lt|le)|-(?:gt|ge|lt|le)\s*\(?\s*\d+\s*(?:MB|KB)\b|\$\w*(?:max|limit)\w*size\w*|\.Length\s*/"

@@ -17,7 +17,7 @@ TOKENS = ("web.mail",)
 
 _SMTPMAIL = r"\[[ \t]*(?:System\.)?Web\.Mail\.SmtpMail[ \t]*\]::"
 _SEND = re.compile(r"(?i)" + _SMTPMAIL + r"(Send)[ \t]*\(")
-_SERVER = re.compile(r"(?i)" + _SMTPMAIL + r"SmtpServer[ \t]*=(?!=)[ \t]*")
+_SERVER = re.compile(r"(?i)" + _SMTPMAIL + r"SmtpServer[ \t]*=(?!=)")
 _MESSAGE = re.compile(r"(?i)(?:System\.)?Web\.Mail\.MailMessage")
 _PROPERTIES = {"from": "From", "to": "To", "cc": "Cc", "bcc": "Bcc", "subject": "Subject", "body": "Body", "priority": "Priority", "bodyencoding": "Encoding"}
 
