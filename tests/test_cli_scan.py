@@ -11,7 +11,12 @@ from typer.testing import CliRunner
 from scanner.cli import app
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sarif-schema-2.1.0.json"
+# shared/ sits beside the clone (CI) or the work tree (development).
+SARIF_SCHEMA = next(
+    (p for p in (Path(__file__).resolve().parents[2] / "shared" / "data" / "sarif-schema-2.1.0.json",
+                 Path("/work/shared/data/sarif-schema-2.1.0.json")) if p.is_file()),
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "sarif-schema-2.1.0.json",
+)
 runner = CliRunner()
 
 
