@@ -166,3 +166,39 @@ def test_every_generated_snippet_parses_cleanly(mail_call: MailCall) -> None:
     for snippet in (invoke_restmethod_snippet(mapping), send_mgusermail_snippet(mapping)):
         problems = parse_problems(snippet)
         assert problems == [], f"{problems}\n{snippet}"
+
+
+def _calls_of_every_fixture() -> list[tuple[str, "MailCall"]]:
+    from pathlib import Path
+
+    from scanner.engine import calls_in_text
+    from scanner.files import read_source
+
+    root = Path(__file__).resolve().parent.parent
+    files = [*sorted((root / "examples").rglob("*.ps*1")), *sorted((root / "tests" / "fixtures" / "scan").glob("*.ps1")),
+             *sorted((root / "tests" / "fixtures" / "migrate").rglob("*.ps*1"))]
+    out = []
+    for path in files:
+        source = read_source(path, path.parent)
+        out.extend((f"{source.rel}:{call.location.line}", call)
+                   for call in calls_in_text(source.text, source.rel, source.is_data_file))
+    return out
+
+
+def test_snippets_for_every_recognised_call_parse_cleanly() -> None:
+    from scanner.assess import assess
+    from scanner.migrate.patch import fix_info
+
+    checked = 0
+    for where, mail_call in _calls_of_every_fixture():
+        info = fix_info(mail_call, assess(mail_call))
+        if info.snippet is None:
+            continue
+        # A script's own expression can hold syntax tree-sitter mis-parses (an unquoted `Name, Status` list);
+        # the snippet copies it verbatim, so only such calls may carry the same problem.
+        inherited = any(parse_problems(f"$value = {bound.text}\n") for bound in mail_call.params.values())
+        for flavour, snippet in info.snippet.items():
+            if not inherited:
+                assert parse_problems(snippet) == [], f"{where} {flavour}\n{snippet}"
+            checked += 1
+    assert checked >= 40

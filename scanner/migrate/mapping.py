@@ -187,10 +187,34 @@ def ps_expression(text: str) -> str:
         return text
     if _VARIABLE_THEN_PATH.match(text) or text.startswith("-"):
         return '"' + _escape_double(text) + '"'
+    if _wrapped_in_parentheses(text):
+        return text
     if text[0] in "($@['\"":
         return "(" + text + ")"
     # A bare word: PowerShell expands variables in it like a double-quoted string.
     return '"' + _escape_double(text) + '"'
+
+
+def _wrapped_in_parentheses(text: str) -> bool:
+    """True when the first `(` closes at the very end: `(Get-Date)`, not `(a) + (b)`."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return False
+    depth = 0
+    quote = ""
+    for index, char in enumerate(text):
+        if quote:
+            if char == quote:
+                quote = ""
+            continue
+        if char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0 and index != len(text) - 1:
+                return False
+    return depth == 0
 
 
 def _escape_double(text: str) -> str:
