@@ -327,3 +327,18 @@ def test_values_resolved_from_variables_show_the_value_but_generate_the_variable
     assert mapping.recipients["toRecipients"].expression == "$To"
     assert mapping.subject is not None and mapping.subject.ps == "$subject"
     assert mapping.attachments_expression == "$files"
+
+
+def test_resolved_mail_message_is_shown_but_converted_at_run_time() -> None:
+    mapping = map_call(
+        call(
+            bound("MailMessage", "$message", kind=BindKind.EXPRESSION),
+            bound("From", "'monitoring@contoso.com'", "monitoring@contoso.com", reason="$message.From = (line 11)"),
+            bound("To", "'oncall@contoso.com'", "oncall@contoso.com", reason="$message.To.Add() (line 12)"),
+            api=Api.SMTPCLIENT,
+        )
+    )
+    assert message(mapping.request)["toRecipients"] == [{"emailAddress": {"address": "oncall@contoso.com"}}]
+    assert mapping.sender == "monitoring@contoso.com"
+    # Code reads the object when it runs: recipients added later (in a loop, say) are not lost.
+    assert mapping.mail_message == "$message"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -122,7 +123,8 @@ def render_kit(senders: list[SenderUse], root: str = "") -> dict[str, bytes]:
         if name.endswith(".ps1"):
             out[name] = _generated(text)
         else:
-            out[name] = text.encode("utf-8")
+            # Template conditionals leave runs of blank lines; Markdown needs one.
+            out[name] = re.sub(r"\n{3,}", "\n\n", text).encode("utf-8")
     return out
 
 

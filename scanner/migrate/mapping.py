@@ -556,14 +556,15 @@ class _Builder:
         bound = self.call.param("MailMessage")
         if bound is None:
             return
-        if self.call.param("To") is None and self.call.param("Subject") is None:
-            self.mapping.mail_message = ps_expression(bound.text)
-            self.note(
-                NoteKind.INFO,
-                f"The message is built at run time from {bound.text.strip()}: recipients, subject, body, "
-                "priority, attachments and x- headers carry over; alternate views, linked resources and "
-                "other headers do not.",
-            )
+        # Generated code converts the object when it runs, so later changes to it (a loop adding
+        # recipients) are kept; the report still shows what the scanner resolved from the file.
+        self.mapping.mail_message = ps_expression(bound.text)
+        self.note(
+            NoteKind.INFO,
+            f"The message is built at run time from {bound.text.strip()}: recipients, subject, body, "
+            "priority, attachments and x- headers carry over; alternate views, linked resources and "
+            "other headers do not.",
+        )
 
     def smtp_only(self) -> None:
         present = [name for name in SMTP_ONLY_PARAMS if name in self.call.params]
@@ -646,7 +647,7 @@ def _recipients_json(recipients: RecipientList) -> object:
 
 def request_json(mapping: GraphMapping) -> dict[str, object]:
     """The sendMail JSON body for the report: constants as values, run-time parts as PowerShell text."""
-    if mapping.mail_message is not None:
+    if mapping.mail_message is not None and not mapping.recipients and mapping.subject is None:
         return {"message": mapping.mail_message, "saveToSentItems": mapping.save_to_sent_items}
     message: dict[str, object] = {}
     if mapping.subject is not None:
