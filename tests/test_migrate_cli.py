@@ -186,3 +186,11 @@ def test_out_inside_the_scanned_folder_is_not_scanned_again(tmp_path: Path) -> N
     assert again.exit_code == 0
     assert not (work / "migrated" / "migrated").exists()
     assert re.search(r"[1-9]\d* fixed in [1-9]\d* file", again.stderr)
+
+
+def test_the_diff_in_docs_migration_is_real_output() -> None:
+    docs = (ROOT / "docs" / "migration.md").read_text(encoding="utf-8")
+    block = re.search(r"```diff\n(.*?)```", docs, re.S)
+    assert block is not None
+    result = invoke("fix", str(EXAMPLES))
+    assert block.group(1) in result.stdout
