@@ -233,7 +233,8 @@ def message_params(script: Script, text: str, at: int) -> dict[str, BoundParam]:
         segment = body[m.end() : m.end() + nxt.start()] if nxt else body[m.end() :]
         addresses = [a.group(1) for a in _ADDRESS.finditer(segment)]
         if not addresses:
-            params[name] = BoundParam(name, segment.strip()[:80], BindKind.EXPRESSION, None, reason=reason, line=line)
+            first = (segment.strip().splitlines() or [""])[0].rstrip(";} \t")
+            params[name] = BoundParam(name, first[:80], BindKind.EXPRESSION, None, reason=reason, line=line)
             continue
         values = [literal_value(a) if a[:1] in "'\"" else None for a in addresses]
         static = [v for v in values if v is not None]

@@ -13,6 +13,7 @@ from scanner.extract.commands import CommandSpec, ParameterSpec, bind_arguments,
 from scanner.extract.objects import Construction, MemberUse, constructor_arguments, find_constructions, literal_or_none, member_uses
 from scanner.extract.smtpclient import _add, _value_param
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
+from scanner.resolve import resolve_variable
 from scanner.script import Script
 
 _MAILKIT_NS = re.compile(r"(?i)^\s*using\s+namespace\s+MailKit\.Net\.Smtp\s*$", re.M)
@@ -203,7 +204,12 @@ def _client_params(script: Script, client: Construction, uses: list[MemberUse], 
             user_text = script.text[spans[0][0] : spans[0][1]].strip()
             text = user_text if len(spans) == 1 else f"{user_text}, <password>"
             reason = f"${client.variable}.{use.member}() (line {line})"
-            if re.search(r"(?i)SaslMechanismOAuth2|OAuth2", user_text):
+            mechanism = user_text
+            var = re.fullmatch(r"\$(?:script:|global:)?(\w+)", user_text)
+            if var and len(spans) == 1:
+                found = resolve_variable(script, var.group(1), use.start)
+                mechanism = found.text if found is not None else user_text
+            if re.search(r"(?i)SaslMechanismOAuth2|OAuth2", mechanism):
                 reason += "; OAuth 2.0 (XOAUTH2), not a password"
             params["Credential"] = BoundParam("Credential", text, BindKind.EXPRESSION, None, conditional, reason, line)
     return params, related

@@ -1,0 +1,234 @@
+"""The recognizers of the other mail APIs: MailKit, CDO, System.Web.Mail, Outlook COM and Graph.
+
+Each fixture in tests/fixtures/breadth is a small script; the expectations below say which calls it
+holds, under which canonical Send-MailMessage parameter names, and which look-alikes are not calls.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from scanner.assess import assess, credential_kind
+from scanner.engine import calls_in_text
+from scanner.model import Api, CredentialKind, MailCall, ServerClass
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "breadth"
+
+
+def calls(name: str) -> list[MailCall]:
+    path = FIXTURES / name
+    return calls_in_text(path.read_text(encoding="utf-8"), name)
+
+
+def value(call: MailCall, name: str) -> object:
+    bound = call.params.get(name)
+    return None if bound is None else bound.value
+
+
+def text(call: MailCall, name: str) -> Optional[str]:
+    bound = call.params.get(name)
+    return None if bound is None else bound.text
+
+
+# --------------------------------------------------------------------------- MailKit
+
+
+def test_mailkit_client_connect_authenticate_send() -> None:
+    (call,) = calls("mailkit_password.ps1")
+    assert call.api is Api.MAILKIT
+    assert call.form == "method" and call.location.line == 10
+    assert value(call, "SmtpServer") == "smtp.office365.com"
+    assert value(call, "Port") == 587
+    assert value(call, "UseSsl") is True
+    assert value(call, "From") == "Alerts <alerts@contoso.com>"  # MimeKit's (name, address) order
+    assert value(call, "To") == "ops@contoso.com"
+    assert value(call, "Subject") == "Queue length"
+    assert value(call, "BodyAsHtml") is True
+    # The password argument of Authenticate() is never copied into the bound text.
+    assert "MailKit-Example-Pa55" not in (text(call, "Credential") or "")
+    assert credential_kind(call) is CredentialKind.EXPLICIT
+    verdict = assess(call)
+    assert verdict.server is ServerClass.EXO_SUBMISSION and verdict.breaks is True
+
+
+def test_mailkit_oauth2_keeps_working() -> None:
+    (call,) = calls("mailkit_oauth.ps1")
+    assert call.api is Api.MAILKIT
+    verdict = assess(call)
+    assert verdict.breaks is False
+    assert "XOAUTH2" in verdict.verdict
+    assert verdict.severity.value == "low"
+
+
+def test_mailkit_short_names_under_using_namespace_are_not_system_net_mail() -> None:
+    found = calls("mailkit_using_namespace.ps1")
+    assert [c.api for c in found] == [Api.MAILKIT]
+    (call,) = found
+    assert value(call, "SmtpServer") == "relay.contoso.local"
+    assert value(call, "To") == "Ops <ops@contoso.com>"
+    assert assess(call).server is ServerClass.OTHER
+
+
+def test_mailkit_backed_cmdlets_bind_to_canonical_names() -> None:
+    found = calls("mailkit_cmdlets.ps1")
+    # Send-EmailMessage -Graph goes through Graph, not SMTP: not a MailKit send.
+    assert [(c.api, c.command, c.location.line) for c in found] == [
+        (Api.MAILKIT, "Send-MailKitMessage", 1),
+        (Api.MAILKIT, "Send-EmailMessage", 2),
+    ]
+    kit, mailozaurr = found
+    assert value(kit, "SmtpServer") == "smtp.office365.com"
+    assert value(kit, "To") == "ops@contoso.com"  # -RecipientList
+    assert value(kit, "BodyAsHtml") is True  # -HTMLBody
+    assert value(kit, "UseSsl") is True
+    assert value(mailozaurr, "SmtpServer") == "smtp.office365.com"  # -Server
+    assert value(mailozaurr, "UseSsl") is True  # -SecureSocketOptions StartTls
+    assert value(mailozaurr, "Body") == "low"  # -Text
+    for call in found:
+        assert assess(call).breaks is True
+
+
+def test_mailkit_imap_and_mentions_are_not_senders() -> None:
+    assert calls("mailkit_imap_only.ps1") == []
+
+
+# --------------------------------------------------------------------------- CDO
+
+
+def test_cdo_message_sent_with_configuration_fields() -> None:
+    (call,) = calls("cdo_send.ps1")
+    assert call.api is Api.CDO and call.form == "com-send" and call.sent
+    assert call.location.line == 15
+    assert value(call, "SmtpServer") == "smtp.office365.com"
+    assert value(call, "Port") == 587
+    assert value(call, "UseSsl") is True
+    assert value(call, "From") == "alerts@contoso.com"
+    assert value(call, "To") == ["ops@contoso.com", "dba@contoso.com"]  # CDO separates with ;
+    assert value(call, "Attachments") == "C:\\reports\\backup.log"
+    assert "Cdo-Example-Pa55" not in " ".join(b.text for b in call.params.values())
+    assert credential_kind(call) is CredentialKind.EXPLICIT
+    assert assess(call).breaks is True
+
+
+def test_cdo_configured_but_not_sent_is_reported_with_low_confidence() -> None:
+    (call,) = calls("cdo_configured_only.ps1")
+    assert call.form == "com-configured" and not call.sent
+    assert call.confidence.value == "low"
+    assert value(call, "SmtpServer") == "exch01.contoso.local"
+
+
+def test_cdo_ntlm_to_on_premises_exchange_keeps_working() -> None:
+    (call,) = calls("cdo_ntlm_onprem.ps1")
+    assert credential_kind(call) is CredentialKind.DEFAULT_LOGON
+    verdict = assess(call)
+    assert verdict.server is ServerClass.OTHER and verdict.breaks is False
+    assert "on-premises Exchange keeps working" in verdict.migration
+
+
+def test_cdo_reading_an_eml_file_is_not_a_sender() -> None:
+    assert calls("cdo_read_eml.ps1") == []
+
+
+# --------------------------------------------------------------------------- System.Web.Mail
+
+
+def test_system_web_mail_message_with_cdo_fields() -> None:
+    (call,) = calls("webmail_message.ps1")
+    assert call.api is Api.SYSTEM_WEB_MAIL and call.location.line == 12
+    assert value(call, "SmtpServer") == "smtp.office365.com"
+    assert value(call, "To") == ["helpdesk@contoso.com", "security@contoso.com"]
+    assert value(call, "BodyAsHtml") is True
+    assert credential_kind(call) is CredentialKind.EXPLICIT
+    verdict = assess(call)
+    assert verdict.breaks is True
+    assert "PowerShell 7" in verdict.verdict
+
+
+def test_system_web_mail_four_argument_send_and_mentions() -> None:
+    (call,) = calls("webmail_four_args.ps1")  # the commented-out call and the string are not calls
+    assert call.location.line == 2
+    assert [value(call, n) for n in ("From", "To", "Subject", "Body")] == ["batch@contoso.com", "ops@contoso.com", "Batch finished", "All good"]
+    assert value(call, "SmtpServer") == "relay.contoso.local"
+    verdict = assess(call)
+    assert verdict.breaks is False
+    assert verdict.severity.value == "medium"  # fails on PowerShell 7 regardless
+
+
+# --------------------------------------------------------------------------- Outlook COM
+
+
+def test_outlook_mail_item_sent() -> None:
+    (call,) = calls("outlook_send.ps1")
+    assert call.api is Api.OUTLOOK_COM and call.sent and call.location.line == 9
+    assert value(call, "To") == ["team@contoso.com", "lead@contoso.com", "manager@contoso.com"]
+    assert value(call, "BodyAsHtml") is True
+    assert value(call, "Attachments") == "C:\\status.xlsx"
+    verdict = assess(call)
+    assert verdict.breaks is False and verdict.severity.value == "low"
+    assert "new Outlook" in verdict.verdict
+
+
+def test_outlook_calendar_items_are_not_mail_and_display_is_info() -> None:
+    found = calls("outlook_display_and_calendar.ps1")
+    assert [(c.form, c.location.line, c.sent) for c in found] == [("com-display", 7, False)]
+    assert assess(found[0]).severity.value == "info"
+
+
+# --------------------------------------------------------------------------- Graph
+
+
+def test_graph_rest_uri_forms() -> None:
+    found = calls("graph_uri_forms.ps1")
+    summary = [(c.api, c.command, c.form, c.location.line, value(c, "From")) for c in found]
+    assert summary == [
+        (Api.GRAPH_SENDMAIL, "Invoke-RestMethod", "rest", 4, "literal@contoso.com"),  # literal URI
+        (Api.GRAPH_SENDMAIL, "Invoke-RestMethod", "rest", 5, "reports@contoso.com"),  # expandable string
+        (Api.GRAPH_SENDMAIL, "Invoke-RestMethod", "rest", 6, "reports@contoso.com"),  # -f format
+        (Api.GRAPH_SENDMAIL, "Invoke-WebRequest", "rest", 8, "reports@contoso.com"),  # concatenation in a variable
+        (Api.GRAPH_SENDMAIL, "Invoke-RestMethod", "rest-splat", 10, "splat@contoso.com"),  # Uri key of a splat
+        (Api.GRAPH_SENDMAIL, "Invoke-MgGraphRequest", "rest", 11, "reports@contoso.com"),  # $($sender)
+        (Api.GRAPH_SENDMAIL, "irm", "rest-draft-send", 12, "reports@contoso.com"),  # /messages/{id}/send
+    ]
+    first = found[0]
+    assert value(first, "Subject") == "Report"
+    assert value(first, "To") == ["ops@contoso.com"]
+    assert value(first, "ContentType") == "application/json"
+    assert assess(first).severity.value == "info"
+
+
+def test_graph_look_alikes_are_not_sends() -> None:
+    assert calls("graph_not_sends.ps1") == []
+
+
+def test_graph_sdk_cmdlets_and_draft_then_send() -> None:
+    found = calls("graph_sdk.ps1")
+    assert [(c.api, c.command, c.form, c.location.line) for c in found] == [
+        (Api.SEND_MGUSERMAIL, "Send-MgUserMail", "sdk", 13),
+        (Api.SEND_MGUSERMAIL, "Send-MgBetaUserMail", "sdk", 14),
+        (Api.SEND_MGUSERMAIL, "Send-MgUserMessage", "sdk-draft-send", 16),
+    ]
+    mail, beta, draft = found
+    assert value(mail, "From") == "changes@contoso.com"
+    assert value(mail, "To") == ["cab@contoso.com", "ops@contoso.com"]
+    assert value(mail, "Subject") == "Change approved"
+    assert value(beta, "From") is None and text(beta, "From") == "$env:SENDER"
+    assert value(draft, "From") == "drafts@contoso.com"
+    assert any(r.role == "draft" and r.line == 15 for r in draft.related)
+
+
+def test_data_files_hold_no_calls() -> None:
+    source = (FIXTURES / "cdo_send.ps1").read_text(encoding="utf-8")
+    assert calls_in_text(source, "settings.psd1", is_data_file=True) == []
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.ps1")))
+def test_every_fixture_parses_cleanly(name: str) -> None:
+    """The fixtures are valid PowerShell, so a finding never depends on parse recovery."""
+    import tree_sitter as ts
+    import tree_sitter_powershell as tsp
+
+    tree = ts.Parser(ts.Language(tsp.language())).parse((FIXTURES / name).read_bytes())
+    assert not tree.root_node.has_error, name
