@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Sequence, Tuple
 
 # Bump when the output for a given seed changes, so cached corpora are regenerated.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 MANIFEST_NAME = ".bench-manifest.json"
 POWERSHELL_SUFFIXES = (".ps1", ".psm1", ".psd1")
 
@@ -861,6 +861,8 @@ def generate(out: Path, spec: CorpusSpec) -> List[FileRecord]:
             stem, suffix = f"{_func_name(rng)}.Tests", ".ps1"
         elif shape is Shape.DATA:
             stem, suffix = f"{rng.choice(WORDS)}-{rng.choice(NOUNS).lower()}-data", rng.choice((".ps1", ".psd1"))
+            if forms_i:
+                suffix = ".ps1"  # a .psd1 is data that never runs: mail calls in one send nothing
         else:
             stem, suffix = _func_name(rng) if shape is Shape.FUNCTIONS else f"{rng.choice(WORDS)}-{rng.choice(NOUNS).lower()}", ".ps1"
         rel = f"{folder}/{stem}{suffix}"

@@ -121,6 +121,7 @@ def test_about_two_percent_send_mail_and_the_rest_never_does(corpus: tuple[Path,
     for r in records:
         text = _decode((root / r.path).read_bytes())
         assert bool(MAIL_TOKENS.search(text)) == r.sends_mail, r.path
+        assert not (r.sends_mail and r.path.endswith(".psd1")), r.path  # data files never run
         if not r.sends_mail:
             # Nothing boilerplate (a header naming the tool, ...) may hand every file to a mail prefilter.
             assert "smtp" not in text.lower(), r.path
@@ -162,6 +163,7 @@ def test_mail_dense_corpus_sends_mail_in_every_file(tmp_path: Path) -> None:
     records = gen.generate(tmp_path / "dense", gen.CorpusSpec(size_mb=0.3, files=60, seed=1, mail_dense=True))
     assert len(records) == 60
     assert all(r.sends_mail for r in records)
+    assert not any(r.path.endswith(".psd1") for r in records)  # a .psd1 never runs, so it cannot send
     for r in records:
         assert MAIL_TOKENS.search(_decode((tmp_path / "dense" / r.path).read_bytes())), r.path
 

@@ -79,10 +79,10 @@ def test_baselines_find_exactly_the_files_matching_the_pattern(tmp_path: Path) -
     root = tmp_path / "c"
     records = gen.generate(root, gen.CorpusSpec(size_mb=0.3, files=150, seed=9))
     expected = sum(r.sends_mail and not r.ignored for r in records)
-    out = subprocess.run(run.python_grep_command(run.FALLBACK_PATTERN, root), capture_output=True, text=True,
+    out = subprocess.run(run.python_grep_command(run.FALLBACK_TOKENS, root), capture_output=True, text=True,
                          check=True).stdout
     assert int(out) == expected  # UTF-16 files included
-    rg = run.rg_command(run.FALLBACK_PATTERN, root)
+    rg = run.rg_command(run.FALLBACK_TOKENS, root)
     if rg is None:
         pytest.skip("ripgrep (rg) is not installed")
     hits = subprocess.run(rg, capture_output=True, text=True).stdout.split()
