@@ -83,6 +83,19 @@ def _literal_span(script: Script, start: int, end: int) -> tuple[int, int] | Non
     return None
 
 
+def _variable_literal(script: Script, start: int, end: int) -> tuple[int, int] | None:
+    """The literal a `$variable` password argument was assigned, whatever the variable's name."""
+    from scanner.resolve import resolve_variable
+
+    m = re.fullmatch(r"\$(?:script:|global:|local:)?(\w+)", script.text[start:end].strip())
+    if m is None:
+        return None
+    found = resolve_variable(script, m.group(1), start)
+    if found is None:
+        return None
+    return _literal_span(script, found.start, found.start + len(found.text))
+
+
 def find_secrets(script: Script) -> list[SecretLiteral]:
     """Literal secrets written in the script, in text order."""
     found: dict[tuple[int, int], SecretLiteral] = {}
@@ -105,12 +118,13 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
             candidates = [element] + ([element.value] if element.value is not None else [])
             for candidate in candidates:
                 if candidate is not None and candidate.text == value.text:
-                    add(_literal_span(script, candidate.start, candidate.end), SecretKind.SECURESTRING_PLAINTEXT, "ConvertTo-SecureString")
+                    span = _literal_span(script, candidate.start, candidate.end) or _variable_literal(script, candidate.start, candidate.end)
+                    add(span, SecretKind.SECURESTRING_PLAINTEXT, "ConvertTo-SecureString")
     cred_type = re.compile(r"(?i)(?:System\.)?Net\.NetworkCredential|(?:System\.Management\.Automation\.)?PSCredential")
     for construction in find_constructions(script, cred_type):
         if len(construction.arguments) >= 2:
             s, e = construction.arguments[1]
-            add(_literal_span(script, s, e), SecretKind.CREDENTIAL_PASSWORD, construction.type_name)
+            add(_literal_span(script, s, e) or _variable_literal(script, s, e), SecretKind.CREDENTIAL_PASSWORD, construction.type_name)
     for m in _SECRET_VARIABLE.finditer(code):
         start, end = assigned_value_extent(script.structure, skip_spaces(text, m.end()))
         add(_literal_span(script, start, end), SecretKind.NAMED_VARIABLE, "$" + m.group(1))
