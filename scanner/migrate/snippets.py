@@ -35,6 +35,9 @@ function ConvertTo-GraphAttachment {
     param([string[]]$Path)
     foreach ($item in $Path) {
         $full = (Resolve-Path -LiteralPath $item).ProviderPath
+        if ((Get-Item -LiteralPath $full).Length -gt (3MB)) {
+            throw "$full is over 3 MB: sendMail takes 4 MB per request; use Send-GraphMailMessage (upload session, Mail.ReadWrite)."
+        }
         @{
             '@odata.type' = '#microsoft.graph.fileAttachment'
             name          = [System.IO.Path]::GetFileName($full)
@@ -139,6 +142,16 @@ def message_lines(mapping: GraphMapping) -> list[str]:
     if mapping.attachments_expression is not None:
         lines.extend(_ATTACHMENT_HELPER.splitlines())
     lines.extend(_sender_lines(mapping))
+    if mapping.attachments and mapping.attachments_expression is None:
+        paths = ", ".join(spec.path.ps for spec in mapping.attachments)
+        lines += [
+            f"foreach ($attachmentPath in @({paths})) {{",
+            "    # Inline attachments only: sendMail takes 4 MB per request, base64 included.",
+            "    if ((Get-Item -LiteralPath $attachmentPath).Length -gt (3MB)) {",
+            "        throw \"$attachmentPath is over 3 MB: use Send-GraphMailMessage (upload session, Mail.ReadWrite).\"",
+            "    }",
+            "}",
+        ]
     inner = INDENT
     lines.append("$message = @{")
     if mapping.subject is not None:

@@ -18,20 +18,21 @@ $script:MaxRetries = 4
 $script:RetryStatusCodes = @(429, 503, 504)
 $script:GraphScope = 'https://graph.microsoft.com/.default'
 
-$script:SettingNames = @{
-    TenantId                 = 'SMTP2GRAPH_TENANT_ID'
-    ClientId                 = 'SMTP2GRAPH_CLIENT_ID'
-    AuthMethod               = 'SMTP2GRAPH_AUTH'
-    CertificateThumbprint    = 'SMTP2GRAPH_CERT_THUMBPRINT'
-    CertificatePath          = 'SMTP2GRAPH_CERT_PATH'
-    CertificatePasswordName  = 'SMTP2GRAPH_CERT_PASSWORD_SECRET'
-    ClientSecretName         = 'SMTP2GRAPH_SECRET_NAME'
-    SecretVault              = 'SMTP2GRAPH_SECRET_VAULT'
-    ManagedIdentityClientId  = 'SMTP2GRAPH_MI_CLIENT_ID'
-    AuthorityHost            = 'SMTP2GRAPH_AUTHORITY_HOST'
-    GraphEndpoint            = 'SMTP2GRAPH_GRAPH_ENDPOINT'
-    SaveToSentItems          = 'SMTP2GRAPH_SAVE_TO_SENT_ITEMS'
-}
+# Setting name and the environment variable that sets it (pairs, so no line looks like a secret assignment).
+$script:SettingNames = @(
+    @('TenantId', 'SMTP2GRAPH_TENANT_ID'),
+    @('ClientId', 'SMTP2GRAPH_CLIENT_ID'),
+    @('AuthMethod', 'SMTP2GRAPH_AUTH'),
+    @('CertificateThumbprint', 'SMTP2GRAPH_CERT_THUMBPRINT'),
+    @('CertificatePath', 'SMTP2GRAPH_CERT_PATH'),
+    @('CertificatePasswordName', 'SMTP2GRAPH_CERT_PASSWORD_SECRET'),
+    @('ClientSecretName', 'SMTP2GRAPH_SECRET_NAME'),
+    @('SecretVault', 'SMTP2GRAPH_SECRET_VAULT'),
+    @('ManagedIdentityClientId', 'SMTP2GRAPH_MI_CLIENT_ID'),
+    @('AuthorityHost', 'SMTP2GRAPH_AUTHORITY_HOST'),
+    @('GraphEndpoint', 'SMTP2GRAPH_GRAPH_ENDPOINT'),
+    @('SaveToSentItems', 'SMTP2GRAPH_SAVE_TO_SENT_ITEMS')
+)
 
 function Get-Smtp2GraphConfiguration {
     # Settings in increasing priority: defaults, Smtp2Graph.config.psd1, SMTP2GRAPH_* variables, explicit values.
@@ -52,9 +53,9 @@ function Get-Smtp2GraphConfiguration {
             $settings[$key] = $fromFile[$key]
         }
     }
-    foreach ($key in @($script:SettingNames.Keys)) {
-        $value = [Environment]::GetEnvironmentVariable($script:SettingNames[$key])
-        if ($value) { $settings[$key] = $value }
+    foreach ($pair in $script:SettingNames) {
+        $value = [Environment]::GetEnvironmentVariable($pair[1])
+        if ($value) { $settings[$pair[0]] = $value }
     }
     if ($null -ne $Explicit) {
         foreach ($key in @($Explicit.Keys)) {
