@@ -128,72 +128,86 @@ def discover(
     ``excludes`` are gitignore-style globs relative to ``root``. Symbolic links to folders are
     followed once: a folder already visited (same device and inode) is not entered again.
     """
-    exclude_spec = pathspec.GitIgnoreSpec.from_lines(list(excludes))
+    patterns = list(excludes)
+    exclude_spec = pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
     seen_dirs: set[tuple[int, int]] = set()
-    seen_files: set[Path] = set()
+    seen_files: set[str] = set()
     for start in paths:
         if not start.exists():
             yield Discovered(None, FileError(start.as_posix(), "no such file or directory"))
             continue
         if start.is_file():
-            if start not in seen_files:
-                seen_files.add(start)
+            key = os.path.realpath(start)
+            if key not in seen_files:
+                seen_files.add(key)
                 yield Discovered(start)
             continue
-        yield from _walk(start, root, exclude_spec, respect_gitignore, seen_dirs, seen_files, [])
+        prefix = relative_path(start, root)
+        prefix = "" if prefix == "." else prefix + "/"
+        walker = _Walker(root, exclude_spec, respect_gitignore, seen_dirs, seen_files)
+        yield from walker.walk(str(start), prefix, [])
 
 
-def _walk(
-    directory: Path,
-    root: Path,
-    exclude_spec: pathspec.PathSpec,
-    respect_gitignore: bool,
-    seen_dirs: set[tuple[int, int]],
-    seen_files: set[Path],
-    ignores: list[tuple[Path, pathspec.PathSpec]],
-) -> Iterator[Discovered]:
-    try:
-        st = directory.stat()
-    except OSError as exc:
-        yield Discovered(None, FileError(relative_path(directory, root), f"cannot read folder: {exc.strerror}"))
-        return
-    key = (st.st_dev, st.st_ino)
-    if key in seen_dirs:
-        return
-    seen_dirs.add(key)
-    if respect_gitignore:
-        spec = _load_gitignore(directory)
-        if spec is not None:
-            ignores = ignores + [(directory, spec)]
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError as exc:
-        yield Discovered(None, FileError(relative_path(directory, root), f"cannot list folder: {exc.strerror}"))
-        return
-    for entry in entries:
-        path = Path(entry.path)
+class _Walker:
+    """Depth-first walk on plain strings: Path objects per entry cost more than the walk itself."""
+
+    def __init__(
+        self,
+        root: Path,
+        exclude_spec: Optional[pathspec.PathSpec],
+        respect_gitignore: bool,
+        seen_dirs: set[tuple[int, int]],
+        seen_files: set[str],
+    ) -> None:
+        self.root = root
+        self.exclude_spec = exclude_spec
+        self.respect_gitignore = respect_gitignore
+        self.seen_dirs = seen_dirs
+        self.seen_files = seen_files
+
+    def walk(self, directory: str, rel: str, ignores: list[tuple[str, pathspec.PathSpec]]) -> Iterator[Discovered]:
         try:
-            is_dir = entry.is_dir()  # follows symlinks; loops are cut by seen_dirs
-        except OSError:
-            is_dir = False
-        if is_dir and entry.name in ALWAYS_SKIPPED_DIRS:
-            continue
-        rel_root = relative_path(path, root) + ("/" if is_dir else "")
-        if exclude_spec.match_file(rel_root):
-            continue
-        if any(spec.match_file(relative_path(path, base) + ("/" if is_dir else "")) for base, spec in ignores):
-            continue
-        if is_dir:
-            yield from _walk(path, root, exclude_spec, respect_gitignore, seen_dirs, seen_files, ignores)
-        elif is_script(entry.name):
+            st = os.stat(directory)
+        except OSError as exc:
+            yield Discovered(None, FileError(rel.rstrip("/") or ".", f"cannot read folder: {exc.strerror}"))
+            return
+        key = (st.st_dev, st.st_ino)
+        if key in self.seen_dirs:
+            return
+        self.seen_dirs.add(key)
+        if self.respect_gitignore:
+            spec = _load_gitignore(Path(directory))
+            if spec is not None:
+                ignores = ignores + [(rel, spec)]
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            yield Discovered(None, FileError(rel.rstrip("/") or ".", f"cannot list folder: {exc.strerror}"))
+            return
+        for entry in entries:
             try:
-                real = path.resolve()
+                is_dir = entry.is_dir()  # follows symlinks; loops are cut by seen_dirs
             except OSError:
-                real = path
-            if real in seen_files:
+                is_dir = False
+            if is_dir and entry.name in ALWAYS_SKIPPED_DIRS:
                 continue
-            seen_files.add(real)
-            if not path.exists():
-                yield Discovered(None, FileError(relative_path(path, root), "broken symbolic link"))
+            if not is_dir and not entry.name.lower().endswith(EXTENSIONS):
                 continue
-            yield Discovered(path)
+            entry_rel = rel + entry.name + ("/" if is_dir else "")
+            if self.exclude_spec is not None and self.exclude_spec.match_file(entry_rel):
+                continue
+            if any(spec.match_file(entry_rel[len(base) :]) for base, spec in ignores):
+                continue
+            if is_dir:
+                yield from self.walk(entry.path, entry_rel, ignores)
+                continue
+            if entry.is_symlink():
+                real = os.path.realpath(entry.path)
+                if not os.path.exists(real):
+                    yield Discovered(None, FileError(entry_rel, "broken symbolic link"))
+                    continue
+                if real in self.seen_files:
+                    continue
+                self.seen_files.add(real)
+            yield Discovered(Path(entry.path))

@@ -23,6 +23,8 @@ class Script:
         self.text = text
         self.path = path
         self.is_data_file = is_data_file
+        # Results that several recognizers need, computed once per script.
+        self.memo: dict[str, object] = {}
 
     @cached_property
     def structure(self) -> Structure:

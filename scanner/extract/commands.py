@@ -239,6 +239,15 @@ _QUALIFIER = re.compile(r"([\w.]+)\\$")
 _CALL_OPERATOR = re.compile(r"&[ \t]*(['\"])((?:[\w.]+\\)?[\w\-]+)\1")
 
 
+def _call_operator_matches(script: Script) -> list[re.Match[str]]:
+    """`& 'name'` invocations, found once per script (every recognizer asks)."""
+    cached: list[re.Match[str]] | None = script.memo.get("call-operator")  # type: ignore[assignment]
+    if cached is None:
+        cached = list(_CALL_OPERATOR.finditer(script.text)) if "&" in script.text else []
+        script.memo["call-operator"] = cached
+    return cached
+
+
 def find_command_sites(script: Script, names: dict[str, str], module: str = "Microsoft.PowerShell.Utility") -> list[CallSite]:
     """Invocations of any of ``names`` (lower-case written name -> canonical command) in code positions.
 
@@ -273,7 +282,7 @@ def find_command_sites(script: Script, names: dict[str, str], module: str = "Mic
             form = "call-operator"
             start = amp
         sites[name_start] = CallSite(start, name_start, m.end(), written, form, names[base.lower()])
-    for m in _CALL_OPERATOR.finditer(script.text):
+    for m in _call_operator_matches(script):
         if code[m.start()] != "&":
             continue
         written = m.group(2)
