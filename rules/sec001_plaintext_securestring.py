@@ -29,7 +29,7 @@ RULE = Rule(
         "in source control history. For mail it is usually the mailbox password that SMTP AUTH uses."
     ),
     example=(
-        "$pw = ConvertTo-SecureString 'P@ssw0rd-example' -AsPlainText -Force\n"
+        "$pw = ConvertTo-SecureString 'not-a-real-password' -AsPlainText -Force\n"
         "$cred = New-Object PSCredential('alerts@contoso.com', $pw)\n"
         "Send-MailMessage -SmtpServer smtp.office365.com -Port 587 -UseSsl -Credential $cred -From alerts@contoso.com -To ops@contoso.com -Subject x"
     ),

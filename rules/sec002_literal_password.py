@@ -30,7 +30,7 @@ RULE = Rule(
         "The mailbox password sits in the script and its history. It is also the SMTP AUTH basic credential "
         "that stops working at the end of December 2026: migrating is the moment to remove it and rotate it."
     ),
-    example="$smtp.Credentials = New-Object System.Net.NetworkCredential('alerts@contoso.com', 'P@ssw0rd-example')",
+    example="$smtp.Credentials = New-Object System.Net.NetworkCredential('alerts@contoso.com', 'not-a-real-password')",
     use_instead="$smtp.Credentials = (Get-Secret -Name SmtpAlerts).GetNetworkCredential()\n# better: Graph sendMail with a certificate (smtp2graph kit)",
     fix_safety="No automatic fix: the secret must move to a vault and be rotated.",
     references=(
