@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scanner.model import Api, Confidence, Finding, FixApplicability, Severity
+from scanner.model import Confidence, Finding, FixApplicability, Severity
 from scanner.rules import Example, Rule, no_call_check
 
 

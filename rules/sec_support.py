@@ -62,6 +62,11 @@ def sinks(script: Any, calls: Optional[list[MailCall]] = None) -> list[Sink]:
     return sorted(out, key=lambda s: s.start)
 
 
+def _related(script: Any, offset: int, role: str) -> RelatedLocation:
+    line, column = script.structure.line_col(offset)
+    return RelatedLocation(script.path, int(line), int(column), role)
+
+
 def file_finding(
     script: Any,
     rule: Any,
@@ -109,7 +114,7 @@ def file_finding(
         message=message,
         snippet=snippet,
         call=call,
-        related=[RelatedLocation(script.path, *structure.line_col(offset), role) for offset, role in related],
+        related=[_related(script, offset, role) for offset, role in related],
         fingerprint=_fingerprint(rule.id, script.path, key, index),
         context_start_line=first,
         context_lines=context,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -16,9 +17,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "breadth"
 NEW_RULES = ("SMTP003", "SMTP004", "SMTP005", "SMTP006", "GRAPH002", "GRAPH003", "GRAPH004", "GRAPH005", "SEC001", "SEC002", "SEC003", "SEC004")
 
 
-def findings(name: str, config: RuleConfig = RuleConfig(), text: str = "") -> list[Finding]:
+def findings(name: str, config: Optional[RuleConfig] = None, text: str = "") -> list[Finding]:
     source = text or (FIXTURES / name).read_text(encoding="utf-8")
-    return analyze_script(Script(source, name), config).findings
+    return analyze_script(Script(source, name), config or RuleConfig()).findings
 
 
 def summary(found: list[Finding], *rules: str) -> list[tuple[str, int]]:

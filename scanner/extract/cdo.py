@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from scanner.extract.objects import Construction, find_constructions, member_uses
+from scanner.extract.objects import MemberUse, find_constructions, member_uses
 from scanner.extract.smtpclient import _add, _value_param
 from scanner.lexer import LexError, skip_string
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
@@ -142,7 +142,7 @@ def find_cdo(script: Script) -> list[MailCall]:
         configured = any(f.name in _SEND_FIELDS for f in own_fields)
         if not sends and not configured:
             continue  # e.g. only DataSource.OpenObject() to read an .eml file
-        targets = [(u.start, u.end, u) for u in sends] or [(message.start, message.end, None)]
+        targets: list[tuple[int, int, Optional[MemberUse]]] = [(u.start, u.end, u) for u in sends] or [(message.start, message.end, None)]
         for start, stop, use in targets:
             params = field_params(script, [f for f in own_fields if f.start < start] if use is not None else own_fields)
             related = [RelatedLocation(script.path, *script.structure.line_col(message.start), "message")]

@@ -452,7 +452,6 @@ def _upstream(script: Script, site_start: int) -> Optional[tuple[int, int]]:
         i -= 1
     if i < 0 or code[i] != "|":
         return None
-    end = i
     i -= 1
     while i >= 0 and code[i] in " \t\r\n`":
         i -= 1
@@ -654,13 +653,10 @@ def app_only_evidence(script: Script) -> list[AppOnlyEvidence]:
     """Places where the script gets an application (app-only) token, with which /me does not exist."""
     found: list[AppOnlyEvidence] = []
     text = script.text
-    code = script.code
     for pattern, what in _APP_ONLY:
         for m in pattern.finditer(text):
             if script.structure.in_string_or_comment(m.start()) and not _in_string(script, m.start()):
-                continue  # commented out
-            if code[m.start()] == " " and not _in_string(script, m.start()):
-                continue
+                continue  # commented out (inside a string it still counts: a form-encoded token request body)
             if any(abs(f.start - m.start()) < 5 for f in found):
                 continue
             found.append(AppOnlyEvidence(m.start(), what))
