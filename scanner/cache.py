@@ -71,3 +71,75 @@ class ResultCache:
                 raise
         except OSError:
             return
+
+
+INDEX_MAGIC = "smtp2graph-stat-index/1"
+# A file modified this close to the moment the index was written may change again within the
+# same timestamp tick ("racily clean" in git's words): such entries are not trusted.
+RACY_NS = 2_000_000_000
+
+FileStat = tuple[int, int, int]  # size, mtime_ns, inode
+
+
+class StatIndex:
+    """Per scan root: relative path -> (size, mtime, inode, cache key or "-" for prefilter-negative).
+
+    A warm re-scan stats each file and, when nothing changed, takes its result from the cache
+    without reading the file: the cost of listing the tree, not of reading it.
+    """
+
+    def __init__(self, path: Path, root: str, salt: str, entries: dict[str, list[Any]], written_ns: int) -> None:
+        self.path = path
+        self.root = root
+        self.salt = salt
+        self.entries = entries
+        self.written_ns = written_ns
+        self.updated: dict[str, list[Any]] = {}
+
+    @classmethod
+    def load(cls, directory: Path, root: str, salt: str) -> "StatIndex":
+        name = hashlib.sha256(f"{root}\0{salt}".encode("utf-8", "surrogatepass")).hexdigest()[:40]
+        path = directory / "index" / f"{name}.json"
+        try:
+            with open(path, "rb") as handle:
+                data = json.loads(handle.read())
+            if data.get("magic") != INDEX_MAGIC or data.get("root") != root or data.get("salt") != salt:
+                raise ValueError("foreign index")
+            entries = data["entries"]
+            written = int(data["written_ns"])
+            if not isinstance(entries, dict):
+                raise ValueError("bad entries")
+        except (OSError, ValueError, KeyError, TypeError):
+            entries, written = {}, 0
+        return cls(path, root, salt, entries, written)
+
+    def lookup(self, rel: str, stat: FileStat) -> Optional[str]:
+        """The cache key ("-" when the file has no mail token) if the file is unchanged since indexed."""
+        entry = self.entries.get(rel)
+        if not isinstance(entry, list) or len(entry) != 4:
+            return None
+        if (entry[0], entry[1], entry[2]) != stat or stat[1] >= self.written_ns - RACY_NS:
+            return None
+        self.updated[rel] = entry
+        return entry[3] if isinstance(entry[3], str) else None
+
+    def record(self, rel: str, stat: FileStat, key: str) -> None:
+        self.updated[rel] = [stat[0], stat[1], stat[2], key]
+
+    def save(self, now_ns: int) -> None:
+        """Write the entries seen in this scan (files gone from the tree drop out), atomically."""
+        payload = {
+            "magic": INDEX_MAGIC,
+            "root": self.root,
+            "salt": self.salt,
+            "written_ns": now_ns,
+            "entries": self.updated,
+        }
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(payload, handle, separators=(",", ":"))
+            os.replace(tmp, self.path)
+        except OSError:
+            return

@@ -353,6 +353,8 @@ class FileOutcome:
     error: Optional[FileError] = None
     parsed: bool = False  # passed the prefilter and was analysed (or came from the cache)
     wrappers: list[WrapperDef] = field(default_factory=list)
+    cache_key: str = ""  # the content cache key when the file was analysed
+    stat: tuple[int, int, int] = (0, 0, 0)  # size, mtime_ns, inode when read
 
 
 @dataclass
@@ -385,14 +387,16 @@ def analyze_file(path: Path) -> FileOutcome:
     assert state is not None, "_init_worker was not called"
     rel = relative_path(path, state.root)
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        size = st.st_size
         if size > state.options.max_bytes:
             return FileOutcome(rel, error=FileError(rel, f"file is {size:,} bytes, over the {state.options.max_bytes:,}-byte limit (--max-file-size)"))
         raw = path.read_bytes()
     except OSError as exc:
         return FileOutcome(rel, error=FileError(rel, f"cannot read: {exc.strerror or exc}"))
+    stat = (st.st_size, st.st_mtime_ns, st.st_ino)
     if not state.prefilter.matches(raw):
-        return FileOutcome(rel)
+        return FileOutcome(rel, stat=stat)
     key = None
     if state.cache is not None:
         from scanner.cache import content_key
@@ -402,7 +406,9 @@ def analyze_file(path: Path) -> FileOutcome:
         payload = state.cache.get(key)  # type: ignore[attr-defined]
         if payload is not None:
             try:
-                return from_data(FileOutcome, payload)  # type: ignore[no-any-return]
+                cached: FileOutcome = from_data(FileOutcome, payload)
+                cached.stat = stat
+                return cached
             except (TypeError, ValueError, KeyError):
                 pass  # a foreign or damaged entry: analyse again and overwrite it
     try:
@@ -414,7 +420,7 @@ def analyze_file(path: Path) -> FileOutcome:
         analysis = analyze_script(script, state.options.rules)
     except RecursionError:
         return FileOutcome(rel, error=FileError(rel, "too deeply nested to analyse"))
-    outcome = FileOutcome(rel, analysis.findings, analysis.unused_suppressions, None, True, analysis.wrappers)
+    outcome = FileOutcome(rel, analysis.findings, analysis.unused_suppressions, None, True, analysis.wrappers, key or "", stat)
     if state.cache is not None and key is not None:
         from scanner.serialize import to_data
 
@@ -434,6 +440,57 @@ def _outcomes(paths: list[Path], root: Path, options: ScanOptions) -> Iterator[F
         yield from pool.map(analyze_file, paths, chunksize=chunk)
 
 
+def _stat_index(root: Path, options: ScanOptions):  # type: ignore[no-untyped-def]
+    if not options.use_cache:
+        return None
+    from scanner.cache import StatIndex, default_cache_dir
+
+    return StatIndex.load(options.cache_dir or default_cache_dir(), str(root.resolve()), options.rules.salt())
+
+
+def _indexed_outcomes(files: list[Path], rels: list[str], root: Path, options: ScanOptions, index) -> Iterator[FileOutcome]:  # type: ignore[no-untyped-def]
+    """Outcomes in file order: unchanged files (same size, mtime, inode) come from the stat index
+    and the cache without being read; the others go through the worker pool."""
+    from scanner.serialize import from_data
+
+    known: dict[int, FileOutcome] = {}
+    todo: list[int] = []
+    cache = None
+    if index is not None:
+        from scanner.cache import ResultCache, default_cache_dir
+
+        cache = ResultCache(options.cache_dir or default_cache_dir())
+    for i, (path, rel) in enumerate(zip(files, rels)):
+        if index is not None and cache is not None:
+            try:
+                st = os.stat(path)
+            except OSError:
+                todo.append(i)
+                continue
+            stat = (st.st_size, st.st_mtime_ns, st.st_ino)
+            key = index.lookup(rel, stat)
+            if key == "-":
+                known[i] = FileOutcome(rel, stat=stat)
+                continue
+            if key:
+                payload = cache.get(key)
+                if payload is not None:
+                    try:
+                        known[i] = from_data(FileOutcome, payload)
+                        continue
+                    except (TypeError, ValueError, KeyError):
+                        pass
+        todo.append(i)
+    computed = _outcomes([files[i] for i in todo], root, options) if todo else iter(())
+    for i in range(len(files)):
+        outcome = known.pop(i, None)
+        if outcome is None:
+            outcome = next(computed)
+            if index is not None and outcome.error is None and outcome.stat != (0, 0, 0):
+                index.record(outcome.rel, outcome.stat, outcome.cache_key or "-")
+        yield outcome
+
+
 def scan(
     paths: list[Path],
     options: ScanOptions,
@@ -449,16 +506,19 @@ def scan(
             root = root.parent
     errors: list[FileError] = []
     files: list[Path] = []
+    rels: list[str] = []
     for item in discover(paths, root, options.excludes, options.respect_gitignore):
         if item.error is not None:
             errors.append(item.error)
         elif item.path is not None:
             files.append(item.path)
+            rels.append(item.rel)
     findings: list[Finding] = []
     unused: list[UnusedSuppression] = []
     wrappers: list[WrapperDef] = []
     failed = 0
-    for done, outcome in enumerate(_outcomes(files, root, options), 1):
+    index = _stat_index(root, options)
+    for done, outcome in enumerate(_indexed_outcomes(files, rels, root, options, index), 1):
         if outcome.error is not None:
             errors.append(outcome.error)
             failed += 1
@@ -467,6 +527,10 @@ def scan(
         wrappers.extend(outcome.wrappers)
         if progress is not None:
             progress(done, len(files))
+    if index is not None:
+        import time
+
+        index.save(time.time_ns())
     if wrappers:
         link_wrapper_call_sites(files, root, wrappers, findings, options.max_bytes)
     result = ScanResult(root.as_posix(), len(files) - failed, findings, errors, unused, failed)

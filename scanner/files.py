@@ -114,6 +114,7 @@ class Discovered:
 
     path: Optional[Path]
     error: Optional[FileError] = None
+    rel: str = ""  # relative to the scan root, `/` separators
 
 
 def discover(
@@ -140,7 +141,7 @@ def discover(
             key = os.path.realpath(start)
             if key not in seen_files:
                 seen_files.add(key)
-                yield Discovered(start)
+                yield Discovered(start, rel=relative_path(start, root))
             continue
         prefix = relative_path(start, root)
         prefix = "" if prefix == "." else prefix + "/"
@@ -210,4 +211,4 @@ class _Walker:
                 if real in self.seen_files:
                     continue
                 self.seen_files.add(real)
-            yield Discovered(Path(entry.path))
+            yield Discovered(Path(entry.path), rel=entry_rel)

@@ -121,7 +121,7 @@ def test_cache_hit_invalidation_and_corruption(tmp_path: Path) -> None:
     _tree(root, 4)
     options = ScanOptions(jobs=1, cache_dir=cache)
     first = scan([root], options)
-    entries = sorted(cache.rglob("*.json"))
+    entries = sorted(p for p in cache.rglob("*.json") if p.parent.name != "index")
     assert entries, "the cache was not written"
     stamps = {p: p.stat().st_mtime_ns for p in entries}
     second = scan([root], options)
@@ -132,17 +132,20 @@ def test_cache_hit_invalidation_and_corruption(tmp_path: Path) -> None:
     target.write_text(target.read_text().replace("u1@", "changed@"))
     third = scan([root], options)
     assert any(f.call and f.call.static_text("To") == "changed@contoso.com" for f in third.findings)
-    assert len(list(cache.rglob("*.json"))) == len(entries) + 1
+    def results() -> list[Path]:
+        return [p for p in cache.rglob("*.json") if p.parent.name != "index"]
+
+    assert len(results()) == len(entries) + 1
     # rule configuration change: different keys
     scan([root], ScanOptions(jobs=1, cache_dir=cache, rules=RuleConfig(ignore=("SMTP002",))))
-    assert len(list(cache.rglob("*.json"))) > len(entries) + 1
+    assert len(results()) > len(entries) + 1
     # corrupt and foreign entries are ignored and rewritten
     for path in cache.rglob("*.json"):
-        path.write_text("{not json")
+        path.write_text("{not json")  # the stat index too: it is ignored and rebuilt
     fourth = scan([root], options)
     assert [f.fingerprint for f in fourth.findings] == [f.fingerprint for f in third.findings]
     rewritten = 0
-    for path in cache.rglob("*.json"):
+    for path in results():
         try:
             entry = json.loads(path.read_text())
         except ValueError:
@@ -172,7 +175,7 @@ def test_concurrent_scans_share_a_cache(tmp_path: Path) -> None:
     for pid in pids:
         os.waitpid(pid, 0)
     for path in cache.rglob("*.json"):
-        assert json.loads(path.read_text())["magic"].startswith("smtp2graph-cache")
+        assert json.loads(path.read_text())["magic"].startswith(("smtp2graph-cache", "smtp2graph-stat-index"))
     expected = [f.fingerprint for f in scan([root], ScanOptions(jobs=1, use_cache=False)).findings]
     assert [f.fingerprint for f in scan([root], ScanOptions(jobs=1, cache_dir=cache)).findings] == expected
     assert len(expected) == 9
@@ -195,3 +198,41 @@ def test_cross_file_wrapper_lists_its_call_sites(tmp_path: Path) -> None:
     sites = [(r.path, r.line) for r in finding.related if r.role == "call-site"]
     assert sites == [("a.ps1", 2), ("b.ps1", 2)]
     assert "Send-Report" in finding.message and "2 place(s) in 2 script(s)" in finding.message
+
+
+def test_warm_scan_of_an_unchanged_tree_reads_no_file(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    import scanner.engine as engine
+
+    root = tmp_path / "src"
+    root.mkdir()
+    _tree(root, 8)
+    past = time.time() - 3600
+    for path in root.rglob("*.ps1"):
+        os.utime(path, (past, past))  # older than the racy window
+    reads: list[str] = []
+    real = engine.analyze_file
+
+    def counting(path: Path):  # type: ignore[no-untyped-def]
+        reads.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(engine, "analyze_file", counting)
+    options = ScanOptions(jobs=1, cache_dir=tmp_path / "cache")
+    first = scan([root], options)
+    assert len(reads) == 8
+    reads.clear()
+    second = scan([root], options)
+    assert reads == [], "an unchanged file was read again"
+    assert [f.fingerprint for f in second.findings] == [f.fingerprint for f in first.findings]
+    changed = root / "d1" / "s1.ps1"
+    changed.write_text(changed.read_text() + "Send-MailMessage -To extra@contoso.com -SmtpServer relay.local\n")
+    os.utime(changed, (past, past))
+    third = scan([root], options)
+    assert reads == ["s1.ps1"], "a file whose size changed must be read again"
+    assert len(third.findings) == len(first.findings) + 1
+    reads.clear()
+    (root / "d2" / "s2.ps1").unlink()
+    fourth = scan([root], options)
+    assert reads == [] and fourth.files_scanned == 7
