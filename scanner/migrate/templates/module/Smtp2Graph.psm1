@@ -195,7 +195,8 @@ function Get-Smtp2GraphToken {
     [CmdletBinding()]
     [OutputType([string])]
     param()
-    if ($script:Smtp2GraphToken -and [DateTime]::UtcNow -lt $script:Smtp2GraphTokenExpiry.AddMinutes(-5)) {
+    # Arithmetic on the far side: [DateTime]::MinValue.AddMinutes(-5) would throw.
+    if ($script:Smtp2GraphToken -and [DateTime]::UtcNow.AddMinutes(5) -lt $script:Smtp2GraphTokenExpiry) {
         return $script:Smtp2GraphToken
     }
     $settings = Get-Smtp2GraphSettings
