@@ -58,11 +58,12 @@ def scan_command(
 @app.command("rules")
 def rules_command(
     rule: Annotated[Optional[str], typer.Argument(help="A rule id (SMTP001) or name to explain.", show_default=False)] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print every rule's documentation as Markdown (docs/rules.md).")] = False,
 ) -> None:
     """List the rule catalogue, or explain one rule."""
     from scanner.run import run_rules
 
-    raise typer.Exit(run_rules(rule))
+    raise typer.Exit(run_rules(rule, markdown))
 
 
 # ---- fix / snippet / kit (migration engine) ----

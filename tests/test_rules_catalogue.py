@@ -48,3 +48,15 @@ def test_prefilter_rejects_unrelated_code() -> None:
     assert not prefilter.matches(b"Get-ChildItem | Sort-Object Name\n")
     assert prefilter.matches(b"SEND-MAILMESSAGE -to x\n")
     assert prefilter.matches("Send-MailMessage".encode("utf-16-le"))
+
+
+def test_docs_rules_md_is_generated_from_the_catalogue() -> None:
+    """docs/rules.md is where every SARIF helpUri points: regenerate it with `smtp2graph rules --markdown`."""
+    from pathlib import Path
+
+    from scanner.run import rules_markdown
+
+    page = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
+    assert page.read_text(encoding="utf-8") == rules_markdown(), "run: smtp2graph rules --markdown > docs/rules.md"
+    for rule in RULES:
+        assert f"## {rule.id.lower()}\n" in page.read_text(encoding="utf-8")
