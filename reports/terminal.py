@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import sys
 from collections import Counter, defaultdict
+from typing import Optional
 
 from rich.console import Console
 from rich.markup import escape
@@ -38,8 +42,15 @@ def summary_line(result: ScanResult) -> str:
     return "; ".join(parts)
 
 
-def format_terminal(result: ScanResult, width: int = 120, color: bool = False) -> str:
-    """Render the findings as rich tables grouped by file (returned as text)."""
+def format_terminal(result: ScanResult, width: Optional[int] = None, color: Optional[bool] = None) -> str:
+    """Render the findings as rich tables grouped by file (returned as text).
+
+    Width and color follow the terminal standard output is attached to (NO_COLOR disables color).
+    """
+    if width is None:
+        width = max(80, shutil.get_terminal_size((120, 24)).columns)
+    if color is None:
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False, soft_wrap=False)
     by_file: dict[str, list[Finding]] = defaultdict(list)
