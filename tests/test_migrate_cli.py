@@ -194,3 +194,13 @@ def test_the_diff_in_docs_migration_is_real_output() -> None:
     assert block is not None
     result = invoke("fix", str(EXAMPLES))
     assert block.group(1) in result.stdout
+
+
+def test_write_keeps_file_permissions(tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    shutil.copytree(EXAMPLES / "reports", work)
+    script = work / "Nightly-DiskReport.ps1"
+    script.chmod(0o750)
+    assert invoke("fix", str(work), "--write", "--allow-dirty").exit_code == 0
+    assert b"Send-GraphMailMessage" in script.read_bytes()
+    assert script.stat().st_mode & 0o777 == 0o750

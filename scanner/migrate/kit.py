@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -58,13 +59,24 @@ def _template_text(*parts: str) -> str:
     return resources.files("scanner.migrate").joinpath("templates", *parts).read_text(encoding="utf-8")
 
 
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)  # patching in place keeps the file's permissions
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        os.chmod(temp_name, mode)
         os.replace(temp_name, path)
     except BaseException:
         if os.path.exists(temp_name):
