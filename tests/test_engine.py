@@ -236,3 +236,14 @@ def test_warm_scan_of_an_unchanged_tree_reads_no_file(tmp_path: Path, monkeypatc
     (root / "d2" / "s2.ps1").unlink()
     fourth = scan([root], options)
     assert reads == [] and fourth.files_scanned == 7
+
+
+def test_psd1_data_is_not_code(tmp_path: Path) -> None:
+    (tmp_path / "Module.psd1").write_text(
+        "@{\n    Description = 'Send-MailMessage -To a@contoso.com -SmtpServer smtp.office365.com'\n"
+        "    PrivateData = @{ Example = { Send-MailMessage -To b@contoso.com -SmtpServer smtp.office365.com -Credential $c } }\n}\n"
+    )
+    (tmp_path / "Module.psm1").write_text("Send-MailMessage -To c@contoso.com -SmtpServer smtp.office365.com -Credential $c\n")
+    result = scan([tmp_path], ScanOptions(use_cache=False))
+    assert [f.location.path for f in result.findings] == ["Module.psm1"]
+    assert result.files_scanned == 2
