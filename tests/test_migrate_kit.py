@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 import tree_sitter as ts
@@ -46,7 +46,7 @@ class DeclaredParameter:
 
 # What Send-MailMessage declares (PowerShell's SendMailMessage.cs). Encoding is [object] on purpose:
 # the cmdlet turns names such as 'UTF8' into an Encoding with a transformation attribute a function cannot copy.
-SEND_MAILMESSAGE: dict[str, tuple[str, tuple[str, ...], Optional[int]]] = {
+SEND_MAILMESSAGE: dict[str, tuple[str, tuple[str, ...], int | None]] = {
     "Attachments": ("[string[]]", ("PsPath",), None),
     "Bcc": ("[string[]]", (), None),
     "Body": ("[string]", (), 2),
@@ -261,7 +261,7 @@ def test_no_secret_literal_in_generated_code(tmp_path: Path) -> None:
 
 
 def scan_document() -> dict[str, Any]:
-    def finding(path: str, sender: Optional[str], api: Optional[str], credential: str = "explicit") -> dict[str, Any]:
+    def finding(path: str, sender: str | None, api: str | None, credential: str = "explicit") -> dict[str, Any]:
         return {
             "rule": "SMTP001", "path": path, "sender": sender,
             "call": None if api is None else {"api": api, "command": "x", "form": "named", "params": {}},
@@ -305,7 +305,7 @@ def test_kit_command_writes_the_kit_scoped_to_a_scan(tmp_path: Path) -> None:
     ("content", "reason"),
     [(None, "cannot read"), ("{not json", "not JSON"), ("[1, 2]", "not a smtp2graph scan JSON document")],
 )
-def test_kit_command_reports_bad_scan_files_in_one_line(tmp_path: Path, content: Optional[str], reason: str) -> None:
+def test_kit_command_reports_bad_scan_files_in_one_line(tmp_path: Path, content: str | None, reason: str) -> None:
     scan = tmp_path / "scan.json"
     if content is not None:
         scan.write_text(content, encoding="utf-8")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional
 
 import pytest
 
@@ -17,7 +17,7 @@ from scanner.migrate.mapping import (
 )
 from scanner.model import Api, BindKind, BoundParam, Location, MailCall
 
-Value = Optional[Union[str, bool, int, list[str]]]
+Value = Optional[str | bool | int | list[str]]
 
 
 def bound(name: str, text: str, value: Value = None, kind: BindKind = BindKind.LITERAL, **extra: object) -> BoundParam:

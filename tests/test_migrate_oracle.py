@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Optional
-
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scanner.engine import calls_in_text
 from scanner.files import read_source
@@ -78,7 +76,7 @@ def test_round_trip_covers_the_examples() -> None:
 # --------------------------------------------------------------------------- generated Send-MailMessage calls
 
 # name → (aliases, unambiguous prefixes among Send-MailMessage's parameters and the common ones, position)
-PARAMETERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], Optional[int]]] = {
+PARAMETERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], int | None]] = {
     "To": ((), (), 0),
     "Subject": (("sub",), ("Subj",), 1),
     "Body": ((), (), 2),

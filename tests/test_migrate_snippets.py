@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,7 +12,7 @@ from scanner.migrate.snippets import invoke_restmethod_snippet, send_mgusermail_
 from scanner.migrate.syntax import parse_problems
 from scanner.model import Api, BindKind, BoundParam, Location, MailCall
 
-Value = Optional[Union[str, bool, int, list[str]]]
+Value = Optional[str | bool | int | list[str]]
 
 
 def bound(name: str, text: str, value: Value = None, kind: BindKind = BindKind.LITERAL) -> BoundParam:
@@ -168,16 +168,17 @@ def test_every_generated_snippet_parses_cleanly(mail_call: MailCall) -> None:
         assert problems == [], f"{problems}\n{snippet}"
 
 
-def _calls_of_every_fixture() -> list[tuple[str, "MailCall"]]:
+def _calls_of_every_fixture() -> list[tuple[str, MailCall]]:
     from pathlib import Path
 
     from scanner.engine import calls_in_text
     from scanner.files import read_source
 
     root = Path(__file__).resolve().parent.parent
-    files = [*sorted((root / "examples").rglob("*.ps*1")), *sorted((root / "tests" / "fixtures" / "scan").glob("*.ps1")),
+    files = [*sorted((root / "examples").rglob("*.ps*1")),
+             *sorted((root / "tests" / "fixtures" / "scan").glob("*.ps1")),
              *sorted((root / "tests" / "fixtures" / "migrate").rglob("*.ps*1"))]
-    out = []
+    out: list[tuple[str, MailCall]] = []
     for path in files:
         source = read_source(path, path.parent)
         out.extend((f"{source.rel}:{call.location.line}", call)

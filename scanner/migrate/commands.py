@@ -8,7 +8,6 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from scanner.migrate.kit import KitError, SenderUse, build_kit, write_atomic, write_kit
 from scanner.migrate.patch import FilePatch, FixStyle, patch_source
@@ -25,7 +24,7 @@ def _note(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def run_kit(dest: Path, senders_from: Optional[Path]) -> int:
+def run_kit(dest: Path, senders_from: Path | None) -> int:
     """Write the kit into ``dest``; 0 on success, 2 on a usage or I/O error."""
     if dest.exists() and not dest.is_dir():
         _error(f"{dest}: exists and is not a folder")
@@ -77,7 +76,7 @@ def _scan_root(paths: list[Path]) -> Path:
     return common.parent if common.is_file() else common
 
 
-def _excluded_output(root: Path, out: Optional[Path]) -> tuple[str, ...]:
+def _excluded_output(root: Path, out: Path | None) -> tuple[str, ...]:
     """Keep a --out folder inside the scanned tree out of the scan."""
     if out is None:
         return ()
@@ -108,7 +107,7 @@ def _record_sender(run: FixRun, patch: FilePatch) -> None:
 
 
 def collect_patches(
-    paths: list[Path], style: FixStyle, unsafe_fixes: bool, out: Optional[Path] = None
+    paths: list[Path], style: FixStyle, unsafe_fixes: bool, out: Path | None = None
 ) -> FixRun:
     """Read, recognise and patch every script under ``paths`` (nothing is written)."""
     from scanner.engine import calls_in_text, default_prefilter
@@ -167,7 +166,7 @@ def _report_fixes(run: FixRun) -> None:
     )
 
 
-def _git_dirty(root: Path) -> Optional[str]:
+def _git_dirty(root: Path) -> str | None:
     """`git status --porcelain` under ``root``; None when it is not in a git work tree (or git is missing)."""
     folder = root if root.is_dir() else root.parent
     try:
@@ -182,7 +181,7 @@ def _git_dirty(root: Path) -> Optional[str]:
     return status.stdout if status.returncode == 0 else None
 
 
-def _write_outputs(run: FixRun, target_root: Optional[Path]) -> list[Path]:
+def _write_outputs(run: FixRun, target_root: Path | None) -> list[Path]:
     """Write changed files under ``target_root`` (same relative paths), or in place when it is None."""
     written: list[Path] = []
     for patch in run.patches:
@@ -195,7 +194,7 @@ def _write_outputs(run: FixRun, target_root: Optional[Path]) -> list[Path]:
 
 def run_fix(
     paths: list[Path],
-    out: Optional[Path],
+    out: Path | None,
     write: bool,
     allow_dirty: bool,
     unsafe_fixes: bool,
@@ -248,7 +247,7 @@ def run_fix(
 # --------------------------------------------------------------------------- snippet
 
 
-def _parse_location(location: str) -> Optional[tuple[Path, int]]:
+def _parse_location(location: str) -> tuple[Path, int] | None:
     path_text, sep, line_text = location.rpartition(":")
     if not sep or not path_text or not line_text.isdigit() or int(line_text) < 1:
         return None

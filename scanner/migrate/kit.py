@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from scanner import __version__
 from scanner.migrate.mapping import ps_quote
@@ -223,7 +223,7 @@ def load_scan(path: Path) -> dict[str, Any]:
     return document
 
 
-def build_kit(dest: Path, senders_from: Optional[Path] = None) -> list[Path]:
+def build_kit(dest: Path, senders_from: Path | None = None) -> list[Path]:
     """The `kit` command: write the kit into ``dest``, scoped to the senders of a scan JSON file if given."""
     senders: list[SenderUse] = []
     root = ""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Optional, Union
 
 from scanner.model import Api, BindKind, BoundParam, MailCall
 
@@ -86,7 +85,7 @@ class PsValue:
     """One value of the request: a PowerShell expression that yields it, and the constant when known."""
 
     ps: str  # PowerShell expression (a quoted literal for constants)
-    static: Optional[Union[str, bool]] = None
+    static: str | bool | None = None
 
     @property
     def is_static(self) -> bool:
@@ -108,7 +107,7 @@ class RecipientList:
     """A recipient field: parsed constants, or an expression evaluated at run time."""
 
     static: tuple[Recipient, ...] = ()
-    expression: Optional[str] = None  # PowerShell expression yielding strings, when not constant
+    expression: str | None = None  # PowerShell expression yielding strings, when not constant
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,7 @@ class AttachmentSpec:
     """A file attachment: its path expression, and its name and MIME type when the path is constant."""
 
     path: PsValue
-    name: Optional[str]
+    name: str | None
     content_type: str
 
 
@@ -124,7 +123,7 @@ class AttachmentSpec:
 class GraphMapping:
     """The Graph sendMail request one mail call means, and what cannot be carried over."""
 
-    sender: Optional[str]  # static sender mailbox address (lower-case), or None
+    sender: str | None  # static sender mailbox address (lower-case), or None
     sender_text: str  # PowerShell text of the sender expression ("" when there is none)
     request: dict[str, object]
     notes: list[str]
@@ -133,17 +132,17 @@ class GraphMapping:
     command: str = ""
     # Structured parts the code generators use (the request dict is for people and JSON).
     recipients: dict[str, RecipientList] = field(default_factory=dict)  # toRecipients, ccRecipients, …
-    subject: Optional[PsValue] = None
-    body: Optional[PsValue] = None
-    content_type: Optional[PsValue] = None
-    importance: Optional[PsValue] = None
-    delivery_receipt: Optional[PsValue] = None
+    subject: PsValue | None = None
+    body: PsValue | None = None
+    content_type: PsValue | None = None
+    importance: PsValue | None = None
+    delivery_receipt: PsValue | None = None
     attachments: list[AttachmentSpec] = field(default_factory=list)
-    attachments_expression: Optional[str] = None  # paths computed at run time (generated code reads them)
+    attachments_expression: str | None = None  # paths computed at run time (generated code reads them)
     sender_is_literal: bool = False  # From is a constant written at the call (not a variable's value)
     headers: list[tuple[str, PsValue]] = field(default_factory=list)
-    from_recipient: Optional[RecipientList] = None  # `from` with a display name, when it must be sent
-    mail_message: Optional[str] = None  # expression of a MailMessage object built at run time
+    from_recipient: RecipientList | None = None  # `from` with a display name, when it must be sent
+    mail_message: str | None = None  # expression of a MailMessage object built at run time
     # SMTP submission never kept a copy in Sent Items; keep it that way unless asked.
     save_to_sent_items: bool = False
     note_items: list[MappingNote] = field(default_factory=list)
@@ -272,7 +271,7 @@ def file_name_of(path: str) -> str:
     return re.split(r"[\\/]", path.rstrip("\\/"))[-1]
 
 
-def _static_strings(bound: BoundParam) -> Optional[list[str]]:
+def _static_strings(bound: BoundParam) -> list[str] | None:
     """The parameter's constant strings, or None when any part is computed at run time."""
     if not bound.is_static:
         return None
@@ -284,14 +283,14 @@ def _static_strings(bound: BoundParam) -> Optional[list[str]]:
     return [str(value)]
 
 
-def _static_scalar(bound: BoundParam) -> Optional[str]:
+def _static_scalar(bound: BoundParam) -> str | None:
     strings = _static_strings(bound)
     if strings is None or len(strings) != 1:
         return None
     return strings[0]
 
 
-def _is_true_switch(bound: BoundParam) -> Optional[bool]:
+def _is_true_switch(bound: BoundParam) -> bool | None:
     """A switch's constant state: True/False, or None when set by an expression."""
     value = bound.value
     if isinstance(value, bool):
@@ -601,7 +600,7 @@ _HEADER_PAIR = re.compile(
 )
 
 
-def _header_pairs(bound: BoundParam) -> Optional[list[tuple[str, PsValue]]]:
+def _header_pairs(bound: BoundParam) -> list[tuple[str, PsValue]] | None:
     """Header names and values from `Name: value` strings or a literal hashtable, or None when dynamic."""
     strings = _static_strings(bound)
     if strings is not None:

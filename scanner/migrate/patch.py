@@ -15,7 +15,6 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Optional
 
 from scanner.migrate.mapping import GraphMapping, map_call, ps_expression
 from scanner.migrate.snippets import invoke_restmethod_snippet, message_lines, send_mgusermail_snippet
@@ -52,7 +51,7 @@ class CallFix:
     call: MailCall
     applicability: FixApplicability
     reason: str
-    mapping: Optional[GraphMapping] = None
+    mapping: GraphMapping | None = None
     applied: bool = False
     refused: str = ""  # why a wanted edit was not applied (parse check, unsafe without --unsafe-fixes)
 
@@ -92,7 +91,7 @@ def _is_plain_send(call: MailCall) -> bool:
     return call.form != "method-async" and not call.command.lower().endswith("async")
 
 
-def classify(call: MailCall, assessment: Optional[Assessment], mapping: GraphMapping,
+def classify(call: MailCall, assessment: Assessment | None, mapping: GraphMapping,
              style: FixStyle = FixStyle.MODULE) -> tuple[FixApplicability, str]:
     """Fix safety for one call: safe, unsafe (needs --unsafe-fixes) or display-only, with the reason."""
     if call.api in _GRAPH_APIS:
@@ -150,11 +149,11 @@ def _inline_blockers(call: MailCall) -> list[str]:
     return out
 
 
-def fix_info(call: MailCall, assessment: Optional[Assessment], style: FixStyle = FixStyle.MODULE) -> FixInfo:
+def fix_info(call: MailCall, assessment: Assessment | None, style: FixStyle = FixStyle.MODULE) -> FixInfo:
     """The JSON report's `fix` for one call: safety, the Graph request, notes and both snippets."""
     mapping = map_call(call)
     applicability, reason = classify(call, assessment, mapping, style)
-    snippet: Optional[dict[str, str]] = None
+    snippet: dict[str, str] | None = None
     if call.api not in _GRAPH_APIS:
         snippet = {
             "invoke_restmethod": invoke_restmethod_snippet(mapping),
@@ -223,7 +222,7 @@ def _statement_context(text: str, start: int) -> bool:
     return before == "" or before.endswith(("{", ";")) or before.lower() in ("else", "try", "finally")
 
 
-def _smtpclient_replacement(call: MailCall, text: str) -> Optional[str]:
+def _smtpclient_replacement(call: MailCall, text: str) -> str | None:
     """`$client.Send($m)` → `Send-GraphMailMessage -MailMessage $m`; the 4-string overload → named parameters."""
     start, end = call.call_span
     name_start, name_end = call.name_span
@@ -243,7 +242,7 @@ def _smtpclient_replacement(call: MailCall, text: str) -> Optional[str]:
     return command if _statement_context(text, start) else f"({command})"
 
 
-def _rename_replacement(call: MailCall, text: str) -> Optional[str]:
+def _rename_replacement(call: MailCall, text: str) -> str | None:
     start, end = call.name_span
     if end <= start:
         return None
@@ -288,7 +287,7 @@ def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style:
     return "& {" + newline + body + newline + indent + "}"
 
 
-def _edit_for(call: MailCall, mapping: GraphMapping, text: str, style: FixStyle, newline: str) -> Optional[TextEdit]:
+def _edit_for(call: MailCall, mapping: GraphMapping, text: str, style: FixStyle, newline: str) -> TextEdit | None:
     if style is not FixStyle.MODULE:
         start, end = call.call_span
         if end <= start:
@@ -305,7 +304,7 @@ def _edit_for(call: MailCall, mapping: GraphMapping, text: str, style: FixStyle,
     return TextEdit(call.name_span[0], call.name_span[1], replacement)
 
 
-def call_edit(call: MailCall, text: str, style: FixStyle = FixStyle.MODULE, newline: str = "\n") -> Optional[TextEdit]:
+def call_edit(call: MailCall, text: str, style: FixStyle = FixStyle.MODULE, newline: str = "\n") -> TextEdit | None:
     """The edit that rewrites one call in ``text`` (not parse-checked; patch_text does that), or None."""
     return _edit_for(call, map_call(call), text, style, newline)
 
@@ -423,7 +422,7 @@ def _end_of_comments(text: str, start: int, stop: int) -> int:
     return end
 
 
-def import_edit(text: str, newline: str) -> Optional[TextEdit]:
+def import_edit(text: str, newline: str) -> TextEdit | None:
     """The one `Import-Module Smtp2Graph` line, after the header; None when the script already has it."""
     if _IMPORT_PRESENT.search(text):
         return None
@@ -449,7 +448,7 @@ def _apply(text: str, edit: TextEdit) -> str:
 def patch_text(
     text: str,
     calls: list[MailCall],
-    assessments: Optional[list[Optional[Assessment]]] = None,
+    assessments: list[Assessment | None] | None = None,
     style: FixStyle = FixStyle.MODULE,
     unsafe_fixes: bool = False,
     newline: str = "\n",
@@ -461,7 +460,7 @@ def patch_text(
         assessments = [assess(call) if call.api not in _GRAPH_APIS else None for call in calls]
     fixes: list[CallFix] = []
     wanted: list[tuple[CallFix, TextEdit]] = []
-    for call, assessment in zip(calls, assessments):
+    for call, assessment in zip(calls, assessments, strict=True):
         mapping = map_call(call)
         applicability, reason = classify(call, assessment, mapping, style)
         fix = CallFix(call, applicability, reason, mapping)
