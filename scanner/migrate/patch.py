@@ -126,6 +126,8 @@ def classify(call: MailCall, assessment: Assessment | None, mapping: GraphMappin
                            "Graph changes the mail path if it is another relay")
     if style is not FixStyle.MODULE:
         reasons.extend(_inline_blockers(call))
+    if style is FixStyle.INLINE_SDK:
+        reasons.append("Send-MgUserMail needs an app-only Connect-MgGraph session before the call; add one")
     lost = [note.text for note in mapping.note_items if note.kind.value == "lost"]
     reasons.extend(lost)
     if reasons:
