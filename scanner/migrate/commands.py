@@ -230,7 +230,8 @@ def run_fix(
             for path in _write_outputs(run, out):
                 print(path)
             senders = sorted(run.senders.values(), key=lambda item: item.mailbox)
-            for path in write_kit(out / KIT_FOLDER, senders, run.root.as_posix()):
+            shown_root = paths[0].as_posix() if len(paths) == 1 else run.root.as_posix()
+            for path in write_kit(out / KIT_FOLDER, senders, shown_root):
                 print(path)
     except OSError as error:
         _error(f"{error.filename or out or root}: cannot write: {error.strerror or error}")
