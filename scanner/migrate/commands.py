@@ -133,7 +133,11 @@ def collect_patches(
             continue
         if source.is_data_file:
             continue
-        calls = [call for call in calls_in_text(source.text, source.rel, False) if call.sent or call.api]
+        try:
+            calls = calls_in_text(source.text, source.rel, False)
+        except RecursionError:
+            run.errors.append(f"{source.rel}: too deeply nested to analyse; not patched")
+            continue
         if not calls:
             continue
         run.sources[source.rel] = item.path
