@@ -47,12 +47,16 @@ class OffsetMap:
 
 @dataclass
 class ParsedSource:
-    """The tree of one script plus what the recognizers need from it."""
+    """The tree of one script plus what the recognizers need from it: where it has errors.
+
+    Commands are located and bound from the text (scanner.lexer), which PowerShell semantics
+    allow in every region; the tree says where its own reading broke down, which lowers the
+    confidence of a call found there.
+    """
 
     tree: tree_sitter.Tree
     offsets: OffsetMap
     error_spans: list[tuple[int, int]] = field(default_factory=list)  # char offsets of ERROR / MISSING nodes
-    command_names: list[tuple[int, int]] = field(default_factory=list)  # char spans of command_name nodes
 
     @property
     def has_error(self) -> bool:
@@ -66,19 +70,19 @@ class ParsedSource:
 @lru_cache(maxsize=1)
 def _query() -> tree_sitter.Query:
     language = tree_sitter.Language(tree_sitter_powershell.language())
-    return tree_sitter.Query(language, "(command_name) @name (ERROR) @error (MISSING) @missing")
+    return tree_sitter.Query(language, "(ERROR) @error (MISSING) @missing")
 
 
 def parse_source(text: str) -> ParsedSource:
-    """Parse decoded text and collect error spans and command names (as text offsets)."""
+    """Parse decoded text and collect the spans (text offsets) where the tree is not trusted."""
     data = text.encode("utf-8", "surrogatepass")
     tree = parse_bytes(data)
     offsets = OffsetMap(text)
     parsed = ParsedSource(tree, offsets)
+    if not tree.root_node.has_error:
+        return parsed
     # A query runs in C; walking every node in Python would cost as much as the parse itself.
     captures = tree_sitter.QueryCursor(_query()).captures(tree.root_node)
-    for node in captures.get("name", []):
-        parsed.command_names.append((offsets.char(node.start_byte), offsets.char(node.end_byte)))
     for key in ("error", "missing"):
         for node in captures.get(key, []):
             parsed.error_spans.append((offsets.char(node.start_byte), offsets.char(node.end_byte)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Iterable, Optional
 
 from scanner.lexer import CommandArguments, Element, ElementKind, LexError, lex_arguments, literal_value
 from scanner.model import BindKind, BoundParam
@@ -226,14 +226,34 @@ class CallSite:
     canonical: str  # the command it resolves to
 
 
-def _name_regex(names: list[str]) -> re.Pattern[str]:
-    # The bare names only: an optional `Module\` prefix is found by looking back from each hit,
-    # because an optional prefix in the pattern makes the regex engine retry at every word.
-    alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return re.compile(r"(?i)(?<![\w\-.$@:])(?:" + alternation + r")(?![\w\-\\:.])")
-
-
+_BEFORE_NAME = set("-.$@:") | set("_")
+_AFTER_NAME = set("-\\:.") | set("_")
 _QUALIFIER = re.compile(r"([\w.]+)\\$")
+
+
+def _name_hits(script: Script, names: Iterable[str]) -> list[tuple[int, int]]:
+    """(start, end) of each whole-word occurrence of the (lower-case) names in the masked code.
+
+    `str.find` on a lower-cased copy is many times faster than a case-insensitive regex, and
+    every recognizer asks, so the lower-cased code is computed once per script.
+    """
+    low = script.memo.get("code-lower")
+    if low is None:
+        low = script.code.lower()
+        script.memo["code-lower"] = low
+    assert isinstance(low, str)
+    hits: list[tuple[int, int]] = []
+    for name in names:
+        i = low.find(name)
+        while i >= 0:
+            end = i + len(name)
+            before = low[i - 1] if i > 0 else " "
+            after = low[end] if end < len(low) else " "
+            if not (before.isalnum() or before in _BEFORE_NAME) and not (after.isalnum() or after in _AFTER_NAME):
+                hits.append((i, end))
+            i = low.find(name, end)
+    hits.sort()
+    return hits
 
 
 _CALL_OPERATOR = re.compile(r"&[ \t]*(['\"])((?:[\w.]+\\)?[\w\-]+)\1")
@@ -258,9 +278,9 @@ def find_command_sites(script: Script, names: dict[str, str], module: str = "Mic
         return []
     code = script.code
     sites: dict[int, CallSite] = {}
-    for m in _name_regex(list(names)).finditer(code):
-        base = m.group()
-        start = m.start()
+    for hit_start, hit_end in _name_hits(script, names):
+        base = code[hit_start:hit_end]
+        start = hit_start
         qualifier = ""
         if start > 0 and code[start - 1] == "\\":
             q = _QUALIFIER.search(code, max(0, start - 128), start)
@@ -270,10 +290,10 @@ def find_command_sites(script: Script, names: dict[str, str], module: str = "Mic
             if module != "*" and qualifier.lower() != module.lower():
                 continue
             start = q.start(1)
-        written = code[start : m.end()]
+        written = code[start:hit_end]
         if not script.at_command_position(start):
             continue
-        if re.match(r"[ \t]*=(?!=)", code[m.end() : m.end() + 4]):
+        if re.match(r"[ \t]*=(?!=)", code[hit_end : hit_end + 4]):
             continue  # a hashtable key or an assignment target, not a call
         name_start = start
         form = "module-qualified" if qualifier else "plain"
@@ -281,7 +301,7 @@ def find_command_sites(script: Script, names: dict[str, str], module: str = "Mic
         if c == "&" and not (amp > 0 and code[amp - 1] == "&"):
             form = "call-operator"
             start = amp
-        sites[name_start] = CallSite(start, name_start, m.end(), written, form, names[base.lower()])
+        sites[name_start] = CallSite(start, name_start, hit_end, written, form, names[base.lower()])
     for m in _call_operator_matches(script):
         if code[m.start()] != "&":
             continue
