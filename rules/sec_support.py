@@ -24,10 +24,12 @@ _TOKEN_REQUEST = re.compile(
 
 @dataclass(frozen=True)
 class Sink:
-    """Something a secret can feed: a mail send or a token request."""
+    """Something a secret can feed: a mail send or a token request, and the code that makes it up."""
 
     start: int
+    end: int
     what: str
+    references: str  # source text whose variables feed the sink (the call, its bound parameters)
 
 
 def mail_calls(script: Any) -> list[MailCall]:
@@ -41,12 +43,24 @@ def mail_calls(script: Any) -> list[MailCall]:
 
 
 def token_requests(script: Any) -> list[Sink]:
-    """Token requests to Entra ID in code (not in comments)."""
+    """Token requests to Entra ID in code (not in comments), each with the statement that makes it."""
     found: list[Sink] = []
+    assignments = _assignments(script)
     for m in _TOKEN_REQUEST.finditer(script.text):
         if _in_comment(script, m.start()):
             continue
-        found.append(Sink(m.start(), "a Graph/Entra token request"))
+        covering = [a for a in assignments if a.value_start <= m.start() < a.value_end]
+        if covering:
+            start, end = covering[-1].value_start, covering[-1].value_end
+            # `$tokenUri = 'https://login…/token'`: the request is made where $tokenUri is used.
+            pattern = re.compile(r"(?i)\$(?:script:|global:)?" + re.escape(covering[-1].target) + r"(?![\w])")
+            for use in pattern.finditer(script.code):
+                ustart, uend = _statement(script, use.start())
+                if not (ustart <= start < uend):  # not the assignment itself
+                    found.append(Sink(ustart, uend, "a Graph/Entra token request", script.text[ustart:uend]))
+        else:
+            start, end = _statement(script, m.start())
+        found.append(Sink(start, end, "a Graph/Entra token request", script.text[start:end]))
     return found
 
 
@@ -54,12 +68,75 @@ def _in_comment(script: Any, offset: int) -> bool:
     return any(s <= offset < e for s, e in script.structure.masked.comments)
 
 
+def _statement(script: Any, offset: int) -> tuple[int, int]:
+    from scanner.structure import statement_end
+
+    code = script.code
+    start = max(code.rfind("\n", 0, offset), code.rfind(";", 0, offset)) + 1
+    return start, statement_end(script.structure, offset)
+
+
 def sinks(script: Any, calls: Optional[list[MailCall]] = None) -> list[Sink]:
     """Mail sends and token requests of the script, in text order."""
     calls = mail_calls(script) if calls is None else calls
-    out = [Sink(c.location.start, f"the {c.api.value} send ({c.command})") for c in calls if c.sent]
+    out: list[Sink] = []
+    for call in calls:
+        if not call.sent:
+            continue
+        start, end = call.call_span if call.call_span[1] > call.call_span[0] else (call.location.start, call.location.end)
+        references = script.text[start:end] + "\n" + "\n".join(b.text for b in call.params.values())
+        out.append(Sink(start, end, f"the {call.api.value} send ({call.command})", references))
     out.extend(token_requests(script))
     return sorted(out, key=lambda s: s.start)
+
+
+@dataclass(frozen=True)
+class _Assignment:
+    target: str  # lower-case variable name (the base of `$a.b = …` too)
+    value_start: int
+    value_end: int
+
+
+_ASSIGNMENT = re.compile(r"(?i)(?<![\w$])\$(?:script:|global:|local:)?(\w+)(?:\.\w+)*[ \t]*[+]?=(?!=)")
+
+
+def _assignments(script: Any) -> list[_Assignment]:
+    from scanner.resolve import skip_spaces
+    from scanner.structure import assigned_value_extent
+
+    out: list[_Assignment] = []
+    for m in _ASSIGNMENT.finditer(script.code):
+        start, end = assigned_value_extent(script.structure, skip_spaces(script.text, m.end()))
+        out.append(_Assignment(m.group(1).lower(), start, end))
+    return out
+
+
+def _references(text: str, names: set[str]) -> bool:
+    return any(re.search(r"(?i)\$(?:\{)?(?:script:|global:|local:)?" + re.escape(n) + r"(?![\w])", text) for n in names)
+
+
+def feeding_sink(script: Any, start: int, end: int, targets: list[Sink]) -> Optional[Sink]:
+    """The sink a secret literal at ``[start, end)`` flows into, following variables, or None.
+
+    The literal feeds a sink when it is written inside it, or when a variable assigned from it
+    (directly or through further assignments, `$client.Credentials = $cred` included) is used by it.
+    """
+    inside = next((t for t in targets if t.start <= start < t.end), None)
+    if inside is not None:
+        return inside
+    assignments = _assignments(script)
+    tainted = {a.target for a in assignments if a.value_start <= start < a.value_end}
+    for _ in range(8):
+        grown = set(tainted)
+        for a in assignments:
+            if a.target not in grown and _references(script.text[a.value_start : a.value_end], tainted):
+                grown.add(a.target)
+        if grown == tainted:
+            break
+        tainted = grown
+    if not tainted:
+        return None
+    return next((t for t in targets if _references(t.references, tainted)), None)
 
 
 def _related(script: Any, offset: int, role: str) -> RelatedLocation:
@@ -180,7 +257,13 @@ def secret_findings(rule: Any, script: Any, secrets: list[Any], config: Any) -> 
     occurrences: dict[str, int] = {}
     findings: list[Finding] = []
     for secret in mine:
-        sink = next((t for t in targets if t.start > secret.start), targets[-1])
+        from scanner.secrets import SecretKind
+
+        sink = feeding_sink(script, secret.start, secret.end, targets)
+        if sink is None and secret.kind is SecretKind.MAIL_PASSWORD:
+            sink = next((t for t in targets if t.start > secret.start), targets[-1])  # a mail API's own password field
+        if sink is None:
+            continue  # a password for something else (New-LocalUser, a web site) is not this tool's business
         holder = secret.name if secret.name[:1] in "$-" or secret.name.isidentifier() else ""
         where = f" ({holder} = '***')" if holder else " (shown as '***')"
         message = (

@@ -86,7 +86,9 @@ def test_baseline_matches_by_fingerprint_not_line(tree: Path, tmp_path: Path) ->
     # A new secret and a new send are reported, and only they.
     extra = tree / "graph" / "secrets_token.ps1"
     extra.write_text(
-        extra.read_text(encoding="utf-8") + "$anotherSecret = 'Brand-New~Example~Secret'\n", encoding="utf-8"
+        extra.read_text(encoding="utf-8")
+        + "$third = Invoke-RestMethod -Method Post -Uri $tokenEndpoint -Body @{ client_id = $appId; client_secret = 'Brand-New~Example~Secret' }\n",
+        encoding="utf-8",
     )
     shutil.copy(FIXTURES / "cdo_ntlm_onprem.ps1", tree / "legacy" / "cdo_ntlm_onprem.ps1")
     new, code = execute_scan(ScanRequest(paths=[tree], use_cache=False, jobs=1, quiet=True, baseline=baseline))

@@ -49,8 +49,8 @@ EXPECTED = [
     ("graph_content_types.ps1", ("GRAPH004",), [("GRAPH004", 2), ("GRAPH004", 3)]),
     ("graph_attachment.ps1", ("GRAPH005",), [("GRAPH005", 3)]),
     ("graph_attachment_checked.ps1", ("GRAPH005",), []),
-    ("secrets_mail.ps1", ("SEC001", "SEC002", "SEC003", "SEC004"), [("SEC001", 1), ("SEC001", 2), ("SEC001", 5), ("SEC002", 4), ("SEC003", 6), ("SEC003", 8)]),
-    ("secrets_token.ps1", ("SEC001", "SEC002", "SEC003", "SEC004"), [("SEC004", 1), ("SEC004", 2)]),
+    ("secrets_mail.ps1", ("SEC001", "SEC002", "SEC003", "SEC004"), [("SEC001", 2), ("SEC001", 5), ("SEC002", 4), ("SEC003", 6), ("SEC003", 8)]),
+    ("secrets_token.ps1", ("SEC001", "SEC002", "SEC003", "SEC004"), [("SEC004", 1), ("SEC004", 4)]),
     ("secrets_unrelated.ps1", NEW_RULES, []),
 ]
 
@@ -163,8 +163,8 @@ def test_secret_findings_point_at_the_sink_and_never_show_the_value() -> None:
     assert found
     source = (FIXTURES / "secrets_mail.ps1").read_text(encoding="utf-8")
     for finding in found:
-        assert finding.related and finding.related[0].role == "sink" and finding.related[0].line == 12
-        assert "line 12" in finding.message
+        assert finding.related and finding.related[0].role == "sink"
+        assert f"(line {finding.related[0].line})" in finding.message
         for literal in ("Example-Pa55", "U2VjM"):
             assert literal not in finding.message and literal not in finding.snippet
             assert all(literal not in line for line in finding.context_lines)
@@ -172,9 +172,30 @@ def test_secret_findings_point_at_the_sink_and_never_show_the_value() -> None:
     assert "Sec1-Example-Pa55" in source  # the fixture does hold the literal
 
 
+# (secret line, the line of the send or token request it flows into)
+FLOWS = [
+    (2, 14),  # $smtpPassword -> ConvertTo-SecureString -> $fromVariable -> -Credential (New-Object PSCredential(…, $fromVariable))
+    (4, 12),  # NetworkCredential -> $network -> $smtp.Credentials = $network -> $smtp.Send()
+    (5, 13),  # PSCredential(…, ConvertTo-SecureString 'x') -> $ps -> -Credential $ps
+    (6, 17),  # base64 -> $decoded -> $relayCredential -> $relay.Credentials -> $relay.Send()
+    (8, 18),  # base64 -> $password -> inline ConvertTo-SecureString in -Credential
+]
+
+
+def test_secrets_are_followed_to_the_send_they_feed() -> None:
+    found = sorted((f.location.line, f.related[0].line) for f in findings("secrets_mail.ps1") if f.rule.startswith("SEC"))
+    # line 1 goes to New-LocalUser only: a secret, but not one that feeds mail, so not reported
+    assert found == FLOWS
+
+
+def test_client_secret_followed_through_a_hashtable_to_the_token_request() -> None:
+    found = sorted((f.location.line, f.related[0].line) for f in findings("secrets_token.ps1") if f.rule == "SEC004")
+    assert found == [(1, 3), (4, 5)]
+
+
 def test_secret_values_that_are_urls_are_not_secrets() -> None:
     found = [f for f in findings("secrets_token.ps1") if f.rule.startswith("SEC")]
-    assert all(f.location.line != 4 for f in found)  # $tokenEndpoint = 'https://…'
+    assert all(f.location.line != 6 for f in found)  # $tokenEndpoint = 'https://…'
 
 
 def test_file_findings_fingerprints_survive_line_shifts() -> None:
