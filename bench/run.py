@@ -38,7 +38,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from gen_corpus import CorpusSpec, FileRecord, ensure_corpus  # noqa: E402
+from gen_corpus import CorpusSpec, FileRecord, ensure_corpus, read_manifest  # noqa: E402
 
 # Used when the scanner does not expose its prefilter tokens: the mail API names.
 FALLBACK_TOKENS = ("send-mailmessage", "smtpclient", "mailkit", "cdo.message", "system.web.mail", "psemailserver")
@@ -326,7 +326,10 @@ def prepare(workdir: Path, spec: CorpusSpec) -> Tuple[Path, List[FileRecord]]:
     """Generate (or reuse) a corpus and say what it is."""
     path = corpus_dir(workdir, spec)
     start = time.perf_counter()
-    existed = (path / ".bench-manifest.json").exists()
+    try:
+        reused = read_manifest(path)[0] == spec
+    except (OSError, ValueError, KeyError, TypeError):
+        reused = False
     records = ensure_corpus(path, spec)
     took = time.perf_counter() - start
     scanned = [r for r in records if not r.ignored]
@@ -334,7 +337,7 @@ def prepare(workdir: Path, spec: CorpusSpec) -> Tuple[Path, List[FileRecord]]:
     mib = sum(r.bytes for r in scanned) / 1048576
     print(f"  {path.name}: {len(scanned)} files scanned ({len(records) - len(scanned)} .gitignored), "
           f"{mib:.1f} MiB, {mail} send mail ({100 * mail / max(1, len(scanned)):.1f}%)"
-          f"  [{'checked' if existed else 'generated'} in {took:.1f} s]", flush=True)
+          f"  [{'reused' if reused else 'generated'} in {took:.1f} s]", flush=True)
     return path, records
 
 
