@@ -22,7 +22,9 @@ RULE = Rule(
     summary="A literal password converted with ConvertTo-SecureString -AsPlainText, used for mail sending or a Graph/Entra token.",
     what_it_does=(
         "Finds `ConvertTo-SecureString 'literal' -AsPlainText -Force`, or a variable assigned a literal and then "
-        "passed to it, in scripts that send mail or request a Graph/Entra token. The value is always shown as `***`."
+        "passed to it, when it feeds a mail send or a Graph/Entra token request: the literal is followed through "
+        "variables (`$pw` -> `PSCredential` -> `$cred` -> `-Credential $cred`). A password that only goes elsewhere "
+        "(`New-LocalUser`) is not reported. The value is always shown as `***`."
     ),
     why_bad=(
         "A SecureString made from a literal protects nothing: the password is in the script, in every copy and "
@@ -56,6 +58,11 @@ RULE = Rule(
     good=(
         Example("$pw = ConvertTo-SecureString $env:SMTP_PASSWORD -AsPlainText -Force\nSend-MailMessage -To b@contoso.com -Subject x -SmtpServer relay.local\n", 0),
         Example("$pw = ConvertTo-SecureString 'Example-Pa55' -AsPlainText -Force\nNew-LocalUser -Name svc -Password $pw\n", 0),
+        Example(
+            "$pw = ConvertTo-SecureString 'Example-Pa55' -AsPlainText -Force\nNew-LocalUser -Name svc -Password $pw\n"
+            "Send-MailMessage -To b@contoso.com -Subject 'svc created' -SmtpServer relay.contoso.local\n",
+            0,
+        ),
     ),
     fix=FixApplicability.DISPLAY_ONLY,
     tags=("secret",),

@@ -24,7 +24,8 @@ RULE = Rule(
         "Finds literal passwords given to `New-Object System.Net.NetworkCredential('user', 'password')`, "
         "`PSCredential`, a `-Password` parameter, the CDO field `.../cdo/configuration/sendpassword`, "
         "MailKit's `.Authenticate('user', 'password')`, or a `$password = '...'` variable, in scripts that "
-        "send mail or request a Graph/Entra token. The value is always shown as `***`."
+        "send mail or request a Graph/Entra token, when the literal flows into the send (followed through variables "
+        "and `$client.Credentials = $cred`). The value is always shown as `***`."
     ),
     why_bad=(
         "The mailbox password sits in the script and its history. It is also the SMTP AUTH basic credential "
