@@ -342,3 +342,11 @@ def test_resolved_mail_message_is_shown_but_converted_at_run_time() -> None:
     assert mapping.sender == "monitoring@contoso.com"
     # Code reads the object when it runs: recipients added later (in a loop, say) are not lost.
     assert mapping.mail_message == "$message"
+
+
+def test_a_conditional_constant_is_shown_parsed_and_noted() -> None:
+    cc = bound("Cc", "'cfo@contoso.com'", "cfo@contoso.com", kind=BindKind.SPLAT, line=18)
+    cc.conditional = True
+    mapping = map_call(call(*BASE, cc))
+    assert message(mapping.request)["ccRecipients"] == [{"emailAddress": {"address": "cfo@contoso.com"}}]
+    assert any("Cc is set only on some code paths (line 18)" in note for note in mapping.notes)

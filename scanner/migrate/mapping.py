@@ -272,8 +272,12 @@ def file_name_of(path: str) -> str:
 
 
 def _static_strings(bound: BoundParam) -> list[str] | None:
-    """The parameter's constant strings, or None when any part is computed at run time."""
-    if not bound.is_static:
+    """The parameter's constant strings, or None when any part is computed at run time.
+
+    A value set only on some code paths still counts: the report shows it, and check_binding notes
+    that it is conditional.
+    """
+    if bound.value is None:
         return None
     value = bound.value
     if isinstance(value, list):
