@@ -210,6 +210,10 @@ Describe 'Graph error messages' {
 }
 
 Describe 'Configuration and tokens' {
+    BeforeEach {
+        InModuleScope Smtp2Graph { Disconnect-Smtp2Graph }
+    }
+
     AfterEach {
         foreach ($name in @('SMTP2GRAPH_TENANT_ID', 'SMTP2GRAPH_CLIENT_ID', 'SMTP2GRAPH_CERT_THUMBPRINT', 'SMTP2GRAPH_CLIENT_SECRET')) {
             [Environment]::SetEnvironmentVariable($name, $null)
