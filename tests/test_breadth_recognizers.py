@@ -216,6 +216,7 @@ def test_graph_sdk_cmdlets_and_draft_then_send() -> None:
     assert value(mail, "Subject") == "Change approved"
     assert value(beta, "From") is None and text(beta, "From") == "$env:SENDER"
     assert value(draft, "From") == "drafts@contoso.com"
+    assert value(draft, "Subject") == "Change approved"  # New-MgUserMessage -BodyParameter $params.Message
     assert any(r.role == "draft" and r.line == 15 for r in draft.related)
 
 
@@ -232,3 +233,15 @@ def test_every_fixture_parses_cleanly(name: str) -> None:
 
     tree = ts.Parser(ts.Language(tsp.language())).parse((FIXTURES / name).read_bytes())
     assert not tree.root_node.has_error, name
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.ps1")))
+def test_crlf_and_bom_do_not_change_what_is_found(name: str) -> None:
+    source = (FIXTURES / name).read_text(encoding="utf-8")
+    from scanner.files import decode
+
+    windows, encoding, _ = decode(b"\xef\xbb\xbf" + source.replace("\n", "\r\n").encode("utf-8"))
+    assert encoding == "utf-8-sig"
+    plain = [(c.api, c.form, c.location.line, sorted(c.params)) for c in calls_in_text(source, name)]
+    crlf = [(c.api, c.form, c.location.line, sorted(c.params)) for c in calls_in_text(windows, name)]
+    assert crlf == plain

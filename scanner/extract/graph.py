@@ -189,6 +189,9 @@ _RECIPIENT_KEYS = {"torecipients": "To", "ccrecipients": "Cc", "bccrecipients": 
 
 def _structure_text(script: Script, text: str, at: int) -> tuple[str, int]:
     """The hashtable/JSON text a `-Body` / `-BodyParameter` value is built from, when visible."""
+    member = re.fullmatch(r"(\$(?:script:|global:)?\w+)\.\w+", text.strip())
+    if member:
+        text = member.group(1)  # `$params.Message`: the keys are searched in the whole of $params
     followed, start = _follow(script, text, at)
     # `$message | ConvertTo-Json -Depth 5` or `ConvertTo-Json $message`: look at $message.
     cj = re.search(r"(?i)^\(?\s*(\$[\w:]+)\s*\|\s*ConvertTo-Json|ConvertTo-Json\s+(?:-InputObject\s+)?(\$[\w:]+)", followed.strip())
