@@ -8,6 +8,7 @@ context, a fingerprint without line numbers, severity overrides from the configu
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
@@ -76,9 +77,22 @@ def _statement(script: Any, offset: int) -> tuple[int, int]:
     return start, statement_end(script.structure, offset)
 
 
+_SINKS: "weakref.WeakKeyDictionary[Any, list[Sink]]" = weakref.WeakKeyDictionary()
+_ASSIGNMENTS: "weakref.WeakKeyDictionary[Any, list[_Assignment]]" = weakref.WeakKeyDictionary()
+
+
 def sinks(script: Any, calls: Optional[list[MailCall]] = None) -> list[Sink]:
-    """Mail sends and token requests of the script, in text order."""
-    calls = mail_calls(script) if calls is None else calls
+    """Mail sends and token requests of the script, in text order (computed once per script)."""
+    if calls is None:
+        cached = _SINKS.get(script)
+        if cached is None:
+            cached = _sinks(script, mail_calls(script))
+            _SINKS[script] = cached
+        return cached
+    return _sinks(script, calls)
+
+
+def _sinks(script: Any, calls: list[MailCall]) -> list[Sink]:
     out: list[Sink] = []
     for call in calls:
         if not call.sent:
@@ -104,10 +118,14 @@ def _assignments(script: Any) -> list[_Assignment]:
     from scanner.resolve import skip_spaces
     from scanner.structure import assigned_value_extent
 
+    cached = _ASSIGNMENTS.get(script)
+    if cached is not None:
+        return cached
     out: list[_Assignment] = []
     for m in _ASSIGNMENT.finditer(script.code):
         start, end = assigned_value_extent(script.structure, skip_spaces(script.text, m.end()))
         out.append(_Assignment(m.group(1).lower(), start, end))
+    _ASSIGNMENTS[script] = out
     return out
 
 
