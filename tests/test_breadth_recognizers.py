@@ -245,3 +245,21 @@ def test_crlf_and_bom_do_not_change_what_is_found(name: str) -> None:
     plain = [(c.api, c.form, c.location.line, sorted(c.params)) for c in calls_in_text(source, name)]
     crlf = [(c.api, c.form, c.location.line, sorted(c.params)) for c in calls_in_text(windows, name)]
     assert crlf == plain
+
+
+def test_recall_does_not_depend_on_a_clean_parse() -> None:
+    """`Mock … -MockWith {}` breaks tree-sitter's parse of the function; every send is still found."""
+    path = FIXTURES / "broken" / "all_apis_after_parse_error.ps1"
+    source = path.read_text(encoding="utf-8")
+    from scanner.script import Script
+
+    assert Script(source).parsed.has_error
+    found = calls_in_text(source, path.name)
+    assert [(c.api.value, c.location.line) for c in found] == [
+        ("cdo", 5),
+        ("mailkit", 8),
+        ("outlook-com", 11),
+        ("system-web-mail", 12),
+        ("graph-sendmail", 13),
+        ("send-mgusermail", 14),
+    ]
