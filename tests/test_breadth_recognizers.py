@@ -191,6 +191,7 @@ def test_graph_rest_uri_forms() -> None:
         (Api.GRAPH_SENDMAIL, "Invoke-RestMethod", "rest-splat", 10, "splat@contoso.com"),  # Uri key of a splat
         (Api.GRAPH_SENDMAIL, "Invoke-MgGraphRequest", "rest", 11, "reports@contoso.com"),  # $($sender)
         (Api.GRAPH_SENDMAIL, "irm", "rest-draft-send", 12, "reports@contoso.com"),  # /messages/{id}/send
+        (Api.GRAPH_SENDMAIL, "Invoke-MgGraphRequest", "rest", 13, "reports@contoso.com"),  # relative URI
     ]
     first = found[0]
     assert value(first, "Subject") == "Report"

@@ -97,7 +97,9 @@ _SDK_SEND = {
 }
 _SDK_DRAFT = {"new-mgusermessage": "New-MgUserMessage", "new-mgbetausermessage": "New-MgBetaUserMessage"}
 
-_SENDMAIL_PATH = re.compile(r"(?i)/(?:(me)|users/(.{1,160}?))/(sendmail|messages/.{1,160}?/send)\b")
+# `…/users/{id}/sendMail`, `…/me/sendMail`, `…/users/{id}/messages/{id}/send`; Invoke-MgGraphRequest also takes
+# a relative `users/{id}/sendMail` (right after the opening quote).
+_SENDMAIL_PATH = re.compile(r"(?i)(?:/|(?<=['\"]))(?:(me)|users/(.{1,160}?))/(sendmail|messages/.{1,160}?/send)\b")
 _VARIABLE = re.compile(r"^\$(?:\{)?(?:script:|global:|local:)?([\w]+)\}?$")
 _SUBEXPRESSION_VARIABLE = re.compile(r"^\$\(\s*\$(?:script:|global:)?([\w]+)\s*\)$")
 
