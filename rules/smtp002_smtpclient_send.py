@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Optional
 
+from scanner.extract.smtpclient import LEFT_OVER_NOTE
 from scanner.model import Api, Assessment, Confidence, FixApplicability, MailCall, Severity
 from scanner.rules import Example, Rule, Verdict
 
 
 def check(call: MailCall, assessment: Optional[Assessment]) -> Optional[Verdict]:
     assert assessment is not None
+    if not call.sent and LEFT_OVER_NOTE in call.notes:
+        return Verdict("SmtpClient left over after the migration to Send-GraphMailMessage: nothing sends with it; remove it.", Severity.INFO, Confidence.LOW)
     if not call.sent:
         return Verdict(
             f"SmtpClient created and configured here but never sent in this file (another file may use it): {assessment.verdict}",
@@ -62,6 +65,7 @@ RULE = Rule(
             1,
         ),
         Example("$c = [System.Net.Mail.SmtpClient]::new('relay.local')\n", 1),
+        Example("$c = New-Object Net.Mail.SmtpClient('smtp.office365.com')\nSend-GraphMailMessage -MailMessage $m\n", 1),
     ),
     good=(
         Example("$k = New-Object MailKit.Net.Smtp.SmtpClient\n$k.Send($m)\n", 0),

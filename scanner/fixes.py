@@ -16,10 +16,9 @@ from scanner.secrets import redact_value
 
 def preview_diff(script: Script, call: MailCall) -> Optional[str]:
     """A unified diff of the module-style edit at this call (without the per-file Import-Module line)."""
-    from scanner.migrate.mapping import map_call
-    from scanner.migrate.patch import FixStyle, _edit_for
+    from scanner.migrate.patch import call_edit
 
-    edit = _edit_for(call, map_call(call), script.text, FixStyle.MODULE, "\n")
+    edit = call_edit(call, script.text)
     if edit is None:
         return None
     structure = script.structure

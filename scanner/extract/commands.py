@@ -108,7 +108,7 @@ def bind_arguments(
     arguments: CommandArguments,
     call_start: int,
     pipeline_upstream: Optional[tuple[int, int]] = None,
-    defaults_for: Optional[str] = None,
+    defaults_for: tuple[str, ...] = (),
 ) -> Binding:
     """Bind a command's arguments to ``spec``: named, prefixes, aliases, colon values, switches,
     positional values, splats rebuilt from the script, pipeline input and defaults."""
@@ -165,8 +165,9 @@ def bind_arguments(
         binding.params[pipeline_param.name] = BoundParam(
             pipeline_param.name, up_text, BindKind.PIPELINE, None, reason="pipeline input", line=script.line_of(pipeline_upstream[0])
         )
-    if defaults_for:
-        _bind_defaults(script, spec, defaults_for, call_start, binding)
+    # Later names win: the command's own defaults over those it honours for another command.
+    for command in defaults_for:
+        _bind_defaults(script, spec, command, call_start, binding)
     return binding
 
 
@@ -205,7 +206,10 @@ def _bind_defaults(script: Script, spec: CommandSpec, command: str, call_start: 
     defaults = parameter_defaults(script, command, call_start)
     for key, assignment in defaults.items():
         param, _ = spec.lookup(key)
-        if param is None or (param.name in binding.params and binding.params[param.name].kind is not BindKind.UNRESOLVED):
+        if param is None:
+            continue
+        existing = binding.params.get(param.name)
+        if existing is not None and existing.kind not in (BindKind.UNRESOLVED, BindKind.DEFAULT):
             continue
         binding.params[param.name] = _assignment_param(param.name, assignment, BindKind.DEFAULT, f"default from {assignment.origin}")
         binding.related.append((assignment.start, "default"))

@@ -113,7 +113,9 @@ def bind_site(script: Script, site: CallSite, form: str) -> MailCall:
     spec = SEND_GRAPHMAILMESSAGE if is_module else SEND_MAILMESSAGE
     arguments = lex_call(script, site)
     upstream = script.pipeline_upstream(site.start)
-    binding = bind_arguments(script, spec, arguments, site.start, upstream, defaults_for=spec.name)
+    # The generated module applies $PSDefaultParameterValues written for Send-MailMessage too.
+    defaults = ("Send-MailMessage", "Send-GraphMailMessage") if is_module else ("Send-MailMessage",)
+    binding = bind_arguments(script, spec, arguments, site.start, upstream, defaults_for=defaults)
     if not is_module and "SmtpServer" not in binding.params:
         server = ps_email_server(script, site.start)
         if server is not None:

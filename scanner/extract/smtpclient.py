@@ -34,6 +34,7 @@ _MESSAGE_PROPERTIES = {
     "replyto": "ReplyTo",
 }
 _MESSAGE_COLLECTIONS = {"to": "To", "cc": "Cc", "bcc": "Bcc", "replytolist": "ReplyTo", "attachments": "Attachments", "headers": "Headers"}
+LEFT_OVER_NOTE = "the file already sends its MailMessage with Send-GraphMailMessage: this client is left over from the migration"
 _SEND_METHODS = {"send": "method", "sendasync": "method-async", "sendmailasync": "method-async"}
 
 
@@ -219,8 +220,14 @@ def _send_call(script: Script, client: Construction, use: MemberUse, method: str
     )
 
 
+_MIGRATED_SEND = re.compile(r"(?i)\bSend-GraphMailMessage\b[^\r\n]*-MailMessage\b")
+
+
 def _unsent_client(script: Script, client: Construction) -> MailCall:
     params = _client_params(script, client, len(script.text))
+    notes = ["an SmtpClient is created and configured here, but no Send in this file uses it"]
+    if _MIGRATED_SEND.search(script.code):
+        notes.append(LEFT_OVER_NOTE)
     return MailCall(
         api=Api.SMTPCLIENT,
         command=client.type_name,
@@ -228,7 +235,7 @@ def _unsent_client(script: Script, client: Construction) -> MailCall:
         location=script.location(client.start, client.end),
         params=params,
         confidence=Confidence.LOW,
-        notes=["an SmtpClient is created and configured here, but no Send in this file uses it"],
+        notes=notes,
         sent=False,
         name_span=(client.start, client.start),
         call_span=(client.start, client.end),
