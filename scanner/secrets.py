@@ -163,8 +163,8 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
             add(_literal_span(script, *args[1]), SecretKind.MAIL_PASSWORD, "Authenticate()")
     for s, e in script.structure.masked.strings:
         for m in _CLIENT_SECRET_IN_STRING.finditer(text, s, e):
-            value = m.group(2)
-            if value.startswith("$") or value.startswith("{"):
+            embedded = m.group(2)
+            if embedded.startswith("$") or embedded.startswith("{"):
                 continue
             name = m.group(1).lower()
             add((m.start(2), m.end(2)), SecretKind.CLIENT_SECRET if name == "client_secret" else SecretKind.PARAMETER, name)
