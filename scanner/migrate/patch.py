@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
+from scanner.lexer import LexError, skip_balanced, skip_block_comment, skip_line_comment, split_arguments
 from scanner.migrate.mapping import GraphMapping, map_call, ps_expression
 from scanner.migrate.snippets import invoke_restmethod_snippet, message_lines, send_mgusermail_snippet
 from scanner.migrate.syntax import problem_count
@@ -176,40 +177,7 @@ def fix_info(call: MailCall, assessment: Assessment | None, style: FixStyle = Fi
 
 def _split_arguments(text: str) -> list[str]:
     """Top-level comma-separated arguments of a method call's `( ... )` (quotes and brackets respected)."""
-    args: list[str] = []
-    depth = 0
-    quote = ""
-    current: list[str] = []
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if quote:
-            current.append(char)
-            if char == "`" and quote == '"' and index + 1 < len(text):
-                current.append(text[index + 1])
-                index += 2
-                continue
-            if char == quote:
-                quote = ""
-        elif char in "'\"":
-            quote = char
-            current.append(char)
-        elif char in "([{":
-            depth += 1
-            current.append(char)
-        elif char in ")]}":
-            depth -= 1
-            current.append(char)
-        elif char == "," and depth == 0:
-            args.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-        index += 1
-    tail = "".join(current).strip()
-    if tail or args:
-        args.append(tail)
-    return args
+    return [text[start:end] for start, end in split_arguments(text, 0, len(text))]
 
 
 def _command_argument(text: str) -> str:
@@ -314,55 +282,18 @@ def call_edit(call: MailCall, text: str, style: FixStyle = FixStyle.MODULE, newl
 # --------------------------------------------------------------------------- where the import goes
 
 
-def _skip_string(text: str, index: int) -> int:
-    """Index just past the string literal starting at ``index`` (here-strings included)."""
-    if text.startswith(("@'", '@"'), index):
-        closer = "\n" + text[index + 1] + "@"
-        found = text.find(closer, index + 2)
-        return len(text) if found < 0 else found + len(closer)
-    quote = text[index]
-    index += 1
-    while index < len(text):
-        char = text[index]
-        if quote == '"' and char == "`":
-            index += 2
-            continue
-        if char == quote:
-            if text.startswith(quote, index + 1):
-                index += 2
-                continue
-            return index + 1
-        index += 1
-    return index
-
-
 def _skip_comment(text: str, index: int) -> int:
     if text.startswith("<#", index):
-        found = text.find("#>", index + 2)
-        return len(text) if found < 0 else found + 2
-    found = text.find("\n", index)
-    return len(text) if found < 0 else found
+        return skip_block_comment(text, index)
+    return skip_line_comment(text, index)
 
 
-def _skip_balanced(text: str, index: int, opener: str, closer: str) -> int:
+def _skip_balanced(text: str, index: int) -> int:
     """Index just past the bracket that closes the one at ``index``; len(text) when unbalanced."""
-    depth = 0
-    while index < len(text):
-        char = text[index]
-        if char in "'\"" or text.startswith(("@'", '@"'), index):
-            index = _skip_string(text, index)
-            continue
-        if char == "#" or text.startswith("<#", index):
-            index = _skip_comment(text, index)
-            continue
-        if char == opener:
-            depth += 1
-        elif char == closer:
-            depth -= 1
-            if depth == 0:
-                return index + 1
-        index += 1
-    return len(text)
+    try:
+        return skip_balanced(text, index)
+    except LexError:
+        return len(text)
 
 
 def _skip_trivia(text: str, index: int) -> int:
@@ -394,14 +325,14 @@ def header_end(text: str) -> int:
             # Attributes count only when a param block follows them.
             probe = index
             while probe < len(text) and text[probe] == "[":
-                probe = _skip_trivia(text, _skip_balanced(text, probe, "[", "]"))
+                probe = _skip_trivia(text, _skip_balanced(text, probe))
             if not _PARAM.match(text, probe):
                 break
             index = probe
             continue
         elif _PARAM.match(text, index):
             open_paren = text.index("(", index)
-            index = _skip_balanced(text, open_paren, "(", ")")
+            index = _skip_balanced(text, open_paren)
             end = index
         else:
             break
