@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from scanner.extract.objects import _assigned_variable, find_constructions, member_uses
+from scanner.extract.objects import Construction, _assigned_variable, find_constructions, member_uses
 from scanner.extract.smtpclient import _add, _value_param
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
 from scanner.resolve import resolve_variable
@@ -43,12 +43,26 @@ def _is_mail_item(script: Script, text: str, at: int) -> Optional[bool]:
     return None
 
 
+_ACTIVE_OBJECT = re.compile(r"(?i)\[[\w.]*Marshal\]::GetActiveObject[ \t]*\([ \t]*['\"](Outlook\.Application(?:\.\d+)?)['\"][ \t]*\)")
+
+
+def _running_instances(script: Script) -> list[Construction]:
+    """`$o = [Runtime.InteropServices.Marshal]::GetActiveObject('Outlook.Application')`: the Outlook already running."""
+    found = []
+    for m in _ACTIVE_OBJECT.finditer(script.text):
+        if script.structure.in_string_or_comment(m.start()):
+            continue
+        variable = _assigned_variable(script, m.start())
+        found.append(Construction(m.group(1), m.start(), m.end(), [], variable, form="active-object"))
+    return found
+
+
 def find_outlook(script: Script) -> list[MailCall]:
     """Mail items created through Outlook COM and sent (or only displayed) in the script."""
     if script.is_data_file:
         return []
     calls: list[MailCall] = []
-    for app in find_constructions(script, _APPLICATION, com=True):
+    for app in find_constructions(script, _APPLICATION, com=True) + _running_instances(script):
         if app.variable is None:
             continue
         for create in member_uses(script, app.variable, app.end):
