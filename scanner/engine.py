@@ -10,7 +10,7 @@ import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from scanner import __version__
 from scanner.model import (
@@ -230,7 +230,7 @@ def _wrappers(script: Script, findings: list[Finding]) -> list[WrapperDef]:
     return found
 
 
-def _file_findings(script: Script, rules: list[object], secrets: list[object], config: RuleConfig) -> list[Finding]:
+def _file_findings(script: Script, rules: Sequence[object], secrets: Sequence[object], config: RuleConfig) -> list[Finding]:
     """Findings of rules that look at the whole file rather than at one call (secrets, Graph bugs)."""
     out: list[Finding] = []
     for rule in rules:

@@ -85,8 +85,8 @@ def find_send_mailmessage(script: Script) -> list[MailCall]:
         return []
     names = {CMDLET: "Send-MailMessage", MODULE_COMMAND: "Send-GraphMailMessage"}
     aliases = alias_definitions(script, {CMDLET, MODULE_COMMAND})
-    for alias in aliases:
-        names.setdefault(alias.alias.lower(), "Send-MailMessage" if alias.target == CMDLET else "Send-GraphMailMessage")
+    for definition in aliases:
+        names.setdefault(definition.alias.lower(), "Send-MailMessage" if definition.target == CMDLET else "Send-GraphMailMessage")
     shadows = shadowing_functions(script)
     calls: list[MailCall] = []
     for site in find_command_sites(script, names):
