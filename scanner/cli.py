@@ -8,7 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from scanner.model import Severity
+from scanner.graph.formats import OutputFormat as _GraphFormat  # light: no requests/msal
 from scanner.reports import Format
+from scanner.reports.merge import ReportFormat as _ReportFormat  # light: no jinja2
 
 app = typer.Typer(
     name="smtp2graph",
@@ -68,16 +70,14 @@ def rules_command(
 
 # ---- fix / snippet / kit (migration engine) ----
 
-from pathlib import Path as _MigratePath  # noqa: E402
-from typing import Annotated as _MigrateAnnotated, Optional as _MigrateOptional  # noqa: E402
 from enum import Enum as _MigrateEnum  # noqa: E402
 
 
 @app.command("kit")
 def kit_command(
-    dest: _MigrateAnnotated[_MigratePath, typer.Argument(
+    dest: Annotated[Path, typer.Argument(
         help="Folder to write the kit into (created if missing).", metavar="DIR", show_default=False)],
-    senders_from: _MigrateAnnotated[_MigrateOptional[_MigratePath], typer.Option(
+    senders_from: Annotated[Optional[Path], typer.Option(
         "--senders-from", help="A scan JSON file (smtp2graph scan --format json): scope the kit to its senders.",
         metavar="SCAN.json")] = None,
 ) -> None:
@@ -103,18 +103,18 @@ class _SnippetFlavour(str, _MigrateEnum):
 
 @app.command("fix")
 def fix_command(
-    paths: _MigrateAnnotated[list[_MigratePath], typer.Argument(
+    paths: Annotated[list[Path], typer.Argument(
         help="Scripts or folders to fix.", metavar="PATH", show_default=False)],
-    out: _MigrateAnnotated[_MigrateOptional[_MigratePath], typer.Option(
+    out: Annotated[Optional[Path], typer.Option(
         "--out", help="Write patched copies under DIR, plus the migration kit in DIR/smtp2graph-kit.",
         metavar="DIR")] = None,
-    write: _MigrateAnnotated[bool, typer.Option(
+    write: Annotated[bool, typer.Option(
         "--write", help="Patch the files in place (refuses a dirty git work tree).")] = False,
-    allow_dirty: _MigrateAnnotated[bool, typer.Option(
+    allow_dirty: Annotated[bool, typer.Option(
         "--allow-dirty", help="With --write: patch even when the git work tree has uncommitted changes.")] = False,
-    unsafe_fixes: _MigrateAnnotated[bool, typer.Option(
+    unsafe_fixes: Annotated[bool, typer.Option(
         "--unsafe-fixes", help="Also apply fixes that change behaviour (listed with their reason).")] = False,
-    style: _MigrateAnnotated[_FixStyleOption, typer.Option(
+    style: Annotated[_FixStyleOption, typer.Option(
         "--style", help="module: rename to Send-GraphMailMessage (smallest diff); inline: expanded "
         "Invoke-RestMethod request; inline-sdk: expanded Send-MgUserMail.")] = _FixStyleOption.MODULE,
 ) -> None:
@@ -129,10 +129,10 @@ def fix_command(
 
 @app.command("snippet")
 def snippet_command(
-    location: _MigrateAnnotated[str, typer.Argument(
+    location: Annotated[str, typer.Argument(
         help="The mail call, as FILE:LINE (the path and line a scan reports).", metavar="FILE:LINE",
         show_default=False)],
-    flavour: _MigrateAnnotated[_SnippetFlavour, typer.Option(
+    flavour: Annotated[_SnippetFlavour, typer.Option(
         "--flavour", help="Which Graph equivalent to print.")] = _SnippetFlavour.BOTH,
 ) -> None:
     """Print a standalone Graph equivalent (Invoke-RestMethod and Send-MgUserMail) of the mail call at FILE:LINE."""
@@ -143,23 +143,17 @@ def snippet_command(
         raise typer.Exit(code)
 
 
-
 # ---- report (HTML / Markdown renderers) ----
-
-from pathlib import Path as _ReportPath  # noqa: E402
-from typing import Annotated as _ReportAnnotated, Optional as _ReportOptional  # noqa: E402
-
-from scanner.reports.merge import ReportFormat as _ReportFormat  # noqa: E402  (no jinja2 at import time)
 
 
 @app.command("report")
 def report_command(
-    inputs: _ReportAnnotated[list[_ReportPath], typer.Argument(
+    inputs: Annotated[list[Path], typer.Argument(
         help="Scan JSON files (smtp2graph scan --format json) and audit JSON files to merge.", metavar="FILE.json",
         show_default=False)],
-    output: _ReportAnnotated[_ReportOptional[_ReportPath], typer.Option(
+    output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Write the report to this file instead of stdout.")] = None,
-    report_format: _ReportAnnotated[_ReportFormat, typer.Option(
+    report_format: Annotated[_ReportFormat, typer.Option(
         "--format", "-f", help="html: one self-contained page; markdown: for a PR or a wiki.")] = _ReportFormat.HTML,
 ) -> None:
     """Merge scan (and tenant audit) JSON files into one HTML or Markdown migration report."""
@@ -170,37 +164,32 @@ def report_command(
         raise typer.Exit(code)
 
 
-
 # ---- verify / audit (Graph) ----
 
-# Imports for this section only (module level so typer can resolve the annotations); light: no requests/msal.
-from pathlib import Path as _GraphPath  # noqa: E402
-from typing import Annotated as _Annotated, Optional as _Optional  # noqa: E402
 
-from scanner.graph.formats import OutputFormat as _GraphFormat  # noqa: E402
 
-_TenantOpt = _Annotated[_Optional[str], typer.Option("--tenant", help="Tenant: contoso.onmicrosoft.com or its GUID.")]
-_ClientIdOpt = _Annotated[_Optional[str], typer.Option("--client-id", help="Application (client) id of the Entra app.")]
-_CertOpt = _Annotated[_Optional[_GraphPath], typer.Option(
+_TenantOpt = Annotated[Optional[str], typer.Option("--tenant", help="Tenant: contoso.onmicrosoft.com or its GUID.")]
+_ClientIdOpt = Annotated[Optional[str], typer.Option("--client-id", help="Application (client) id of the Entra app.")]
+_CertOpt = Annotated[Optional[Path], typer.Option(
     "--certificate", help="PEM with private key + public certificate, or a .pfx (passphrase from "
     "$SMTP2GRAPH_CERTIFICATE_PASSPHRASE or --prompt-secret).")]
-_SecretEnvOpt = _Annotated[str, typer.Option(
+_SecretEnvOpt = Annotated[str, typer.Option(
     "--secret-env", help="Name of the environment variable holding the client secret (never pass a secret as an argument).")]
-_PromptSecretOpt = _Annotated[bool, typer.Option("--prompt-secret", help="Ask for the client secret / passphrase at a hidden prompt.")]
-_DeviceCodeOpt = _Annotated[bool, typer.Option("--device-code", help="Delegated sign-in with a device code.")]
-_TokenCacheOpt = _Annotated[_Optional[_GraphPath], typer.Option(
+_PromptSecretOpt = Annotated[bool, typer.Option("--prompt-secret", help="Ask for the client secret / passphrase at a hidden prompt.")]
+_DeviceCodeOpt = Annotated[bool, typer.Option("--device-code", help="Delegated sign-in with a device code.")]
+_TokenCacheOpt = Annotated[Optional[Path], typer.Option(
     "--token-cache", help="Token cache file for --device-code (mode 0600; default: the per-user cache dir).")]
-_ManagedIdentityOpt = _Annotated[bool, typer.Option("--managed-identity", help="Use the Azure managed identity of this host.")]
-_MiClientIdOpt = _Annotated[_Optional[str], typer.Option(
+_ManagedIdentityOpt = Annotated[bool, typer.Option("--managed-identity", help="Use the Azure managed identity of this host.")]
+_MiClientIdOpt = Annotated[Optional[str], typer.Option(
     "--managed-identity-client-id", help="Client id of a user-assigned managed identity.")]
-_AuthorityOpt = _Annotated[_Optional[str], typer.Option(
+_AuthorityOpt = Annotated[Optional[str], typer.Option(
     "--authority-host", hidden=True, envvar="SMTP2GRAPH_AUTHORITY_HOST",
     help="Advanced: identity platform host[:port] instead of login.microsoftonline.com.")]
-_GraphUrlOpt = _Annotated[_Optional[str], typer.Option(
+_GraphUrlOpt = Annotated[Optional[str], typer.Option(
     "--graph-url", hidden=True, envvar="SMTP2GRAPH_GRAPH_URL",
     help="Advanced: Graph base URL instead of https://graph.microsoft.com/v1.0.")]
-_TimeoutOpt = _Annotated[float, typer.Option("--timeout", help="Seconds to wait for each HTTP answer.")]
-_GraphFormatOpt = _Annotated[_GraphFormat, typer.Option("--format", help="table for people, json for machines.")]
+_TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for each HTTP answer.")]
+_GraphFormatOpt = Annotated[_GraphFormat, typer.Option("--format", help="table for people, json for machines.")]
 
 
 @app.command("verify")
@@ -214,13 +203,13 @@ def verify(
     token_cache: _TokenCacheOpt = None,
     managed_identity: _ManagedIdentityOpt = False,
     managed_identity_client_id: _MiClientIdOpt = None,
-    sender: _Annotated[_Optional[list[str]], typer.Option("--from", help="Mailbox to test-send as (repeatable).")] = None,
-    senders_from: _Annotated[_Optional[_GraphPath], typer.Option(
+    sender: Annotated[Optional[list[str]], typer.Option("--from", help="Mailbox to test-send as (repeatable).")] = None,
+    senders_from: Annotated[Optional[Path], typer.Option(
         "--senders-from", help="Test every distinct static sender of this scan JSON.")] = None,
-    to: _Annotated[_Optional[str], typer.Option("--to", help="Recipient of the test messages.")] = None,
-    expect_denied: _Annotated[_Optional[list[str]], typer.Option(
+    to: Annotated[Optional[str], typer.Option("--to", help="Recipient of the test messages.")] = None,
+    expect_denied: Annotated[Optional[list[str]], typer.Option(
         "--expect-denied", help="Mailbox the app must NOT be able to send as (repeatable).")] = None,
-    dry_run: _Annotated[bool, typer.Option("--dry-run", help="Print the exact requests; send nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the exact requests; send nothing.")] = False,
     output_format: _GraphFormatOpt = _GraphFormat.TABLE,
     authority_host: _AuthorityOpt = None,
     graph_url: _GraphUrlOpt = None,
@@ -252,11 +241,11 @@ def audit(
     token_cache: _TokenCacheOpt = None,
     managed_identity: _ManagedIdentityOpt = False,
     managed_identity_client_id: _MiClientIdOpt = None,
-    scan: _Annotated[_Optional[_GraphPath], typer.Option(
+    scan: Annotated[Optional[Path], typer.Option(
         "--scan", help="Scan JSON to correlate SMTP AUTH sign-ins with scanned scripts.")] = None,
-    days: _Annotated[int, typer.Option("--days", help="Sign-in log window in days (1-30).")] = 30,
+    days: Annotated[int, typer.Option("--days", help="Sign-in log window in days (1-30).")] = 30,
     output_format: _GraphFormatOpt = _GraphFormat.TABLE,
-    output: _Annotated[_Optional[_GraphPath], typer.Option("--output", "-o", help="Write the result to this file.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result to this file.")] = None,
     authority_host: _AuthorityOpt = None,
     graph_url: _GraphUrlOpt = None,
     timeout: _TimeoutOpt = 30.0,
@@ -271,7 +260,6 @@ def audit(
         authority_host=authority_host, graph_url=graph_url, timeout=timeout,
     )
     raise typer.Exit(audit_command(options, scan=scan, days=days, output=output_format, output_file=output))
-
 
 
 def main() -> None:
