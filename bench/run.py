@@ -58,7 +58,8 @@ class Measurement:
     exit_code: int
     peak_tree_rss_mb: Optional[float] = None  # sum over the process tree, polled
     peak_tree_pss_mb: Optional[float] = None  # same, proportional (shared pages split between processes)
-    max_process_rss_mb: Optional[float] = None  # wait4(): largest single process in the tree
+    peak_main_rss_mb: Optional[float] = None  # the process we started (the scan's parent)
+    peak_child_rss_mb: Optional[float] = None  # the largest of its descendants (a pool worker)
     cpu_seconds: float = 0.0  # user + system time of the process and its reaped descendants
     load_before: float = 0.0  # 1-minute load average when the run started: other work on the machine
 
@@ -111,20 +112,22 @@ def _descendants(root_pid: int) -> List[int]:
     return found
 
 
-def _tree_memory_kb(root_pid: int) -> Tuple[int, int]:
-    """Sum of Rss and Pss (kB) over the process tree rooted at root_pid."""
+def _tree_memory_kb(root_pid: int) -> Tuple[int, int, Dict[int, int]]:
+    """Sum of Rss and Pss (kB) over the process tree rooted at root_pid, and the Rss of each process."""
     rss = pss = 0
+    each: Dict[int, int] = {}
     for pid in _descendants(root_pid):
         try:
             with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
                 for line in fh:
                     if line.startswith(b"Rss:"):
-                        rss += int(line.split()[1])
+                        each[pid] = int(line.split()[1])
+                        rss += each[pid]
                     elif line.startswith(b"Pss:"):
                         pss += int(line.split()[1])
         except OSError:
             continue  # exited between listing and reading
-    return rss, pss
+    return rss, pss, each
 
 
 def run_once(command: Sequence[str], ok_codes: Sequence[int], poll_memory: bool = False,
@@ -136,12 +139,15 @@ def run_once(command: Sequence[str], ok_codes: Sequence[int], poll_memory: bool 
         start = time.perf_counter()
         proc = subprocess.Popen(list(command), stdout=out, stderr=err)
         peak = [0, 0]
+        peak_each: Dict[int, int] = {}
         stop = threading.Event()
 
         def poll() -> None:
             while not stop.is_set():
-                rss, pss = _tree_memory_kb(proc.pid)
+                rss, pss, each = _tree_memory_kb(proc.pid)
                 peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
+                for pid, kb in each.items():
+                    peak_each[pid] = max(peak_each.get(pid, 0), kb)
                 stop.wait(0.02)
 
         poller = threading.Thread(target=poll, daemon=True) if poll_memory else None
@@ -158,10 +164,14 @@ def run_once(command: Sequence[str], ok_codes: Sequence[int], poll_memory: bool 
         tail = err_path.read_text(encoding="utf-8", errors="replace")[-2000:]
         raise CommandFailed(f"{' '.join(command)} exited {proc.returncode}:\n{tail}")
     err_path.unlink(missing_ok=True)
-    m = Measurement(seconds=elapsed, exit_code=proc.returncode, max_process_rss_mb=usage.ru_maxrss / 1024,
-                    cpu_seconds=usage.ru_utime + usage.ru_stime, load_before=load_before)
+    # Not usage.ru_maxrss: Linux carries the pre-exec high-water mark of the forked child (this
+    # runner's own size) into it, so it says more about the runner than about the scan.
+    m = Measurement(seconds=elapsed, exit_code=proc.returncode, cpu_seconds=usage.ru_utime + usage.ru_stime,
+                    load_before=load_before)
     if poll_memory:
         m.peak_tree_rss_mb, m.peak_tree_pss_mb = peak[0] / 1024, peak[1] / 1024
+        m.peak_main_rss_mb = peak_each.get(proc.pid, 0) / 1024
+        m.peak_child_rss_mb = max((kb for pid, kb in peak_each.items() if pid != proc.pid), default=0) / 1024
     return m
 
 
@@ -336,7 +346,8 @@ def prepare(workdir: Path, spec: CorpusSpec) -> Tuple[Path, List[FileRecord]]:
     mail = sum(r.sends_mail for r in scanned)
     mib = sum(r.bytes for r in scanned) / 1048576
     print(f"  {path.name}: {len(scanned)} files scanned ({len(records) - len(scanned)} .gitignored), "
-          f"{mib:.1f} MiB, {mail} send mail ({100 * mail / max(1, len(scanned)):.1f}%)"
+          f"{mib:.1f} MiB (largest {max((r.bytes for r in scanned), default=0) / 1048576:.1f} MiB), "
+          f"{mail} send mail ({100 * mail / max(1, len(scanned)):.1f}%)"
           f"  [{'reused' if reused else 'generated'} in {took:.1f} s]", flush=True)
     return path, records
 
@@ -370,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/s2g-bench"))
     parser.add_argument("--quick", action="store_true", help="20 MB / 2,000 files (small 5 MB, dense 5 MB)")
+    parser.add_argument("--sections", default="big,dense,memory",
+                        help="comma-separated subset of big,dense,memory to measure (default: all)")
     args = parser.parse_args(argv)
     if args.quick:
         args.size_mb, args.files, args.small_mb, args.dense_mb = 20.0, 2000, 5.0, 5.0
@@ -378,6 +391,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     dense_files = args.dense_files or max(1, round(args.dense_mb / per_file_mb))
     if args.runs < 1:
         print("bench: --runs must be >= 1", file=sys.stderr)
+        return 2
+    sections = {x.strip() for x in args.sections.split(",") if x.strip()}
+    if not sections <= {"big", "dense", "memory"}:
+        print(f"bench: unknown --sections {args.sections!r}; use big, dense, memory", file=sys.stderr)
         return 2
     workdir: Path = args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
@@ -402,6 +419,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdicts: List[Verdict] = []
 
     # ---- 1. big corpus: grep baseline vs cold scan vs warm re-scan
+    if "big" in sections:
+        measure_big(big, big_records, s2g if has_scan else None, why_not, tokens, tokens_source, workdir,
+                    args.runs, results, verdicts)
+    if "dense" in sections:
+        measure_dense(dense, dense_records, s2g if has_scan else None, args.runs, workdir, results, verdicts)
+    if "memory" in sections and has_scan:
+        measure_memory(small, big, s2g, results, verdicts)
+    print_summary(verdicts, results, workdir)
+    return 0
+
+
+def measure_big(big: Path, big_records: Sequence[FileRecord], s2g: Optional[List[str]], why_not: str,
+                tokens: Sequence[str], tokens_source: str, workdir: Path, runs: int, results: Dict[str, object],
+                verdicts: List[Verdict]) -> None:
+    """Big corpus: the grep baseline vs a cold scan vs a warm re-scan."""
     print(f"\n[1] big corpus {big.name}")
     print(f"    prefilter tokens ({tokens_source}): {' '.join(tokens)}")
     baseline = rg_command(tokens, big)
@@ -418,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cold = warm = None
     cache_dir = workdir / "cache-big"
     report_path = workdir / "scan-big.json"
-    if has_scan:
+    if s2g is not None:
         cold = Series("smtp2graph scan --no-cache (cold)",
                       [*s2g, "scan", str(big), "--no-cache", "--format", "json", "--output", os.devnull], (0, 1))
         warm = Series("smtp2graph scan --cache-dir (warm re-scan)",
@@ -433,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         series += [cold, warm]
     else:
         print(f"    smtp2graph scan is not usable yet ({why_not}): measuring the baseline only")
-    measure_round_robin(series, args.runs)
+    measure_round_robin(series, runs)
     for s in series:
         print("  " + s.describe())
     results["big"] = {s.label: asdict(s) for s in series}
@@ -443,12 +475,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         verdicts.append(at_most("warm re-scan / rg -il (wall)", warm.median / base.median, 1.5,
                                 note=f"CPU-time ratio {warm.median_cpu / base.median_cpu:.2f}x"))
 
-    # ---- 2. mail-dense corpus: raw parse vs full scan, jobs 1 vs jobs 2
+
+
+def measure_dense(dense: Path, dense_records: Sequence[FileRecord], s2g: Optional[List[str]], runs: int,
+                  workdir: Path, results: Dict[str, object], verdicts: List[Verdict]) -> None:
+    """Mail-dense corpus: raw tree-sitter parse vs the full scan with --jobs 1 and --jobs 2."""
     print(f"\n[2] mail-dense corpus {dense.name}")
     raw = Series("raw tree-sitter parse (1 process)", [sys.executable, str(BENCH_DIR / "raw_parse.py"), str(dense)])
     series = [raw]
     jobs1 = jobs2 = None
-    if has_scan:
+    if s2g is not None:
         jobs1 = Series("smtp2graph scan --no-cache --jobs 1",
                        [*s2g, "scan", str(dense), "--no-cache", "--jobs", "1", "--format", "json", "--output",
                         os.devnull], (0, 1))
@@ -460,7 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                  ok_codes=(0, 1))
         print("    " + recall_summary(dense_report, dense_records))
         series += [jobs1, jobs2]
-    measure_round_robin(series, args.runs)
+    measure_round_robin(series, runs)
     for s in series:
         print("  " + s.describe())
     results["dense"] = {s.label: asdict(s) for s in series}
@@ -469,25 +505,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 note=f"CPU-time ratio {jobs1.median_cpu / raw.median_cpu:.2f}x"))
         verdicts.append(at_least("dense: speed-up --jobs 2 vs --jobs 1", jobs1.median / jobs2.median, 1.8))
 
-    # ---- 3. peak memory at two corpus sizes
-    if has_scan:
-        print("\n[3] peak memory of the scan process tree (scan --no-cache, default --jobs), "
-              "polled every 20 ms from /proc/PID/smaps_rollup of the scan and its descendants")
-        memory: Dict[str, Measurement] = {}
-        for name, path in (("small", small), ("big", big)):
-            m = run_once([*s2g, "scan", str(path), "--no-cache", "--format", "json", "--output", os.devnull],
-                         ok_codes=(0, 1), poll_memory=True)
-            memory[name] = m
-            print(f"  {name:<6} {path.name:<40} tree RSS {m.peak_tree_rss_mb:7.1f} MB   tree PSS "
-                  f"{m.peak_tree_pss_mb:7.1f} MB   largest process {m.max_process_rss_mb:7.1f} MB   "
-                  f"({m.seconds:.1f} s)")
-        results["memory"] = {k: asdict(v) for k, v in memory.items()}
-        s_rss, b_rss = memory["small"].peak_tree_rss_mb or 0.0, memory["big"].peak_tree_rss_mb or 0.0
-        verdicts.append(at_most("peak tree RSS growth small -> big", 100 * (b_rss / max(s_rss, 1e-9) - 1), 20.0,
-                                "%"))
-        verdicts.append(at_most("peak tree RSS at the big corpus", b_rss, 300.0, " MB"))
 
-    # ---- summary
+
+def measure_memory(small: Path, big: Path, s2g: List[str], results: Dict[str, object],
+                   verdicts: List[Verdict]) -> None:
+    """Peak memory of the scan's process tree at two corpus sizes."""
+    print("\n[3] peak memory of the scan process tree (scan --no-cache, default --jobs), "
+          "polled every 20 ms from /proc/PID/smaps_rollup of the scan and its descendants")
+    memory: Dict[str, Measurement] = {}
+    for name, path in (("small", small), ("big", big)):
+        m = run_once([*s2g, "scan", str(path), "--no-cache", "--format", "json", "--output", os.devnull],
+                     ok_codes=(0, 1), poll_memory=True)
+        memory[name] = m
+        print(f"  {name:<6} {path.name:<40} tree RSS {m.peak_tree_rss_mb:7.1f} MB   tree PSS "
+              f"{m.peak_tree_pss_mb:7.1f} MB   main {m.peak_main_rss_mb:6.1f} MB   largest worker "
+              f"{m.peak_child_rss_mb:6.1f} MB   "
+              f"({m.seconds:.1f} s)")
+    results["memory"] = {k: asdict(v) for k, v in memory.items()}
+    s_rss, b_rss = memory["small"].peak_tree_rss_mb or 0.0, memory["big"].peak_tree_rss_mb or 0.0
+    verdicts.append(at_most("peak tree RSS growth small -> big", 100 * (b_rss / max(s_rss, 1e-9) - 1), 20.0,
+                            "%"))
+    verdicts.append(at_most("peak tree RSS at the big corpus", b_rss, 300.0, " MB"))
+
+
+def print_summary(verdicts: Sequence[Verdict], results: Dict[str, object], workdir: Path) -> None:
+    """The verdict lines, and the raw figures to results.json."""
     print("\ntargets:")
     if not verdicts:
         print("  (none measured: smtp2graph scan is not available)")
@@ -496,7 +538,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["verdicts"] = [asdict(v) for v in verdicts]
     (workdir / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(f"\nraw figures: {workdir / 'results.json'}")
-    return 0
 
 
 if __name__ == "__main__":
