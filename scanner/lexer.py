@@ -511,3 +511,11 @@ def split_arguments(text: str, start: int, end: int) -> list[tuple[int, int]]:
             e -= 1
         trimmed.append((s, e))
     return [s for s in trimmed if s[0] < s[1]] if len(trimmed) > 1 or trimmed[0][0] < trimmed[0][1] else []
+
+
+def lower_same_length(text: str) -> str:
+    """``text.lower()`` with every offset unchanged (a few characters, like 'İ', lower to two)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from enum import Enum
 from typing import Optional
 
 from scanner.lexer import (
     LexError,
     Masked,
+    lower_same_length,
     mask,
     scan_primary,
     scan_value,
@@ -36,7 +38,7 @@ class BlockKind(str, Enum):
 class Block:
     start: int  # offset of `{`
     end: int  # offset just past `}`
-    kind: BlockKind
+    parent: int = -1  # index of the enclosing block, -1 at script level
     name: str = ""  # function name for FUNCTION blocks
 
 
@@ -53,24 +55,46 @@ _CONDITIONAL_WORDS = {
     "if", "elseif", "else", "switch", "foreach", "for", "while", "do", "until", "catch", "trap",
 }
 _PLAIN_WORDS = {"try", "finally", "begin", "process", "end", "dynamicparam", "clean", "param"}
-_FUNCTION = re.compile(r"(?i)\b(function|filter|workflow)\s+([^\s(){}]+)\s*(\([^)]*\)\s*)?\{")
+_FUNCTION = re.compile(r"\b(function|filter|workflow)\s+([^\s(){}]+)\s*(\([^)]*\)\s*)?\{")
+_BRACES = re.compile(r"[{}]")
 _WORD_BEFORE = re.compile(r"([\w-]+)\s*$")
-_PARAM_BLOCK = re.compile(r"(?i)\bparam\s*\(")
+_PARAM_BLOCK = re.compile(r"\bparam\s*\(")
 _LINE_START = re.compile(r"^", re.M)
 
 
 class Structure:
-    """Blocks, functions and line starts of one script."""
+    """Blocks, functions and line starts of one script, each computed when first asked for."""
 
     def __init__(self, text: str, masked: Optional[Masked] = None) -> None:
         self.text = text
         self.masked = masked if masked is not None else mask(text)
         self.code = self.masked.code
-        self.line_starts = [m.start() for m in _LINE_START.finditer(text)]
-        self.functions = self._find_functions()
-        self.blocks = self._find_blocks()
-        self._block_starts = [b.start for b in self.blocks]
-        self.param_blocks = self._find_param_blocks()
+        self._kinds: dict[int, BlockKind] = {}
+
+    @cached_property
+    def code_lower(self) -> str:
+        """The masked code lower-cased, same offsets: keyword searches run on it without re.I."""
+        return lower_same_length(self.code)
+
+    @cached_property
+    def line_starts(self) -> list[int]:
+        return [m.start() for m in _LINE_START.finditer(self.text)]
+
+    @cached_property
+    def functions(self) -> list[FunctionDef]:
+        return self._find_functions()
+
+    @cached_property
+    def blocks(self) -> list[Block]:
+        return self._find_blocks()
+
+    @cached_property
+    def _block_starts(self) -> list[int]:
+        return [b.start for b in self.blocks]
+
+    @cached_property
+    def param_blocks(self) -> list[tuple[int, int]]:
+        return self._find_param_blocks()
 
     # ---- positions
 
@@ -88,36 +112,50 @@ class Structure:
 
     def _find_functions(self) -> list[FunctionDef]:
         found: list[FunctionDef] = []
-        for m in _FUNCTION.finditer(self.code):
+        # Keywords are matched on the lower-cased code (a case-insensitive regex is many times slower).
+        for m in _FUNCTION.finditer(self.code_lower):
             brace = m.end() - 1
             try:
                 end = skip_balanced(self.text, brace)
             except LexError:
                 end = len(self.text)
-            name = m.group(2)
-            body = Block(brace, end, BlockKind.FUNCTION, name)
+            name = self.code[m.start(2) : m.end(2)]
+            body = Block(brace, end, -1, name)
             found.append(FunctionDef(name, m.start(), m.start(2), m.end(2), body))
         return found
 
     def _find_blocks(self) -> list[Block]:
         code = self.code
-        function_braces = {f.body.start: f for f in self.functions}
-        blocks: list[Block] = []
+        function_names = {f.body.start: f.name for f in self.functions}
+        spans: list[tuple[int, int]] = []
         stack: list[int] = []
-        for m in re.finditer(r"[{}]", code):
+        for m in _BRACES.finditer(code):
             i = m.start()
             if code[i] == "{":
                 if i > 0 and code[i - 1] == "$":  # ${variable}
                     continue
                 stack.append(i)
             elif stack:
-                start = stack.pop()
-                if start in function_braces:
-                    blocks.append(Block(start, i + 1, BlockKind.FUNCTION, function_braces[start].name))
-                else:
-                    blocks.append(Block(start, i + 1, self._classify(start)))
-        blocks.sort(key=lambda b: b.start)
+                spans.append((stack.pop(), i + 1))
+        spans.sort()
+        # Braces nest, so each block's parent is the nearest earlier block that still contains it.
+        blocks: list[Block] = []
+        open_blocks: list[int] = []
+        for start, end in spans:
+            while open_blocks and blocks[open_blocks[-1]].end <= start:
+                open_blocks.pop()
+            parent = open_blocks[-1] if open_blocks else -1
+            blocks.append(Block(start, end, parent, function_names.get(start, "")))
+            open_blocks.append(len(blocks) - 1)
         return blocks
+
+    def kind(self, block: Block) -> BlockKind:
+        """What a block is (function, conditional, hashtable, plain), classified on first use."""
+        kind = self._kinds.get(block.start)
+        if kind is None:
+            kind = BlockKind.FUNCTION if block.name else self._classify(block.start)
+            self._kinds[block.start] = kind
+        return kind
 
     def _classify(self, brace: int) -> BlockKind:
         code = self.code
@@ -154,7 +192,7 @@ class Structure:
 
     def _find_param_blocks(self) -> list[tuple[int, int]]:
         spans = []
-        for m in _PARAM_BLOCK.finditer(self.code):
+        for m in _PARAM_BLOCK.finditer(self.code_lower):
             try:
                 spans.append((m.start(), skip_balanced(self.text, m.end() - 1)))
             except LexError:
@@ -165,13 +203,22 @@ class Structure:
 
     def enclosing(self, offset: int) -> list[Block]:
         """Blocks containing ``offset``, outermost first."""
-        idx = bisect.bisect_right(self._block_starts, offset)
-        return [b for b in self.blocks[:idx] if b.start < offset < b.end]
+        blocks = self.blocks
+        index = bisect.bisect_left(self._block_starts, offset) - 1
+        # The innermost block containing offset is the last one starting before it, or an ancestor.
+        while index >= 0 and blocks[index].end <= offset:
+            index = blocks[index].parent
+        chain: list[Block] = []
+        while index >= 0:
+            chain.append(blocks[index])
+            index = blocks[index].parent
+        chain.reverse()
+        return chain
 
     def function_at(self, offset: int) -> Optional[Block]:
         """The innermost function body containing ``offset``."""
         for block in reversed(self.enclosing(offset)):
-            if block.kind is BlockKind.FUNCTION:
+            if self.kind(block) is BlockKind.FUNCTION:
                 return block
         return None
 
@@ -184,7 +231,7 @@ class Structure:
         """Whether code at ``offset`` runs only on some paths that reach ``relative_to``."""
         outer = set(self.enclosing(relative_to))
         return any(
-            b.kind is BlockKind.CONDITIONAL for b in self.enclosing(offset) if b not in outer
+            self.kind(b) is BlockKind.CONDITIONAL for b in self.enclosing(offset) if b not in outer
         )
 
     def in_param_block(self, offset: int) -> bool:

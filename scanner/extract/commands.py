@@ -238,14 +238,10 @@ _QUALIFIER = re.compile(r"([\w.]+)\\$")
 def _name_hits(script: Script, names: Iterable[str]) -> list[tuple[int, int]]:
     """(start, end) of each whole-word occurrence of the (lower-case) names in the masked code.
 
-    `str.find` on a lower-cased copy is many times faster than a case-insensitive regex, and
-    every recognizer asks, so the lower-cased code is computed once per script.
+    `str.find` on the lower-cased code (computed once per script) is many times faster than a
+    case-insensitive regex.
     """
-    low = script.memo.get("code-lower")
-    if low is None:
-        low = script.code.lower()
-        script.memo["code-lower"] = low
-    assert isinstance(low, str)
+    low = script.structure.code_lower
     hits: list[tuple[int, int]] = []
     for name in names:
         i = low.find(name)
