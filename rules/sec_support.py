@@ -177,7 +177,7 @@ def file_finding(
     call: Optional[MailCall] = None,
 ) -> Finding:
     """A finding at ``[start, end)`` of ``script`` with every secret literal masked."""
-    from scanner.engine import _fingerprint, _normalized
+    from scanner.engine import fingerprint_of, normalized_text
     from scanner.secrets import redact
 
     structure = script.structure
@@ -197,7 +197,7 @@ def file_finding(
         texts = {script.text[s.start : s.end] for s in secrets}
         for bound in call.params.values():
             bound.text = redact_value(bound.text, texts)
-    key = _normalized(snippet)
+    key = normalized_text(snippet)
     index = occurrences.get(rule.id + key, 0)
     occurrences[rule.id + key] = index + 1
     return Finding(
@@ -210,7 +210,7 @@ def file_finding(
         snippet=snippet,
         call=call,
         related=[_related(script, offset, role) for offset, role in related],
-        fingerprint=_fingerprint(rule.id, script.path, key, index),
+        fingerprint=fingerprint_of(rule.id, script.path, key, index),
         context_start_line=first,
         context_lines=context,
     )

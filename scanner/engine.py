@@ -202,10 +202,10 @@ def analyze_script(script: Script, config: RuleConfig) -> FileAnalysis:
             if verdict is None:
                 continue
             finding = _finding(script, rule, call, assessment, verdict, secrets, secret_texts, config)
-            key = (rule.id, _normalized(finding.snippet))
+            key = (rule.id, normalized_text(finding.snippet))
             index = occurrences.get(key, 0)
             occurrences[key] = index + 1
-            finding.fingerprint = _fingerprint(rule.id, script.path, key[1], index)
+            finding.fingerprint = fingerprint_of(rule.id, script.path, key[1], index)
             analysis.findings.append(finding)
     for extra in _file_findings(script, rules, secrets, config):
         analysis.findings.append(extra)
@@ -259,11 +259,11 @@ def _apply_suppressions(script: Script, analysis: FileAnalysis) -> None:
     analysis.unused_suppressions = [UnusedSuppression(script.path, s.line, s.rules) for s in suppressions if not s.used]
 
 
-def _normalized(text: str) -> str:
+def normalized_text(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
-def _fingerprint(rule: str, path: str, normalized: str, index: int) -> str:
+def fingerprint_of(rule: str, path: str, normalized: str, index: int) -> str:
     """Stable across unrelated edits: no line numbers, only the rule, file, call text and its occurrence."""
     return hashlib.sha256(f"{rule}\0{path}\0{normalized}\0{index}".encode("utf-8", "surrogatepass")).hexdigest()
 

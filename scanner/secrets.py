@@ -48,9 +48,12 @@ _CONVERT_SPEC = CommandSpec(
         ParameterSpec("SecureKey"),
     ),
 )
-_SECRET_NAME = r"(?:[\w]*(?:password|passwd|pwd|secret|token|apikey|api_key|passphrase)[\w]*)"
-_SECRET_VARIABLE = re.compile(r"(?i)\$(?:script:|global:|env:)?(" + _SECRET_NAME + r")[ \t]*=(?!=)")
-_SECRET_KEY = re.compile(r"(?i)(?<![\w$.-])['\"]?(" + _SECRET_NAME + r")['\"]?[ \t]*=(?!=)")
+# Searched on the lower-cased code: a case-insensitive regex that may start at any word is the
+# slowest thing a scan can do.
+_SECRET_WORD = re.compile(r"password|passwd|pwd|secret|token|apikey|api_key|passphrase")
+_WORD_CHARS = re.compile(r"\w*")
+_ASSIGNED = re.compile(r"['\"]?[ \t]*=(?!=)")
+_SCOPE = re.compile(r"\$(?:script:|global:|env:)?$")
 _SECRET_PARAMETER = re.compile(r"(?i)(?<![\w])-(Password|ClientSecret|Secret|AccessToken|Token|ApiKey)(?::)?[ \t]+")
 _CLIENT_SECRET_IN_STRING = re.compile(r"(?i)(client_secret|password|access_token|refresh_token|client_assertion)=([^&\s'\"`]+)")
 _QUOTES = SINGLE_QUOTES + DOUBLE_QUOTES
@@ -96,6 +99,37 @@ def _variable_literal(script: Script, start: int, end: int) -> tuple[int, int] |
     return _literal_span(script, found.start, found.start + len(found.text))
 
 
+def _named_assignments(script: Script) -> list[tuple[str, bool, int]]:
+    """(name, is a $variable, offset after `=`) for `$password = …`, `ClientSecret = …`, `'api_key' = …`."""
+    low = script.structure.code_lower
+    code = script.code
+    found: list[tuple[str, bool, int]] = []
+    seen: set[int] = set()
+    for m in _SECRET_WORD.finditer(low):
+        start = m.start()
+        while start > 0 and (low[start - 1].isalnum() or low[start - 1] == "_"):
+            start -= 1
+        if start in seen:
+            continue
+        end = _WORD_CHARS.match(low, m.end()).end()  # type: ignore[union-attr]
+        assigned = _ASSIGNED.match(low, end)
+        if assigned is None:
+            continue
+        seen.add(start)
+        scope = _SCOPE.search(low, max(0, start - 8), start)
+        name = code[start:end]
+        if scope is not None:
+            found.append((name, True, assigned.end()))
+            continue
+        before = start - 1
+        if before >= 0 and low[before] in "'\"":
+            before -= 1
+        if before >= 0 and (low[before].isalnum() or low[before] in "_$.-"):
+            continue  # part of a longer word, a member access ($x.Password = is handled as a key of an object) or a parameter
+        found.append((name, False, assigned.end()))
+    return found
+
+
 def find_secrets(script: Script) -> list[SecretLiteral]:
     """Literal secrets written in the script, in text order."""
     found: dict[tuple[int, int], SecretLiteral] = {}
@@ -125,16 +159,15 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
         if len(construction.arguments) >= 2:
             s, e = construction.arguments[1]
             add(_literal_span(script, s, e) or _variable_literal(script, s, e), SecretKind.CREDENTIAL_PASSWORD, construction.type_name)
-    for m in _SECRET_VARIABLE.finditer(code):
-        start, end = assigned_value_extent(script.structure, skip_spaces(text, m.end()))
-        add(_literal_span(script, start, end), SecretKind.NAMED_VARIABLE, "$" + m.group(1))
-    for m in _SECRET_KEY.finditer(code):
-        if code[m.start()] == "$":
-            continue
-        start, end = assigned_value_extent(script.structure, skip_spaces(text, m.end()))
-        name = m.group(1)
-        kind = SecretKind.CLIENT_SECRET if "secret" in name.lower() else SecretKind.NAMED_VARIABLE
-        add(_literal_span(script, start, end), kind, name)
+    for name, is_variable, value_start in _named_assignments(script):
+        start, end = assigned_value_extent(script.structure, skip_spaces(text, value_start))
+        span = _literal_span(script, start, end)
+        if span is not None and re.match(r"['\"]?https?://", text[span[0] : span[1]], re.I):
+            continue  # $tokenUrl = 'https://login…' is an address, not a secret
+        if is_variable:
+            add(span, SecretKind.NAMED_VARIABLE, "$" + name)
+        else:
+            add(span, SecretKind.CLIENT_SECRET if "secret" in name.lower() else SecretKind.NAMED_VARIABLE, name)
     for m in _SECRET_PARAMETER.finditer(code):
         start = m.end()
         if start < len(text) and text[start] in _QUOTES:
@@ -145,7 +178,7 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
             except LexError:
                 continue
             add(_literal_span(script, start, end), SecretKind.PARAMETER, "-" + m.group(1))
-    for m in _CDO_PASSWORD.finditer(text):
+    for m in (_CDO_PASSWORD.finditer(text) if "sendpassword" in text.lower() else ()):
         if not any(cs <= m.start() < ce for cs, ce in script.structure.masked.comments):
             start, end = assigned_value_extent(script.structure, m.end())
             span = _literal_span(script, start, end)
@@ -161,7 +194,9 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
         args = split_arguments(text, m.end(), close - 1)
         if len(args) >= 2:
             add(_literal_span(script, *args[1]), SecretKind.MAIL_PASSWORD, "Authenticate()")
-    for s, e in script.structure.masked.strings:
+    embedded_keys = ("client_secret=", "password=", "access_token=", "refresh_token=", "client_assertion=")
+    strings = script.structure.masked.strings if any(k in text.lower() for k in embedded_keys) else []
+    for s, e in strings:
         for m in _CLIENT_SECRET_IN_STRING.finditer(text, s, e):
             embedded = m.group(2)
             if embedded.startswith("$") or embedded.startswith("{"):
