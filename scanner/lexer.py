@@ -50,19 +50,22 @@ def skip_block_comment(text: str, i: int) -> int:
     return len(text) if end < 0 else end + 2
 
 
+_SQ_CLOSE = re.compile("[" + SINGLE_QUOTES + "]")
+
+
 def skip_single_quoted(text: str, i: int) -> int:
     """Offset just past a single-quoted string starting at ``i`` ('' and smart quotes as PowerShell does)."""
     j = i + 1
     n = len(text)
-    while j < n:
-        c = text[j]
-        if c in SINGLE_QUOTES:
-            if j + 1 < n and text[j + 1] in SINGLE_QUOTES:
-                j += 2
-                continue
-            return j + 1
-        j += 1
-    raise LexError("unterminated string", i)
+    while True:
+        m = _SQ_CLOSE.search(text, j)
+        if m is None:
+            raise LexError("unterminated string", i)
+        j = m.start()
+        if j + 1 < n and text[j + 1] in SINGLE_QUOTES:
+            j += 2
+            continue
+        return j + 1
 
 
 def skip_double_quoted(text: str, i: int) -> int:
@@ -173,6 +176,8 @@ _NOT_NEWLINE = re.compile(r"[^\r\n]")
 
 
 def _blank(segment: str) -> str:
+    if "\n" not in segment and "\r" not in segment:
+        return " " * len(segment)
     return _NOT_NEWLINE.sub(" ", segment)
 
 
