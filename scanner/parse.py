@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 import tree_sitter
@@ -19,6 +20,9 @@ def parse_bytes(data: bytes) -> tree_sitter.Tree:
     return _parser().parse(data)
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 class OffsetMap:
     """Converts tree-sitter byte offsets (UTF-8) into offsets of the decoded text."""
 
@@ -27,14 +31,12 @@ class OffsetMap:
         self._byte_starts: list[int] = []
         self._char_starts: list[int] = []
         if not self.identity:
-            # Record (byte offset, char offset) after every non-ASCII character.
-            b = 0
-            for c_index, ch in enumerate(text):
-                width = len(ch.encode("utf-8", "surrogatepass")) if ord(ch) > 127 else 1
-                b += width
-                if width > 1:
-                    self._byte_starts.append(b)
-                    self._char_starts.append(c_index + 1)
+            # Record (byte offset, char offset) after every non-ASCII character; only those are visited.
+            extra = 0
+            for m in _NON_ASCII.finditer(text):
+                extra += len(m.group().encode("utf-8", "surrogatepass")) - 1
+                self._byte_starts.append(m.end() + extra)
+                self._char_starts.append(m.end())
 
     def char(self, byte_offset: int) -> int:
         if self.identity:

@@ -55,7 +55,7 @@ _CONDITIONAL_WORDS = {
     "if", "elseif", "else", "switch", "foreach", "for", "while", "do", "until", "catch", "trap",
 }
 _PLAIN_WORDS = {"try", "finally", "begin", "process", "end", "dynamicparam", "clean", "param"}
-_FUNCTION = re.compile(r"\b(function|filter|workflow)\s+([^\s(){}]+)\s*(\([^)]*\)\s*)?\{")
+_FUNCTION = re.compile(r"(function|filter|workflow)\s+([^\s(){}]+)\s*(\([^)]*\)\s*)?\{")
 _BRACES = re.compile(r"[{}]")
 _WORD_BEFORE = re.compile(r"([\w-]+)\s*$")
 _PARAM_BLOCK = re.compile(r"\bparam\s*\(")
@@ -112,8 +112,18 @@ class Structure:
 
     def _find_functions(self) -> list[FunctionDef]:
         found: list[FunctionDef] = []
-        # Keywords are matched on the lower-cased code (a case-insensitive regex is many times slower).
-        for m in _FUNCTION.finditer(self.code_lower):
+        # Keywords are found with str.find on the lower-cased code, then the definition is matched there.
+        low = self.code_lower
+        starts: list[int] = []
+        for keyword in ("function", "filter", "workflow"):
+            i = low.find(keyword)
+            while i >= 0:
+                starts.append(i)
+                i = low.find(keyword, i + len(keyword))
+        for start in sorted(starts):
+            m = _FUNCTION.match(low, start)
+            if m is None or (start > 0 and (low[start - 1].isalnum() or low[start - 1] in "_-")):
+                continue
             brace = m.end() - 1
             try:
                 end = skip_balanced(self.text, brace)
