@@ -171,7 +171,13 @@ class Masked:
     error: Optional[LexError] = None
 
 
-_MASK_SPECIAL = re.compile(r"<#|#|@['\"\u2018\u2019\u201c\u201d]|['\"\u2018-\u201e]|`.|\$\{", re.S)
+_MASK_SPECIAL = re.compile(
+    r"(?P<string>['\u2018-\u201b](?:[^'\u2018-\u201b]|['\u2018-\u201b]{2})*['\u2018-\u201b]"
+    r"|[\"\u201c-\u201e](?:[^\"\u201c-\u201e`$]|`.)*[\"\u201c-\u201e])"
+    r"|(?P<block><#.*?#>)"
+    r"|<#|#|@['\"\u2018\u2019\u201c\u201d]|['\"\u2018-\u201e]|`.|\$\{",
+    re.S,
+)
 _NOT_NEWLINE = re.compile(r"[^\r\n]")
 
 
@@ -201,8 +207,13 @@ def mask(text: str) -> Masked:
         tok = m.group()
         end: Optional[int] = None
         kind = ""
+        complete = m.lastgroup
         try:
-            if tok == "<#":
+            if complete == "string":  # a whole single-quoted or $-free double-quoted string, matched in C
+                end, kind = m.end(), "string"
+            elif complete == "block":
+                end, kind = m.end(), "comment"
+            elif tok == "<#":
                 end, kind = skip_block_comment(text, j), "comment"
             elif tok == "#":
                 if _comment_starts(text, j):
