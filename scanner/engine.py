@@ -7,7 +7,8 @@ import fnmatch
 import hashlib
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
@@ -428,16 +429,29 @@ def analyze_file(path: Path) -> FileOutcome:
     return outcome
 
 
-def _outcomes(paths: list[Path], root: Path, options: ScanOptions) -> Iterator[FileOutcome]:
+def analyze_chunk(paths: list[str]) -> list[FileOutcome]:
+    """A worker's unit of work: several files, so that inter-process traffic stays small."""
+    return [analyze_file(Path(p)) for p in paths]
+
+
+def _outcomes(paths: Sequence[Path], root: Path, options: ScanOptions) -> Iterator[FileOutcome]:
     if options.jobs <= 1 or len(paths) < 2:
         _init_worker(root, options)
         for path in paths:
             yield analyze_file(path)
         return
-    # Results come back in submission order, so the report does not depend on --jobs.
-    chunk = max(1, min(64, len(paths) // (options.jobs * 8) or 1))
+    # A bounded window of chunks in flight, consumed in submission order: memory stays flat however
+    # large the tree, and the report does not depend on --jobs.
+    size = max(1, min(32, len(paths) // (options.jobs * 8) or 1))
+    chunks = (paths[i : i + size] for i in range(0, len(paths), size))
+    window: deque[Future[list[FileOutcome]]] = deque()
     with ProcessPoolExecutor(max_workers=options.jobs, initializer=_init_worker, initargs=(root, options)) as pool:
-        yield from pool.map(analyze_file, paths, chunksize=chunk)
+        for chunk in chunks:
+            window.append(pool.submit(analyze_chunk, [str(p) for p in chunk]))
+            if len(window) >= options.jobs * 4:
+                yield from window.popleft().result()
+        while window:
+            yield from window.popleft().result()
 
 
 def _stat_index(root: Path, options: ScanOptions):  # type: ignore[no-untyped-def]
@@ -446,6 +460,22 @@ def _stat_index(root: Path, options: ScanOptions):  # type: ignore[no-untyped-de
     from scanner.cache import StatIndex, default_cache_dir
 
     return StatIndex.load(options.cache_dir or default_cache_dir(), str(root.resolve()), options.rules.salt())
+
+
+class _Subset(Sequence[Path]):
+    """The files still to analyse, without copying the list of every file."""
+
+    def __init__(self, files: list[Path], indexes: list[int]) -> None:
+        self.files = files
+        self.indexes = indexes
+
+    def __len__(self) -> int:
+        return len(self.indexes)
+
+    def __getitem__(self, item):  # type: ignore[no-untyped-def, override]
+        if isinstance(item, slice):
+            return [self.files[i] for i in self.indexes[item]]
+        return self.files[self.indexes[item]]
 
 
 def _indexed_outcomes(files: list[Path], rels: list[str], root: Path, options: ScanOptions, index) -> Iterator[FileOutcome]:  # type: ignore[no-untyped-def]
@@ -481,7 +511,7 @@ def _indexed_outcomes(files: list[Path], rels: list[str], root: Path, options: S
                     except (TypeError, ValueError, KeyError):
                         pass
         todo.append(i)
-    computed = _outcomes([files[i] for i in todo], root, options) if todo else iter(())
+    computed = _outcomes(_Subset(files, todo), root, options) if todo else iter(())
     for i in range(len(files)):
         outcome = known.pop(i, None)
         if outcome is None:
