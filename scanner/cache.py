@@ -88,13 +88,19 @@ class StatIndex:
     without reading the file: the cost of listing the tree, not of reading it.
     """
 
-    def __init__(self, path: Path, root: str, salt: str, entries: dict[str, list[Any]], written_ns: int) -> None:
+    def __init__(
+        self, path: Path, root: str, salt: str, entries: dict[str, list[Any]], written_ns: int, wrappers: Optional[dict[str, Any]] = None
+    ) -> None:
         self.path = path
         self.root = root
         self.salt = salt
         self.entries = entries
         self.written_ns = written_ns
         self.updated: dict[str, list[Any]] = {}
+        # Call sites of wrapper functions per file, valid for one set of wrapper names.
+        self.wrappers = wrappers if isinstance(wrappers, dict) else {}
+        self.wrappers_updated: dict[str, Any] = {}
+        self.dirty = False
 
     @classmethod
     def load(cls, directory: Path, root: str, salt: str) -> "StatIndex":
@@ -107,33 +113,69 @@ class StatIndex:
                 raise ValueError("foreign index")
             entries = data["entries"]
             written = int(data["written_ns"])
+            wrappers = data.get("wrappers")
             if not isinstance(entries, dict):
                 raise ValueError("bad entries")
         except (OSError, ValueError, KeyError, TypeError):
-            entries, written = {}, 0
-        return cls(path, root, salt, entries, written)
+            entries, written, wrappers = {}, 0, None
+        return cls(path, root, salt, entries, written, wrappers)
 
     def lookup(self, rel: str, stat: FileStat) -> Optional[str]:
         """The cache key ("-" when the file has no mail token) if the file is unchanged since indexed."""
         entry = self.entries.get(rel)
-        if not isinstance(entry, list) or len(entry) != 4:
-            return None
-        if (entry[0], entry[1], entry[2]) != stat or stat[1] >= self.written_ns - RACY_NS:
+        if entry is None or not self.trusted(stat, entry):
             return None
         self.updated[rel] = entry
         return entry[3] if isinstance(entry[3], str) else None
 
     def record(self, rel: str, stat: FileStat, key: str) -> None:
         self.updated[rel] = [stat[0], stat[1], stat[2], key]
+        self.dirty = True
+
+    def trusted(self, stat: FileStat, entry: list[Any]) -> bool:
+        """Whether an entry recorded for a file still describes it (and was not racily written)."""
+        return (
+            isinstance(entry, list)
+            and len(entry) == 4
+            and (entry[0], entry[1], entry[2]) == stat
+            and stat[1] < self.written_ns - RACY_NS
+        )
+
+    def wrapper_sites(self, names_key: str, rel: str, stat: FileStat) -> Optional[list[Any]]:
+        """The wrapper call sites recorded for an unchanged file under the same wrapper names."""
+        if self.wrappers.get("names") != names_key:
+            return None
+        entry = self.wrappers.get("files", {}).get(rel)
+        if entry is None or not self.trusted(stat, entry) or not isinstance(entry[3], list):
+            return None
+        self.wrappers_updated["names"] = names_key
+        self.wrappers_updated.setdefault("files", {})[rel] = entry
+        return list(entry[3])
+
+    def record_wrapper_sites(self, names_key: str, rel: str, stat: FileStat, sites: list[Any]) -> None:
+        files = self.wrappers_updated.setdefault("files", {})
+        self.wrappers_updated["names"] = names_key
+        files[rel] = [stat[0], stat[1], stat[2], sites]
+        old = self.wrappers.get("files", {}).get(rel) if self.wrappers.get("names") == names_key else None
+        if old != files[rel]:
+            self.dirty = True
 
     def save(self, now_ns: int) -> None:
-        """Write the entries seen in this scan (files gone from the tree drop out), atomically."""
+        """Write the entries seen in this scan (files gone from the tree drop out), atomically.
+
+        Nothing is written when the scan changed nothing: a warm re-scan stays read-only.
+        """
+        if len(self.updated) != len(self.entries) or self.wrappers_updated.get("names") != self.wrappers.get("names"):
+            self.dirty = True
+        if not self.dirty:
+            return
         payload = {
             "magic": INDEX_MAGIC,
             "root": self.root,
             "salt": self.salt,
             "written_ns": now_ns,
             "entries": self.updated,
+            "wrappers": self.wrappers_updated,
         }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, Sequence
 
 from scanner import __version__
 from scanner.model import (
@@ -25,6 +25,9 @@ from scanner.model import (
     UnusedSuppression,
 )
 from scanner.script import Script
+
+if TYPE_CHECKING:
+    from scanner.cache import StatIndex
 
 LEGACY_APIS = {Api.SEND_MAILMESSAGE, Api.SMTPCLIENT, Api.MAILKIT, Api.CDO, Api.SYSTEM_WEB_MAIL, Api.OUTLOOK_COM}
 CONTEXT_LINES = 3
@@ -434,11 +437,11 @@ def analyze_chunk(paths: list[str]) -> list[FileOutcome]:
     return [analyze_file(Path(p)) for p in paths]
 
 
-def _outcomes(paths: Sequence[Path], root: Path, options: ScanOptions) -> Iterator[FileOutcome]:
+def _outcomes(paths: Sequence[str], root: Path, options: ScanOptions) -> Iterator[FileOutcome]:
     if options.jobs <= 1 or len(paths) < 2:
         _init_worker(root, options)
         for path in paths:
-            yield analyze_file(path)
+            yield analyze_file(Path(path))
         return
     # A bounded window of chunks in flight, consumed in submission order: memory stays flat however
     # large the tree, and the report does not depend on --jobs.
@@ -447,7 +450,7 @@ def _outcomes(paths: Sequence[Path], root: Path, options: ScanOptions) -> Iterat
     window: deque[Future[list[FileOutcome]]] = deque()
     with ProcessPoolExecutor(max_workers=options.jobs, initializer=_init_worker, initargs=(root, options)) as pool:
         for chunk in chunks:
-            window.append(pool.submit(analyze_chunk, [str(p) for p in chunk]))
+            window.append(pool.submit(analyze_chunk, list(chunk)))
             if len(window) >= options.jobs * 4:
                 yield from window.popleft().result()
         while window:
@@ -462,10 +465,10 @@ def _stat_index(root: Path, options: ScanOptions):  # type: ignore[no-untyped-de
     return StatIndex.load(options.cache_dir or default_cache_dir(), str(root.resolve()), options.rules.salt())
 
 
-class _Subset(Sequence[Path]):
+class _Subset(Sequence[str]):
     """The files still to analyse, without copying the list of every file."""
 
-    def __init__(self, files: list[Path], indexes: list[int]) -> None:
+    def __init__(self, files: list[str], indexes: list[int]) -> None:
         self.files = files
         self.indexes = indexes
 
@@ -478,7 +481,7 @@ class _Subset(Sequence[Path]):
         return self.files[self.indexes[item]]
 
 
-def _indexed_outcomes(files: list[Path], rels: list[str], root: Path, options: ScanOptions, index) -> Iterator[FileOutcome]:  # type: ignore[no-untyped-def]
+def _indexed_outcomes(files: list[str], rels: list[str], root: Path, options: ScanOptions, index, stats: list[Optional[tuple[int, int, int]]]) -> Iterator[FileOutcome]:  # type: ignore[no-untyped-def]
     """Outcomes in file order: unchanged files (same size, mtime, inode) come from the stat index
     and the cache without being read; the others go through the worker pool."""
     from scanner.serialize import from_data
@@ -498,6 +501,7 @@ def _indexed_outcomes(files: list[Path], rels: list[str], root: Path, options: S
                 todo.append(i)
                 continue
             stat = (st.st_size, st.st_mtime_ns, st.st_ino)
+            stats[i] = stat
             key = index.lookup(rel, stat)
             if key == "-":
                 known[i] = FileOutcome(rel, stat=stat)
@@ -516,6 +520,8 @@ def _indexed_outcomes(files: list[Path], rels: list[str], root: Path, options: S
         outcome = known.pop(i, None)
         if outcome is None:
             outcome = next(computed)
+            if outcome.stat != (0, 0, 0):
+                stats[i] = outcome.stat
             if index is not None and outcome.error is None and outcome.stat != (0, 0, 0):
                 index.record(outcome.rel, outcome.stat, outcome.cache_key or "-")
         yield outcome
@@ -535,20 +541,21 @@ def scan(
         if root.is_file():
             root = root.parent
     errors: list[FileError] = []
-    files: list[Path] = []
+    files: list[str] = []
     rels: list[str] = []
     for item in discover(paths, root, options.excludes, options.respect_gitignore):
         if item.error is not None:
             errors.append(item.error)
-        elif item.path is not None:
-            files.append(item.path)
+        elif item.file is not None:
+            files.append(item.file)
             rels.append(item.rel)
     findings: list[Finding] = []
     unused: list[UnusedSuppression] = []
     wrappers: list[WrapperDef] = []
     failed = 0
     index = _stat_index(root, options)
-    for done, outcome in enumerate(_indexed_outcomes(files, rels, root, options, index), 1):
+    stats: list[Optional[tuple[int, int, int]]] = [None] * len(files)
+    for done, outcome in enumerate(_indexed_outcomes(files, rels, root, options, index, stats), 1):
         if outcome.error is not None:
             errors.append(outcome.error)
             failed += 1
@@ -557,53 +564,85 @@ def scan(
         wrappers.extend(outcome.wrappers)
         if progress is not None:
             progress(done, len(files))
+    if wrappers:
+        link_wrapper_call_sites(files, rels, stats, wrappers, findings, options.max_bytes, index)
     if index is not None:
         import time
 
         index.save(time.time_ns())
-    if wrappers:
-        link_wrapper_call_sites(files, root, wrappers, findings, options.max_bytes)
     result = ScanResult(root.as_posix(), len(files) - failed, findings, errors, unused, failed)
     return result
 
 
-def link_wrapper_call_sites(files: list[Path], root: Path, wrappers: list[WrapperDef], findings: list[Finding], max_bytes: int) -> None:
+def link_wrapper_call_sites(
+    files: list[str],
+    rels: list[str],
+    stats: list[Optional[tuple[int, int, int]]],
+    wrappers: list[WrapperDef],
+    findings: list[Finding],
+    max_bytes: int,
+    index: Optional["StatIndex"] = None,
+) -> None:
     """List, in each wrapper's findings, the places across the tree that call the wrapper function.
 
     The call sites usually hold no mail token, so the first pass never parsed them: a second
-    byte prefilter built from the wrapper names picks the few files worth reading.
+    byte prefilter built from the wrapper names picks the few files worth reading. With a stat
+    index, the sites found in an unchanged file are reused without reading it.
     """
-    from scanner.extract.commands import find_command_sites
-    from scanner.files import DecodeError, decode, relative_path
-
     by_name: dict[str, list[WrapperDef]] = {}
     for wrapper in wrappers:
         if wrapper.name.isascii():
             by_name.setdefault(wrapper.name.lower(), []).append(wrapper)
     if not by_name:
         return
+    names_key = hashlib.sha256("\0".join(sorted(by_name)).encode()).hexdigest()
     prefilter = Prefilter(by_name)
     sites: dict[str, list[tuple[str, int, int]]] = {name: [] for name in by_name}
-    for path in files:
-        try:
-            if path.stat().st_size > max_bytes:
-                continue
-            raw = path.read_bytes()
-            if not prefilter.matches(raw):
-                continue
-            text = decode(raw)[0]
-        except (OSError, DecodeError):
-            continue
-        rel = relative_path(path, root)
-        script = Script(text, rel, path.suffix.lower() == ".psd1")
-        if script.is_data_file:
-            continue
-        for site in find_command_sites(script, {name: name for name in by_name}, module="*"):
-            name = site.written.rsplit("\\", 1)[-1].lower()
-            if any(w.path == rel and w.body_start <= site.name_start < w.body_end for w in by_name.get(name, [])):
-                continue  # recursion inside the wrapper itself
-            line, col = script.structure.line_col(site.name_start)
-            sites[name].append((rel, line, col))
+    for path, rel, stat in zip(files, rels, stats):
+        found = index.wrapper_sites(names_key, rel, stat) if index is not None and stat is not None else None
+        if found is None:
+            found = _wrapper_sites_in_file(path, rel, by_name, prefilter, max_bytes)
+            if index is not None and stat is not None:
+                index.record_wrapper_sites(names_key, rel, stat, found)
+        for name, line, col in found:
+            if name in sites:
+                sites[str(name)].append((rel, int(line), int(col)))  # type: ignore[call-overload, arg-type]
+    _attach_call_sites(by_name, sites, findings)
+
+
+def _wrapper_sites_in_file(
+    path: str, rel: str, by_name: dict[str, list[WrapperDef]], prefilter: Prefilter, max_bytes: int
+) -> list[list[object]]:
+    """[name, line, column] of each call of a wrapper function in one file (outside its own body)."""
+    from scanner.extract.commands import find_command_sites
+    from scanner.files import DecodeError, decode
+
+    try:
+        if os.path.getsize(path) > max_bytes:
+            return []
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        if not prefilter.matches(raw):
+            return []
+        text = decode(raw)[0]
+    except (OSError, DecodeError):
+        return []
+    if path.lower().endswith(".psd1"):
+        return []
+    script = Script(text, rel)
+    found: list[list[object]] = []
+    for site in find_command_sites(script, {name: name for name in by_name}, module="*"):
+        name = site.written.rsplit("\\", 1)[-1].lower()
+        if any(w.path == rel and w.body_start <= site.name_start < w.body_end for w in by_name.get(name, [])):
+            continue  # recursion inside the wrapper itself
+        line, col = script.structure.line_col(site.name_start)
+        found.append([name, line, col])
+    return found
+
+
+def _attach_call_sites(
+    by_name: dict[str, list[WrapperDef]], sites: dict[str, list[tuple[str, int, int]]], findings: list[Finding]
+) -> None:
     by_fingerprint = {f.fingerprint: f for f in findings}
     for name, defs in by_name.items():
         calls = sites[name]

@@ -112,9 +112,13 @@ def _load_gitignore(directory: Path) -> Optional[pathspec.PathSpec]:
 class Discovered:
     """A file to scan, or an error met while walking."""
 
-    path: Optional[Path]
+    file: Optional[str]  # the path as the walk found it
     error: Optional[FileError] = None
     rel: str = ""  # relative to the scan root, `/` separators
+
+    @property
+    def path(self) -> Optional[Path]:
+        return None if self.file is None else Path(self.file)
 
 
 def discover(
@@ -141,7 +145,7 @@ def discover(
             key = os.path.realpath(start)
             if key not in seen_files:
                 seen_files.add(key)
-                yield Discovered(start, rel=relative_path(start, root))
+                yield Discovered(str(start), rel=relative_path(start, root))
             continue
         prefix = relative_path(start, root)
         prefix = "" if prefix == "." else prefix + "/"
@@ -167,14 +171,57 @@ class _Walker:
         self.seen_files = seen_files
 
     def walk(self, directory: str, rel: str, ignores: list[tuple[str, pathspec.PathSpec]]) -> Iterator[Discovered]:
+        """Depth first, in name order, with an explicit stack (nested generators cost a resume per level)."""
+        stack: list[tuple[str, str, list[tuple[str, pathspec.PathSpec]]]] = [(directory, rel, ignores)]
+        while stack:
+            directory, rel, ignores = stack.pop()
+            entries = self._enter(directory, rel, ignores)
+            if isinstance(entries, Discovered):
+                yield entries
+                continue
+            if entries is None:
+                continue
+            entries, ignores = entries
+            subdirs: list[tuple[str, str, list[tuple[str, pathspec.PathSpec]]]] = []
+            for entry in entries:
+                try:
+                    is_dir = entry.is_dir()  # follows symlinks; loops are cut by seen_dirs
+                except OSError:
+                    is_dir = False
+                if is_dir and entry.name in ALWAYS_SKIPPED_DIRS:
+                    continue
+                if not is_dir and not entry.name.lower().endswith(EXTENSIONS):
+                    continue
+                entry_rel = rel + entry.name + ("/" if is_dir else "")
+                if self.exclude_spec is not None and self.exclude_spec.match_file(entry_rel):
+                    continue
+                if any(spec.match_file(entry_rel[len(base) :]) for base, spec in ignores):
+                    continue
+                if is_dir:
+                    subdirs.append((entry.path, entry_rel, ignores))
+                    continue
+                if entry.is_symlink():
+                    real = os.path.realpath(entry.path)
+                    if not os.path.exists(real):
+                        yield Discovered(None, FileError(entry_rel, "broken symbolic link"))
+                        continue
+                    if real in self.seen_files:
+                        continue
+                    self.seen_files.add(real)
+                yield Discovered(entry.path, rel=entry_rel)
+            # Files of a folder come first, then its subfolders in name order (as a recursive walk would
+            # interleave them by name, the order differs only between files and folders of one level).
+            stack.extend(reversed(subdirs))
+
+    def _enter(self, directory: str, rel: str, ignores: list[tuple[str, pathspec.PathSpec]]):  # type: ignore[no-untyped-def]
+        """The sorted entries of a folder not seen before (and its .gitignore), or an error, or None."""
         try:
             st = os.stat(directory)
         except OSError as exc:
-            yield Discovered(None, FileError(rel.rstrip("/") or ".", f"cannot read folder: {exc.strerror}"))
-            return
+            return Discovered(None, FileError(rel.rstrip("/") or ".", f"cannot read folder: {exc.strerror}"))
         key = (st.st_dev, st.st_ino)
         if key in self.seen_dirs:
-            return
+            return None
         self.seen_dirs.add(key)
         if self.respect_gitignore:
             spec = _load_gitignore(Path(directory))
@@ -184,31 +231,5 @@ class _Walker:
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            yield Discovered(None, FileError(rel.rstrip("/") or ".", f"cannot list folder: {exc.strerror}"))
-            return
-        for entry in entries:
-            try:
-                is_dir = entry.is_dir()  # follows symlinks; loops are cut by seen_dirs
-            except OSError:
-                is_dir = False
-            if is_dir and entry.name in ALWAYS_SKIPPED_DIRS:
-                continue
-            if not is_dir and not entry.name.lower().endswith(EXTENSIONS):
-                continue
-            entry_rel = rel + entry.name + ("/" if is_dir else "")
-            if self.exclude_spec is not None and self.exclude_spec.match_file(entry_rel):
-                continue
-            if any(spec.match_file(entry_rel[len(base) :]) for base, spec in ignores):
-                continue
-            if is_dir:
-                yield from self.walk(entry.path, entry_rel, ignores)
-                continue
-            if entry.is_symlink():
-                real = os.path.realpath(entry.path)
-                if not os.path.exists(real):
-                    yield Discovered(None, FileError(entry_rel, "broken symbolic link"))
-                    continue
-                if real in self.seen_files:
-                    continue
-                self.seen_files.add(real)
-            yield Discovered(Path(entry.path), rel=entry_rel)
+            return Discovered(None, FileError(rel.rstrip("/") or ".", f"cannot list folder: {exc.strerror}"))
+        return entries, ignores

@@ -1,4 +1,8 @@
-"""Dataclasses to plain JSON data and back, driven by type hints (for the content cache)."""
+"""Dataclasses to plain JSON data and back, driven by type hints (for the content cache).
+
+Reading back is compiled once per type into a converter function, because a warm re-scan
+rebuilds every cached finding and a generic walk of the type hints per value is the slow part.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ import types
 import typing
 from enum import Enum
 from functools import lru_cache
-from typing import Any, Union
+from typing import Any, Callable, Union
+
+Converter = Callable[[Any], Any]
 
 
 def to_data(obj: Any) -> Any:
@@ -23,58 +29,103 @@ def to_data(obj: Any) -> Any:
     return obj
 
 
-@lru_cache(maxsize=None)
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
 def from_data(tp: Any, data: Any) -> Any:
     """Rebuild a value of type ``tp`` from ``to_data`` output; raises TypeError/ValueError on a mismatch."""
+    return _converter(tp)(data)
+
+
+def _fail(expected: str, data: Any) -> TypeError:
+    return TypeError(f"expected {expected}, got {type(data).__name__}")
+
+
+@lru_cache(maxsize=None)
+def _converter(tp: Any) -> Converter:  # noqa: C901 - one branch per kind of type
     origin = typing.get_origin(tp)
     if tp is Any or tp is object:
-        return data
+        return lambda data: data
     if origin in (Union, types.UnionType):
-        args = typing.get_args(tp)
-        if data is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return from_data(arg, data)
-            except (TypeError, ValueError, KeyError) as exc:
-                errors.append(exc)
-        raise TypeError(f"no member of {tp} fits {data!r}: {errors}")
+        members = [a for a in typing.get_args(tp) if a is not type(None)]
+        optional = len(members) < len(typing.get_args(tp))
+        converters = [_converter(a) for a in members]
+
+        def union(data: Any) -> Any:
+            if data is None and optional:
+                return None
+            errors = []
+            for convert in converters:
+                try:
+                    return convert(data)
+                except (TypeError, ValueError, KeyError) as exc:
+                    errors.append(exc)
+            raise TypeError(f"no member of {tp} fits {data!r}: {errors}")
+
+        return union
     if origin is list:
-        if not isinstance(data, list):
-            raise TypeError(f"expected list, got {type(data).__name__}")
-        (item,) = typing.get_args(tp) or (Any,)
-        return [from_data(item, v) for v in data]
+        (item_t,) = typing.get_args(tp) or (Any,)
+        item = _converter(item_t)
+
+        def as_list(data: Any) -> Any:
+            if not isinstance(data, list):
+                raise _fail("list", data)
+            return [item(v) for v in data]
+
+        return as_list
     if origin is tuple:
-        if not isinstance(data, list):
-            raise TypeError(f"expected list for tuple, got {type(data).__name__}")
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(from_data(args[0], v) for v in data)
-        return tuple(from_data(a, v) for a, v in zip(args, data))
+            element = _converter(args[0])
+
+            def as_tuple(data: Any) -> Any:
+                if not isinstance(data, list):
+                    raise _fail("list for tuple", data)
+                return tuple(element(v) for v in data)
+
+            return as_tuple
+        elements = [_converter(a) for a in args]
+
+        def as_fixed_tuple(data: Any) -> Any:
+            if not isinstance(data, list) or len(data) != len(elements):
+                raise _fail(f"list of {len(elements)} for tuple", data)
+            return tuple(convert(v) for convert, v in zip(elements, data))
+
+        return as_fixed_tuple
     if origin is dict:
-        if not isinstance(data, dict):
-            raise TypeError(f"expected object, got {type(data).__name__}")
         key_t, value_t = typing.get_args(tp) or (str, Any)
-        return {from_data(key_t, k): from_data(value_t, v) for k, v in data.items()}
+        key, value = _converter(key_t), _converter(value_t)
+
+        def as_dict(data: Any) -> Any:
+            if not isinstance(data, dict):
+                raise _fail("object", data)
+            return {key(k): value(v) for k, v in data.items()}
+
+        return as_dict
     if isinstance(tp, type) and issubclass(tp, Enum):
-        return tp(data)
+        return tp
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        if not isinstance(data, dict):
-            raise TypeError(f"expected object for {tp.__name__}")
-        hints = _hints(tp)
-        kwargs = {f.name: from_data(hints[f.name], data[f.name]) for f in dataclasses.fields(tp) if f.init}
-        return tp(**kwargs)
-    if tp is float and isinstance(data, (int, float)):
-        return float(data)
+        hints = typing.get_type_hints(tp)
+        fields = [(f.name, _converter(hints[f.name])) for f in dataclasses.fields(tp) if f.init]
+        cls = tp
+
+        def as_dataclass(data: Any) -> Any:
+            if not isinstance(data, dict):
+                raise _fail(f"object for {cls.__name__}", data)
+            return cls(**{name: convert(data[name]) for name, convert in fields})
+
+        return as_dataclass
+    if tp is float:
+
+        def as_float(data: Any) -> Any:
+            if isinstance(data, bool) or not isinstance(data, (int, float)):
+                raise _fail("number", data)
+            return float(data)
+
+        return as_float
     if isinstance(tp, type) and tp in (str, int, bool):
-        if not isinstance(data, tp) or (tp is int and isinstance(data, bool)):
-            raise TypeError(f"expected {tp.__name__}, got {type(data).__name__}")
-        return data
-    return data
+
+        def exact(data: Any) -> Any:
+            if not isinstance(data, tp) or (tp is int and isinstance(data, bool)):
+                raise _fail(tp.__name__, data)
+            return data
+
+        return exact
+    return lambda data: data

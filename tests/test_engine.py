@@ -247,3 +247,40 @@ def test_psd1_data_is_not_code(tmp_path: Path) -> None:
     result = scan([tmp_path], ScanOptions(use_cache=False))
     assert [f.location.path for f in result.findings] == ["Module.psm1"]
     assert result.files_scanned == 2
+
+
+def test_warm_scan_reuses_wrapper_call_sites_and_writes_nothing(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    import scanner.engine as engine
+
+    root = tmp_path / "src"
+    root.mkdir()
+    (root / "lib.psm1").write_text("function Send-Report { Send-MailMessage -To a@contoso.com -SmtpServer smtp.office365.com -Credential $c }\n")
+    (root / "a.ps1").write_text("Send-Report\n")
+    (root / "b.ps1").write_text("Get-Date\n")
+    past = time.time() - 3600
+    for path in root.iterdir():
+        os.utime(path, (past, past))
+    options = ScanOptions(jobs=1, cache_dir=tmp_path / "cache")
+    first = scan([root], options)
+    assert [r.path for r in first.findings[0].related if r.role == "call-site"] == ["a.ps1"]
+    (index_file,) = (tmp_path / "cache" / "index").glob("*.json")
+    stamp = index_file.stat().st_mtime_ns
+    opened: list[str] = []
+    real_sites = engine._wrapper_sites_in_file
+
+    def counting(path, *args):  # type: ignore[no-untyped-def]
+        opened.append(path)
+        return real_sites(path, *args)
+
+    monkeypatch.setattr(engine, "_wrapper_sites_in_file", counting)
+    second = scan([root], options)
+    assert opened == [], "a warm scan re-read files to find wrapper call sites"
+    assert [r.path for r in second.findings[0].related if r.role == "call-site"] == ["a.ps1"]
+    assert index_file.stat().st_mtime_ns == stamp, "a scan that changed nothing rewrote the index"
+    (root / "b.ps1").write_text("Send-Report -To x\n")
+    os.utime(root / "b.ps1", (past, past))
+    third = scan([root], options)
+    assert [p.rsplit("/", 1)[-1] for p in opened] == ["b.ps1"]
+    assert sorted(r.path for r in third.findings[0].related if r.role == "call-site") == ["a.ps1", "b.ps1"]
