@@ -352,6 +352,19 @@ def prepare(workdir: Path, spec: CorpusSpec) -> Tuple[Path, List[FileRecord]]:
     return path, records
 
 
+def scanner_revision() -> str:
+    """The git commit of the working tree being measured, with '+dirty' when scanner files are modified."""
+    repo = BENCH_DIR.parent
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--", "scanner", "rules", "reports"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return (head or "unknown") + ("+dirty" if dirty else "")
+
+
 def machine_line() -> str:
     """CPU, cores, Python, ripgrep version: what the figures were measured on."""
     cpu = platform.processor() or "unknown CPU"
@@ -401,6 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(f"smtp2graph benchmark — {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
     print(f"machine: {machine_line()}")
+    print(f"scanner: {' '.join(smtp2graph_command())} at {scanner_revision()}")
     print(f"median of {args.runs} runs each, interleaved; warm OS page cache; workdir {workdir}")
     load = os.getloadavg()[0]
     if load > 0.5:
@@ -414,7 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     s2g = smtp2graph_command()
     has_scan, why_not = scan_available(s2g)
     tokens, tokens_source = prefilter_tokens()
-    results: Dict[str, object] = {"machine": machine_line(), "runs": args.runs, "prefilter_tokens": tokens,
+    results: Dict[str, object] = {"machine": machine_line(), "revision": scanner_revision(), "runs": args.runs,
+                                  "prefilter_tokens": tokens,
                                   "prefilter_tokens_source": tokens_source}
     verdicts: List[Verdict] = []
 
