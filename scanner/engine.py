@@ -11,7 +11,7 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, Sequence, TypeVar
 
 from scanner import __version__
 from scanner.model import (
@@ -28,6 +28,8 @@ from scanner.script import Script
 
 if TYPE_CHECKING:
     from scanner.cache import StatIndex
+
+T = TypeVar("T")
 
 LEGACY_APIS = {Api.SEND_MAILMESSAGE, Api.SMTPCLIENT, Api.MAILKIT, Api.CDO, Api.SYSTEM_WEB_MAIL, Api.OUTLOOK_COM}
 CONTEXT_LINES = 3
@@ -437,24 +439,50 @@ def analyze_chunk(paths: list[str]) -> list[FileOutcome]:
     return [analyze_file(Path(p)) for p in paths]
 
 
-def _outcomes(paths: Sequence[str], root: Path, options: ScanOptions) -> Iterator[FileOutcome]:
-    if options.jobs <= 1 or len(paths) < 2:
+class _LazyPool:
+    """The worker pool of one scan, started only when there is parallel work, shared by both passes."""
+
+    def __init__(self, root: Path, options: ScanOptions) -> None:
+        self.root = root
+        self.options = options
+        self._pool: Optional[ProcessPoolExecutor] = None
+
+    def get(self, items: int) -> Optional[ProcessPoolExecutor]:
+        if self.options.jobs <= 1 or items < 2:
+            return None
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.options.jobs, initializer=_init_worker, initargs=(self.root, self.options))
+        return self._pool
+
+    def __enter__(self) -> "_LazyPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
+def _in_order(pool: ProcessPoolExecutor, work: Callable[..., list[T]], items: Sequence[object], jobs: int, *args: object) -> Iterator[T]:
+    """Results of ``work`` over chunks of ``items``, in order, with a bounded window in flight:
+    memory stays flat however large the tree, and the output does not depend on --jobs."""
+    size = max(1, min(32, len(items) // (jobs * 8) or 1))
+    window: deque[Future[list[T]]] = deque()
+    for i in range(0, len(items), size):
+        window.append(pool.submit(work, list(items[i : i + size]), *args))
+        if len(window) >= jobs * 4:
+            yield from window.popleft().result()
+    while window:
+        yield from window.popleft().result()
+
+
+def _outcomes(paths: Sequence[str], root: Path, options: ScanOptions, pools: Optional[_LazyPool] = None) -> Iterator[FileOutcome]:
+    pool = pools.get(len(paths)) if pools is not None else None
+    if pool is None:
         _init_worker(root, options)
         for path in paths:
             yield analyze_file(Path(path))
         return
-    # A bounded window of chunks in flight, consumed in submission order: memory stays flat however
-    # large the tree, and the report does not depend on --jobs.
-    size = max(1, min(32, len(paths) // (options.jobs * 8) or 1))
-    chunks = (paths[i : i + size] for i in range(0, len(paths), size))
-    window: deque[Future[list[FileOutcome]]] = deque()
-    with ProcessPoolExecutor(max_workers=options.jobs, initializer=_init_worker, initargs=(root, options)) as pool:
-        for chunk in chunks:
-            window.append(pool.submit(analyze_chunk, list(chunk)))
-            if len(window) >= options.jobs * 4:
-                yield from window.popleft().result()
-        while window:
-            yield from window.popleft().result()
+    yield from _in_order(pool, analyze_chunk, paths, options.jobs)
 
 
 def _stat_index(root: Path, options: ScanOptions):  # type: ignore[no-untyped-def]
@@ -481,7 +509,9 @@ class _Subset(Sequence[str]):
         return self.files[self.indexes[item]]
 
 
-def _indexed_outcomes(files: list[str], rels: list[str], root: Path, options: ScanOptions, index, stats: list[Optional[tuple[int, int, int]]]) -> Iterator[FileOutcome]:  # type: ignore[no-untyped-def]
+def _indexed_outcomes(  # type: ignore[no-untyped-def]
+    files: list[str], rels: list[str], root: Path, options: ScanOptions, index, stats: list[Optional[tuple[int, int, int]]], pools: Optional[_LazyPool] = None
+) -> Iterator[FileOutcome]:
     """Outcomes in file order: unchanged files (same size, mtime, inode) come from the stat index
     and the cache without being read; the others go through the worker pool."""
     from scanner.serialize import from_data
@@ -515,7 +545,7 @@ def _indexed_outcomes(files: list[str], rels: list[str], root: Path, options: Sc
                     except (TypeError, ValueError, KeyError):
                         pass
         todo.append(i)
-    computed = _outcomes(_Subset(files, todo), root, options) if todo else iter(())
+    computed = _outcomes(_Subset(files, todo), root, options, pools) if todo else iter(())
     for i in range(len(files)):
         outcome = known.pop(i, None)
         if outcome is None:
@@ -555,17 +585,18 @@ def scan(
     failed = 0
     index = _stat_index(root, options)
     stats: list[Optional[tuple[int, int, int]]] = [None] * len(files)
-    for done, outcome in enumerate(_indexed_outcomes(files, rels, root, options, index, stats), 1):
-        if outcome.error is not None:
-            errors.append(outcome.error)
-            failed += 1
-        findings.extend(outcome.findings)
-        unused.extend(outcome.unused_suppressions)
-        wrappers.extend(outcome.wrappers)
-        if progress is not None:
-            progress(done, len(files))
-    if wrappers:
-        link_wrapper_call_sites(files, rels, stats, wrappers, findings, options.max_bytes, index)
+    with _LazyPool(root, options) as pools:
+        for done, outcome in enumerate(_indexed_outcomes(files, rels, root, options, index, stats, pools), 1):
+            if outcome.error is not None:
+                errors.append(outcome.error)
+                failed += 1
+            findings.extend(outcome.findings)
+            unused.extend(outcome.unused_suppressions)
+            wrappers.extend(outcome.wrappers)
+            if progress is not None:
+                progress(done, len(files))
+        if wrappers:
+            link_wrapper_call_sites(files, rels, stats, wrappers, findings, options.max_bytes, index, pools)
     if index is not None:
         import time
 
@@ -582,6 +613,7 @@ def link_wrapper_call_sites(
     findings: list[Finding],
     max_bytes: int,
     index: Optional["StatIndex"] = None,
+    pools: Optional[_LazyPool] = None,
 ) -> None:
     """List, in each wrapper's findings, the places across the tree that call the wrapper function.
 
@@ -596,18 +628,37 @@ def link_wrapper_call_sites(
     if not by_name:
         return
     names_key = hashlib.sha256("\0".join(sorted(by_name)).encode()).hexdigest()
-    prefilter = Prefilter(by_name)
+    known: dict[int, list[list[object]]] = {}
+    todo: list[int] = []
+    for i, (rel, stat) in enumerate(zip(rels, stats)):
+        cached = index.wrapper_sites(names_key, rel, stat) if index is not None and stat is not None else None
+        if cached is None:
+            todo.append(i)
+        else:
+            known[i] = cached
+    items = [(files[i], rels[i]) for i in todo]
+    pool = pools.get(len(items)) if pools is not None else None
+    if pool is not None:
+        computed: Iterator[list[list[object]]] = _in_order(pool, _wrapper_chunk, items, pools.options.jobs if pools else 1, by_name, max_bytes)
+    else:
+        computed = iter(_wrapper_chunk(items, by_name, max_bytes))
+    for i in todo:
+        found = next(computed)
+        known[i] = found
+        if index is not None and stats[i] is not None:
+            index.record_wrapper_sites(names_key, rels[i], stats[i], found)  # type: ignore[arg-type]
     sites: dict[str, list[tuple[str, int, int]]] = {name: [] for name in by_name}
-    for path, rel, stat in zip(files, rels, stats):
-        found = index.wrapper_sites(names_key, rel, stat) if index is not None and stat is not None else None
-        if found is None:
-            found = _wrapper_sites_in_file(path, rel, by_name, prefilter, max_bytes)
-            if index is not None and stat is not None:
-                index.record_wrapper_sites(names_key, rel, stat, found)
-        for name, line, col in found:
+    for i, rel in enumerate(rels):
+        for name, line, col in known.get(i, ()):
             if name in sites:
                 sites[str(name)].append((rel, int(line), int(col)))  # type: ignore[call-overload, arg-type]
     _attach_call_sites(by_name, sites, findings)
+
+
+def _wrapper_chunk(items: list[tuple[str, str]], by_name: dict[str, list[WrapperDef]], max_bytes: int) -> list[list[list[object]]]:
+    """Wrapper call sites of several files (a worker's unit of the second pass)."""
+    prefilter = Prefilter(by_name)
+    return [_wrapper_sites_in_file(path, rel, by_name, prefilter, max_bytes) for path, rel in items]
 
 
 def _wrapper_sites_in_file(

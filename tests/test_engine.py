@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from scanner.engine import RuleConfig, ScanOptions, analyze_script, scan
 from scanner.reports import Format, render
 from scanner.script import Script
@@ -181,7 +183,8 @@ def test_concurrent_scans_share_a_cache(tmp_path: Path) -> None:
     assert len(expected) == 9
 
 
-def test_cross_file_wrapper_lists_its_call_sites(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_cross_file_wrapper_lists_its_call_sites(tmp_path: Path, jobs: int) -> None:
     (tmp_path / "lib").mkdir()
     (tmp_path / "lib" / "Mail.psm1").write_text(
         "function Send-Report {\n"
@@ -193,7 +196,7 @@ def test_cross_file_wrapper_lists_its_call_sites(tmp_path: Path) -> None:
     (tmp_path / "a.ps1").write_text("Import-Module ./lib/Mail.psm1\nSend-Report -To x@contoso.com -Subject a\n")
     (tmp_path / "b.ps1").write_text("# Send-Report in a comment is not a call\nMail\\Send-Report -To y@contoso.com -Subject b\nGet-Help Send-Report\n")
     (tmp_path / "c.ps1").write_text("Get-Date\n")
-    result = scan([tmp_path], ScanOptions(use_cache=False))
+    result = scan([tmp_path], ScanOptions(use_cache=False, jobs=jobs))
     (finding,) = result.findings
     sites = [(r.path, r.line) for r in finding.related if r.role == "call-site"]
     assert sites == [("a.ps1", 2), ("b.ps1", 2)]
