@@ -462,10 +462,12 @@ class _LazyPool:
             self._pool.shutdown()
 
 
-def _in_order(pool: ProcessPoolExecutor, work: Callable[..., list[T]], items: Sequence[object], jobs: int, *args: object) -> Iterator[T]:
+def _in_order(
+    pool: ProcessPoolExecutor, work: Callable[..., list[T]], items: Sequence[object], jobs: int, *args: object, largest: int = 32
+) -> Iterator[T]:
     """Results of ``work`` over chunks of ``items``, in order, with a bounded window in flight:
     memory stays flat however large the tree, and the output does not depend on --jobs."""
-    size = max(1, min(32, len(items) // (jobs * 8) or 1))
+    size = max(1, min(largest, len(items) // (jobs * 8) or 1))
     window: deque[Future[list[T]]] = deque()
     for i in range(0, len(items), size):
         window.append(pool.submit(work, list(items[i : i + size]), *args))
@@ -637,11 +639,14 @@ def link_wrapper_call_sites(
         else:
             known[i] = cached
     items = [(files[i], rels[i]) for i in todo]
+    # Workers need only the names and where each wrapper's own body is (to skip recursion).
+    bodies = {name: tuple((w.path, w.body_start, w.body_end) for w in defs) for name, defs in by_name.items()}
     pool = pools.get(len(items)) if pools is not None else None
     if pool is not None:
-        computed: Iterator[list[list[object]]] = _in_order(pool, _wrapper_chunk, items, pools.options.jobs if pools else 1, by_name, max_bytes)
+        # Reading and searching a file is cheap: large chunks keep the inter-process traffic small.
+        computed: Iterator[list[list[object]]] = _in_order(pool, _wrapper_chunk, items, pools.options.jobs, bodies, max_bytes, largest=512)  # type: ignore[union-attr]
     else:
-        computed = iter(_wrapper_chunk(items, by_name, max_bytes))
+        computed = iter(_wrapper_chunk(items, bodies, max_bytes))
     for i in todo:
         found = next(computed)
         known[i] = found
@@ -655,15 +660,20 @@ def link_wrapper_call_sites(
     _attach_call_sites(by_name, sites, findings)
 
 
-def _wrapper_chunk(items: list[tuple[str, str]], by_name: dict[str, list[WrapperDef]], max_bytes: int) -> list[list[list[object]]]:
+WrapperBodies = dict[str, tuple[tuple[str, int, int], ...]]  # name -> (path, body start, body end) of each definition
+_WRAPPER_PREFILTERS: dict[tuple[str, ...], Prefilter] = {}
+
+
+def _wrapper_chunk(items: list[tuple[str, str]], bodies: WrapperBodies, max_bytes: int) -> list[list[list[object]]]:
     """Wrapper call sites of several files (a worker's unit of the second pass)."""
-    prefilter = Prefilter(by_name)
-    return [_wrapper_sites_in_file(path, rel, by_name, prefilter, max_bytes) for path, rel in items]
+    names = tuple(sorted(bodies))
+    prefilter = _WRAPPER_PREFILTERS.get(names)
+    if prefilter is None:
+        prefilter = _WRAPPER_PREFILTERS[names] = Prefilter(names)
+    return [_wrapper_sites_in_file(path, rel, bodies, prefilter, max_bytes) for path, rel in items]
 
 
-def _wrapper_sites_in_file(
-    path: str, rel: str, by_name: dict[str, list[WrapperDef]], prefilter: Prefilter, max_bytes: int
-) -> list[list[object]]:
+def _wrapper_sites_in_file(path: str, rel: str, bodies: WrapperBodies, prefilter: Prefilter, max_bytes: int) -> list[list[object]]:
     """[name, line, column] of each call of a wrapper function in one file (outside its own body)."""
     from scanner.extract.commands import find_command_sites
     from scanner.files import DecodeError, decode
@@ -682,9 +692,9 @@ def _wrapper_sites_in_file(
         return []
     script = Script(text, rel)
     found: list[list[object]] = []
-    for site in find_command_sites(script, {name: name for name in by_name}, module="*"):
+    for site in find_command_sites(script, {name: name for name in bodies}, module="*"):
         name = site.written.rsplit("\\", 1)[-1].lower()
-        if any(w.path == rel and w.body_start <= site.name_start < w.body_end for w in by_name.get(name, [])):
+        if any(path_ == rel and start <= site.name_start < end for path_, start, end in bodies.get(name, ())):
             continue  # recursion inside the wrapper itself
         line, col = script.structure.line_col(site.name_start)
         found.append([name, line, col])
