@@ -287,3 +287,20 @@ def test_warm_scan_reuses_wrapper_call_sites_and_writes_nothing(tmp_path: Path, 
     third = scan([root], options)
     assert [p.rsplit("/", 1)[-1] for p in opened] == ["b.ps1"]
     assert sorted(r.path for r in third.findings[0].related if r.role == "call-site") == ["a.ps1", "b.ps1"]
+
+
+def test_fix_preview_diff_masks_secrets_on_context_lines(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from scanner.cli import app
+
+    script = tmp_path / "leak.ps1"
+    script.write_text(
+        '$pw = ConvertTo-SecureString "Leak-Me-Example-9" -AsPlainText -Force\n'
+        '$c = New-Object PSCredential("u@contoso.com", $pw)\n'
+        "Send-MailMessage -To a@contoso.com -From b@contoso.com -Subject s -SmtpServer smtp.office365.com -UseSsl -Credential $c\n"
+    )
+    result = CliRunner().invoke(app, ["fix", str(script)])
+    assert "+Send-GraphMailMessage" in result.stdout
+    assert "Leak-Me-Example-9" not in result.stdout + result.stderr
+    assert '"***"' in result.stdout

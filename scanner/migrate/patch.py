@@ -489,8 +489,18 @@ class FilePatch:
         return self.patched != self.original
 
     def diff(self) -> str:
-        """Unified diff of the change (empty when nothing changes)."""
-        return unified_diff(self.rel, self.text_before, self.text_after) if self.changed else ""
+        """Unified diff of the change (empty when nothing changes), secret literals masked.
+
+        The diff is shown on a terminal or saved as a review artefact: a password on a context
+        line must not travel with it (the patched file itself keeps the script's text).
+        """
+        if not self.changed:
+            return ""
+        from scanner.script import Script
+        from scanner.secrets import find_secrets, redact_value
+
+        secrets = {self.text_before[s.start : s.end] for s in find_secrets(Script(self.text_before, self.rel))}
+        return redact_value(unified_diff(self.rel, self.text_before, self.text_after), secrets)
 
 
 def patch_source(
