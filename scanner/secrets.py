@@ -54,6 +54,9 @@ _SECRET_WORD = re.compile(r"password|passwd|pwd|secret|token|apikey|api_key|pass
 _WORD_CHARS = re.compile(r"\w*")
 _ASSIGNED = re.compile(r"['\"]?[ \t]*=(?!=)")
 _SCOPE = re.compile(r"\$(?:script:|global:|env:)?$")
+_DESCRIBES_A_SECRET = re.compile(
+    r"(?i)(?:name|names|path|file|url|uri|endpoint|id|variable|var|env|vault|store|length|expiry|expires|type|header)$"
+)
 _SECRET_PARAMETER = re.compile(r"(?i)(?<![\w])-(Password|ClientSecret|Secret|AccessToken|Token|ApiKey)(?::)?[ \t]+")
 _CLIENT_SECRET_IN_STRING = re.compile(r"(?i)(client_secret|password|access_token|refresh_token|client_assertion)=([^&\s'\"`]+)")
 _QUOTES = SINGLE_QUOTES + DOUBLE_QUOTES
@@ -160,6 +163,8 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
             s, e = construction.arguments[1]
             add(_literal_span(script, s, e) or _variable_literal(script, s, e), SecretKind.CREDENTIAL_PASSWORD, construction.type_name)
     for name, is_variable, value_start in _named_assignments(script):
+        if _DESCRIBES_A_SECRET.search(name):
+            continue  # $secretName, $passwordFile, $tokenUrl: where a secret lives, not the secret
         start, end = assigned_value_extent(script.structure, skip_spaces(text, value_start))
         span = _literal_span(script, start, end)
         if span is not None and re.match(r"['\"]?https?://", text[span[0] : span[1]], re.I):

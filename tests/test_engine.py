@@ -304,3 +304,17 @@ def test_fix_preview_diff_masks_secrets_on_context_lines(tmp_path: Path) -> None
     assert "+Send-GraphMailMessage" in result.stdout
     assert "Leak-Me-Example-9" not in result.stdout + result.stderr
     assert '"***"' in result.stdout
+
+
+def test_names_that_describe_where_a_secret_lives_are_not_secrets() -> None:
+    from scanner.secrets import find_secrets
+
+    text = (
+        "$secretName = 'SMTP2GRAPH_SECRET'\n"
+        "$cfg = @{ ClientSecretName = 'SMTP2GRAPH_SECRET_NAME'; ClientSecret = 'abc123-real' }\n"
+        "$tokenUrl = 'https://login.microsoftonline.com/x/oauth2/v2.0/token'\n"
+        "$passwordFile = 'C:\\secure\\pw.txt'\n"
+        "$password = 'P@ss-Example'\n"
+    )
+    found = [text[s.start : s.end] for s in find_secrets(Script(text, "x.ps1"))]
+    assert found == ["'abc123-real'", "'P@ss-Example'"]
