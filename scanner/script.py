@@ -11,6 +11,9 @@ from scanner.model import Location
 from scanner.parse import ParsedSource, parse_source
 from scanner.structure import Structure
 
+# Larger files are not parsed (memory); the lexer finds and binds their calls all the same.
+PARSE_MAX_CHARS = 512 * 1024
+
 # Where a command may start: after these (ignoring spaces and line continuations).
 _COMMAND_BOUNDARY = set("\n\r;{(|&=}")
 _LOOKBACK_WS = " \t\ufeff"
@@ -36,8 +39,21 @@ class Script:
         return self.structure.code
 
     @cached_property
-    def parsed(self) -> ParsedSource:
+    def parsed(self) -> Optional[ParsedSource]:
+        """The tree-sitter view, or None for a file too large to parse (its tree would cost ~100 bytes
+        of memory per source byte); calls in such a file are still found and bound from the text."""
+        if len(self.text) > PARSE_MAX_CHARS:
+            return None
         return parse_source(self.text)
+
+    def tree_doubts(self, start: int, end: int) -> Optional[str]:
+        """Why the call at ``start:end`` deserves less confidence, from the tree's point of view."""
+        parsed = self.parsed
+        if parsed is None:
+            return f"the file is over {PARSE_MAX_CHARS // 1024} KiB, so tree-sitter was not run; found from the text alone"
+        if parsed.overlaps_error(start, end):
+            return "recovered from a region tree-sitter could not parse"
+        return None
 
     def location(self, start: int, end: int) -> Location:
         line, col = self.structure.line_col(start)

@@ -318,3 +318,14 @@ def test_names_that_describe_where_a_secret_lives_are_not_secrets() -> None:
     )
     found = [text[s.start : s.end] for s in find_secrets(Script(text, "x.ps1"))]
     assert found == ["'abc123-real'", "'P@ss-Example'"]
+
+
+def test_a_file_too_large_to_parse_is_still_scanned_from_its_text(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import scanner.script as script_module
+
+    monkeypatch.setattr(script_module, "PARSE_MAX_CHARS", 200)
+    text = "# padding\n" * 30 + "Send-MailMessage -To a@contoso.com -Subject s -SmtpServer smtp.office365.com -Credential $c\n"
+    (finding,) = _analyze(text).findings
+    assert finding.call is not None and finding.call.static_text("To") == "a@contoso.com"
+    assert finding.confidence.value == "medium"
+    assert any("tree-sitter was not run" in note for note in finding.call.notes)

@@ -168,7 +168,8 @@ def find_cdo(script: Script) -> list[MailCall]:
                 notes.append("CDO.Message is configured to send here, but no .Send() in this file uses it")
             if "SmtpServer" not in params and params.get("SendUsing") is None:
                 notes.append("no cdo/configuration/sendusing in this file: CDO uses the local SMTP service pickup folder or the machine's default")
-            in_error = script.parsed.overlaps_error(start, stop)
+            doubt = script.tree_doubts(start, stop)
+            in_error = doubt is not None
             calls.append(
                 MailCall(
                     api=Api.CDO,

@@ -287,7 +287,8 @@ def _content_type(script: Script, binding_params: dict[str, BoundParam], at: int
 def _call(script: Script, api: Api, site_start: int, name_start: int, name_end: int, end: int, written: str, form: str, params: dict[str, BoundParam], notes: list[str], related: list[tuple[int, str]]) -> MailCall:
     while end > site_start and script.text[end - 1] in " \t":
         end -= 1
-    in_error = script.parsed.overlaps_error(site_start, end)
+    doubt = script.tree_doubts(site_start, end)
+    in_error = doubt is not None
     call = MailCall(
         api=api,
         command=written,
@@ -295,7 +296,7 @@ def _call(script: Script, api: Api, site_start: int, name_start: int, name_end: 
         location=script.location(site_start, end),
         params=params,
         confidence=Confidence.MEDIUM if in_error else Confidence.HIGH,
-        notes=notes + (["recovered from a region tree-sitter could not parse"] if in_error else []),
+        notes=notes + ([doubt] if doubt is not None else []),
         in_error_region=in_error,
         name_span=(name_start, name_end),
         call_span=(site_start, end),

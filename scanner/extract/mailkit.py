@@ -280,9 +280,10 @@ def _send_call(script: Script, client: Construction, uses: list[MemberUse], use:
             related.append(RelatedLocation(script.path, *script.structure.line_col(message.start), "message"))
         else:
             notes.append(f"the MimeMessage {message_text} is not built in this file; its contents are unknown")
-    in_error = script.parsed.overlaps_error(use.start, use.end)
-    if in_error:
-        notes.append("recovered from a region tree-sitter could not parse")
+    doubt = script.tree_doubts(use.start, use.end)
+    in_error = doubt is not None
+    if doubt is not None:
+        notes.append(doubt)
     return MailCall(
         api=Api.MAILKIT,
         command=script.text[use.start : use.member_start] + "." + use.member,
@@ -327,7 +328,8 @@ def _cmdlet_calls(script: Script) -> list[MailCall]:
         end = arguments.end
         while end > site.start and script.text[end - 1] in " \t":
             end -= 1
-        in_error = script.parsed.overlaps_error(site.start, end)
+        doubt = script.tree_doubts(site.start, end)
+        in_error = doubt is not None
         call = MailCall(
             api=Api.MAILKIT,
             command=site.written,

@@ -109,7 +109,8 @@ def find_outlook(script: Script) -> list[MailCall]:
                     notes.append("the item is only displayed: a person sends it by hand")
                 if mail_item is None:
                     notes.append(f"CreateItem({arg.strip()}) may not create a mail item")
-                in_error = script.parsed.overlaps_error(target.start, target.end)
+                doubt = script.tree_doubts(target.start, target.end)
+                in_error = doubt is not None
                 calls.append(
                     MailCall(
                         api=Api.OUTLOOK_COM,

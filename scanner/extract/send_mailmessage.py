@@ -135,7 +135,8 @@ def bind_site(script: Script, site: CallSite, form: str) -> MailCall:
     end = arguments.end
     while end > site.start and script.text[end - 1] in " \t":
         end -= 1
-    in_error = script.parsed.overlaps_error(site.start, end)
+    doubt = script.tree_doubts(site.start, end)
+    in_error = doubt is not None
     call = MailCall(
         api=Api.GRAPH_SENDMAIL if is_module else Api.SEND_MAILMESSAGE,
         command=site.written,
@@ -143,7 +144,7 @@ def bind_site(script: Script, site: CallSite, form: str) -> MailCall:
         location=script.location(site.start, end),
         params=_ordered(binding.params),
         confidence=Confidence.MEDIUM if in_error else Confidence.HIGH,
-        notes=binding.notes + (["recovered from a region tree-sitter could not parse"] if in_error else []),
+        notes=binding.notes + ([doubt] if doubt is not None else []),
         in_error_region=in_error,
         name_span=(site.name_start, site.name_end),
         call_span=(site.start, end),

@@ -201,9 +201,10 @@ def _send_call(script: Script, client: Construction, use: MemberUse, method: str
         notes.append(f"{use.member}() with {len(args)} arguments is not a known overload")
     start = use.start
     end = use.end
-    in_error = script.parsed.overlaps_error(start, end)
-    if in_error:
-        notes.append("recovered from a region tree-sitter could not parse")
+    doubt = script.tree_doubts(start, end)
+    in_error = doubt is not None
+    if doubt is not None:
+        notes.append(doubt)
     written = text[start : use.member_start] + "." + use.member
     return MailCall(
         api=Api.SMTPCLIENT,

@@ -97,7 +97,8 @@ def find_webmail(script: Script) -> list[MailCall]:
                 notes.append(f"the MailMessage {message_text} is not built in this file; its contents are unknown")
         else:
             notes.append(f"SmtpMail.Send() with {len(args)} arguments is not a known overload")
-        in_error = script.parsed.overlaps_error(m.start(), close)
+        doubt = script.tree_doubts(m.start(), close)
+        in_error = doubt is not None
         calls.append(
             MailCall(
                 api=Api.SYSTEM_WEB_MAIL,
