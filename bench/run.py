@@ -552,7 +552,40 @@ def print_summary(verdicts: Sequence[Verdict], results: Dict[str, object], workd
         print(v.line())
     results["verdicts"] = [asdict(v) for v in verdicts]
     (workdir / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    print(f"\nraw figures: {workdir / 'results.json'}")
+    (workdir / "results.md").write_text(markdown_tables(results), encoding="utf-8")
+    print(f"\nraw figures: {workdir / 'results.json'}; Markdown tables for docs/performance.md: "
+          f"{workdir / 'results.md'}")
+
+
+def markdown_tables(results: Dict[str, object]) -> str:
+    """The figures as the Markdown tables docs/performance.md quotes, so nothing is copied by hand."""
+    lines = [f"Scanner revision `{results.get('revision')}`; {results.get('machine')}.", ""]
+    timed = [(section, label, series) for section in ("big", "dense")
+             for label, series in dict(results.get(section) or {}).items()]  # type: ignore[call-overload]
+    if timed:
+        lines += ["| Measurement | Wall (median) | CPU (median) | Runs (wall) | Load |", "|---|---|---|---|---|"]
+        for section, label, series in timed:
+            runs = series["runs"]
+            wall = statistics.median(r["seconds"] for r in runs)
+            cpu = statistics.median(r["cpu_seconds"] for r in runs)
+            each = " ".join(f"{r['seconds']:.2f}" for r in runs)
+            load = "–".join(f"{x:.1f}" for x in (min(r["load_before"] for r in runs), max(r["load_before"] for r in runs)))
+            lines.append(f"| {label}, {section} corpus | {wall:.2f} s | {cpu:.2f} s | {each} | {load} |")
+        lines.append("")
+    memory = dict(results.get("memory") or {})  # type: ignore[call-overload]
+    if memory:
+        lines += ["| Peak memory | tree RSS | tree PSS | main process | largest worker |", "|---|---|---|---|---|"]
+        for name, m in memory.items():
+            lines.append(f"| {name} corpus | {m['peak_tree_rss_mb']:.1f} MB | {m['peak_tree_pss_mb']:.1f} MB | "
+                         f"{m['peak_main_rss_mb']:.1f} MB | {m['peak_child_rss_mb']:.1f} MB |")
+        lines.append("")
+    verdicts = list(results.get("verdicts") or [])  # type: ignore[call-overload]
+    if verdicts:
+        lines += ["| Target | Measured | Verdict |", "|---|---|---|"]
+        for v in verdicts:
+            lines.append(f"| {v['name']} {v['target']} | {v['detail']} | {'PASS' if v['passed'] else '**MISS**'} |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

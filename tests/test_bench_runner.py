@@ -88,3 +88,22 @@ def test_baselines_find_exactly_the_files_matching_the_pattern(tmp_path: Path) -
         pytest.skip("ripgrep (rg) is not installed")
     hits = subprocess.run(rg, capture_output=True, text=True).stdout.split()
     assert len(hits) == expected  # .gitignore honoured without a git repository, UTF-16 transcoded
+
+
+def test_markdown_tables_quote_medians_memory_and_verdicts() -> None:
+    def series(*walls: float) -> dict:
+        return {"runs": [{"seconds": w, "cpu_seconds": 2 * w, "load_before": 0.5} for w in walls]}
+
+    results = {
+        "revision": "abc1234", "machine": "test box",
+        "big": {"rg": series(0.3, 0.2, 0.4), "cold": series(3.0, 1.0, 2.0)},
+        "memory": {"small": {"peak_tree_rss_mb": 100.0, "peak_tree_pss_mb": 60.0, "peak_main_rss_mb": 40.0,
+                             "peak_child_rss_mb": 30.0}},
+        "verdicts": [vars(run.at_most("cold scan / rg -il", 2.0 / 0.3, 3.0))],
+    }
+    text = run.markdown_tables(results)
+    assert "Scanner revision `abc1234`; test box." in text
+    assert "| rg, big corpus | 0.30 s | 0.60 s | 0.30 0.20 0.40 | 0.5–0.5 |" in text
+    assert "| cold, big corpus | 2.00 s | 4.00 s | 3.00 1.00 2.00 | 0.5–0.5 |" in text
+    assert "| small corpus | 100.0 MB | 60.0 MB | 40.0 MB | 30.0 MB |" in text
+    assert "| cold scan / rg -il <= 3x | 6.67x  -> over by 122% | **MISS** |" in text
