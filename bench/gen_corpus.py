@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Sequence, Tuple
 
 # Bump when the output for a given seed changes, so cached corpora are regenerated.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 MANIFEST_NAME = ".bench-manifest.json"
 POWERSHELL_SUFFIXES = (".ps1", ".psm1", ".psd1")
 
@@ -100,6 +100,7 @@ class FileRecord:
     sends_mail: bool
     mail_forms: List[str]
     mentions_mail: bool  # contains the word "mail" without sending any
+    mentions_api: bool  # names a mail API (Send-MailMessage, SmtpClient) in comments/strings/help only
     ignored: bool  # excluded by the corpus .gitignore
     expect_clean_parse: bool  # False when the file deliberately holds mis-parsed constructs
 
@@ -413,6 +414,16 @@ Write-Verbose $contactHint
 """
 
 
+def unit_mentions_api(rng: random.Random) -> str:
+    """Mail API names in a comment, a string and a help lookup: passes a byte prefilter, is not a call."""
+    return f"""
+# Send-MailMessage is obsolete (https://aka.ms/SendMailMessage); alerts go through the monitoring system now.
+$deprecated = 'System.Net.Mail.SmtpClient is not used by this script any more'
+Get-Help Send-MailMessage -Parameter SmtpServer | Out-Null
+Write-Verbose "{rng.choice(WORDS)}: $deprecated"
+"""
+
+
 def unit_data_rows(rng: random.Random, rows: int) -> str:
     """A long generated array of objects, like exported inventory data."""
     parts = [f"\n$Inventory{rng.randint(1, 999)} = @(\n"]
@@ -715,7 +726,8 @@ def _body_units(rng: random.Random, shape: Shape) -> Tuple[Callable[[], str], bo
 
 
 def _build_text(rng: random.Random, shape: Shape, target: int, index: int, module: str,
-                mail_forms: Sequence[MailForm], mentions_mail: bool) -> Tuple[str, bool, List[str]]:
+                mail_forms: Sequence[MailForm], mentions_mail: bool,
+                mentions_api: bool = False) -> Tuple[str, bool, List[str]]:
     """Return (text, expect_clean_parse, exported function names) for one file of about `target` characters."""
     # No tool or product name here: a header saying "smtp..." in every file would defeat any prefilter.
     header = f"# {module} / file {index:06d} - synthetic benchmark corpus (bench/gen_corpus.py)\n"
@@ -763,7 +775,7 @@ def _build_text(rng: random.Random, shape: Shape, target: int, index: int, modul
     insert_at = rng.random()
     mail_text = "".join(unit_mail(rng, f) if rng.random() < 0.5 else _wrap_in_function(rng, unit_mail(rng, f))
                         for f in mail_forms)
-    mention_text = unit_mentions_mail(rng) if mentions_mail else ""
+    mention_text = (unit_mentions_mail(rng) if mentions_mail else "") + (unit_mentions_api(rng) if mentions_api else "")
     reserved = len(mail_text) + len(mention_text)
     inserted = False
     # Stop half a unit early on average, so files land near their target instead of always above it.
@@ -832,6 +844,8 @@ def generate(out: Path, spec: CorpusSpec) -> List[FileRecord]:
         mail_plan[i] = [first] + ([rng.choice(forms)] if rng.random() < 0.15 else [])
     non_mail = [i for i in range(n) if i not in mail_idx and shapes[i] not in (Shape.MANIFEST, Shape.DATA)]
     mention_idx = set(rng.sample(non_mail, min(len(non_mail), max(1, round(n * MENTIONS_MAIL_FRACTION)))))
+    # One in ten of those also names a mail API without calling it: prefilter hits that must not become findings.
+    api_mention_idx = set(sorted(mention_idx)[::10])
     ignorable = [i for i in range(n) if shapes[i] is not Shape.DATA]
     ignored_idx = set(rng.sample(ignorable, min(len(ignorable), max(1, round(n * IGNORED_FRACTION))))) if n >= 20 else set()
 
@@ -849,7 +863,8 @@ def generate(out: Path, spec: CorpusSpec) -> List[FileRecord]:
         module = rng.choice(PREFIXES) + rng.choice(NOUNS)
         folder = _folder_for(rng, projects, shape, i in ignored_idx, module)
         forms_i = mail_plan.get(i, [])
-        text, clean, _ = _build_text(rng, shape, sizes[i], i, module, forms_i, i in mention_idx)
+        text, clean, _ = _build_text(rng, shape, sizes[i], i, module, forms_i, i in mention_idx,
+                                     i in api_mention_idx)
         if encoding is Encoding.CP1252 or (encoding is not Encoding.UTF8 and rng.random() < 0.3):
             # Non-ASCII text is what makes the encoding matter: a name in a comment.
             text = text.replace("\n", f"\n# Owner: {rng.choice(_NON_ASCII_WORDS)}\n", 1)
@@ -889,6 +904,7 @@ def generate(out: Path, spec: CorpusSpec) -> List[FileRecord]:
             sends_mail=bool(forms_i),
             mail_forms=[f.value for f in forms_i],
             mentions_mail=not forms_i and "mail" in lowered,
+            mentions_api=i in api_mention_idx,
             ignored=i in ignored_idx,
             expect_clean_parse=clean,
         ))

@@ -276,7 +276,9 @@ def recall_summary(report_path: Path, records: Sequence[FileRecord]) -> str:
     found = len(mail & with_findings)
     extra = len(with_findings - mail)
     missed = sorted(mail - with_findings)
-    line = (f"recall: {found}/{len(mail)} mail-sending files have a finding; {extra} files without mail have one; "
+    decoys = {r.path for r in records if r.mentions_api and not r.ignored}
+    line = (f"recall: {found}/{len(mail)} mail-sending files have a finding; {extra} files without mail have one "
+            f"({len(decoys & with_findings)} of the {len(decoys)} that only name a mail API in comments/strings); "
             f"files_scanned={report.get('files_scanned')}, errors={len(report.get('errors', []))}")
     if missed:
         line += "\n        missed e.g. " + ", ".join(missed[:5])
