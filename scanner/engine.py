@@ -357,7 +357,6 @@ class FileOutcome:
     findings: list[Finding] = field(default_factory=list)
     unused_suppressions: list[UnusedSuppression] = field(default_factory=list)
     error: Optional[FileError] = None
-    parsed: bool = False  # passed the prefilter and was analysed (or came from the cache)
     wrappers: list[WrapperDef] = field(default_factory=list)
     cache_key: str = ""  # the content cache key when the file was analysed
     stat: tuple[int, int, int] = (0, 0, 0)  # size, mtime_ns, inode when read
@@ -426,7 +425,7 @@ def analyze_file(path: Path) -> FileOutcome:
         analysis = analyze_script(script, state.options.rules)
     except RecursionError:
         return FileOutcome(rel, error=FileError(rel, "too deeply nested to analyse"))
-    outcome = FileOutcome(rel, analysis.findings, analysis.unused_suppressions, None, True, analysis.wrappers, key or "", stat)
+    outcome = FileOutcome(rel, analysis.findings, analysis.unused_suppressions, None, analysis.wrappers, key or "", stat)
     if state.cache is not None and key is not None:
         from scanner.serialize import to_data
 

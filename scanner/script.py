@@ -6,7 +6,6 @@ import re
 from functools import cached_property
 from typing import Optional
 
-from scanner.lexer import DASHES
 from scanner.model import Location
 from scanner.parse import ParsedSource, parse_source
 from scanner.structure import Structure
@@ -110,7 +109,3 @@ class Script:
         while start < pipe and code[start] in " \t":
             start += 1
         return (start, pipe) if start < pipe else None
-
-
-def is_dash(c: str) -> bool:
-    return c in DASHES

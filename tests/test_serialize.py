@@ -20,7 +20,7 @@ SCRIPT = (
 
 def test_round_trip_of_real_findings() -> None:
     analysis = analyze_script(Script(SCRIPT, "x.ps1"), RuleConfig())
-    outcome = FileOutcome("x.ps1", analysis.findings, analysis.unused_suppressions, None, True, analysis.wrappers, "k", (1, 2, 3))
+    outcome = FileOutcome("x.ps1", analysis.findings, analysis.unused_suppressions, None, analysis.wrappers, "k", (1, 2, 3))
     data = json.loads(json.dumps(to_data(outcome)))
     assert from_data(FileOutcome, data) == outcome
     assert analysis.findings and analysis.findings[0].call is not None

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from scanner.lexer import CommandArguments, Element, ElementKind, LexError, lex_arguments, literal_value
+from scanner.lexer import CommandArguments, Element, ElementKind, LexError, lex_arguments
 from scanner.model import BindKind, BoundParam
 from scanner.resolve import Assignment, parameter_defaults, resolve_hashtable, resolve_variable, static_value
 from scanner.script import Script
@@ -358,7 +358,3 @@ def alias_definitions(script: Script, targets: set[str]) -> list[AliasDefinition
         if target in targets:
             found.append(AliasDefinition(name.value, target, site.start))
     return found
-
-
-def literal_text(text: str) -> Optional[str]:
-    return literal_value(text)
