@@ -62,9 +62,22 @@ class Assignment:
 
 
 def skip_spaces(text: str, i: int) -> int:
-    """First offset at or after ``i`` that is not a space or tab (masked code blanks strings to spaces)."""
-    while i < len(text) and text[i] in " \t":
+    """Where the value after an `=` starts: spaces and tabs skipped, and the line break PowerShell
+    allows right after the operator (`Body =` then the value on the next line).
+
+    Matching runs on masked code, where strings are blanked to spaces, so callers skip on the text.
+    """
+    n = len(text)
+    while i < n and text[i] in " \t":
         i += 1
+    j = i
+    if j < n and text[j] == "#":  # a comment after the operator: the value is on a following line
+        while j < n and text[j] not in "\r\n":
+            j += 1
+    if j < n and text[j] in "\r\n":
+        while j < n and text[j] in " \t\r\n":
+            j += 1
+        return j
     return i
 
 
@@ -149,7 +162,7 @@ def parse_hashtable_literal(script: Script, brace: int, conditional: bool, origi
             complete = False
             break
         key = km.group(1) if km.group(1) is not None else km.group(2) if km.group(2) is not None else km.group(3)
-        vstart, vend = assigned_value_extent(script.structure, km.end())
+        vstart, vend = assigned_value_extent(script.structure, skip_spaces(text, km.end()))
         vend = min(vend, end)
         value_text = text[vstart:vend].strip()
         entries.append(
