@@ -286,11 +286,12 @@ def sender_address(call: MailCall) -> Optional[str]:
     return m.group(1).lower() if m else None
 
 
-_CRED_USER = re.compile(r"(?i)(?:PSCredential|NetworkCredential)\b[^(]*\(\s*['\"]([^'\"]+)['\"]|-UserName\s+['\"]?([^\s'\"]+)")
+_CRED_USER = re.compile(r"(?i)-UserName\s+['\"]?([^\s'\"]+)")
 
 
 def credential_user(script: Script, call: MailCall) -> Optional[str]:
-    """The user name of the call's credential when the file builds it from a literal."""
+    """The user name of the call's credential when the file builds it from a literal (or a variable holding one)."""
+    from scanner.extract.objects import constructor_arguments, literal_or_none
     from scanner.resolve import resolve_variable
 
     bound = call.params.get("Credential")
@@ -301,10 +302,18 @@ def credential_user(script: Script, call: MailCall) -> Optional[str]:
     if m:
         found = resolve_variable(script, m.group(1), call.location.start)
         text = found.text if found is not None else ""
-    um = _CRED_USER.search(text)
-    if um is None:
-        return None
-    user = um.group(1) or um.group(2)
+    user: Optional[str] = None
+    arguments = constructor_arguments(re.sub(r"(?i)\.GetNetworkCredential\(\)$", "", text.strip()))
+    if arguments:  # New-Object PSCredential('user', $pw) / [Net.NetworkCredential]::new($user, $pw)
+        first = arguments[0].strip()
+        user = literal_or_none(first)
+        variable = re.fullmatch(r"\$(?:script:|global:)?([\w]+)", first)
+        if user is None and variable:
+            found = resolve_variable(script, variable.group(1), call.location.start)
+            user = found.value if found is not None and isinstance(found.value, str) else None
+    else:
+        um = _CRED_USER.search(text)
+        user = um.group(1) if um else None
     return user.lower() if user and "$" not in user else None
 
 

@@ -329,3 +329,15 @@ def test_a_file_too_large_to_parse_is_still_scanned_from_its_text(monkeypatch) -
     assert finding.call is not None and finding.call.static_text("To") == "a@contoso.com"
     assert finding.confidence.value == "medium"
     assert any("tree-sitter was not run" in note for note in finding.call.notes)
+
+
+def test_credential_user_follows_variables() -> None:
+    text = (
+        "$user = 'svc-mail@contoso.com'\n"
+        "$cred = New-Object System.Management.Automation.PSCredential($user, $pw)\n"
+        "Send-MailMessage -To a@contoso.com -Subject s -SmtpServer smtp.office365.com -Credential $cred\n"
+        "$c2 = [pscredential]::new('Other@Contoso.com', $pw)\n"
+        "Send-MailMessage -To a@contoso.com -Subject s -SmtpServer smtp.office365.com -Credential $c2.GetNetworkCredential()\n"
+    )
+    users = [f.credential_user for f in _analyze(text).findings if f.rule == "SMTP001"]
+    assert users == ["svc-mail@contoso.com", None]

@@ -8,9 +8,10 @@ from typing import Optional
 from scanner.extract.objects import Construction, MemberUse, constructor_arguments, find_constructions, literal_or_none, member_uses
 from scanner.lexer import split_arguments
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
-from scanner.resolve import static_value
+from scanner.resolve import resolve_variable, static_value
 from scanner.script import Script
 
+_SIMPLE_VARIABLE = re.compile(r"\$(?:script:|global:|local:)?(\w+)$", re.I)
 _SYSTEM_NET_MAIL = re.compile(r"(?i)^\s*using\s+namespace\s+System\.Net\.Mail\s*$", re.M)
 _MAILKIT_NS = re.compile(r"(?i)^\s*using\s+namespace\s+MailKit\.Net\.Smtp\s*$", re.M)
 
@@ -57,7 +58,17 @@ def _value_param(script: Script, name: str, span: tuple[int, int], reason: str) 
         m = re.search(r"(?i)\bMailPriority\]::(\w+)", text)
         value = m.group(1) if m else None
     kind = BindKind.LITERAL if value is not None else BindKind.EXPRESSION
-    return BoundParam(name, text, kind, value, reason=reason, line=script.line_of(span[0]))
+    bound = BoundParam(name, text, kind, value, reason=reason, line=script.line_of(span[0]))
+    if value is None:
+        # $smtp = New-Object Net.Mail.SmtpClient($SMTPServer, $SMTPPort) with `$SMTPServer = "…"` above.
+        variable = _SIMPLE_VARIABLE.match(text)
+        if variable:
+            found = resolve_variable(script, variable.group(1), span[0])
+            if found is not None and found.value is not None:
+                bound.value = found.value
+                bound.conditional = found.conditional
+                bound.reason = f"{reason}; value from {found.origin}"
+    return bound
 
 
 def _add(params: dict[str, BoundParam], bound: BoundParam, conditional: bool) -> None:
