@@ -341,3 +341,14 @@ def test_credential_user_follows_variables() -> None:
     )
     users = [f.credential_user for f in _analyze(text).findings if f.rule == "SMTP001"]
     assert users == ["svc-mail@contoso.com", None]
+
+
+def test_prefix_ambiguous_only_on_powershell_74_binds_as_on_51() -> None:
+    from scanner.engine import calls_in_text
+
+    (call,) = calls_in_text("Send-MailMessage -To a@contoso.com -Subject s -Pr High\n")
+    assert call.static_text("Priority") == "High"
+    assert any("PowerShell 7.4" in note for note in call.notes)
+    (call,) = calls_in_text("Send-MailMessage -To a@contoso.com -P 25\n")
+    assert "Port" not in call.params and "Priority" not in call.params
+    assert any("ambiguous" in note for note in call.notes)

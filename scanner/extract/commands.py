@@ -60,6 +60,12 @@ class CommandSpec:
             return next(iter(matches.values())), ""
         if not matches:
             return None, f"-{written} is not a parameter of {self.name}"
+        # ProgressAction became a common parameter in PowerShell 7.4: a prefix such as -Pr that
+        # binds on Windows PowerShell 5.1 is ambiguous there. Bind it as 5.1 does, and say so.
+        older = {name: p for name, p in matches.items() if name != "ProgressAction"}
+        if len(older) == 1 and "ProgressAction" in matches:
+            param = next(iter(older.values()))
+            return param, f"-{written} binds to -{param.name} on Windows PowerShell 5.1 but is ambiguous on PowerShell 7.4+ (-ProgressAction): write -{param.name}"
         return None, f"-{written} is ambiguous for {self.name} ({', '.join(sorted(matches))})"
 
     def positional(self) -> list[ParameterSpec]:
@@ -132,6 +138,8 @@ def bind_arguments(
         written = element.text[1:]
         param, error = spec.lookup(written)
         value_element = element.value
+        if param is not None and error:
+            binding.notes.append(error)
         if param is None:
             binding.notes.append(error)
             # an unknown parameter still swallows its argument, as PowerShell would try to
@@ -179,8 +187,9 @@ def _bind_splat(script: Script, spec: CommandSpec, element: Element, call_start:
         binding.related.append((table.defined_at, "splat"))
     for entry in table.entries.values():
         param, error = spec.lookup(entry.key)
-        if param is None:
+        if error:
             binding.notes.append(f"splat @{name}: {error}")
+        if param is None:
             continue
         if param.name in binding.params and binding.params[param.name].kind is not BindKind.SPLAT:
             binding.notes.append(f"-{param.name} is given both by name and in @{name}")
