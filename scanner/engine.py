@@ -11,7 +11,7 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, Sequence, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, Sequence, TypeVar, Union
 
 from scanner import __version__
 from scanner.model import (
@@ -393,13 +393,14 @@ def _init_worker(root: Path, options: ScanOptions) -> None:
     _STATE = _WorkerState(root, options, default_prefilter(), cache, options.rules.salt())
 
 
-def analyze_file(path: Path) -> FileOutcome:
+def analyze_file(path: Path, rel: Optional[str] = None) -> FileOutcome:
     """Read, prefilter, look up the cache, then analyse one file (runs in a worker process)."""
     from scanner.files import DecodeError, decode, relative_path
 
     state = _STATE
     assert state is not None, "_init_worker was not called"
-    rel = relative_path(path, state.root)
+    if rel is None:
+        rel = relative_path(path, state.root)
     try:
         st = path.stat()
         size = st.st_size
@@ -442,9 +443,19 @@ def analyze_file(path: Path) -> FileOutcome:
     return outcome
 
 
-def analyze_chunk(paths: list[str]) -> list[FileOutcome]:
+# What a worker sends back for a file: its outcome, or only its stat when nothing was found in it
+# (most files: the prefilter rejected them), which keeps the traffic to the parent small.
+Packed = Union[FileOutcome, tuple[int, int, int]]
+
+
+def analyze_chunk(items: list[tuple[str, str]]) -> list[Packed]:
     """A worker's unit of work: several files, so that inter-process traffic stays small."""
-    return [analyze_file(Path(p)) for p in paths]
+    packed: list[Packed] = []
+    for path, rel in items:
+        outcome = analyze_file(Path(path), rel)
+        empty = not (outcome.findings or outcome.unused_suppressions or outcome.wrappers or outcome.error or outcome.cache_key)
+        packed.append(outcome.stat if empty else outcome)
+    return packed
 
 
 class _LazyPool:
@@ -485,14 +496,15 @@ def _in_order(
         yield from window.popleft().result()
 
 
-def _outcomes(paths: Sequence[str], root: Path, options: ScanOptions, pools: Optional[_LazyPool] = None) -> Iterator[FileOutcome]:
-    pool = pools.get(len(paths)) if pools is not None else None
+def _outcomes(items: Sequence[tuple[str, str]], root: Path, options: ScanOptions, pools: Optional[_LazyPool] = None) -> Iterator[FileOutcome]:
+    pool = pools.get(len(items)) if pools is not None else None
     if pool is None:
         _init_worker(root, options)
-        for path in paths:
-            yield analyze_file(Path(path))
+        for path, rel in items:
+            yield analyze_file(Path(path), rel)
         return
-    yield from _in_order(pool, analyze_chunk, paths, options.jobs)
+    for (_, rel), packed in zip(items, _in_order(pool, analyze_chunk, items, options.jobs)):
+        yield FileOutcome(rel, stat=packed) if isinstance(packed, tuple) else packed
 
 
 def _stat_index(root: Path, options: ScanOptions):  # type: ignore[no-untyped-def]
@@ -503,11 +515,12 @@ def _stat_index(root: Path, options: ScanOptions):  # type: ignore[no-untyped-de
     return StatIndex.load(options.cache_dir or default_cache_dir(), str(root.resolve()), options.rules.salt())
 
 
-class _Subset(Sequence[str]):
-    """The files still to analyse, without copying the list of every file."""
+class _Subset(Sequence[tuple[str, str]]):
+    """(path, relative path) of the files still to analyse, without copying the lists of every file."""
 
-    def __init__(self, files: list[str], indexes: list[int]) -> None:
+    def __init__(self, files: list[str], rels: list[str], indexes: list[int]) -> None:
         self.files = files
+        self.rels = rels
         self.indexes = indexes
 
     def __len__(self) -> int:
@@ -515,8 +528,9 @@ class _Subset(Sequence[str]):
 
     def __getitem__(self, item):  # type: ignore[no-untyped-def, override]
         if isinstance(item, slice):
-            return [self.files[i] for i in self.indexes[item]]
-        return self.files[self.indexes[item]]
+            return [(self.files[i], self.rels[i]) for i in self.indexes[item]]
+        i = self.indexes[item]
+        return self.files[i], self.rels[i]
 
 
 def _indexed_outcomes(  # type: ignore[no-untyped-def]
@@ -555,7 +569,7 @@ def _indexed_outcomes(  # type: ignore[no-untyped-def]
                     except (TypeError, ValueError, KeyError):
                         pass
         todo.append(i)
-    computed = _outcomes(_Subset(files, todo), root, options, pools) if todo else iter(())
+    computed = _outcomes(_Subset(files, rels, todo), root, options, pools) if todo else iter(())
     for i in range(len(files)):
         outcome = known.pop(i, None)
         if outcome is None:

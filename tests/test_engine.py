@@ -217,9 +217,9 @@ def test_warm_scan_of_an_unchanged_tree_reads_no_file(tmp_path: Path, monkeypatc
     reads: list[str] = []
     real = engine.analyze_file
 
-    def counting(path: Path):  # type: ignore[no-untyped-def]
+    def counting(path: Path, rel=None):  # type: ignore[no-untyped-def]
         reads.append(path.name)
-        return real(path)
+        return real(path, rel)
 
     monkeypatch.setattr(engine, "analyze_file", counting)
     options = ScanOptions(jobs=1, cache_dir=tmp_path / "cache")

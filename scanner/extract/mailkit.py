@@ -109,12 +109,12 @@ TOKENS = ("mailkit", "send-emailmessage")
 
 
 def _client_pattern(script: Script) -> re.Pattern[str]:
-    short = "|SmtpClient" if _MAILKIT_NS.search(script.code) else ""
+    short = "|SmtpClient" if "using" in script.structure.code_lower and _MAILKIT_NS.search(script.code) else ""
     return re.compile(r"(?i)MailKit\.Net\.Smtp\.SmtpClient" + short)
 
 
 def _message_pattern(script: Script) -> re.Pattern[str]:
-    short = "|MimeMessage" if _MIMEKIT_NS.search(script.code) else ""
+    short = "|MimeMessage" if "using" in script.structure.code_lower and _MIMEKIT_NS.search(script.code) else ""
     return re.compile(r"(?i)MimeKit\.MimeMessage" + short)
 
 

@@ -5,6 +5,7 @@ Shared by the SmtpClient recognizer and the other object-based senders (MailKit,
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from typing import Optional
@@ -71,34 +72,35 @@ def _arguments_of(text: str) -> list[tuple[int, int]]:
     return [(s + offset, e + offset) for s, e in split_arguments(t, 0, len(t))]
 
 
-def find_constructions(script: Script, type_pattern: re.Pattern[str], com: bool = False) -> list[Construction]:
-    """Objects of a type whose written name matches ``type_pattern`` (a full match, case-insensitive)."""
-    found: list[Construction] = []
+def _all_constructions(script: Script) -> list[tuple[str, str, Construction]]:
+    """Every `New-Object` (TypeName or ComObject) and `[T]::new(…)` in the script, found once:
+    (kind, type name as written, construction). Several recognizers ask for their own types."""
+    memo = script.memo.get("constructions")
+    if memo is not None:
+        return memo  # type: ignore[return-value]
+    found: list[tuple[str, str, Construction]] = []
     text = script.text
     for site in find_command_sites(script, {"new-object": "New-Object"}):
         arguments = lex_call(script, site)
         binding = bind_arguments(script, NEW_OBJECT, arguments, site.start)
-        key = "ComObject" if com else "TypeName"
-        bound = binding.params.get(key)
-        if bound is None or not isinstance(bound.value, str) or not type_pattern.fullmatch(bound.value.strip()):
-            continue
-        construction = Construction(bound.value, site.start, arguments.end, [], form="com" if com else "new-object")
-        args = binding.params.get("ArgumentList")
-        if args is not None:
-            base = text.find(args.text, site.name_end)
-            construction.arguments = [(base + s, base + e) for s, e in _arguments_of(args.text)] if base >= 0 else []
-        prop = binding.params.get("Property")
-        if prop is not None:
-            base = text.find(prop.text, site.name_end)
-            if base >= 0:
-                construction.property_spans = [(base, base + len(prop.text))]
-        construction.variable = _assigned_variable(script, site.start)
-        found.append(construction)
-    if not com:
-        static_new = re.compile(r"\[[ \t]*([\w.]+)[ \t]*\]::new[ \t]*\(", re.I)
-        for m in static_new.finditer(script.code):
-            if not type_pattern.fullmatch(m.group(1)):
+        for key, kind in (("TypeName", "new-object"), ("ComObject", "com")):
+            bound = binding.params.get(key)
+            if bound is None or not isinstance(bound.value, str):
                 continue
+            construction = Construction(bound.value, site.start, arguments.end, [], form=kind)
+            args = binding.params.get("ArgumentList")
+            if args is not None:
+                base = text.find(args.text, site.name_end)
+                construction.arguments = [(base + s, base + e) for s, e in _arguments_of(args.text)] if base >= 0 else []
+            prop = binding.params.get("Property")
+            if prop is not None:
+                base = text.find(prop.text, site.name_end)
+                if base >= 0:
+                    construction.property_spans = [(base, base + len(prop.text))]
+            construction.variable = _assigned_variable(script, site.start)
+            found.append((kind, bound.value.strip(), construction))
+    if "::new" in script.structure.code_lower:
+        for m in _STATIC_NEW.finditer(script.code):
             paren = m.end() - 1
             try:
                 close = skip_balanced(text, paren)
@@ -106,9 +108,24 @@ def find_constructions(script: Script, type_pattern: re.Pattern[str], com: bool 
                 close = len(text)
             construction = Construction(m.group(1), m.start(), close, split_arguments(text, paren + 1, close - 1), form="static-new")
             construction.variable = _assigned_variable(script, m.start())
-            found.append(construction)
-    found.sort(key=lambda c: c.start)
+            found.append(("static-new", m.group(1), construction))
+    found.sort(key=lambda item: item[2].start)
+    script.memo["constructions"] = found
     return found
+
+
+_STATIC_NEW = re.compile(r"\[[ \t]*([\w.]+)[ \t]*\]::new[ \t]*\(", re.I)
+
+
+def find_constructions(script: Script, type_pattern: re.Pattern[str], com: bool = False) -> list[Construction]:
+    """Objects of a type whose written name matches ``type_pattern`` (a full match, case-insensitive)."""
+    kinds = ("com",) if com else ("new-object", "static-new")
+    # Callers keep and extend the objects they get (variables, arguments): hand out copies.
+    return [
+        copy.copy(construction)
+        for kind, name, construction in _all_constructions(script)
+        if kind in kinds and type_pattern.fullmatch(name)
+    ]
 
 
 def member_uses(script: Script, variable: str, after: int, before: Optional[int] = None) -> list[MemberUse]:

@@ -40,7 +40,8 @@ _SEND_METHODS = {"send": "method", "sendasync": "method-async", "sendmailasync":
 
 
 def _type_pattern(script: Script, name: str) -> re.Pattern[str]:
-    short = "|" + name if _SYSTEM_NET_MAIL.search(script.code) and not _MAILKIT_NS.search(script.code) else ""
+    uses = "using" in script.structure.code_lower  # cheap guard: the namespace regexes are case-insensitive
+    short = "|" + name if uses and _SYSTEM_NET_MAIL.search(script.code) and not _MAILKIT_NS.search(script.code) else ""
     return re.compile(r"(?i)(?:System\.)?Net\.Mail\." + name + short)
 
 
