@@ -426,6 +426,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     big, big_records = prepare(workdir, CorpusSpec(args.size_mb, args.files, args.seed))
     small, _ = prepare(workdir, CorpusSpec(args.small_mb, small_files, args.seed))
     dense, dense_records = prepare(workdir, CorpusSpec(args.dense_mb, dense_files, args.seed, mail_dense=True))
+    # Freshly generated corpora leave hundreds of MB of dirty pages; their write-back would
+    # slow whichever command runs while it happens (it made rg's wall time double once).
+    os.sync()
 
     s2g = smtp2graph_command()
     has_scan, why_not = scan_available(s2g)
