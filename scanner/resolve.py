@@ -193,7 +193,7 @@ def resolve_hashtable(script: Script, name: str, at: int) -> Hashtable:
     if len(base) > 1 and any(structure.is_conditional(a[0], at) for a in base):
         conditional_base = True
         table.reasons.append(f"${name} is assigned on more than one path")
-    m = re.compile(r"(?i)(?:\[ordered\][ \t]*)?@\{").match(code, value_start)
+    m = re.compile(r"(?i)(?:\[(?:ordered|hashtable|System\.Collections\.Hashtable)\][ \t]*)?@\{").match(code, value_start)
     if m is None:
         table.complete = False
         snippet = script.text[value_start : value_start + 40].split("\n")[0]
@@ -219,7 +219,7 @@ def _apply_edits(script: Script, table: Hashtable, name: str, after: int, at: in
         r"\.(?P<method>add|remove)[ \t]*\("  # .Add(k, v) / .Remove(k)
         r"|\[(?P<index>[^\]\r\n]*)\][ \t]*=(?!=)"  # ['k'] = v
         r"|\.(?P<prop>[\w]+|'[^']*'|\"[^\"]*\")[ \t]*=(?!=)"  # .k = v
-        r"|[ \t]*\+=[ \t]*(?P<plus>(?:\[ordered\][ \t]*)?@\{)"  # += @{…}
+        r"|[ \t]*\+=[ \t]*(?P<plus>(?:\[(?:ordered|hashtable|System\.Collections\.Hashtable)\][ \t]*)?@\{)"  # += @{…}
         r")"
     )
     for m in edit.finditer(code, after + 1, at):
@@ -278,7 +278,7 @@ def _apply_edits(script: Script, table: Hashtable, name: str, after: int, at: in
 
 _PSDEFAULT_INDEX = re.compile(r"(?i)\$PSDefaultParameterValues\[(?P<key>[^\]\r\n]+)\][ \t]*=(?!=)")
 _PSDEFAULT_ADD = re.compile(r"(?i)\$PSDefaultParameterValues\.Add[ \t]*\(")
-_PSDEFAULT_ASSIGN = re.compile(r"(?i)\$PSDefaultParameterValues[ \t]*(\+?=)(?!=)[ \t]*(?:\[ordered\][ \t]*)?@\{")
+_PSDEFAULT_ASSIGN = re.compile(r"(?i)\$PSDefaultParameterValues[ \t]*(\+?=)(?!=)[ \t]*(?:\[(?:ordered|hashtable|System\.Collections\.Hashtable)\][ \t]*)?@\{")
 
 
 def _wildcard_match(pattern: str, name: str) -> bool:

@@ -352,3 +352,11 @@ def test_prefix_ambiguous_only_on_powershell_74_binds_as_on_51() -> None:
     (call,) = calls_in_text("Send-MailMessage -To a@contoso.com -P 25\n")
     assert "Port" not in call.params and "Priority" not in call.params
     assert any("ambiguous" in note for note in call.notes)
+
+
+def test_splat_of_a_cast_hashtable_literal() -> None:
+    from scanner.engine import calls_in_text
+
+    for cast in ("[ordered]", "[hashtable]", "[System.Collections.Hashtable] "):
+        (call,) = calls_in_text(f"$p = {cast}@{{ To = 'a@contoso.com' }}\nSend-MailMessage @p -Subject s\n")
+        assert call.static_text("To") == "a@contoso.com", cast
