@@ -208,6 +208,13 @@ class _Walker:
                     if real in self.seen_files:
                         continue
                     self.seen_files.add(real)
+                try:
+                    regular = entry.is_file()
+                except OSError:
+                    regular = False
+                if not regular:  # a FIFO or device named *.ps1 would block or never end on read
+                    yield Discovered(None, FileError(entry_rel, "not a regular file (pipe, socket or device)"))
+                    continue
                 yield Discovered(entry.path, rel=entry_rel)
             # Files of a folder come first, then its subfolders in name order (as a recursive walk would
             # interleave them by name, the order differs only between files and folders of one level).

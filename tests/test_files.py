@@ -104,3 +104,11 @@ def test_bad_files_become_errors_and_the_scan_goes_on(tmp_path: Path) -> None:
     assert "--max-file-size" in errors["big.ps1"]
     assert "UTF-16" in errors["odd.ps1"]
     assert result.files_failed == 3
+
+
+def test_a_pipe_named_like_a_script_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    (tmp_path / "real.ps1").write_text(CALL)
+    os.mkfifo(tmp_path / "pipe.ps1")
+    result = scan([tmp_path], ScanOptions(use_cache=False))
+    assert [f.location.path for f in result.findings] == ["real.ps1"]
+    assert [(e.path, e.message) for e in result.errors] == [("pipe.ps1", "not a regular file (pipe, socket or device)")]
