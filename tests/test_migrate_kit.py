@@ -353,3 +353,13 @@ def test_every_unambiguous_send_mailmessage_prefix_still_binds_the_same_paramete
                 assert _bindable(prefix, ours) == [name], f"-{prefix} no longer binds only -{name}"
                 checked += 1
     assert checked > 50
+
+
+def test_module_offers_tls12_on_windows_powershell(tmp_path: Path) -> None:
+    """Graph refuses TLS 1.0/1.1; Windows PowerShell 5.1's .NET Framework may not offer 1.2 by default."""
+    from scanner.migrate.kit import write_module
+
+    paths = write_module(tmp_path)
+    psm1 = next(p for p in paths if p.suffix == ".psm1").read_text(encoding="utf-8-sig")
+    assert "[Net.SecurityProtocolType]::Tls12" in psm1
+    assert "PSEdition -ne 'Core'" in psm1

@@ -7,6 +7,12 @@
 #   SMTP2GRAPH_AUTH = ManagedIdentity or MgGraph), or Smtp2Graph.config.psd1 beside this file,
 #   or an explicit Connect-Smtp2Graph call. No secret is ever stored in this module or in a script.
 
+# Microsoft Graph and Entra ID accept TLS 1.2 and later only; Windows PowerShell 5.1 on .NET
+# Framework defaults may offer just TLS 1.0/1.1 ("The underlying connection was closed").
+if ($PSVersionTable.PSEdition -ne 'Core') {
+    [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
+}
+
 $script:Smtp2GraphSettings = $null
 $script:Smtp2GraphToken = $null
 $script:Smtp2GraphTokenExpiry = [DateTime]::MinValue
