@@ -100,6 +100,13 @@ def load_project_config(root: Path, explicit: Optional[Path] = None) -> ProjectC
     return config
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (a container or `taskset` can allow fewer than the host has)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def _baseline_fingerprints(path: Path) -> set[str]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -145,7 +152,7 @@ def execute_scan(request: ScanRequest) -> tuple[ScanResult, int]:
         severity_overrides=tuple(sorted(project.severity.items())),
         per_path_ignores=tuple((glob, tuple(rules)) for glob, rules in sorted(project.per_path_ignores.items())),
     )
-    jobs = request.jobs if request.jobs is not None else (os.cpu_count() or 1)
+    jobs = request.jobs if request.jobs is not None else usable_cpus()
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
     options = ScanOptions(
