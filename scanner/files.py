@@ -230,13 +230,14 @@ class _Walker:
         if key in self.seen_dirs:
             return None
         self.seen_dirs.add(key)
-        if self.respect_gitignore:
-            spec = _load_gitignore(Path(directory))
-            if spec is not None:
-                ignores = ignores + [(rel, spec)]
         try:
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             return Discovered(None, FileError(rel.rstrip("/") or ".", f"cannot list folder: {exc.strerror}"))
+        # Look for .gitignore in the listing rather than trying to open one in every folder.
+        if self.respect_gitignore and any(e.name == ".gitignore" for e in entries):
+            spec = _load_gitignore(Path(directory))
+            if spec is not None:
+                ignores = ignores + [(rel, spec)]
         return entries, ignores
