@@ -1,7 +1,7 @@
 """The smtp2graph benchmark: one command that generates the corpora, measures, and prints ratios vs the targets.
 
 Usage (from the repository root, with the project installed in .venv):
-    .venv/bin/python bench/run.py                 # 200 MB / 20,000 files, ~10-15 min on 2 cores
+    .venv/bin/python bench/run.py                 # 200 MB / 20,000 files, ~8 min on 2 cores
     .venv/bin/python bench/run.py --quick         # 20 MB / 2,000 files, about a minute
 
 Measured side by side in one run (each figure is the median of --runs runs, interleaved
@@ -15,7 +15,7 @@ round-robin so drift hits every command alike; all on a warm OS page cache):
                  by polling /proc/PID/smaps_rollup of the scan and all its descendants.
 
 Corpora are generated once into --workdir and reused while the generator and sizes match.
-Results also go to WORKDIR/results.json.
+Results also go to WORKDIR/results.json, and as the Markdown tables docs/performance.md quotes to WORKDIR/results.md.
 """
 
 from __future__ import annotations
