@@ -710,7 +710,7 @@ def _wrapper_sites_in_file(path: str, rel: str, bodies: WrapperBodies, prefilter
         text = decode(raw)[0]
     except (OSError, DecodeError):
         return []
-    if path.lower().endswith(".psd1"):
+    if path.lower().endswith(".psd1") or _only_definitions(text, bodies):
         return []
     script = Script(text, rel)
     found: list[list[object]] = []
@@ -721,6 +721,22 @@ def _wrapper_sites_in_file(path: str, rel: str, bodies: WrapperBodies, prefilter
         line, col = script.structure.line_col(site.name_start)
         found.append([name, line, col])
     return found
+
+
+_DEFINITION_BEFORE = re.compile(r"(?:function|filter|workflow)\s+$")
+
+
+def _only_definitions(text: str, bodies: WrapperBodies) -> bool:
+    """True when every occurrence of a wrapper name is its `function NAME` definition: no call can be
+    there, so the file need not be lexed (modules full of wrappers are common)."""
+    low = text.lower()
+    for name in bodies:
+        i = low.find(name)
+        while i >= 0:
+            if not _DEFINITION_BEFORE.search(low[max(0, i - 24) : i]):
+                return False
+            i = low.find(name, i + len(name))
+    return True
 
 
 def _attach_call_sites(
