@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -11,6 +11,9 @@ from scanner.model import Severity
 from scanner.graph.formats import OutputFormat as _GraphFormat  # light: no requests/msal
 from scanner.reports import Format
 from scanner.reports.merge import ReportFormat as _ReportFormat  # light: no jinja2
+
+if TYPE_CHECKING:
+    from scanner.graph.commands import ConnectionOptions
 
 app = typer.Typer(
     name="smtp2graph",
@@ -192,6 +195,15 @@ _TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait f
 _GraphFormatOpt = Annotated[_GraphFormat, typer.Option("--format", help="table for people, json for machines.")]
 
 
+def _connection_options(values: dict[str, Any]) -> "ConnectionOptions":
+    """The Graph connection settings shared by verify and audit, taken from the command's options."""
+    import dataclasses
+
+    from scanner.graph.commands import ConnectionOptions
+
+    return ConnectionOptions(**{f.name: values[f.name] for f in dataclasses.fields(ConnectionOptions) if f.name in values})
+
+
 @app.command("verify")
 def verify(
     tenant: _TenantOpt = None,
@@ -216,14 +228,9 @@ def verify(
     timeout: _TimeoutOpt = 30.0,
 ) -> None:
     """Prove the app can send as each sender, and cannot send as mailboxes outside its scope."""
-    from scanner.graph.commands import ConnectionOptions, verify_command
+    from scanner.graph.commands import verify_command
 
-    options = ConnectionOptions(
-        tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
-        managed_identity=managed_identity, managed_identity_client_id=managed_identity_client_id,
-        secret_env=secret_env, prompt_secret=prompt_secret, token_cache=token_cache,
-        authority_host=authority_host, graph_url=graph_url, timeout=timeout,
-    )
+    options = _connection_options(locals())
     raise typer.Exit(verify_command(
         options, senders=sender or [], senders_from=senders_from, to=to, expect_denied=expect_denied or [],
         dry_run=dry_run, output=output_format,
@@ -251,14 +258,9 @@ def audit(
     timeout: _TimeoutOpt = 30.0,
 ) -> None:
     """List apps holding Mail.Send and accounts still signing in with SMTP AUTH, matched against a scan."""
-    from scanner.graph.commands import ConnectionOptions, audit_command
+    from scanner.graph.commands import audit_command
 
-    options = ConnectionOptions(
-        tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
-        managed_identity=managed_identity, managed_identity_client_id=managed_identity_client_id,
-        secret_env=secret_env, prompt_secret=prompt_secret, token_cache=token_cache,
-        authority_host=authority_host, graph_url=graph_url, timeout=timeout,
-    )
+    options = _connection_options(locals())
     raise typer.Exit(audit_command(options, scan=scan, days=days, output=output_format, output_file=output))
 
 
