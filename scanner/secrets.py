@@ -50,7 +50,7 @@ _CONVERT_SPEC = CommandSpec(
 )
 # Searched on the lower-cased code: a case-insensitive regex that may start at any word is the
 # slowest thing a scan can do.
-_SECRET_WORD = re.compile(r"password|passwd|pwd|secret|token|apikey|api_key|passphrase")
+_SECRET_WORD = re.compile(r"password|passwd|pwd|secret|token|apikey|api_key|passphrase|pass\b|pass(?=[ \t'\"]*=)|pw\b|pw(?=[ \t'\"]*=)")
 _WORD_CHARS = re.compile(r"\w*")
 _ASSIGNED = re.compile(r"['\"]?[ \t]*=(?!=)")
 _SCOPE = re.compile(r"\$(?:script:|global:|env:)?$")
@@ -109,6 +109,11 @@ def _named_assignments(script: Script) -> list[tuple[str, bool, int]]:
     found: list[tuple[str, bool, int]] = []
     seen: set[int] = set()
     for m in _SECRET_WORD.finditer(low):
+        if m.group() in ("pass", "pw"):
+            # Only as its own word: $pass, $smtpPass, $mail_pw; not $compass or $bypass.
+            i = m.start()
+            if i > 0 and (code[i - 1].isalnum() and not (code[i].isupper() and code[i - 1].islower())):
+                continue
         start = m.start()
         while start > 0 and (low[start - 1].isalnum() or low[start - 1] == "_"):
             start -= 1

@@ -47,6 +47,9 @@ class ConfigurationField:
     name: str  # sendusing, smtpserver, …
     start: int  # offset of the field URL string
     value: Optional[tuple[int, int]]  # span of the value assigned, when the script sets it here
+    # A key of a settings hashtable applied in a loop: which message it configures is not written
+    # down, so it describes sent messages but never makes a message count as a sender.
+    from_hashtable: bool = False
 
 
 def configuration_fields(script: Script) -> list[ConfigurationField]:
@@ -67,7 +70,38 @@ def configuration_fields(script: Script) -> list[ConfigurationField]:
                 vend = min(vend, _closing_paren(text, vstart, vend))
             value = (vstart_, vend) if vend > vstart_ else None
         found.append(ConfigurationField(m.group(1).lower(), s, value))
+    if "cdo/configuration/" in text.lower():
+        found.extend(_fields_from_hashtables(script, {f.start for f in found}))
+        found.sort(key=lambda f: f.start)
     return found
+
+
+_FIELD_KEY = re.compile(
+    r"(?im)^[ \t]*['\"]?(sendusing|smtpserver|smtpserverport|smtpusessl|smtpauthenticate|sendusername|sendpassword)['\"]?[ \t]*=(?!=)"
+)
+
+
+def _inside_literal(script: Script, offset: int) -> bool:
+    """Whether ``offset`` lies in a comment, or inside a string that does not start right there."""
+    for spans in (script.structure.masked.strings, script.structure.masked.comments):
+        for start, end in spans:
+            if start <= offset < end and not (spans is script.structure.masked.strings and start == offset):
+                return True
+    return False
+
+
+def _fields_from_hashtables(script: Script, known: set[int]) -> list[ConfigurationField]:
+    """`@{ sendusing = 2; smtpserver = $s; … }` applied in a loop with
+    `Fields.Item($schema + $key) = $settings[$key]`: the field names are hashtable keys."""
+    text = script.text
+    fields: list[ConfigurationField] = []
+    for m in _FIELD_KEY.finditer(text):
+        key_start = m.start(1) - 1 if text[m.start(1) - 1] in "'\"" else m.start(1)
+        if m.start(1) in known or _inside_literal(script, key_start):
+            continue
+        vstart, vend = assigned_value_extent(script.structure, skip_spaces(text, m.end()))
+        fields.append(ConfigurationField(m.group(1).lower(), m.start(1), (vstart, vend) if vend > vstart else None, True))
+    return fields
 
 
 def _closing_paren(text: str, start: int, limit: int) -> int:
@@ -139,7 +173,7 @@ def find_cdo(script: Script) -> list[MailCall]:
         uses = member_uses(script, message.variable, message.end, end)
         sends = [u for u in uses if u.is_call and u.member.lower() == "send"]
         own_fields = [f for f in fields if message.end <= f.start < end] or [f for f in fields if f.start < message.start]
-        configured = any(f.name in _SEND_FIELDS for f in own_fields)
+        configured = any(f.name in _SEND_FIELDS and not f.from_hashtable for f in own_fields)
         if not sends and not configured:
             continue  # e.g. only DataSource.OpenObject() to read an .eml file
         targets: list[tuple[int, int, Optional[MemberUse]]] = [(u.start, u.end, u) for u in sends] or [(message.start, message.end, None)]
