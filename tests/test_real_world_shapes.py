@@ -51,3 +51,14 @@ def test_short_password_variable_names_are_secrets_but_words_ending_in_pass_are_
         '$PassThru = "no"\n$bypass = "no"\n$compass = "north"\n'
     )
     assert [text[s.start : s.end] for s in find_secrets(Script(text, "s.ps1"))] == ['"a1"', '"a2"', '"a3"', '"a4"']
+
+
+def test_pnp_graph_method_is_already_on_graph() -> None:
+    text = (
+        "$payload = @{ message = $message; saveToSentItems = $true } | ConvertTo-Json -Depth 10\n"
+        "$null = Invoke-PnPGraphMethod -Url \"users/$senderId/sendMail\" -Method Post -Content $payload -ContentType 'application/json'\n"
+        "Invoke-PnPGraphMethod -Url 'sites/root' -Method Get\n"
+    )
+    findings = analyze_script(Script(text, "pnp.ps1"), RuleConfig()).findings
+    assert [(f.rule, f.location.line) for f in findings] == [("GRAPH001", 2)]
+    assert findings[0].call is not None and findings[0].call.api.value == "graph-sendmail"

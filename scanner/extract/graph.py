@@ -68,6 +68,25 @@ _WEB_COMMANDS = {
     "iwr": "Invoke-WebRequest",
 }
 _MG_REQUEST = {"invoke-mggraphrequest": "Invoke-MgGraphRequest"}
+# PnP.PowerShell's Graph call: -Url (relative "users/{id}/sendMail" or absolute) and -Content.
+INVOKE_PNPGRAPHMETHOD = CommandSpec(
+    "Invoke-PnPGraphMethod",
+    (
+        ParameterSpec("Uri", ("Url",), position=0),
+        ParameterSpec("Method"),
+        ParameterSpec("Body", ("Content",)),
+        ParameterSpec("ContentType"),
+        ParameterSpec("AdditionalHeaders"),
+        ParameterSpec("ConsistencyLevel"),
+        ParameterSpec("Connection"),
+        ParameterSpec("Raw", switch=True),
+        ParameterSpec("All", switch=True),
+        ParameterSpec("OutFile"),
+        ParameterSpec("OutStream", switch=True),
+    ),
+    key_parameters=("Uri", "Body"),
+)
+_PNP_REQUEST = {"invoke-pnpgraphmethod": "Invoke-PnPGraphMethod"}
 
 _SDK_PARAMETERS = (
     ParameterSpec("UserId"),
@@ -308,10 +327,15 @@ def _call(script: Script, api: Api, site_start: int, name_start: int, name_end: 
 
 def _web_calls(script: Script) -> list[MailCall]:
     calls: list[MailCall] = []
-    sites = find_command_sites(script, _WEB_COMMANDS) + find_command_sites(script, _MG_REQUEST, module="Microsoft.Graph.Authentication")
+    sites = (
+        find_command_sites(script, _WEB_COMMANDS)
+        + find_command_sites(script, _MG_REQUEST, module="Microsoft.Graph.Authentication")
+        + find_command_sites(script, _PNP_REQUEST, module="PnP.PowerShell")
+    )
     for site in sorted(sites, key=lambda s: s.start):
         arguments = lex_call(script, site)
-        binding = bind_arguments(script, INVOKE_RESTMETHOD, arguments, site.start)
+        spec = INVOKE_PNPGRAPHMETHOD if site.canonical == "Invoke-PnPGraphMethod" else INVOKE_RESTMETHOD
+        binding = bind_arguments(script, spec, arguments, site.start)
         uri = binding.params.get("Uri")
         if uri is None:
             continue
