@@ -23,8 +23,7 @@ from scanner.model import Api, BindKind, MailCall
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_FILES = sorted(
-    [*(ROOT / "tests" / "fixtures" / "migrate").glob("forms/*.ps*1"),
-     *(ROOT / "tests" / "fixtures" / "migrate").glob("files/*.ps*1"),
+    [*(ROOT / "tests" / "fixtures" / "migrate").glob("files/*.ps*1"),
      *(ROOT / "tests" / "fixtures" / "scan").glob("*.ps1"),
      *(ROOT / "examples").rglob("*.ps1"),
      *(ROOT / "examples").rglob("*.psm1")]

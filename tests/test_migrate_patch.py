@@ -31,7 +31,9 @@ from scanner.model import Api, BindKind, BoundParam, FixApplicability, Location,
 
 FIXTURES = Path(__file__).parent / "fixtures" / "migrate"
 EXPECTED = FIXTURES / "expected"
-INPUTS = sorted((FIXTURES / "forms").glob("*.ps*1")) + sorted((FIXTURES / "files").glob("*.ps*1"))
+# Every call form the scanner binds: the scanner's own fixtures (one source for both test suites).
+FORMS = Path(__file__).parent / "fixtures" / "scan"
+INPUTS = sorted(FORMS.glob("*.ps*1")) + sorted((FIXTURES / "files").glob("*.ps*1"))
 UPDATE = os.environ.get("SMTP2GRAPH_UPDATE_GOLDEN") == "1"
 
 
@@ -51,7 +53,8 @@ def fixes_summary(patch: FilePatch) -> str:
 
 
 def golden_name(path: Path) -> str:
-    return f"{path.parent.name}__{path.stem}"
+    group = "forms" if path.parent == FORMS else path.parent.name
+    return f"{group}__{path.stem}"
 
 
 @pytest.mark.parametrize("path", INPUTS, ids=[golden_name(p) for p in INPUTS])
@@ -205,7 +208,7 @@ def test_inline_style_replaces_the_call_with_a_graph_request() -> None:
 
 
 def test_inline_style_is_unsafe_for_pipeline_input() -> None:
-    path = FIXTURES / "forms" / "smm_pipeline.ps1"
+    path = FORMS / "smm_pipeline.ps1"
     patch = fix_file(path, style=FixStyle.INLINE, unsafe=False)
     piped = [fix for fix in patch.fixes if "Attachments" in fix.call.params
              and fix.call.params["Attachments"].kind.value == "pipeline"]
