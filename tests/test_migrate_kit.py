@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -42,6 +43,7 @@ class DeclaredParameter:
     aliases: list[str] = field(default_factory=list)
     positions: list[int] = field(default_factory=list)
     from_pipeline: bool = False
+    by_property_name: bool = False
     parameter_sets: list[str] = field(default_factory=list)
 
 
@@ -61,7 +63,8 @@ SEND_MAILMESSAGE: dict[str, tuple[str, tuple[str, ...], int | None]] = {
     "ReplyTo": ("[string[]]", (), None),
     "Subject": ("[string]", ("sub",), 1),
     "To": ("[string[]]", (), 0),
-    "Credential": ("[System.Management.Automation.PSCredential]", (), None),
+    # [object] without validation: after the migration -Credential is accepted ($null too) and ignored, never required.
+    "Credential": ("[object]", (), None),
     "UseSsl": ("[switch]", (), None),
     "Port": ("[int]", (), None),
 }
@@ -123,6 +126,8 @@ def declared_parameters(source: bytes, function: str) -> dict[str, DeclaredParam
                             entry.positions.append(int(value))
                         elif key == "ValueFromPipeline":
                             entry.from_pipeline = value.lower() == "$true"
+                        elif key == "ValueFromPipelineByPropertyName":
+                            entry.by_property_name = value.lower() == "$true"
                         elif key == "ParameterSetName":
                             entry.parameter_sets.append(value)
             declared[variable] = entry
@@ -155,6 +160,12 @@ def test_send_graph_mail_message_declares_each_send_mailmessage_parameter(
 def test_attachments_come_from_the_pipeline(send_parameters: dict[str, DeclaredParameter]) -> None:
     assert send_parameters["Attachments"].from_pipeline
     assert not any(p.from_pipeline for name, p in send_parameters.items() if name != "Attachments")
+
+
+def test_every_send_mailmessage_parameter_binds_by_property_name(send_parameters: dict[str, DeclaredParameter]) -> None:
+    """Issue 11 item 3: Send-MailMessage takes every parameter by property name (Import-Csv rows, FileInfo's PSPath)."""
+    assert all(send_parameters[name].by_property_name for name in SEND_MAILMESSAGE)
+    assert not send_parameters["MailMessage"].by_property_name
 
 
 def test_extra_parameters_mail_message_and_save_to_sent_items(send_parameters: dict[str, DeclaredParameter]) -> None:
@@ -316,18 +327,49 @@ def test_kit_command_reports_bad_scan_files_in_one_line(tmp_path: Path, content:
     assert "Traceback" not in result.output
 
 
+# A machine already configured for Smtp2Graph: the shipped suite must not read any of it.
+HOSTILE_CONFIG = """@{
+    TenantId = 'config-file-tenant'
+    ClientId = 'config-file-client'
+    AuthMethod = 'ManagedIdentity'
+    GraphEndpoint = 'https://config-file.invalid'
+    AuthorityHost = 'https://config-file.invalid'
+    SaveToSentItems = $true
+}
+"""
+HOSTILE_ENVIRONMENT = {
+    "SMTP2GRAPH_TENANT_ID": "env-tenant",
+    "SMTP2GRAPH_CLIENT_ID": "env-client",
+    "SMTP2GRAPH_AUTH": "ManagedIdentity",
+    "SMTP2GRAPH_CERT_PATH": "/nonexistent/env.pfx",
+    "SMTP2GRAPH_GRAPH_ENDPOINT": "https://env.invalid",
+    "SMTP2GRAPH_AUTHORITY_HOST": "https://env.invalid",
+    "SMTP2GRAPH_SAVE_TO_SENT_ITEMS": "true",
+    "IDENTITY_ENDPOINT": "http://127.0.0.1:9/env",
+    "MSI_ENDPOINT": "http://127.0.0.1:9/msi",
+}
+
+
 @pytest.mark.pwsh
 def test_pester_tests_of_the_module(tmp_path: Path) -> None:
+    """The shipped Pester suite passes (at least 40 tests), on a machine whose SMTP2GRAPH_* settings and config file differ."""
     write_kit(tmp_path, SENDERS)
+    module = tmp_path / "Smtp2Graph"
+    (module / "Smtp2Graph.config.psd1").write_text(HOSTILE_CONFIG, encoding="utf-8")
     pester = find_pester()
     script = (
         "$ErrorActionPreference = 'Stop'\n"
         f"Import-Module '{pester}'\n"
-        f"$r = Invoke-Pester -Path '{tmp_path / 'Smtp2Graph'}' -PassThru -Output Detailed\n"
+        f"$r = Invoke-Pester -Path '{module}' -PassThru -Output Detailed\n"
+        "'PESTER-COUNTS ' + (@{ passed = $r.PassedCount; failed = $r.FailedCount; skipped = $r.SkippedCount; "
+        "notrun = $r.NotRunCount; total = $r.TotalCount } | ConvertTo-Json -Compress)\n"
         "exit $r.FailedCount\n"
     )
-    run = run_pwsh(script, timeout=600)
-    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    run = run_pwsh(script, timeout=600, env={**os.environ, **HOSTILE_ENVIRONMENT})
+    assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-3000:]
+    counts = json.loads(run.stdout.split("PESTER-COUNTS ", 1)[1].splitlines()[0])
+    assert counts["failed"] == 0 and counts["skipped"] == 0 and counts["notrun"] == 0, counts
+    assert counts["passed"] >= 16, counts
 
 
 COMMON_PARAMETERS = ("Verbose", "Debug", "ErrorAction", "WarningAction", "InformationAction", "ProgressAction",

@@ -1,13 +1,32 @@
 # Pester 5 tests for the generated Smtp2Graph module. Nothing here talks to Microsoft: Invoke-RestMethod is mocked.
 # Run: Invoke-Pester -Path ./Smtp2Graph.Tests.ps1
 
+# The suite is isolated from the machine it runs on: every SMTP2GRAPH_* variable and managed-identity variable
+# is set aside for the run (and restored after), and the module reads no Smtp2Graph.config.psd1.
+
 BeforeAll {
+    $script:SetAsideVariables = @{}
+    foreach ($entry in @(Get-ChildItem -Path Env:)) {
+        if ($entry.Name -like 'SMTP2GRAPH_*' -or @('IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'MSI_ENDPOINT', 'MSI_SECRET') -contains $entry.Name) {
+            $script:SetAsideVariables[$entry.Name] = $entry.Value
+            [Environment]::SetEnvironmentVariable($entry.Name, $null)
+        }
+    }
     $modulePath = Join-Path -Path $PSScriptRoot -ChildPath 'Smtp2Graph.psd1'
     Import-Module -Name $modulePath -Force
+    $script:NoConfigFile = Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath ('smtp2graph-no-config-' + [guid]::NewGuid().ToString() + '.psd1')
+    InModuleScope Smtp2Graph -Parameters @{ Path = $script:NoConfigFile } {
+        param($Path)
+        $script:ConfigPath = $Path
+        Disconnect-Smtp2Graph
+    }
 }
 
 AfterAll {
     Remove-Module -Name Smtp2Graph -ErrorAction SilentlyContinue
+    foreach ($name in @($script:SetAsideVariables.Keys)) {
+        [Environment]::SetEnvironmentVariable($name, $script:SetAsideVariables[$name])
+    }
 }
 
 Describe 'Send-GraphMailMessage parameters' {

@@ -23,6 +23,8 @@ $script:UploadChunkSize = 320KB * 10
 $script:MaxRetries = 4
 $script:RetryStatusCodes = @(429, 503, 504)
 $script:GraphScope = 'https://graph.microsoft.com/.default'
+# The machine's settings file, beside the module (a variable so the Pester suite can point it elsewhere).
+$script:ConfigPath = Join-Path -Path $PSScriptRoot -ChildPath 'Smtp2Graph.config.psd1'
 
 # Setting name and the environment variable that sets it (pairs, so no line looks like a secret assignment).
 $script:SettingNames = @(
@@ -49,7 +51,7 @@ function Get-Smtp2GraphConfiguration {
         AuthorityHost = 'https://login.microsoftonline.com'
         GraphEndpoint = 'https://graph.microsoft.com'
     }
-    $configPath = Join-Path -Path $PSScriptRoot -ChildPath 'Smtp2Graph.config.psd1'
+    $configPath = $script:ConfigPath
     if (Test-Path -LiteralPath $configPath) {
         $fromFile = Import-PowerShellDataFile -Path $configPath
         foreach ($key in @($fromFile.Keys)) {
@@ -523,6 +525,19 @@ function ConvertTo-Smtp2GraphErrorMessage {
     return "Graph $Operation failed for '$Mailbox'. $detail"
 }
 
+function New-Smtp2GraphSmtpException {
+    # A Graph refusal as the SmtpException an SMTP server's refusal was, so `catch [System.Net.Mail.SmtpException]`
+    # and scripts that read its StatusCode keep working.
+    param([int]$StatusCode, [string]$Code, [string]$Text)
+    $smtpStatus = [System.Net.Mail.SmtpStatusCode]::TransactionFailed
+    if ($StatusCode -eq 404 -or $StatusCode -eq 403 -or $Code -eq 'MailboxNotEnabledForRESTAPI') { $smtpStatus = [System.Net.Mail.SmtpStatusCode]::MailboxUnavailable }
+    elseif ($StatusCode -eq 401) { $smtpStatus = [System.Net.Mail.SmtpStatusCode]::ClientNotPermitted }
+    elseif ($script:RetryStatusCodes -contains $StatusCode) { $smtpStatus = [System.Net.Mail.SmtpStatusCode]::ServiceNotAvailable }
+    elseif ($StatusCode -eq 413 -or $Code -eq 'ErrorMessageSizeExceeded') { $smtpStatus = [System.Net.Mail.SmtpStatusCode]::ExceededStorageAllocation }
+    elseif ($StatusCode -eq 0) { $smtpStatus = [System.Net.Mail.SmtpStatusCode]::GeneralFailure }
+    New-Object System.Net.Mail.SmtpException -ArgumentList $smtpStatus, $Text
+}
+
 function Get-Smtp2GraphRetryDelay {
     # Retry-After seconds when Graph sends it, else exponential back-off; never more than two minutes.
     param($RetryAfter, [int]$Attempt)
@@ -588,7 +603,7 @@ function Invoke-Smtp2GraphRequest {
                 continue
             }
             if ($failure.StatusCode -eq 0) { throw }
-            throw (ConvertTo-Smtp2GraphErrorMessage -StatusCode $failure.StatusCode -Code $failure.Code -Message $failure.Message -Mailbox $Mailbox -Operation $Operation)
+            throw (New-Smtp2GraphSmtpException -StatusCode $failure.StatusCode -Code $failure.Code -Text (ConvertTo-Smtp2GraphErrorMessage -StatusCode $failure.StatusCode -Code $failure.Code -Message $failure.Message -Mailbox $Mailbox -Operation $Operation))
         }
     }
 }
@@ -768,7 +783,7 @@ function Send-Smtp2GraphUpload {
                     Start-Sleep -Seconds (Get-Smtp2GraphRetryDelay -RetryAfter $failure.RetryAfter -Attempt $attempt)
                     continue
                 }
-                throw (ConvertTo-Smtp2GraphErrorMessage -StatusCode $failure.StatusCode -Code $failure.Code -Message $failure.Message -Mailbox $Mailbox -Operation 'attachment upload')
+                throw (New-Smtp2GraphSmtpException -StatusCode $failure.StatusCode -Code $failure.Code -Text (ConvertTo-Smtp2GraphErrorMessage -StatusCode $failure.StatusCode -Code $failure.Code -Message $failure.Message -Mailbox $Mailbox -Operation 'attachment upload'))
             }
         }
         $offset += $length
@@ -817,12 +832,20 @@ function Send-GraphMailMessage {
     .SYNOPSIS
     Send-MailMessage's parameters, sent through Microsoft Graph sendMail.
     .DESCRIPTION
-    A drop-in for Send-MailMessage: same parameter names, positions and aliases, and Attachments from
-    the pipeline. SmtpServer, Port, UseSsl and Credential are accepted so existing splats keep working,
-    and ignored: the app's Graph token authorises /users/{From}/sendMail. -MailMessage sends a
-    System.Net.Mail.MailMessage built for SmtpClient. Attachments up to 3 MB travel inline; larger
-    ones through a draft and an upload session (Mail.ReadWrite). Retries on 429, 503 and 504.
-    Defaults set for Send-MailMessage in $PSDefaultParameterValues apply here too.
+    A drop-in for Send-MailMessage: same parameter names, positions, aliases and pipeline binding (every
+    parameter by property name, Attachments also by value). As in Send-MailMessage, the message is built
+    from the values given on the command line; pipeline input adds attachments. SmtpServer, Port, UseSsl
+    and Credential are accepted (Credential also as $null) so existing calls keep binding, and ignored:
+    the app's Graph token authorises /users/{From}/sendMail.
+    Failures behave like the command they replace: a Graph refusal is a non-terminating error carrying a
+    System.Net.Mail.SmtpException, governed by the caller's $ErrorActionPreference and -ErrorAction, as
+    Send-MailMessage reports SMTP failures; with -MailMessage (what replaces SmtpClient.Send) it is a
+    terminating error, as SmtpClient.Send always throws. A missing attachment or an invalid From
+    address stops the command, as in Send-MailMessage.
+    Attachments travel inline while the whole request stays under 4 MB; otherwise the message goes
+    through a draft: files of 3 MB and more by upload session, smaller ones as draft attachments
+    (Mail.ReadWrite). Retries on 429, 503 and 504. Defaults set for Send-MailMessage in
+    $PSDefaultParameterValues apply here too.
     .EXAMPLE
     Send-GraphMailMessage -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'Nightly' -Body $html -BodyAsHtml
     .EXAMPLE
@@ -830,72 +853,73 @@ function Send-GraphMailMessage {
     #>
     [CmdletBinding(DefaultParameterSetName = 'Message')]
     param(
-        [Parameter(ParameterSetName = 'Message', ValueFromPipeline = $true)]
+        [Parameter(ParameterSetName = 'Message', ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)]
         [ValidateNotNullOrEmpty()]
         [Alias('PsPath')]
         [string[]]$Attachments,
 
-        [Parameter(ParameterSetName = 'Message')]
+        [Parameter(ParameterSetName = 'Message', ValueFromPipelineByPropertyName = $true)]
         [ValidateNotNullOrEmpty()]
         [string[]]$Bcc,
 
-        [Parameter(ParameterSetName = 'Message', Position = 2)]
+        [Parameter(ParameterSetName = 'Message', Position = 2, ValueFromPipelineByPropertyName = $true)]
         [ValidateNotNullOrEmpty()]
         [string]$Body,
 
-        [Parameter(ParameterSetName = 'Message')]
+        [Parameter(ParameterSetName = 'Message', ValueFromPipelineByPropertyName = $true)]
         [Alias('BAH')]
         [switch]$BodyAsHtml,
 
         # [object], not [System.Text.Encoding]: Send-MailMessage also takes names such as 'UTF8'. Graph always sends UTF-8.
-        [Parameter()]
+        [Parameter(ValueFromPipelineByPropertyName = $true)]
         [Alias('BE')]
         [ValidateNotNullOrEmpty()]
         [object]$Encoding,
 
-        [Parameter(ParameterSetName = 'Message')]
+        [Parameter(ParameterSetName = 'Message', ValueFromPipelineByPropertyName = $true)]
         [ValidateNotNullOrEmpty()]
         [string[]]$Cc,
 
-        [Parameter(ParameterSetName = 'Message')]
+        [Parameter(ParameterSetName = 'Message', ValueFromPipelineByPropertyName = $true)]
         [Alias('DNO')]
         [ValidateNotNullOrEmpty()]
         [System.Net.Mail.DeliveryNotificationOptions]$DeliveryNotificationOption,
 
-        # Not mandatory here so that a $PSDefaultParameterValues['Send-MailMessage:From'] default can fill it.
-        [Parameter(ParameterSetName = 'Message')]
+        # Not mandatory here so that a $PSDefaultParameterValues['Send-MailMessage:From'] default can fill it;
+        # without one the command stops, as Send-MailMessage does without its mandatory -From.
+        [Parameter(ParameterSetName = 'Message', ValueFromPipelineByPropertyName = $true)]
         [ValidateNotNullOrEmpty()]
         [string]$From,
 
-        [Parameter(Position = 3)]
+        [Parameter(Position = 3, ValueFromPipelineByPropertyName = $true)]
         [Alias('ComputerName')]
         [ValidateNotNullOrEmpty()]
         [string]$SmtpServer,
 
-        [Parameter(ParameterSetName = 'Message')]
+        [Parameter(ParameterSetName = 'Message', ValueFromPipelineByPropertyName = $true)]
         [ValidateNotNullOrEmpty()]
         [System.Net.Mail.MailPriority]$Priority,
 
-        [Parameter(ParameterSetName = 'Message')]
-        [ValidateNotNullOrEmpty()]
+        [Parameter(ParameterSetName = 'Message', ValueFromPipelineByPropertyName = $true)]
         [string[]]$ReplyTo,
 
-        [Parameter(ParameterSetName = 'Message', Position = 1)]
+        [Parameter(ParameterSetName = 'Message', Position = 1, ValueFromPipelineByPropertyName = $true)]
         [Alias('sub')]
         [string]$Subject,
 
-        [Parameter(ParameterSetName = 'Message', Mandatory = $true, Position = 0)]
+        [Parameter(ParameterSetName = 'Message', Mandatory = $true, Position = 0, ValueFromPipelineByPropertyName = $true)]
         [ValidateNotNullOrEmpty()]
         [string[]]$To,
 
-        [Parameter()]
-        [ValidateNotNullOrEmpty()]
-        [System.Management.Automation.PSCredential]$Credential,
+        # [object] and no validation: after the migration no credential is needed, so $null, a user name
+        # (which would make Send-MailMessage prompt) and a PSCredential are all accepted and ignored.
+        [Parameter(ValueFromPipelineByPropertyName = $true)]
+        [object]$Credential,
 
-        [Parameter()]
+        [Parameter(ValueFromPipelineByPropertyName = $true)]
         [switch]$UseSsl,
 
-        [Parameter()]
+        [Parameter(ValueFromPipelineByPropertyName = $true)]
         [ValidateRange(0, 2147483647)]
         [int]$Port,
 
@@ -910,18 +934,36 @@ function Send-GraphMailMessage {
         [switch]$SaveToSentItems
     )
     begin {
+        # A script module does not see the calling script's preference variables: read them from the
+        # caller's session state unless the call itself says -ErrorAction / -WarningAction / -Verbose.
+        $preferences = @(
+            @('ErrorAction', 'ErrorActionPreference'), @('WarningAction', 'WarningPreference'),
+            @('Verbose', 'VerbosePreference'), @('InformationAction', 'InformationPreference')
+        )
+        foreach ($pair in $preferences) {
+            if ($PSBoundParameters.ContainsKey($pair[0])) { continue }
+            $callerValue = $PSCmdlet.SessionState.PSVariable.GetValue($pair[1])
+            if ($null -ne $callerValue) { Set-Variable -Name $pair[1] -Value $callerValue -Scope Local }
+        }
         $collected = New-Object System.Collections.ArrayList
+        # Send-MailMessage builds its message in BeginProcessing: values bound here, from the command line and
+        # defaults, make the message; values from pipeline objects (bound later) only add attachments.
         $values = @{}
         foreach ($name in @($PSBoundParameters.Keys)) { $values[$name] = $PSBoundParameters[$name] }
-        $defaults = $PSCmdlet.GetVariableValue('PSDefaultParameterValues')
-        if ($null -ne $defaults) {
+        $defaults = $PSCmdlet.SessionState.PSVariable.GetValue('PSDefaultParameterValues')
+        if ($defaults -is [System.Collections.IDictionary]) {
             # PowerShell already applies defaults whose pattern matches Send-GraphMailMessage ('*:Credential');
             # those written for Send-MailMessage ('Send-MailMessage:From', 'Send-Mail*:From') are applied here.
             foreach ($key in @($defaults.Keys)) {
                 $parts = "$key" -split ':', 2
                 if ($parts.Count -ne 2 -or $parts[1] -eq '*' -or $parts[1] -like '*[*?]*') { continue }
                 if ('Send-MailMessage' -like $parts[0] -and -not ('Send-GraphMailMessage' -like $parts[0])) {
-                    if (-not $values.ContainsKey($parts[1])) { $values[$parts[1]] = $defaults[$key] }
+                    if (-not $values.ContainsKey($parts[1])) {
+                        $default = $defaults[$key]
+                        # A scriptblock default is evaluated, as PowerShell does for the command it names.
+                        if ($default -is [scriptblock]) { $default = & $default }
+                        $values[$parts[1]] = $default
+                    }
                 }
             }
         }
@@ -933,6 +975,27 @@ function Send-GraphMailMessage {
         if ($values.ContainsKey('Encoding')) {
             Write-Verbose 'Smtp2Graph: -Encoding is ignored: Graph always sends UTF-8.'
         }
+        if ($PSCmdlet.ParameterSetName -eq 'Message') {
+            # Where Send-MailMessage stops before sending anything, so does this command.
+            if (-not $values['From']) {
+                $exception = New-Object System.Management.Automation.ParameterBindingException -ArgumentList ('Send-GraphMailMessage needs -From on the command line (or a Send-MailMessage:From default): the mailbox that sends. ' +
+                    'Send-MailMessage also refused a From that came only from pipeline input.')
+                $PSCmdlet.ThrowTerminatingError((New-Object System.Management.Automation.ErrorRecord -ArgumentList $exception, 'MissingFrom', ([System.Management.Automation.ErrorCategory]::InvalidArgument), $null))
+            }
+            try {
+                $null = New-Object System.Net.Mail.MailAddress -ArgumentList ([string]$values['From'])
+            }
+            catch {
+                $exception = $_.Exception
+                while ($exception -is [System.Management.Automation.MethodInvocationException] -and $null -ne $exception.InnerException) { $exception = $exception.InnerException }
+                $PSCmdlet.ThrowTerminatingError((New-Object System.Management.Automation.ErrorRecord -ArgumentList $exception, 'FormatException', ([System.Management.Automation.ErrorCategory]::InvalidArgument), $values['From']))
+            }
+            if (-not $values['To']) {
+                $exception = New-Object System.Management.Automation.ParameterBindingException -ArgumentList ('Send-GraphMailMessage needs -To on the command line: Send-MailMessage builds the message before it reads pipeline input, ' +
+                    'so a To that comes only from pipeline objects failed there too (NullReferenceException).')
+                $PSCmdlet.ThrowTerminatingError((New-Object System.Management.Automation.ErrorRecord -ArgumentList $exception, 'MissingTo', ([System.Management.Automation.ErrorCategory]::InvalidArgument), $null))
+            }
+        }
     }
     process {
         if ($PSCmdlet.ParameterSetName -eq 'Message' -and $null -ne $Attachments) {
@@ -940,38 +1003,72 @@ function Send-GraphMailMessage {
         }
     }
     end {
-        $mailbox = ''
-        try {
-            $save = [bool]$SaveToSentItems
-            if (-not $PSBoundParameters.ContainsKey('SaveToSentItems')) {
-                $setting = (Get-Smtp2GraphSettings)['SaveToSentItems']
-                if ($null -ne $setting) { $save = "$setting" -match '^(1|true|yes|\$true)$' }
-            }
-            if ($PSCmdlet.ParameterSetName -eq 'MailMessage') {
-                $converted = ConvertFrom-Smtp2GraphMailMessage -MailMessage $MailMessage
-                $built = New-Smtp2GraphMessage -Values $converted.Values
-                $mailbox = $built.Mailbox
-                if ($converted.Sender) { $mailbox = $converted.Sender }
-                $files = $converted.Attachments
-            }
-            else {
-                if (-not $values['From']) {
-                    throw 'Send-GraphMailMessage needs -From: the mailbox that sends (Graph sends as /users/{From}).'
+        $state = @{ Mailbox = ''; Phase = 'build'; Failure = $null }
+        $firstError = $null
+        if ($global:Error.Count -gt 0) { $firstError = $global:Error[0] }
+        $work = {
+            try {
+                # Inside, every failure stops the work; the outcome is reported once, below, as the replaced command would.
+                $ErrorActionPreference = 'Stop'
+                $save = [bool]$values['SaveToSentItems']
+                if (-not $values.ContainsKey('SaveToSentItems')) {
+                    $setting = (Get-Smtp2GraphSettings)['SaveToSentItems']
+                    if ($null -ne $setting) { $save = "$setting" -match '^(1|true|yes|\$true)$' }
                 }
-                $built = New-Smtp2GraphMessage -Values $values
-                $mailbox = $built.Mailbox
-                $files = @()
-                if ($collected.Count -gt 0) {
-                    $files = @(Read-Smtp2GraphAttachment -Path @($collected) -SessionState $PSCmdlet.SessionState)
+                if ($PSCmdlet.ParameterSetName -eq 'MailMessage') {
+                    $converted = ConvertFrom-Smtp2GraphMailMessage -MailMessage $MailMessage
+                    $built = New-Smtp2GraphMessage -Values $converted.Values
+                    $state.Mailbox = $built.Mailbox
+                    if ($converted.Sender) { $state.Mailbox = $converted.Sender }
+                    $files = $converted.Attachments
                 }
+                else {
+                    $state.Phase = 'attach'
+                    $files = @()
+                    if ($collected.Count -gt 0) {
+                        $files = @(Read-Smtp2GraphAttachment -Path @($collected) -SessionState $PSCmdlet.SessionState)
+                    }
+                    $state.Phase = 'build'
+                    $built = New-Smtp2GraphMessage -Values $values
+                    $state.Mailbox = $built.Mailbox
+                }
+                $state.Phase = 'send'
+                Send-Smtp2GraphMessage -Mailbox $state.Mailbox -Message $built.Message -Attachments $files -SaveToSentItems $save
             }
-            Send-Smtp2GraphMessage -Mailbox $mailbox -Message $built.Message -Attachments $files -SaveToSentItems $save
+            catch { $state.Failure = $_.Exception }
         }
-        catch {
-            # Non-terminating, as Send-MailMessage reports SMTP failures: -ErrorAction Stop still makes it terminating.
-            $record = New-Object System.Management.Automation.ErrorRecord -ArgumentList $_.Exception, 'Smtp2GraphSendFailed', ([System.Management.Automation.ErrorCategory]::InvalidOperation), $mailbox
-            $PSCmdlet.WriteError($record)
+        # Invoked as a script block, and nothing escapes it, so that errors raised and handled inside (retries, probes)
+        # reach neither the caller's -ErrorVariable nor, below, $Error: like a compiled cmdlet, this command reports one
+        # error or none.
+        $null = $work.InvokeReturnAsIs()
+        $failure = $state.Failure
+        while ($global:Error.Count -gt 0 -and -not [object]::ReferenceEquals($global:Error[0], $firstError)) { $global:Error.RemoveAt(0) }
+        if ($null -eq $failure) { return }
+        while (($failure -is [System.Management.Automation.MethodInvocationException] -or $failure -is [System.Management.Automation.ActionPreferenceStopException]) -and $null -ne $failure.InnerException) {
+            $failure = $failure.InnerException
         }
+        if ($failure -is [System.Management.Automation.RuntimeException] -and $null -ne $failure.ErrorRecord -and $null -ne $failure.ErrorRecord.Exception -and -not [object]::ReferenceEquals($failure.ErrorRecord.Exception, $failure) -and $failure.GetType() -eq [System.Management.Automation.RuntimeException]) {
+            $failure = $failure.ErrorRecord.Exception
+        }
+        if ($state.Phase -eq 'attach') {
+            # Send-MailMessage stops at an attachment it cannot read, whatever the preference.
+            $errorId = $failure.GetType().FullName
+            $PSCmdlet.ThrowTerminatingError((New-Object System.Management.Automation.ErrorRecord -ArgumentList $failure, $errorId, ([System.Management.Automation.ErrorCategory]::ReadError), $null))
+        }
+        if ($state.Phase -eq 'send' -and -not ($failure -is [System.Net.Mail.SmtpException])) {
+            # SmtpClient reports every failure to send (connection, authentication) as an SmtpException.
+            $failure = New-Object System.Net.Mail.SmtpException -ArgumentList ('Failure sending mail through Microsoft Graph: ' + $failure.Message), $failure
+        }
+        if ($PSCmdlet.ParameterSetName -eq 'MailMessage') {
+            # What SmtpClient.Send($message) throws in PowerShell: a MethodInvocationException around the SmtpException,
+            # always terminating. Thrown (not ThrowTerminatingError) so that, as for the method call,
+            # catch [System.Net.Mail.SmtpException] receives the SmtpException itself and a plain catch the wrapper.
+            $wrapped = New-Object System.Management.Automation.MethodInvocationException -ArgumentList ('Exception calling "Send" with "1" argument(s): "' + $failure.Message + '"'), $failure
+            throw $wrapped
+        }
+        # Non-terminating, as Send-MailMessage reports SMTP failures: the caller's preference and -ErrorAction decide.
+        $record = New-Object System.Management.Automation.ErrorRecord -ArgumentList $failure, 'SmtpException', ([System.Management.Automation.ErrorCategory]::InvalidOperation), $state.Mailbox
+        $PSCmdlet.WriteError($record)
     }
 }
 
