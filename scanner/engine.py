@@ -24,6 +24,7 @@ from scanner.model import (
     Severity,
     UnusedSuppression,
 )
+from scanner.redact import SecretRegistry
 from scanner.script import Script
 
 if TYPE_CHECKING:
@@ -161,6 +162,30 @@ class FileAnalysis:
     findings: list[Finding] = field(default_factory=list)
     unused_suppressions: list[UnusedSuppression] = field(default_factory=list)
     wrappers: list[WrapperDef] = field(default_factory=list)
+    secret_values: set[str] = field(default_factory=set)  # in memory only: never cached, never reported
+
+
+def file_secret_values(script: Script, secrets: Optional[Sequence[object]] = None) -> set[str]:
+    """Every secret value of one script: what reaches a credential sink, and each literal a SEC rule reports."""
+    from scanner.rules.sec_support import secret_rule_id
+    from scanner.secrets import find_secrets, secret_values
+
+    values = set(secret_values(script))
+    for secret in find_secrets(script) if secrets is None else secrets:
+        if secret_rule_id(script, secret) is not None:  # type: ignore[attr-defined]
+            literal = script.text[secret.start : secret.end]  # type: ignore[attr-defined]
+            values.add(literal[1:-1] if len(literal) >= 2 and literal[0] in "'\"" and literal[-1] in "'\"" else literal)
+    return {v for v in values if len(v.strip()) >= 3}
+
+
+def assign_fingerprints(findings: list[Finding]) -> None:
+    """Fingerprints of one file's findings, from their (masked) snippets: rule, path, text and occurrence."""
+    occurrences: dict[tuple[str, str], int] = {}
+    for finding in findings:
+        key = (finding.rule, normalized_text(finding.snippet))
+        index = occurrences.get(key, 0)
+        occurrences[key] = index + 1
+        finding.fingerprint = fingerprint_of(finding.rule, finding.location.path, key[1], index)
 
 
 _SUPPRESSION = re.compile(r"#\s*smtp2graph:\s*ignore(?:\[([A-Za-z0-9_,\s]*)\])?", re.I)
@@ -198,7 +223,6 @@ def analyze_script(script: Script, config: RuleConfig) -> FileAnalysis:
         return analysis
     secrets = find_secrets(script)
     secret_texts = {script.text[s.start : s.end] for s in secrets}
-    occurrences: dict[tuple[str, str], int] = {}
     for call in calls:
         assessment = assess(call) if call.api in LEGACY_APIS or call.api in (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL) else None
         for rule in rules:
@@ -207,14 +231,16 @@ def analyze_script(script: Script, config: RuleConfig) -> FileAnalysis:
             verdict = rule.check(call, assessment)
             if verdict is None:
                 continue
-            finding = _finding(script, rule, call, assessment, verdict, secrets, secret_texts, config)
-            key = (rule.id, normalized_text(finding.snippet))
-            index = occurrences.get(key, 0)
-            occurrences[key] = index + 1
-            finding.fingerprint = fingerprint_of(rule.id, script.path, key[1], index)
-            analysis.findings.append(finding)
+            analysis.findings.append(_finding(script, rule, call, assessment, verdict, secrets, secret_texts, config))
     for extra in _file_findings(script, rules, secrets, config):
         analysis.findings.append(extra)
+    analysis.secret_values = file_secret_values(script, secrets)
+    if analysis.secret_values:
+        # Mask by value before anything leaves this function (the cache stores what it returns).
+        from scanner.redact import Redactor
+
+        Redactor(analysis.secret_values).redact_tree(analysis.findings)
+    assign_fingerprints(analysis.findings)
     _apply_suppressions(script, analysis)
     analysis.wrappers = _wrappers(script, analysis.findings)
     return analysis
@@ -369,6 +395,12 @@ class FileOutcome:
     wrappers: list[WrapperDef] = field(default_factory=list)
     cache_key: str = ""  # the content cache key when the file was analysed
     stat: tuple[int, int, int] = (0, 0, 0)  # size, mtime_ns, inode when read
+    secrets: int = 0  # how many secret values the file holds (the values themselves are never stored)
+
+    def __post_init__(self) -> None:
+        # The values travel to the parent in memory (pickled with the object); `to_data` (the
+        # cache) only writes dataclass fields, so they never reach the disk.
+        self.values: set[str] = set()
 
 
 @dataclass
@@ -423,6 +455,8 @@ def analyze_file(path: Path, rel: Optional[str] = None) -> FileOutcome:
             try:
                 cached: FileOutcome = from_data(FileOutcome, payload)
                 cached.stat = stat
+                if cached.secrets:
+                    cached.values = values_of_bytes(raw, rel, path.suffix.lower() == ".psd1")
                 return cached
             except (TypeError, ValueError, KeyError):
                 pass  # a foreign or damaged entry: analyse again and overwrite it
@@ -435,7 +469,8 @@ def analyze_file(path: Path, rel: Optional[str] = None) -> FileOutcome:
         analysis = analyze_script(script, state.options.rules)
     except RecursionError:
         return FileOutcome(rel, error=FileError(rel, "too deeply nested to analyse"))
-    outcome = FileOutcome(rel, analysis.findings, analysis.unused_suppressions, None, analysis.wrappers, key or "", stat)
+    outcome = FileOutcome(rel, analysis.findings, analysis.unused_suppressions, None, analysis.wrappers, key or "", stat, len(analysis.secret_values))
+    outcome.values = analysis.secret_values
     if state.cache is not None and key is not None:
         from scanner.serialize import to_data
 
@@ -453,7 +488,7 @@ def analyze_chunk(items: list[tuple[str, str]]) -> list[Packed]:
     packed: list[Packed] = []
     for path, rel in items:
         outcome = analyze_file(Path(path), rel)
-        empty = not (outcome.findings or outcome.unused_suppressions or outcome.wrappers or outcome.error or outcome.cache_key)
+        empty = not (outcome.findings or outcome.unused_suppressions or outcome.wrappers or outcome.error or outcome.cache_key or outcome.values)
         packed.append(outcome.stat if empty else outcome)
     return packed
 
@@ -609,11 +644,19 @@ def scan(
     failed = 0
     index = _stat_index(root, options)
     stats: list[Optional[tuple[int, int, int]]] = [None] * len(files)
+    registry = SecretRegistry()
+    by_rel = dict(zip(rels, files))
+    cache_keys: dict[str, str] = {}
     with _LazyPool(root, options) as pools:
         for done, outcome in enumerate(_indexed_outcomes(files, rels, root, options, index, stats, pools), 1):
             if outcome.error is not None:
                 errors.append(outcome.error)
                 failed += 1
+            if outcome.secrets and not outcome.values and outcome.rel in by_rel:
+                outcome.values = values_of_file(by_rel[outcome.rel], outcome.rel, options.max_bytes)  # a cached result: values are never stored
+            registry.add(outcome.values)
+            if outcome.cache_key and outcome.findings:
+                cache_keys[outcome.rel] = outcome.cache_key
             findings.extend(outcome.findings)
             unused.extend(outcome.unused_suppressions)
             wrappers.extend(outcome.wrappers)
@@ -626,7 +669,80 @@ def scan(
 
         index.save(time.time_ns())
     result = ScanResult(root.as_posix(), len(files) - failed, findings, errors, unused, failed)
+    changed = redact_result(result, registry)
+    if changed and options.use_cache:
+        _recache_redacted({cache_keys[rel] for rel in changed if rel in cache_keys}, registry, options)
     return result
+
+
+def _recache_redacted(keys: set[str], registry: SecretRegistry, options: ScanOptions) -> None:
+    """Rewrite the cache entries of files that held another file's secret: the cache stores only masked text."""
+    from scanner.cache import ResultCache, default_cache_dir
+    from scanner.serialize import from_data, to_data
+
+    cache = ResultCache(options.cache_dir or default_cache_dir())
+    redactor = registry.redactor()
+    for key in keys:
+        payload = cache.get(key)
+        if payload is None:
+            continue
+        try:
+            outcome: FileOutcome = from_data(FileOutcome, payload)
+        except (TypeError, ValueError, KeyError):
+            continue
+        redactor.redact_tree(outcome.findings)
+        assign_fingerprints(outcome.findings)
+        cache.put(key, to_data(outcome))
+
+
+def values_of_bytes(raw: bytes, rel: str, is_data_file: bool = False) -> set[str]:
+    """The secret values of a file's bytes (for a result taken from the cache, which holds none)."""
+    from scanner.files import DecodeError, decode
+
+    try:
+        text = decode(raw)[0]
+        return file_secret_values(Script(text, rel, is_data_file))
+    except (DecodeError, RecursionError):
+        return set()
+
+
+def values_of_file(path: str, rel: str, max_bytes: int) -> set[str]:
+    try:
+        if os.path.getsize(path) > max_bytes:
+            return set()
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return set()
+    return values_of_bytes(raw, rel, path.lower().endswith(".psd1"))
+
+
+def redact_result(result: ScanResult, registry: "SecretRegistry") -> set[str]:
+    """Mask every registered value in everything a scan result holds, once, before any formatter sees it.
+
+    Each file's own values were masked in its worker; this pass adds the values of every other
+    file of the run (a password defined in one script and reused in another). Findings whose
+    snippet changed get fingerprints computed from the masked text.
+    """
+    if not registry:
+        return set()
+    redactor = registry.redactor()
+    changed: set[str] = set()
+    for finding in result.findings:
+        before = finding.snippet
+        redactor.redact_tree(finding)
+        if finding.snippet != before:
+            changed.add(finding.location.path)
+    result.errors[:] = [redactor.redact_tree(error) for error in result.errors]
+    result.root = redactor.redact(result.root)
+    if changed:
+        per_file: dict[str, list[Finding]] = {}
+        for finding in result.findings:
+            if finding.location.path in changed:
+                per_file.setdefault(finding.location.path, []).append(finding)
+        for group in per_file.values():
+            assign_fingerprints(group)
+    return changed
 
 
 def link_wrapper_call_sites(

@@ -6,9 +6,11 @@ goes through ``redact`` so that no secret written in a script reaches a report, 
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING, Optional
 
 from scanner.extract.commands import CommandSpec, ParameterSpec, bind_arguments, find_command_sites, lex_call
 from scanner.extract.objects import find_constructions
@@ -16,6 +18,11 @@ from scanner.lexer import SINGLE_QUOTES, DOUBLE_QUOTES
 from scanner.resolve import skip_spaces
 from scanner.script import Script
 from scanner.structure import assigned_value_extent
+from scanner.lexer import split_arguments
+from scanner.redact import MIN_VALUE
+
+if TYPE_CHECKING:
+    from scanner.redact import SecretRegistry
 
 MASK = "***"
 
@@ -245,3 +252,629 @@ def redact_value(text: str, secrets_texts: set[str]) -> str:
             quote = secret[0] if secret[0] in _QUOTES else ""
             text = text.replace(secret, f"{quote}{MASK}{quote if quote else ''}")
     return text
+
+
+# --------------------------------------------------------------------------- values that reach a credential sink
+#
+# Masking by position (above) hides the literal a rule points at. Masking by *value* hides it
+# everywhere: the same password reused as a Subject, in a Body, in a comment, in another file.
+# ``secret_values`` follows what flows into each credential sink (through variables, hashtable
+# keys, `+`, `-f`, `-join`, here-strings, base64) and returns the string values to register.
+
+from scanner.lexer import LexError as _LexError, scan_value as _scan_value, skip_balanced as _skip_balanced, skip_string as _skip_string  # noqa: E402
+
+Piece = Optional[str]  # a known piece of a string value, or None where it is not known statically
+Alternative = tuple[Piece, ...]
+
+_MAX_DEPTH = 10
+_MAX_ALTERNATIVES = 16
+_FRAGMENT_MIN = 4  # a known part of a partly dynamic secret ("prefix" + $env:X)
+
+_ASSIGNMENT_ANY = re.compile(r"(?i)(?<![\w$:`])\$(?:script:|global:|local:|private:)?(\w+)((?:\.\w+|\[[^\]\r\n]{0,80}\])*)[ \t]*(\+?=)(?!=)")
+_SECRET_PARAM_ANY = re.compile(r"(?i)(?<![\w-])[-\u2013\u2014](\w*(?:password|passwd|secret|token|apikey|passphrase))(:?)(?=[\s:]|$)")
+_CRED_TYPES = re.compile(r"(?i)(?:System\.)?Net\.NetworkCredential|(?:System\.Management\.Automation\.)?PSCredential|NetworkCredential")
+_HASH_SECRET_KEY = re.compile(
+    r"(?i)(?<![\w$.\-])['\"]?(client_?secret|client_assertion|refresh_token|access_token|password|passwd|pwd|securepassword|"
+    r"api_?key|apitoken|passphrase|secret)['\"]?[ \t]*=(?!=)[ \t]*"
+)
+_AUTHORIZATION = re.compile(r"(?i)['\"]?Authorization['\"]?[ \t]*(?:\][ \t]*=(?!=)|=(?!=)|,)[ \t]*")
+_CDO_PASSWORD_ANY = re.compile(r"(?i)cdo/configuration/sendpassword['\"][ \t]*(?:(?:[)\]][ \t]*(?:\.Value[ \t]*)?)?=(?!=)|,)[ \t]*")
+_WITH_SECRET = re.compile(r"(?i)\.WithClientSecret[ \t]*\(")
+# Shapes that are secrets wherever they are written (strings, comments), no sink needed.
+_TEXT_SHAPES = re.compile(
+    r"(?i)(?<![\w.$-])(?:password|passwd|pwd|token|access_token|refresh_token|id_token|key|api_key|apikey|client_secret|client_assertion|sig|secret)"
+    r"=(?P<query>[^&\s'\"`;,)<>{}$]{3,})"
+    r"|(?:^|[;'\"\s])(?:password|pwd|accountkey|sharedaccesskey)[ \t]*=[ \t]*(?P<conn>[^;'\"\r\n$]{3,})"
+    r"|\b[a-z][a-z0-9+.-]*://(?P<user>[^/\s:@'\"$]+):(?P<pass>[^/\s@'\"$]{3,})@"
+    r"|\b(?:Bearer|Basic)[ \t]+(?P<bearer>[A-Za-z0-9._~+/-]{8,}=*)"
+)
+_PREFIXED_KEYS = re.compile(
+    r"\bSG\.[\w-]{16,}\.[\w-]{16,}|\bgh[pousr]_[A-Za-z0-9]{30,}|\bgithub_pat_\w{30,}|\bxox[abposr]-[\w-]{10,}"
+    r"|\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|\bAKIA[0-9A-Z]{16}\b|\bAIza[\w-]{35}|\bkey-[0-9a-f]{32}\b"
+    r"|\b[\w~.-]{3}\dQ~[\w~.-]{31,34}|\beyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}|\b[0-9a-f]{32}-us\d{1,2}\b"
+)
+_BASE64_LITERAL = re.compile(r"^[A-Za-z0-9+/]{8,}={0,2}$")
+_ENCODING_GETSTRING = re.compile(r"(?is)^\[(?:System\.)?Text\.Encoding\]::(\w+)\.GetString\((.*)\)$")
+_FROM_BASE64 = re.compile(r"(?is)^\[(?:System\.)?Convert\]::FromBase64String\((.*)\)$")
+_TO_BASE64 = re.compile(r"(?is)^\[(?:System\.)?Convert\]::ToBase64String\((.*)\)$")
+_ENCODING_GETBYTES = re.compile(r"(?is)^\[(?:System\.)?Text\.Encoding\]::(\w+)\.GetBytes\((.*)\)$")
+_CAST = re.compile(r"(?i)^\[[\w.\[\]]+\][ \t]*")
+_CONVERT_TO_SECURE = re.compile(r"(?i)^ConvertTo-SecureString\b")
+_VARIABLE = re.compile(r"(?i)^\$(?:\{(?P<braced>[^}]+)\}|(?:(?P<scope>script|global|local|private|env|using):)?(?P<name>\w+))(?P<path>(?:\.\w+|\.'[^']*'|\.\"[^\"]*\"|\[[^\]]*\])*)$")
+_AUTOMATIC = {"true", "false", "null", "_", "psitem", "args", "input", "this", "matches", "pscmdlet"}
+_OPERATOR = re.compile(r"(?i)-(f|join)(?![\w-])")
+
+
+def _codec(name: str) -> Optional[str]:
+    return {"utf8": "utf-8", "ascii": "ascii", "unicode": "utf-16-le", "bigendianunicode": "utf-16-be", "utf32": "utf-32-le", "default": "utf-8", "latin1": "latin-1"}.get(name.lower())
+
+
+class _Tracer:
+    """Evaluates PowerShell value expressions of one script to the string pieces they are made of."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.text = script.text
+        self.extra: set[str] = set()  # parts of sink values met on the way (format arguments, base64 literals)
+        self.sources: list[tuple[str, str]] = []  # (value, source text) of literals written with escapes
+        self._assignments: Optional[dict[str, list[tuple[str, int, int]]]] = None
+
+    # ---- assignments, indexed once per script
+
+    def assignments(self, name: str) -> list[tuple[str, int, int]]:
+        """(member path, value start, value end) of every `$name… = value` in the script."""
+        if self._assignments is None:
+            index: dict[str, list[tuple[str, int, int]]] = {}
+            structure = self.script.structure
+            for m in _ASSIGNMENT_ANY.finditer(self.script.code):
+                value_start = skip_spaces(self.text, m.end())
+                start, end = assigned_value_extent(structure, value_start)
+                index.setdefault(m.group(1).lower(), []).append((m.group(2).lower(), start, end))
+            self._assignments = index
+        return self._assignments.get(name.lower(), [])
+
+    # ---- expressions
+
+    def evaluate(self, start: int, end: int, depth: int = 0, argument_mode: bool = False) -> list[Alternative]:
+        text = self.text[start:end]
+        lead = len(text) - len(text.lstrip())
+        start, end = start + lead, start + len(text.rstrip())
+        if start >= end or depth > _MAX_DEPTH:
+            return [(None,)]
+        try:
+            return self._binary(start, end, depth, argument_mode)[:_MAX_ALTERNATIVES]
+        except (_LexError, IndexError, ValueError, RecursionError):
+            return [(None,)]
+
+    def _split(self, start: int, end: int, separators: str) -> list[tuple[int, int, str]]:
+        """Top-level pieces of ``text[start:end]`` split at ``+``, ``,`` or ``-f``/``-join`` (``separators``)."""
+        text = self.text
+        parts: list[tuple[int, int, str]] = []
+        i = piece = start
+        op = ""
+        while i < end:
+            c = text[i]
+            if c in "'\"\u2018\u2019\u201a\u201b\u201c\u201d\u201e":
+                i = _skip_string(text, i)
+                continue
+            if c == "@" and i + 1 < end and text[i + 1] in "'\"(\u201c\u2018{":
+                i = _skip_string(text, i) if text[i + 1] not in "({" else _skip_balanced(text, i + 1)
+                continue
+            if c in "([{":
+                i = _skip_balanced(text, i)
+                continue
+            if c == "$" and i + 1 < end and text[i + 1] == "(":
+                i = _skip_balanced(text, i + 1)
+                continue
+            if c == "$" and i + 1 < end and text[i + 1] == "{":
+                close = text.find("}", i)
+                i = end if close < 0 else close + 1
+                continue
+            if c == "`":
+                i += 2
+                continue
+            if c == "#" and (i == start or text[i - 1] in " \t\r\n"):
+                nl = text.find("\n", i, end)
+                if nl < 0:
+                    break
+                i = nl + 1
+                continue
+            if "+" in separators and c == "+" and text[i + 1 : i + 2] not in ("+", "=") and text[i - 1 : i] != "+":
+                parts.append((piece, i, op))
+                op, i = "+", i + 1
+                piece = i
+                continue
+            if "," in separators and c == ",":
+                parts.append((piece, i, op))
+                op, i = ",", i + 1
+                piece = i
+                continue
+            if "-" in separators and c in "-\u2013\u2014" and (i == start or text[i - 1] in " \t)'\"]}\r\n"):
+                m = _OPERATOR.match(text, i)
+                if m is not None:
+                    parts.append((piece, i, op))
+                    op, i = "-" + m.group(1).lower(), m.end()
+                    piece = i
+                    continue
+            i += 1
+        parts.append((piece, min(i, end) if i <= end else end, op))
+        return [(s, e, o) for s, e, o in parts]
+
+    def _binary(self, start: int, end: int, depth: int, argument_mode: bool) -> list[Alternative]:
+        parts = self._split(start, end, "-")
+        if len(parts) == 1:
+            return self._sum(start, end, depth, argument_mode)
+        s0, e0, _ = parts[0]
+        if not self.text[s0:e0].strip():  # unary -join (a, b)
+            if parts[1][2] == "-join":
+                return self._join(parts[1][0], parts[1][1], "", depth)
+            return [(None,)]
+        result = self._sum(s0, e0, depth, argument_mode)
+        for s, e, op in parts[1:]:
+            if op == "-f":
+                result = self._format(result, s, e, depth)
+            elif op == "-join":
+                separator = self._single(self._sum(s, e, depth, False))
+                result = self._join(s0, e0, separator if separator is not None else "", depth)
+        return result
+
+    def _single(self, alternatives: list[Alternative]) -> Optional[str]:
+        if len(alternatives) == 1 and all(p is not None for p in alternatives[0]):
+            return "".join(p for p in alternatives[0] if p is not None)
+        return None
+
+    def _items(self, start: int, end: int, depth: int) -> list[list[Alternative]]:
+        """The items of an array expression (`a, b`, `(a, b)`, `@(a, b)`, `$parts`)."""
+        text = self.text[start:end].strip()
+        offset = start + (len(self.text[start:end]) - len(self.text[start:end].lstrip()))
+        if text.startswith("@(") and text.endswith(")"):
+            return self._items(offset + 2, offset + len(text) - 1, depth)
+        if text.startswith("(") and text.endswith(")"):
+            return self._items(offset + 1, offset + len(text) - 1, depth)
+        m = _VARIABLE.match(text)
+        if m and not m.group("path") and depth < _MAX_DEPTH:
+            name = m.group("braced") or m.group("name")
+            values = [a for a in self.assignments(name) if not a[0]]
+            if values:
+                return self._items(values[-1][1], values[-1][2], depth + 1)
+        parts = self._split(offset, offset + len(text), ",")
+        return [self._sum(s, e, depth, False) for s, e, _ in parts]
+
+    def _join(self, start: int, end: int, separator: str, depth: int) -> list[Alternative]:
+        pieces: list[Piece] = []
+        for n, item in enumerate(self._items(start, end, depth)):
+            if n and separator:
+                pieces.append(separator)
+            pieces.extend(item[0] if item else (None,))
+            for other in item[1:]:
+                self._remember(other)
+        return [tuple(pieces)]
+
+    def _format(self, formats: list[Alternative], start: int, end: int, depth: int) -> list[Alternative]:
+        items = self._items(start, end, depth)
+        for item in items:
+            for alternative in item:
+                self._remember(alternative)
+        out: list[Alternative] = []
+        for alternative in formats:
+            template = "".join(p for p in alternative if p is not None) if all(p is not None for p in alternative) else None
+            if template is None:
+                out.append(tuple(alternative) + (None,))
+                continue
+            pieces: list[Piece] = []
+            cursor = 0
+            for m in re.finditer(r"\{(\d+)(?:[,:][^}]*)?\}", template):
+                pieces.append(template[cursor : m.start()].replace("{{", "{").replace("}}", "}"))
+                index = int(m.group(1))
+                pieces.extend(items[index][0] if index < len(items) and items[index] else (None,))
+                cursor = m.end()
+            pieces.append(template[cursor:].replace("{{", "{").replace("}}", "}"))
+            out.append(tuple(pieces))
+        return out
+
+    def _remember(self, alternative: Alternative) -> None:
+        for run in runs(alternative):
+            self.extra.add(run)
+
+    def _sum(self, start: int, end: int, depth: int, argument_mode: bool) -> list[Alternative]:
+        parts = self._split(start, end, "+")
+        result: list[Alternative] = [()]
+        for s, e, _ in parts:
+            operand = self._operand(s, e, depth, argument_mode)
+            result = [a + b for a in result for b in operand][:_MAX_ALTERNATIVES]
+        return result
+
+    def _operand(self, start: int, end: int, depth: int, argument_mode: bool) -> list[Alternative]:
+        text = self.text
+        raw = text[start:end]
+        lead = len(raw) - len(raw.lstrip(" \t\r\n`"))
+        start, end = start + lead, start + len(raw.rstrip(" \t\r\n`"))
+        t = text[start:end]
+        if not t:
+            return [()]
+        c = t[0]
+        if c in SINGLE_QUOTES and len(t) >= 2 and t[-1] in SINGLE_QUOTES:
+            inner = t[1:-1]
+            value = re.sub("[" + SINGLE_QUOTES + "]{2}", "'", inner)
+            if value != inner:
+                self.sources.append((value, inner))
+            return [(value,)]
+        if c in DOUBLE_QUOTES and len(t) >= 2 and t[-1] in DOUBLE_QUOTES:
+            return [self._expandable(start + 1, end - 1, depth)]
+        if t[:2] in ("@'", "@\u2018", '@"', "@\u201c") and len(t) >= 5:
+            body_start = text.find("\n", start) + 1
+            body_end = text.rfind("\n", start, end)
+            if body_end > 0 and text[body_end - 1] == "\r":
+                body_end -= 1
+            if body_start <= 0 or body_end < body_start:
+                return [(None,)]
+            if t[1] in SINGLE_QUOTES:
+                return [(text[body_start:body_end],)]
+            return [self._expandable(body_start, body_end, depth)]
+        if c == "(" and t.endswith(")"):
+            return self.evaluate(start + 1, end - 1, depth + 1)
+        if c == "$" and t[1:2] == "(" and t.endswith(")"):
+            return self.evaluate(start + 2, end - 1, depth + 1)
+        if c == "[":
+            for pattern, handler in ((_ENCODING_GETSTRING, self._decode), (_TO_BASE64, self._encode)):
+                m = pattern.match(t)
+                if m:
+                    return handler(m, start, depth)
+            cast = _CAST.match(t)
+            if cast and cast.end() < len(t):
+                return self._operand(start + cast.end(), end, depth, argument_mode)
+            return [(None,)]
+        if _CONVERT_TO_SECURE.match(t):
+            return self._securestring(start, end, depth)
+        if c == "$":
+            return self._variable(t, depth)
+        if argument_mode and not any(ch in t for ch in "$()[]{}"):
+            return [(t,)]
+        return [(None,)]
+
+    def _expandable(self, start: int, end: int, depth: int) -> Alternative:
+        """Pieces of a double-quoted string body: literal text, expanded `$var` / `$(…)` / `${x}`."""
+        text = self.text
+        pieces: list[Piece] = []
+        buffer: list[str] = []
+        i = start
+        while i < end:
+            c = text[i]
+            if c == "`" and i + 1 < end:
+                nxt = text[i + 1]
+                buffer.append({"n": "\n", "r": "\r", "t": "\t", "0": "\0", "e": "\x1b", "a": "\a"}.get(nxt, nxt))
+                i += 2
+                continue
+            if c in DOUBLE_QUOTES and i + 1 < end and text[i + 1] in DOUBLE_QUOTES:
+                buffer.append('"')
+                i += 2
+                continue
+            if c == "$" and i + 1 < end:
+                nxt = text[i + 1]
+                if nxt == "(":
+                    close = _skip_balanced(text, i + 1)
+                    value = self.evaluate(i + 2, close - 1, depth + 1)
+                    pieces.append("".join(buffer))
+                    buffer = []
+                    pieces.extend(value[0])
+                    i = close
+                    continue
+                m = re.compile(r"\{[^}]+\}|(?:(?:script|global|local|private|env|using):)?\w+").match(text, i + 1)
+                if m is not None and m.end() <= end:
+                    pieces.append("".join(buffer))
+                    buffer = []
+                    pieces.extend(self._variable("$" + m.group(), depth)[0])
+                    i = m.end()
+                    continue
+            buffer.append(c)
+            i += 1
+        pieces.append("".join(buffer))
+        result = tuple(p for p in pieces if p != "")
+        raw = text[start:end]
+        for known in runs(result):
+            if known not in raw and len(known) >= _FRAGMENT_MIN:
+                self.sources.append((known, raw))
+        return result
+
+    def _variable(self, t: str, depth: int) -> list[Alternative]:
+        m = _VARIABLE.match(t)
+        if m is None or depth >= _MAX_DEPTH:
+            return [(None,)]
+        if m.group("scope") and m.group("scope").lower() in ("env", "using"):
+            return [(None,)]  # the environment (or a caller's scope) is outside the file: not a secret written here
+        name = (m.group("braced") or m.group("name") or "")
+        if ":" in name:
+            if name.lower().startswith("env:"):
+                return [(None,)]
+            name = name.split(":", 1)[1]
+        if name.lower() in _AUTOMATIC:
+            return [(None,)]
+        path = [p.strip(".[]'\"").lower() for p in re.findall(r"\.'[^']*'|\.\"[^\"]*\"|\.\w+|\[[^\]]*\]", m.group("path") or "")]
+        out: list[Alternative] = []
+        for member, start, end in self.assignments(name):
+            members = [p.strip(".[]'\"").lower() for p in re.findall(r"\.\w+|\[[^\]]*\]", member)]
+            if members == path:
+                out.extend(self.evaluate(start, end, depth + 1))
+            elif not members and path:
+                out.extend(self._member(start, end, path, depth + 1))
+        if path and path[-1] in ("password", "securepassword") and not out:
+            return [(None,)]
+        return out[:_MAX_ALTERNATIVES] or [(None,)]
+
+    def _member(self, start: int, end: int, path: list[str], depth: int) -> list[Alternative]:
+        """The value of ``path`` inside the hashtable (or [pscustomobject]) literal at ``[start, end)``."""
+        from scanner.resolve import parse_hashtable_literal
+
+        text = self.text[start:end]
+        m = re.match(r"(?is)\s*(?:\[[\w.]+\][ \t]*)?@\{", text)
+        if m is None:
+            constructed = re.match(r"(?is)\s*\(?\s*New-Object\b", text)
+            if constructed is not None and path[-1] in ("password", "securepassword"):
+                return []  # the constructor sink registers it
+            return []
+        entries, _ = parse_hashtable_literal(self.script, start + m.end() - 1, False, "")
+        for entry in entries:
+            if entry.key.lower() == path[0]:
+                vstart = entry.assignment.start
+                vend = vstart + len(entry.assignment.text)
+                if len(path) == 1:
+                    return self.evaluate(vstart, vend, depth)
+                return self._member(vstart, vend, path[1:], depth + 1)
+        return []
+
+    def _decode(self, m: "re.Match[str]", start: int, depth: int) -> list[Alternative]:
+        codec = _codec(m.group(1))
+        inner_start = start + m.start(2)
+        inner = _FROM_BASE64.match(m.group(2).strip())
+        if codec is None or inner is None:
+            return [(None,)]
+        offset = inner_start + (len(m.group(2)) - len(m.group(2).lstrip())) + inner.start(1)
+        encoded = self.evaluate(offset, offset + len(inner.group(1)), depth + 1)
+        out: list[Alternative] = []
+        for alternative in encoded:
+            self._remember(alternative)
+            value = self._single([alternative])
+            decoded = _b64decode(value, codec) if value is not None else None
+            out.append((decoded,))
+        return out
+
+    def _encode(self, m: "re.Match[str]", start: int, depth: int) -> list[Alternative]:
+        inner = _ENCODING_GETBYTES.match(m.group(1).strip())
+        if inner is None:
+            return [(None,)]
+        codec = _codec(inner.group(1))
+        offset = start + m.start(1) + (len(m.group(1)) - len(m.group(1).lstrip())) + inner.start(2)
+        plain = self.evaluate(offset, offset + len(inner.group(2)), depth + 1)
+        out: list[Alternative] = []
+        for alternative in plain:
+            self._remember(alternative)
+            value = self._single([alternative])
+            if value is None or codec is None:
+                out.append((None,))
+                continue
+            try:
+                out.append((base64.b64encode(value.encode(codec)).decode("ascii"),))
+            except UnicodeEncodeError:
+                out.append((None,))
+        return out
+
+    def _securestring(self, start: int, end: int, depth: int) -> list[Alternative]:
+        from scanner.lexer import ElementKind, lex_arguments
+
+        name_end = start + len("ConvertTo-SecureString")
+        arguments = lex_arguments(self.text[:end], name_end)
+        positional = None
+        expect_value = False
+        for element in arguments.elements:
+            if element.kind is ElementKind.PARAMETER:
+                if element.text.lower().lstrip("-\u2013\u2014") in ("string", "s", "st", "str"):
+                    if element.value is not None:
+                        return self.evaluate(element.value.start, element.value.end, depth + 1, argument_mode=True)
+                    expect_value = True
+                    continue
+                expect_value = element.text.lower().lstrip("-") in ("key", "securekey", "k")
+                if element.value is not None:
+                    expect_value = False
+                continue
+            if expect_value:
+                if positional is None and element.text:
+                    pass
+                value = self.evaluate(element.start, element.end, depth + 1, argument_mode=True)
+                if not any(e.kind is ElementKind.PARAMETER and e.text.lower().lstrip("-") in ("key", "securekey") for e in arguments.elements):
+                    return value
+                expect_value = False
+                continue
+            if positional is None:
+                positional = element
+        if positional is not None:
+            return self.evaluate(positional.start, positional.end, depth + 1, argument_mode=True)
+        return [(None,)]
+
+
+def _b64decode(value: str, codec: str) -> Optional[str]:
+    try:
+        return base64.b64decode(value.strip(), validate=True).decode(codec)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def runs(alternative: Alternative) -> list[str]:
+    """The known stretches of an alternative, joined where adjacent pieces are both known."""
+    out: list[str] = []
+    current: list[str] = []
+    for piece in alternative:
+        if piece is None:
+            if current:
+                out.append("".join(current))
+            current = []
+        else:
+            current.append(piece)
+    if current:
+        out.append("".join(current))
+    return out
+
+
+def _register(found: set[str], alternatives: list[Alternative], scheme: str = "") -> None:
+    """Add the values of a sink expression: the whole value when known, its known parts otherwise."""
+    for alternative in alternatives:
+        stretches = runs(alternative)
+        whole = len(stretches) == 1 and None not in alternative
+        for n, value in enumerate(stretches):
+            if scheme and n == 0:
+                stripped = re.sub(r"(?i)^\s*(bearer|basic|token|sharedaccesssignature)\s+", "", value)
+                if stripped != value:
+                    basic = value.lstrip().lower().startswith("basic")
+                    value = stripped
+                    if basic:
+                        decoded = _b64decode(value, "utf-8")
+                        if decoded and ":" in decoded:
+                            found.add(decoded.split(":", 1)[1])
+            if len(value.strip()) >= (MIN_VALUE_WHOLE if whole else _FRAGMENT_MIN):
+                found.add(value)
+
+
+MIN_VALUE_WHOLE = 3
+
+
+def _argument_after(script: Script, offset: int) -> Optional[tuple[int, int]]:
+    """The span of the argument-mode value that starts at ``offset`` (after spaces)."""
+    text = script.text
+    i = skip_spaces(text, offset)
+    if i >= len(text) or text[i] in "\r\n;|)}":
+        return None
+    try:
+        element = _scan_value(text, i)
+    except _LexError:
+        return None
+    return element.start, element.end
+
+
+def secret_values(script: Script) -> set[str]:
+    """Every string value that reaches a credential sink in ``script``, and secret shapes written anywhere in it.
+
+    Sinks: ConvertTo-SecureString (-AsPlainText in any order, -String, piped, -Key/-SecureKey),
+    PSCredential / NetworkCredential constructors (all forms, -Property @{}), -Password/-Secret/
+    -Token/-ApiKey parameters of any command, MailKit Authenticate(), the CDO sendpassword field,
+    Authorization header values, client_secret and password keys, MSAL WithClientSecret().
+    Shapes anywhere: URL user-info, password=/token=/key= parameters, Password= in connection
+    strings, bearer tokens, API keys with known prefixes.
+    """
+    memo = script.memo.get("secret_values")
+    if memo is not None:
+        return memo  # type: ignore[return-value]
+    text = script.text
+    tracer = _Tracer(script)
+    found: set[str] = set()
+    structure = script.structure
+
+    def evaluate(span: Optional[tuple[int, int]], argument_mode: bool = False, scheme: str = "") -> None:
+        if span is None or span[0] >= span[1]:
+            return
+        _register(found, tracer.evaluate(span[0], span[1], argument_mode=argument_mode), scheme)
+
+    low = structure.code_lower
+    # ConvertTo-SecureString, wherever it is (also nested in a constructor or a parameter).
+    if "convertto-securestring" in low:
+        for site in find_command_sites(script, {"convertto-securestring": "ConvertTo-SecureString"}, module="Microsoft.PowerShell.Security"):
+            arguments = lex_call(script, site)
+            _register(found, tracer._securestring(site.name_start, arguments.end, 0))
+            for n, element in enumerate(arguments.elements):
+                name = element.text.lower().lstrip("-\u2013\u2014") if element.kind.value == "parameter" else ""
+                if name in ("key", "securekey", "k"):
+                    target = element.value or (arguments.elements[n + 1] if n + 1 < len(arguments.elements) else None)
+                    if target is not None:
+                        written = text[target.start : target.end].strip()
+                        found.add(written.strip("()@"))
+                        variable = _VARIABLE.match(written)
+                        if variable and variable.group("name"):
+                            for _, s, e in tracer.assignments(variable.group("name")):
+                                found.add(text[s:e].strip().strip("()@"))
+                        _register(found, tracer.evaluate(target.start, target.end, argument_mode=True))
+                        # With the key in the script, the encrypted string is as good as plain text.
+                        for other in arguments.elements:
+                            if other.kind.value == "value" and other is not target:
+                                found.add(text[other.start : other.end].strip().strip("'\""))
+            upstream = script.pipeline_upstream(site.name_start)
+            if upstream is not None:
+                assigned = re.match(r"(?i)\s*\[?[\w.\[\]]*\]?\s*\$[\w:]+(?:\.\w+)*\s*=(?!=)", text[upstream[0] : upstream[1]])
+                evaluate((upstream[0] + (assigned.end() if assigned else 0), upstream[1]))
+    # Credential constructors.
+    for construction in find_constructions(script, _CRED_TYPES):
+        if len(construction.arguments) >= 2:
+            evaluate(construction.arguments[1])
+        for s, e in construction.property_spans:
+            evaluate_hashtable_keys(script, tracer, found, s, e, ("password", "securepassword"))
+    # -Password / -ClientSecret / -AccessToken … of any command.
+    for m in _SECRET_PARAM_ANY.finditer(script.code):
+        name = m.group(1).lower()
+        if _DESCRIBES_A_SECRET.search(name):
+            continue
+        evaluate(_argument_after(script, m.end()), argument_mode=True)
+    # MailKit .Authenticate(user, password) / (encoding, user, password); MSAL .WithClientSecret('x').
+    for pattern, index in ((_AUTHENTICATE, -1), (_WITH_SECRET, 0)):
+        for m in pattern.finditer(script.code):
+            try:
+                close = _skip_balanced(text, m.end() - 1)
+            except _LexError:
+                continue
+            args = split_arguments(text, m.end(), close - 1)
+            if (index == -1 and len(args) >= 2) or (index == 0 and args):
+                evaluate(args[index])
+    # Hashtable keys and assignments named like a secret, CDO sendpassword, Authorization headers.
+    for pattern, scheme in ((_HASH_SECRET_KEY, ""), (_CDO_PASSWORD_ANY, ""), (_AUTHORIZATION, "header")):
+        for m in pattern.finditer(text):
+            if structure.in_string_or_comment(m.end() - 1):
+                continue
+            evaluate(assigned_value_extent(structure, m.end()), scheme=scheme)
+    for name, is_variable, value_start in _named_assignments(script):
+        if _DESCRIBES_A_SECRET.search(name):
+            continue
+        span = assigned_value_extent(structure, skip_spaces(text, value_start))
+        if re.match(r"['\"]?https?://", text[span[0] : span[1]].strip(), re.I):
+            continue
+        evaluate(span)
+    # Shapes that are secrets wherever they are written.
+    for m in _TEXT_SHAPES.finditer(text):
+        for group in ("query", "conn", "pass", "bearer"):
+            value = m.group(group)
+            if value:
+                found.add(value.rstrip())
+    for m in _PREFIXED_KEYS.finditer(text):
+        found.add(m.group())
+    found.update(v for v in tracer.extra if len(v.strip()) >= _FRAGMENT_MIN)
+    # A value written with escapes ('it''s', "a`$b") shows in the source as written: mask that too.
+    for value, source in tracer.sources:
+        if any(value in f for f in found):
+            found.add(source if len(source) < 200 else value)
+    # A base64 literal elsewhere in the file that decodes to a registered value.
+    if found:
+        for s, e in structure.masked.strings:
+            literal = text[s + 1 : e - 1]
+            if 8 <= len(literal) <= 4096 and _BASE64_LITERAL.match(literal):
+                for codec in ("utf-8", "utf-16-le"):
+                    decoded = _b64decode(literal, codec)
+                    if decoded and decoded in found:
+                        found.add(literal)
+    result = {v for v in found if len(v.strip()) >= MIN_VALUE_WHOLE and not v.startswith("$") and "***" not in v}
+    script.memo["secret_values"] = result
+    return result
+
+
+def evaluate_hashtable_keys(script: Script, tracer: _Tracer, found: set[str], start: int, end: int, keys: tuple[str, ...]) -> None:
+    """Register the values of ``keys`` in the hashtable literal at ``[start, end)``."""
+    from scanner.resolve import parse_hashtable_literal
+
+    m = re.match(r"(?s)\s*@\{", script.text[start:end])
+    if m is None:
+        return
+    entries, _ = parse_hashtable_literal(script, start + m.end() - 1, False, "")
+    for entry in entries:
+        if entry.key.lower() in keys:
+            _register(found, tracer.evaluate(entry.assignment.start, entry.assignment.start + len(entry.assignment.text)))
+
+
+def registry_for(script: Script) -> "SecretRegistry":
+    """A registry holding the secret values of one script."""
+    from scanner.redact import SecretRegistry
+
+    return SecretRegistry(secret_values(script))

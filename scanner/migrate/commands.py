@@ -12,6 +12,7 @@ from pathlib import Path
 from scanner.migrate.kit import KitError, SenderUse, build_kit, write_atomic, write_kit
 from scanner.migrate.patch import FilePatch, FixStyle, patch_source
 from scanner.model import Api, FixApplicability
+from scanner.redact import SecretRegistry
 
 KIT_FOLDER = "smtp2graph-kit"
 
@@ -55,6 +56,11 @@ class FixRun:
     errors: list[str] = field(default_factory=list)
     senders: dict[str, SenderUse] = field(default_factory=dict)
     sources: dict[str, Path] = field(default_factory=dict)  # rel → the file it was read from
+    # Every secret value of every file read (in memory only): diffs, messages and the kit pass through it.
+    secrets: SecretRegistry = field(default_factory=SecretRegistry)
+
+    def redact(self, text: str) -> str:
+        return self.secrets.redact(text)
 
     def counts(self) -> Counter[str]:
         counter: Counter[str] = Counter()
@@ -134,6 +140,7 @@ def collect_patches(
         if source.is_data_file:
             continue
         try:
+            run.secrets.add(_secret_values(source.text, source.rel))
             calls = calls_in_text(source.text, source.rel, False)
         except RecursionError:
             run.errors.append(f"{source.rel}: too deeply nested to analyse; not patched")
@@ -150,6 +157,33 @@ def collect_patches(
     return run
 
 
+def _secret_values(text: str, rel: str) -> set[str]:
+    from scanner.engine import file_secret_values
+    from scanner.script import Script
+
+    return file_secret_values(Script(text, rel))
+
+
+def _neighbour_secret_values(path: Path, limit: int = 200) -> set[str]:
+    """Secret values of the scripts beside ``path`` (a password is often defined in a dot-sourced neighbour)."""
+    from scanner.files import DecodeError, is_script, read_source
+
+    values: set[str] = set()
+    try:
+        neighbours = sorted(p for p in path.parent.iterdir() if is_script(p.name) and p.name != path.name)[:limit]
+    except OSError:
+        return values
+    for neighbour in neighbours:
+        try:
+            if not neighbour.is_file():
+                continue
+            source = read_source(neighbour, path.parent, 1024 * 1024)
+        except (OSError, DecodeError):
+            continue
+        values |= _secret_values(source.text, source.rel)
+    return values
+
+
 def _report_fixes(run: FixRun) -> None:
     for patch in run.patches:
         for fix in patch.fixes:
@@ -158,9 +192,9 @@ def _report_fixes(run: FixRun) -> None:
             state = "applied" if fix.applied else (fix.refused or "not applied")
             if fix.applicability is FixApplicability.DISPLAY_ONLY:
                 state = "no automatic change"
-            _note(f"{patch.rel}:{fix.line}: {fix.call.command}: {fix.applicability.value}, {state}: {fix.reason}")
+            _note(run.redact(f"{patch.rel}:{fix.line}: {fix.call.command}: {fix.applicability.value}, {state}: {fix.reason}"))
     for error in run.errors:
-        _error(error)
+        _error(run.redact(error))
     counts = run.counts()
     files = sum(1 for patch in run.patches if patch.changed)
     _note(
@@ -225,7 +259,7 @@ def run_fix(
         if out is None and not write:
             for patch in run.patches:
                 if patch.changed:
-                    sys.stdout.write(patch.diff())
+                    sys.stdout.write(run.redact(patch.diff()))
         elif write:
             for path in _write_outputs(run, None):
                 print(path)
@@ -233,12 +267,12 @@ def run_fix(
             assert out is not None
             for path in _write_outputs(run, out):
                 print(path)
-            senders = sorted(run.senders.values(), key=lambda item: item.mailbox)
+            senders = run.secrets.redactor().redact_tree(sorted(run.senders.values(), key=lambda item: item.mailbox))
             shown_root = paths[0].as_posix() if len(paths) == 1 else run.root.as_posix()
             for path in write_kit(out / KIT_FOLDER, senders, shown_root):
                 print(path)
     except OSError as error:
-        _error(f"{error.filename or out or root}: cannot write: {error.strerror or error}")
+        _error(run.redact(f"{error.filename or out or root}: cannot write: {error.strerror or error}"))
         return 2
     _report_fixes(run)
     if out is None and not write:
@@ -278,6 +312,8 @@ def run_snippet(location: str, flavour: str) -> int:
         _error(f"{path}: {reason}")
         return 2
     calls = calls_in_text(source.text, source.rel, source.is_data_file)
+    secrets = SecretRegistry(_secret_values(source.text, source.rel))
+    secrets.add(_neighbour_secret_values(path))
     chosen = [call for call in calls if call.location.line <= line <= call.location.end_line]
     if not chosen:
         lines = ", ".join(str(call.location.line) for call in calls) or "none"
@@ -286,12 +322,12 @@ def run_snippet(location: str, flavour: str) -> int:
     call = chosen[0]
     info = fix_info(call, assess(call))
     if info.snippet is None:
-        _error(f"{path}:{line}: {call.command} already sends through Microsoft Graph")
+        _error(secrets.redact(f"{path}:{line}: {call.command} already sends through Microsoft Graph"))
         return 2
     parts = []
     if flavour in ("both", "invoke-restmethod"):
         parts.append(info.snippet["invoke_restmethod"])
     if flavour in ("both", "send-mgusermail"):
         parts.append(info.snippet["send_mgusermail"])
-    sys.stdout.write("\n".join(parts))
+    sys.stdout.write(secrets.redact("\n".join(parts)))
     return 0

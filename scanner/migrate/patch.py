@@ -496,11 +496,12 @@ class FilePatch:
         """
         if not self.changed:
             return ""
+        from scanner.engine import file_secret_values
+        from scanner.redact import Redactor
         from scanner.script import Script
-        from scanner.secrets import find_secrets, redact_value
 
-        secrets = {self.text_before[s.start : s.end] for s in find_secrets(Script(self.text_before, self.rel))}
-        return redact_value(unified_diff(self.rel, self.text_before, self.text_after), secrets)
+        secrets = file_secret_values(Script(self.text_before, self.rel))
+        return Redactor(secrets).redact(unified_diff(self.rel, self.text_before, self.text_after))
 
 
 def patch_source(

@@ -1,0 +1,177 @@
+"""Mask secret values wherever they appear: one registry per run, one redactor every output passes through.
+
+A value joins the registry when the scanner sees it reach a credential sink (``scanner.secrets``).
+The redactor then replaces every occurrence of every registered value in any text with ``***``,
+in one multi-pattern pass per text (Aho-Corasick), whatever the text is: a snippet, a context
+line, a bound parameter, a fix preview, an error message. Redaction happens once, on the data,
+before any formatter sees it, so a new output format is covered without knowing about secrets.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import re
+from enum import Enum
+from typing import Any, Iterable, Optional
+
+MASK = "***"
+# Shorter values would mask ordinary words everywhere; a rule never reports a value this short.
+MIN_VALUE = 3
+
+
+def _encodings(value: str) -> list[str]:
+    """Base64 forms a value is commonly written in (UTF-8 and UTF-16LE, as PowerShell's encoders give)."""
+    out = []
+    for codec in ("utf-8", "utf-16-le"):
+        try:
+            out.append(base64.b64encode(value.encode(codec, "surrogatepass")).decode("ascii"))
+        except UnicodeEncodeError:  # pragma: no cover - surrogatepass encodes anything
+            continue
+    return out
+
+
+class SecretRegistry:
+    """Every secret value met in one run (never written anywhere: it lives in memory only)."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self.values: set[str] = set()
+        self._redactor: Optional[Redactor] = None
+        self.add(values)
+
+    def add(self, values: Iterable[str]) -> None:
+        """Register values (and their base64 forms); values shorter than MIN_VALUE are ignored."""
+        for value in values:
+            value = value.strip("\r\n")
+            if len(value) < MIN_VALUE or value == MASK or value in self.values:
+                continue
+            self.values.add(value)
+            if len(value) >= 4:
+                self.values.update(_encodings(value))
+            self._redactor = None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
+
+    def redactor(self) -> "Redactor":
+        if self._redactor is None:
+            self._redactor = Redactor(self.values)
+        return self._redactor
+
+    def redact(self, text: str) -> str:
+        return self.redactor().redact(text)
+
+
+class Redactor:
+    """Replaces every occurrence of any of a set of values with ``***`` in one pass per text."""
+
+    def __init__(self, values: Iterable[str]) -> None:
+        self.values = sorted({v for v in values if len(v) >= MIN_VALUE and v != MASK}, key=len, reverse=True)
+        self._automaton: Any = None
+        self._regex: Optional[re.Pattern[str]] = None
+        if not self.values:
+            return
+        try:
+            import ahocorasick
+        except ImportError:  # pragma: no cover - pyahocorasick is a declared dependency
+            self._regex = re.compile("|".join(re.escape(v) for v in self.values))
+            return
+        automaton = ahocorasick.Automaton()
+        for value in self.values:
+            automaton.add_word(value, len(value))
+        automaton.make_automaton()
+        self._automaton = automaton
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
+
+    def _spans(self, text: str) -> list[tuple[int, int]]:
+        if self._automaton is not None:
+            found = [(end - length + 1, end + 1) for end, length in self._automaton.iter(text)]
+        elif self._regex is not None:
+            found = [m.span() for m in self._regex.finditer(text)]
+        else:
+            return []
+        if not found:
+            return []
+        found.sort()
+        merged = [found[0]]
+        for start, end in found[1:]:
+            last = merged[-1]
+            if start <= last[1]:
+                if end > last[1]:
+                    merged[-1] = (last[0], end)
+            else:
+                merged.append((start, end))
+        return merged
+
+    def redact(self, text: str) -> str:
+        """``text`` with every registered value replaced by ``***``."""
+        if not self.values or not text:
+            return text
+        spans = self._spans(text)
+        if not spans:
+            return text
+        out = []
+        cursor = 0
+        for start, end in spans:
+            out.append(text[cursor:start])
+            out.append(MASK)
+            cursor = end
+        out.append(text[cursor:])
+        return "".join(out)
+
+    def leaks(self, text: str) -> bool:
+        """Whether ``text`` still holds a registered value."""
+        return bool(self.values) and bool(self._spans(text))
+
+    def redact_tree(self, obj: Any) -> Any:
+        """Redact every string inside dataclasses, lists, tuples and dicts (values, not keys).
+
+        Mutable containers and dataclasses are changed in place; the (possibly new) object is
+        returned, so frozen dataclasses and tuples are rebuilt.
+        """
+        if not self.values:
+            return obj
+        return self._walk(obj)
+
+    def _walk(self, obj: Any) -> Any:
+        if isinstance(obj, Enum):
+            return obj
+        if isinstance(obj, str):
+            return self.redact(obj)
+        if obj is None or isinstance(obj, (bool, int, float)):
+            return obj
+        if isinstance(obj, list):
+            for i, item in enumerate(obj):
+                obj[i] = self._walk(item)
+            return obj
+        if isinstance(obj, tuple):
+            items = [self._walk(item) for item in obj]
+            if all(a is b for a, b in zip(items, obj)) or hasattr(obj, "_fields"):
+                return obj
+            return tuple(items)
+        if isinstance(obj, dict):
+            for key in list(obj):
+                obj[key] = self._walk(obj[key])
+            return obj
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            params = getattr(obj, "__dataclass_params__", None)
+            if params is not None and params.frozen:
+                changes = {}
+                for f in dataclasses.fields(obj):
+                    value = getattr(obj, f.name)
+                    new = self._walk(value)
+                    if new is not value and f.init:
+                        changes[f.name] = new
+                return dataclasses.replace(obj, **changes) if changes else obj
+            for f in dataclasses.fields(obj):
+                value = getattr(obj, f.name)
+                new = self._walk(value)
+                if new is not value:
+                    setattr(obj, f.name, new)
+            return obj
+        return obj

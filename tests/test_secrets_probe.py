@@ -1,0 +1,221 @@
+"""Probe suite: one canary secret per shape real scripts use, and every output the tool writes.
+
+Each probe script puts its canary where a credential sink reads it (ConvertTo-SecureString,
+a credential constructor, -Password, Authenticate(), CDO sendpassword, an Authorization header,
+a client_secret, a URL, a connection string, an API key …), then reuses the very value as a
+Subject, in a Body and in a comment on the same line: value masking must hide all of them.
+The suite then runs every command and asserts that no canary (nor its base64 form) appears in
+any output: stdout, stderr, report files, the on-disk cache, the merged report, the fix preview,
+`fix --out` (kit and messages; the patched copies keep the script's own text but add no copy),
+`snippet`, and the kit.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scanner.cli import app
+
+SEND = (
+    "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject 'login {value}' "
+    '-Body "the password is {value}" -SmtpServer smtp.office365.com -Port 587 -UseSsl -Credential $cred  # was {value}\n'
+)
+CRED = "$cred = New-Object System.Management.Automation.PSCredential('alerts@contoso.com', $sec)\n"
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    setup: str  # PowerShell lines that bring the canary to a sink; {value} / {part1} {part2} / {b64}
+    tail: str = CRED  # what turns the sink into $cred (or nothing)
+
+    @property
+    def value(self) -> str:
+        return f"Kx{self.name.replace('-', '')}Q9zv"
+
+    def script(self) -> str:
+        v = self.value
+        half = len(v) // 2
+        fields = {
+            "value": v,
+            "part1": v[:half],
+            "part2": v[half:],
+            "b64": base64.b64encode(v.encode()).decode(),
+            "basic": base64.b64encode(f"alerts@contoso.com:{v}".encode()).decode(),
+        }
+        return self.setup.format(**fields) + self.tail.format(**fields) + SEND.format(value=v)
+
+    def forbidden(self) -> list[str]:
+        v = self.value
+        return [v, base64.b64encode(v.encode()).decode(), base64.b64encode(v.encode("utf-16-le")).decode()]
+
+
+SHAPES = [
+    Shape("securestring", "$sec = ConvertTo-SecureString '{value}' -AsPlainText -Force\n"),
+    Shape("anyorder", "$sec = ConvertTo-SecureString -AsPlainText -Force -String \"{value}\"\n"),
+    Shape("piped", "$sec = '{value}' | ConvertTo-SecureString -AsPlainText -Force\n"),
+    Shape("variable", "$plain = '{value}'\n$sec = ConvertTo-SecureString $plain -AsPlainText -Force\n"),
+    Shape("concat", "$plain = '{part1}' + `\n    '{part2}'\n$sec = ConvertTo-SecureString $plain -AsPlainText -Force\n"),
+    Shape("format", "$plain = '{{0}}{{1}}' -f '{part1}', '{part2}'\n$sec = ConvertTo-SecureString -String $plain -AsPlainText -Force\n"),
+    Shape("join", "$plain = ('{part1}', '{part2}') -join ''\n$sec = ConvertTo-SecureString $plain -AsPlainText -Force\n"),
+    Shape("herestring", "$plain = @'\n{value}\n'@\n$sec = ConvertTo-SecureString $plain -AsPlainText -Force\n"),
+    Shape("interpolated", "$first = '{part1}'\n$plain = \"${{first}}{part2}\"\n$sec = ConvertTo-SecureString $plain -AsPlainText -Force\n"),
+    Shape("hashtable", "$config = @{{ Smtp = @{{ Pass = '{value}' }} }}\n$sec = ConvertTo-SecureString $config.Smtp.Pass -AsPlainText -Force\n"),
+    Shape("base64", "$plain = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('{b64}'))\n$sec = ConvertTo-SecureString $plain -AsPlainText -Force\n"),
+    Shape("key", "$key = (3,4,2,3,56,34,254,222,1,1,2,23,42,54,33,233)\n$sec = ConvertTo-SecureString '{value}' -Key $key\n"),
+    Shape("pscredctor", "", "$cred = New-Object PSCredential('alerts@contoso.com', (ConvertTo-SecureString '{value}' -AsPlainText -Force))\n"),
+    Shape("argumentlist", "$sec = ConvertTo-SecureString \"{value}\" -AsPlainText -Force\n",
+          "$cred = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList 'alerts@contoso.com', $sec\n"),
+    Shape("staticnew", "$sec = '{value}' | ConvertTo-SecureString -AsPlainText -Force\n", "$cred = [pscredential]::new('alerts@contoso.com', $sec)\n"),
+    Shape("networkcredential", "", "$cred = New-Object System.Net.NetworkCredential('alerts@contoso.com', '{value}')\n"),
+    Shape("netcredproperty", "", "$cred = New-Object System.Net.NetworkCredential -Property @{{ UserName = 'alerts@contoso.com'; Password = '{value}' }}\n"),
+    Shape("netcrednew", "", "$cred = [System.Net.NetworkCredential]::new('alerts@contoso.com', '{value}')\n"),
+    Shape("mailozaurr", "Send-EmailMessage -Server smtp.office365.com -Port 587 -Username alerts@contoso.com -Password '{value}' -To ops@contoso.com -Subject x\n", ""),
+    Shape("mailkit", "$kit = New-Object MailKit.Net.Smtp.SmtpClient\n$kit.Connect('smtp.office365.com', 587)\n$kit.Authenticate('alerts@contoso.com', \"{value}\")\n$kit.Send($m)\n", ""),
+    Shape("cdo", "$msg = New-Object -ComObject CDO.Message\n$msg.Configuration.Fields.Item('http://schemas.microsoft.com/cdo/configuration/sendpassword').Value = '{value}'\n$msg.Send()\n", ""),
+    Shape("bearer", "$headers = @{{ Authorization = \"Bearer {value}\" }}\nInvoke-RestMethod -Uri https://graph.microsoft.com/v1.0/me/sendMail -Headers $headers -Method Post -Body '{{}}'\n", ""),
+    Shape("basic", "$headers = @{{ 'Authorization' = 'Basic {basic}' }}\nInvoke-RestMethod -Uri https://api.example.com/mail -Headers $headers\n", ""),
+    Shape("clientsecret", "$body = @{{ client_id = $id; client_secret = '{value}'; grant_type = 'client_credentials' }}\n"
+          "$t = Invoke-RestMethod -Method Post -Uri 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token' -Body $body\n", ""),
+    Shape("userinfo", "$relay = 'smtp://alerts:{value}@relay.contoso.com:587'\n", ""),
+    Shape("query", "Invoke-RestMethod -Uri 'https://api.example.com/send?user=alerts&password={value}&to=ops'\n", ""),
+    Shape("connstring", "$db = 'Server=sql01;Database=Mail;User Id=alerts;Password={value};'\n", ""),
+    Shape("apikey", "", ""),  # value itself is a prefixed key (below)
+]
+
+APIKEY = "SG.probeKeyAbcdefghij012.KLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv12"
+
+
+def _apikey_script() -> str:
+    return f"$sendgrid = '{APIKEY}'\n" + SEND.format(value=APIKEY)
+
+
+def _forbidden(shape: Shape) -> list[str]:
+    return [APIKEY] if shape.name == "apikey" else shape.forbidden()
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("probe") / "scripts"
+    root.mkdir()
+    for shape in SHAPES:
+        text = _apikey_script() if shape.name == "apikey" else shape.script()
+        (root / f"{shape.name}.ps1").write_text(text, encoding="utf-8")
+    # A value defined in one script and reused (outside any sink) in another.
+    shared = Shape("crossfile", "$sec = ConvertTo-SecureString '{value}' -AsPlainText -Force\n")
+    (root / "shared.ps1").write_text(shared.script(), encoding="utf-8")
+    (root / "reuse.ps1").write_text(
+        f"Send-MailMessage -From a@contoso.com -To b@contoso.com -Subject 'reminder {shared.value}' -SmtpServer smtp.office365.com -UseSsl\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+ALL = SHAPES + [Shape("crossfile", "")]
+OUTPUTS: dict[str, str] = {}  # output name -> text, filled by the `outputs` fixture
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout + "\n" + result.stderr
+
+
+def _folder_text(folder: Path) -> str:
+    return "\n".join(p.read_bytes().decode("utf-8", "replace") for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+@pytest.fixture(scope="module")
+def outputs(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    work = tmp_path_factory.mktemp("outputs")
+    cache = work / "cache"
+    found: dict[str, str] = {}
+    for fmt in ("terminal", "json", "sarif", "html", "markdown"):
+        code, text = _invoke("scan", str(tree), "--format", fmt, "--cache-dir", str(cache), "--jobs", "2", "--exit-zero")
+        assert code == 0, text
+        found[f"scan {fmt} (stdout+stderr)"] = text
+        out = work / f"report.{fmt}"
+        _invoke("scan", str(tree), "--format", fmt, "--cache-dir", str(cache), "--jobs", "1", "--exit-zero", "-o", str(out))
+        found[f"scan {fmt} --output file (warm cache)"] = out.read_text(encoding="utf-8")
+    found["on-disk cache"] = _folder_text(cache)
+    scan_json = work / "report.json"
+    assert json.loads(scan_json.read_text(encoding="utf-8"))["findings"]
+    for fmt in ("html", "markdown"):
+        merged = work / f"merged.{fmt}"
+        code, text = _invoke("report", str(scan_json), "--format", fmt, "-o", str(merged))
+        assert code == 0, text
+        found[f"report {fmt} (merged)"] = merged.read_text(encoding="utf-8") + text
+    code, text = _invoke("fix", str(tree))
+    found["fix preview"] = text
+    assert "Send-GraphMailMessage" in text
+    fixed = work / "fixed"
+    code, text = _invoke("fix", str(tree), "--out", str(fixed))
+    found["fix --out messages"] = text
+    found["fix --out kit"] = _folder_text(fixed / "smtp2graph-kit")
+    snippets = []
+    for path in sorted(tree.glob("*.ps1")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.startswith("Send-MailMessage"):
+                snippets.append(_invoke("snippet", f"{path}:{number}")[1])
+    found["snippet"] = "\n".join(snippets)
+    code, text = _invoke("kit", str(work / "kit"), "--senders-from", str(scan_json))
+    found["kit --senders-from"] = text + _folder_text(work / "kit")
+    OUTPUTS.update(found)
+    return found
+
+
+def test_every_probe_is_a_real_secret_the_scanner_sees(tree: Path) -> None:
+    """The canaries are in the scripts, and every shape's value is registered (so masking is by value)."""
+    from scanner.engine import file_secret_values
+    from scanner.script import Script
+
+    for shape in SHAPES:
+        path = tree / f"{shape.name}.ps1"
+        text = path.read_text(encoding="utf-8")
+        values = file_secret_values(Script(text, path.name))
+        expected = APIKEY if shape.name == "apikey" else shape.value
+        assert expected in values, (shape.name, sorted(values))
+
+
+@pytest.mark.parametrize("shape", ALL, ids=[s.name for s in ALL])
+def test_no_canary_in_any_output(shape: Shape, outputs: dict[str, str]) -> None:
+    leaks = [(name, secret) for name, text in outputs.items() for secret in _forbidden(shape) if secret in text]
+    assert not leaks, f"{shape.name}: leaked into {leaks}"
+
+
+def test_outputs_were_real(outputs: dict[str, str]) -> None:
+    """Each output holds masked findings, so the leak check above looked at something."""
+    for name in ("scan json (stdout+stderr)", "scan sarif --output file (warm cache)", "scan html --output file (warm cache)", "on-disk cache"):
+        assert "***" in outputs[name], name
+    assert "SEC00" in outputs["scan terminal (stdout+stderr)"]
+    assert "Invoke-RestMethod" in outputs["snippet"]
+    print(f"probed {len(ALL)} shapes x {len(outputs)} outputs = {len(ALL) * len(outputs)}")
+
+
+def test_patched_copies_add_no_copy_of_a_secret(tree: Path, tmp_path: Path) -> None:
+    """`fix --out` keeps the script's own text, but generated code never adds a copy of a secret."""
+    out = tmp_path / "fixed"
+    _invoke("fix", str(tree), "--out", str(out))
+    patched = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.ps1")}
+    assert patched
+    for shape in ALL:
+        source = tree / f"{shape.name}.ps1"
+        if source.name not in patched:
+            continue
+        for secret in _forbidden(shape):
+            assert patched[source.name].count(secret) <= source.read_text(encoding="utf-8").count(secret), (shape.name, secret)
+
+
+def test_a_finding_claims_masking_only_when_the_value_is_masked(outputs: dict[str, str]) -> None:
+    document = json.loads(outputs["scan json --output file (warm cache)"])
+    claims = [f for f in document["findings"] if "'***'" in f["message"]]
+    assert claims
+    for finding in claims:
+        assert "***" in finding["snippet"] or "***" in "\n".join(finding["context"]["lines"]), finding["rule"]
