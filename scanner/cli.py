@@ -221,19 +221,25 @@ def verify(
     to: Annotated[Optional[str], typer.Option("--to", help="Recipient of the test messages.")] = None,
     expect_denied: Annotated[Optional[list[str]], typer.Option(
         "--expect-denied", help="Mailbox the app must NOT be able to send as (repeatable).")] = None,
+    scope_changed_at: Annotated[Optional[str], typer.Option(
+        "--scope-changed-at", help="When the app's RBAC scope was last changed (2026-12-01T14:30Z, or an age: 45m). "
+        "Inside the 2 h propagation window a 403 proves nothing.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the exact requests; send nothing.")] = False,
     output_format: _GraphFormatOpt = _GraphFormat.TABLE,
     authority_host: _AuthorityOpt = None,
     graph_url: _GraphUrlOpt = None,
     timeout: _TimeoutOpt = 30.0,
 ) -> None:
-    """Prove the app can send as each sender, and cannot send as mailboxes outside its scope."""
+    """Prove the app can send as each sender, and cannot send as mailboxes outside its scope.
+
+    Exit code 0 when every expectation is proven, 1 when one fails, 3 when one is inconclusive, 2 on error.
+    """
     from scanner.graph.commands import verify_command
 
     options = _connection_options(locals())
     raise typer.Exit(verify_command(
         options, senders=sender or [], senders_from=senders_from, to=to, expect_denied=expect_denied or [],
-        dry_run=dry_run, output=output_format,
+        dry_run=dry_run, output=output_format, scope_changed_at=scope_changed_at,
     ))
 
 

@@ -195,6 +195,10 @@ def test_docs_demo_runs_against_the_fake(capsys: pytest.CaptureFixture[str], mon
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE", ""))
     demo.main()
     out = capsys.readouterr().out
-    assert "FAIL unknown-sender" in out and "OK denied" in out and "FAIL not-scoped" in out
+    verify_runs = out.split("$ smtp2graph audit")[0]
+    assert [line for line in verify_runs.splitlines() if line.startswith("(exit code")] == [
+        "(exit code 0)", "(exit code 3)", "(exit code 3)", "(exit code 1)"]
+    assert "no Mail.Send role in the token: expected for an app scoped with RBAC for Applications" in out
+    assert "OK denied" in out and "INCONCLUSIVE denied" in out and "FAIL not-scoped" in out
+    assert "propagation window" in out and "the token is" in out and "delegated" in out
     assert "Legacy CRM mailer" in out and "look elsewhere" in out and "relay, dead script" in out
-    assert out.count("(exit code 1)") == 2 and out.count("(exit code 0)") == 1

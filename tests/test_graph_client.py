@@ -93,8 +93,8 @@ def test_paging_follows_next_link(tenant: FakeTenant, monkeypatch: pytest.Monkey
 @pytest.mark.parametrize(
     ("mailbox", "error_type", "status", "code", "advice"),
     [
-        ("nobody@contoso.com", GraphNotFound, 404, "ErrorInvalidUser", "unknown sender"),
-        ("ceo@contoso.com", GraphForbidden, 403, "ErrorAccessDenied", "scoped away from ceo@contoso.com"),
+        ("nobody@contoso.com", GraphNotFound, 404, "ErrorInvalidUser", "no such sender"),
+        ("ceo@contoso.com", GraphForbidden, 403, "ErrorAccessDenied", "Test-ServicePrincipalAuthorization -Identity"),
     ],
 )
 def test_typed_errors_and_one_line_messages(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch, mailbox: str,
@@ -106,14 +106,20 @@ def test_typed_errors_and_one_line_messages(tenant: FakeTenant, monkeypatch: pyt
     assert (error.status, error.code) == (status, code)
     line = error.one_line(mailbox)
     assert advice in line and "\n" not in line and "client-request-id" in line
+    # Graph's own request-id and the Date header: what a Microsoft support case asks for.
+    assert error.server_request_id and f"request-id {error.server_request_id}" in line
+    assert error.date.endswith("GMT") and f"date {error.date}" in line
 
 
 def test_missing_permission_is_access_denied_with_advice(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch) -> None:
     tenant.apps[APP_ID].roles = ("AuditLog.Read.All",)
     with pytest.raises(GraphForbidden) as caught:
         make_client(tenant, monkeypatch).send_mail("alerts@contoso.com", MESSAGE)
-    assert not caught.value.is_scope_denial
-    assert "Mail.Send application permission" in caught.value.one_line()
+    # The same code as a scope denial: only a same-run 202 tells them apart (verify does that).
+    assert caught.value.is_scope_denial and not caught.value.says_scope
+    line = caught.value.one_line("alerts@contoso.com", APP_ID)
+    assert "grant" not in line.lower()
+    assert f"Test-ServicePrincipalAuthorization -Identity {APP_ID} -Resource alerts@contoso.com" in line
 
 
 def test_bad_header_name_is_a_bad_request(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch) -> None:

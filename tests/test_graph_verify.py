@@ -47,14 +47,15 @@ def test_sent(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, err = run(tenant, monkeypatch, senders=["Alerts@Contoso.com"])
     assert code == 0
     result = results_by_sender(out)["alerts@contoso.com"]
-    assert (result["outcome"], result["status"], result["ok"], result["expectation"]) == ("sent", 202, True, "send")
+    assert (result["outcome"], result["status"], result["ok"], result["expectation"]) == ("accepted", 202, True, "send")
+    assert "queued" in str(result["message"]) and "cut-over" not in str(result["message"])
     sent = tenant.sent[0]
     assert sent["mailbox"] == "alerts@contoso.com" and sent["saveToSentItems"] is False
     message = sent["message"]
     assert message["subject"].startswith("[smtp2graph test]")
     assert APP_ID in message["body"]["content"] and "2026-11-26T15:00:00Z" in message["body"]["content"]
     assert message["toRecipients"] == [{"emailAddress": {"address": "me@contoso.com"}}]
-    assert f"Mail.Send: application role" in err
+    assert "app-only token" in err and "Mail.Send application role in the token" in err
 
 
 def test_denied_as_expected(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,7 +99,7 @@ def test_throttled_then_sent(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch
     sleeps: list[float] = []
     code, out, _ = run(tenant, monkeypatch, senders=["alerts@contoso.com"], sleeps=sleeps)
     assert code == 0
-    assert results_by_sender(out)["alerts@contoso.com"]["outcome"] == "sent"
+    assert results_by_sender(out)["alerts@contoso.com"]["outcome"] == "accepted"
     assert sleeps == [1.0]
     assert len([r for r in tenant.graph_requests() if r.path.endswith("/sendMail")]) == 2
 
@@ -122,13 +123,16 @@ def test_senders_from_scan(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch) 
 def test_verify_json_contract(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch) -> None:
     _, out, _ = run(tenant, monkeypatch, senders=["alerts@contoso.com"], expect_denied=["ceo@contoso.com"])
     document = json.loads(out)
-    assert set(document) == {"schema_version", "kind", "tool", "app_id", "tenant", "generated_at", "results"}
-    assert document["schema_version"] == 1 and document["kind"] == "verify"
+    assert set(document) == {"schema_version", "kind", "tool", "app_id", "tenant", "generated_at", "verdict", "token",
+                             "scope_changed_at", "notes", "results"}
+    assert document["schema_version"] == 2 and document["kind"] == "verify" and document["verdict"] == "pass"
+    assert document["token"]["kind"] == "app-only" and document["token"]["mail_send_role"] is True
     assert document["tool"] == {"name": "smtp2graph", "version": __version__}
     assert document["app_id"] == APP_ID and document["tenant"] == TENANT
     assert document["generated_at"] == "2026-11-26T15:00:00Z"
     for result in document["results"]:
-        assert set(result) == {"sender", "expectation", "outcome", "status", "message", "ok"}
+        assert set(result) == {"sender", "expectation", "outcome", "status", "code", "verdict", "ok", "message",
+                               "request_id", "client_request_id", "date"}
 
 
 def test_table_output(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,10 +142,10 @@ def test_table_output(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch) -> No
     assert code == 1
     lines = out.splitlines()
     alerts = next(line for line in lines if "alerts@contoso.com" in line)
-    assert "OK sent" in alerts and "202" in alerts
+    assert "OK accepted" in alerts and "202" in alerts
     ceo = next(line for line in lines if "ceo@contoso.com" in line)
     assert "FAIL not-scoped" in ceo and "NOT SCOPED" in ceo
-    assert "1 expectation(s) failed" in out
+    assert "2 checked: 1 proven, 1 failed, 0 inconclusive — verdict: FAIL" in out
 
 
 def test_dry_run_prints_requests_and_contacts_nothing(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -265,7 +269,7 @@ def test_cli_verify_end_to_end(tenant: FakeTenant, cert_files: object, monkeypat
     ])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert [(r["sender"], r["outcome"]) for r in document["results"]] == [("alerts@contoso.com", "sent"),
+    assert [(r["sender"], r["outcome"]) for r in document["results"]] == [("alerts@contoso.com", "accepted"),
                                                                           ("ceo@contoso.com", "denied")]
 
 
@@ -276,7 +280,7 @@ def test_cli_overrides_from_environment(tenant: FakeTenant, monkeypatch: pytest.
     result = CliRunner().invoke(app, ["verify", "--tenant", TENANT, "--client-id", APP_ID,
                                       "--from", "alerts@contoso.com", "--to", "me@contoso.com"])
     assert result.exit_code == 0, result.output
-    assert "OK sent" in result.stdout
+    assert "OK accepted" in result.stdout
 
 
 def test_cli_has_no_secret_argument() -> None:

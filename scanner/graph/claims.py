@@ -31,6 +31,7 @@ class TokenClaims:
     roles: tuple[str, ...]
     scopes: tuple[str, ...]
     identity_type: str  # "app" or "user"
+    upn: str = ""  # the signed-in user of a delegated token
 
     @property
     def mail_send(self) -> MailSendGrant:
@@ -41,12 +42,29 @@ class TokenClaims:
             return MailSendGrant.DELEGATED_SCOPE
         return MailSendGrant.MISSING
 
+    @property
+    def delegated(self) -> bool:
+        """True for a user (delegated) token: it can send only as that user or mailboxes it has SendAs on."""
+        return self.identity_type == "user" or bool(self.scopes)
+
+    def mail_send_line(self) -> str:
+        """What the token says about sending, worded so it never suggests granting tenant-wide Mail.Send."""
+        if self.delegated:
+            return (f"signed in as {self.upn or 'a user'}: it sends only as that user (or mailboxes it has SendAs on), "
+                    "so it proves nothing about the app's scope")
+        if self.mail_send is MailSendGrant.APPLICATION_ROLE:
+            return ("Mail.Send application role in the token: tenant-wide unless an application access policy limits "
+                    "it; with RBAC for Applications remove this consent, or the scope narrows nothing")
+        return ("no Mail.Send role in the token: expected for an app scoped with RBAC for Applications "
+                "(Exchange decides per mailbox); otherwise the app has no send permission")
+
     def summary(self) -> str:
-        """One line for stderr: app, tenant, expiry, Mail.Send grant."""
+        """One line for stderr: app, tenant, expiry, token kind and what it says about Mail.Send."""
         expiry = self.expires_at.isoformat(timespec="seconds") if self.expires_at else "unknown"
+        kind = "delegated" if self.delegated else "app-only"
         return (
-            f"token for app {self.app_id or '?'} in tenant {self.tenant_id or '?'}, expires {expiry}, "
-            f"Mail.Send: {self.mail_send.value}"
+            f"{kind} token for app {self.app_id or '?'} in tenant {self.tenant_id or '?'}, expires {expiry}; "
+            f"{self.mail_send_line()}"
         )
 
 
@@ -81,4 +99,5 @@ def decode_claims(access_token: str) -> TokenClaims:
         roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
         scopes=tuple(str(scp).split()) if scp else (),
         identity_type=str(payload.get("idtyp") or ("user" if scp else "app")),
+        upn=str(payload.get("upn") or payload.get("preferred_username") or ""),
     )

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Optional, TextIO
+from typing import TYPE_CHECKING, Callable, Optional, TextIO
 
 from scanner.graph.auth import (
     AUTHORITY_HOST_ENV,
@@ -24,8 +24,11 @@ from scanner.graph.errors import GraphError, ToolError
 from scanner.graph.render import OutputFormat, format_audit, format_verify
 from scanner.graph.verify import VerifyTarget
 
+if TYPE_CHECKING:
+    from scanner.graph.claims import TokenClaims
+
 GRAPH_URL_ENV = "SMTP2GRAPH_GRAPH_URL"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 AUDIT_PERMISSIONS = ("AuditLog.Read.All", "Application.Read.All")
 VERIFY_PERMISSIONS = ("Mail.Send",)
 
@@ -107,13 +110,36 @@ def _provider(settings: AuthSettings, runtime: Runtime) -> TokenProvider:
     return TokenProvider(settings, prompt=runtime.prompt, notify=notify)
 
 
-def _show_claims(provider: TokenProvider, runtime: Runtime) -> str:
-    """Acquire the token and print its claims summary to stderr; returns the app id the token carries."""
+def _show_claims(provider: TokenProvider, runtime: Runtime) -> "TokenClaims":
+    """Acquire the token and print its claims summary to stderr; returns the decoded claims."""
     from scanner.graph.claims import decode_claims
 
     claims = decode_claims(provider())
     print(claims.summary(), file=runtime.stderr)
-    return claims.app_id
+    return claims
+
+
+def parse_changed_at(text: Optional[str], now: datetime) -> Optional[datetime]:
+    """`--scope-changed-at`: an ISO-8601 time (UTC when no offset is given) or an age such as 45m, 1h30m, 90s."""
+    import re
+    from datetime import timedelta
+
+    if text is None or not text.strip():
+        return None
+    value = text.strip()
+    match = re.fullmatch(r"(?:(\d+)h)?\s*(?:(\d+)m(?:in)?)?\s*(?:(\d+)s)?(?:\s+ago)?", value, re.IGNORECASE)
+    if match and any(match.groups()):
+        hours, minutes, seconds = (int(g or 0) for g in match.groups())
+        return now - timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ToolError(f"--scope-changed-at {value}: give a time (2026-12-01T14:30Z) or an age (45m, 1h30m)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    if moment > now:
+        raise ToolError(f"--scope-changed-at {value}: that time is in the future")
+    return moment
 
 
 def _addresses(values: list[str], option: str) -> list[str]:
@@ -156,15 +182,21 @@ def verify_command(
     expect_denied: list[str],
     dry_run: bool,
     output: OutputFormat,
+    scope_changed_at: Optional[str] = None,
     runtime: Optional[Runtime] = None,
 ) -> int:
-    """Run `smtp2graph verify`; returns the exit code (0 all expectations hold, 1 one failed, 2 usage/tool error)."""
+    """Run `smtp2graph verify`; returns the exit code.
+
+    0 every expectation proven, 1 one failed, 2 usage/tool error, 3 nothing failed but something
+    could not be proven (inconclusive).
+    """
     from scanner.graph.ratelimit import MailboxRateLimiter
     from scanner.graph.senders import parse_address
-    from scanner.graph.verify import plan_requests, run_verify
+    from scanner.graph.verify import TokenFacts, Verdict, plan_requests, run_verify
 
     runtime = runtime or Runtime()
     try:
+        changed_at = parse_changed_at(scope_changed_at, runtime.now())
         if not to:
             raise ToolError("--to is required: the mailbox that receives the test messages")
         recipient = parse_address(to)
@@ -182,15 +214,17 @@ def verify_command(
         settings = options.settings(VERIFY_PERMISSIONS)
         provider = _provider(settings, runtime)
         client = _client(options, provider, runtime)
-        app_id = _show_claims(provider, runtime) or settings.client_id or "(managed identity)"
+        claims = _show_claims(provider, runtime)
+        app_id = claims.app_id or settings.client_id or "(managed identity)"
         limiter = MailboxRateLimiter(sleep=runtime.sleep) if runtime.sleep else MailboxRateLimiter()
         report = run_verify(client, targets, recipient, app_id=app_id, tenant=settings.tenant,
+                            token=TokenFacts.from_claims(claims), scope_changed_at=changed_at,
                             limiter=limiter, now=runtime.now)
     except (ToolError, GraphError) as error:
         print(f"smtp2graph verify: {error}", file=runtime.stderr)
         return EXIT_USAGE
     runtime.stdout.write(format_verify(report, output))
-    return EXIT_OK if report.ok else EXIT_FAILED
+    return {Verdict.PASS: EXIT_OK, Verdict.FAIL: EXIT_FAILED, Verdict.INCONCLUSIVE: EXIT_INCONCLUSIVE}[report.verdict]
 
 
 def audit_command(

@@ -16,9 +16,32 @@ _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9\-_.~+/=]+")
 _QUERY = re.compile(r"([?&](?:authtoken|code|sig|token|client_secret)=)[^&\s\"]+", re.IGNORECASE)
 
 
+# Form-encoded bodies (token requests) that an endpoint echoes back: `client_secret=...&client_assertion=...`.
+_FORM_FIELD = re.compile(
+    r"((?:^|[?&\s\"'])(?:client_secret|client_assertion|assertion|refresh_token|device_code|password|code)=)[^&\s\"']+",
+    re.IGNORECASE,
+)
+# A JWT (access token, id token, client assertion) wherever it appears: three base64url parts, the first a JSON header.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_known: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a credential value of this run (secret, passphrase, token) so every output masks it by value."""
+    if value and len(value) >= 4:
+        _known.add(value)
+
+
 def redact(text: str) -> str:
     """The text with credential values replaced by a mask."""
-    return _QUERY.sub(r"\1" + MASK, _BEARER.sub(r"\1" + MASK, _JSON_FIELD.sub(r'\1"' + MASK + '"', text)))
+    for value in sorted(_known, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, MASK)
+    text = _JSON_FIELD.sub(r'\1"' + MASK + '"', text)
+    text = _BEARER.sub(r"\1" + MASK, text)
+    text = _FORM_FIELD.sub(r"\1" + MASK, text)
+    text = _JWT.sub(MASK, text)
+    return _QUERY.sub(r"\1" + MASK, text)
 
 
 class RedactingFilter(logging.Filter):

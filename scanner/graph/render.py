@@ -23,25 +23,28 @@ def _console_text(*renderables: object) -> str:
 
 
 def format_verify(report: VerifyReport, output: OutputFormat) -> str:
-    """The verify result as a table (sender → result → what to do) or as the verify JSON."""
+    """The verify result as a table (sender → verdict → what to do) or as the verify JSON."""
     if output is OutputFormat.JSON:
         return json.dumps(report.to_json(), indent=2) + "\n"
+    parts: list[object] = [f"note: {note}" for note in report.notes]
     table = Table(title=f"smtp2graph verify — app {report.app_id or '?'} in {report.tenant}", title_justify="left")
     table.add_column("Sender")
     table.add_column("Expected")
     table.add_column("Result")
     table.add_column("HTTP")
-    table.add_column("What to do", overflow="fold")
+    table.add_column("What it means / what to do", overflow="fold")
     for result in report.results:
-        verdict = ("OK " if result.ok else "FAIL ") + result.outcome.value
-        table.add_row(result.sender, result.expectation.value, verdict,
+        verdict = {"pass": "OK ", "fail": "FAIL ", "inconclusive": "INCONCLUSIVE "}[result.verdict.value]
+        table.add_row(result.sender, result.expectation.value, verdict + result.outcome.value,
                       str(result.status) if result.status is not None else "-", result.message)
-    failed = sum(1 for r in report.results if not r.ok)
-    summary = (
-        f"{len(report.results)} checked, all expectations hold." if not failed
-        else f"{len(report.results)} checked, {failed} expectation(s) failed."
-    )
-    return _console_text(table, summary)
+    parts.append(table)
+    counts = {v: sum(1 for r in report.results if r.verdict.value == v) for v in ("pass", "fail", "inconclusive")}
+    summary = (f"{len(report.results)} checked: {counts['pass']} proven, {counts['fail']} failed, "
+               f"{counts['inconclusive']} inconclusive — verdict: {report.verdict.value.upper()}")
+    if report.verdict.value == "pass":
+        summary += " (202 = accepted and queued by Graph; delivery is not proven until the messages arrive)"
+    parts.append(summary)
+    return _console_text(*parts)
 
 
 def format_audit(report: AuditReport, output: OutputFormat) -> str:

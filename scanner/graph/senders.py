@@ -12,7 +12,8 @@ from scanner.graph.errors import ToolError
 
 GRAPH_APIS = frozenset({"graph-sendmail", "send-mgusermail"})
 STATIC_KINDS = frozenset({"splat", "default", "splat-literal"})
-_ADDRESS = re.compile(r"^[^@\s<>\"'$`(){}]+@[^@\s<>\"'$`(){}]+\.[^@\s<>\"'$`(){}]+$")
+# An apostrophe is valid in a local part (o'brien@contoso.com); not in the domain.
+_ADDRESS = re.compile(r"^[^@\s<>\"$`(){}]+@[^@\s<>\"'$`(){}]+\.[^@\s<>\"'$`(){}]+$")
 
 
 @dataclass
@@ -35,7 +36,10 @@ class ScannedAccounts:
 def parse_address(text: str) -> Optional[str]:
     """The lower-case address in `"Name <a@b.com>"`, `'a@b.com'` or `a@b.com`; None when not a constant address."""
     value = text.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+    if len(value) >= 3 and value[0] == value[-1] == "'":
+        # A PowerShell single-quoted string doubles its apostrophes: 'o''brien@contoso.com'.
+        value = value[1:-1].replace("''", "'").strip()
+    elif len(value) >= 2 and value[0] == value[-1] == '"':
         value = value[1:-1].strip()
     match = re.search(r"<([^<>]+)>", value)
     if match:

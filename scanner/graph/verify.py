@@ -1,18 +1,34 @@
-"""`smtp2graph verify`: test-send as each sender, and prove out-of-scope mailboxes are refused."""
+"""`smtp2graph verify`: test-send as each sender, and prove out-of-scope mailboxes are refused.
+
+A verdict is green only when it is proven. A 403 for an `--expect-denied` mailbox proves the app's
+scope only when, in the same run and with the same app-only token, a send as an in-scope sender got
+202: otherwise the app may have no permission at all, or a delegated token was refused because it
+is not the signed-in user (GRAPH_NOTES.md, "Facts that decide verify and audit verdicts").
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any, Callable, Optional
 
 from scanner import __version__
+from scanner.graph.claims import MailSendGrant, TokenClaims
 from scanner.graph.client import GraphClient, PlannedRequest, user_path
-from scanner.graph.errors import GraphError, GraphForbidden, GraphNotFound, INVALID_USER
+from scanner.graph.errors import (
+    NOT_ENABLED_FOR_REST,
+    UNKNOWN_SENDER_CODES,
+    GraphError,
+    GraphForbidden,
+    scope_check_commands,
+)
 from scanner.graph.ratelimit import MailboxRateLimiter
 
 TEST_HEADER = "X-smtp2graph-test"
+# Exchange Online applies RBAC for Applications changes within 30 minutes to 2 hours.
+PROPAGATION_WINDOW = timedelta(hours=2)
+SCHEMA_VERSION = 2
 
 
 class Expectation(str, Enum):
@@ -25,11 +41,21 @@ class Expectation(str, Enum):
 class Outcome(str, Enum):
     """What Graph actually did."""
 
-    SENT = "sent"
-    DENIED = "denied"
-    NOT_SCOPED = "not-scoped"
-    UNKNOWN_SENDER = "unknown-sender"
+    ACCEPTED = "accepted"  # 202: queued by Graph, not yet delivered
+    DENIED = "denied"  # 403
+    NOT_SCOPED = "not-scoped"  # 202 for a mailbox that should be out of scope
+    UNKNOWN_SENDER = "unknown-sender"  # 404 ErrorInvalidUser / ResourceNotFound
+    NO_MAILBOX = "no-exchange-mailbox"  # MailboxNotEnabledForRESTAPI
+    UNCONFIRMED = "unconfirmed"  # 503/504 or a lost answer: may have been accepted, not retried
     ERROR = "error"
+
+
+class Verdict(str, Enum):
+    """Whether the expectation was proven."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
 
 
 @dataclass(frozen=True)
@@ -49,7 +75,16 @@ class VerifyResult:
     outcome: Outcome
     status: Optional[int]
     message: str
-    ok: bool
+    verdict: Verdict
+    code: str = ""
+    request_id: str = ""  # Graph's request-id
+    client_request_id: str = ""
+    date: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True only for a proven expectation."""
+        return self.verdict is Verdict.PASS
 
     def to_json(self) -> dict[str, Any]:
         """The result as in the verify JSON contract."""
@@ -58,9 +93,34 @@ class VerifyResult:
             "expectation": self.expectation.value,
             "outcome": self.outcome.value,
             "status": self.status,
-            "message": self.message,
+            "code": self.code,
+            "verdict": self.verdict.value,
             "ok": self.ok,
+            "message": self.message,
+            "request_id": self.request_id,
+            "client_request_id": self.client_request_id,
+            "date": self.date,
         }
+
+
+@dataclass(frozen=True)
+class TokenFacts:
+    """What the token in use says, as far as verdicts depend on it."""
+
+    delegated: bool
+    user: str = ""
+    mail_send_role: bool = False
+    line: str = ""
+
+    @classmethod
+    def from_claims(cls, claims: TokenClaims) -> "TokenFacts":
+        """Facts from decoded claims."""
+        return cls(claims.delegated, claims.upn, claims.mail_send is MailSendGrant.APPLICATION_ROLE,
+                   claims.mail_send_line())
+
+    @property
+    def kind(self) -> str:
+        return "delegated" if self.delegated else "app-only"
 
 
 @dataclass
@@ -70,22 +130,41 @@ class VerifyReport:
     app_id: str
     tenant: str
     generated_at: datetime
+    token: Optional[TokenFacts] = None
+    scope_changed_at: Optional[datetime] = None
     results: list[VerifyResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> Verdict:
+        """fail if any expectation failed, else inconclusive if one was not proven, else pass."""
+        if not self.results or any(r.verdict is Verdict.FAIL for r in self.results):
+            return Verdict.FAIL
+        if any(r.verdict is Verdict.INCONCLUSIVE for r in self.results):
+            return Verdict.INCONCLUSIVE
+        return Verdict.PASS
 
     @property
     def ok(self) -> bool:
-        """True when every expectation held (exit code 0)."""
-        return bool(self.results) and all(r.ok for r in self.results)
+        """True when every expectation was proven (exit code 0)."""
+        return self.verdict is Verdict.PASS
 
     def to_json(self) -> dict[str, Any]:
-        """The verify JSON contract (schema_version 1)."""
+        """The verify JSON contract (schema_version 2)."""
         return {
-            "schema_version": 1,
+            "schema_version": SCHEMA_VERSION,
             "kind": "verify",
             "tool": {"name": "smtp2graph", "version": __version__},
             "app_id": self.app_id,
             "tenant": self.tenant,
             "generated_at": iso_utc(self.generated_at),
+            "verdict": self.verdict.value,
+            "token": None if self.token is None else {
+                "kind": self.token.kind, "user": self.token.user, "mail_send_role": self.token.mail_send_role,
+                "summary": self.token.line,
+            },
+            "scope_changed_at": iso_utc(self.scope_changed_at) if self.scope_changed_at else None,
+            "notes": list(self.notes),
             "results": [r.to_json() for r in self.results],
         }
 
@@ -96,7 +175,7 @@ def iso_utc(moment: datetime) -> str:
 
 
 def build_targets(senders: list[str], expect_denied: list[str]) -> list[VerifyTarget]:
-    """Deduplicated targets; a mailbox listed as both is treated as expected-denied (the stricter test)."""
+    """Deduplicated targets, in-scope senders first; a mailbox listed as both is expected-denied (the stricter test)."""
     denied = {m.strip().lower() for m in expect_denied if m.strip()}
     targets: list[VerifyTarget] = []
     seen: set[str] = set()
@@ -151,28 +230,38 @@ def plan_requests(client: GraphClient, targets: list[VerifyTarget], to: str, app
     ]
 
 
-def classify(target: VerifyTarget, status: Optional[int], error: Optional[GraphError]) -> VerifyResult:
-    """Turn a Graph answer (202 or an error) into the verdict for this target."""
-    sender, expectation = target.sender, target.expectation
-    if error is None:
-        if expectation is Expectation.SEND:
-            return VerifyResult(sender, expectation, Outcome.SENT, status, "sent (202 Accepted): ready for cut-over", True)
-        return VerifyResult(
-            sender, expectation, Outcome.NOT_SCOPED, status,
-            f"NOT SCOPED: the app can send as {sender} — restrict it with RBAC for Applications "
-            "(New-ManagementScope + New-ManagementRoleAssignment) and remove tenant-wide Mail.Send consent",
-            False,
-        )
-    if isinstance(error, GraphNotFound) and (error.code == INVALID_USER or "user" in error.message.lower()):
-        return VerifyResult(sender, expectation, Outcome.UNKNOWN_SENDER, error.status, error.advice(sender), False)
-    if isinstance(error, GraphForbidden):
-        if expectation is Expectation.DENIED:
-            return VerifyResult(
-                sender, expectation, Outcome.DENIED, error.status,
-                f"denied as expected ({error.code}): the app's scope excludes {sender}", True,
-            )
-        return VerifyResult(sender, expectation, Outcome.DENIED, error.status, error.advice(sender), False)
-    return VerifyResult(sender, expectation, Outcome.ERROR, error.status or None, error.one_line(sender), False)
+@dataclass
+class Attempt:
+    """What one test send got back."""
+
+    target: VerifyTarget
+    status: Optional[int]
+    error: Optional[GraphError]
+    mailbox_detail: str = ""  # for MailboxNotEnabledForRESTAPI: unlicensed or on-premises
+
+
+def describe_missing_mailbox(client: GraphClient, mailbox: str) -> str:
+    """Tell an unlicensed user from a hybrid user whose mailbox is still on-premises (needs User.Read.All)."""
+    try:
+        user = client.request("GET", user_path(mailbox), params={
+            "$select": "userPrincipalName,onPremisesSyncEnabled,assignedPlans"}).body
+    except GraphError as error:
+        return (f"cannot tell unlicensed from on-premises ({error.code}; reading the user needs User.Read.All): "
+                f"run in Exchange Online PowerShell: Get-Recipient -Identity {mailbox} | Format-List RecipientTypeDetails "
+                "(RemoteUserMailbox or MailUser = mailbox on-premises), and check the user's licences")
+    user = user if isinstance(user, dict) else {}
+    raw_plans = user.get("assignedPlans")
+    plans: list[Any] = raw_plans if isinstance(raw_plans, list) else []
+    has_exchange = any(isinstance(p, dict) and p.get("service") == "exchange" and p.get("capabilityStatus") == "Enabled"
+                       for p in plans)
+    if user.get("onPremisesSyncEnabled"):
+        return (f"{mailbox} is synced from on-premises AD and has no Exchange Online mailbox: in a hybrid tenant its "
+                "mailbox is most likely still on Exchange Server — move it to Exchange Online (a migration batch) "
+                "or send as a cloud mailbox")
+    if not has_exchange:
+        return (f"{mailbox} is unlicensed for Exchange Online: assign a licence that includes Exchange Online, "
+                "or convert it to a shared mailbox (shared mailboxes need no licence)")
+    return f"{mailbox} is licensed but its mailbox is inactive or soft-deleted: restore it or use another sender"
 
 
 def run_verify(
@@ -182,19 +271,189 @@ def run_verify(
     *,
     app_id: str,
     tenant: str,
+    token: Optional[TokenFacts] = None,
+    scope_changed_at: Optional[datetime] = None,
     limiter: Optional[MailboxRateLimiter] = None,
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
 ) -> VerifyReport:
-    """Test-send once per target, rate-limited per mailbox, and classify each answer."""
+    """Test-send once per target (in-scope senders first), rate-limited per mailbox, then judge every answer."""
     limiter = limiter or MailboxRateLimiter()
-    report = VerifyReport(app_id=app_id, tenant=tenant, generated_at=now())
-    for target in targets:
+    report = VerifyReport(app_id=app_id, tenant=tenant, generated_at=now(), token=token,
+                          scope_changed_at=scope_changed_at)
+    attempts: list[Attempt] = []
+    ordered = ([t for t in targets if t.expectation is Expectation.SEND]
+               + [t for t in targets if t.expectation is Expectation.DENIED])
+    for target in ordered:
         limiter.acquire(target.sender)
         message = build_test_message(target.sender, to, app_id, now(), target.expectation)
         try:
             response = client.send_mail(target.sender, message, save_to_sent_items=False)
         except GraphError as error:
-            report.results.append(classify(target, None, error))
+            attempt = Attempt(target, error.status or None, error)
+            if error.code == NOT_ENABLED_FOR_REST:
+                attempt.mailbox_detail = describe_missing_mailbox(client, target.sender)
+            attempts.append(attempt)
         else:
-            report.results.append(classify(target, response.status, None))
+            attempts.append(Attempt(target, response.status, None))
+    judge = Judge(token, [a.target.sender for a in attempts
+                          if a.target.expectation is Expectation.SEND and a.error is None],
+                  scope_changed_at, now(), app_id, to)
+    report.results = [judge.classify(a) for a in attempts]
+    report.notes = judge.notes(targets)
     return report
+
+
+@dataclass
+class Judge:
+    """Turns answers into verdicts with what the whole run showed: token kind, same-run 202s, propagation."""
+
+    token: Optional[TokenFacts]
+    accepted_senders: list[str]
+    scope_changed_at: Optional[datetime]
+    now: datetime
+    app_id: str
+    to: str
+
+    @property
+    def delegated(self) -> bool:
+        return self.token is not None and self.token.delegated
+
+    def propagating(self) -> Optional[str]:
+        """A sentence when the user's RBAC change is younger than the propagation window, else None."""
+        if self.scope_changed_at is None:
+            return None
+        age = self.now - self.scope_changed_at
+        if age >= PROPAGATION_WINDOW:
+            return None
+        minutes = max(0, int(age.total_seconds() // 60))
+        until = iso_utc(self.scope_changed_at + PROPAGATION_WINDOW)
+        return (f"the scope changed {minutes} min ago, inside Exchange's 30 min - 2 h propagation window: "
+                f"Exchange may still apply the old scope — run verify again after {until}")
+
+    def notes(self, targets: list[VerifyTarget]) -> list[str]:
+        """Run-wide remarks shown above the table."""
+        notes: list[str] = []
+        if any(t.expectation is Expectation.DENIED for t in targets) and not any(
+                t.expectation is Expectation.SEND for t in targets):
+            notes.append("no in-scope sender was tested: add --from <a mailbox the app should send as>, so a 403 for "
+                         "--expect-denied can prove the scope")
+        if self.delegated:
+            notes.append("delegated token: --expect-denied cannot prove the app's scope; run verify with the app's own "
+                         "credential (certificate, secret or managed identity)")
+        propagating = self.propagating()
+        if propagating:
+            notes.append(propagating)
+        return notes
+
+    def _result(self, attempt: Attempt, outcome: Outcome, message: str, verdict: Verdict) -> VerifyResult:
+        error = attempt.error
+        return VerifyResult(
+            attempt.target.sender, attempt.target.expectation, outcome, attempt.status, message, verdict,
+            code=error.code if error else "",
+            request_id=error.server_request_id if error else "",
+            client_request_id=error.request_id if error else "",
+            date=error.date if error else "",
+        )
+
+    def _with_ids(self, text: str, error: GraphError) -> str:
+        ids = error.support_ids()
+        return f"{text} ({ids})" if ids else text
+
+    def classify(self, attempt: Attempt) -> VerifyResult:
+        """The verdict for one attempt."""
+        if attempt.target.expectation is Expectation.SEND:
+            return self._classify_send(attempt)
+        return self._classify_denied(attempt)
+
+    def _common_error(self, attempt: Attempt, verdict_if_final: Verdict) -> Optional[VerifyResult]:
+        """Answers that mean the same whatever was expected: no such sender, no mailbox, maybe accepted."""
+        error = attempt.error
+        assert error is not None
+        sender = attempt.target.sender
+        if error.code in UNKNOWN_SENDER_CODES:
+            return self._result(attempt, Outcome.UNKNOWN_SENDER, self._with_ids(error.advice(sender, self.app_id), error),
+                                verdict_if_final)
+        if error.code == NOT_ENABLED_FOR_REST:
+            text = attempt.mailbox_detail or error.advice(sender, self.app_id)
+            return self._result(attempt, Outcome.NO_MAILBOX, self._with_ids(f"no Exchange Online mailbox: {text}", error),
+                                verdict_if_final)
+        if error.maybe_accepted:
+            text = (f"{error.code}: Graph may have accepted this message although no 202 came back; not retried, "
+                    f"so no duplicate is sent — look for the test message in {self.to} before running again")
+            return self._result(attempt, Outcome.UNCONFIRMED, self._with_ids(text, error), Verdict.INCONCLUSIVE)
+        return None
+
+    def _classify_send(self, attempt: Attempt) -> VerifyResult:
+        sender, error = attempt.target.sender, attempt.error
+        if error is None:
+            return self._result(attempt, Outcome.ACCEPTED,
+                                f"202 accepted: Graph queued the message as {sender} (queued, not yet delivered: "
+                                f"check that it arrives in {self.to})", Verdict.PASS)
+        common = self._common_error(attempt, Verdict.FAIL)
+        if common is not None:
+            return common
+        if isinstance(error, GraphForbidden):
+            if self.delegated:
+                user = self.token.user if self.token else ""
+                text = (f"{error.code}: a delegated token (signed in as {user or 'a user'}) sends only as that user "
+                        "or mailboxes it has SendAs on; run verify with the app's own credential")
+                return self._result(attempt, Outcome.DENIED, self._with_ids(text, error), Verdict.FAIL)
+            propagating = self.propagating()
+            if propagating and error.is_scope_denial:
+                return self._result(attempt, Outcome.DENIED, self._with_ids(f"403 {error.code}: {propagating}", error),
+                                    Verdict.INCONCLUSIVE)
+            return self._result(attempt, Outcome.DENIED, self._with_ids(error.advice(sender, self.app_id), error),
+                                Verdict.FAIL)
+        return self._result(attempt, Outcome.ERROR, error.one_line(sender, self.app_id), Verdict.FAIL)
+
+    def _classify_denied(self, attempt: Attempt) -> VerifyResult:
+        sender, error = attempt.target.sender, attempt.error
+        if error is None:
+            if self.delegated:
+                return self._result(attempt, Outcome.NOT_SCOPED,
+                                    f"202: the signed-in user can send as {sender} (SendAs), which says nothing about "
+                                    "the app's scope; run verify with the app's own credential", Verdict.INCONCLUSIVE)
+            text = (f"NOT SCOPED: the app can send as {sender} — restrict it with RBAC for Applications "
+                    "(New-ManagementScope + New-ManagementRoleAssignment) and remove the tenant-wide Mail.Send "
+                    "consent, which would otherwise widen any scope")
+            propagating = self.propagating()
+            if propagating:
+                text += f"; note: {propagating}"
+            return self._result(attempt, Outcome.NOT_SCOPED, text, Verdict.FAIL)
+        common = self._common_error(attempt, Verdict.INCONCLUSIVE)
+        if common is not None:
+            if common.outcome in (Outcome.UNKNOWN_SENDER, Outcome.NO_MAILBOX):
+                common.message = f"inconclusive: a mailbox that cannot send proves no scope — {common.message}"
+            return common
+        if not (isinstance(error, GraphForbidden) and error.is_scope_denial):
+            text = (f"inconclusive: {error.status} {error.code} is not a scope denial, so it proves nothing about the "
+                    f"app's scope — {error.advice(sender, self.app_id)}")
+            return self._result(attempt, Outcome.DENIED if error.status == 403 else Outcome.ERROR,
+                                self._with_ids(text, error), Verdict.INCONCLUSIVE)
+        reason = self._why_not_proof()
+        if reason:
+            return self._result(attempt, Outcome.DENIED, self._with_ids(f"inconclusive: 403 {error.code}, but {reason}",
+                                                                        error), Verdict.INCONCLUSIVE)
+        proof = ", ".join(self.accepted_senders[:3])
+        return self._result(attempt, Outcome.DENIED,
+                            f"denied as expected: the same app-only token sent as {proof} (202) in this run, so "
+                            f"this 403 {error.code} is the app's scope excluding {sender}", Verdict.PASS)
+
+    def _why_not_proof(self) -> str:
+        """Why a scope-denial 403 does not prove the scope in this run ("" when it does)."""
+        if self.token is None:
+            return "the token could not be read, so it is unknown whether it is app-only"
+        if self.delegated:
+            return ("the token is delegated: it can send only as the signed-in user or mailboxes it has SendAs on, "
+                    "so any other mailbox is refused whatever the app's scope")
+        if not self.accepted_senders:
+            if not self.token.mail_send_role:
+                return ("no send succeeded in this run and the token carries no Mail.Send role: the app may have no "
+                        "send permission at all — test an in-scope sender in the same run (--from), and check with "
+                        f"{scope_check_commands('<in-scope mailbox>', self.app_id)}")
+            return ("no send as an in-scope sender succeeded in this run, so the app may simply be refused "
+                    "everywhere — add --from <in-scope mailbox> to the same run")
+        propagating = self.propagating()
+        if propagating:
+            return propagating
+        return ""

@@ -85,3 +85,18 @@ def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cert_files: CertFile
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake.ca_path))
         monkeypatch.setenv("SSL_CERT_FILE", str(fake.ca_path))
         yield fake
+
+
+# The recommended setup (GRAPH_NOTES.md): no Entra Mail.Send consent at all; Exchange Online RBAC for
+# Applications assigns "Application Mail.Send" to the app over a management scope of two mailboxes.
+RBAC_ROLES = ("Application.Read.All", "AuditLog.Read.All", "User.Read.All", "Reports.Read.All")
+RBAC_SCOPE = frozenset({"alerts@contoso.com", "reports@contoso.com"})
+
+
+def scope_with_rbac(fake: FakeTenant, mailboxes: frozenset[str] = RBAC_SCOPE, *, effective_in: float = 0.0) -> FakeApp:
+    """Turn the fixture's app into an RBAC-for-Applications-scoped app (its token will carry no Mail.Send)."""
+    app = fake.apps[APP_ID]
+    app.roles = RBAC_ROLES
+    app.allowed_mailboxes = None
+    app.set_exchange_scope(mailboxes, effective_in=effective_in)
+    return app

@@ -61,10 +61,26 @@ class FakeApp:
     secret: Optional[str] = None
     certificate_pem: Optional[bytes] = None  # the registered public certificate
     roles: tuple[str, ...] = ("Mail.Send",)  # Microsoft Graph application permissions (admin-consented)
-    allowed_mailboxes: Optional[set[str]] = None  # RBAC for Applications scope; None = every mailbox
+    # An application access policy (legacy scoping on top of the Entra Mail.Send role); None = every mailbox.
+    allowed_mailboxes: Optional[set[str]] = None
     public_client: bool = False  # allows device code flow
     service_principal_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     granted: str = "2025-03-14T09:30:00Z"
+    secret_expires: Optional[datetime] = None  # an expired secret answers AADSTS7000222
+    # RBAC for Applications in Exchange Online: the "Application Mail.Send" role assigned with a
+    # management scope. The token carries no Mail.Send; Exchange decides per mailbox. Each change
+    # takes effect only after its propagation delay: (effective at, mailboxes in scope), oldest first.
+    exchange_scope_history: list[tuple[float, frozenset[str]]] = field(default_factory=list)
+
+    def set_exchange_scope(self, mailboxes: set[str] | frozenset[str], *, effective_in: float = 0.0) -> None:
+        """Assign "Application Mail.Send" scoped to `mailboxes`; Exchange applies it after `effective_in` seconds."""
+        self.exchange_scope_history.append((time.time() + effective_in, frozenset(m.lower() for m in mailboxes)))
+
+    def exchange_scope(self, now: Optional[float] = None) -> Optional[frozenset[str]]:
+        """The scope Exchange enforces right now (None: no RBAC for Applications assignment in effect)."""
+        moment = time.time() if now is None else now
+        effective = [scope for since, scope in self.exchange_scope_history if since <= moment]
+        return effective[-1] if effective else None
 
 
 @dataclass
@@ -173,6 +189,12 @@ class FakeTenant:
         self.throttle: dict[str, int] = {}  # mailbox -> number of 429 answers before accepting
         self.retry_after = 1
         self.licence_p1 = True
+        # How an unknown sender is answered: Exchange says ErrorInvalidUser, the directory ResourceNotFound.
+        self.unknown_user_code = "ErrorInvalidUser"
+        # Users without an Exchange Online mailbox (MailboxNotEnabledForRESTAPI): "unlicensed" or "on-premises".
+        self.mailbox_state: dict[str, str] = {}
+        # sendMail answers to play once per mailbox before the real answer, e.g. [(503, "ServiceUnavailable")].
+        self.send_faults: dict[str, list[tuple[int, str]]] = {}
         self.device_user = "admin@" + tenant.split(".")[0] + ".com"
         self.auto_approve_device_code = True
         self.managed_identity_header = secrets.token_hex(8)
@@ -350,6 +372,11 @@ class FakeTenant:
                                               "Client credential flows must have a scope value with /.default suffixed "
                                               "to the resource identifier (application ID URI).")
         if form.get("client_secret"):
+            if (app.secret and app.secret_expires is not None and app.secret_expires < datetime.now(timezone.utc)
+                    and secrets.compare_digest(form["client_secret"], app.secret)):
+                return 401, _aad("invalid_client",
+                                 f"AADSTS7000222: The provided client secret keys for app '{client_id}' are expired. "
+                                 "Visit the Azure portal to create new keys for your app.")
             if not app.secret or not secrets.compare_digest(form["client_secret"], app.secret):
                 return 401, _aad("invalid_client",
                                  f"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the "
@@ -474,13 +501,30 @@ class FakeTenant:
         if token.user is not None:
             if role not in token.scopes or mailbox != token.user.lower():
                 raise GraphFailure(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
-        elif role not in token.roles:
+            self._mailbox_exists(mailbox)
+            return
+        exchange_scope = token.app.exchange_scope() if role == "Mail.Send" else None
+        if role not in token.roles and exchange_scope is None:
+            # Neither an Entra role nor an Exchange RBAC assignment: nothing lets the app in.
             raise GraphFailure(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
-        if mailbox not in self.mailboxes:
-            raise GraphFailure(404, "ErrorInvalidUser", f"The requested user '{mailbox}' is invalid.")
+        self._mailbox_exists(mailbox)
+        if role not in token.roles:
+            # Grants add up: only without the tenant-wide Entra role does the Exchange scope narrow anything.
+            if exchange_scope is not None and mailbox not in exchange_scope:
+                raise GraphFailure(403, "ErrorAccessDenied", "Access to OData is disabled.")
+            return
         allowed = token.app.allowed_mailboxes
-        if token.user is None and allowed is not None and mailbox not in {a.lower() for a in allowed}:
+        if allowed is not None and mailbox not in {a.lower() for a in allowed}:
             raise GraphFailure(403, "ErrorAccessDenied", "Access to OData is disabled.")
+
+    def _mailbox_exists(self, mailbox: str) -> None:
+        if mailbox in self.mailbox_state:
+            raise GraphFailure(404, "MailboxNotEnabledForRESTAPI",
+                               "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
+        if mailbox not in self.mailboxes:
+            if self.unknown_user_code == "ResourceNotFound":
+                raise GraphFailure(404, "ResourceNotFound", "Resource could not be discovered.")
+            raise GraphFailure(404, "ErrorInvalidUser", f"The requested user '{mailbox}' is invalid.")
 
     def _throttle(self, mailbox: str) -> None:
         with self._lock:
@@ -493,6 +537,18 @@ class FakeTenant:
     def send_mail(self, token: _Token, mailbox: str, headers: dict[str, str], body: bytes) -> None:
         self._mailbox_access(token, mailbox, "Mail.Send")
         self._throttle(mailbox)
+        with self._lock:
+            faults = self.send_faults.get(mailbox) or []
+            fault = faults.pop(0) if faults else None
+        if fault is not None:
+            status, code = fault
+            if status in (503, 504):
+                # A gateway that timed out AFTER Exchange took the message: the mail goes out anyway.
+                self._accept(mailbox, headers, body)
+            raise GraphFailure(status, code, "The service is temporarily unavailable.")
+        self._accept(mailbox, headers, body)
+
+    def _accept(self, mailbox: str, headers: dict[str, str], body: bytes) -> None:
         if len(body) > MAX_REQUEST_BYTES:
             raise GraphFailure(413, "ErrorMessageSizeExceeded", "The message exceeds the maximum supported size.")
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -580,6 +636,18 @@ class FakeTenant:
             raise GraphFailure(404, "ErrorItemNotFound", "The specified object was not found in the store.")
         self.sent.append({"mailbox": mailbox, "message": draft, "saveToSentItems": True})
         del self.drafts[message_id]
+
+    def user(self, token: _Token, upn: str) -> dict[str, Any]:
+        """`GET /users/{upn}`: what tells an unlicensed user from a hybrid user whose mailbox is on-premises."""
+        self._require_role(token, "User.Read.All", "Directory.Read.All")
+        state = self.mailbox_state.get(upn)
+        if upn not in self.mailboxes and state is None:
+            raise GraphFailure(404, "Request_ResourceNotFound", f"Resource '{upn}' does not exist.")
+        exchange = [{"assignedDateTime": "2024-01-01T00:00:00Z", "capabilityStatus": "Enabled", "service": "exchange",
+                     "servicePlanId": "efb87545-963c-4e0d-99df-69c6916d9eb0"}]
+        return {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, upn)), "userPrincipalName": upn, "mail": upn,
+                "onPremisesSyncEnabled": True if state == "on-premises" else None,
+                "assignedPlans": [] if state == "unlicensed" else exchange}
 
     def _require_role(self, token: _Token, *roles: str) -> None:
         granted = token.roles if token.user is None else token.scopes
@@ -812,6 +880,10 @@ class _Handler(BaseHTTPRequestHandler):
                 raise GraphFailure(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
             fake.send_mail(token, token.user.lower(), headers, body)
             self._send(202, None, request_id=request_id)
+            return
+        match = re.fullmatch(r"/users/([^/]+)", graph_path)
+        if match and method == "GET":
+            self._send(200, fake.user(token, match.group(1).lower()), request_id=request_id)
             return
         match = re.fullmatch(r"/users/([^/]+)/messages", graph_path)
         if match and method == "POST":
