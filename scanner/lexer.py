@@ -274,10 +274,15 @@ class CommandArguments:
     notes: list[str] = field(default_factory=list)
 
 
-_PARAM = re.compile(r"[" + DASHES + r"]([A-Za-z_?][\w]*)(:?)")
+# A parameter token: a dash and a letter, `_` or `?`, then anything up to whitespace or one of
+# the characters PowerShell's tokenizer ends it at (`-To=a` is a parameter named `To=a`; `-Subject.x`
+# is -Subject then `.x`); a quote anywhere in it makes the whole token an argument (`-From'x'`).
+_PARAM = re.compile(r"[" + DASHES + r"](?:[^\W\d]|\?)")
+_PARAM_END = re.compile(r"[\s{}();,|&.\[:" + SINGLE_QUOTES + DOUBLE_QUOTES + r"]|`\r?\n|$")
 _REDIRECT = re.compile(r"(?:[1-6*]>&[12]|[1-6*]?>>?)")
-_WS = re.compile(r"(?:[ \t\f\v\u00a0\ufeff]|`\r?\n)*")
-_WS_NL = re.compile(r"(?:\s|`\r?\n)*")
+# A backtick before a space or tab, where a token would start, is whitespace to PowerShell.
+_WS = re.compile(r"(?:[ \t\f\v\u00a0\ufeff]|`\r?\n|`[ \t\f\v\u00a0])*")
+_WS_NL = re.compile(r"(?:\s|`\r?\n|`[ \t\f\v\u00a0])*")
 _BARE_STOP = re.compile(r"[\s,;|(){}&]|`\r?\n|$")
 _VAR = re.compile(r"\$(?:\{[^}]*\}|[\w:?^$]+|[\w]*)")
 _MEMBER = re.compile(r"(?:\.|::)[\w]+")
@@ -396,12 +401,14 @@ def lex_arguments(text: str, i: int) -> CommandArguments:
             elements.append(Element(ElementKind.REDIRECTION, text[i:j], i, j))
             i = j
             continue
-        if c in DASHES:
-            pm = _PARAM.match(text, i)
-            if pm and (pm.end() >= n or pm.group(2) or _BARE_STOP.match(text, pm.end())):
-                param = Element(ElementKind.PARAMETER, text[i : pm.end(1)], i, pm.end())
-                if pm.group(2):  # colon-bound: the value follows the colon (spaces allowed)
-                    j = _skip_ws(text, pm.end())
+        if c in DASHES and _PARAM.match(text, i):
+            stop = _PARAM_END.search(text, i + 2)
+            name_end = stop.start() if stop else n
+            colon = name_end < n and text[name_end] == ":"
+            if name_end >= n or text[name_end] not in SINGLE_QUOTES + DOUBLE_QUOTES:
+                param = Element(ElementKind.PARAMETER, text[i:name_end], i, name_end + (1 if colon else 0))
+                if colon:  # colon-bound: the value follows the colon (spaces allowed)
+                    j = _skip_ws(text, param.end)
                     if j < n and text[j] not in "\r\n;|)}":
                         param.value = scan_value(text, j)
                         param.end = param.value.end

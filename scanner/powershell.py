@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 # Where .ci/run (and a contributor following README) installs PowerShell 7 and Pester 5 when missing.
 TOOLS_DIR_ENV = "SMTP2GRAPH_TOOLS"
@@ -217,3 +217,179 @@ def parse_scripts(texts: list[str], *, timeout: float = 300.0) -> list[ScriptSha
         )
         for answer in answers
     ]
+
+
+# --- the binder oracle ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BinderArgument:
+    """One parameter as ``StaticParameterBinder`` bound it: its name, its value's source text, how it was bound."""
+
+    name: str  # the parameter's canonical name (To, Subject, UseSsl, ErrorAction, …)
+    text: str | None  # the value's source text; None for a switch written without an argument
+    positional: bool
+
+
+@dataclass(frozen=True)
+class BinderProblem:
+    """A binding exception: ``error_id`` is PowerShell's (NamedParameterNotFound, AmbiguousParameter, …)."""
+
+    error_id: str
+    key: str  # the parameter name or argument text the binder filed it under
+    element: str  # source text of the command element it is about
+    message: str
+
+
+@dataclass(frozen=True)
+class BinderCall:
+    """A Send-MailMessage command as PowerShell's parser and binder see it."""
+
+    start: int  # offsets in the Python text (code points), from the `&` / `.` / qualifier on
+    end: int
+    name_start: int  # where the command name starts (its quote for `& 'Send-MailMessage'`)
+    line: int
+    column: int
+    name: str  # the command name as written (`Send-MailMessage`, `Microsoft.PowerShell.Utility\Send-MailMessage`, an alias)
+    arguments: tuple[BinderArgument, ...]
+    problems: tuple[BinderProblem, ...]
+    splats: tuple[str, ...]  # `@name` arguments: the static binder cannot see what they bind
+    shadowed: bool  # a `function Send-MailMessage` defined earlier in the script takes the call
+
+
+@dataclass(frozen=True)
+class ScriptBinding:
+    """Every Send-MailMessage command of one script, bound by PowerShell; ``parse_errors`` counts the parser's errors."""
+
+    parse_errors: int
+    calls: tuple[BinderCall, ...]
+
+
+_BIND_SCRIPT = r"""
+param([string]$RequestPath)
+$ErrorActionPreference = 'Stop'
+$null = Get-Command -Name Send-MailMessage -CommandType Cmdlet  # the binder needs the cmdlet's metadata
+$texts = Get-Content -LiteralPath $RequestPath -Raw -Encoding utf8 | ConvertFrom-Json
+$L = 'System.Management.Automation.Language'
+$answers = @()
+foreach ($text in @($texts)) {
+    $tokens = $null; $errors = $null
+    $ast = [System.Management.Automation.Language.Parser]::ParseInput([string]$text, [ref]$tokens, [ref]$errors)
+    $parseErrors = @($errors).Count
+    $shadowing = @($ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] -and $n.Name -eq 'Send-MailMessage' }, $true))
+    $shadows = @($shadowing | ForEach-Object { $_.Extent.StartOffset })
+    if ($shadowing.Count) {
+        # The binder would bind every call of the file to such a function: rename it (same length) and bind again.
+        $chars = ([string]$text).ToCharArray()
+        foreach ($fn in $shadowing) { $chars[$fn.Extent.StartOffset + [regex]::Match($fn.Extent.Text, '^\w+\s+').Length] = 'X' }
+        $ast = [System.Management.Automation.Language.Parser]::ParseInput((-join $chars), [ref]$tokens, [ref]$errors)
+    }
+    $commands = @($ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.CommandAst] }, $true))
+    # Aliases the script itself gives Send-MailMessage (Set-Alias / New-Alias with constant arguments).
+    $aliases = @{}
+    foreach ($c in $commands) {
+        $name = $c.GetCommandName()
+        if ($name -and $name.Split('\')[-1] -in 'Set-Alias', 'New-Alias', 'sal', 'nal') {
+            $b = [System.Management.Automation.Language.StaticParameterBinder]::BindCommand($c, $true)
+            $n = $b.BoundParameters['Name']; $v = $b.BoundParameters['Value']
+            if ($n -and $v -and $n.ConstantValue -is [string] -and ([string]$v.ConstantValue).Split('\')[-1] -eq 'Send-MailMessage') {
+                $aliases[$n.ConstantValue] = $c.Extent.StartOffset
+                Set-Alias -Name $n.ConstantValue -Value Send-MailMessage -Scope Global -Force
+            }
+        }
+    }
+    $calls = @()
+    foreach ($c in $commands) {
+        $name = $c.GetCommandName()
+        if (-not $name) { continue }
+        $parts = $name.Split('\')
+        $qualified = $parts.Count -gt 1
+        if ($qualified -and $parts[0] -ne 'Microsoft.PowerShell.Utility') { continue }
+        $isAlias = (-not $qualified) -and $aliases.ContainsKey($name) -and $aliases[$name] -lt $c.Extent.StartOffset
+        if ($parts[-1] -ne 'Send-MailMessage' -and -not $isAlias) { continue }
+        $start = $c.Extent.StartOffset
+        $b = [System.Management.Automation.Language.StaticParameterBinder]::BindCommand($c, $true)
+        $elements = $c.CommandElements
+        $arguments = @()
+        foreach ($key in $b.BoundParameters.Keys) {
+            $bound = $b.BoundParameters[$key]
+            $value = $bound.Value
+            $positional = $false
+            if ($null -ne $value -and $value.Parent -eq $c) {
+                # Named when the element before the value is `-Name` (or a prefix / alias of it) without a colon argument.
+                $i = $elements.IndexOf($value)
+                $before = if ($i -gt 0) { $elements[$i - 1] } else { $null }
+                $positional = $true
+                if ($before -is [System.Management.Automation.Language.CommandParameterAst] -and $null -eq $before.Argument) {
+                    $written = $before.ParameterName
+                    foreach ($candidate in @($bound.Parameter.Name) + @($bound.Parameter.Aliases)) {
+                        if ($candidate -and $candidate.StartsWith($written, [System.StringComparison]::OrdinalIgnoreCase)) { $positional = $false }
+                    }
+                }
+            }
+            $arguments += [ordered]@{ name = $key; text = $(if ($null -ne $value) { $value.Extent.Text } else { $null }); positional = $positional }
+        }
+        $problems = @()
+        foreach ($key in $b.BindingExceptions.Keys) {
+            $e = $b.BindingExceptions[$key]
+            $problems += [ordered]@{ id = [string]$e.BindingException.ErrorId; key = [string]$key; element = $e.CommandElement.Extent.Text; message = $e.BindingException.Message }
+        }
+        $splats = @($elements | Where-Object { $_ -is [System.Management.Automation.Language.VariableExpressionAst] -and $_.Splatted } | ForEach-Object { $_.VariablePath.UserPath })
+        $calls += [ordered]@{
+            start = $start; end = $c.Extent.EndOffset; name = $elements[0].Extent.StartOffset; line = $c.Extent.StartLineNumber; column = $c.Extent.StartColumnNumber
+            command = $name; arguments = $arguments; problems = $problems; splats = $splats
+            shadowed = ((-not $qualified) -and @($shadows | Where-Object { $_ -lt $start }).Count -gt 0)
+        }
+    }
+    foreach ($alias in $aliases.Keys) { Remove-Item -LiteralPath "alias:$alias" -Force }
+    $answers += [ordered]@{ errors = $parseErrors; calls = $calls }
+}
+ConvertTo-Json -InputObject @($answers) -Depth 8 -Compress
+"""
+
+
+def _code_point_offsets(text: str) -> Optional[list[int]]:
+    """Map a UTF-16 offset (what .NET reports) to a code-point offset; None when the text has no astral characters."""
+    if all(ord(c) < 0x10000 for c in text):
+        return None
+    mapping: list[int] = []
+    for index, char in enumerate(text):
+        mapping.extend([index] * (2 if ord(char) >= 0x10000 else 1))
+    mapping.append(len(text))
+    return mapping
+
+
+def bind_send_mailmessage(texts: list[str], *, timeout: float = 600.0) -> list[ScriptBinding]:
+    """Bind every Send-MailMessage command of each text with PowerShell's StaticParameterBinder, in one pwsh process.
+
+    Covers plain, ``& 'Send-MailMessage'``, ``Microsoft.PowerShell.Utility\\Send-MailMessage`` and aliases the
+    script sets with constant arguments. Raises PowerShellError without pwsh.
+    """
+    if not texts:
+        return []
+    answers = run_json(_BIND_SCRIPT, list(texts), timeout=timeout)
+    if isinstance(answers, dict):
+        answers = [answers]
+    results: list[ScriptBinding] = []
+    for text, answer in zip(texts, answers):
+        mapping = _code_point_offsets(text)
+        calls = []
+        for call in answer.get("calls") or ():
+            start, end, name_start = int(call["start"]), int(call["end"]), int(call["name"])
+            if mapping is not None:
+                start, end, name_start = mapping[start], mapping[end], mapping[name_start]
+            calls.append(
+                BinderCall(
+                    start=start,
+                    end=end,
+                    name_start=name_start,
+                    line=int(call["line"]),
+                    column=int(call["column"]),
+                    name=str(call["command"]),
+                    arguments=tuple(BinderArgument(a["name"], a.get("text"), bool(a.get("positional"))) for a in call.get("arguments") or ()),
+                    problems=tuple(BinderProblem(p["id"], p["key"], p.get("element") or "", p.get("message") or "") for p in call.get("problems") or ()),
+                    splats=tuple(call.get("splats") or ()),
+                    shadowed=bool(call.get("shadowed")),
+                )
+            )
+        results.append(ScriptBinding(int(answer.get("errors") or 0), tuple(calls)))
+    return results

@@ -343,12 +343,17 @@ def test_credential_user_follows_variables() -> None:
     assert users == ["svc-mail@contoso.com", None]
 
 
-def test_prefix_ambiguous_only_on_powershell_74_binds_as_on_51() -> None:
+def test_prefix_matching_a_common_parameter_binds_the_cmdlets_own() -> None:
+    # PowerShell's binder prefers the cmdlet's own parameter: -Pr is -Priority, not -ProgressAction
+    # (StaticParameterBinder and a real run in 7.6 agree; tests/test_binder_oracle.py checks it).
     from scanner.engine import calls_in_text
 
-    (call,) = calls_in_text("Send-MailMessage -To a@contoso.com -Subject s -Pr High\n")
+    (call,) = calls_in_text("Send-MailMessage -To a@contoso.com -Subject s -Pr High -E utf8\n")
     assert call.static_text("Priority") == "High"
-    assert any("PowerShell 7.4" in note for note in call.notes)
+    assert call.static_text("Encoding") == "utf8"
+    assert not any("ambiguous" in note for note in call.notes)
+    (call,) = calls_in_text("Send-MailMessage -To a@contoso.com -Er Stop\n")
+    assert "ErrorAction" not in call.params and any("ambiguous" in note for note in call.notes)
     (call,) = calls_in_text("Send-MailMessage -To a@contoso.com -P 25\n")
     assert "Port" not in call.params and "Priority" not in call.params
     assert any("ambiguous" in note for note in call.notes)

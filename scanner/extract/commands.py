@@ -60,12 +60,11 @@ class CommandSpec:
             return next(iter(matches.values())), ""
         if not matches:
             return None, f"-{written} is not a parameter of {self.name}"
-        # ProgressAction became a common parameter in PowerShell 7.4: a prefix such as -Pr that
-        # binds on Windows PowerShell 5.1 is ambiguous there. Bind it as 5.1 does, and say so.
-        older = {name: p for name, p in matches.items() if name != "ProgressAction"}
-        if len(older) == 1 and "ProgressAction" in matches:
-            param = next(iter(older.values()))
-            return param, f"-{written} binds to -{param.name} on Windows PowerShell 5.1 but is ambiguous on PowerShell 7.4+ (-ProgressAction): write -{param.name}"
+        # PowerShell's binder prefers the command's own parameter over common ones when a prefix
+        # matches both: -Pr is -Priority (not -ProgressAction), -E is -Encoding (not -ErrorAction).
+        own = [p for p in self.parameters if p.name in matches]
+        if len(own) == 1:
+            return own[0], ""
         return None, f"-{written} is ambiguous for {self.name} ({', '.join(sorted(matches))})"
 
     def positional(self) -> list[ParameterSpec]:
@@ -121,6 +120,7 @@ def bind_arguments(
     binding = Binding(arguments=arguments)
     binding.notes.extend(arguments.notes)
     positional: list[Element] = []
+    named: set[str] = set()
     elements = arguments.elements
     i = 0
     line = script.line_of(call_start)
@@ -140,6 +140,14 @@ def bind_arguments(
         value_element = element.value
         if param is not None and error:
             binding.notes.append(error)
+        if param is not None and param.name in named:
+            # PowerShell refuses the call (ParameterAlreadyBound); the first value is the one it reports.
+            binding.notes.append(f"-{written} is given more than once (-{param.name}): PowerShell refuses the call")
+            if not param.switch and value_element is None and i < len(elements) and elements[i].kind is ElementKind.VALUE:
+                i += 1
+            continue
+        if param is not None:
+            named.add(param.name)
         if param is None:
             binding.notes.append(error)
             # an unknown parameter still swallows its argument, as PowerShell would try to
