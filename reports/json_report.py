@@ -64,6 +64,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "fingerprint": finding.fingerprint,
         "sender": finding.sender,
         "credential_user": finding.credential_user,
+        **_ownership(finding),
         "assessment": None
         if assessment is None
         else {
@@ -74,6 +75,19 @@ def _finding(finding: Finding) -> dict[str, Any]:
             "verdict": assessment.verdict,
             "migration": assessment.migration,
         },
+    }
+
+
+def _ownership(finding: Finding) -> dict[str, Any]:
+    owned = finding.ownership
+    if owned is None:
+        return {}
+    return {
+        "repository": owned.repository,
+        "repository_path": owned.repository_path,
+        "owner": owned.owner or None,
+        "owner_source": owned.source.value,
+        "due": owned.due,
     }
 
 
@@ -106,6 +120,15 @@ def to_document(result: ScanResult, generated_at: Optional[datetime] = None) -> 
         "generated_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "files_scanned": result.files_scanned,
         "files_failed": result.files_failed,
+        **({"deadline": result.deadline} if result.deadline else {}),
+        **(
+            {"repositories": [
+                {"name": r.name, "path": r.path, "kind": r.kind, "files_scanned": r.files_scanned}
+                for r in result.repositories
+            ]}
+            if result.repositories
+            else {}
+        ),
         "findings": [_finding(f) for f in result.findings],
         "errors": [{"path": e.path, "message": e.message} for e in result.errors],
         "unused_suppressions": [

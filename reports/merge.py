@@ -42,25 +42,69 @@ JsonDict = dict[str, object]
 _DOCUMENT_PARTS = ("findings", "rules", "errors", "unused_suppressions", "audits")
 
 
-class Category(str, Enum):
-    """The "are we ready?" tiles; each finding carries the categories it counts towards."""
+class Triage(str, Enum):
+    """What the basic-auth retirement means for a finding: exactly one per finding, the report's first view."""
 
-    BREAKS = "breaks"
-    FIX_SAFE = "fix-safe"
-    FIX_UNSAFE = "fix-unsafe"
-    MANUAL = "manual"
+    WILL_BREAK = "will-break"
+    MAY_BREAK = "may-break"  # verdict unknown: never counted as fine
+    ALREADY_BROKEN = "already-broken"
+    NOT_AFFECTED = "not-affected"
     GRAPH = "graph"
     SECRET = "secret"
 
 
+TRIAGE_LABELS: dict[Triage, str] = {
+    Triage.WILL_BREAK: "Will break",
+    Triage.MAY_BREAK: "May break (verdict unknown)",
+    Triage.ALREADY_BROKEN: "Already broken",
+    Triage.NOT_AFFECTED: "Not affected",
+    Triage.GRAPH: "Already on Graph",
+    Triage.SECRET: "Secrets found",
+}
+
+
+class Category(str, Enum):
+    """The "are we ready?" tiles; each finding carries the categories it counts towards."""
+
+    WILL_BREAK = Triage.WILL_BREAK.value
+    MAY_BREAK = Triage.MAY_BREAK.value
+    ALREADY_BROKEN = Triage.ALREADY_BROKEN.value
+    NOT_AFFECTED = Triage.NOT_AFFECTED.value
+    GRAPH = Triage.GRAPH.value
+    SECRET = Triage.SECRET.value
+    FIX_SAFE = "fix-safe"
+    FIX_UNSAFE = "fix-unsafe"
+    MANUAL = "manual"
+
+
 TILE_LABELS: dict[Category, str] = {
-    Category.BREAKS: "Will break",
+    **{Category(triage.value): label for triage, label in TRIAGE_LABELS.items()},
     Category.FIX_SAFE: "Auto-fixable (safe)",
     Category.FIX_UNSAFE: "Auto-fixable (unsafe)",
     Category.MANUAL: "Need manual work",
-    Category.GRAPH: "Already on Graph",
-    Category.SECRET: "Secrets found",
 }
+
+
+class WorkStep(int, Enum):
+    """The order of work: what to do first."""
+
+    BREAKING_SAFE_FIX = 1
+    BREAKING_MANUAL = 2
+    MAY_BREAK = 3
+    REST = 4
+
+
+WORK_LABELS: dict[WorkStep, str] = {
+    WorkStep.BREAKING_SAFE_FIX: "Breaking, with a safe automatic fix: run `smtp2graph fix`",
+    WorkStep.BREAKING_MANUAL: "Breaking, needs manual work (or a reviewed --unsafe-fixes patch)",
+    WorkStep.MAY_BREAK: "May break: find the server and credential that decide the verdict",
+    WorkStep.REST: "The rest: already broken, secrets, Graph bugs, not affected",
+}
+
+# Servers where a call presenting no password already fails (or failed) before the cut-over.
+_ALREADY_BROKEN_SERVERS = frozenset({"outlook-consumer"})
+_EXO_SUBMISSION = frozenset({"exchange-online-submission", "exchange-online-legacy-tls"})
+_NO_PASSWORD = frozenset({"none", "default-windows-logon"})
 
 
 class DocumentKind(str, Enum):
@@ -78,6 +122,32 @@ class Tile:
     label: str
     scripts: int
     findings: int
+
+
+@dataclass
+class WorkItem:
+    step: int
+    label: str
+    findings: int
+    scripts: int
+
+
+@dataclass
+class GroupCount:
+    """Triage counts of one repository or one owner (the charts and the "by owner" tables)."""
+
+    name: str
+    counts: dict[str, int]
+    findings: int
+
+
+@dataclass
+class BurnPoint:
+    """Breaking and may-break calls of the estate on one day (latest scan of each repository up to that day)."""
+
+    date: str
+    will_break: int
+    may_break: int
 
 
 @dataclass
@@ -133,6 +203,12 @@ class Summary:
     by_severity: dict[str, int]
     by_api: dict[str, int]
     by_fix: dict[str, int]
+    by_triage: dict[str, int] = field(default_factory=dict)
+    work_order: list[WorkItem] = field(default_factory=list)
+    by_repository: list[GroupCount] = field(default_factory=list)
+    by_owner: list[GroupCount] = field(default_factory=list)
+    fixable_safe: int = 0  # findings `smtp2graph fix` rewrites
+    fixable_unsafe: int = 0  # more with --unsafe-fixes
 
 
 @dataclass
@@ -153,6 +229,8 @@ class MergedReport:
     unused_suppressions: list[JsonDict]
     audits: list[JsonDict]
     filters: dict[str, list[str]] = field(default_factory=dict)
+    burndown: list[BurnPoint] = field(default_factory=list)
+    due: str = BASIC_AUTH_OFF.isoformat()  # the team's deadline: the cut-over, or the earliest --deadline of a scan
 
     def to_json(self) -> JsonDict:
         """The report as plain JSON-able data (what the page is rendered from)."""
@@ -258,20 +336,40 @@ def days_left(now: datetime) -> int:
     return (BASIC_AUTH_OFF - now.date()).days
 
 
-def finding_categories(finding: JsonDict) -> list[str]:
-    """The tiles a finding counts towards (see Category)."""
+def finding_triage(finding: JsonDict) -> Triage:
+    """The one triage status of a finding; a legacy call without a verdict is "may break", never fine."""
     rule = str(finding.get("rule", ""))
-    api = _obj(finding.get("call")).get("api")
-    fix = _obj(finding.get("fix"))
-    assessment = _obj(finding.get("assessment"))
-    categories: list[str] = []
-    if assessment.get("breaks") is True:
-        categories.append(Category.BREAKS.value)
     if rule.startswith("SEC"):
-        categories.append(Category.SECRET.value)
-    elif rule.startswith("GRAPH") or api in GRAPH_APIS:
-        categories.append(Category.GRAPH.value)
-    else:
+        return Triage.SECRET
+    if rule.startswith("GRAPH") or _obj(finding.get("call")).get("api") in GRAPH_APIS:
+        return Triage.GRAPH
+    assessment = _obj(finding.get("assessment"))
+    breaks = assessment.get("breaks")
+    server = assessment.get("server")
+    if breaks is True:
+        return Triage.ALREADY_BROKEN if server in _ALREADY_BROKEN_SERVERS else Triage.WILL_BREAK
+    if breaks is False:
+        return Triage.NOT_AFFECTED
+    if server in _EXO_SUBMISSION and assessment.get("credential") in _NO_PASSWORD:
+        return Triage.ALREADY_BROKEN  # Exchange Online client submission without a password fails today
+    return Triage.MAY_BREAK
+
+
+def work_step(triage: Triage, fix_safety: str) -> WorkStep:
+    """Where a finding comes in the order of work."""
+    if triage is Triage.WILL_BREAK:
+        return WorkStep.BREAKING_SAFE_FIX if fix_safety == "safe" else WorkStep.BREAKING_MANUAL
+    if triage is Triage.MAY_BREAK:
+        return WorkStep.MAY_BREAK
+    return WorkStep.REST
+
+
+def finding_categories(finding: JsonDict) -> list[str]:
+    """The tiles a finding counts towards (see Category): its triage status, then how a legacy call gets fixed."""
+    fix = _obj(finding.get("fix"))
+    triage = finding_triage(finding)
+    categories: list[str] = [triage.value]
+    if triage not in (Triage.SECRET, Triage.GRAPH):
         # A legacy sender: either the fixer rewrites it, or a person has to.
         applicability = fix.get("applicability") if fix.get("available") else None
         if applicability == "safe":
@@ -307,10 +405,79 @@ class _SenderTally:
     calls: int = 0
 
 
-class ReportBuilder:
-    """Accumulates documents one at a time (so callers can stream files) and builds the MergedReport."""
+_UNNAMED_ROOTS = frozenset({"", ".", "./", "(scan)"})
+_NO_OWNER = "(no owner)"
 
-    def __init__(self) -> None:
+
+def _document_identity(document: JsonDict) -> Optional[str]:
+    """What makes two scans "the same repository at two dates" (None: never merged as history).
+
+    A scan that names its repositories is identified by them; an older scan by its root, unless the
+    root says nothing (".": every CI checkout looks like that).
+    """
+    repositories = document.get("repositories")
+    if isinstance(repositories, list) and repositories:
+        names = sorted(_str(_obj(r).get("name")) for r in repositories)
+        if any(names):
+            return "\u0000".join(names)
+    root = _str(document.get("root"))
+    return None if root in _UNNAMED_ROOTS else root
+
+
+def _day(document: JsonDict) -> str:
+    stamp = _parse_time(document.get("generated_at"))
+    return stamp.date().isoformat() if stamp is not None else ""
+
+
+def _breaking_counts(document: JsonDict) -> tuple[int, int]:
+    counts: Counter[Triage] = Counter()
+    findings = document.get("findings")
+    for finding in findings if isinstance(findings, list) else []:
+        if isinstance(finding, dict):
+            counts[finding_triage(finding)] += 1
+    return counts[Triage.WILL_BREAK], counts[Triage.MAY_BREAK]
+
+
+def burndown_points(history: list[tuple[str, str, int, int]]) -> list[BurnPoint]:
+    """Estate totals per scan day: each repository counts with its latest scan up to that day.
+
+    `history` holds (identity, day, will_break, may_break) per scan document. Empty when all scans
+    are from one day (there is nothing to burn down).
+    """
+    days = sorted({day for _, day, _, _ in history if day})
+    if len(days) < 2:
+        return []
+    by_identity: dict[str, list[tuple[str, int, int]]] = {}
+    for identity, day, will, may in history:
+        if day:
+            by_identity.setdefault(identity, []).append((day, will, may))
+    for scans in by_identity.values():
+        scans.sort()
+    points = []
+    for day in days:
+        will = may = 0
+        for scans in by_identity.values():
+            latest = None
+            for scan in scans:
+                if scan[0] <= day:
+                    latest = scan
+            if latest is not None:
+                will += latest[1]
+                may += latest[2]
+        points.append(BurnPoint(date=day, will_break=will, may_break=may))
+    return points
+
+
+class ReportBuilder:
+    """Accumulates documents one at a time and builds the MergedReport.
+
+    Scans of the same repository from several dates are history: the newest one provides the
+    findings, every one of them a point of the burn-down.
+    """
+
+    def __init__(self, *, owners: Iterable[str] = (), repositories: Iterable[str] = ()) -> None:
+        self._owner_filter = {owner.lower() for owner in owners}
+        self._repo_filter = {repo.lower() for repo in repositories}
         self._findings: list[JsonDict] = []
         self._rules: dict[str, JsonDict] = {}
         self._repositories: list[Repository] = []
@@ -328,40 +495,95 @@ class ReportBuilder:
         self._fix: Counter[str] = Counter()
         self._senders: dict[str, _SenderTally] = {}
         self._dynamic: list[DynamicSender] = []
+        self._work: dict[int, list[int]] = {step.value: [0, 0] for step in WorkStep}
+        self._work_scripts: dict[int, set[tuple[str, str]]] = {step.value: set() for step in WorkStep}
+        self._by_repo: dict[str, Counter[str]] = {}
+        self._by_owner: dict[str, Counter[str]] = {}
+        self._deadlines: set[str] = set()
+        self._pending: list[JsonDict] = []  # scan documents in arrival order (newest per identity wins)
+        self._newest: dict[str, tuple[str, int]] = {}  # identity -> (generated_at, index in _pending)
+        self._history: list[tuple[str, str, int, int]] = []
 
     def add(self, document: JsonDict) -> None:
         """Add one scan or audit document (raises ReportInputError when it is neither)."""
         kind = classify_document(document)
-        self._stamps.append({"generated_at": document.get("generated_at")})
         if kind is DocumentKind.AUDIT:
+            self._stamps.append({"generated_at": document.get("generated_at")})
             self._audits.append(_masked_copy(document))
             return
-        repo = self._repo_name(_str(document.get("root")) or "(scan)")
+        identity = _document_identity(document)
+        index = len(self._pending)
+        if identity is not None:
+            will, may = _breaking_counts(document)
+            stamp = _str(document.get("generated_at"))
+            self._history.append((identity, _day(document), will, may))
+            known = self._newest.get(identity)
+            if known is not None and known[0] != stamp:
+                if stamp < known[0]:
+                    return  # an older scan of a repository already here: history only
+                self._pending[known[1]] = {}  # superseded by this newer scan
+            self._newest[identity] = (stamp, index)
+        self._pending.append(document)
+
+    def _add_scan(self, document: JsonDict) -> None:
+        self._stamps.append({"generated_at": document.get("generated_at")})
+        if _str(document.get("deadline")):
+            self._deadlines.add(_str(document.get("deadline")))
+        root = _str(document.get("root"))
         findings = document.get("findings")
         assert isinstance(findings, list)
         tool = _obj(document.get("tool"))
-        self._repositories.append(
-            Repository(
-                name=repo,
-                root=_str(document.get("root")),
-                generated_at=_str(document.get("generated_at")),
-                files_scanned=_int(document.get("files_scanned")),
-                files_failed=_int(document.get("files_failed")),
-                findings=len(findings),
-                tool_version=_str(tool.get("version")),
+        parts = [_obj(r) for r in document.get("repositories") or [] if isinstance(r, dict)] if isinstance(
+            document.get("repositories"), list) else []
+        names: dict[str, str] = {}
+        if parts:
+            # A scan that found repositories inside its root: each one is a repository of the estate.
+            per_repo: Counter[str] = Counter(_str(f.get("repository")) for f in findings if isinstance(f, dict))
+            for part in parts:
+                name = _str(part.get("name")) or root or "(scan)"
+                names[name] = self._repo_name(name)
+                self._repositories.append(Repository(
+                    name=names[name], root=root, generated_at=_str(document.get("generated_at")),
+                    files_scanned=_int(part.get("files_scanned")), files_failed=0,
+                    findings=per_repo.get(name, 0), tool_version=_str(tool.get("version"))))
+            if self._repositories:
+                self._repositories[-len(parts)].files_failed = _int(document.get("files_failed"))
+            default_repo = names[_str(parts[0].get("name")) or root or "(scan)"]
+        else:
+            default_repo = self._repo_name(root or "(scan)")
+            self._repositories.append(
+                Repository(
+                    name=default_repo,
+                    root=root,
+                    generated_at=_str(document.get("generated_at")),
+                    files_scanned=_int(document.get("files_scanned")),
+                    files_failed=_int(document.get("files_failed")),
+                    findings=len(findings),
+                    tool_version=_str(tool.get("version")),
+                )
             )
-        )
         rules = document.get("rules")
         if isinstance(rules, dict):
             for rule_id, meta in rules.items():
                 if isinstance(meta, dict):
                     self._rules.setdefault(str(rule_id), _masked_copy(meta))
         for finding in findings:
-            self._add_finding(repo, finding)
+            repo = names.get(_str(finding.get("repository")), default_repo)
+            if self._wanted(repo, finding):
+                self._add_finding(repo, finding)
         for key, target in (("errors", self._errors), ("unused_suppressions", self._unused)):
             entries = document.get(key)
             if isinstance(entries, list):
-                target.extend(dict(_masked_copy(entry), repo=repo) for entry in entries if isinstance(entry, dict))
+                target.extend(dict(_masked_copy(entry), repo=default_repo) for entry in entries if isinstance(entry, dict))
+
+    def _wanted(self, repo: str, finding: JsonDict) -> bool:
+        """The --owner / --repository filters (case-insensitive; "none" selects findings nobody owns)."""
+        if self._repo_filter and repo.lower() not in self._repo_filter:
+            return False
+        if self._owner_filter:
+            names = {name.lower() for name in _str(finding.get("owner")).split()}
+            return bool(names & self._owner_filter) or (not names and "none" in self._owner_filter)
+        return True
 
     def _repo_name(self, root: str) -> str:
         # Two scans of "." (or two checkouts with the same folder name) must stay distinguishable.
@@ -381,22 +603,32 @@ class ReportBuilder:
                 finding[key] = None
         if not isinstance(finding.get("related_locations"), list):
             finding["related_locations"] = []
-        for key in ("sender", "credential_user"):
-            if not isinstance(finding.get(key), str):
+        for key in ("sender", "credential_user", "owner", "owner_source", "due"):
+            if not isinstance(finding.get(key), str) or not finding.get(key):
                 finding[key] = None
+        if not isinstance(finding.get("repository_path"), str) or not finding.get("repository_path"):
+            finding["repository_path"] = _str(finding.get("path"))
         finding_id = len(self._findings)
         categories = finding_categories(finding)
+        triage = Triage(categories[0])
         finding["id"] = finding_id
         finding["repo"] = repo
         finding["categories"] = categories
         fix_safety = _fix_safety(finding)
         finding["fix_safety"] = fix_safety
+        finding["triage"] = triage.value
+        step = work_step(triage, fix_safety)
+        finding["work_step"] = step.value
         self._findings.append(finding)
         script = (repo, _str(finding.get("path")))
         self._all_scripts.add(script)
         for category in categories:
             self._scripts[category].add(script)
             self._category_findings[category] += 1
+        self._work[step.value][0] += 1
+        self._work_scripts[step.value].add(script)
+        self._by_repo.setdefault(repo, Counter())[triage.value] += 1
+        self._by_owner.setdefault(_str(finding.get("owner")) or _NO_OWNER, Counter())[triage.value] += 1
         self._severity[_str(finding.get("severity")) or "info"] += 1
         self._fix[fix_safety] += 1
         call = finding.get("call")
@@ -439,6 +671,10 @@ class ReportBuilder:
 
     def build(self, *, now: Optional[datetime] = None) -> MergedReport:
         """Finish: compute the summary, senders and filter choices."""
+        pending, self._pending = self._pending, []
+        for document in pending:
+            if document:  # superseded scans were emptied
+                self._add_scan(document)
         stamp = now or report_date(self._stamps) or datetime.now(timezone.utc)
         if stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=timezone.utc)
@@ -459,6 +695,16 @@ class ReportBuilder:
             by_api={api: self._api.get(api, 0) for api in APIS}
             | {api: count for api, count in sorted(self._api.items()) if api not in APIS},
             by_fix={safety: self._fix.get(safety, 0) for safety in FIX_SAFETIES},
+            by_triage={triage.value: self._category_findings[triage.value] for triage in Triage},
+            work_order=[
+                WorkItem(step=step.value, label=WORK_LABELS[step], findings=self._work[step.value][0],
+                         scripts=len(self._work_scripts[step.value]))
+                for step in WorkStep
+            ],
+            by_repository=_group_counts(self._by_repo),
+            by_owner=_group_counts(self._by_owner),
+            fixable_safe=self._fix.get("safe", 0),
+            fixable_unsafe=self._fix.get("unsafe", 0),
         )
         senders = [
             Sender(
@@ -496,8 +742,22 @@ class ReportBuilder:
                 "api": [a for a in summary.by_api if summary.by_api[a]],
                 "fix": [s for s in FIX_SAFETIES if self._fix.get(s)],
                 "repo": [r.name for r in self._repositories],
+                "owner": sorted(self._by_owner, key=lambda name: (name == _NO_OWNER, name.lower())),
+                "triage": [t.value for t in Triage if self._category_findings[t.value]],
             },
+            burndown=burndown_points(self._history),
+            due=min(self._deadlines) if self._deadlines else BASIC_AUTH_OFF.isoformat(),
         )
+
+
+def _group_counts(groups: dict[str, Counter[str]]) -> list[GroupCount]:
+    """Groups with the most breaking calls first (then may-break, then name)."""
+    entries = [
+        GroupCount(name=name, counts={t.value: counts.get(t.value, 0) for t in Triage}, findings=sum(counts.values()))
+        for name, counts in groups.items()
+    ]
+    entries.sort(key=lambda g: (-g.counts[Triage.WILL_BREAK.value], -g.counts[Triage.MAY_BREAK.value], g.name.lower()))
+    return entries
 
 
 def _int(value: object) -> int:
@@ -556,24 +816,28 @@ def iter_documents(paths: Iterable[Path], problems: list[InputProblem]) -> Itera
 class ReportFormat(str, Enum):
     HTML = "html"
     MARKDOWN = "markdown"
+    CSV = "csv"
+    XLSX = "xlsx"
+    TERMINAL = "terminal"
+    CONCISE = "concise"
 
 
 @dataclass
 class RenderedFiles:
-    text: Optional[str]  # None when no input was usable
+    text: Optional[Union[str, bytes]]  # None when no input was usable; bytes for XLSX
     problems: list[InputProblem]
     documents: int
 
 
 def render_files(
-    paths: Iterable[Path], report_format: Union[ReportFormat, str], *, now: Optional[datetime] = None
+    paths: Iterable[Path], report_format: Union[ReportFormat, str], *, now: Optional[datetime] = None,
+    owners: Iterable[str] = (), repositories: Iterable[str] = (),
 ) -> RenderedFiles:
     """Read many scan/audit JSON files (streamed) and render one report; unusable files become problems."""
-    from .html import render_report_html
-    from .markdown import render_report_markdown
+    from . import Format, render_merged
 
     problems: list[InputProblem] = []
-    builder = ReportBuilder()
+    builder = ReportBuilder(owners=owners, repositories=repositories)
     count = 0
     for document in iter_documents(paths, problems):
         builder.add(document)
@@ -581,12 +845,13 @@ def render_files(
     if count == 0:
         return RenderedFiles(text=None, problems=problems, documents=0)
     report = builder.build(now=now)
-    renderer = render_report_markdown if ReportFormat(report_format) is ReportFormat.MARKDOWN else render_report_html
-    return RenderedFiles(text=renderer(report), problems=problems, documents=count)
+    return RenderedFiles(text=render_merged(report, Format(ReportFormat(report_format).value)), problems=problems,
+                         documents=count)
 
 
 def run_report(
-    paths: list[Path], output: Optional[Path], report_format: Union[ReportFormat, str], *, err: Optional[TextIO] = None
+    paths: list[Path], output: Optional[Path], report_format: Union[ReportFormat, str], *, err: Optional[TextIO] = None,
+    owners: Iterable[str] = (), repositories: Iterable[str] = (),
 ) -> int:
     """The `smtp2graph report` command: render many JSON files into one report; returns the exit code.
 
@@ -594,19 +859,28 @@ def run_report(
     cannot be written, 0 otherwise.
     """
     stream = err if err is not None else sys.stderr
-    rendered = render_files(paths, report_format)
-    for problem in rendered.problems:
-        print(f"error: {problem}", file=stream)
-    if rendered.text is None:
-        print("error: no usable scan or audit JSON document; nothing rendered", file=stream)
+    if ReportFormat(report_format) is ReportFormat.XLSX and output is None and sys.stdout.isatty():
+        print("smtp2graph: error: --format xlsx writes a binary file: add --output FILE.xlsx", file=stream)
         return 2
+    rendered = render_files(paths, report_format, owners=owners, repositories=repositories)
+    for problem in rendered.problems:
+        print(f"smtp2graph: error: {problem}", file=stream)
+    if rendered.text is None:
+        print("smtp2graph: error: no usable scan or audit JSON document; nothing rendered", file=stream)
+        return 2
+    content = rendered.text.encode("utf-8") if isinstance(rendered.text, str) else rendered.text
     if output is None:
-        sys.stdout.write(rendered.text)
+        sys.stdout.flush()
+        if hasattr(sys.stdout, "buffer"):
+            sys.stdout.buffer.write(content)
+        else:
+            sys.stdout.write(content.decode("utf-8"))
+        sys.stdout.flush()
         return 0
     try:
-        output.write_text(rendered.text, encoding="utf-8")
+        output.write_bytes(content)
     except OSError as error:
-        print(f"error: {output}: cannot write the report: {error.strerror or error}", file=stream)
+        print(f"smtp2graph: error: {output}: cannot write the report: {error.strerror or error}", file=stream)
         return 2
     print(f"wrote {output} ({rendered.documents} document{'s' if rendered.documents != 1 else ''})", file=stream)
     return 0

@@ -1,39 +1,107 @@
-"""The human view on the terminal: findings grouped by file, then a summary line."""
+"""The human view on the terminal: triage first, then the findings in the order of work, one line each.
+
+What an admin reads at 80 columns: how many calls will break, may break (verdict unknown), are
+already broken, are not affected, are on Graph, and which secrets were found; then the breaking
+calls with a safe fix, the breaking calls needing manual work, the may-break calls, then the rest.
+The last line says how many `smtp2graph fix` rewrites.
+"""
 
 from __future__ import annotations
 
 import io
 import os
+import posixpath
+import re
 import shutil
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Optional
 
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
-from scanner.model import Finding, ScanResult, Severity
+from scanner.model import Finding, ScanResult
 
-_STYLE = {
-    Severity.CRITICAL: "bold white on red",
-    Severity.HIGH: "bold red",
-    Severity.MEDIUM: "yellow",
-    Severity.LOW: "cyan",
-    Severity.INFO: "dim",
+from .merge import (
+    TRIAGE_LABELS,
+    WORK_LABELS,
+    JsonDict,
+    MergedReport,
+    Triage,
+    WorkStep,
+    finding_triage,
+)
+
+_SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
+_TRIAGE_STYLE = {
+    Triage.WILL_BREAK: "bold red",
+    Triage.MAY_BREAK: "bold yellow",
+    Triage.ALREADY_BROKEN: "magenta",
+    Triage.NOT_AFFECTED: "green",
+    Triage.GRAPH: "cyan",
+    Triage.SECRET: "bold magenta",
 }
+_SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+# The rest of the work, in the order a reader wants it: what fails today first, what needs nothing last.
+_REST_ORDER = {Triage.ALREADY_BROKEN: 0, Triage.SECRET: 1, Triage.GRAPH: 2, Triage.NOT_AFFECTED: 3}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: object) -> str:
+    """Text with control characters shown as escapes, so a file name or message cannot drive the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                        "" if text is None else str(text))
+
+
+def display_path(root: str, path: str) -> str:
+    """The path a person (or an editor) opens: the scan root joined with the finding's path."""
+    if not root or root in (".", "./"):
+        return path
+    return posixpath.normpath(posixpath.join(root.replace("\\", "/"), path))
+
+
+def _roots(report: MergedReport) -> dict[str, str]:
+    return {repo.name: repo.root for repo in report.repositories}
+
+
+def finding_location(finding: JsonDict, roots: dict[str, str]) -> str:
+    """`path:line:col` of a merged finding, the path joined with its scan root."""
+    path = display_path(roots.get(str(finding.get("repo", "")), ""), str(finding.get("path", "")))
+    return f"{path}:{finding.get('line') or 1}:{finding.get('column') or 1}"
+
+
+def _plural(count: int, word: str, words: Optional[str] = None) -> str:
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
+def _triage_of(finding: Finding) -> Triage:
+    assessment = finding.assessment
+    return finding_triage({
+        "rule": finding.rule,
+        "call": {"api": finding.call.api.value} if finding.call is not None else None,
+        "assessment": None if assessment is None else {
+            "breaks": assessment.breaks, "server": assessment.server.value, "credential": assessment.credential.value,
+        },
+    })
 
 
 def summary_line(result: ScanResult) -> str:
-    """One line: files, findings by severity, breakers, errors."""
-    counts = Counter(f.severity for f in result.findings)
-    breaks = len({f.location.path for f in result.findings if f.assessment is not None and f.assessment.breaks})
-    by_sev = ", ".join(f"{counts[s]} {s.value}" for s in reversed(list(Severity)) if counts[s])
+    """One line: files, findings by severity, scripts that break and that may break (verdict unknown), errors."""
+    counts = Counter(f.severity.value for f in result.findings)
+    scripts: dict[Triage, set[str]] = {triage: set() for triage in Triage}
+    for finding in result.findings:
+        scripts[_triage_of(finding)].add(finding.location.path)
+    breaks = scripts[Triage.WILL_BREAK]
+    may = scripts[Triage.MAY_BREAK] - breaks
+    broken = scripts[Triage.ALREADY_BROKEN] - breaks - may
+    by_sev = ", ".join(f"{counts[s]} {s}" for s in _SEVERITY_RANK if counts[s])
+    verdicts = f"{len(breaks)} script(s) break when basic auth is disabled, {len(may)} more may break (verdict unknown)"
+    if broken:
+        verdicts += f", {len(broken)} already broken"
     parts = [
         f"{result.files_scanned} file(s) scanned",
         f"{len(result.findings)} finding(s)" + (f" ({by_sev})" if by_sev else ""),
-        f"{breaks} script(s) break when basic auth is disabled",
+        verdicts,
     ]
     if result.errors:
         parts.append(f"{len(result.errors)} error(s)")
@@ -42,42 +110,197 @@ def summary_line(result: ScanResult) -> str:
     return "; ".join(parts)
 
 
-def format_terminal(result: ScanResult, width: Optional[int] = None, color: Optional[bool] = None) -> str:
-    """Render the findings as rich tables grouped by file (returned as text).
+def fix_line(report: MergedReport) -> str:
+    """The closing sentence: how many findings `smtp2graph fix` rewrites."""
+    return (f"{report.summary.fixable_safe:,} of these are fixed by `smtp2graph fix` "
+            f"({report.summary.fixable_unsafe:,} more with --unsafe-fixes)")
 
-    Width and color follow the terminal standard output is attached to (NO_COLOR disables color).
+
+def _ordered(findings: list[JsonDict]) -> dict[WorkStep, list[JsonDict]]:
+    steps: dict[WorkStep, list[JsonDict]] = {step: [] for step in WorkStep}
+    for finding in findings:
+        steps[WorkStep(int(str(finding.get("work_step") or 4)))].append(finding)
+
+    def key(f: JsonDict) -> tuple[int, int, str, str, int]:
+        rest = _REST_ORDER.get(Triage(str(f.get("triage"))), 9)
+        return (rest, _SEVERITY_RANK.get(str(f.get("severity")), 9), str(f.get("repo")), str(f.get("path")),
+                int(str(f.get("line") or 0)))
+
+    for members in steps.values():
+        members.sort(key=key)
+    return steps
+
+
+class _Writer:
+    def __init__(self, width: int, color: bool, truncate: bool) -> None:
+        self.buffer = io.StringIO()
+        self.width = width
+        self.truncate = truncate
+        self.console = Console(file=self.buffer, width=width if truncate else 100_000, force_terminal=color,
+                               no_color=not color, highlight=False, soft_wrap=not truncate, emoji=False, markup=False)
+
+    def line(self, *parts: tuple[str, str]) -> None:
+        text = Text()
+        for content, style in parts:
+            text.append(content, style=style or None)
+        if self.truncate and text.cell_len > self.width:
+            text.truncate(self.width, overflow="ellipsis")
+        self.console.print(text, no_wrap=True, overflow="ellipsis" if self.truncate else "ignore", crop=self.truncate)
+
+    def blank(self) -> None:
+        self.console.print()
+
+
+def _counts_block(out: _Writer, report: MergedReport) -> None:
+    scripts = {tile.key: tile.scripts for tile in report.summary.tiles}
+    label_width = max(len(label) for label in TRIAGE_LABELS.values())
+    number_width = max(len(f"{n:,}") for n in report.summary.by_triage.values()) if report.summary.by_triage else 1
+    for triage in Triage:
+        count = report.summary.by_triage.get(triage.value, 0)
+        where = f"  in {_plural(scripts.get(triage.value, 0), 'script')}" if count else ""
+        out.line(("  " + TRIAGE_LABELS[triage].ljust(label_width) + "  ", ""),
+                 (f"{count:,}".rjust(number_width), _TRIAGE_STYLE[triage] if count else "dim"), (where, "dim"))
+
+
+def _group_block(out: _Writer, title: str, groups: list, sources: dict[str, str], limit: int = 10) -> None:
+    if len(groups) < 2:
+        return
+    out.line((title, "bold"), (" (most breaking calls first)", "dim"))
+    shown = groups[:limit]
+    name_width = min(40, max(len(printable(g.name)) for g in shown))
+    for group in shown:
+        source = f" ({sources[group.name]})" if sources.get(group.name) else ""
+        will, may = group.counts.get(Triage.WILL_BREAK.value, 0), group.counts.get(Triage.MAY_BREAK.value, 0)
+        out.line(("  " + printable(group.name)[:name_width].ljust(name_width), ""),
+                 (f"  {will:>4} will break", "red" if will else "dim"),
+                 (f"  {may:>4} may break", "yellow" if may else "dim"),
+                 (f"  {group.findings:>5} findings", "dim"), (source, "dim"))
+    if len(groups) > limit:
+        out.line((f"  … and {len(groups) - limit} more", "dim"))
+    out.blank()
+
+
+def owner_sources(report: MergedReport) -> dict[str, str]:
+    """Owner -> where the name came from (CODEOWNERS, config, git blame), for "say which source"."""
+    sources: dict[str, set[str]] = {}
+    for finding in report.findings:
+        if finding.get("owner"):
+            sources.setdefault(str(finding["owner"]), set()).add(str(finding.get("owner_source") or "").replace("-", " "))
+    return {owner: ", ".join(sorted(s for s in found if s)) for owner, found in sources.items()}
+
+
+def _finding_line(out: _Writer, finding: JsonDict, roots: dict[str, str], show_owner: bool) -> None:
+    severity = str(finding.get("severity") or "info")
+    owner = str(finding.get("owner") or "")
+    parts: list[tuple[str, str]] = [
+        ("  " + printable(finding_location(finding, roots)), "bold"),
+        ("  " + printable(finding.get("rule")), ""),
+        (" " + severity, _SEVERITY_STYLE.get(severity, "")),
+    ]
+    parts.append(("  " + printable(finding.get("message")), ""))
+    if show_owner and owner:
+        parts.append(("  — " + printable(owner), "cyan"))
+    out.line(*parts)
+
+
+def format_report_terminal(
+    report: MergedReport, *, width: Optional[int] = None, color: Optional[bool] = None,
+    truncate: Optional[bool] = None, group_by: str = "work",
+) -> str:
+    """Render a merged report for the terminal: triage, order of work, one line per finding, the fix count.
+
+    On a terminal, lines are cut at its width with "…"; written to a file or a pipe, every line is whole.
     """
+    tty = sys.stdout.isatty()
     if width is None:
-        width = max(80, shutil.get_terminal_size((120, 24)).columns)
+        width = max(60, shutil.get_terminal_size((100, 24)).columns)
     if color is None:
-        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False, soft_wrap=False)
-    by_file: dict[str, list[Finding]] = defaultdict(list)
-    for finding in result.findings:
-        by_file[finding.location.path].append(finding)
-    for path in sorted(by_file):
-        console.print(Text(path, style="bold underline"))
-        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1), expand=False)
-        table.add_column("line", justify="right", no_wrap=True)
-        table.add_column("rule", no_wrap=True)
-        table.add_column("severity", no_wrap=True)
-        table.add_column("fix", no_wrap=True)
-        table.add_column("message", overflow="fold")
-        for f in sorted(by_file[path], key=lambda f: (f.location.line, f.location.column)):
-            table.add_row(
-                f"{f.location.line}:{f.location.column}",
-                f.rule,
-                Text(f.severity.value, style=_STYLE[f.severity]),
-                f.fix.applicability.value,
-                escape(f.message),
-            )
-        console.print(table)
-        console.print()
-    for error in result.errors:
-        console.print(Text(f"error: {error.path}: {error.message}", style="red"))
-    for unused in result.unused_suppressions:
-        rules = ",".join(unused.rules) or "all rules"
-        console.print(Text(f"warning: {unused.path}:{unused.line}: unused suppression ({rules})", style="yellow"))
-    console.print(Text(summary_line(result), style="bold"))
-    return buffer.getvalue()
+        color = tty and "NO_COLOR" not in os.environ
+    if truncate is None:
+        truncate = tty
+    out = _Writer(width, color, truncate)
+    roots = _roots(report)
+    repos = report.repositories
+    files = sum(repo.files_scanned for repo in repos)
+    days = (_date(report.due) - _date(report.generated_at[:10])).days if report.due and report.generated_at else 0
+    due = f"due {report.due} ({_plural(days, 'day')} left)" if days >= 0 else f"due {report.due} ({_plural(-days, 'day')} ago)"
+    out.line(("smtp2graph: ", "bold"),
+             (f"{_plural(len(repos), 'repository', 'repositories')}, {_plural(files, 'file')} scanned, "
+              f"{_plural(report.summary.findings, 'finding')}; {due}", ""))
+    _counts_block(out, report)
+    out.blank()
+    show_owner = any(finding.get("owner") for finding in report.findings)
+    if group_by in ("owner", "repository"):
+        _grouped_listing(out, report, roots, group_by)
+    else:
+        for step, members in _ordered(report.findings).items():
+            if not members:
+                continue
+            out.line((f"{step.value}. {WORK_LABELS[step]}", "bold underline"), (f" ({len(members):,})", "bold"))
+            for finding in members:
+                _finding_line(out, finding, roots, show_owner)
+            out.blank()
+    _group_block(out, "By repository", report.summary.by_repository, {})
+    _group_block(out, "By owner", report.summary.by_owner, owner_sources(report))
+    for error in report.errors:
+        out.line((f"error: {printable(error.get('path'))}: {printable(error.get('message'))}", "red"))
+    for unused in report.unused_suppressions:
+        rules = ",".join(str(r) for r in unused.get("rules") or []) or "all rules"
+        out.line((f"warning: {printable(unused.get('path'))}:{unused.get('line')}: unused suppression ({rules})", "yellow"))
+    out.line((report_summary_line(report), ""))
+    out.line((fix_line(report), "bold"))
+    return out.buffer.getvalue()
+
+
+def report_summary_line(report: MergedReport) -> str:
+    """The scan summary line (as `summary_line`) computed from a merged report."""
+    scripts: dict[str, set[tuple[str, str]]] = {t.value: set() for t in Triage}
+    for finding in report.findings:
+        scripts[str(finding.get("triage"))].add((str(finding.get("repo")), str(finding.get("path"))))
+    breaks = scripts[Triage.WILL_BREAK.value]
+    may = scripts[Triage.MAY_BREAK.value] - breaks
+    broken = scripts[Triage.ALREADY_BROKEN.value] - breaks - may
+    by_sev = ", ".join(f"{count} {sev}" for sev, count in report.summary.by_severity.items() if count)
+    files = sum(repo.files_scanned for repo in report.repositories)
+    text = (f"{files} file(s) scanned; {report.summary.findings} finding(s)" + (f" ({by_sev})" if by_sev else "")
+            + f"; {len(breaks)} script(s) break when basic auth is disabled, {len(may)} more may break (verdict unknown)")
+    if broken:
+        text += f", {len(broken)} already broken"
+    if report.errors:
+        text += f"; {len(report.errors)} error(s)"
+    if report.unused_suppressions:
+        text += f"; {len(report.unused_suppressions)} unused suppression(s)"
+    return text
+
+
+def _grouped_listing(out: _Writer, report: MergedReport, roots: dict[str, str], group_by: str) -> None:
+    key = "owner" if group_by == "owner" else "repo"
+    groups = report.summary.by_owner if group_by == "owner" else report.summary.by_repository
+    members: dict[str, list[JsonDict]] = {}
+    for finding in report.findings:
+        members.setdefault(str(finding.get(key) or "(no owner)"), []).append(finding)
+    for group in groups:
+        found = members.get(group.name, [])
+        if not found:
+            continue
+        will = group.counts.get(Triage.WILL_BREAK.value, 0)
+        may = group.counts.get(Triage.MAY_BREAK.value, 0)
+        out.line((printable(group.name), "bold underline"), (f"  {will} will break, {may} may break", "bold"))
+        for step_members in _ordered(found).values():
+            for finding in step_members:
+                _finding_line(out, finding, roots, group_by != "owner")
+        out.blank()
+
+
+def _date(text: str):  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    return date.fromisoformat(text[:10])
+
+
+def format_terminal(result: ScanResult, width: Optional[int] = None, color: Optional[bool] = None) -> str:
+    """Render a scan for the terminal (see format_report_terminal)."""
+    from .json_report import to_document
+    from .merge import merge_documents
+
+    return format_report_terminal(merge_documents([to_document(result)]), width=width, color=color)

@@ -9,7 +9,7 @@ import typer
 
 from scanner.model import Severity
 from scanner.graph.formats import OutputFormat as _GraphFormat  # light: no requests/msal
-from scanner.reports import Format
+from scanner.reports import Format, GroupBy
 from scanner.reports.merge import ReportFormat as _ReportFormat  # light: no jinja2
 
 if TYPE_CHECKING:
@@ -45,6 +45,11 @@ def scan_command(
     baseline: Annotated[Optional[Path], typer.Option("--baseline", help="A previous JSON report: report only findings not in it (matched by fingerprint).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="Configuration file (default: .smtp2graph.toml or [tool.smtp2graph] in pyproject.toml at the scan root).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")] = False,
+    deadline: Annotated[Optional[str], typer.Option("--deadline", metavar="YYYY-MM-DD", help="Due date of every finding (default: the cut-over, 2026-12-31).")] = None,
+    owner: Annotated[Optional[list[str]], typer.Option("--owner", metavar="OWNER", help="Only findings of this owner (repeatable; 'none': unowned).")] = None,
+    repository: Annotated[Optional[list[str]], typer.Option("--repository", metavar="NAME", help="Only findings in this repository (repeatable).")] = None,
+    group_by: Annotated[GroupBy, typer.Option("--group-by", help="Terminal view: order of work, or per owner or repository.")] = GroupBy.WORK,
+    no_blame: Annotated[bool, typer.Option("--no-blame", help="Do not ask git blame for owners.")] = False,
 ) -> None:
     """Find every script that sends mail over SMTP and say what the basic-auth retirement does to it."""
     from scanner.run import ScanRequest, run_scan
@@ -54,7 +59,8 @@ def scan_command(
             paths=paths or [Path(".")], format=format.value, output=output, fail_on=fail_on, exit_zero=exit_zero,
             select=select or [], ignore=ignore or [], exclude=exclude or [], respect_gitignore=not no_gitignore,
             jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir, max_file_size=max_file_size,
-            baseline=baseline, config=config, quiet=quiet,
+            baseline=baseline, config=config, quiet=quiet, deadline=deadline, owners=owner or [],
+            repositories=repository or [], group_by=group_by.value, use_git=not no_blame,
         )
     )
     raise typer.Exit(code)
@@ -157,12 +163,17 @@ def report_command(
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Write the report to this file instead of stdout.")] = None,
     report_format: Annotated[_ReportFormat, typer.Option(
-        "--format", "-f", help="html: one self-contained page; markdown: for a PR or a wiki.")] = _ReportFormat.HTML,
+        "--format", "-f", help="html: one self-contained page; markdown: for a PR or a wiki; csv / xlsx: the "
+        "action plan; terminal / concise: text.")] = _ReportFormat.HTML,
+    owner: Annotated[Optional[list[str]], typer.Option(
+        "--owner", metavar="OWNER", help="Only findings of this owner (repeatable; 'none': unowned).")] = None,
+    repository: Annotated[Optional[list[str]], typer.Option(
+        "--repository", metavar="NAME", help="Only findings in this repository (repeatable).")] = None,
 ) -> None:
-    """Merge scan (and tenant audit) JSON files into one HTML or Markdown migration report."""
+    """Merge scan (and tenant audit) JSON files into one estate report: HTML, Markdown, CSV or Excel."""
     from scanner.reports.merge import run_report
 
-    code = run_report(inputs, output, report_format)
+    code = run_report(inputs, output, report_format, owners=owner or [], repositories=repository or [])
     if code:
         raise typer.Exit(code)
 

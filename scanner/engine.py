@@ -668,7 +668,7 @@ def scan(
         import time
 
         index.save(time.time_ns())
-    result = ScanResult(root.as_posix(), len(files) - failed, findings, errors, unused, failed)
+    result = ScanResult(root.as_posix(), len(files) - failed, findings, errors, unused, failed, scanned_paths=rels)
     changed = redact_result(result, registry)
     if changed and options.use_cache:
         _recache_redacted({cache_keys[rel] for rel in changed if rel in cache_keys}, registry, options)

@@ -170,6 +170,26 @@ class FixInfo:
     diff: Optional[str] = None
 
 
+class OwnerSource(str, Enum):
+    """Where a finding's owner came from (reports say which)."""
+
+    CODEOWNERS = "CODEOWNERS"
+    CONFIG = "config"  # the `owners` map of .smtp2graph.toml
+    GIT_BLAME = "git-blame"  # the last author of the call's line
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """Which repository a finding is in, who owns it and by when it must be migrated."""
+
+    repository: str  # a git root below the scan root, the enclosing git repository, or a top folder
+    repository_path: str  # the file's path relative to that repository, with /
+    owner: str  # "" when no source names one
+    source: OwnerSource
+    due: str  # ISO date: the cut-over date or the user's --deadline
+
+
 @dataclass
 class Finding:
     rule: str
@@ -192,6 +212,7 @@ class Finding:
     context_lines: list[str] = field(default_factory=list)
     sender: Optional[str] = None  # static sender mailbox, lower-case
     credential_user: Optional[str] = None  # static user name of the credential, when the file shows it
+    ownership: Optional[Ownership] = None  # set by scanner.owners after the scan
 
 
 @dataclass(frozen=True)
@@ -215,3 +236,16 @@ class ScanResult:
     errors: list[FileError]
     unused_suppressions: list[UnusedSuppression] = field(default_factory=list)
     files_failed: int = 0
+    scanned_paths: list[str] = field(default_factory=list)  # root-relative paths of the files read
+    repositories: list["RepositoryInfo"] = field(default_factory=list)  # set by scanner.owners
+    deadline: str = ""  # ISO date every finding is due by (set with the owners)
+
+
+@dataclass(frozen=True)
+class RepositoryInfo:
+    """One repository inside a scan: a git root, the enclosing repository, or a top folder of the scan root."""
+
+    name: str
+    path: str  # its folder relative to the scan root ("" for the root itself, ".." when the root is inside it)
+    kind: str  # "git" or "folder"
+    files_scanned: int

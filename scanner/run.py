@@ -38,6 +38,11 @@ class ScanRequest:
     baseline: Optional[Path] = None
     config: Optional[Path] = None
     quiet: bool = False
+    deadline: Optional[str] = None  # ISO date findings are due by (default: the cut-over)
+    owners: list[str] = field(default_factory=list)  # only findings of these owners
+    repositories: list[str] = field(default_factory=list)  # only findings in these repositories
+    group_by: str = "work"
+    use_git: bool = True
 
 
 @dataclass
@@ -49,6 +54,7 @@ class ProjectConfig:
     exclude: list[str] = field(default_factory=list)
     severity: dict[str, str] = field(default_factory=dict)
     per_path_ignores: dict[str, list[str]] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)  # glob -> owner
     source: Optional[Path] = None
 
 
@@ -81,7 +87,7 @@ def load_project_config(root: Path, explicit: Optional[Path] = None) -> ProjectC
             source = root / "pyproject.toml"
             data = pyproject["tool"]["smtp2graph"]
     config = ProjectConfig(source=source)
-    allowed = {"select", "ignore", "exclude", "severity", "per-path-ignores"}
+    allowed = {"select", "ignore", "exclude", "severity", "per-path-ignores", "owners"}
     for key, value in data.items():
         if key not in allowed:
             raise UsageError(f"{source}: unknown setting {key!r} (expected one of {', '.join(sorted(allowed))})")
@@ -93,6 +99,10 @@ def load_project_config(root: Path, explicit: Optional[Path] = None) -> ProjectC
             if not isinstance(value, dict) or not all(v in {s.value for s in Severity} for v in value.values()):
                 raise UsageError(f"{source}: severity must map rule ids to one of {', '.join(s.value for s in Severity)}")
             config.severity = {str(k): str(v) for k, v in value.items()}
+        elif key == "owners":
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise UsageError(f"{source}: owners must map globs to owner names (\"reports/**\" = \"@ops\")")
+            config.owners = {str(k): v for k, v in value.items()}
         else:
             if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
                 raise UsageError(f"{source}: per-path-ignores must map globs to lists of rule ids")
@@ -115,13 +125,13 @@ def _baseline_fingerprints(path: Path) -> set[str]:
         raise UsageError(f"{path}: not a smtp2graph JSON report usable as a baseline ({exc})") from exc
 
 
-def write_output(path: Path, content: str) -> None:
+def write_output(path: Path, content: "str | bytes") -> None:
     """Write a report atomically (temp file in the same folder, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(content)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content.encode("utf-8") if isinstance(content, str) else content)
         # mkstemp creates 0600; a report is an ordinary file, readable as the umask allows.
         umask = os.umask(0)
         os.umask(umask)
@@ -171,6 +181,14 @@ def execute_scan(request: ScanRequest) -> tuple[ScanResult, int]:
     if request.baseline is not None:
         known_prints = _baseline_fingerprints(request.baseline)
         result.findings = [f for f in result.findings if f.fingerprint not in known_prints]
+    from scanner.owners import OwnerSettings, assign_owners, filter_findings, parse_deadline
+
+    try:
+        deadline = parse_deadline(request.deadline)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    assign_owners(result, OwnerSettings(owners=project.owners, deadline=deadline, use_git=request.use_git))
+    filter_findings(result, request.owners, request.repositories)
     failing = [f for f in result.findings if f.severity.rank >= request.fail_on.rank]
     code = 0 if request.exit_zero or not failing else 1
     return result, code
@@ -189,17 +207,25 @@ def _progress_printer():  # type: ignore[no-untyped-def]
 
 def run_scan(request: ScanRequest) -> int:
     """The `scan` command: scan, render, write, summarise on stderr; returns the exit code."""
-    from scanner.reports import Format, render
+    from scanner.reports import BINARY_FORMATS, Format, GroupBy, RenderOptions, render_bytes
     from scanner.reports.terminal import summary_line
 
     try:
         fmt = Format(request.format)
+        if fmt in BINARY_FORMATS and request.output is None and sys.stdout.isatty():
+            raise UsageError(f"--format {fmt.value} writes a binary file: add --output FILE.{fmt.value}")
         result, code = execute_scan(request)
-        content = render(result, fmt)
+        if result.files_scanned == 0 and not result.errors and not request.quiet:
+            sys.stderr.write(f"smtp2graph: no PowerShell file (.ps1, .psm1, .psd1) found under {', '.join(str(p) for p in request.paths)}\n")
+        content = render_bytes(result, fmt, RenderOptions(group_by=GroupBy(request.group_by)))
         if request.output is not None:
             write_output(request.output, content)
         else:
-            sys.stdout.write(content)
+            sys.stdout.flush()
+            if hasattr(sys.stdout, "buffer"):
+                sys.stdout.buffer.write(content)
+            else:
+                sys.stdout.write(content.decode("utf-8"))
             sys.stdout.flush()
     except UsageError as exc:
         sys.stderr.write(f"smtp2graph: error: {exc}\n")

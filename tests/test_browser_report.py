@@ -103,8 +103,15 @@ def legacy(f: dict) -> bool:
     return f["rule"].startswith("SMTP") and (f.get("call") or {}).get("api") not in GRAPH_APIS
 
 
+def _no_password_on_exo(f: dict) -> bool:
+    a = f.get("assessment") or {}
+    return a.get("server") == "exchange-online-submission" and a.get("credential") in ("none", "default-windows-logon")
+
+
 TILES: dict[str, Callable[[dict], bool]] = {
-    "breaks": lambda f: (f.get("assessment") or {}).get("breaks") is True,
+    "will-break": lambda f: legacy(f) and (f.get("assessment") or {}).get("breaks") is True,
+    "may-break": lambda f: legacy(f) and (f.get("assessment") or {}).get("breaks") is None and not _no_password_on_exo(f),
+    "not-affected": lambda f: legacy(f) and (f.get("assessment") or {}).get("breaks") is False,
     "fix-safe": lambda f: legacy(f) and f["fix"]["available"] and f["fix"]["applicability"] == "safe",
     "fix-unsafe": lambda f: legacy(f) and f["fix"]["available"] and f["fix"]["applicability"] == "unsafe",
     "manual": lambda f: legacy(f) and not (f["fix"]["available"] and f["fix"]["applicability"] in ("safe", "unsafe")),
@@ -151,12 +158,12 @@ def test_search_and_tile_combine(driver: WebDriver, fixture_page: Path) -> None:
     onboarding = [f for root, f in all_findings() if "onboarding" in f["path"]]
     wait_for_count(driver, len(onboarding))
     assert visible_rows(driver) == len(onboarding) == 4
-    driver.find_element(By.CSS_SELECTOR, '#tiles button[data-tile="breaks"]').click()
-    both = [f for f in onboarding if TILES["breaks"](f)]
+    driver.find_element(By.CSS_SELECTOR, '#tiles button[data-tile="will-break"]').click()
+    both = [f for f in onboarding if TILES["will-break"](f)]
     wait_for_count(driver, len(both))
     assert visible_rows(driver) == len(both) == 2
     search.send_keys(Keys.ESCAPE)  # Escape clears the search, the tile stays
-    wait_for_count(driver, len([f for _, f in all_findings() if TILES["breaks"](f)]))
+    wait_for_count(driver, len([f for _, f in all_findings() if TILES["will-break"](f)]))
     driver.find_element(By.ID, "clear-filters").click()
     wait_for_count(driver, len(all_findings()))
 

@@ -45,8 +45,22 @@ def expected_tiles(documents: list[dict[str, Any]]) -> dict[str, tuple[int, int]
     def fixable(f: dict, how: str) -> bool:
         return legacy(f) and f["fix"]["available"] and f["fix"]["applicability"] == how
 
+    def verdict(f: dict) -> object:
+        return (f.get("assessment") or {}).get("breaks")
+
+    def server(f: dict) -> object:
+        return (f.get("assessment") or {}).get("server")
+
+    def no_password_on_exo(f: dict) -> bool:
+        a = f.get("assessment") or {}
+        return a.get("server") == "exchange-online-submission" and a.get("credential") in ("none", "default-windows-logon")
+
     predicates = {
-        "breaks": lambda f: (f.get("assessment") or {}).get("breaks") is True,
+        "will-break": lambda f: legacy(f) and verdict(f) is True and server(f) != "outlook-consumer",
+        "may-break": lambda f: legacy(f) and verdict(f) is None and not no_password_on_exo(f),
+        "already-broken": lambda f: legacy(f) and (
+            (verdict(f) is True and server(f) == "outlook-consumer") or (verdict(f) is None and no_password_on_exo(f))),
+        "not-affected": lambda f: legacy(f) and verdict(f) is False,
         "fix-safe": lambda f: fixable(f, "safe"),
         "fix-unsafe": lambda f: fixable(f, "unsafe"),
         "manual": lambda f: legacy(f) and not fixable(f, "safe") and not fixable(f, "unsafe"),
@@ -67,7 +81,12 @@ def test_tiles_count_scripts_and_findings(documents: list[dict[str, object]]) ->
     # Hand-checked against the fixtures: one plain-text password, two Graph scripts, six breaking calls.
     assert tiles["secret"] == (1, 1)
     assert tiles["graph"] == (2, 2)
-    assert tiles["breaks"][1] == 6
+    assert tiles["will-break"][1] == 6
+    # SMTP006 (server unknown) and the dynamic xss call: no verdict, so they may break; none is called fine.
+    assert tiles["may-break"] == (2, 2)
+    assert tiles["not-affected"] == (1, 1)
+    assert sum(report.summary.by_triage.values()) == report.summary.findings
+    assert [(w.step, w.findings) for w in report.summary.work_order] == [(1, 1), (2, 5), (3, 2), (4, 4)]
     assert report.summary.findings == 12
     assert report.summary.by_severity == {"critical": 2, "high": 4, "medium": 2, "low": 2, "info": 2}
     assert all(report.summary.by_api[api] >= 1 for api in ("send-mailmessage", "smtpclient", "mailkit", "cdo",
