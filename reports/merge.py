@@ -441,8 +441,8 @@ def _breaking_counts(document: JsonDict) -> tuple[int, int]:
 def burndown_points(history: list[tuple[str, str, int, int]]) -> list[BurnPoint]:
     """Estate totals per scan day: each repository counts with its latest scan up to that day.
 
-    `history` holds (identity, day, will_break, may_break) per scan document. Empty when all scans
-    are from one day (there is nothing to burn down).
+    `history` holds (identity, day, will_break, may_break) per scan document. Empty unless some
+    repository was scanned on two days or more (there is nothing to burn down).
     """
     days = sorted({day for _, day, _, _ in history if day})
     if len(days) < 2:
@@ -453,6 +453,8 @@ def burndown_points(history: list[tuple[str, str, int, int]]) -> list[BurnPoint]
             by_identity.setdefault(identity, []).append((day, will, may))
     for scans in by_identity.values():
         scans.sort()
+    if all(len({scan[0] for scan in scans}) < 2 for scans in by_identity.values()):
+        return []  # every repository was scanned on one day: a snapshot, not a history
     points = []
     for day in days:
         will = may = 0
@@ -466,6 +468,14 @@ def burndown_points(history: list[tuple[str, str, int, int]]) -> list[BurnPoint]
                 may += latest[2]
         points.append(BurnPoint(date=day, will_break=will, may_break=may))
     return points
+
+
+@dataclass(frozen=True)
+class _Span:
+    """What one scan added: (findings, repositories, errors, unused suppressions) counts before and after."""
+
+    start: tuple[int, int, int, int]
+    end: tuple[int, int, int, int]
 
 
 class ReportBuilder:
@@ -500,9 +510,9 @@ class ReportBuilder:
         self._by_repo: dict[str, Counter[str]] = {}
         self._by_owner: dict[str, Counter[str]] = {}
         self._deadlines: set[str] = set()
-        self._pending: list[JsonDict] = []  # scan documents in arrival order (newest per identity wins)
-        self._newest: dict[str, tuple[str, int]] = {}  # identity -> (generated_at, index in _pending)
+        self._newest: dict[str, tuple[str, _Span]] = {}  # identity -> (generated_at, what its scan added)
         self._history: list[tuple[str, str, int, int]] = []
+        self._dropped: list[_Span] = []  # parts added by scans a newer scan of the same repository replaced
 
     def add(self, document: JsonDict) -> None:
         """Add one scan or audit document (raises ReportInputError when it is neither)."""
@@ -512,20 +522,27 @@ class ReportBuilder:
             self._audits.append(_masked_copy(document))
             return
         identity = _document_identity(document)
-        index = len(self._pending)
-        if identity is not None:
-            will, may = _breaking_counts(document)
-            stamp = _str(document.get("generated_at"))
-            self._history.append((identity, _day(document), will, may))
-            known = self._newest.get(identity)
-            if known is not None and known[0] != stamp:
-                if stamp < known[0]:
-                    return  # an older scan of a repository already here: history only
-                self._pending[known[1]] = {}  # superseded by this newer scan
-            self._newest[identity] = (stamp, index)
-        self._pending.append(document)
+        if identity is None:
+            self._add_scan(document)
+            return
+        will, may = _breaking_counts(document)
+        stamp = _str(document.get("generated_at"))
+        self._history.append((identity, _day(document), will, may))
+        known = self._newest.get(identity)
+        if known is not None and known[0] != stamp:
+            if stamp < known[0]:
+                return  # an older scan of a repository already here: history only
+            self._dropped.append(known[1])  # superseded by this newer scan (rare: tallies are redone in build)
+            for repo in self._repositories[known[1].start[1] : known[1].end[1]]:
+                self._repo_names.discard(repo.name)  # the newer scan takes the repository's name over
+        self._newest[identity] = (stamp, self._add_scan(document))
 
-    def _add_scan(self, document: JsonDict) -> None:
+    def _add_scan(self, document: JsonDict) -> "_Span":
+        start = (len(self._findings), len(self._repositories), len(self._errors), len(self._unused))
+        self._add_scan_parts(document)
+        return _Span(start, (len(self._findings), len(self._repositories), len(self._errors), len(self._unused)))
+
+    def _add_scan_parts(self, document: JsonDict) -> None:
         self._stamps.append({"generated_at": document.get("generated_at")})
         if _str(document.get("deadline")):
             self._deadlines.add(_str(document.get("deadline")))
@@ -576,6 +593,31 @@ class ReportBuilder:
             if isinstance(entries, list):
                 target.extend(dict(_masked_copy(entry), repo=default_repo) for entry in entries if isinstance(entry, dict))
 
+    def _drop_superseded(self) -> None:
+        """Remove what replaced scans added, then count everything again (only when a repository was rescanned)."""
+        def kept(items: list, part: int) -> list:
+            gone = set()
+            for span in self._dropped:
+                gone.update(range(span.start[part], span.end[part]))
+            return [item for index, item in enumerate(items) if index not in gone]
+
+        findings = kept(self._findings, 0)
+        self._repositories = kept(self._repositories, 1)
+        self._errors, self._unused = kept(self._errors, 2), kept(self._unused, 3)
+        self._dropped = []
+        self._scripts = {category.value: set() for category in Category}
+        self._category_findings, self._all_scripts = Counter(), set()
+        self._severity, self._api, self._fix = Counter(), Counter(), Counter()
+        self._senders, self._dynamic = {}, []
+        self._work = {step.value: [0, 0] for step in WorkStep}
+        self._work_scripts = {step.value: set() for step in WorkStep}
+        self._by_repo, self._by_owner = {}, {}
+        self._findings = []
+        for index, finding in enumerate(findings):
+            finding["id"] = index
+            self._findings.append(finding)
+            self._tally(finding)
+
     def _wanted(self, repo: str, finding: JsonDict) -> bool:
         """The --owner / --repository filters (case-insensitive; "none" selects findings nobody owns)."""
         if self._repo_filter and repo.lower() not in self._repo_filter:
@@ -620,6 +662,14 @@ class ReportBuilder:
         step = work_step(triage, fix_safety)
         finding["work_step"] = step.value
         self._findings.append(finding)
+        self._tally(finding)
+
+    def _tally(self, finding: JsonDict) -> None:
+        repo = _str(finding.get("repo"))
+        categories = [str(c) for c in finding.get("categories") or []]
+        triage = Triage(categories[0])
+        fix_safety = _str(finding.get("fix_safety"))
+        step = WorkStep(int(str(finding.get("work_step"))))
         script = (repo, _str(finding.get("path")))
         self._all_scripts.add(script)
         for category in categories:
@@ -671,10 +721,8 @@ class ReportBuilder:
 
     def build(self, *, now: Optional[datetime] = None) -> MergedReport:
         """Finish: compute the summary, senders and filter choices."""
-        pending, self._pending = self._pending, []
-        for document in pending:
-            if document:  # superseded scans were emptied
-                self._add_scan(document)
+        if self._dropped:
+            self._drop_superseded()
         stamp = now or report_date(self._stamps) or datetime.now(timezone.utc)
         if stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=timezone.utc)

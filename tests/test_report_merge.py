@@ -213,7 +213,8 @@ def test_merging_hundreds_of_files_is_linear(tmp_path: Path) -> None:
         return time.perf_counter() - started
 
     merge(50)  # warm-up (imports, caches)
-    small, large = merge(100), merge(400)
+    # The best of a few runs: the machine is shared, one slow run says nothing about the algorithm.
+    small, large = min(merge(100) for _ in range(3)), min(merge(400) for _ in range(2))
     assert large < 3.0
     # Four times the files must cost about four times the time, not sixteen (quadratic).
     assert large < small * 8 + 0.05
@@ -225,3 +226,35 @@ def test_many_scans_of_the_same_root_get_numbered_names() -> None:
     assert names[:3] == [".", ". (2)", ". (3)"] and names[299] == ". (300)"
     assert names[300] == ". (2) (2)"  # a root that looks like a generated name still stays unique
     assert len(set(names)) == len(names)
+
+
+def _dated(document: dict[str, Any], stamp: str, keep: int) -> dict[str, Any]:
+    copy_ = copy.deepcopy(document)
+    copy_["generated_at"] = stamp
+    copy_["findings"] = copy_["findings"][:keep]
+    return copy_
+
+
+def test_scans_of_one_repository_from_several_dates_burn_down() -> None:
+    ops, hr = load("scan-ops.json"), load("scan-hr.json")
+    history = [_dated(ops, "2026-10-01T08:00:00Z", 6), _dated(hr, "2026-10-15T08:00:00Z", 4),
+               _dated(ops, "2026-11-01T08:00:00Z", 2), ops]
+    report = merge_documents(history)
+    # The newest scan of each repository provides the findings: nothing is counted twice.
+    assert [r.name for r in report.repositories] == ["hr-automation", "ops-scripts"]
+    assert report.summary.findings == len(ops["findings"]) + len(hr["findings"])
+    assert len({f["id"] for f in report.findings}) == report.summary.findings
+    breaking = {name: sum(1 for f in d["findings"] if (f.get("assessment") or {}).get("breaks") is True)
+                for name, d in (("ops", ops), ("hr", hr))}
+    points = [(p.date, p.will_break) for p in report.burndown]
+    assert points == [
+        ("2026-10-01", breaking["ops"]),  # only ops scanned yet
+        ("2026-10-15", breaking["ops"] + breaking["hr"]),
+        ("2026-11-01", 2 + breaking["hr"]),  # the ops scan of November holds its first two findings, both breaking
+        ("2026-11-26", breaking["ops"] + breaking["hr"]),
+    ]
+    # One date only: no burn-down.
+    assert merge_documents([ops, hr]).burndown == []
+    # An older scan arriving after the newer one is history only.
+    late = merge_documents([ops, _dated(ops, "2026-09-01T00:00:00Z", 1)])
+    assert [r.name for r in late.repositories] == ["ops-scripts"] and late.summary.findings == len(ops["findings"])
