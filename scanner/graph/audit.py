@@ -10,7 +10,13 @@ from urllib.parse import quote
 
 from scanner import __version__
 from scanner.graph.client import GraphClient
-from scanner.graph.errors import GraphError, NO_PREMIUM_LICENCE, REQUEST_DENIED
+from scanner.graph.errors import (
+    NO_PREMIUM_LICENCE,
+    REQUEST_DENIED,
+    GraphError,
+    GraphMalformedResponse,
+    GraphTimeout,
+)
 from scanner.graph.senders import ScannedAccounts
 from scanner.graph.verify import iso_utc
 
@@ -120,7 +126,17 @@ class AuditReport:
         }
 
 
-def _degraded_message(error: GraphError, permission: str) -> str:
+def _aborts_audit(error: GraphError) -> bool:
+    """No network at all or a refused token: no section can run, so the audit stops with one line."""
+    if isinstance(error, (GraphMalformedResponse, GraphTimeout)):
+        return False
+    return error.status in (0, 401)
+
+
+def _degraded_message(error: GraphError, permission: str, read: int = 0) -> str:
+    if isinstance(error, (GraphMalformedResponse, GraphTimeout)):
+        partial = f"; {read} item(s) read before that, so the list is incomplete" if read else ""
+        return f"incomplete: {error.one_line()}{partial}"
     if error.code == NO_PREMIUM_LICENCE:
         return "skipped: reading sign-in logs through Graph needs an Entra ID P1 or P2 licence in the tenant"
     if error.status == 403 or error.code == REQUEST_DENIED:
@@ -147,9 +163,10 @@ def list_mail_send_apps(client: GraphClient) -> Section[MailSendApp]:
                 granted=str(assignment.get("createdDateTime") or ""),
             ))
     except GraphError as error:
-        if error.status in (0, 401):
-            raise  # no network or a refused token: the whole audit cannot run
-        return Section(SectionStatus.DEGRADED, _degraded_message(error, "Application.Read.All"), [])
+        if _aborts_audit(error):
+            raise
+        return Section(SectionStatus.DEGRADED, _degraded_message(error, "Application.Read.All", len(section.items)),
+                       section.items)
     section.items.sort(key=lambda a: (a.display_name.lower(), a.app_id))
     return section
 
@@ -167,8 +184,9 @@ def list_smtp_auth_signins(client: GraphClient, days: int, now: datetime) -> Sec
             upn = str(sign_in.get("userPrincipalName") or sign_in.get("userId") or "?").lower()
             entry = accounts.setdefault(upn, SmtpAuthAccount(upn))
             entry.count += 1
-            status = sign_in.get("status") or {}
-            if int(status.get("errorCode") or 0) == 0:
+            raw_status = sign_in.get("status")
+            status: dict[str, Any] = raw_status if isinstance(raw_status, dict) else {}
+            if _error_code(status) == 0:
                 entry.success += 1
             else:
                 entry.failure += 1
@@ -178,13 +196,23 @@ def list_smtp_auth_signins(client: GraphClient, days: int, now: datetime) -> Sec
             if ip and ip not in entry.client_ips:
                 entry.client_ips.append(ip)
     except GraphError as error:
-        if error.status in (0, 401):
-            raise  # no network or a refused token: the whole audit cannot run
-        return Section(SectionStatus.DEGRADED, _degraded_message(error, "AuditLog.Read.All"), [])
+        if _aborts_audit(error):
+            raise
+        read = sum(a.count for a in accounts.values())
+        return Section(SectionStatus.DEGRADED, _degraded_message(error, "AuditLog.Read.All", read),
+                       sorted(accounts.values(), key=lambda a: (-a.count, a.account)))
     items = sorted(accounts.values(), key=lambda a: (-a.count, a.account))
     for item in items:
         item.client_ips.sort()
     return Section(SectionStatus.OK, "", items)
+
+
+def _error_code(status: dict[str, Any]) -> int:
+    """The sign-in's errorCode (0 = success); a value of the wrong type counts as a failure."""
+    try:
+        return int(status.get("errorCode") or 0)
+    except (TypeError, ValueError):
+        return -1
 
 
 def correlate(signins: Section[SmtpAuthAccount], scanned: ScannedAccounts) -> Correlation:

@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional
 from urllib.parse import urlparse
 
 from scanner.graph.errors import AuthError, ToolError
+from scanner.graph.redact import register_secret
 
 DEFAULT_AUTHORITY_HOST = "login.microsoftonline.com"
 GRAPH_RESOURCE = "https://graph.microsoft.com"
@@ -144,6 +145,50 @@ def _pem_key_is_encrypted(path: Path) -> bool:
     return path.suffix.lower() not in (".pfx", ".p12") and "ENCRYPTED" in path.read_text(encoding="utf-8", errors="replace")
 
 
+class _RecordingSession:
+    """The HTTP client MSAL uses here: requests, remembering the last answer so a failure can be told in one line."""
+
+    def __init__(self) -> None:
+        import requests
+
+        self._session = requests.Session()
+        self.last: Optional[tuple[str, int, str, bytes]] = None  # url, status, content type, first bytes
+
+    def _remember(self, url: str, response: Any) -> Any:
+        self.last = (url, int(response.status_code), str(response.headers.get("Content-Type") or ""),
+                     bytes(response.content[:200]))
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        """GET through requests."""
+        return self._remember(url, self._session.get(url, **kwargs))
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        """POST through requests."""
+        return self._remember(url, self._session.post(url, **kwargs))
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._session.close()
+
+
+def identity_failure(last: Optional[tuple[str, int, str, bytes]], exc: BaseException) -> Optional[ToolError]:
+    """One clear line for an identity-platform answer that is not a token response (5xx, HTML, not JSON)."""
+    if last is None:
+        return None
+    url, status, content_type, head = last
+    host = urlparse(url).netloc or url
+    is_html = "html" in content_type.lower() or head.lstrip()[:1] == b"<"
+    kind = "an HTML page" if is_html else (f"{content_type.split(';')[0]}" if content_type else "a non-JSON body")
+    if status >= 500:
+        return ToolError(f"the identity platform at {host} answered HTTP {status} ({kind}), not a token: Entra ID "
+                         "is having trouble or a proxy answered for it — run again in a few minutes")
+    if is_html or isinstance(exc, ValueError):
+        return ToolError(f"the identity platform at {host} answered HTTP {status} with {kind} instead of a token "
+                         "response: a proxy or captive portal is in the way, or the authority is wrong (check --cloud)")
+    return None
+
+
 class TokenProvider:
     """Fetches (and memoizes) one access token. Call it; it returns the bearer token string."""
 
@@ -159,6 +204,7 @@ class TokenProvider:
         self._prompt = prompt or (lambda text: getpass.getpass(text))
         self._notify = notify or (lambda text: print(text, file=sys.stderr))
         self._token: Optional[str] = None
+        self._http = _RecordingSession()
 
     def __call__(self) -> str:
         """Return the access token, acquiring it on first use."""
@@ -167,12 +213,14 @@ class TokenProvider:
         return self._token
 
     def _acquire(self) -> str:
-        import msal  # noqa: F401 - loads MSAL's loggers so the redaction filter reaches them
+        import msal  # loads MSAL's loggers so the redaction filter reaches them
+        import msal.exceptions
 
         from scanner.graph.redact import install_log_redaction
 
         install_log_redaction()
         mode = self.settings.mode
+        self._http = _RecordingSession()
         try:
             if mode is AuthMode.MANAGED_IDENTITY:
                 result = self._managed_identity()
@@ -180,15 +228,25 @@ class TokenProvider:
                 result = self._device_code()
             else:
                 result = self._client_credentials()
-        except OSError as exc:
+        except ToolError:
+            raise
+        except (OSError, ValueError, msal.exceptions.MsalError) as exc:
+            failure = identity_failure(self._http.last, exc)
+            if failure is not None:
+                raise failure from None
+            if isinstance(exc, (ValueError, msal.exceptions.MsalError)):
+                raise ToolError(f"unexpected answer from the identity platform ({type(exc).__name__})") from None
             # requests' ConnectionError / SSLError / Timeout are OSErrors; MSAL lets them through.
             raise ToolError(
                 f"cannot reach the identity platform at {authority_base(self.settings.authority_host)} "
                 f"({type(exc).__name__}): check the network, proxy and CA bundle"
             ) from None
+        if not isinstance(result, dict):
+            raise ToolError("the identity platform answered with something that is not a token response")
         token = result.get("access_token")
         if not token:
             raise AuthError(str(result.get("error") or "no_token"), str(result.get("error_description") or ""))
+        register_secret(str(token))
         return str(token)
 
     def _require_client_id(self) -> str:
@@ -199,24 +257,30 @@ class TokenProvider:
     def _secret(self) -> str:
         secret = os.environ.get(self.settings.secret_env)
         if secret:
+            register_secret(secret)
             return secret
         if self.settings.prompt_for_secret:
             secret = self._prompt("Client secret (hidden): ")
             if secret:
+                register_secret(secret)
                 return secret
         raise ToolError(f"no client secret: set ${self.settings.secret_env} or use --prompt-secret")
 
     def _passphrase(self, path: Path) -> Optional[str]:
         passphrase = os.environ.get(self.settings.passphrase_env)
         if passphrase:
+            register_secret(passphrase)
             return passphrase
         needs = path.suffix.lower() in (".pfx", ".p12") or _pem_key_is_encrypted(path)
         if needs and self.settings.prompt_for_secret:
-            return self._prompt(f"Passphrase for {path.name} (hidden, empty if none): ") or None
+            answer = self._prompt(f"Passphrase for {path.name} (hidden, empty if none): ") or None
+            register_secret(answer)
+            return answer
         return None
 
     def _app_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"authority": self.settings.authority, "timeout": self.settings.timeout}
+        kwargs: dict[str, Any] = {"authority": self.settings.authority, "timeout": self.settings.timeout,
+                                  "http_client": self._http}
         if self.settings.custom_authority:
             # A host MSAL does not know (sovereign proxy, the test fake): skip the instance
             # discovery call to login.microsoftonline.com and use its OIDC metadata as is.
@@ -250,6 +314,11 @@ class TokenProvider:
         try:
             return dict(app.acquire_token_for_client(scopes=self.settings.app_only_scopes))
         except (ValueError, TypeError) as exc:
+            failure = identity_failure(self._http.last, exc)
+            if failure is not None and self._http.last is not None and "/token" in self._http.last[0]:
+                raise failure from None
+            if self.settings.mode is not AuthMode.CERTIFICATE:
+                raise
             # e.g. a PEM whose key cannot be loaded; say which file, never its content.
             raise ToolError(f"{self.settings.certificate}: cannot sign with this key ({type(exc).__name__})") from None
 
@@ -278,14 +347,13 @@ class TokenProvider:
 
     def _managed_identity(self) -> dict[str, Any]:
         import msal
-        import requests
 
         identity: Any = (
             msal.UserAssignedManagedIdentity(client_id=self.settings.managed_identity_client_id)
             if self.settings.managed_identity_client_id
             else msal.SystemAssignedManagedIdentity()
         )
-        client = msal.ManagedIdentityClient(identity, http_client=requests.Session())
+        client = msal.ManagedIdentityClient(identity, http_client=self._http)
         try:
             return dict(client.acquire_token_for_client(resource=self.settings.graph_resource))
         except msal.ManagedIdentityError as exc:

@@ -1,5 +1,5 @@
 """Local TLS fakes of Microsoft services for tests (nothing in tests talks to Microsoft)."""
 
-from .tenant import FakeApp, FakeTenant, RecordedRequest, SignIn
+from .tenant import FakeApp, FakeTenant, Fault, RecordedRequest, SignIn
 
-__all__ = ["FakeApp", "FakeTenant", "RecordedRequest", "SignIn"]
+__all__ = ["FakeApp", "FakeTenant", "Fault", "RecordedRequest", "SignIn"]

@@ -158,6 +158,22 @@ class _UploadSession:
     received: bytearray = field(default_factory=bytearray)
 
 
+@dataclass
+class Fault:
+    """One broken answer the fake plays instead of the real one (Graph or the identity platform misbehaving).
+
+    kind: "raw" sends status/headers/body as given; "truncate" announces more bytes than it sends and
+    closes; "dribble" sends the body one byte every `delay` seconds; "echo" answers `status` with
+    `body` after filling {authorization} and {request_body} from the request (endpoints that echo).
+    """
+
+    kind: str
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+    delay: float = 0.0
+
+
 class GraphFailure(Exception):
     """Raised inside a handler to answer with a Graph error body."""
 
@@ -195,6 +211,8 @@ class FakeTenant:
         self.mailbox_state: dict[str, str] = {}
         # sendMail answers to play once per mailbox before the real answer, e.g. [(503, "ServiceUnavailable")].
         self.send_faults: dict[str, list[tuple[int, str]]] = {}
+        # Broken answers to play, per path prefix (decoded path, no query), one per matching request.
+        self.faults: dict[str, list[Fault]] = {}
         self.device_user = "admin@" + tenant.split(".")[0] + ".com"
         self.auto_approve_device_code = True
         self.managed_identity_header = secrets.token_hex(8)
@@ -281,6 +299,13 @@ class FakeTenant:
 
     def add_mailboxes(self, *addresses: str) -> None:
         self.mailboxes.update(a.lower() for a in addresses)
+
+    def _next_fault(self, path: str) -> Optional[Fault]:
+        with self._lock:
+            for prefix, queue in self.faults.items():
+                if path.startswith(prefix) and queue:
+                    return queue.pop(0)
+        return None
 
     def graph_requests(self) -> list[RecordedRequest]:
         """Recorded Graph API calls only."""
@@ -827,6 +852,10 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._lock:
             fake.requests.append(RecordedRequest(self.command, path, query, headers, body))
         request_id = headers.get("client-request-id", "")
+        fault = fake._next_fault(path)
+        if fault is not None:
+            self._play(fault, headers, body)
+            return
         try:
             self._route(fake, self.command, path, query, headers, body, request_id)
         except GraphFailure as failure:
@@ -834,6 +863,33 @@ class _Handler(BaseHTTPRequestHandler):
                                                   "innerError": {"request-id": str(uuid.uuid4()),
                                                                  "client-request-id": request_id}}},
                        failure.headers, request_id)
+
+    def _play(self, fault: Fault, headers: dict[str, str], body: bytes) -> None:
+        data = fault.body
+        if fault.kind == "echo":
+            text = data.decode("utf-8").replace("{authorization}", json.dumps(headers.get("authorization", ""))[1:-1])
+            data = text.replace("{request_body}", json.dumps(body.decode("utf-8", "replace"))[1:-1]).encode("utf-8")
+        self.send_response(fault.status)
+        for name, value in fault.headers.items():
+            self.send_header(name, value)
+        announced = len(data) + (100 if fault.kind == "truncate" else 0)
+        self.send_header("Content-Length", str(announced))
+        if fault.kind == "truncate":
+            self.send_header("Connection", "close")
+        self.end_headers()
+        try:
+            if fault.kind == "dribble":
+                for index in range(len(data)):
+                    self.wfile.write(data[index:index + 1])
+                    self.wfile.flush()
+                    time.sleep(fault.delay)
+            else:
+                self.wfile.write(data)
+                self.wfile.flush()
+        except OSError:
+            pass  # the client gave up: that is what a deadline is for
+        if fault.kind == "truncate":
+            self.close_connection = True
 
     def _route(self, fake: FakeTenant, method: str, path: str, query: dict[str, list[str]],
                headers: dict[str, str], body: bytes, request_id: str) -> None:
