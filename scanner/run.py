@@ -126,12 +126,21 @@ def _baseline_fingerprints(path: Path) -> set[str]:
 
 
 def write_output(path: Path, content: "str | bytes") -> None:
-    """Write a report atomically (temp file in the same folder, then rename)."""
+    """Write a report atomically (temp file in the same folder, then rename).
+
+    A target that exists and is not a regular file (/dev/null, /dev/stdout, a FIFO) is written to
+    directly: renaming over it would replace the device with a file.
+    """
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    if path.exists() and not path.is_file():
+        with open(path, "wb") as handle:
+            handle.write(data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(content.encode("utf-8") if isinstance(content, str) else content)
+            handle.write(data)
         # mkstemp creates 0600; a report is an ordinary file, readable as the umask allows.
         umask = os.umask(0)
         os.umask(umask)

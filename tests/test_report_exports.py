@@ -126,3 +126,25 @@ def test_report_merges_produce_csv_and_xlsx(estate_json: Path, tmp_path: Path) -
     result = runner.invoke(app, ["report", str(estate_json), str(ops), "--format", "xlsx", "--output", str(xlsx)])
     assert result.exit_code == 0, result.stderr
     assert openpyxl.load_workbook(xlsx)["All findings"].max_row == len(table) + 1
+
+
+def test_output_to_a_device_writes_to_it_instead_of_replacing_it(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from scanner.run import write_output
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    import threading
+
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    write_output(fifo, "report\n")
+    reader.join(10)
+    assert received == [b"report\n"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still the pipe, not a file renamed over it
+    if os.path.exists("/dev/null"):
+        write_output(Path("/dev/null"), b"binary")
+        assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
