@@ -43,6 +43,8 @@ def _finding(finding: Finding) -> dict[str, Any]:
                     "conditional": bound.conditional,
                     "reason": bound.reason,
                     "line": bound.line,
+                    "provenance": bound.provenance.value,
+                    "source": bound.source,
                 }
                 for name, bound in call.params.items()
             },
@@ -71,9 +73,16 @@ def _finding(finding: Finding) -> dict[str, Any]:
             "server": assessment.server.value,
             "server_text": assessment.server_text,
             "credential": assessment.credential.value,
-            "breaks": assessment.breaks,
+            "breaks": assessment.breaks,  # true, false, or null: verdict unknown (= may break)
+            "outcome": assessment.outcome.value if assessment.outcome is not None else "unknown",
+            "may_break": assessment.may_break,
+            "verdict_unknown": assessment.breaks is None,
             "verdict": assessment.verdict,
             "migration": assessment.migration,
+            "undecided": [
+                {"parameter": u.parameter, "written": u.written, "reason": u.reason, "declare": u.declare} for u in assessment.undecided
+            ],
+            "declared": list(assessment.declared),
         },
     }
 

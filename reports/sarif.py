@@ -21,6 +21,14 @@ _LEVEL = {
 _SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0", Severity.INFO: "0.0"}
 
 
+def _level(finding: Finding) -> str:
+    """The SARIF level; a send whose verdict is unknown is at least a warning (it may break)."""
+    level = _LEVEL[finding.severity]
+    if finding.verdict_unknown and level == "note":
+        return "warning"
+    return level
+
+
 def _rule_descriptor(rule_id: str) -> dict[str, Any]:
     from scanner.rules import catalogue
 
@@ -46,7 +54,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": rule_index[finding.rule],
-        "level": _LEVEL[finding.severity],
+        "level": _level(finding),
         "message": {"text": finding.message},
         "locations": [
             {
@@ -59,6 +67,10 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         "partialFingerprints": {"smtp2graph/v1": finding.fingerprint},
         "properties": {"confidence": finding.confidence.value, "severity": finding.severity.value},
     }
+    if finding.assessment is not None:
+        outcome = finding.assessment.outcome
+        result["properties"]["verdict"] = outcome.value if outcome is not None else "unknown"
+        result["properties"]["may-break"] = finding.may_break
     if finding.related:
         result["relatedLocations"] = [
             {

@@ -10,27 +10,39 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from scanner.estate import EstateFacts
 from scanner.extract.smtpclient import credential_is_default
-from scanner.model import Api, Assessment, BindKind, CredentialKind, MailCall, ServerClass, Severity
+from scanner.model import Api, Assessment, BindKind, CredentialKind, MailCall, Outcome, Provenance, ServerClass, Severity, UndecidedValue
 
 _SERVER_PATTERNS: list[tuple[re.Pattern[str], ServerClass]] = [
     (re.compile(r"^smtp-legacy\.(office365\.com|partner\.outlook\.cn)$"), ServerClass.EXO_LEGACY_TLS),
     (re.compile(r"^smtp-hve\.office365\.com$"), ServerClass.EXO_HVE),
     (re.compile(r"^(smtp\.office365\.(com|us)|outlook\.office365\.com|smtp\.partner\.outlook\.cn)$"), ServerClass.EXO_SUBMISSION),
     (re.compile(r"\.mail\.protection\.(outlook\.com|office365\.us|partner\.outlook\.cn)$"), ServerClass.EXO_DIRECT_SEND),
-    (re.compile(r"^smtp-mail\.outlook\.com$"), ServerClass.OUTLOOK_CONSUMER),
+    (re.compile(r"^(smtp-mail\.outlook\.com|smtp\.live\.com)$"), ServerClass.OUTLOOK_CONSUMER),
     (re.compile(r"^smtp\.azurecomm\.net$"), ServerClass.AZURE_COMMUNICATION),
 ]
 
 GRAPH_MIGRATION = "Migrate to Microsoft Graph sendMail (smtp2graph fix) with an app scoped to the sender mailbox."
+# APIs that can only authenticate with a user name and password (no XOAUTH2): against Exchange Online
+# client submission, whatever credential they hold stops working once basic auth is disabled.
+_PASSWORD_ONLY_APIS = (Api.SEND_MAILMESSAGE, Api.SMTPCLIENT, Api.CDO, Api.SYSTEM_WEB_MAIL)
 
 
-def classify_server(host: Optional[str]) -> ServerClass:
-    """The class of an SMTP host name (None or empty: unknown)."""
+def host_name(host: Optional[str]) -> str:
+    """A host as compared: lower case, no quotes, trailing dot or port."""
+    name = (host or "").strip().strip("'\"").lower().rstrip(".")
+    return re.sub(r":\d+$", "", name)
+
+
+def classify_server(host: Optional[str], estate: Optional[EstateFacts] = None) -> ServerClass:
+    """The class of an SMTP host name (None or empty: unknown); declared estate hosts first."""
     if not host:
         return ServerClass.UNKNOWN
-    name = host.strip().strip("'\"").lower().rstrip(".")
-    name = re.sub(r":\d+$", "", name)
+    name = host_name(host)
+    fact = estate.host(name) if estate else None
+    if fact is not None:
+        return ServerClass.EXO_SUBMISSION if fact.exchange_online else ServerClass.OTHER
     for pattern, server_class in _SERVER_PATTERNS:
         if pattern.search(name):
             return server_class
@@ -98,20 +110,39 @@ def server_text(call: MailCall) -> tuple[str, Optional[str]]:
     return (host or bound.text), host
 
 
-def assess(call: MailCall) -> Assessment:
-    """Break-risk verdict, migration advice and severity for one legacy mail call."""
+def assess(call: MailCall, estate: Optional[EstateFacts] = None) -> Assessment:
+    """Break-risk verdict, migration advice and severity for one legacy mail call.
+
+    A verdict that stays unknown is at least medium: it counts as "may break", never as fine.
+    """
+    result = _assess(call, estate)
+    for bound in call.params.values():
+        if bound.provenance is Provenance.DECLARED and bound.source and bound.source not in result.declared:
+            result.declared.append(bound.source)
+    if result.breaks is None:
+        if result.severity.rank < Severity.MEDIUM.rank:
+            result.severity = Severity.MEDIUM
+        if not result.undecided:
+            result.undecided = _undecided(call, result, estate)
+    return result
+
+
+def _assess(call: MailCall, estate: Optional[EstateFacts]) -> Assessment:
     if call.api is Api.OUTLOOK_COM:
         return _assess_outlook(call)
-    result = _assess_smtp(call)
-    if call.api is Api.MAILKIT and uses_oauth(call) and result.server in (ServerClass.EXO_SUBMISSION, ServerClass.EXO_LEGACY_TLS, ServerClass.UNKNOWN):
+    result = _assess_smtp(call, estate)
+    oauth_servers = (ServerClass.EXO_SUBMISSION, ServerClass.EXO_LEGACY_TLS, ServerClass.EXO_HVE, ServerClass.UNKNOWN)
+    if call.api is Api.MAILKIT and uses_oauth(call) and result.server in oauth_servers:
+        hve = " High Volume Email's September 2028 basic-auth deadline does not apply either." if result.server is ServerClass.EXO_HVE else ""
         return Assessment(
             result.server,
             result.server_text,
             result.credential,
             False,
-            f"Authenticates to {result.server_text or 'the server'} with OAuth 2.0 (XOAUTH2), not a password: keeps working when basic auth is disabled.",
+            f"Authenticates to {result.server_text or 'the server'} with OAuth 2.0 (XOAUTH2), not a password: keeps working when basic auth is disabled.{hve}",
             "No change needed for the retirement; Graph sendMail removes the SMTP dependency if you want it.",
             Severity.LOW,
+            declared=result.declared,
         )
     if call.api is Api.SYSTEM_WEB_MAIL:
         result.verdict += " System.Web.Mail exists only in .NET Framework: this code already fails on PowerShell 7."
@@ -122,6 +153,42 @@ def assess(call: MailCall) -> Assessment:
         if using is None or using.value in (1, "1"):
             result.verdict = "CDO hands the message to the local SMTP service (pickup folder); that service's smart host decides whether the retirement matters. Check its configuration."
     return result
+
+
+def _declare_line(written: str, example: str) -> str:
+    """The .smtp2graph.toml entry that would give ``written`` a value."""
+    t = written.strip()
+    var = re.fullmatch(r"(?i)\$(?:\{)?(?:script:|global:|local:|private:|using:)?((?:env:)?\w+)\}?", t) or re.fullmatch(
+        r'(?i)"\$(?:\{)?(?:script:|global:|using:)?((?:env:)?\w+)\}?"', t
+    )
+    if var:
+        return f'[assume] "${var.group(1)}" = "{example}"'
+    return ""
+
+
+def _undecided(call: MailCall, result: Assessment, estate: Optional[EstateFacts]) -> list[UndecidedValue]:
+    """For an unknown verdict: the value that would decide it and where to declare it."""
+    out: list[UndecidedValue] = []
+    bound = call.params.get("SmtpServer")
+    if result.server is ServerClass.UNKNOWN:
+        if bound is None:
+            if call.api is Api.SEND_MAILMESSAGE:
+                out.append(UndecidedValue("SmtpServer", "$PSEmailServer", "no -SmtpServer and no $PSEmailServer in this file: the session's $PSEmailServer decides", '[assume] "$PSEmailServer" = "smtp.office365.com"'))
+            elif call.api is Api.CDO:
+                out.append(UndecidedValue("SmtpServer", "(local SMTP service)", "CDO hands the message to the local SMTP service", 'relay-hosts = ["<that service\'s smart host>"] once you know where it forwards'))
+            else:
+                out.append(UndecidedValue("SmtpServer", "(not set)", "no server is set in this file", "set the server in the script, or declare the variable it comes from under [assume]"))
+        else:
+            written = bound.text
+            declare = bound.source if bound.provenance is Provenance.CONFIG_FILE and bound.source.startswith("[assume]") else _declare_line(written, "smtp.office365.com")
+            if not declare:
+                declare = "[assume] the variable this expression is built from (\"$Name\" = \"smtp.office365.com\"), or a config key (\"file:Key\" = …)"
+            out.append(UndecidedValue("SmtpServer", written, bound.reason or "an expression evaluated at run time", declare))
+    if result.credential is CredentialKind.UNKNOWN and result.server is not ServerClass.UNKNOWN:
+        cred = call.params.get("Credential")
+        written = cred.text if cred is not None else "(none)"
+        out.append(UndecidedValue("Credential", written, (cred.reason if cred is not None else "") or "the credential comes from code this file does not show", "no declaration decides a credential: make it explicit in the script (a password breaks; OAuth 2.0 does not)"))
+    return out
 
 
 def _assess_outlook(call: MailCall) -> Assessment:
@@ -143,32 +210,57 @@ def _assess_outlook(call: MailCall) -> Assessment:
     )
 
 
-def _assess_smtp(call: MailCall) -> Assessment:
+def _assess_smtp(call: MailCall, estate: Optional[EstateFacts] = None) -> Assessment:
     written, host = server_text(call)
-    server = classify_server(host)
+    server = classify_server(host, estate)
+    fact = estate.host(host_name(host)) if estate and host else None
+    declared = [f"{estate.source}: {fact.entry}"] if estate and fact else []
     cred = credential_kind(call)
     shown = host or written or "no server"
+
+    def verdict(server: ServerClass, breaks: Optional[bool], text: str, migration: str, severity: Severity, outcome: Optional[Outcome] = None) -> Assessment:
+        return Assessment(server, shown if server is not ServerClass.UNKNOWN else written, cred, breaks, text, migration, severity, outcome, declared=list(declared))
+
     if call.api in (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL):
         return Assessment(ServerClass.UNKNOWN, "", cred, False, "Already sends through Microsoft Graph.", "Nothing to migrate; verify the app can send as this sender (smtp2graph verify).", Severity.INFO)
+    where = f" ({shown} is declared Exchange Online in {estate.source})" if fact is not None and fact.exchange_online and estate else ""
     if server in (ServerClass.EXO_SUBMISSION, ServerClass.EXO_LEGACY_TLS):
         legacy = " over the legacy-TLS endpoint, which also needs AllowLegacyTLSClients" if server is ServerClass.EXO_LEGACY_TLS else ""
         if cred is CredentialKind.EXPLICIT:
-            return Assessment(server, shown, cred, True, f"Authenticates to {shown} with a password (SMTP AUTH basic){legacy}: breaks when Exchange Online disables basic auth at the end of December 2026.", GRAPH_MIGRATION, Severity.HIGH)
+            return verdict(server, True, f"Authenticates to {shown}{where} with a password (SMTP AUTH basic){legacy}: breaks when Exchange Online disables basic auth at the end of December 2026.", GRAPH_MIGRATION, Severity.HIGH)
+        if cred is CredentialKind.UNKNOWN and call.api in _PASSWORD_ONLY_APIS:
+            return verdict(server, True, f"Sends to {shown}{where}{legacy} with a credential this file does not show; {call.api.value} can only log on with a password (no OAuth), so whatever it is, this call stops working when basic auth is disabled at the end of December 2026.", GRAPH_MIGRATION, Severity.HIGH)
         if cred is CredentialKind.UNKNOWN:
-            return Assessment(server, shown, cred, None, f"Sends to {shown}{legacy}; the credential comes from code this file does not show. If it is a password it breaks at the end of December 2026.", GRAPH_MIGRATION, Severity.MEDIUM)
-        return Assessment(server, shown, cred, None, f"Sends to {shown} without a password ({cred.value}); Exchange Online client submission requires SMTP AUTH, so this call probably fails already. Check whether it works at all.", GRAPH_MIGRATION, Severity.MEDIUM)
+            return verdict(server, None, f"Sends to {shown}{where}{legacy}; the credential comes from code this file does not show. If it is a password it breaks at the end of December 2026.", GRAPH_MIGRATION, Severity.MEDIUM)
+        return verdict(server, None, f"Sends to {shown}{where} without a password ({cred.value}); Exchange Online client submission requires SMTP AUTH, so this call probably fails already. Check whether it works at all.", GRAPH_MIGRATION, Severity.MEDIUM)
     if server is ServerClass.OUTLOOK_CONSUMER:
-        return Assessment(server, shown, cred, True, f"{shown} is consumer Outlook.com, where basic auth is already gone: this call fails today.", "Use a Microsoft 365 mailbox through Graph sendMail, or another authenticated relay.", Severity.HIGH)
+        options = (
+            "Options: an app password (only with two-step verification, and Microsoft may remove those too); OAuth 2.0 "
+            "as the signed-in user (delegated Graph sendMail with a device-code sign-in, or SMTP XOAUTH2 through MailKit); "
+            "or send from a Microsoft 365 mailbox through Graph sendMail with an app scoped to it. App-only Graph cannot send as a consumer mailbox."
+        )
+        if cred in (CredentialKind.EXPLICIT, CredentialKind.UNKNOWN):
+            return verdict(
+                server, True,
+                f"{shown} is Outlook.com consumer SMTP with a password: Microsoft has been removing basic auth from consumer accounts since September 2024 "
+                "(app passwords aside), so this call fails now or soon; it is not an Exchange Online mailbox, and an app-only Graph migration cannot send as it.",
+                options, Severity.HIGH, Outcome.CONSUMER_BASIC_AUTH,
+            )
+        return verdict(server, None, f"{shown} is Outlook.com consumer SMTP, which needs a signed-in account; this call sends without a password ({cred.value}) and probably fails already.", options, Severity.MEDIUM)
     if server is ServerClass.EXO_HVE:
-        return Assessment(server, shown, cred, False, f"{shown} is High Volume Email: basic auth keeps working until September 2028 (internal recipients only).", "Not urgent; plan the move to Graph sendMail before September 2028.", Severity.LOW)
+        return verdict(server, False, f"{shown} is High Volume Email: basic auth keeps working until September 2028 (internal recipients only).", "Not urgent; plan the move to Graph sendMail before September 2028.", Severity.LOW, Outcome.HVE_UNTIL_2028)
     if server is ServerClass.EXO_DIRECT_SEND:
-        return Assessment(server, shown, cred, False, f"{shown} is direct send / a connector relay: no SMTP AUTH, so the basic-auth retirement does not affect it (a tenant can still reject Direct Send).", "No change needed for the retirement; keep the connector, or move to Graph sendMail to stop depending on Direct Send.", Severity.LOW)
+        return verdict(server, False, f"{shown} is direct send / a connector relay: no SMTP AUTH, so the basic-auth retirement does not affect it (a tenant can still reject Direct Send).", "No change needed for the retirement; keep the connector, or move to Graph sendMail to stop depending on Direct Send.", Severity.LOW)
     if server is ServerClass.AZURE_COMMUNICATION:
-        return Assessment(server, shown, cred, False, f"{shown} is Azure Communication Services Email (Entra app credentials): not affected.", "No change needed.", Severity.INFO)
+        return verdict(server, False, f"{shown} is Azure Communication Services Email (Entra app credentials): not affected.", "No change needed.", Severity.INFO)
     if server is ServerClass.OTHER:
         auth = "with a credential" if cred is CredentialKind.EXPLICIT else "without a password" if cred in (CredentialKind.NONE, CredentialKind.DEFAULT_LOGON) else "with a credential this file does not show"
-        return Assessment(server, shown, cred, False, f"Sends {auth} to {shown}, an on-premises or third-party relay: not affected by the Exchange Online change.", "No change needed for the retirement; on-premises Exchange keeps working. Keep the relay authenticated.", Severity.LOW)
+        if fact is not None and fact.relays_with_basic_auth and estate:
+            return verdict(server, True, f"Sends {auth} to {shown}, which {estate.source} declares a relay that submits to Exchange Online with SMTP AUTH basic: mail through it stops when basic auth is disabled at the end of December 2026, until the relay itself is moved off basic auth.", "Migrate the relay's own submission (or this script, to Graph sendMail).", Severity.HIGH)
+        if fact is not None and estate:
+            return verdict(server, False, f"Sends {auth} to {shown}, declared in {estate.source} as a relay that does not use Exchange Online SMTP AUTH: not affected by the Exchange Online change.", "No change needed for the retirement.", Severity.LOW)
+        return verdict(server, False, f"Sends {auth} to {shown}, an on-premises or third-party relay: not affected by the Exchange Online change.", "No change needed for the retirement; on-premises Exchange keeps working. Keep the relay authenticated.", Severity.LOW)
     bound = call.params.get("SmtpServer")
     why = bound.reason if bound is not None and bound.reason else "an expression evaluated at run time" if bound is not None else "no SmtpServer and no $PSEmailServer in this file"
-    severity = Severity.MEDIUM if cred in (CredentialKind.EXPLICIT, CredentialKind.UNKNOWN) else Severity.LOW
-    return Assessment(server, written, cred, None, f"The SMTP server is not known from this file ({written or why}); if it is smtp.office365.com with a password, this call breaks at the end of December 2026.", "Find the server value; if it is Exchange Online, migrate to Graph sendMail.", severity)
+    severity = Severity.MEDIUM
+    return verdict(server, None, f"The SMTP server is not known from this file ({written or why}); if it is smtp.office365.com with a password, this call breaks at the end of December 2026.", "Find the server value; if it is Exchange Online, migrate to Graph sendMail. Or declare it in .smtp2graph.toml (smtp2graph scan --explain-unknown).", severity)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from scanner.model import Severity
+from scanner.model import FailOn
 from scanner.graph.formats import OutputFormat as _GraphFormat  # light: no requests/msal
 from scanner.reports import Format, GroupBy
 from scanner.reports.merge import ReportFormat as _ReportFormat  # light: no jinja2
@@ -32,7 +32,7 @@ def scan_command(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders to scan (default: the current folder).", show_default=False)] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.TERMINAL,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")] = None,
-    fail_on: Annotated[Severity, typer.Option("--fail-on", help="Exit 1 when a finding has at least this severity.")] = Severity.LOW,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 when a finding has at least this severity (a call whose verdict is unknown counts as high), or with may-break when any call breaks or may break.")] = FailOn.LOW,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
     select: Annotated[Optional[list[str]], typer.Option("--select", help="Only these rules (ids or prefixes, repeatable).")] = None,
     ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Skip these rules (ids or prefixes, repeatable).")] = None,

@@ -24,6 +24,7 @@ from scanner.model import (
     Severity,
     UnusedSuppression,
 )
+from scanner.estate import EstateFacts
 from scanner.redact import SecretRegistry
 from scanner.script import Script
 
@@ -79,6 +80,11 @@ class ScanOptions:
     excludes: tuple[str, ...] = ()
     respect_gitignore: bool = True
     max_bytes: int = 10 * 1024 * 1024
+    estate: EstateFacts = field(default_factory=EstateFacts)  # declared facts of .smtp2graph.toml
+
+    def salt(self) -> str:
+        """Part of every cache key: the tool version, the rules and the declared estate facts."""
+        return self.rules.salt() + (f"|{self.estate!r}" if self.estate else "")
 
 
 # --------------------------------------------------------------------------- prefilter
@@ -207,7 +213,7 @@ def _suppressions(script: Script) -> list[_Suppression]:
     return found
 
 
-def analyze_script(script: Script, config: RuleConfig) -> FileAnalysis:
+def analyze_script(script: Script, config: RuleConfig, estate: Optional[EstateFacts] = None) -> FileAnalysis:
     """Findings of every enabled rule on one script, with suppressions applied."""
     from scanner.assess import assess
     from scanner.extract import RECOGNIZERS
@@ -224,7 +230,7 @@ def analyze_script(script: Script, config: RuleConfig) -> FileAnalysis:
     secrets = find_secrets(script)
     secret_texts = {script.text[s.start : s.end] for s in secrets}
     for call in calls:
-        assessment = assess(call) if call.api in LEGACY_APIS or call.api in (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL) else None
+        assessment = assess(call, estate or script.estate) if call.api in LEGACY_APIS or call.api in (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL) else None
         for rule in rules:
             if call.api not in rule.apis:
                 continue
@@ -422,7 +428,7 @@ def _init_worker(root: Path, options: ScanOptions) -> None:
     cache = None
     if options.use_cache:
         cache = ResultCache(options.cache_dir or default_cache_dir())
-    _STATE = _WorkerState(root, options, default_prefilter(), cache, options.rules.salt())
+    _STATE = _WorkerState(root, options, default_prefilter(), cache, options.salt())
 
 
 def analyze_file(path: Path, rel: Optional[str] = None) -> FileOutcome:
@@ -465,6 +471,7 @@ def analyze_file(path: Path, rel: Optional[str] = None) -> FileOutcome:
     except DecodeError as exc:
         return FileOutcome(rel, error=FileError(rel, str(exc)))
     script = Script(text, rel, path.suffix.lower() == ".psd1")
+    script.estate = state.options.estate
     try:
         analysis = analyze_script(script, state.options.rules)
     except RecursionError:
@@ -547,7 +554,7 @@ def _stat_index(root: Path, options: ScanOptions):  # type: ignore[no-untyped-de
         return None
     from scanner.cache import StatIndex, default_cache_dir
 
-    return StatIndex.load(options.cache_dir or default_cache_dir(), str(root.resolve()), options.rules.salt())
+    return StatIndex.load(options.cache_dir or default_cache_dir(), str(root.resolve()), options.salt())
 
 
 class _Subset(Sequence[tuple[str, str]]):

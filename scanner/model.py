@@ -19,6 +19,17 @@ class Severity(str, Enum):
         return list(Severity).index(self)
 
 
+class FailOn(str, Enum):
+    """`scan --fail-on`: a severity, or "may-break" (any call that breaks or whose verdict is unknown)."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+    MAY_BREAK = "may-break"
+
+
 class Confidence(str, Enum):
     LOW = "low"
     MEDIUM = "medium"
@@ -67,6 +78,29 @@ class ServerClass(str, Enum):
     UNKNOWN = "unknown"  # an expression, an unresolved variable, or nothing at all
 
 
+class Outcome(str, Enum):
+    """The verdict on one call, as a closed set (the JSON report's ``assessment.outcome``)."""
+
+    BREAKS = "breaks"  # SMTP AUTH basic to Exchange Online: fails when basic auth is disabled (end of December 2026)
+    CONSUMER_BASIC_AUTH = "consumer-basic-auth-removed"  # a password to Outlook.com consumer SMTP
+    HVE_UNTIL_2028 = "not-affected-until-september-2028"  # High Volume Email with basic auth
+    NOT_AFFECTED = "not-affected"
+    UNKNOWN = "unknown"  # counts as "may break" everywhere: never as fine
+
+    @property
+    def may_break(self) -> bool:
+        return self in (Outcome.BREAKS, Outcome.CONSUMER_BASIC_AUTH, Outcome.UNKNOWN)
+
+
+class Provenance(str, Enum):
+    """Where a bound value came from, beyond how it was bound (BindKind)."""
+
+    WRITTEN = "written"  # at the call, in a splat or a default of this file
+    CONFIG_FILE = "config-file"  # a configuration file the script loads (path and key in ``source``)
+    CALL_SITE = "call-site"  # a wrapper's parameter, from the call site that passes it
+    DECLARED = "declared"  # an `assume` value or host fact of .smtp2graph.toml
+
+
 class CredentialKind(str, Enum):
     EXPLICIT = "explicit"  # -Credential / .Credentials = ...
     DEFAULT_LOGON = "default-windows-logon"  # UseDefaultCredentials, or Send-MailMessage with neither -Credential nor -UseSsl
@@ -106,6 +140,8 @@ class BoundParam:
     conditional: bool = False  # set only on some code paths (inside if/switch/loop/try)
     reason: str = ""  # why unresolved, or where a default/splat value came from
     line: int = 0
+    provenance: Provenance = Provenance.WRITTEN
+    source: str = ""  # for config-file / declared values: "path: key" (or the toml entry)
 
     @property
     def is_static(self) -> bool:
@@ -147,6 +183,16 @@ class MailCall:
 
 
 @dataclass
+class UndecidedValue:
+    """A value that would decide an unknown verdict, and where the estate can declare it."""
+
+    parameter: str  # SmtpServer, Credential
+    written: str  # as the script writes it ($SmtpServer, @mail, $cfg.Smtp.Host)
+    reason: str  # why the scanner cannot tell
+    declare: str  # the .smtp2graph.toml line that would decide it
+
+
+@dataclass
 class Assessment:
     """What the basic-auth retirement does to one call."""
 
@@ -157,6 +203,18 @@ class Assessment:
     verdict: str  # one sentence for the report
     migration: str  # what to do
     severity: Severity
+    outcome: Optional[Outcome] = None  # None: derived from ``breaks``
+    undecided: list[UndecidedValue] = field(default_factory=list)  # what would decide an unknown verdict
+    declared: list[str] = field(default_factory=list)  # .smtp2graph.toml facts this verdict relies on
+
+    def __post_init__(self) -> None:
+        if self.outcome is None:
+            self.outcome = Outcome.UNKNOWN if self.breaks is None else Outcome.BREAKS if self.breaks else Outcome.NOT_AFFECTED
+
+    @property
+    def may_break(self) -> bool:
+        """Breaks, or cannot tell: an unknown verdict is never counted as fine."""
+        return self.breaks is not False
 
 
 @dataclass
@@ -213,6 +271,15 @@ class Finding:
     sender: Optional[str] = None  # static sender mailbox, lower-case
     credential_user: Optional[str] = None  # static user name of the credential, when the file shows it
     ownership: Optional[Ownership] = None  # set by scanner.owners after the scan
+
+    @property
+    def may_break(self) -> bool:
+        """A send whose verdict is "breaks" or unknown (an unknown verdict is never counted as fine)."""
+        return self.assessment is not None and self.assessment.may_break and self.call is not None and self.call.sent and self.call.form != "shadowing-function"
+
+    @property
+    def verdict_unknown(self) -> bool:
+        return self.may_break and self.assessment is not None and self.assessment.breaks is None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Union
 
 from scanner.lexer import LexError, literal_list, literal_value, scan_value, skip_balanced
+from scanner.model import Provenance
 from scanner.script import Script
 from scanner.structure import assigned_value_extent
 
@@ -59,6 +60,8 @@ class Assignment:
     conditional: bool
     value: Optional[StaticValue] = None
     origin: str = ""  # "$name = …", "param default", ".Add()", …
+    provenance: Provenance = Provenance.WRITTEN
+    source: str = ""  # config-file / declared: "path: key" or the .smtp2graph.toml entry
 
 
 def skip_spaces(text: str, i: int) -> int:
@@ -85,33 +88,261 @@ def _var_pattern(name: str) -> str:
     return r"(?<![\w$:])\$(?:script:|global:|local:|private:)?" + re.escape(name) + r"(?![\w:])"
 
 
-def _assignments(script: Script, name: str, before: int) -> list[tuple[int, int, str]]:
-    """(statement start, value start, operator) of `$name = …` / `$name += …` before ``before``."""
+_SCOPES = ("script:", "global:", "local:", "private:", "using:")
+
+
+def _assignments(script: Script, name: str, before: int, anywhere: bool = False) -> list[tuple[int, int, str]]:
+    """(statement start, value start, operator) of `$name = …` / `$name += …` before ``before``
+    (visible from it), or, with ``anywhere``, at script level anywhere in the file."""
     found = []
     pattern = re.compile(r"(?i)" + _var_pattern(name) + r"[ \t]*(\+?=)(?!=)")
-    for m in pattern.finditer(script.code, 0, before):
-        if not script.structure.visible_from(m.start(), before):
+    for m in pattern.finditer(script.code, 0, len(script.code) if anywhere else before):
+        if anywhere:
+            scoped = m.group(0)[1:].lower().startswith(("script:", "global:"))
+            if script.structure.function_at(m.start()) is not None and not scoped:
+                continue
+        elif not script.structure.visible_from(m.start(), before):
             continue
         found.append((m.start(), skip_spaces(script.text, m.end()), m.group(1)))
     return found
 
 
-def resolve_variable(script: Script, name: str, at: int) -> Optional[Assignment]:
-    """The last value assigned to ``$name`` before ``at`` in a visible scope, if the script shows one."""
-    if ":" in name and not name.lower().startswith(("script:", "global:", "local:", "private:")):
+def _chain_covers(script: Script, offsets: list[int], at: int) -> bool:
+    """Whether every path to ``at`` runs one of ``offsets``: an if/elseif/else chain that ends in
+    `else` and assigns in each branch (the branches' blocks are siblings, none is a loop)."""
+    structure = script.structure
+    outer = set(structure.enclosing(at))
+    branches = []
+    for offset in offsets:
+        inner = [b for b in structure.enclosing(offset) if b not in outer]
+        if not inner:
+            return True  # unconditional
+        branches.append(inner[0])
+    code = structure.code_lower
+    first = min(branches, key=lambda b: b.start)
+    if _header_word(code, first.start) != "if":
+        return False
+    # Walk the chain: `} elseif (...) {` and `} else {` after each branch.
+    chain = [first]
+    block = first
+    while True:
+        following = [b for b in structure.blocks if b.parent == block.parent and b.start > block.end]
+        if not following:
+            break
+        nxt = min(following, key=lambda b: b.start)
+        between = code[block.end : nxt.start]
+        if re.fullmatch(r"\s*else\s*", between):
+            chain.append(nxt)
+            return all(any(b == c for b in branches) for c in chain) and all(b in chain for b in branches)
+        if re.match(r"\s*elseif\s*\(", between):
+            chain.append(nxt)
+            block = nxt
+            continue
+        break
+    return False
+
+
+def _header_word(code: str, brace: int) -> str:
+    """The keyword before a block's `(…)` header: `if` for `if (…) {`."""
+    j = brace - 1
+    while j >= 0 and code[j] in " \t\r\n":
+        j -= 1
+    if j < 0 or code[j] != ")":
+        return ""
+    depth = 0
+    while j >= 0:
+        if code[j] == ")":
+            depth += 1
+        elif code[j] == "(":
+            depth -= 1
+            if depth == 0:
+                break
+        j -= 1
+    m = re.search(r"([\w-]+)\s*$", code[max(0, j - 40) : j])
+    return m.group(1) if m else ""
+
+
+def _function_parameter(script: Script, name: str, at: int) -> bool:
+    """Whether ``$name`` is a parameter of the function that contains ``at``."""
+    body = script.structure.function_at(at)
+    if body is None:
+        return False
+    function = next((f for f in script.structure.functions if f.body.start == body.start), None)
+    low = name.lower()
+    pattern = re.compile(r"(?i)\$" + re.escape(low) + r"(?![\w:])")
+    if function is not None and pattern.search(script.code, function.name_end, body.start):
+        return True
+    for start, end in script.structure.param_blocks:
+        if body.start < start < body.end and script.structure.function_at(start) == body and pattern.search(script.code, start, end):
+            return True
+    return False
+
+
+def resolve_variable(script: Script, name: str, at: int, depth: int = 0) -> Optional[Assignment]:
+    """The value ``$name`` holds at ``at`` in a visible scope, if the script shows it.
+
+    The last unconditional assignment wins; assignments on several paths count when they all give
+    the same value (then the value is known on every path); a variable read inside a function
+    and assigned only at script level is looked up there; a value that is itself a variable, a
+    quoted variable or a cast is followed.
+    """
+    low = name.lower()
+    if ":" in name and not low.startswith(_SCOPES):
         return None  # $env:X and provider paths are outside the file
+    scoped = low.startswith(("script:", "global:"))
     name = name.split(":", 1)[-1]
+    structure = script.structure
     assigns = [a for a in _assignments(script, name, at) if a[2] == "="]
+    script_scope = False
+    if not assigns and (scoped or structure.function_at(at) is not None) and not _function_parameter(script, name, at):
+        assigns = [a for a in _assignments(script, name, at, anywhere=True) if a[2] == "="]
+        script_scope = bool(assigns)
     if not assigns:
         return None
-    stmt, value_start, _ = assigns[-1]
+    if script_scope:
+        reaching = assigns
+        relative = len(script.text)
+    else:
+        reaching = []
+        relative = at
+        for a in reversed(assigns):
+            reaching.append(a)
+            if not structure.is_conditional(a[0], at):
+                break
+    results = [_assigned(script, name, a, depth) for a in reaching]
+    latest = results[0]
+    if len(results) == 1:
+        latest.conditional = structure.is_conditional(reaching[0][0], relative)
+    else:
+        values = {repr(r.value) for r in results}
+        agree = len(values) == 1 and latest.value is not None
+        covered = not script_scope and (not structure.is_conditional(reaching[-1][0], at) or _chain_covers(script, [a[0] for a in reaching], at))
+        if script_scope:
+            covered = any(not structure.is_conditional(a[0], relative) for a in reaching)
+        latest.conditional = not (agree and covered)
+        if agree and covered:
+            latest.origin = f"the same value on every path (lines {', '.join(str(script.line_of(a[0])) for a in reversed(reaching))})"
+    if script_scope:
+        latest.origin = f"script scope: {latest.origin}"
+    return latest
+
+
+def _assigned(script: Script, name: str, assign: tuple[int, int, str], depth: int) -> Assignment:
+    stmt, value_start, _ = assign
     start, end = assigned_value_extent(script.structure, value_start)
     text = script.text[start:end].strip()
-    conditional = script.structure.is_conditional(stmt, at) or (
-        len(assigns) > 1 and any(script.structure.is_conditional(a[0], at) for a in assigns)
-    )
     origin = "param default" if script.structure.in_param_block(stmt) else f"${name} = … (line {script.line_of(stmt)})"
-    return Assignment(text, start, script.line_of(start), conditional, static_value(text), origin)
+    found = Assignment(text, start, script.line_of(start), False, static_value(text), origin)
+    if found.value is None and depth < 4:
+        followed = follow_value(script, text, start, depth + 1)
+        if followed is not None and followed.value is not None:
+            found.value = followed.value
+            found.conditional = followed.conditional
+            found.origin = f"{origin}, {followed.origin}"
+    return found
+
+
+_CAST = re.compile(r"(?i)^\[(?:System\.)?(?:string|int|int32|uint16|bool|boolean)\][ \t]*")
+_VARIABLE_TEXT = re.compile(r"(?i)^\$(?:\{)?((?:script:|global:|local:|private:|using:|env:)?\w+)(?:\})?$")
+_EMBEDDED_VARIABLE = re.compile(r"(?i)`.|\$\{([^}]+)\}|\$((?:script:|global:|local:|private:|using:)?\w+)")
+_MAIL_ADDRESS_NEW = re.compile(r"(?i)New-Object\s+(?:-TypeName\s+)?(?:System\.)?(?:Net\.Mail\.)?MailAddress\b|\[(?:System\.)?(?:Net\.Mail\.)?MailAddress\]::new\b")
+_MAIL_ADDRESS = re.compile(r"(?i)^\[(?:System\.)?(?:Net\.Mail\.)?MailAddress\][ \t]*(.+)$")
+
+
+def follow_value(script: Script, text: str, at: int, depth: int = 0) -> Optional[Assignment]:
+    """The constant a value text stands for at ``at``, followed through variables, quoting
+    (`"$Server"`, `"smtp.$domain"`), casts (`[string]$x`), parentheses, scopes (`$using:`,
+    `$script:`) and MailAddress constructions; None when it depends on the run."""
+    t = text.strip()
+    if depth > 6 or not t:
+        return None
+    value = static_value(t)
+    if value is not None:
+        return Assignment(t, at, script.line_of(at), False, value, "literal")
+    if t.startswith("(") and t.endswith(")"):
+        try:
+            if skip_balanced(t, 0) == len(t):
+                return follow_value(script, t[1:-1], at, depth + 1)
+        except LexError:
+            return None
+    cast = _CAST.match(t)
+    if cast:
+        return follow_value(script, t[cast.end() :], at, depth + 1)
+    variable = _VARIABLE_TEXT.match(t)
+    if variable:
+        found = resolve_variable(script, variable.group(1), at, depth + 1)
+        if found is None or found.value is None:
+            return assumed_variable(script, variable.group(1), at)
+        return found
+    if len(t) >= 2 and t[0] == '"' and t[-1] == '"' and "$(" not in t:
+        return _expand(script, t[1:-1], at, depth)
+    address = mail_address(script, t, at, depth)
+    if address is not None:
+        return address
+    return None
+
+
+def assumed_variable(script: Script, name: str, at: int) -> Optional[Assignment]:
+    """The value .smtp2graph.toml's [assume] declares for ``$name``, marked declared."""
+    estate = script.estate
+    hit = estate.assumed_variable(name) if estate else None
+    if hit is None or estate is None:
+        return None
+    key, value = hit
+    entry = f'{estate.source}: [assume] "{key}" = "{value}"'
+    return Assignment("$" + name, at, script.line_of(at), False, value, f"declared in {entry}", Provenance.DECLARED, entry)
+
+
+def _expand(script: Script, inner: str, at: int, depth: int) -> Optional[Assignment]:
+    """An expandable string whose every variable has a known string value."""
+    parts: list[str] = []
+    origins: list[str] = []
+    conditional = False
+    cursor = 0
+    for m in _EMBEDDED_VARIABLE.finditer(inner):
+        if m.group(0).startswith("`"):
+            continue
+        name = m.group(1) or m.group(2)
+        found = resolve_variable(script, name, at, depth + 1)
+        if found is None or not isinstance(found.value, (str, int)) or isinstance(found.value, bool):
+            return None
+        parts.append(inner[cursor : m.start()])
+        parts.append(str(found.value))
+        origins.append(f"${name.split(':')[-1]}: {found.origin}")
+        conditional = conditional or found.conditional
+        cursor = m.end()
+    if not origins:
+        return None
+    parts.append(inner[cursor:])
+    literal = literal_value('"' + "".join(parts).replace("$", "`$") + '"')
+    if literal is None:
+        return None
+    return Assignment('"' + inner + '"', at, script.line_of(at), conditional, literal, "; ".join(origins))
+
+
+def mail_address(script: Script, text: str, at: int, depth: int = 0) -> Optional[Assignment]:
+    """`New-Object Net.Mail.MailAddress('a@b', 'Name')`, `[MailAddress]::new(…)` or `[mailaddress]'a@b'`
+    as the address text Send-MailMessage and MailMessage would use ("Name <a@b>")."""
+    from scanner.extract.objects import constructor_arguments
+
+    t = text.strip()
+    cast = _MAIL_ADDRESS.match(t)
+    if cast and not cast.group(1).startswith(("::", "(")):
+        return follow_value(script, cast.group(1), at, depth + 1)
+    if not _MAIL_ADDRESS_NEW.match(t[1:] if t.startswith("(") else t):
+        return None
+    arguments = constructor_arguments(t)
+    if not arguments:
+        return None
+    first = follow_value(script, arguments[0], at, depth + 1)
+    if first is None or not isinstance(first.value, str):
+        return None
+    display = follow_value(script, arguments[1], at, depth + 1) if len(arguments) > 1 else None
+    if len(arguments) > 1 and (display is None or not isinstance(display.value, str)):
+        return Assignment(t, at, script.line_of(at), first.conditional, first.value, "MailAddress constructor")
+    value = f"{display.value} <{first.value}>" if display is not None and display.value else first.value
+    conditional = first.conditional or (display is not None and display.conditional)
+    return Assignment(t, at, script.line_of(at), conditional, value, "MailAddress constructor")
 
 
 @dataclass
@@ -187,25 +418,77 @@ def resolve_hashtable(script: Script, name: str, at: int) -> Hashtable:
         table.complete = False
         table.reasons.append(f"${name} is not assigned in this file before the call")
         return table
-    stmt, value_start, _ = base[-1]
+    reaching: list[tuple[int, int, str]] = []
+    for assign in reversed(base):
+        reaching.append(assign)
+        if not structure.is_conditional(assign[0], at):
+            break
+    stmt = reaching[0][0]
     table.defined_at = stmt
-    conditional_base = structure.is_conditional(stmt, at)
-    if len(base) > 1 and any(structure.is_conditional(a[0], at) for a in base):
-        conditional_base = True
-        table.reasons.append(f"${name} is assigned on more than one path")
+    covered = len(reaching) == 1 or not structure.is_conditional(reaching[-1][0], at) or _chain_covers(script, [r[0] for r in reaching], at)
+    built: list[Hashtable] = []
+    for r_stmt, r_value, _ in reaching:
+        one = _base_table(script, name, r_stmt, r_value, structure.is_conditional(r_stmt, at) if len(reaching) == 1 else False)
+        if one is None:
+            return table
+        built.append(one)
+        if not one.complete:
+            table.complete = False
+            table.reasons.extend(one.reasons)
+    if len(built) == 1:
+        table.entries = dict(built[0].entries)
+    else:
+        agreed = []
+        for key, entry in built[0].entries.items():
+            same = all(key in other.entries and other.entries[key].assignment.value is not None and repr(other.entries[key].assignment.value) == repr(entry.assignment.value) for other in built[1:])
+            if not (same and covered and entry.assignment.value is not None):
+                entry.assignment.conditional = True
+            else:
+                agreed.append(entry.key)
+                entry.assignment.origin = f"@{{}} with the same {entry.key} on every path (lines {', '.join(str(script.line_of(r[0])) for r in reversed(reaching))})"
+            table.entries[key] = entry
+        for other in built[1:]:
+            for key, entry in other.entries.items():
+                if key not in table.entries:
+                    entry.assignment.conditional = True
+                    table.entries[key] = entry
+        if len(agreed) < len(table.entries):
+            table.reasons.append(f"${name} is assigned on more than one path")
+    table_start = min(r[0] for r in reaching)
+    _apply_edits(script, table, name, table_start, at)
+    return table
+
+
+_CLONE = re.compile(r"(?i)\$(?:script:|global:|local:)?(\w+)(?:\.Clone\(\))?[ \t]*(?:[;\r\n#}]|$)")
+
+
+def _base_table(script: Script, name: str, stmt: int, value_start: int, conditional: bool) -> Optional[Hashtable]:
+    """The hashtable one assignment `$name = …` creates: a literal, or a copy (`.Clone()`) of another table."""
+    table = Hashtable(name)
+    code = script.code
     m = re.compile(r"(?i)(?:\[(?:ordered|hashtable|System\.Collections\.Hashtable)\][ \t]*)?@\{").match(code, value_start)
     if m is None:
+        clone = _CLONE.match(code, value_start)
+        if clone is not None and clone.group(1).lower() != name.lower():
+            source = resolve_hashtable(script, clone.group(1), stmt)
+            table.complete = source.complete
+            table.reasons.extend(source.reasons)
+            for key, entry in source.entries.items():
+                copied = Assignment(**{**entry.assignment.__dict__})
+                copied.conditional = copied.conditional or conditional
+                copied.origin = f"${clone.group(1)} copied at line {script.line_of(stmt)}, {copied.origin}"
+                table.entries[key] = HashtableEntry(entry.key, copied)
+            return table
         table.complete = False
         snippet = script.text[value_start : value_start + 40].split("\n")[0]
         table.reasons.append(f"${name} is built by an expression ({snippet.strip()}), not a hashtable literal")
         return table
-    entries, complete = parse_hashtable_literal(script, m.end() - 1, conditional_base, f"@{{}} (line {script.line_of(stmt)})")
+    entries, complete = parse_hashtable_literal(script, m.end() - 1, conditional, f"@{{}} (line {script.line_of(stmt)})")
     for entry in entries:
         table.set(entry.key, entry.assignment)
     if not complete:
         table.complete = False
         table.reasons.append(f"a key of ${name} is computed")
-    _apply_edits(script, table, name, stmt, at)
     return table
 
 

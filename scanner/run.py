@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from scanner.engine import RuleConfig, ScanOptions, scan
-from scanner.model import ScanResult, Severity
+from scanner.estate import EstateFacts, parse_estate
+from scanner.model import FailOn, Finding, ScanResult, Severity
 
 CONFIG_FILE = ".smtp2graph.toml"
 
@@ -25,7 +26,7 @@ class ScanRequest:
     paths: list[Path]
     format: str = "terminal"
     output: Optional[Path] = None
-    fail_on: Severity = Severity.LOW
+    fail_on: FailOn = FailOn.LOW
     exit_zero: bool = False
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
@@ -56,6 +57,7 @@ class ProjectConfig:
     per_path_ignores: dict[str, list[str]] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)  # glob -> owner
     source: Optional[Path] = None
+    estate: EstateFacts = field(default_factory=EstateFacts)
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -87,8 +89,15 @@ def load_project_config(root: Path, explicit: Optional[Path] = None) -> ProjectC
             source = root / "pyproject.toml"
             data = pyproject["tool"]["smtp2graph"]
     config = ProjectConfig(source=source)
-    allowed = {"select", "ignore", "exclude", "severity", "per-path-ignores", "owners"}
+    estate_keys = {"exchange-online-hosts", "relay-hosts", "assume"}
+    allowed = {"select", "ignore", "exclude", "severity", "per-path-ignores", "owners"} | estate_keys
+    try:
+        config.estate = parse_estate({k: v for k, v in data.items() if k in estate_keys}, source.name if source is not None else "")
+    except ValueError as exc:
+        raise UsageError(f"{source}: {exc}") from exc
     for key, value in data.items():
+        if key in estate_keys:
+            continue
         if key not in allowed:
             raise UsageError(f"{source}: unknown setting {key!r} (expected one of {', '.join(sorted(allowed))})")
         if key in ("select", "ignore", "exclude"):
@@ -182,6 +191,7 @@ def execute_scan(request: ScanRequest) -> tuple[ScanResult, int]:
         excludes=tuple(request.exclude + project.exclude),
         respect_gitignore=request.respect_gitignore,
         max_bytes=request.max_file_size,
+        estate=project.estate,
     )
     if all(not p.exists() for p in paths):
         raise UsageError(f"{paths[0]}: no such file or directory")
@@ -198,9 +208,21 @@ def execute_scan(request: ScanRequest) -> tuple[ScanResult, int]:
         raise UsageError(str(exc)) from None
     assign_owners(result, OwnerSettings(owners=project.owners, deadline=deadline, use_git=request.use_git))
     filter_findings(result, request.owners, request.repositories)
-    failing = [f for f in result.findings if f.severity.rank >= request.fail_on.rank]
+    failing = [f for f in result.findings if fails(f, request.fail_on)]
     code = 0 if request.exit_zero or not failing else 1
     return result, code
+
+
+def fails(finding: Finding, fail_on: FailOn) -> bool:
+    """Whether a finding makes the scan exit 1. A call whose verdict is unknown counts as if it
+    broke (severity high, and under "may-break"): an unknown is never counted as fine."""
+    if fail_on is FailOn.MAY_BREAK:
+        return finding.may_break
+    threshold = Severity(fail_on.value)
+    rank = finding.severity.rank
+    if finding.verdict_unknown:
+        rank = max(rank, Severity.HIGH.rank)
+    return rank >= threshold.rank
 
 
 def _progress_printer():  # type: ignore[no-untyped-def]

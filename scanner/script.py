@@ -6,6 +6,7 @@ import re
 from functools import cached_property
 from typing import Optional
 
+from scanner.estate import EstateFacts
 from scanner.model import Location
 from scanner.parse import ParsedSource, parse_source
 from scanner.structure import Structure
@@ -27,6 +28,8 @@ class Script:
         self.is_data_file = is_data_file
         # Results that several recognizers need, computed once per script.
         self.memo: dict[str, object] = {}
+        # Facts the estate declares in .smtp2graph.toml (assumed values, host classes).
+        self.estate: Optional[EstateFacts] = None
 
     @cached_property
     def structure(self) -> Structure:

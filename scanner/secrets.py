@@ -186,7 +186,12 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
         else:
             add(span, SecretKind.CLIENT_SECRET if "secret" in name.lower() else SecretKind.NAMED_VARIABLE, name)
     for m in _SECRET_PARAMETER.finditer(code):
-        start = m.end()
+        # The masked code blanks the quoted value too: find where it starts in the text.
+        start = m.end(1)
+        if start < len(text) and text[start] == ":":
+            start += 1
+        while start < len(text) and text[start] in " \t":
+            start += 1
         if start < len(text) and text[start] in _QUOTES:
             from scanner.lexer import LexError, skip_string
 

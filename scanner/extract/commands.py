@@ -8,7 +8,7 @@ from typing import Iterable, Optional
 
 from scanner.lexer import CommandArguments, Element, ElementKind, LexError, lex_arguments
 from scanner.model import BindKind, BoundParam
-from scanner.resolve import Assignment, parameter_defaults, resolve_hashtable, resolve_variable, static_value
+from scanner.resolve import Assignment, follow_value, parameter_defaults, resolve_hashtable, static_value
 from scanner.script import Script
 
 
@@ -93,18 +93,17 @@ def value_param(script: Script, name: str, text: str, kind: BindKind, at: int, l
     if value is not None:
         return BoundParam(name, text, BindKind.LITERAL if kind is BindKind.EXPRESSION else kind, value, line=line)
     bound = BoundParam(name, text, kind, None, line=line)
-    m = _SIMPLE_VARIABLE.match(text.strip())
-    if m:
-        found = resolve_variable(script, m.group(1), at)
-        if found is not None and found.value is not None:
-            bound.value = found.value
-            bound.conditional = found.conditional
-            bound.reason = f"value from {found.origin}"
+    found = follow_value(script, text, at)
+    if found is not None and found.value is not None:
+        bound.value = found.value
+        bound.conditional = found.conditional
+        bound.reason = f"value from {found.origin}"
+        bound.provenance, bound.source = found.provenance, found.source
     return bound
 
 
 def _assignment_param(name: str, assignment: Assignment, kind: BindKind, reason: str) -> BoundParam:
-    return BoundParam(name, assignment.text, kind, assignment.value, assignment.conditional, reason, assignment.line)
+    return BoundParam(name, assignment.text, kind, assignment.value, assignment.conditional, reason, assignment.line, assignment.provenance, assignment.source)
 
 
 def bind_arguments(
@@ -204,12 +203,12 @@ def _bind_splat(script: Script, spec: CommandSpec, element: Element, call_start:
             continue
         bound = _assignment_param(param.name, entry.assignment, BindKind.SPLAT, f"from @{name}, {entry.assignment.origin}")
         if bound.value is None:
-            m = _SIMPLE_VARIABLE.match(bound.text.strip())
-            if m:
-                found = resolve_variable(script, m.group(1), entry.assignment.start)
-                if found is not None and found.value is not None:
-                    bound.value = found.value
-                    bound.reason += f"; value from {found.origin}"
+            found = follow_value(script, bound.text, entry.assignment.start)
+            if found is not None and found.value is not None:
+                bound.value = found.value
+                bound.conditional = bound.conditional or found.conditional
+                bound.reason += f"; value from {found.origin}"
+                bound.provenance, bound.source = found.provenance, found.source
         binding.params[param.name] = bound
     if not table.complete:
         reason = "; ".join(table.reasons) or f"@{name} cannot be rebuilt from this file"

@@ -8,7 +8,7 @@ from typing import Optional
 from scanner.extract.objects import Construction, MemberUse, constructor_arguments, find_constructions, literal_or_none, member_uses
 from scanner.lexer import split_arguments
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
-from scanner.resolve import resolve_variable, static_value
+from scanner.resolve import follow_value, static_value
 from scanner.script import Script
 
 _SIMPLE_VARIABLE = re.compile(r"\$(?:script:|global:|local:)?(\w+)$", re.I)
@@ -62,13 +62,12 @@ def _value_param(script: Script, name: str, span: tuple[int, int], reason: str) 
     bound = BoundParam(name, text, kind, value, reason=reason, line=script.line_of(span[0]))
     if value is None:
         # $smtp = New-Object Net.Mail.SmtpClient($SMTPServer, $SMTPPort) with `$SMTPServer = "…"` above.
-        variable = _SIMPLE_VARIABLE.match(text)
-        if variable:
-            found = resolve_variable(script, variable.group(1), span[0])
-            if found is not None and found.value is not None:
-                bound.value = found.value
-                bound.conditional = found.conditional
-                bound.reason = f"{reason}; value from {found.origin}"
+        found = follow_value(script, text, span[0])
+        if found is not None and found.value is not None:
+            bound.value = found.value
+            bound.conditional = found.conditional
+            bound.reason = f"{reason}; value from {found.origin}"
+            bound.provenance, bound.source = found.provenance, found.source
     return bound
 
 

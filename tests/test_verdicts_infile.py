@@ -1,0 +1,208 @@
+"""Verdicts without guessing, inside one file: values followed, the verdict taxonomy, unknown stays visible.
+
+Issue 13 items 2, 5 and 6. The call bindings of the fixtures are checked in test_scan_fixtures.py
+(tests/fixtures/scan/verdict_*.expected.json); here the verdicts, fixes and outputs they lead to.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+from typer.testing import CliRunner
+
+from scanner.cli import app
+from scanner.engine import RuleConfig, analyze_script
+from scanner.model import Finding, Outcome
+from scanner.script import Script
+
+FIXTURES = Path(__file__).parent / "fixtures" / "scan"
+SARIF_SCHEMA = Path("/work/shared/data/sarif-schema-2.1.0.json")
+runner = CliRunner()
+
+
+def findings_of(text: str, path: str = "s.ps1") -> list[Finding]:
+    return [f for f in analyze_script(Script(text, path), RuleConfig()).findings if f.rule.startswith("SMTP")]
+
+
+def fixture_findings(name: str) -> dict[int, Finding]:
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    return {f.location.line: f for f in findings_of(text, name)}
+
+
+# --------------------------------------------------------------------------- item 2: in-file gaps
+
+
+def test_quoted_variables_and_param_defaults_through_casts_give_a_verdict_and_a_safe_fix() -> None:
+    found = fixture_findings("verdict_quoted_param_defaults.ps1")
+    for line in (10, 12):
+        finding = found[line]
+        assert finding.assessment is not None and finding.assessment.breaks is True, line
+        assert finding.sender == "nightly@fabrikam.example"
+        assert finding.fix.applicability.value == "safe", finding.fix.reason
+
+
+def test_a_splat_whose_paths_agree_on_the_server_is_known_and_one_path_alone_is_not() -> None:
+    found = fixture_findings("verdict_splat_paths_agree.ps1")
+    agreed = found[8]
+    assert agreed.assessment is not None and agreed.assessment.breaks is True
+    assert agreed.sender == "robot@tailspin.example"
+    one_path = found[14]
+    assert one_path.assessment is not None and one_path.assessment.breaks is None
+    disagree = found[19]
+    assert disagree.assessment is not None and disagree.assessment.breaks is None
+    assert disagree.call is not None and disagree.call.params["SmtpServer"].conditional
+
+
+def test_a_cloned_hashtable_completed_afterwards_is_rebuilt() -> None:
+    found = fixture_findings("verdict_clone_then_keys.ps1")
+    assert [(line, f.assessment.breaks if f.assessment else None, f.sender) for line, f in sorted(found.items())] == [
+        (12, True, "alerts@wingtip.example"),
+        (16, True, "digest@wingtip.example"),
+    ]
+
+
+def test_script_scope_using_and_script_prefixes_reach_functions_and_remote_blocks() -> None:
+    found = fixture_findings("verdict_scopes.ps1")
+    assert found[4].assessment is not None and found[4].assessment.breaks is True
+    assert found[4].call is not None and "script scope" in found[4].call.params["SmtpServer"].reason
+    # A function parameter shadows the script variable: its value comes from the caller, not from here.
+    assert found[9].assessment is not None and found[9].assessment.breaks is None
+    assert found[15].assessment is not None and found[15].assessment.breaks is True
+    assert found[15].sender == "noc-bot@litware.example"
+
+
+def test_mailaddress_constructions_give_the_sender() -> None:
+    found = fixture_findings("verdict_mailaddress_from.ps1")
+    assert [found[line].sender for line in (10, 13, 16)] == ["reports@adatum.example", "billing@adatum.example", "payroll@adatum.example"]
+
+
+def test_a_value_that_depends_on_the_run_is_not_guessed() -> None:
+    text = (
+        "$server = Read-Host 'relay'\n"
+        'Send-MailMessage -To a@x.example -From b@x.example -Subject s -SmtpServer "$server" -UseSsl -Credential $c\n'
+        "$name = 'smtp'\n"
+        'Send-MailMessage -To a@x.example -From b@x.example -Subject s -SmtpServer "$name.$(Get-Domain)" -UseSsl -Credential $c\n'
+    )
+    first, second = findings_of(text)
+    assert first.assessment is not None and first.assessment.breaks is None
+    assert second.assessment is not None and second.assessment.breaks is None
+
+
+def test_an_embedded_variable_in_a_host_name_is_expanded() -> None:
+    text = "$tenant = 'office365'\nSend-MailMessage -To a@x.example -From b@x.example -Subject s -SmtpServer \"smtp.$tenant.com\" -UseSsl -Credential $c\n"
+    (finding,) = findings_of(text)
+    assert finding.assessment is not None and finding.assessment.server_text == "smtp.office365.com" and finding.assessment.breaks is True
+
+
+# --------------------------------------------------------------------------- item 5: taxonomy
+
+
+def test_outlook_com_consumer_smtp_with_a_password_is_its_own_verdict() -> None:
+    text = (
+        "Send-MailMessage -To a@x.example -From me@outlook.com -Subject s -SmtpServer smtp-mail.outlook.com -Port 587 -UseSsl -Credential $c\n"
+        "Send-MailMessage -To a@x.example -From me@hotmail.com -Subject s -SmtpServer 'smtp.live.com' -UseSsl -Credential $c\n"
+    )
+    for finding in findings_of(text):
+        assessment = finding.assessment
+        assert assessment is not None
+        assert assessment.outcome is Outcome.CONSUMER_BASIC_AUTH and assessment.breaks is True
+        assert "September 2024" in assessment.verdict and "app-only Graph" in assessment.verdict
+        assert "app password" in assessment.migration and "device-code" in assessment.migration
+        assert "not affected" not in finding.message
+        assert finding.fix.applicability.value != "safe"
+
+
+def test_high_volume_email_with_an_oauth_token_is_not_basic_auth() -> None:
+    text = (
+        "$client = New-Object MailKit.Net.Smtp.SmtpClient\n"
+        "$client.Connect('smtp-hve.office365.com', 587, [MailKit.Security.SecureSocketOptions]::StartTls)\n"
+        "$oauth = New-Object MailKit.Security.SaslMechanismOAuth2('hve@x.example', $token)\n"
+        "$client.Authenticate($oauth)\n"
+        "$client.Send($message)\n"
+        "Send-EmailMessage -To a@x.example -From hve@x.example -Subject s -Server smtp-hve.office365.com -Credential $tokenCred -oAuth2\n"
+        "Send-EmailMessage -To a@x.example -From hve@x.example -Subject s -Server smtp-hve.office365.com -Credential $cred\n"
+    )
+    mailkit, oauth_cmdlet, basic_cmdlet = [f for f in findings_of(text) if f.call is not None and f.call.sent]
+    for finding in (mailkit, oauth_cmdlet):
+        assert finding.assessment is not None and finding.assessment.breaks is False
+        assert "OAuth 2.0" in finding.assessment.verdict and "September 2028" in finding.assessment.verdict
+        assert finding.assessment.outcome is Outcome.NOT_AFFECTED
+    assert basic_cmdlet.assessment is not None and basic_cmdlet.assessment.outcome is Outcome.HVE_UNTIL_2028
+
+
+def test_mailozaurr_send_emailmessage_with_a_password_is_smtp_auth_and_its_password_is_a_secret() -> None:
+    text = (
+        "Send-EmailMessage -To ops@x.example -From bot@x.example -Subject s -Server smtp.office365.com -Port 587 "
+        "-Username bot@x.example -Password 'Winter-Orchid-42'\n"
+        "Send-EmailMessage -To ops@x.example -From bot@x.example -Subject s -Server smtp.office365.com -Credential $botCred\n"
+    )
+    analysis = analyze_script(Script(text, "m.ps1"), RuleConfig())
+    smtp = [f for f in analysis.findings if f.rule == "SMTP003"]
+    assert [f.assessment.breaks if f.assessment else None for f in smtp] == [True, True]
+    assert all("SMTP AUTH basic" in f.message for f in smtp)
+    assert any(f.rule == "SEC002" or f.rule.startswith("SEC") for f in analysis.findings)
+    for finding in analysis.findings:
+        blob = json.dumps([finding.message, finding.snippet, finding.context_lines, {k: v.text for k, v in (finding.call.params.items() if finding.call else [])}])
+        assert "Winter-Orchid-42" not in blob
+
+
+def test_password_only_apis_to_exchange_online_break_whatever_the_credential_is() -> None:
+    text = "$p = Get-MailSettings\nSend-MailMessage @p -To a@x.example -From b@x.example -Subject s -SmtpServer smtp.office365.com\n"
+    (finding,) = findings_of(text)
+    assert finding.assessment is not None and finding.assessment.breaks is True
+    assert "only log on with a password" in finding.assessment.verdict
+
+
+# --------------------------------------------------------------------------- item 6: unknown stays visible
+
+UNKNOWN = "Send-MailMessage -To a@x.example -From b@x.example -Subject s -SmtpServer $env:MAILHOST\n"
+
+
+def test_an_unknown_verdict_is_at_least_medium_and_says_what_would_decide_it() -> None:
+    (finding,) = findings_of(UNKNOWN)
+    assert finding.assessment is not None and finding.assessment.breaks is None
+    assert finding.assessment.outcome is Outcome.UNKNOWN and finding.may_break
+    assert finding.severity.rank >= 2  # medium: never counted as fine
+    (undecided,) = finding.assessment.undecided
+    assert undecided.parameter == "SmtpServer" and undecided.written == "$env:MAILHOST"
+    assert undecided.declare == '[assume] "$env:MAILHOST" = "smtp.office365.com"'
+
+
+def _scan(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["scan", *args, "--no-cache", "--jobs", "1"])
+    return result.exit_code, result.stdout
+
+
+def test_unknown_counts_as_may_break_in_json_sarif_fail_on_and_exit_code(tmp_path: Path) -> None:
+    script = tmp_path / "unknown.ps1"
+    script.write_text(UNKNOWN)
+    code, out = _scan(str(script), "-f", "json")
+    assert code == 1
+    (finding,) = json.loads(out)["findings"]
+    assessment = finding["assessment"]
+    assert assessment["breaks"] is None and assessment["verdict_unknown"] is True
+    assert assessment["may_break"] is True and assessment["outcome"] == "unknown"
+    assert assessment["undecided"][0]["declare"].startswith("[assume]")
+    # --fail-on high: an unknown verdict counts as if it broke.
+    assert _scan(str(script), "--fail-on", "high")[0] == 1
+    assert _scan(str(script), "--fail-on", "critical")[0] == 0
+    assert _scan(str(script), "--fail-on", "may-break")[0] == 1
+    sarif = tmp_path / "out.sarif"
+    _scan(str(script), "-f", "sarif", "-o", str(sarif))
+    document = json.loads(sarif.read_text())
+    jsonschema.validate(document, json.loads(SARIF_SCHEMA.read_text()))
+    (result,) = document["runs"][0]["results"]
+    assert result["level"] in ("warning", "error")
+    assert result["properties"]["may-break"] is True and result["properties"]["verdict"] == "unknown"
+
+
+def test_fail_on_may_break_ignores_calls_that_keep_working(tmp_path: Path) -> None:
+    relay = tmp_path / "relay.ps1"
+    relay.write_text("Send-MailMessage -To a@x.example -From b@x.example -Subject s -SmtpServer relay.corp.local\n")
+    assert _scan(str(relay))[0] == 1  # a low finding still fails the default --fail-on low
+    assert _scan(str(relay), "--fail-on", "may-break")[0] == 0
+    _, out = _scan(str(relay), "-f", "json")
+    (finding,) = json.loads(out)["findings"]
+    assert finding["assessment"]["may_break"] is False and finding["assessment"]["outcome"] == "not-affected"
