@@ -183,7 +183,11 @@ def _undecided(call: MailCall, result: Assessment, estate: Optional[EstateFacts]
             declare = bound.source if bound.provenance is Provenance.CONFIG_FILE and bound.source.startswith("[assume]") else _declare_line(written, "smtp.office365.com")
             if not declare:
                 declare = "[assume] the variable this expression is built from (\"$Name\" = \"smtp.office365.com\"), or a config key (\"file:Key\" = …)"
-            out.append(UndecidedValue("SmtpServer", written, bound.reason or "an expression evaluated at run time", declare))
+            why = bound.reason or (
+                f"{written} has no constant value in this file (a script parameter, the environment or a run-time value)"
+                if _declare_line(written, "x") else "an expression evaluated at run time"
+            )
+            out.append(UndecidedValue("SmtpServer", written, why, declare))
     if result.credential is CredentialKind.UNKNOWN and result.server is not ServerClass.UNKNOWN:
         cred = call.params.get("Credential")
         written = cred.text if cred is not None else "(none)"

@@ -50,6 +50,7 @@ def scan_command(
     repository: Annotated[Optional[list[str]], typer.Option("--repository", metavar="NAME", help="Only findings in this repository (repeatable).")] = None,
     group_by: Annotated[GroupBy, typer.Option("--group-by", help="Terminal view: order of work, or per owner or repository.")] = GroupBy.WORK,
     no_blame: Annotated[bool, typer.Option("--no-blame", help="Do not ask git blame for owners.")] = False,
+    explain_unknown: Annotated[bool, typer.Option("--explain-unknown", help="List each unknown verdict, the value that would decide it, and the .smtp2graph.toml entry that declares it.")] = False,
 ) -> None:
     """Find every script that sends mail over SMTP and say what the basic-auth retirement does to it."""
     from scanner.run import ScanRequest, run_scan
@@ -60,7 +61,7 @@ def scan_command(
             select=select or [], ignore=ignore or [], exclude=exclude or [], respect_gitignore=not no_gitignore,
             jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir, max_file_size=max_file_size,
             baseline=baseline, config=config, quiet=quiet, deadline=deadline, owners=owner or [],
-            repositories=repository or [], group_by=group_by.value, use_git=not no_blame,
+            repositories=repository or [], group_by=group_by.value, use_git=not no_blame, explain_unknown=explain_unknown,
         )
     )
     raise typer.Exit(code)

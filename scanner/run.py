@@ -44,6 +44,7 @@ class ScanRequest:
     repositories: list[str] = field(default_factory=list)  # only findings in these repositories
     group_by: str = "work"
     use_git: bool = True
+    explain_unknown: bool = False
 
 
 @dataclass
@@ -268,6 +269,12 @@ def run_scan(request: ScanRequest) -> int:
         for error in result.errors:
             sys.stderr.write(f"error: {error.path}: {error.message}\n")
         sys.stderr.write(summary_line(result) + "\n")
+    if request.explain_unknown:
+        from scanner.explain import explain_unknown
+
+        # The explanation is for people: stdout next to the terminal view, stderr beside a machine report.
+        human = fmt is Format.TERMINAL and request.output is None
+        (sys.stdout if human else sys.stderr).write("\n" + explain_unknown(result))
     return code
 
 
