@@ -906,16 +906,20 @@ def run_report(
     One line per unusable file on `err` (path and reason); exit 2 when no file is usable or the output
     cannot be written, 0 otherwise.
     """
+    from scanner.safetext import safe_line, safe_text
+
     stream = err if err is not None else sys.stderr
     if ReportFormat(report_format) is ReportFormat.XLSX and output is None and sys.stdout.isatty():
         print("smtp2graph: error: --format xlsx writes a binary file: add --output FILE.xlsx", file=stream)
         return 2
     rendered = render_files(paths, report_format, owners=owners, repositories=repositories)
     for problem in rendered.problems:
-        print(f"smtp2graph: error: {problem}", file=stream)
+        print(safe_line(f"smtp2graph: error: {problem}"), file=stream)
     if rendered.text is None:
         print("smtp2graph: error: no usable scan or audit JSON document; nothing rendered", file=stream)
         return 2
+    if isinstance(rendered.text, str) and output is None and sys.stdout.isatty():
+        rendered.text = safe_text(rendered.text)  # a terminal never receives a raw control character
     content = rendered.text.encode("utf-8") if isinstance(rendered.text, str) else rendered.text
     if output is None:
         sys.stdout.flush()
@@ -928,7 +932,7 @@ def run_report(
     try:
         output.write_bytes(content)
     except OSError as error:
-        print(f"smtp2graph: error: {output}: cannot write the report: {error.strerror or error}", file=stream)
+        print(safe_line(f"smtp2graph: error: {output}: cannot write the report: {error.strerror or error}"), file=stream)
         return 2
-    print(f"wrote {output} ({rendered.documents} document{'s' if rendered.documents != 1 else ''})", file=stream)
+    print(safe_line(f"wrote {output} ({rendered.documents} document{'s' if rendered.documents != 1 else ''})"), file=stream)
     return 0

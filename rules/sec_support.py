@@ -180,17 +180,14 @@ def file_finding(
     from scanner.engine import fingerprint_of, normalized_text
     from scanner.secrets import redact
 
+    from scanner.engine import excerpt
+
     structure = script.structure
-    line_start = structure.line_starts[script.line_of(start) - 1]
-    line_end = script.text.find("\n", max(end - 1, start))
-    line_end = len(script.text) if line_end < 0 else line_end
-    snippet = redact(script.text[line_start:line_end], line_start, list(secrets)).rstrip("\r").strip()
     location = script.location(start, end)
+    snippet = "\n".join(excerpt(script, location.line, location.end_line, (start, end), secrets)).strip()
     first = max(1, location.line - CONTEXT_LINES)
     last = min(len(structure.line_starts), location.end_line + CONTEXT_LINES)
-    ctx_start = structure.line_starts[first - 1]
-    ctx_end = structure.line_starts[last] if last < len(structure.line_starts) else len(script.text)
-    context = redact(script.text[ctx_start:ctx_end], ctx_start, list(secrets)).splitlines()
+    context = excerpt(script, first, last, (start, end), secrets)
     if call is not None:
         from scanner.secrets import redact_value
 

@@ -349,13 +349,53 @@ def credential_user(script: Script, call: MailCall) -> Optional[str]:
     return user.lower() if user and "$" not in user else None
 
 
+# A source line longer than this is shown as a window around the finding: a minified or generated
+# one-line file would otherwise put the whole file into every finding (memory quadratic in calls).
+LINE_MAX = 400
+_CLIP_MARK = "…"
+
+
+def excerpt(script: Script, first: int, last: int, focus: tuple[int, int], secrets: Sequence[object]) -> list[str]:
+    """Lines ``first``..``last`` (1-based) with secrets masked, each long line clipped around ``focus`` (offsets)."""
+    from scanner.secrets import redact
+
+    structure = script.structure
+    text = script.text
+    starts = structure.line_starts
+    out: list[str] = []
+    for number in range(first, last + 1):
+        start = starts[number - 1]
+        end = starts[number] if number < len(starts) else len(text)
+        while end > start and text[end - 1] in "\r\n":
+            end -= 1
+        out.append(_clipped(text, start, end, focus, secrets, redact))
+    return out
+
+
+def _clipped(text: str, start: int, end: int, focus: tuple[int, int], secrets: Sequence[object], redact: Callable[..., str]) -> str:
+    if end - start <= LINE_MAX:
+        return redact(text[start:end], start, list(secrets))
+    if focus[1] > start and focus[0] < end:  # the line holds the finding: a window around it
+        lo = max(start, focus[0] - LINE_MAX // 3)
+        hi = min(end, max(focus[1], focus[0]) + LINE_MAX // 3)
+        hi = min(hi, lo + LINE_MAX * 2)
+    else:
+        lo, hi = start, start + LINE_MAX
+    body = redact(text[lo:hi], lo, list(secrets))
+    return (_CLIP_MARK if lo > start else "") + body + (_CLIP_MARK if hi < end else "")
+
+
 def _finding(script, rule, call, assessment, verdict, secrets, secret_texts, config) -> Finding:  # type: ignore[no-untyped-def]
     from scanner.secrets import redact, redact_value
 
     start, end = call.call_span
     if end <= start:
         start, end = call.location.start, call.location.end
-    snippet_lines = redact(script.text[start:end], start, secrets).splitlines()
+    if end - start > LINE_MAX * SNIPPET_MAX_LINES:
+        snippet_lines = redact(script.text[start : start + LINE_MAX * SNIPPET_MAX_LINES], start, secrets).splitlines() + ["…"]
+    else:
+        snippet_lines = redact(script.text[start:end], start, secrets).splitlines()
+    snippet_lines = [line if len(line) <= LINE_MAX else line[:LINE_MAX] + _CLIP_MARK for line in snippet_lines]
     snippet = "\n".join(snippet_lines[:SNIPPET_MAX_LINES]) + ("\n…" if len(snippet_lines) > SNIPPET_MAX_LINES else "")
     for bound in call.params.values():
         bound.text = redact_value(bound.text, secret_texts)
@@ -363,9 +403,7 @@ def _finding(script, rule, call, assessment, verdict, secrets, secret_texts, con
             bound.value = "***"
     first = max(1, call.location.line - CONTEXT_LINES)
     last = min(len(script.structure.line_starts), call.location.end_line + CONTEXT_LINES)
-    ctx_start = script.structure.line_starts[first - 1]
-    ctx_end = script.structure.line_starts[last] if last < len(script.structure.line_starts) else len(script.text)
-    context = redact(script.text[ctx_start:ctx_end], ctx_start, secrets).splitlines()
+    context = excerpt(script, first, last, (start, end), secrets)
     related = list(call.related)
     from scanner.fixes import fix_for
 
@@ -476,6 +514,8 @@ def analyze_file(path: Path, rel: Optional[str] = None) -> FileOutcome:
         analysis = analyze_script(script, state.options.rules)
     except RecursionError:
         return FileOutcome(rel, error=FileError(rel, "too deeply nested to analyse"))
+    except Exception as exc:  # noqa: BLE001 - a bug on one file must not lose the report of the others
+        return FileOutcome(rel, error=FileError(rel, f"internal error while analysing this file ({type(exc).__name__}); please report it"))
     outcome = FileOutcome(rel, analysis.findings, analysis.unused_suppressions, None, analysis.wrappers, key or "", stat, len(analysis.secret_values))
     outcome.values = analysis.secret_values
     if state.cache is not None and key is not None:
@@ -508,12 +548,21 @@ class _LazyPool:
         self.options = options
         self._pool: Optional[ProcessPoolExecutor] = None
 
-    def get(self, items: int) -> Optional[ProcessPoolExecutor]:
+    def get(self, items: int) -> Optional["_LazyPool"]:
         if self.options.jobs <= 1 or items < 2:
             return None
+        return self
+
+    def executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.options.jobs, initializer=_init_worker, initargs=(self.root, self.options))
         return self._pool
+
+    def reset(self) -> None:
+        """Drop a pool whose worker died (crash, out of memory, killed): the next submit starts a new one."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def __enter__(self) -> "_LazyPool":
         return self
@@ -524,18 +573,74 @@ class _LazyPool:
 
 
 def _in_order(
-    pool: ProcessPoolExecutor, work: Callable[..., list[T]], items: Sequence[object], jobs: int, *args: object, largest: int = 32
+    pool: _LazyPool,
+    work: Callable[..., list[T]],
+    items: Sequence[object],
+    jobs: int,
+    *args: object,
+    largest: int = 32,
+    crashed: Optional[Callable[[object, str], T]] = None,
 ) -> Iterator[T]:
     """Results of ``work`` over chunks of ``items``, in order, with a bounded window in flight:
-    memory stays flat however large the tree, and the output does not depend on --jobs."""
+    memory stays flat however large the tree, and the output does not depend on --jobs.
+
+    When a worker dies (a crash in a native library, the OOM killer, a kill) every chunk in flight
+    fails; each of its items is then run alone in a fresh pool, and an item that kills its worker
+    again becomes ``crashed(item, reason)`` (an error entry) instead of a lost report.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
     size = max(1, min(largest, len(items) // (jobs * 8) or 1))
-    window: deque[Future[list[T]]] = deque()
+    window: deque[tuple[list[object], Optional[Future[list[T]]]]] = deque()
+
+    def submit(chunk: list[object]) -> Optional[Future[list[T]]]:
+        try:
+            return pool.executor().submit(work, chunk, *args)
+        except (BrokenProcessPool, RuntimeError):
+            pool.reset()
+            return None  # collected one item at a time
+
+    def alone(item: object) -> list[T]:
+        try:
+            return pool.executor().submit(work, [item], *args).result()
+        except BrokenProcessPool:
+            pool.reset()
+            reason = "the analysis process crashed or was killed on this file (out of memory?)"
+        except Exception as exc:  # noqa: BLE001 - one file's failure is that file's error entry
+            reason = f"internal error while analysing this file ({type(exc).__name__}); please report it"
+        if crashed is None:
+            raise RuntimeError(reason)
+        return [crashed(item, reason)]
+
+    def collect(chunk: list[object], future: Optional[Future[list[T]]]) -> list[T]:
+        if future is not None:
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                pool.reset()
+            except Exception:  # noqa: BLE001 - retried item by item below
+                pass
+        out: list[T] = []
+        for item in chunk:
+            out.extend(alone(item))
+        return out
+
     for i in range(0, len(items), size):
-        window.append(pool.submit(work, list(items[i : i + size]), *args))
+        chunk = list(items[i : i + size])
+        window.append((chunk, submit(chunk)))
         if len(window) >= jobs * 4:
-            yield from window.popleft().result()
+            yield from collect(*window.popleft())
     while window:
-        yield from window.popleft().result()
+        yield from collect(*window.popleft())
+
+
+def _crashed_file(item: object, reason: str) -> "Packed":
+    rel = str(item[1])  # type: ignore[index]
+    return FileOutcome(rel, error=FileError(rel, reason))
+
+
+def _crashed_wrapper_file(item: object, reason: str) -> list[list[object]]:
+    return []
 
 
 def _outcomes(items: Sequence[tuple[str, str]], root: Path, options: ScanOptions, pools: Optional[_LazyPool] = None) -> Iterator[FileOutcome]:
@@ -545,7 +650,7 @@ def _outcomes(items: Sequence[tuple[str, str]], root: Path, options: ScanOptions
         for path, rel in items:
             yield analyze_file(Path(path), rel)
         return
-    for (_, rel), packed in zip(items, _in_order(pool, analyze_chunk, items, options.jobs)):
+    for (_, rel), packed in zip(items, _in_order(pool, analyze_chunk, items, options.jobs, crashed=_crashed_file)):
         yield FileOutcome(rel, stat=packed) if isinstance(packed, tuple) else packed
 
 
@@ -677,6 +782,7 @@ def scan(
         index.save(time.time_ns())
     result = ScanResult(root.as_posix(), len(files) - failed, findings, errors, unused, failed, scanned_paths=rels)
     changed = redact_result(result, registry)
+    result.secret_registry = registry  # type: ignore[attr-defined]  # in memory only, for later passes
     if changed and options.use_cache:
         _recache_redacted({cache_keys[rel] for rel in changed if rel in cache_keys}, registry, options)
     return result
@@ -725,15 +831,14 @@ def values_of_file(path: str, rel: str, max_bytes: int) -> set[str]:
 
 
 def redact_result(result: ScanResult, registry: "SecretRegistry") -> set[str]:
-    """Mask every registered value in everything a scan result holds, once, before any formatter sees it.
+    """Mask every registered value in everything a scan result holds, once, before any formatter sees it,
+    and escape terminal control characters and lone surrogates (safe to print, encodable as UTF-8).
 
     Each file's own values were masked in its worker; this pass adds the values of every other
     file of the run (a password defined in one script and reused in another). Findings whose
     snippet changed get fingerprints computed from the masked text.
     """
-    if not registry:
-        return set()
-    redactor = registry.redactor()
+    redactor = registry.redactor(escape_controls=True)
     changed: set[str] = set()
     for finding in result.findings:
         before = finding.snippet
@@ -741,7 +846,8 @@ def redact_result(result: ScanResult, registry: "SecretRegistry") -> set[str]:
         if finding.snippet != before:
             changed.add(finding.location.path)
     result.errors[:] = [redactor.redact_tree(error) for error in result.errors]
-    result.root = redactor.redact(result.root)
+    result.unused_suppressions[:] = [redactor.redact_tree(unused) for unused in result.unused_suppressions]
+    result.root = redactor._text(result.root)
     if changed:
         per_file: dict[str, list[Finding]] = {}
         for finding in result.findings:
@@ -789,7 +895,9 @@ def link_wrapper_call_sites(
     pool = pools.get(len(items)) if pools is not None else None
     if pool is not None:
         # Reading and searching a file is cheap: large chunks keep the inter-process traffic small.
-        computed: Iterator[list[list[object]]] = _in_order(pool, _wrapper_chunk, items, pools.options.jobs, bodies, max_bytes, largest=512)  # type: ignore[union-attr]
+        computed: Iterator[list[list[object]]] = _in_order(
+            pool, _wrapper_chunk, items, pool.options.jobs, bodies, max_bytes, largest=512, crashed=_crashed_wrapper_file
+        )
     else:
         computed = iter(_wrapper_chunk(items, bodies, max_bytes))
     for i in todo:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Union
@@ -11,6 +12,7 @@ from typing import Iterable, Iterator, Optional, Union
 import pathspec
 
 from scanner.model import FileError
+from scanner.safetext import matchable, safe_path
 
 EXTENSIONS = (".ps1", ".psm1", ".psd1")
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -89,23 +91,51 @@ def read_source(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> S
 
 
 def relative_path(path: Path, root: Path) -> str:
+    """The path as reports show it: relative to ``root``, `/` separators, control characters and
+    undecodable bytes of the name escaped (the file itself is always opened by its real name)."""
     try:
-        return path.relative_to(root).as_posix()
+        return safe_path(path.relative_to(root).as_posix())
     except ValueError:
-        return path.as_posix()
+        return safe_path(path.as_posix())
 
 
 def is_script(path: Union[str, Path]) -> bool:
     return str(path).lower().endswith(EXTENSIONS)
 
 
-def _load_gitignore(directory: Path) -> Optional[pathspec.PathSpec]:
+# What the pattern library raises for a pattern it cannot compile (bad ranges, stray escapes …).
+_PATTERN_ERRORS = (ValueError, TypeError, IndexError, re.error, RecursionError)
+
+
+def compile_patterns(lines: list[str], where: str) -> tuple[Optional[pathspec.PathSpec], list[FileError]]:
+    """A gitignore-style spec of ``lines``; each line the pattern library rejects is left out with an error."""
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines), []
+    except _PATTERN_ERRORS:
+        pass
+    kept: list[str] = []
+    errors: list[FileError] = []
+    for number, line in enumerate(lines, 1):
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except _PATTERN_ERRORS as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            errors.append(FileError(where, f"pattern {number} {line!r} is not a valid gitignore pattern ({reason}); ignored"))
+            continue
+        kept.append(line)
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(kept), errors
+    except _PATTERN_ERRORS:  # pragma: no cover - every kept line compiled alone
+        return None, errors
+
+
+def _load_gitignore(directory: Path, where: str = ".gitignore") -> tuple[Optional[pathspec.PathSpec], list[FileError]]:
     ignore = directory / ".gitignore"
     try:
         lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
-        return None
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+        return None, []
+    return compile_patterns(lines, where)
 
 
 @dataclass
@@ -134,18 +164,28 @@ def discover(
     followed once: a folder already visited (same device and inode) is not entered again.
     """
     patterns = list(excludes)
-    exclude_spec = pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
+    exclude_spec, pattern_errors = compile_patterns(patterns, "--exclude") if patterns else (None, [])
+    for error in pattern_errors:
+        yield Discovered(None, error)
     seen_dirs: set[tuple[int, int]] = set()
     seen_files: set[str] = set()
     for start in paths:
-        if not start.exists():
-            yield Discovered(None, FileError(start.as_posix(), "no such file or directory"))
+        try:
+            exists, is_file = start.exists(), start.is_file()
+        except OSError as exc:  # a name too long, a loop of links …
+            yield Discovered(None, FileError(safe_path(start.as_posix()), f"cannot read: {exc.strerror or exc}"))
             continue
-        if start.is_file():
+        if not exists:
+            yield Discovered(None, FileError(safe_path(start.as_posix()), "no such file or directory"))
+            continue
+        if is_file:
             key = os.path.realpath(start)
             if key not in seen_files:
                 seen_files.add(key)
                 yield Discovered(str(start), rel=relative_path(start, root))
+            continue
+        if not start.is_dir():
+            yield Discovered(None, FileError(relative_path(start, root), "not a regular file (pipe, socket or device)"))
             continue
         prefix = relative_path(start, root)
         prefix = "" if prefix == "." else prefix + "/"
@@ -169,6 +209,7 @@ class _Walker:
         self.respect_gitignore = respect_gitignore
         self.seen_dirs = seen_dirs
         self.seen_files = seen_files
+        self.pending: list[Discovered] = []  # errors met while entering a folder (a bad .gitignore line)
 
     def walk(self, directory: str, rel: str, ignores: list[tuple[str, pathspec.PathSpec]]) -> Iterator[Discovered]:
         """Depth first, in name order, with an explicit stack (nested generators cost a resume per level)."""
@@ -176,6 +217,8 @@ class _Walker:
         while stack:
             directory, rel, ignores = stack.pop()
             entries = self._enter(directory, rel, ignores)
+            while self.pending:
+                yield self.pending.pop(0)
             if isinstance(entries, Discovered):
                 yield entries
                 continue
@@ -193,17 +236,19 @@ class _Walker:
                 if not is_dir and not entry.name.lower().endswith(EXTENSIONS):
                     continue
                 entry_rel = rel + entry.name + ("/" if is_dir else "")
-                if self.exclude_spec is not None and self.exclude_spec.match_file(entry_rel):
+                match_rel = matchable(entry_rel)
+                if self.exclude_spec is not None and self.exclude_spec.match_file(match_rel):
                     continue
-                if any(spec.match_file(entry_rel[len(base) :]) for base, spec in ignores):
+                if any(spec.match_file(match_rel[len(base) :]) for base, spec in ignores):
                     continue
+                shown = safe_path(entry_rel)
                 if is_dir:
                     subdirs.append((entry.path, entry_rel, ignores))
                     continue
                 if entry.is_symlink():
                     real = os.path.realpath(entry.path)
                     if not os.path.exists(real):
-                        yield Discovered(None, FileError(entry_rel, "broken symbolic link"))
+                        yield Discovered(None, FileError(shown, "broken symbolic link"))
                         continue
                     if real in self.seen_files:
                         continue
@@ -213,9 +258,9 @@ class _Walker:
                 except OSError:
                     regular = False
                 if not regular:  # a FIFO or device named *.ps1 would block or never end on read
-                    yield Discovered(None, FileError(entry_rel, "not a regular file (pipe, socket or device)"))
+                    yield Discovered(None, FileError(shown, "not a regular file (pipe, socket or device)"))
                     continue
-                yield Discovered(entry.path, rel=entry_rel)
+                yield Discovered(entry.path, rel=shown)
             # Files of a folder come first, then its subfolders in name order (as a recursive walk would
             # interleave them by name, the order differs only between files and folders of one level).
             stack.extend(reversed(subdirs))
@@ -225,7 +270,7 @@ class _Walker:
         try:
             st = os.stat(directory)
         except OSError as exc:
-            return Discovered(None, FileError(rel.rstrip("/") or ".", f"cannot read folder: {exc.strerror}"))
+            return Discovered(None, FileError(safe_path(rel.rstrip("/")) or ".", f"cannot read folder: {exc.strerror}"))
         key = (st.st_dev, st.st_ino)
         if key in self.seen_dirs:
             return None
@@ -234,10 +279,11 @@ class _Walker:
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            return Discovered(None, FileError(rel.rstrip("/") or ".", f"cannot list folder: {exc.strerror}"))
+            return Discovered(None, FileError(safe_path(rel.rstrip("/")) or ".", f"cannot list folder: {exc.strerror}"))
         # Look for .gitignore in the listing rather than trying to open one in every folder.
         if self.respect_gitignore and any(e.name == ".gitignore" for e in entries):
-            spec = _load_gitignore(Path(directory))
+            spec, errors = _load_gitignore(Path(directory), safe_path(rel) + ".gitignore")
+            self.pending.extend(Discovered(None, error) for error in errors)
             if spec is not None:
                 ignores = ignores + [(rel, spec)]
         return entries, ignores

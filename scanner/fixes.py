@@ -26,8 +26,13 @@ def preview_diff(script: Script, call: MailCall) -> Optional[str]:
     last_line = structure.line_col(max(edit.start, edit.end - 1))[0]
     start = structure.line_starts[first_line - 1]
     end = structure.line_starts[last_line] if last_line < len(structure.line_starts) else len(script.text)
-    before = script.text[start:end]
-    after = script.text[start : edit.start] + edit.replacement + script.text[edit.end : end]
+    # A very long line (minified, generated) is shown as a window around the edit, as the report's excerpt is.
+    from scanner.engine import LINE_MAX
+
+    lo = start if edit.start - start <= LINE_MAX else edit.start - LINE_MAX // 3
+    hi = end if end - edit.end <= LINE_MAX else edit.end + LINE_MAX // 3
+    before = ("…" if lo > start else "") + script.text[lo:hi] + ("…\n" if hi < end else "")
+    after = ("…" if lo > start else "") + script.text[lo : edit.start] + edit.replacement + script.text[edit.end : hi] + ("…\n" if hi < end else "")
     lines = difflib.unified_diff(
         before.replace("\r\n", "\n").splitlines(keepends=True),
         after.replace("\r\n", "\n").splitlines(keepends=True),

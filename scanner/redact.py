@@ -56,7 +56,9 @@ class SecretRegistry:
     def __bool__(self) -> bool:
         return bool(self.values)
 
-    def redactor(self) -> "Redactor":
+    def redactor(self, escape_controls: bool = False) -> "Redactor":
+        if escape_controls:
+            return Redactor(self.values, escape_controls=True)
         if self._redactor is None:
             self._redactor = Redactor(self.values)
         return self._redactor
@@ -68,7 +70,9 @@ class SecretRegistry:
 class Redactor:
     """Replaces every occurrence of any of a set of values with ``***`` in one pass per text."""
 
-    def __init__(self, values: Iterable[str]) -> None:
+    def __init__(self, values: Iterable[str], escape_controls: bool = False) -> None:
+        # escape_controls: also make every string safe to show (terminal controls, lone surrogates)
+        self.escape_controls = escape_controls
         self.values = sorted({v for v in values if len(v) >= MIN_VALUE and v != MASK}, key=len, reverse=True)
         self._automaton: Any = None
         self._regex: Optional[re.Pattern[str]] = None
@@ -134,15 +138,23 @@ class Redactor:
         Mutable containers and dataclasses are changed in place; the (possibly new) object is
         returned, so frozen dataclasses and tuples are rebuilt.
         """
-        if not self.values:
+        if not self.values and not self.escape_controls:
             return obj
         return self._walk(obj)
+
+    def _text(self, text: str) -> str:
+        text = self.redact(text)
+        if self.escape_controls:
+            from scanner.safetext import safe_text
+
+            text = safe_text(text)
+        return text
 
     def _walk(self, obj: Any) -> Any:
         if isinstance(obj, Enum):
             return obj
         if isinstance(obj, str):
-            return self.redact(obj)
+            return self._text(obj)
         if obj is None or isinstance(obj, (bool, int, float)):
             return obj
         if isinstance(obj, list):

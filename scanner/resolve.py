@@ -575,7 +575,18 @@ def parameter_defaults(script: Script, command: str, at: int) -> dict[str, Assig
     code = script.code
     text = script.text
     structure = script.structure
-    for m in _PSDEFAULT_INDEX.finditer(code, 0, at):
+    # Searched once per script, not once per call: a file with thousands of calls stays linear.
+    memo: Optional[tuple[list[re.Match[str]], list[re.Match[str]], list[re.Match[str]]]] = script.memo.get("psdefault_matches")  # type: ignore[assignment]
+    if memo is None:
+        if "psdefaultparametervalues" not in structure.code_lower:
+            memo = ([], [], [])
+        else:
+            memo = (list(_PSDEFAULT_INDEX.finditer(code)), list(_PSDEFAULT_ADD.finditer(code)), list(_PSDEFAULT_ASSIGN.finditer(code)))
+        script.memo["psdefault_matches"] = memo
+    index_matches, add_matches, assign_matches = memo
+    if not (index_matches or add_matches or assign_matches):
+        return {}
+    for m in (m for m in index_matches if m.end() <= at):
         key = literal_value(text[m.start("key") : m.end("key")].strip())
         if key is None:
             continue
@@ -583,7 +594,7 @@ def parameter_defaults(script: Script, command: str, at: int) -> dict[str, Assig
         value_text = text[vstart:vend].strip()
         line = script.line_of(m.start())
         found.append((m.start(), key, Assignment(value_text, vstart, line, structure.is_conditional(m.start(), at), static_value(value_text), f"$PSDefaultParameterValues['{key}'] (line {line})")))
-    for m in _PSDEFAULT_ADD.finditer(code, 0, at):
+    for m in (m for m in add_matches if m.end() <= at):
         paren = m.end() - 1
         try:
             close = skip_balanced(text, paren)
@@ -600,7 +611,7 @@ def parameter_defaults(script: Script, command: str, at: int) -> dict[str, Assig
         value_text = inner[items[1].start :].strip()
         line = script.line_of(m.start())
         found.append((m.start(), key, Assignment(value_text, paren + 1, line, structure.is_conditional(m.start(), at), static_value(value_text), f"$PSDefaultParameterValues.Add('{key}') (line {line})")))
-    for m in _PSDEFAULT_ASSIGN.finditer(code, 0, at):
+    for m in (m for m in assign_matches if m.end() <= at):
         line = script.line_of(m.start())
         cond = structure.is_conditional(m.start(), at)
         if m.group(1) == "=":

@@ -13,6 +13,8 @@ from typing import Any, Optional
 from scanner.engine import RuleConfig, ScanOptions, scan
 from scanner.estate import EstateFacts, parse_estate
 from scanner.model import FailOn, Finding, ScanResult, Severity
+from scanner.redact import SecretRegistry
+from scanner.safetext import safe_line
 
 CONFIG_FILE = ".smtp2graph.toml"
 
@@ -209,6 +211,11 @@ def execute_scan(request: ScanRequest) -> tuple[ScanResult, int]:
         raise UsageError(str(exc)) from None
     assign_owners(result, OwnerSettings(owners=project.owners, deadline=deadline, use_git=request.use_git))
     filter_findings(result, request.owners, request.repositories)
+    # Owners and repositories come from git and CODEOWNERS, after the scan's own pass: mask and
+    # escape once more so every formatter gets a result that is safe to show (idempotent).
+    from scanner.engine import redact_result
+
+    redact_result(result, getattr(result, "secret_registry", None) or SecretRegistry())
     failing = [f for f in result.findings if fails(f, request.fail_on)]
     code = 0 if request.exit_zero or not failing else 1
     return result, code
@@ -260,14 +267,14 @@ def run_scan(request: ScanRequest) -> int:
                 sys.stdout.write(content.decode("utf-8"))
             sys.stdout.flush()
     except UsageError as exc:
-        sys.stderr.write(f"smtp2graph: error: {exc}\n")
+        sys.stderr.write(safe_line(f"smtp2graph: error: {exc}") + "\n")
         return 2
     except OSError as exc:
-        sys.stderr.write(f"smtp2graph: error: {getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}\n")
+        sys.stderr.write(safe_line(f"smtp2graph: error: {getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}") + "\n")
         return 2
     if not request.quiet and (fmt is not Format.TERMINAL or request.output is not None):
         for error in result.errors:
-            sys.stderr.write(f"error: {error.path}: {error.message}\n")
+            sys.stderr.write(safe_line(f"error: {error.path}: {error.message}") + "\n")
         sys.stderr.write(summary_line(result) + "\n")
     if request.explain_unknown:
         from scanner.explain import explain_unknown

@@ -13,16 +13,21 @@ from scanner.migrate.kit import KitError, SenderUse, build_kit, write_atomic, wr
 from scanner.migrate.patch import FilePatch, FixStyle, patch_source
 from scanner.model import Api, FixApplicability
 from scanner.redact import SecretRegistry
+from scanner.safetext import matchable, safe_line, safe_path, safe_text
 
 KIT_FOLDER = "smtp2graph-kit"
 
 
 def _error(message: str) -> None:
-    print(f"smtp2graph: error: {message}", file=sys.stderr)
+    print(f"smtp2graph: error: {safe_line(message)}", file=sys.stderr)
 
 
 def _note(message: str) -> None:
-    print(message, file=sys.stderr)
+    print(safe_line(message), file=sys.stderr)
+
+
+def _print_path(path: Path) -> None:
+    print(safe_path(str(path)))
 
 
 def run_kit(dest: Path, senders_from: Path | None) -> int:
@@ -39,7 +44,7 @@ def run_kit(dest: Path, senders_from: Path | None) -> int:
         _error(f"{error.filename or dest}: cannot write: {error.strerror or error}")
         return 2
     for path in written:
-        print(path)
+        _print_path(path)
     _note(f"Wrote {len(written)} files; start with {dest / 'README.md'}")
     return 0
 
@@ -224,7 +229,14 @@ def _write_outputs(run: FixRun, target_root: Path | None) -> list[Path]:
     written: list[Path] = []
     for patch in run.patches:
         if patch.changed:
-            target = run.sources[patch.rel] if target_root is None else target_root / patch.rel
+            source = run.sources[patch.rel]
+            if target_root is None:
+                target = source
+            else:
+                try:  # the real name: a report shows it escaped, the copy keeps its bytes
+                    target = target_root / source.relative_to(run.root)
+                except ValueError:
+                    target = target_root / patch.rel
             write_atomic(target, patch.patched)
             written.append(target)
     return written
@@ -259,18 +271,19 @@ def run_fix(
         if out is None and not write:
             for patch in run.patches:
                 if patch.changed:
-                    sys.stdout.write(run.redact(patch.diff()))
+                    # A preview for people: secrets masked, control characters escaped.
+                    sys.stdout.write(safe_text(run.redact(patch.diff())))
         elif write:
             for path in _write_outputs(run, None):
-                print(path)
+                _print_path(path)
         else:
             assert out is not None
             for path in _write_outputs(run, out):
-                print(path)
+                _print_path(path)
             senders = run.secrets.redactor().redact_tree(sorted(run.senders.values(), key=lambda item: item.mailbox))
             shown_root = paths[0].as_posix() if len(paths) == 1 else run.root.as_posix()
             for path in write_kit(out / KIT_FOLDER, senders, shown_root):
-                print(path)
+                _print_path(path)
     except OSError as error:
         _error(run.redact(f"{error.filename or out or root}: cannot write: {error.strerror or error}"))
         return 2
@@ -329,5 +342,7 @@ def run_snippet(location: str, flavour: str) -> int:
         parts.append(info.snippet["invoke_restmethod"])
     if flavour in ("both", "send-mgusermail"):
         parts.append(info.snippet["send_mgusermail"])
-    sys.stdout.write(secrets.redact("\n".join(parts)))
+    text = secrets.redact("\n".join(parts))
+    # Generated code keeps the script's characters; on a terminal, control characters are shown escaped.
+    sys.stdout.write(safe_text(text) if sys.stdout.isatty() else matchable(text))
     return 0

@@ -30,7 +30,7 @@ def _parser() -> Any:
 
 def parse_problems(source: bytes | str) -> list[ParseProblem]:
     """Every outermost ERROR node and every MISSING node in ``source`` (UTF-8 when given as text)."""
-    data = source.encode("utf-8") if isinstance(source, str) else source
+    data = source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source  # a UTF-16 file may hold lone surrogates
     tree = _parser().parse(data)
     problems: list[ParseProblem] = []
     if not tree.root_node.has_error:
