@@ -8,6 +8,9 @@
     Copyright            = '(c) smtp2graph contributors. MIT License.'
     Description          = 'Send-GraphMailMessage: Send-MailMessage parameters, sent through Microsoft Graph sendMail with an app-only token (certificate, managed identity, SecretManagement secret or Connect-MgGraph).'
     PowerShellVersion    = '5.1'
+    # GetRSAPrivateKey (certificate sign-in) needs .NET Framework 4.6 on Windows PowerShell 5.1.
+    DotNetFrameworkVersion = '4.6'
+    CLRVersion           = '4.0'
     CompatiblePSEditions = @('Desktop', 'Core')
     FunctionsToExport    = @('Send-GraphMailMessage', 'Connect-Smtp2Graph', 'Disconnect-Smtp2Graph', 'Get-Smtp2GraphToken')
     CmdletsToExport      = @()

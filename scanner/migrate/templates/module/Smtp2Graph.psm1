@@ -16,13 +16,18 @@ if ($PSVersionTable.PSEdition -ne 'Core') {
 $script:Smtp2GraphSettings = $null
 $script:Smtp2GraphToken = $null
 $script:Smtp2GraphTokenExpiry = [DateTime]::MinValue
-# Graph caps a request at 4 MB; base64 adds a third, so inline attachments stop at 3 MB.
-$script:InlineAttachmentLimit = 3MB
+# Graph caps a request at 4 MB: the whole request (body, and the base64 of every attachment, a third larger).
+$script:RequestLimit = 4177920  # 4 MB less 16 KiB of headroom
+# Graph refuses upload sessions for files under 3 MB (ErrorAttachmentSizeShouldNotBeLessThanMinimumSize).
+$script:UploadSessionMinimum = 3MB
 # Upload-session chunks must be multiples of 320 KiB and at most 4 MB.
 $script:UploadChunkSize = 320KB * 10
 $script:MaxRetries = 4
 $script:RetryStatusCodes = @(429, 503, 504)
-$script:GraphScope = 'https://graph.microsoft.com/.default'
+# The token's audience follows the configured Graph endpoint (national clouds: graph.microsoft.us, microsoftgraph.chinacloudapi.cn, ...).
+$script:DefaultGraphEndpoint = 'https://graph.microsoft.com'
+# A PFX read once per session (its key is not re-imported on every token).
+$script:Smtp2GraphCertificateCache = @{}
 # The machine's settings file, beside the module (a variable so the Pester suite can point it elsewhere).
 $script:ConfigPath = Join-Path -Path $PSScriptRoot -ChildPath 'Smtp2Graph.config.psd1'
 
@@ -49,7 +54,7 @@ function Get-Smtp2GraphConfiguration {
     $settings = @{
         AuthMethod    = 'Auto'
         AuthorityHost = 'https://login.microsoftonline.com'
-        GraphEndpoint = 'https://graph.microsoft.com'
+        GraphEndpoint = $script:DefaultGraphEndpoint
     }
     $configPath = $script:ConfigPath
     if (Test-Path -LiteralPath $configPath) {
@@ -58,22 +63,37 @@ function Get-Smtp2GraphConfiguration {
             if ($key -match 'Secret$' -and $key -ne 'ClientSecretName') {
                 throw "Smtp2Graph.config.psd1 must not hold a secret ('$key'): store it with SecretManagement and set ClientSecretName."
             }
-            $settings[$key] = $fromFile[$key]
         }
+        Add-Smtp2GraphSettingLevel -Settings $settings -Level $fromFile
     }
+    $fromEnvironment = @{}
     foreach ($pair in $script:SettingNames) {
-        $value = [Environment]::GetEnvironmentVariable($pair[1])
-        if ($value) { $settings[$pair[0]] = $value }
+        $fromEnvironment[$pair[0]] = [Environment]::GetEnvironmentVariable($pair[1])
     }
-    if ($null -ne $Explicit) {
-        foreach ($key in @($Explicit.Keys)) {
-            if ($null -ne $Explicit[$key] -and "$($Explicit[$key])" -ne '') { $settings[$key] = $Explicit[$key] }
-        }
-    }
+    Add-Smtp2GraphSettingLevel -Settings $settings -Level $fromEnvironment
+    if ($null -ne $Explicit) { Add-Smtp2GraphSettingLevel -Settings $settings -Level $Explicit }
     if ($settings['AuthMethod'] -eq 'Auto') {
         $settings['AuthMethod'] = Resolve-Smtp2GraphAuthMethod -Settings $settings
     }
     $settings
+}
+
+function Add-Smtp2GraphSettingLevel {
+    # Lay one source's non-empty values over the settings. A certificate named by a higher source replaces the other
+    # kind from a lower one: an explicit -CertificateThumbprint beats a CertificatePath from the environment or file.
+    param([System.Collections.IDictionary]$Settings, [System.Collections.IDictionary]$Level)
+    $given = @{}
+    foreach ($key in @($Level.Keys)) {
+        if ($null -ne $Level[$key] -and "$($Level[$key])" -ne '') { $given[$key] = $Level[$key] }
+    }
+    if ($given.ContainsKey('CertificateThumbprint') -and -not $given.ContainsKey('CertificatePath')) {
+        $Settings.Remove('CertificatePath')
+        $Settings.Remove('CertificatePasswordName')
+    }
+    if ($given.ContainsKey('CertificatePath') -and -not $given.ContainsKey('CertificateThumbprint')) {
+        $Settings.Remove('CertificateThumbprint')
+    }
+    foreach ($key in @($given.Keys)) { $Settings[$key] = $given[$key] }
 }
 
 function Resolve-Smtp2GraphAuthMethod {
@@ -256,6 +276,27 @@ function Get-Smtp2GraphTokenUri {
     $authority + '/' + $Settings['TenantId'] + '/oauth2/v2.0/token'
 }
 
+function Get-Smtp2GraphResource {
+    # The Graph resource of the configured endpoint (scheme and host, no path): what tokens are issued for.
+    param([System.Collections.IDictionary]$Settings)
+    $endpoint = [string]$Settings['GraphEndpoint']
+    if (-not $endpoint) { $endpoint = $script:DefaultGraphEndpoint }
+    if ($endpoint -notmatch '^[a-zA-Z]+://') { $endpoint = 'https://' + $endpoint }
+    $uri = New-Object System.Uri -ArgumentList $endpoint
+    $uri.GetLeftPart([System.UriPartial]::Authority)
+}
+
+function Get-Smtp2GraphScope {
+    param([System.Collections.IDictionary]$Settings)
+    (Get-Smtp2GraphResource -Settings $Settings) + '/.default'
+}
+
+function ConvertTo-Smtp2GraphThumbprint {
+    # Thumbprints copied from the certificate dialog carry spaces and invisible marks (U+200E, U+200F, U+FEFF): keep the hex digits.
+    param([string]$Thumbprint)
+    ($Thumbprint -replace '[^0-9A-Fa-f]', '').ToUpperInvariant()
+}
+
 function ConvertTo-Smtp2GraphBase64Url {
     param([byte[]]$Bytes)
     [Convert]::ToBase64String($Bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_')
@@ -276,16 +317,31 @@ function Get-Smtp2GraphCertificate {
             $password = ConvertTo-SecureString -String $env:SMTP2GRAPH_CERT_PASSWORD -AsPlainText -Force
         }
         $path = (Resolve-Path -LiteralPath $Settings['CertificatePath'] -ErrorAction Stop).ProviderPath
-        $flags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]::DefaultKeySet
-        return New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList $path, $password, $flags
+        $stamp = [System.IO.File]::GetLastWriteTimeUtc($path).Ticks
+        $cacheKey = $path + '|' + $stamp
+        if ($script:Smtp2GraphCertificateCache.ContainsKey($cacheKey)) { return $script:Smtp2GraphCertificateCache[$cacheKey] }
+        # EphemeralKeySet (.NET Core, .NET Framework 4.7.2+) keeps the key in memory: no key file left per import.
+        $flagNames = [enum]::GetNames([System.Security.Cryptography.X509Certificates.X509KeyStorageFlags])
+        if ($flagNames -contains 'EphemeralKeySet' -and $PSVersionTable.PSEdition -eq 'Core') {
+            $flags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]'EphemeralKeySet'
+        }
+        else {
+            $flags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]::DefaultKeySet
+        }
+        $certificate = New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList $path, $password, $flags
+        if (-not $certificate.HasPrivateKey) { throw "The certificate file $path holds no private key: export the certificate WITH its private key (.pfx)." }
+        $script:Smtp2GraphCertificateCache = @{}
+        $script:Smtp2GraphCertificateCache[$cacheKey] = $certificate
+        return $certificate
     }
-    $thumbprint = ([string]$Settings['CertificateThumbprint']).Replace(' ', '').ToUpperInvariant()
+    $thumbprint = ConvertTo-Smtp2GraphThumbprint -Thumbprint ([string]$Settings['CertificateThumbprint'])
     foreach ($location in @('CurrentUser', 'LocalMachine')) {
         $store = New-Object System.Security.Cryptography.X509Certificates.X509Store -ArgumentList 'My', $location
         try {
             $store.Open([System.Security.Cryptography.X509Certificates.OpenFlags]::ReadOnly)
             $found = $store.Certificates.Find([System.Security.Cryptography.X509Certificates.X509FindType]::FindByThumbprint, $thumbprint, $false)
-            if ($found.Count -gt 0) { return $found[0] }
+            # A copy without its private key (imported from a .cer) cannot sign: look further.
+            foreach ($candidate in $found) { if ($candidate.HasPrivateKey) { return $candidate } }
         }
         catch {
             Write-Verbose "Smtp2Graph: cannot open the $location\My certificate store: $($_.Exception.Message)"
@@ -347,7 +403,7 @@ function Get-Smtp2GraphCertificateToken {
     $certificate = Get-Smtp2GraphCertificate -Settings $Settings
     $form = @{
         client_id             = $Settings['ClientId']
-        scope                 = $script:GraphScope
+        scope                 = Get-Smtp2GraphScope -Settings $Settings
         grant_type            = 'client_credentials'
         client_assertion_type = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
         client_assertion      = New-Smtp2GraphClientAssertion -Certificate $certificate -ClientId $Settings['ClientId'] -Audience $uri
@@ -374,7 +430,7 @@ function Get-Smtp2GraphSecretToken {
     if (-not $plain) { throw 'No client secret: set ClientSecretName (SecretManagement) or the SMTP2GRAPH_CLIENT_SECRET environment variable.' }
     $form = @{
         client_id     = $Settings['ClientId']
-        scope         = $script:GraphScope
+        scope         = Get-Smtp2GraphScope -Settings $Settings
         grant_type    = 'client_credentials'
         client_secret = $plain
     }
@@ -396,12 +452,19 @@ function Invoke-Smtp2GraphTokenRequest {
 function Get-Smtp2GraphManagedIdentityToken {
     # Automation / App Service (IDENTITY_HEADER), Azure Arc (challenge file), or the VM instance metadata service.
     param([System.Collections.IDictionary]$Settings)
-    $resource = 'https://graph.microsoft.com'
+    $resource = Get-Smtp2GraphResource -Settings $Settings
     $clientId = $Settings['ManagedIdentityClientId']
     if ($env:IDENTITY_ENDPOINT -and $env:IDENTITY_HEADER) {
         $uri = $env:IDENTITY_ENDPOINT + '?resource=' + [uri]::EscapeDataString($resource) + '&api-version=2019-08-01'
         if ($clientId) { $uri += '&client_id=' + [uri]::EscapeDataString($clientId) }
         return Invoke-RestMethod -Method Get -Uri $uri -Headers @{ 'X-IDENTITY-HEADER' = $env:IDENTITY_HEADER } -ErrorAction Stop
+    }
+    if (-not $env:IDENTITY_ENDPOINT -and $env:MSI_ENDPOINT) {
+        # Older App Service and Functions hosts (api-version 2017-09-01): MSI_ENDPOINT with the MSI_SECRET header.
+        if (-not $env:MSI_SECRET) { throw 'MSI_ENDPOINT is set but MSI_SECRET is not: this host offers no usable managed identity endpoint.' }
+        $uri = $env:MSI_ENDPOINT + '?resource=' + [uri]::EscapeDataString($resource) + '&api-version=2017-09-01'
+        if ($clientId) { $uri += '&clientid=' + [uri]::EscapeDataString($clientId) }
+        return Invoke-RestMethod -Method Get -Uri $uri -Headers @{ Secret = $env:MSI_SECRET } -ErrorAction Stop
     }
     if ($env:IDENTITY_ENDPOINT) {
         # Azure Arc: the first call answers 401 naming a key file only local administrators can read.
@@ -461,6 +524,18 @@ function Get-Smtp2GraphHttpError {
         }
     }
     if ($ErrorRecord.ErrorDetails -and $ErrorRecord.ErrorDetails.Message) { $body = $ErrorRecord.ErrorDetails.Message }
+    if (-not $body -and $response -is [System.Net.HttpWebResponse]) {
+        # Windows PowerShell 5.1 leaves ErrorDetails empty when the response has no Content-Length: read the stream.
+        try {
+            $stream = $response.GetResponseStream()
+            if ($stream.CanSeek) { $stream.Position = 0 }
+            $reader = New-Object System.IO.StreamReader -ArgumentList $stream
+            $body = $reader.ReadToEnd()
+        }
+        catch {
+            Write-Verbose 'Smtp2Graph: the error response body could not be read.'
+        }
+    }
     if ($body) {
         try {
             $parsed = ConvertFrom-Json -InputObject $body -ErrorAction Stop
@@ -512,7 +587,7 @@ function ConvertTo-Smtp2GraphErrorMessage {
     }
     if ($StatusCode -eq 403) {
         if ($Operation -ne 'sendMail') {
-            return "Access denied while sending a large attachment ($Operation): attachments over 3 MB need the Mail.ReadWrite application permission with admin consent, in addition to Mail.Send. $detail"
+            return "Access denied while sending a large message ($Operation): a message over Graph's 4 MB request limit goes through a draft, which needs the Mail.ReadWrite application permission with admin consent, in addition to Mail.Send. $detail"
         }
         if ($Message -like '*Access to OData is disabled*') {
             return "The app may not send as '$Mailbox': an RBAC for Applications scope or an application access policy excludes this mailbox. Add it to the scope (Set-Smtp2GraphScope.ps1), allow up to 2 hours, check with Test-ServicePrincipalAuthorization. $detail"
@@ -652,8 +727,17 @@ function New-Smtp2GraphMessage {
         body    = @{ contentType = 'Text'; content = [string]$Values['Body'] }
     }
     if ($Values['BodyAsHtml']) { $message.body.contentType = 'HTML' }
-    if ($fromAddress.DisplayName) {
-        $message['from'] = @{ emailAddress = @{ address = $fromAddress.Address; name = $fromAddress.DisplayName } }
+    if ($fromAddress.DisplayName -or $Values['Sender']) {
+        $fromEmail = @{ address = $fromAddress.Address }
+        if ($fromAddress.DisplayName) { $fromEmail['name'] = $fromAddress.DisplayName }
+        $message['from'] = @{ emailAddress = $fromEmail }
+    }
+    if ($Values['Sender']) {
+        # MailMessage.Sender: the mailbox that sends (the request goes to /users/{Sender}) on behalf of From.
+        $senderAddress = New-Object System.Net.Mail.MailAddress -ArgumentList ([string]$Values['Sender'])
+        $senderEmail = @{ address = $senderAddress.Address }
+        if ($senderAddress.DisplayName) { $senderEmail['name'] = $senderAddress.DisplayName }
+        $message['sender'] = @{ emailAddress = $senderEmail }
     }
     $fields = @{ To = 'toRecipients'; Cc = 'ccRecipients'; Bcc = 'bccRecipients'; ReplyTo = 'replyTo' }
     foreach ($name in @($fields.Keys)) {
@@ -687,10 +771,26 @@ function New-Smtp2GraphMessage {
     [pscustomobject]@{ Mailbox = $fromAddress.Address; Message = $message }
 }
 
+function Read-Smtp2GraphStream {
+    # The bytes of an attachment's, linked resource's or view's content stream, from its start.
+    param([System.IO.Stream]$Stream)
+    $buffer = New-Object System.IO.MemoryStream
+    if ($Stream.CanSeek) { $Stream.Position = 0 }
+    $Stream.CopyTo($buffer)
+    $buffer.ToArray()
+}
+
 function ConvertFrom-Smtp2GraphMailMessage {
     # Values and attachments of a System.Net.Mail.MailMessage, in the shape New-Smtp2GraphMessage takes.
     param([System.Net.Mail.MailMessage]$MailMessage)
     if ($null -eq $MailMessage.From) { throw 'The MailMessage has no From address: Graph needs the sending mailbox.' }
+    $replyTo = @($MailMessage.ReplyToList | ForEach-Object { $_ })
+    # The obsolete single ReplyTo property is separate from ReplyToList, and SmtpClient sends it too.
+    $single = $MailMessage.PSObject.Properties['ReplyTo']
+    if ($null -ne $single -and $null -ne $single.Value) {
+        $known = @($replyTo | ForEach-Object { $_.Address })
+        if ($known -notcontains $single.Value.Address) { $replyTo = @($single.Value) + $replyTo }
+    }
     $values = @{
         From       = $MailMessage.From.ToString()
         Subject    = $MailMessage.Subject
@@ -699,7 +799,7 @@ function ConvertFrom-Smtp2GraphMailMessage {
         To         = @($MailMessage.To | ForEach-Object { $_ })
         Cc         = @($MailMessage.CC | ForEach-Object { $_ })
         Bcc        = @($MailMessage.Bcc | ForEach-Object { $_ })
-        ReplyTo    = @($MailMessage.ReplyToList | ForEach-Object { $_ })
+        ReplyTo    = $replyTo
         Priority   = $MailMessage.Priority
         DeliveryNotificationOption = $MailMessage.DeliveryNotificationOptions
     }
@@ -708,37 +808,82 @@ function ConvertFrom-Smtp2GraphMailMessage {
         foreach ($name in $MailMessage.Headers.AllKeys) { $headers[$name] = $MailMessage.Headers[$name] }
         $values['Headers'] = $headers
     }
-    if ($MailMessage.AlternateViews.Count -gt 0) {
-        Write-Warning 'Smtp2Graph: the MailMessage has alternate views; Graph sends only its Body.'
-    }
     $attachments = New-Object System.Collections.ArrayList
+    # Graph sends one body. An HTML alternate view is what mail clients show, so it becomes the body; a plain-text
+    # alternative is dropped with a warning. Linked resources (inline images) travel as inline attachments.
+    $htmlView = $null
+    $textView = $null
+    foreach ($view in $MailMessage.AlternateViews) {
+        if ($view.ContentType.MediaType -eq 'text/html' -and $null -eq $htmlView) { $htmlView = $view }
+        elseif ($view.ContentType.MediaType -eq 'text/plain' -and $null -eq $textView) { $textView = $view }
+        else { Write-Warning "Smtp2Graph: the alternate view of type $($view.ContentType.MediaType) is dropped: Graph sends one text or HTML body." }
+        foreach ($resource in $view.LinkedResources) {
+            $resourceName = $resource.ContentType.Name
+            if (-not $resourceName) { $resourceName = $resource.ContentId }
+            $null = $attachments.Add([pscustomobject]@{
+                Name        = $resourceName
+                ContentType = $resource.ContentType.MediaType
+                Bytes       = Read-Smtp2GraphStream -Stream $resource.ContentStream
+                IsInline    = $true
+                ContentId   = $resource.ContentId
+            })
+        }
+    }
+    $chosen = $htmlView
+    if ($null -eq $chosen -and -not $MailMessage.Body) { $chosen = $textView }
+    if ($null -ne $chosen) {
+        $charset = $chosen.ContentType.CharSet
+        $encoding = [System.Text.Encoding]::UTF8
+        if ($charset) { try { $encoding = [System.Text.Encoding]::GetEncoding($charset) } catch { $encoding = [System.Text.Encoding]::UTF8 } }
+        $values['Body'] = $encoding.GetString((Read-Smtp2GraphStream -Stream $chosen.ContentStream))
+        $values['BodyAsHtml'] = ($chosen.ContentType.MediaType -eq 'text/html')
+        if ($MailMessage.Body -or ($null -ne $textView -and -not [object]::ReferenceEquals($chosen, $textView))) {
+            Write-Warning 'Smtp2Graph: the message has an HTML and a plain-text body; Graph sends one, the HTML alternate view.'
+        }
+    }
     foreach ($attachment in $MailMessage.Attachments) {
-        $buffer = New-Object System.IO.MemoryStream
-        if ($attachment.ContentStream.CanSeek) { $attachment.ContentStream.Position = 0 }
-        $attachment.ContentStream.CopyTo($buffer)
+        $inline = [bool]$attachment.ContentDisposition.Inline
+        $contentId = $null
+        # ContentId invents a value when none was set: read it only for attachments marked inline.
+        if ($inline) { $contentId = $attachment.ContentId }
         $null = $attachments.Add([pscustomobject]@{
             Name        = $attachment.Name
             ContentType = $attachment.ContentType.MediaType
-            Bytes       = $buffer.ToArray()
+            Bytes       = Read-Smtp2GraphStream -Stream $attachment.ContentStream
+            IsInline    = $inline
+            ContentId   = $contentId
         })
     }
+    if ($null -ne $MailMessage.Sender) { $values['Sender'] = $MailMessage.Sender.ToString() }
     $sender = $null
     if ($null -ne $MailMessage.Sender) { $sender = $MailMessage.Sender.Address }
     [pscustomobject]@{ Values = $values; Attachments = @($attachments); Sender = $sender }
 }
 
 function Read-Smtp2GraphAttachment {
-    # Resolve paths as Send-MailMessage does (relative to the current location, wildcards allowed) and read them.
+    # Resolve each path relative to the caller's location: the literal path first (a file named 'report[1].csv'),
+    # else as a wildcard that must match exactly one file, as Send-MailMessage requires; then read the file.
     param([string[]]$Path, [System.Management.Automation.SessionState]$SessionState)
     foreach ($item in $Path) {
-        $provider = $null
-        $resolved = $SessionState.Path.GetResolvedProviderPathFromPSPath($item, [ref]$provider)
-        foreach ($file in $resolved) {
-            [pscustomobject]@{
-                Name        = [System.IO.Path]::GetFileName($file)
-                ContentType = Get-Smtp2GraphContentType -FileName $file
-                Bytes       = [System.IO.File]::ReadAllBytes($file)
+        $literal = $SessionState.Path.GetUnresolvedProviderPathFromPSPath($item)
+        if ([System.IO.File]::Exists($literal)) {
+            $file = $literal
+        }
+        else {
+            $provider = $null
+            $matched = @($SessionState.Path.GetResolvedProviderPathFromPSPath($item, [ref]$provider))
+            if ($matched.Count -eq 0) { throw (New-Object System.IO.FileNotFoundException -ArgumentList "Could not find file '$item'.", $item) }
+            if ($matched.Count -gt 1) {
+                throw (New-Object System.Management.Automation.PSInvalidOperationException -ArgumentList "The attachment path '$item' matches $($matched.Count) files; Send-MailMessage takes one file per path (it stops with ReadWriteMultipleFilesNotSupported). Name each file.")
             }
+            $file = $matched[0]
+        }
+        [pscustomobject]@{
+            Name        = [System.IO.Path]::GetFileName($file)
+            ContentType = Get-Smtp2GraphContentType -FileName $file
+            Bytes       = [System.IO.File]::ReadAllBytes($file)
+            IsInline    = $false
+            ContentId   = $null
         }
     }
 }
@@ -749,20 +894,38 @@ function Get-Smtp2GraphUserPath {
     '/users/' + [uri]::EscapeDataString($Mailbox).Replace('%40', '@')
 }
 
+function ConvertTo-Smtp2GraphFileAttachment {
+    # A fileAttachment resource (inline images keep isInline and contentId, so cid: references still resolve).
+    param($Attachment)
+    $item = @{
+        '@odata.type' = '#microsoft.graph.fileAttachment'
+        name          = $Attachment.Name
+        contentType   = $Attachment.ContentType
+        contentBytes  = [Convert]::ToBase64String($Attachment.Bytes)
+    }
+    if ($Attachment.IsInline) {
+        $item['isInline'] = $true
+        if ($Attachment.ContentId) { $item['contentId'] = [string]$Attachment.ContentId }
+    }
+    $item
+}
+
 function Send-Smtp2GraphUpload {
-    # One attachment through an upload session: chunks in multiples of 320 KiB, no Authorization header.
+    # One attachment of 3 MB or more through an upload session: chunks in multiples of 320 KiB, no Authorization header.
     param([string]$Mailbox, [string]$MessageId, $Attachment)
     $size = $Attachment.Bytes.Length
-    $sessionBody = @{
-        AttachmentItem = @{
-            attachmentType = 'file'
-            name           = $Attachment.Name
-            size           = $size
-            contentType    = $Attachment.ContentType
-        }
+    $item = @{
+        attachmentType = 'file'
+        name           = $Attachment.Name
+        size           = $size
+        contentType    = $Attachment.ContentType
+    }
+    if ($Attachment.IsInline) {
+        $item['isInline'] = $true
+        if ($Attachment.ContentId) { $item['contentId'] = [string]$Attachment.ContentId }
     }
     $path = (Get-Smtp2GraphUserPath -Mailbox $Mailbox) + '/messages/' + $MessageId + '/attachments/createUploadSession'
-    $session = Invoke-Smtp2GraphRequest -Method Post -Path $path -Body $sessionBody -Mailbox $Mailbox -Operation 'createUploadSession'
+    $session = Invoke-Smtp2GraphRequest -Method Post -Path $path -Body @{ AttachmentItem = $item } -Mailbox $Mailbox -Operation 'createUploadSession'
     $offset = 0
     while ($offset -lt $size) {
         $length = [math]::Min($script:UploadChunkSize, $size - $offset)
@@ -790,41 +953,53 @@ function Send-Smtp2GraphUpload {
     }
 }
 
-function Send-Smtp2GraphMessage {
-    # sendMail when everything fits in one request; else draft + upload sessions + send (needs Mail.ReadWrite).
-    param([string]$Mailbox, [hashtable]$Message, [object[]]$Attachments, [bool]$SaveToSentItems)
-    $inline = New-Object System.Collections.ArrayList
-    $large = New-Object System.Collections.ArrayList
-    $inlineBytes = 0
+function Get-Smtp2GraphRequestSize {
+    # Bytes of the sendMail request with every attachment inline: the JSON without them plus each one's base64 and fields.
+    param([hashtable]$Message, [object[]]$Attachments, [bool]$SaveToSentItems)
+    $json = ConvertTo-Json -InputObject @{ message = $Message; saveToSentItems = $SaveToSentItems } -Depth 10 -Compress
+    $size = [long][System.Text.Encoding]::UTF8.GetByteCount($json)
     foreach ($attachment in $Attachments) {
-        if ($null -eq $attachment) { continue }
-        $size = $attachment.Bytes.Length
-        if ($size -le $script:InlineAttachmentLimit -and ($inlineBytes + $size) -le $script:InlineAttachmentLimit) {
-            $inlineBytes += $size
-            $null = $inline.Add(@{
-                '@odata.type' = '#microsoft.graph.fileAttachment'
-                name          = $attachment.Name
-                contentType   = $attachment.ContentType
-                contentBytes  = [Convert]::ToBase64String($attachment.Bytes)
-            })
-        }
-        else {
-            $null = $large.Add($attachment)
-        }
+        $size += 4 * [long][math]::Ceiling($attachment.Bytes.Length / 3) + 256 + [System.Text.Encoding]::UTF8.GetByteCount([string]$attachment.Name)
     }
-    if ($inline.Count -gt 0) { $Message['attachments'] = @($inline) }
+    $size
+}
+
+function Send-Smtp2GraphMessage {
+    # sendMail when the whole request (body and the base64 of every attachment) fits in Graph's 4 MB; otherwise a
+    # draft: files of 3 MB and more through upload sessions (Graph refuses smaller ones there), smaller ones added
+    # to the draft one request each, then send. The draft path needs Mail.ReadWrite; a failure deletes the draft.
+    param([string]$Mailbox, [hashtable]$Message, [object[]]$Attachments, [bool]$SaveToSentItems)
+    $files = @($Attachments | Where-Object { $null -ne $_ })
     $userPath = (Get-Smtp2GraphUserPath -Mailbox $Mailbox)
-    if ($large.Count -eq 0) {
+    if ((Get-Smtp2GraphRequestSize -Message $Message -Attachments $files -SaveToSentItems $SaveToSentItems) -le $script:RequestLimit) {
+        if ($files.Count -gt 0) { $Message['attachments'] = @($files | ForEach-Object { ConvertTo-Smtp2GraphFileAttachment -Attachment $_ }) }
         $null = Invoke-Smtp2GraphRequest -Method Post -Path ($userPath + '/sendMail') -Body @{ message = $Message; saveToSentItems = $SaveToSentItems } -Mailbox $Mailbox
         return
     }
-    Write-Verbose "Smtp2Graph: $($large.Count) attachment(s) over 3 MB: sending through a draft and upload sessions (Mail.ReadWrite)."
+    Write-Verbose "Smtp2Graph: the message with its $($files.Count) attachment(s) exceeds Graph's 4 MB request: sending through a draft (Mail.ReadWrite)."
     if (-not $SaveToSentItems) { Write-Verbose 'Smtp2Graph: a message sent from a draft is always kept in Sent Items.' }
     $draft = Invoke-Smtp2GraphRequest -Method Post -Path ($userPath + '/messages') -Body $Message -Mailbox $Mailbox -Operation 'create draft'
-    foreach ($attachment in $large) {
-        Send-Smtp2GraphUpload -Mailbox $Mailbox -MessageId $draft.id -Attachment $attachment
+    try {
+        foreach ($attachment in $files) {
+            if ($attachment.Bytes.Length -ge $script:UploadSessionMinimum) {
+                Send-Smtp2GraphUpload -Mailbox $Mailbox -MessageId $draft.id -Attachment $attachment
+            }
+            else {
+                $null = Invoke-Smtp2GraphRequest -Method Post -Path ($userPath + '/messages/' + $draft.id + '/attachments') -Body (ConvertTo-Smtp2GraphFileAttachment -Attachment $attachment) -Mailbox $Mailbox -Operation 'add attachment'
+            }
+        }
+        $null = Invoke-Smtp2GraphRequest -Method Post -Path ($userPath + '/messages/' + $draft.id + '/send') -Mailbox $Mailbox -Operation 'send draft'
     }
-    $null = Invoke-Smtp2GraphRequest -Method Post -Path ($userPath + '/messages/' + $draft.id + '/send') -Mailbox $Mailbox -Operation 'send draft'
+    catch {
+        $failure = $_.Exception
+        try {
+            $null = Invoke-Smtp2GraphRequest -Method Delete -Path ($userPath + '/messages/' + $draft.id) -Mailbox $Mailbox -Operation 'delete draft'
+        }
+        catch {
+            Write-Warning "Smtp2Graph: the unsent draft $($draft.id) in $Mailbox could not be deleted: $($_.Exception.Message)"
+        }
+        throw $failure
+    }
 }
 
 function Send-GraphMailMessage {
@@ -1003,37 +1178,44 @@ function Send-GraphMailMessage {
         }
     }
     end {
-        $state = @{ Mailbox = ''; Phase = 'build'; Failure = $null }
+        $state = @{ Mailbox = ''; Phase = 'build'; Failure = $null; Warnings = (New-Object System.Collections.ArrayList) }
         $firstError = $null
         if ($global:Error.Count -gt 0) { $firstError = $global:Error[0] }
         $work = {
             try {
                 # Inside, every failure stops the work; the outcome is reported once, below, as the replaced command would.
                 $ErrorActionPreference = 'Stop'
-                $save = [bool]$values['SaveToSentItems']
-                if (-not $values.ContainsKey('SaveToSentItems')) {
-                    $setting = (Get-Smtp2GraphSettings)['SaveToSentItems']
-                    if ($null -ne $setting) { $save = "$setting" -match '^(1|true|yes|\$true)$' }
-                }
-                if ($PSCmdlet.ParameterSetName -eq 'MailMessage') {
-                    $converted = ConvertFrom-Smtp2GraphMailMessage -MailMessage $MailMessage
-                    $built = New-Smtp2GraphMessage -Values $converted.Values
-                    $state.Mailbox = $built.Mailbox
-                    if ($converted.Sender) { $state.Mailbox = $converted.Sender }
-                    $files = $converted.Attachments
-                }
-                else {
-                    $state.Phase = 'attach'
-                    $files = @()
-                    if ($collected.Count -gt 0) {
-                        $files = @(Read-Smtp2GraphAttachment -Path @($collected) -SessionState $PSCmdlet.SessionState)
+                # Warnings are collected (all of them) and written below by the command itself, under the caller's
+                # preference, so that -WarningAction and -WarningVariable work on them.
+                $WarningPreference = 'Continue'
+                & {
+                    $save = [bool]$values['SaveToSentItems']
+                    if (-not $values.ContainsKey('SaveToSentItems')) {
+                        $setting = (Get-Smtp2GraphSettings)['SaveToSentItems']
+                        if ($null -ne $setting) { $save = "$setting" -match '^(1|true|yes|\$true)$' }
                     }
-                    $state.Phase = 'build'
-                    $built = New-Smtp2GraphMessage -Values $values
-                    $state.Mailbox = $built.Mailbox
+                    if ($PSCmdlet.ParameterSetName -eq 'MailMessage') {
+                        $converted = ConvertFrom-Smtp2GraphMailMessage -MailMessage $MailMessage
+                        $built = New-Smtp2GraphMessage -Values $converted.Values
+                        $state.Mailbox = $built.Mailbox
+                        if ($converted.Sender) { $state.Mailbox = $converted.Sender }
+                        $files = $converted.Attachments
+                    }
+                    else {
+                        $state.Phase = 'attach'
+                        $files = @()
+                        if ($collected.Count -gt 0) {
+                            $files = @(Read-Smtp2GraphAttachment -Path @($collected) -SessionState $PSCmdlet.SessionState)
+                        }
+                        $state.Phase = 'build'
+                        $built = New-Smtp2GraphMessage -Values $values
+                        $state.Mailbox = $built.Mailbox
+                    }
+                    $state.Phase = 'send'
+                    Send-Smtp2GraphMessage -Mailbox $state.Mailbox -Message $built.Message -Attachments $files -SaveToSentItems $save
+                } 3>&1 | ForEach-Object {
+                    if ($_ -is [System.Management.Automation.WarningRecord]) { $null = $state.Warnings.Add($_.Message) }
                 }
-                $state.Phase = 'send'
-                Send-Smtp2GraphMessage -Mailbox $state.Mailbox -Message $built.Message -Attachments $files -SaveToSentItems $save
             }
             catch { $state.Failure = $_.Exception }
         }
@@ -1042,6 +1224,7 @@ function Send-GraphMailMessage {
         # error or none.
         $null = $work.InvokeReturnAsIs()
         $failure = $state.Failure
+        foreach ($text in $state.Warnings) { Write-Warning -Message $text }
         while ($global:Error.Count -gt 0 -and -not [object]::ReferenceEquals($global:Error[0], $firstError)) { $global:Error.RemoveAt(0) }
         if ($null -eq $failure) { return }
         while (($failure -is [System.Management.Automation.MethodInvocationException] -or $failure -is [System.Management.Automation.ActionPreferenceStopException]) -and $null -ne $failure.InnerException) {
@@ -1060,11 +1243,10 @@ function Send-GraphMailMessage {
             $failure = New-Object System.Net.Mail.SmtpException -ArgumentList ('Failure sending mail through Microsoft Graph: ' + $failure.Message), $failure
         }
         if ($PSCmdlet.ParameterSetName -eq 'MailMessage') {
-            # What SmtpClient.Send($message) throws in PowerShell: a MethodInvocationException around the SmtpException,
-            # always terminating. Thrown (not ThrowTerminatingError) so that, as for the method call,
-            # catch [System.Net.Mail.SmtpException] receives the SmtpException itself and a plain catch the wrapper.
-            $wrapped = New-Object System.Management.Automation.MethodInvocationException -ArgumentList ('Exception calling "Send" with "1" argument(s): "' + $failure.Message + '"'), $failure
-            throw $wrapped
+            # What SmtpClient.Send($message) does: a terminating error that stops the statement (not the whole script:
+            # no `throw`), carrying the SmtpException, so catch [System.Net.Mail.SmtpException] and trap catch it.
+            # (A plain catch sees the SmtpException itself, where PowerShell wraps the method's in a MethodInvocationException.)
+            $PSCmdlet.ThrowTerminatingError((New-Object System.Management.Automation.ErrorRecord -ArgumentList $failure, 'SmtpException', ([System.Management.Automation.ErrorCategory]::InvalidOperation), $MailMessage))
         }
         # Non-terminating, as Send-MailMessage reports SMTP failures: the caller's preference and -ErrorAction decide.
         $record = New-Object System.Management.Automation.ErrorRecord -ArgumentList $failure, 'SmtpException', ([System.Management.Automation.ErrorCategory]::InvalidOperation), $state.Mailbox
