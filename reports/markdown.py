@@ -8,7 +8,7 @@ from typing import Optional
 
 import jinja2
 
-from .merge import SEVERITIES, JsonDict, MergedReport, merge_documents
+from .merge import SEVERITIES, TRIAGE_LABELS, JsonDict, MergedReport, merge_documents
 
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 # Characters that change meaning inside a GitHub-flavoured Markdown line (table cells, emphasis, links, code);
@@ -50,7 +50,7 @@ def _line(finding: JsonDict) -> int:
 
 
 def _grouped(findings: list[JsonDict]) -> list[tuple[str, str, list[JsonDict]]]:
-    """Findings grouped by script; worst scripts first, then by repository and path."""
+    """Findings grouped by script; scripts in the order of work (their most urgent call), then by repository and path."""
     groups: dict[tuple[str, str], list[JsonDict]] = {}
     for finding in findings:
         groups.setdefault((str(finding.get("repo", "")), str(finding.get("path", ""))), []).append(finding)
@@ -58,18 +58,23 @@ def _grouped(findings: list[JsonDict]) -> list[tuple[str, str, list[JsonDict]]]:
     def rank(finding: JsonDict) -> int:
         return _SEVERITY_RANK.get(str(finding.get("severity")), len(SEVERITIES))
 
+    def urgency(finding: JsonDict) -> tuple[int, int]:
+        step = finding.get("work_step")
+        return (step if isinstance(step, int) else 4, rank(finding))
+
     result = []
     for (repo, path), members in groups.items():
-        members.sort(key=lambda f: (_line(f), rank(f)))
+        members.sort(key=lambda f: (urgency(f), _line(f)))
         result.append((repo, path, members))
-    result.sort(key=lambda group: (min(rank(f) for f in group[2]), group[0], group[1]))
+    result.sort(key=lambda group: (min(urgency(f) for f in group[2]), group[0], group[1]))
     return result
 
 
 def render_report_markdown(report: MergedReport) -> str:
     """Render a merged report as Markdown."""
     template = _environment().get_template("report.md.j2")
-    return template.render(report=report, groups=_grouped(report.findings))
+    labels = {triage.value: label for triage, label in TRIAGE_LABELS.items()}
+    return template.render(report=report, groups=_grouped(report.findings), triage_labels=labels)
 
 
 def render_markdown(documents: list[dict[str, object]], *, now: Optional[datetime] = None) -> str:

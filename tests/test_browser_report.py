@@ -139,7 +139,7 @@ def test_loads_from_file_url_without_console_errors(driver: WebDriver, fixture_p
 def test_clicking_a_tile_filters_the_rows(driver: WebDriver, fixture_page: Path, tile: str) -> None:
     open_report(driver, fixture_page)
     hits = [(root, f["path"]) for root, f in all_findings() if TILES[tile](f)]
-    button = driver.find_element(By.CSS_SELECTOR, f'#tiles button[data-tile="{tile}"]')
+    button = driver.find_element(By.CSS_SELECTOR, f'.tiles button[data-tile="{tile}"]')
     assert button.find_element(By.CLASS_NAME, "tile-count").text == str(len(set(hits)))
     button.click()
     wait_for_count(driver, len(hits))
@@ -158,7 +158,7 @@ def test_search_and_tile_combine(driver: WebDriver, fixture_page: Path) -> None:
     onboarding = [f for root, f in all_findings() if "onboarding" in f["path"]]
     wait_for_count(driver, len(onboarding))
     assert visible_rows(driver) == len(onboarding) == 4
-    driver.find_element(By.CSS_SELECTOR, '#tiles button[data-tile="will-break"]').click()
+    driver.find_element(By.CSS_SELECTOR, '.tiles button[data-tile="will-break"]').click()
     both = [f for f in onboarding if TILES["will-break"](f)]
     wait_for_count(driver, len(both))
     assert visible_rows(driver) == len(both) == 2
@@ -251,7 +251,7 @@ def test_ten_thousand_findings_stay_paginated(driver: WebDriver, tmp_path: Path)
     findings = document["findings"]
     assert isinstance(findings, list)
     secrets = [f for f in findings if f["rule"].startswith("SEC")]
-    driver.find_element(By.CSS_SELECTOR, '#tiles button[data-tile="secret"]').click()
+    driver.find_element(By.CSS_SELECTOR, '.tiles button[data-tile="secret"]').click()
     wait_for_count(driver, len(secrets))
     assert driver.find_element(By.ID, "page-info").text == f"Page 1 of {-(-len(secrets) // 100)}"
     elapsed = driver.execute_script(
@@ -293,7 +293,7 @@ def test_senders_and_audit_sections(driver: WebDriver, fixture_page: Path) -> No
 def test_detail_pane_handles_missing_parts(driver: WebDriver, fixture_page: Path) -> None:
     """A secret finding has no call, no assessment, no snippet, no diff: the pane still opens, without errors."""
     open_report(driver, fixture_page)
-    driver.find_element(By.CSS_SELECTOR, '#tiles button[data-tile="secret"]').click()
+    driver.find_element(By.CSS_SELECTOR, '.tiles button[data-tile="secret"]').click()
     wait_for_count(driver, 1)
     driver.find_element(By.CSS_SELECTOR, "#findings-body .open-detail").click()
     pane = driver.find_element(By.ID, "detail")
@@ -380,3 +380,212 @@ def test_real_scan_of_examples_renders(driver: WebDriver, tmp_path: Path) -> Non
         driver.find_elements(By.CSS_SELECTOR, "#findings-body .open-detail")[index].click()
         driver.find_element(By.ID, "detail-close").click()
     assert [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"] == []
+
+
+# ---------- the estate page at phone and desktop widths (layout assertions, not only screenshots) ----------
+
+sys.path.insert(0, str(FIXTURES))
+from estate import make_estate  # noqa: E402
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+VIEWPORTS = {"phone": (390, 844), "desktop": (1440, 900)}
+
+
+def _dated(document: Doc, stamp: str, keep: int) -> Doc:
+    older = json.loads(json.dumps(document))
+    older["generated_at"] = stamp
+    older["findings"] = older["findings"][:keep]
+    return older
+
+
+@pytest.fixture(scope="module")
+def estate_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Doc]]:
+    """Three scanned repositories (owners from CODEOWNERS, the owners map, git blame) plus two fixture scans,
+    with an older scan of the ops repository so the page has a burn-down."""
+    from typer.testing import CliRunner
+
+    from scanner.cli import app
+
+    base = tmp_path_factory.mktemp("estate-page")
+    root = make_estate(base / "estate")
+    scan = base / "estate.json"
+    result = CliRunner().invoke(app, ["scan", str(root), "--format", "json", "--output", str(scan), "--no-cache", "--jobs", "1"])
+    assert result.exit_code == 1, result.stderr
+    estate = json.loads(scan.read_text(encoding="utf-8"))
+    estate["generated_at"] = "2026-11-26T15:00:00Z"
+    ops, hr = (json.loads((FIXTURES / name).read_text(encoding="utf-8")) for name in ("scan-ops.json", "scan-hr.json"))
+    documents = [_dated(ops, "2026-09-15T08:00:00Z", 6), _dated(hr, "2026-10-10T08:00:00Z", 4),
+                 _dated(ops, "2026-10-28T08:00:00Z", 3), estate, ops, hr]
+    page = base / "estate.html"
+    page.write_text(render_html(documents), encoding="utf-8")
+    return page, [estate, ops, hr]
+
+
+def set_viewport(driver: WebDriver, width: int, height: int) -> None:
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 700})
+
+
+def reset_viewport(driver: WebDriver) -> None:
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+OVERFLOWING = """
+var vw = document.documentElement.clientWidth, bad = [];
+document.querySelectorAll('table, .tiles, .charts, .filters, .active-filters, figure, pre, #findings-table tr').forEach(function (e) {
+  var r = e.getBoundingClientRect();
+  if (r.width === 0 && r.height === 0) { return; }
+  if (r.right > vw + 1 || r.left < -1) { bad.push((e.id || e.tagName + '.' + e.className) + ' ' + Math.round(r.left) + '..' + Math.round(r.right)); }
+});
+return {vw: vw, scroll: document.documentElement.scrollWidth, bad: bad};
+"""
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_no_element_is_wider_than_the_viewport(driver: WebDriver, estate_page: tuple[Path, list[Doc]], viewport: str) -> None:
+    width, height = VIEWPORTS[viewport]
+    set_viewport(driver, width, height)
+    try:
+        logs = open_report(driver, estate_page[0])
+        assert [e for e in logs if e.get("level") == "SEVERE"] == []
+        layout = driver.execute_script(OVERFLOWING)
+        assert width - 20 <= layout["vw"] <= width  # a desktop scroll bar takes its width
+        assert layout["scroll"] <= layout["vw"], "the page scrolls sideways"
+        assert layout["bad"] == []
+        table = driver.find_element(By.ID, "findings-table").rect
+        assert table["width"] <= width
+        rows = driver.find_elements(By.CSS_SELECTOR, "#findings-body tr.finding-row")
+        display = driver.execute_script("return getComputedStyle(arguments[0]).display", rows[0])
+        if viewport == "phone":
+            assert display == "block"  # a card per finding
+            assert all(row.rect["width"] <= width - 2 * 10 for row in rows[:20])
+            labels = driver.execute_script(
+                "return getComputedStyle(arguments[0], '::before').content", rows[0].find_element(By.CSS_SELECTOR, "td.message"))
+            assert labels == '"Message: "'
+        else:
+            assert display == "table-row"
+            assert driver.find_element(By.CSS_SELECTOR, "#findings-table thead").is_displayed()
+        # The first thing under the countdown is the triage: will break, may break, already broken, …
+        keys = [b.get_attribute("data-tile") for b in driver.find_elements(By.CSS_SELECTOR, "#tiles .tile")]
+        assert keys == ["will-break", "may-break", "already-broken", "not-affected", "graph", "secret"]
+        first = driver.find_element(By.CSS_SELECTOR, "#tiles .tile").rect
+        assert first["y"] < height  # visible without scrolling
+    finally:
+        reset_viewport(driver)
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_detail_is_a_full_screen_sheet_on_a_phone(driver: WebDriver, estate_page: tuple[Path, list[Doc]], viewport: str) -> None:
+    width, height = VIEWPORTS[viewport]
+    set_viewport(driver, width, height)
+    try:
+        open_report(driver, estate_page[0])
+        driver.find_element(By.CSS_SELECTOR, "#findings-body .open-detail").click()
+        pane = driver.find_element(By.ID, "detail")
+        WebDriverWait(driver, 5).until(lambda d: pane.is_displayed())
+        rect = pane.rect
+        if viewport == "phone":
+            assert (rect["x"], rect["width"], rect["height"]) == (0, width, height)
+        else:
+            client = driver.execute_script("return document.documentElement.clientWidth")
+            assert rect["width"] == 760 and rect["x"] + rect["width"] in (width, client)
+        scroll = driver.execute_script("return document.getElementById('detail').scrollWidth")
+        assert scroll <= rect["width"], "the detail pane scrolls sideways"
+        assert "Owner" in pane.text and "(from CODEOWNERS)" in pane.text  # the first finding: billing's CODEOWNERS
+        assert "Due\n2026-12-31" in pane.text
+        driver.find_element(By.ID, "detail-close").click()
+    finally:
+        reset_viewport(driver)
+
+
+def test_breaking_calls_come_first_with_repository_relative_headers(driver: WebDriver, estate_page: tuple[Path, list[Doc]]) -> None:
+    page, (estate, _, _) = estate_page
+    open_report(driver, page)
+    statuses = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#findings-body .status-badge")]
+    assert statuses[0] == "Will break"
+    # Scripts are ordered by their most urgent call: breaking (safe fix first, then manual), may-break, the rest.
+    data = data_findings(driver)
+    rows = driver.find_elements(By.CSS_SELECTOR, "#findings-body tr")
+    leads, previous_group = [], False
+    for row in rows:
+        if "group-row" in row.get_attribute("class"):
+            previous_group = True
+        elif previous_group:
+            leads.append(data[int(row.get_attribute("data-id"))]["work_step"])
+            previous_group = False
+    assert leads == sorted(leads) and leads[0] == 1
+    headers = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#findings-body tr.group-row")]
+    assert headers[0].startswith("billing / jobs/Send-Invoice.ps1")
+    assert not any(estate["root"] in h for h in headers)  # never the absolute scan root
+    meta = driver.find_element(By.ID, "report-meta").text
+    assert meta.startswith("5 repositories")  # billing, hr-tools, misc + the two fixture scans
+
+
+def test_charts_by_repository_and_by_owner_and_the_burn_down(driver: WebDriver, estate_page: tuple[Path, list[Doc]]) -> None:
+    page, _ = estate_page
+    open_report(driver, page)
+    data = json.loads(driver.execute_script("return document.getElementById('report-data').textContent"))
+    for chart, groups in (("chart-repo", data["summary"]["by_repository"]), ("chart-owner", data["summary"]["by_owner"])):
+        expected = {g["name"] for g in groups if g["counts"]["will-break"] + g["counts"]["may-break"]}
+        drawn = {r.get_attribute("data-name") for r in driver.find_elements(By.CSS_SELECTOR, f".{chart} rect.bar-will")}
+        assert drawn == expected
+        for group in groups:
+            if group["name"] in drawn and group["counts"]["will-break"]:
+                bar = driver.find_element(By.CSS_SELECTOR, f'.{chart} rect.bar-will[data-name="{group["name"]}"]')
+                assert float(bar.get_attribute("width")) > 0
+    assert "@contoso/billing-team" in driver.find_element(By.CSS_SELECTOR, ".chart-owner").text
+    burndown = driver.find_element(By.CSS_SELECTOR, ".chart-burndown")
+    assert [p["date"] for p in data["burndown"]] == ["2026-09-15", "2026-10-10", "2026-10-28", "2026-11-25", "2026-11-26"]
+    dots = burndown.find_elements(By.CSS_SELECTOR, "circle.line-will-dot")
+    assert len(dots) == len(data["burndown"])
+    # Higher count, higher dot (smaller y): the line goes the way the numbers go.
+    ys = [float(d.get_attribute("cy")) for d in dots]
+    counts = [p["will_break"] for p in data["burndown"]]
+    assert all((ys[i] < ys[j]) == (counts[i] > counts[j]) for i in range(len(ys)) for j in range(len(ys)) if counts[i] != counts[j])
+    assert "until 2026-12-31" in burndown.text
+
+
+def test_an_active_filter_is_obvious_and_removable(driver: WebDriver, estate_page: tuple[Path, list[Doc]]) -> None:
+    page, _ = estate_page
+    open_report(driver, page)
+    box = driver.find_element(By.ID, "active-filters")
+    assert not box.is_displayed()
+    total = match_count(driver)[0]
+    Select(driver.find_element(By.ID, "filter-owner")).select_by_value("hr@contoso.com")
+    wait_for_count(driver, 2)
+    assert box.is_displayed()
+    assert box.text.startswith("Filtered: showing 2 findings of " + str(total))
+    chip = box.find_element(By.CSS_SELECTOR, 'button[data-filter-chip="owner"]')
+    assert chip.text == "Owner: hr@contoso.com ×"
+    owner_select = driver.find_element(By.ID, "filter-owner")
+    assert "is-active" in owner_select.get_attribute("class")
+    assert driver.execute_script("return getComputedStyle(arguments[0]).borderTopWidth", owner_select) == "2px"
+    driver.find_element(By.CSS_SELECTOR, '#work-order button[data-step="1"]').click()
+    wait_for_count(driver, 1)  # hr's Welcome.ps1: breaking, safe fix
+    assert len(box.find_elements(By.CSS_SELECTOR, "button.chip")) == 2
+    box.find_element(By.CSS_SELECTOR, 'button[data-filter-chip="owner"]').click()  # the chips were redrawn
+    wait_for_count(driver, len([f for f in data_findings(driver) if f["work_step"] == 1]))
+    driver.find_element(By.ID, "clear-filters").click()
+    wait_for_count(driver, total)
+    assert not box.is_displayed()
+
+
+def data_findings(driver: WebDriver) -> list[dict]:
+    return json.loads(driver.execute_script("return document.getElementById('report-data').textContent"))["findings"]
+
+
+def test_screenshots_at_both_widths(driver: WebDriver, estate_page: tuple[Path, list[Doc]]) -> None:
+    """tests/artifacts/report-{1440,390}.png on every run; SMTP2GRAPH_UPDATE_SCREENSHOTS=1 refreshes docs/ too."""
+    import os
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name, (width, height) in (("report.png", (1440, 1400)), ("report-390.png", (390, 1600))):
+        set_viewport(driver, width, height)
+        try:
+            open_report(driver, estate_page[0])
+            target = ARTIFACTS / name
+            assert driver.save_screenshot(str(target))
+            if os.environ.get("SMTP2GRAPH_UPDATE_SCREENSHOTS") == "1":
+                shutil.copyfile(target, DOCS / name)
+        finally:
+            reset_viewport(driver)

@@ -82,6 +82,25 @@ def test_same_summary_senders_and_findings_as_the_model(markdown: str) -> None:
     assert len(headings) == report.summary.scripts
 
 
+def test_triage_order_of_work_and_owners_lead() -> None:
+    import sys
+
+    sys.path.insert(0, str(FIXTURES))
+    document = json.loads((FIXTURES / "scan-ops.json").read_text(encoding="utf-8"))
+    owners = ["@ops", "", "@ops", "@sec", "", "@graph"]
+    for finding, owner in zip(document["findings"], owners):
+        if owner:
+            finding["owner"], finding["owner_source"] = owner, "CODEOWNERS"
+    text = render_markdown([document])
+    ready = text.split("## Senders")[0]
+    assert ready.index("| Will break |") < ready.index("| May break (verdict unknown) |") < ready.index("### Order of work")
+    assert "| 1. Breaking, with a safe automatic fix: run smtp2graph fix | 1 | 1 |" in ready
+    assert "### By owner" in ready and "| @ops | 2 | 0 | 0 | 2 |" in ready
+    findings = text.split("## Findings")[1].split("## Scan problems")[0]
+    headings = re.findall(r"^### (.+)$", findings, re.M)
+    assert headings[0] == "ops-scripts / reports/Nightly-Report.ps1"  # the breaking call with a safe fix comes first
+
+
 def test_audit_section(markdown: str) -> None:
     assert "## Tenant audit: contoso.onmicrosoft.com" in markdown
     assert "Status: degraded: sign-in logs need Entra ID P1; showing 7 days" in markdown
@@ -101,8 +120,9 @@ def test_sparse_and_malformed_findings() -> None:
     text = render_markdown([document])
     rows = [line for line in text.splitlines() if re.match(r"^\| \d+ \| ", line)]
     assert len(rows) == 3
-    assert "| 12 | bogus | SMTP003 | mailkit | dynamic | unsafe | wrong types everywhere |" in text
-    assert "| 7 | high | SMTP002 |  |  | no fix | every optional part is null |" in text
+    # No verdict in an older scan: "may break", never fine.
+    assert "| 12 | May break (verdict unknown) | bogus | SMTP003 | dynamic |  | unsafe | wrong types everywhere |" in text
+    assert "| 7 | May break (verdict unknown) | high | SMTP002 |  |  | no fix | every optional part is null |" in text
 
 
 from hypothesis import given, settings  # noqa: E402

@@ -10,8 +10,13 @@
   var SVG_NS = 'http://www.w3.org/2000/svg';
   var findings = DATA.findings;
   var rules = DATA.rules || {};
-  var state = { tile: null, q: '', severity: '', rule: '', api: '', fix: '', repo: '',
-                sortKey: 'severity', sortDir: 1, page: 0 };
+  var TRIAGE_LABELS = { 'will-break': 'Will break', 'may-break': 'May break', 'already-broken': 'Already broken',
+    'not-affected': 'Not affected', graph: 'On Graph', secret: 'Secret' };
+  var FILTER_NAMES = { severity: 'Severity', rule: 'Rule', api: 'API', fix: 'Fix safety', repo: 'Repository',
+    owner: 'Owner', triage: 'Status', step: 'Step', tile: 'Tile', q: 'Search' };
+  var NO_OWNER = '(no owner)';
+  var state = { tile: null, step: null, q: '', severity: '', rule: '', api: '', fix: '', repo: '', owner: '', triage: '',
+                sortKey: 'work', sortDir: 1, page: 0 };
   var view = [];  // filtered + sorted findings
   var printing = false;  // a printout holds every filtered finding, not one page
   var lastOpener = null;
@@ -35,6 +40,14 @@
   function str(value) { return value === null || value === undefined ? '' : String(value); }
   function plural(n, word) { return n + ' ' + word + (n === 1 ? '' : 's'); }
   function scriptKey(f) { return f.repo + '\u0000' + f.path; }
+  function owner(f) { return f.owner || NO_OWNER; }
+  // A repository named by an absolute scan root shows its last folder: the page never leads with a machine's path.
+  function repoLabel(name) {
+    var text = str(name);
+    if (/^([a-z]:)?[\\/]/i.test(text)) { var parts = text.split(/[\\/]+/).filter(Boolean); return parts.length ? parts[parts.length - 1] : text; }
+    return text;
+  }
+  function repoPath(f) { return str(f.repository_path || f.path); }
   function api(f) { return f.call && f.call.api ? f.call.api : ''; }
   function arr(value) { return Array.isArray(value) ? value : []; }  // scan JSON is input: never trust a shape
   function obj(value) { return value && typeof value === 'object' && !Array.isArray(value) ? value : null; }
@@ -76,12 +89,12 @@
 
   // ---------- header: are we ready? ----------
   function renderHeader() {
-    var repos = DATA.repositories.map(function (r) { return r.name; });
+    var repos = DATA.repositories.map(function (r) { return repoLabel(r.name); });
     document.title = 'smtp2graph migration report — ' + (repos.length ? repos.join(', ') : 'no scans');
     var scanned = DATA.repositories.reduce(function (n, r) { return n + r.files_scanned; }, 0);
     document.getElementById('report-meta').textContent =
       plural(DATA.repositories.length, 'repository').replace('repositorys', 'repositories') +
-      (repos.length ? ' (' + repos.join(', ') + ')' : '') + ' · ' + plural(scanned, 'file') + ' scanned · ' +
+      (repos.length && repos.length <= 6 ? ' (' + repos.join(', ') + ')' : '') + ' · ' + plural(scanned, 'file') + ' scanned · ' +
       plural(DATA.summary.scripts, 'script') + ' with findings · generated ' + DATA.generated_at;
     var countdown = clear(document.getElementById('countdown'));
     var days = DATA.days_left;
@@ -94,6 +107,8 @@
         el('strong', null, plural(-days, 'day')), ' ago.');
     }
     var tiles = clear(document.getElementById('tiles'));
+    var fixTiles = clear(document.getElementById('fix-tiles'));
+    var triageKeys = Object.keys(TRIAGE_LABELS);
     DATA.summary.tiles.forEach(function (tile) {
       var b = el('button', 'tile tile-' + tile.key);
       b.type = 'button';
@@ -101,7 +116,7 @@
       b.setAttribute('aria-pressed', 'false');
       var sub = tile.key === 'secret'
         ? plural(tile.findings, 'secret') + ' found'
-        : plural(tile.findings, 'finding');
+        : plural(tile.findings, tile.key === 'graph' || triageKeys.indexOf(tile.key) < 0 ? 'finding' : 'call');
       add(b, el('span', 'tile-count', tile.scripts), el('span', 'tile-label', tile.label),
         el('span', 'tile-sub', plural(tile.scripts, 'script') + ' · ' + sub));
       b.addEventListener('click', function () {
@@ -109,12 +124,100 @@
         state.page = 0;
         update();
       });
-      tiles.appendChild(b);
+      (triageKeys.indexOf(tile.key) >= 0 ? tiles : fixTiles).appendChild(b);
+    });
+    var work = clear(document.getElementById('work-order'));
+    arr(DATA.summary.work_order).forEach(function (item) {
+      var b = el('button', 'link step-link', item.label.replace(/`/g, ''));
+      b.type = 'button';
+      b.setAttribute('data-step', String(item.step));
+      b.setAttribute('aria-pressed', 'false');
+      b.addEventListener('click', function () {
+        state.step = state.step === item.step ? null : item.step;
+        state.page = 0;
+        update();
+      });
+      add(work, add(el('li', 'step step-' + item.step), b,
+        el('span', 'step-count', ' — ' + plural(item.findings, 'finding') + ' in ' + plural(item.scripts, 'script'))));
     });
     var charts = clear(document.getElementById('charts'));
     var sev = Object.keys(DATA.summary.by_severity).map(function (k) { return [k, DATA.summary.by_severity[k], 'bar-' + k]; });
     var apis = Object.keys(DATA.summary.by_api).map(function (k) { return [k, DATA.summary.by_api[k], 'bar-api']; });
-    add(charts, barChart('Findings by severity', sev), barChart('Mail calls by API', apis));
+    add(charts,
+      stackChart('Breaking and may-break calls by repository', arr(DATA.summary.by_repository), 'chart-repo', repoLabel),
+      stackChart('Breaking and may-break calls by owner', arr(DATA.summary.by_owner), 'chart-owner', str),
+      burndownChart(arr(DATA.burndown)),
+      barChart('Findings by severity', sev), barChart('Mail calls by API', apis));
+  }
+
+  function svgEl(tag, attrs, text) {
+    var node = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs).forEach(function (k) { node.setAttribute(k, String(attrs[k])); });
+    if (text !== undefined) { node.textContent = String(text); }
+    return node;
+  }
+
+  // Horizontal stacked bars: will break (red) then may break (amber) per group, the top 12 groups.
+  function stackChart(title, groups, className, label) {
+    var rows = groups.filter(function (g) { return (g.counts['will-break'] || 0) + (g.counts['may-break'] || 0) > 0; }).slice(0, 12);
+    var fig = el('figure', 'chart ' + className);
+    add(fig, el('figcaption', null, title));
+    if (!rows.length) { fig.appendChild(el('p', 'empty', 'No breaking or may-break call.')); return fig; }
+    var rowH = 20, labelW = 150, barW = 170, numW = 60, width = labelW + barW + numW;
+    var max = rows.reduce(function (m, g) { return Math.max(m, (g.counts['will-break'] || 0) + (g.counts['may-break'] || 0)); }, 0) || 1;
+    var svg = svgEl('svg', { viewBox: '0 0 ' + width + ' ' + (rows.length * rowH + 4), role: 'img', 'class': 'chart-svg' });
+    svg.appendChild(svgEl('title', {}, title + ': ' + rows.map(function (g) {
+      return label(g.name) + ' ' + (g.counts['will-break'] || 0) + ' will break, ' + (g.counts['may-break'] || 0) + ' may break';
+    }).join('; ')));
+    rows.forEach(function (g, i) {
+      var y = i * rowH + 2, will = g.counts['will-break'] || 0, may = g.counts['may-break'] || 0;
+      var name = label(g.name);
+      svg.appendChild(svgEl('text', { x: 0, y: y + 14 }, name.length > 22 ? name.slice(0, 21) + '…' : name));
+      var w1 = Math.round(barW * will / max), w2 = Math.round(barW * may / max);
+      var bar1 = svgEl('rect', { x: labelW, y: y + 3, height: rowH - 6, width: Math.max(will ? 2 : 0, w1), 'class': 'bar-will' });
+      var bar2 = svgEl('rect', { x: labelW + Math.max(will ? 2 : 0, w1), y: y + 3, height: rowH - 6, width: Math.max(may ? 2 : 0, w2), 'class': 'bar-may' });
+      bar1.setAttribute('data-name', g.name); bar2.setAttribute('data-name', g.name);
+      svg.appendChild(bar1); svg.appendChild(bar2);
+      svg.appendChild(svgEl('text', { x: labelW + barW + 6, y: y + 14 }, will + ' / ' + may));
+    });
+    fig.appendChild(svg);
+    add(fig, el('p', 'legend', 'red: will break · amber: may break (verdict unknown)'));
+    return fig;
+  }
+
+  // Breaking calls of the estate per scan date against the deadline, with the straight line to zero.
+  function burndownChart(points) {
+    if (points.length < 2) { return null; }
+    var fig = el('figure', 'chart chart-burndown');
+    add(fig, el('figcaption', null, 'Burn-down: breaking calls until ' + DATA.due));
+    var W = 380, H = 180, L = 36, B = 24, T = 8, R = 10;
+    var t0 = Date.parse(points[0].date), t1 = Math.max(Date.parse(DATA.due), Date.parse(points[points.length - 1].date));
+    var span = Math.max(1, t1 - t0);
+    var max = points.reduce(function (m, p) { return Math.max(m, p.will_break + p.may_break); }, 0) || 1;
+    function x(d) { return L + (W - L - R) * (Date.parse(d) - t0) / span; }
+    function y(v) { return T + (H - T - B) * (1 - v / max); }
+    var svg = svgEl('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'class': 'chart-svg' });
+    svg.appendChild(svgEl('title', {}, 'Breaking calls by scan date: ' + points.map(function (p) {
+      return p.date + ' ' + p.will_break + ' will break, ' + p.may_break + ' may break';
+    }).join('; ') + '; deadline ' + DATA.due));
+    svg.appendChild(svgEl('line', { x1: L, y1: y(0), x2: W - R, y2: y(0), 'class': 'axis' }));
+    svg.appendChild(svgEl('line', { x1: L, y1: T, x2: L, y2: y(0), 'class': 'axis' }));
+    svg.appendChild(svgEl('text', { x: 0, y: y(max) + 4 }, max));
+    svg.appendChild(svgEl('text', { x: 0, y: y(0) + 4 }, 0));
+    svg.appendChild(svgEl('line', { x1: x(points[0].date), y1: y(points[0].will_break), x2: x(DATA.due), y2: y(0), 'class': 'ideal' }));
+    function line(key, cls) {
+      var d = points.map(function (p, i) { return (i ? 'L' : 'M') + x(p.date).toFixed(1) + ' ' + y(p[key]).toFixed(1); }).join(' ');
+      svg.appendChild(svgEl('path', { d: d, 'class': cls }));
+      points.forEach(function (p) { svg.appendChild(svgEl('circle', { cx: x(p.date), cy: y(p[key]), r: 3, 'class': cls + '-dot' })); });
+    }
+    line('may_break', 'line-may');
+    line('will_break', 'line-will');
+    svg.appendChild(svgEl('text', { x: L, y: H - 6 }, points[0].date));
+    svg.appendChild(svgEl('text', { x: W - R, y: H - 6, 'text-anchor': 'end' }, DATA.due));
+    fig.appendChild(svg);
+    var last = points[points.length - 1];
+    add(fig, el('p', 'legend', 'Now ' + last.will_break + ' will break, ' + last.may_break + ' may break · dashed: the pace that reaches zero by the deadline'));
+    return fig;
   }
 
   function barChart(title, rows) {
@@ -124,8 +227,7 @@
     var max = rows.reduce(function (m, r) { return Math.max(m, r[1]); }, 0) || 1;
     var svg = document.createElementNS(SVG_NS, 'svg');
     var height = rows.length * rowH + 4;
-    svg.setAttribute('width', String(labelW + barW + numW));
-    svg.setAttribute('height', String(height));
+    svg.setAttribute('class', 'chart-svg');
     svg.setAttribute('viewBox', '0 0 ' + (labelW + barW + numW) + ' ' + height);
     svg.setAttribute('role', 'img');
     var t = document.createElementNS(SVG_NS, 'title');
@@ -152,12 +254,14 @@
 
   // ---------- findings: filter, sort, group, paginate ----------
   var haystacks = findings.map(function (f) {
-    return [f.repo, f.path, f.rule, f.name, f.message, f.snippet, f.sender, f.credential_user, api(f),
+    return [f.repo, f.path, f.repository_path, f.owner, f.rule, f.name, f.message, f.snippet, f.sender, f.credential_user, api(f),
       f.call ? f.call.command : '', f.assessment ? f.assessment.server_text : ''].map(str).join('\n').toLowerCase();
   });
 
   function sortValue(f, key) {
     switch (key) {
+      case 'work': return (f.work_step || 4) * 10 + (SEVERITY_RANK.hasOwnProperty(f.severity) ? SEVERITY_RANK[f.severity] : 9);
+      case 'owner': return owner(f).toLowerCase();
       case 'severity': return SEVERITY_RANK.hasOwnProperty(f.severity) ? SEVERITY_RANK[f.severity] : 9;
       case 'fix': return FIX_RANK.hasOwnProperty(f.fix_safety) ? FIX_RANK[f.fix_safety] : 9;
       case 'line': return f.line || 0;
@@ -182,6 +286,9 @@
       if (state.api && api(f) !== state.api) { continue; }
       if (state.fix && f.fix_safety !== state.fix) { continue; }
       if (state.repo && f.repo !== state.repo) { continue; }
+      if (state.owner && owner(f) !== state.owner) { continue; }
+      if (state.triage && f.triage !== state.triage) { continue; }
+      if (state.step && f.work_step !== state.step) { continue; }
       var miss = false;
       for (var t = 0; t < terms.length; t++) { if (haystacks[i].indexOf(terms[t]) < 0) { miss = true; break; } }
       if (miss) { continue; }
@@ -217,10 +324,21 @@
     open.setAttribute('aria-label', 'Details of ' + f.rule + ' at ' + f.path + ':' + f.line);
     open.addEventListener('click', function () { openDetail(f, open); });
     var ruleCell = add(el('td'), open, f.name ? el('div', 'hint', f.name) : null);
-    add(tr, sevCell, ruleCell, el('td', 'mono', f.line), el('td', null, api(f) || '—'),
-      el('td', null, f.sender || (f.call ? 'dynamic' : '—')),
-      add(el('td'), el('span', 'badge', f.fix_safety === 'none' ? 'no fix' : f.fix_safety)),
-      el('td', 'message', f.message));
+    var status = add(el('td', 'cell-status'), el('span', 'status-badge status-' + str(f.triage), TRIAGE_LABELS[f.triage] || str(f.triage)));
+    function cell(cls, label, content) {
+      var td = el('td', cls);
+      td.setAttribute('data-label', label);
+      if (content instanceof Node) { td.appendChild(content); } else { td.textContent = str(content); }
+      return td;
+    }
+    status.setAttribute('data-label', 'Status');
+    sevCell.setAttribute('data-label', 'Severity');
+    ruleCell.setAttribute('data-label', 'Rule');
+    add(tr, status, sevCell, ruleCell, cell('mono cell-line', 'Line', f.line),
+      cell('cell-sender', 'Sender', f.sender || (f.call ? 'dynamic' : '—')),
+      cell('cell-owner', 'Owner', f.owner || '—'),
+      cell('cell-fix', 'Fix', el('span', 'badge', f.fix_safety === 'none' ? 'no fix' : f.fix_safety)),
+      cell('message', 'Message', f.message));
     tr.addEventListener('dblclick', function () { openDetail(f, open); });
     return tr;
   }
@@ -229,8 +347,8 @@
     var tr = el('tr', 'group-row');
     var th = el('th');
     th.scope = 'rowgroup';
-    th.colSpan = 7;
-    add(th, el('span', 'repo', f.repo + ' / '), f.path,
+    th.colSpan = 8;
+    add(th, el('span', 'repo', repoLabel(f.repo) + ' / '), el('span', 'group-path', repoPath(f)),
       el('span', 'repo', ' — ' + plural(count, 'finding') + (continued ? ' (continued)' : '')));
     tr.appendChild(th);
     return tr;
@@ -257,7 +375,7 @@
     }
     clear(body);
     if (!view.length) {
-      var tr = el('tr'); var td = el('td', 'empty', 'No finding matches these filters.'); td.colSpan = 7;
+      var tr = el('tr'); var td = el('td', 'empty', 'No finding matches these filters.'); td.colSpan = 8;
       body.appendChild(add(tr, td));
     } else {
       body.appendChild(frag);
@@ -277,7 +395,15 @@
   function update() {
     var scriptCount = computeView();
     renderTable(scriptCount);
-    var tiles = document.querySelectorAll('#tiles .tile');
+    renderActiveFilters();
+    var steps = document.querySelectorAll('#work-order .step-link');
+    for (var w = 0; w < steps.length; w++) {
+      steps[w].setAttribute('aria-pressed', Number(steps[w].getAttribute('data-step')) === state.step ? 'true' : 'false');
+    }
+    var selectsNow = document.querySelectorAll('#filters select[data-filter]');
+    for (var q = 0; q < selectsNow.length; q++) { selectsNow[q].classList.toggle('is-active', !!selectsNow[q].value); }
+    document.getElementById('search').classList.toggle('is-active', !!state.q.trim());
+    var tiles = document.querySelectorAll('.tiles .tile');
     for (var i = 0; i < tiles.length; i++) {
       tiles[i].setAttribute('aria-pressed', tiles[i].getAttribute('data-tile') === state.tile ? 'true' : 'false');
     }
@@ -289,10 +415,43 @@
     }
   }
 
+  // Every active filter as a chip with its own remove button: a filtered table never looks like the whole estate.
+  function renderActiveFilters() {
+    var box = clear(document.getElementById('active-filters'));
+    var chips = [];
+    function chip(name, value, clearIt) {
+      var b = el('button', 'chip', FILTER_NAMES[name] + ': ' + value + ' ×');
+      b.type = 'button';
+      b.setAttribute('data-filter-chip', name);
+      b.setAttribute('aria-label', 'Remove the filter ' + FILTER_NAMES[name] + ' ' + value);
+      b.addEventListener('click', function () { clearIt(); state.page = 0; update(); });
+      chips.push(b);
+    }
+    if (state.tile) {
+      var t = DATA.summary.tiles.filter(function (x) { return x.key === state.tile; })[0];
+      chip('tile', t ? t.label : state.tile, function () { state.tile = null; });
+    }
+    if (state.step) { chip('step', String(state.step), function () { state.step = null; }); }
+    if (state.q.trim()) { chip('q', '"' + state.q.trim() + '"', function () { state.q = ''; document.getElementById('search').value = ''; }); }
+    ['severity', 'rule', 'api', 'fix', 'repo', 'owner', 'triage'].forEach(function (name) {
+      if (state[name]) {
+        var label = name === 'triage' ? (TRIAGE_LABELS[state[name]] || state[name]) : name === 'repo' ? repoLabel(state[name]) : state[name];
+        chip(name, label, function () { state[name] = ''; document.getElementById('filter-' + name).value = ''; });
+      }
+    });
+    box.hidden = !chips.length;
+    document.getElementById('findings').classList.toggle('filtered', chips.length > 0);
+    if (chips.length) {
+      add(box, el('strong', null, 'Filtered: showing ' + plural(view.length, 'finding') + ' of ' + findings.length + ' — '));
+      chips.forEach(function (c) { box.appendChild(c); });
+    }
+  }
+
   function setupControls() {
     var form = document.getElementById('filters');
     form.addEventListener('submit', function (event) { event.preventDefault(); });
-    var labels = { severity: 'All severities', rule: 'All rules', api: 'All APIs', fix: 'Any fix safety', repo: 'All repositories' };
+    var labels = { severity: 'All severities', rule: 'All rules', api: 'All APIs', fix: 'Any fix safety', repo: 'All repositories',
+                   owner: 'All owners', triage: 'Any status' };
     var selects = form.querySelectorAll('select[data-filter]');
     for (var i = 0; i < selects.length; i++) {
       (function (select) {
@@ -303,6 +462,8 @@
           var label = value;
           if (name === 'rule' && rules[value] && rules[value].name) { label = value + ' ' + rules[value].name; }
           if (name === 'fix' && value === 'none') { label = 'no fix'; }
+          if (name === 'repo') { label = repoLabel(value); }
+          if (name === 'triage') { label = TRIAGE_LABELS[value] || value; }
           var option = el('option', null, label); option.value = value;
           select.appendChild(option);
         });
@@ -321,7 +482,7 @@
       if (event.key === 'Escape') { search.value = ''; state.q = ''; state.page = 0; update(); }
     });
     document.getElementById('clear-filters').addEventListener('click', function () {
-      state.tile = null; state.q = ''; search.value = ''; state.page = 0;
+      state.tile = null; state.step = null; state.q = ''; search.value = ''; state.page = 0;
       for (var s = 0; s < selects.length; s++) { selects[s].value = ''; state[selects[s].getAttribute('data-filter')] = ''; }
       update();
     });
@@ -437,7 +598,10 @@
 
     add(body, el('p', 'message', f.message));
     add(body, kv([
-      ['Script', f.repo + ' / ' + f.path + ':' + f.line + (f.column ? ':' + f.column : '')],
+      ['Script', repoLabel(f.repo) + ' / ' + repoPath(f) + ':' + f.line + (f.column ? ':' + f.column : '')],
+      ['Status', (TRIAGE_LABELS[f.triage] || str(f.triage)) + (f.work_step ? ' (step ' + f.work_step + ' of the order of work)' : '')],
+      ['Owner', f.owner ? f.owner + ' (from ' + str(f.owner_source).replace('-', ' ') + ')' : 'nobody named (no CODEOWNERS, owners map or git history)'],
+      ['Due', f.due || DATA.due],
       ['Severity', f.severity + (f.confidence ? ' (confidence ' + f.confidence + ')' : '')],
       ['API', f.call ? api(f) + ' — ' + str(f.call.command) + (f.call.form ? ' (' + f.call.form + ')' : '') : null],
       ['Sender', f.call ? (f.sender || 'dynamic (not a constant)') : null],
@@ -506,6 +670,7 @@
       }
     }
     pane.hidden = false;
+    document.documentElement.classList.add('detail-open');
     pane.scrollTop = 0;
     pane.focus();
   }
@@ -513,6 +678,7 @@
   function closeDetail() {
     var pane = document.getElementById('detail');
     pane.hidden = true;
+    document.documentElement.classList.remove('detail-open');
     pane.removeAttribute('data-finding');
     if (lastOpener && document.body.contains(lastOpener)) { lastOpener.focus(); }
   }
@@ -526,7 +692,7 @@
         ['Sender mailbox', 'Scripts', 'Credential', 'Credential user', 'SMTP server', 'APIs', 'Calls'],
         DATA.senders.map(function (s) {
           return [s.mailbox, list(s.scripts.map(function (sc) {
-            return sc.repo + ' / ' + sc.path + ':' + sc.lines.join(',');
+            return repoLabel(sc.repo) + ' / ' + sc.path + ':' + sc.lines.join(',');
           })), s.credentials.join(', '), s.credential_users.join(', '), s.servers.join(', '), s.apis.join(', '), s.findings];
         }), 'data senders'));
       // The bare list, ready to paste into a RecipientRestrictionFilter or a group.
@@ -542,7 +708,7 @@
     dyn.appendChild(table('Calls whose sender is not a constant (' + DATA.dynamic_senders.length + ')',
       ['Script', 'From (as written)', 'Why unknown', 'Credential', 'SMTP server'],
       DATA.dynamic_senders.map(function (d) {
-        return [d.repo + ' / ' + d.path + ':' + d.line, add(el('code'), d.from_text || '(none)'), d.reason, d.credential, d.server];
+        return [repoLabel(d.repo) + ' / ' + d.path + ':' + d.line, add(el('code'), d.from_text || '(none)'), d.reason, d.credential, d.server];
       }), 'data dynamic-senders'));
   }
 
@@ -556,7 +722,7 @@
       }), 'data repos'));
     if (DATA.errors.length || failed) {
       box.appendChild(table('Files that could not be scanned (' + DATA.errors.length + ')', ['File', 'Reason'],
-        DATA.errors.map(function (e) { return [str(e.repo) + ' / ' + str(e.path), e.message]; }), 'data errors'));
+        DATA.errors.map(function (e) { return [repoLabel(e.repo) + ' / ' + str(e.path), e.message]; }), 'data errors'));
     } else {
       box.appendChild(el('p', 'empty', 'Every file was scanned.'));
     }
