@@ -36,7 +36,7 @@ def test_preview_prints_a_diff_and_writes_nothing(tmp_path: Path) -> None:
     assert "+    Send-GraphMailMessage @params" in result.stdout
     assert "+    Send-GraphMailMessage -MailMessage $message" in result.stdout
     assert "+Import-Module Smtp2Graph -ErrorAction Stop" in result.stdout
-    counts = re.search(r"(\d+) safe, (\d+) unsafe, (\d+) display-only; (\d+) fixed in (\d+) file", result.stderr)
+    counts = re.search(r"(\d+) safe, (\d+) unsafe, (\d+) display-only; (\d+) would be fixed in (\d+) file", result.stderr)
     assert counts is not None, result.stderr
     safe, _, display_only, fixed, files = map(int, counts.groups())
     assert safe >= 5 and fixed >= safe and files >= 5 and display_only >= 2

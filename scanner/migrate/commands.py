@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scanner.migrate.kit import KitError, SenderUse, build_kit, write_atomic, write_kit
-from scanner.migrate.patch import FilePatch, FixStyle, patch_source
+from scanner.migrate.judge import JudgeName, PatchJudge, default_judge
+from scanner.migrate.patch import FilePatch, FixStyle, judge_patches, patch_source
 from scanner.model import Api, FixApplicability
 from scanner.redact import SecretRegistry
 from scanner.safetext import matchable, safe_line, safe_path, safe_text
@@ -66,6 +67,7 @@ class FixRun:
 
     def redact(self, text: str) -> str:
         return self.secrets.redact(text)
+    judge: str = ""  # which judge decided that the patches parse no worse and keep their structure
 
     def counts(self) -> Counter[str]:
         counter: Counter[str] = Counter()
@@ -118,14 +120,23 @@ def _record_sender(run: FixRun, patch: FilePatch) -> None:
 
 
 def collect_patches(
-    paths: list[Path], style: FixStyle, unsafe_fixes: bool, out: Path | None = None
+    paths: list[Path], style: FixStyle, unsafe_fixes: bool, out: Path | None = None,
+    judge: PatchJudge | None = None,
 ) -> FixRun:
-    """Read, recognise and patch every script under ``paths`` (nothing is written)."""
+    """Read, recognise and patch every script under ``paths`` (nothing is written).
+
+    PowerShell's parser judges every patch when pwsh is installed (all files in one pwsh run);
+    tree-sitter otherwise.
+    """
     from scanner.engine import calls_in_text, default_prefilter
     from scanner.files import DecodeError, discover, read_source
+    from scanner.powershell import PowerShellError
 
     root = _scan_root(paths)
     run = FixRun(root)
+    if judge is None:
+        judge = default_judge()
+    deferred = judge.name is JudgeName.POWERSHELL
     prefilter = default_prefilter()
     for item in discover([path.resolve() for path in paths], root, _excluded_output(root, out)):
         if item.error is not None:
@@ -154,10 +165,21 @@ def collect_patches(
             continue
         run.sources[source.rel] = item.path
         patch = patch_source(source.rel, source.raw, source.text, source.encoding, source.bom, source.newline,
-                             calls, style, unsafe_fixes)
+                             calls, style, unsafe_fixes, judge=None if deferred else judge, defer_judge=deferred)
         run.patches.append(patch)
         if patch.error:
             run.errors.append(f"{source.rel}: {patch.error}")
+    if deferred:
+        try:
+            judge_patches(run.patches, judge)
+        except PowerShellError as error:
+            # pwsh is there but could not judge: fall back to tree-sitter rather than trust unjudged edits.
+            from scanner.migrate.judge import TreeSitterJudge
+
+            judge = TreeSitterJudge(f"PowerShell's parser failed: {error}")
+            judge_patches(run.patches, judge)
+    run.judge = judge.description
+    for patch in run.patches:
         _record_sender(run, patch)
     return run
 
@@ -189,24 +211,31 @@ def _neighbour_secret_values(path: Path, limit: int = 200) -> set[str]:
     return values
 
 
-def _report_fixes(run: FixRun) -> None:
+def _report_fixes(run: FixRun, written: bool = True) -> None:
+    """One line per call on stderr (``written``: False for a preview, which applies nothing), then the totals."""
     for patch in run.patches:
         for fix in patch.fixes:
             if fix.call.api in (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL):
                 continue  # already on Graph: counted, not listed
-            state = "applied" if fix.applied else (fix.refused or "not applied")
+            done = "applied" if written else "would apply (preview, not written)"
+            state = done if fix.applied else (fix.refused or "not applied")
             if fix.applicability is FixApplicability.DISPLAY_ONLY:
                 state = "no automatic change"
             _note(run.redact(f"{patch.rel}:{fix.line}: {fix.call.command}: {fix.applicability.value}, {state}: {fix.reason}"))
+            for note in fix.notes:
+                _note(run.redact(f"    note: {note}"))
     for error in run.errors:
         _error(run.redact(error))
     counts = run.counts()
     files = sum(1 for patch in run.patches if patch.changed)
     _note(
         f"{sum(counts[k.value] for k in FixApplicability)} calls: {counts['safe']} safe, {counts['unsafe']} unsafe, "
-        f"{counts['display-only']} display-only; {counts['applied']} fixed in {files} file(s)"
+        f"{counts['display-only']} display-only; {counts['applied']} "
+        + ("fixed" if written else "would be fixed") + f" in {files} file(s)"
         + (f", {counts['not applied']} not applied" if counts["not applied"] else "")
     )
+    if run.judge:
+        _note(f"Judge: {run.judge}")
 
 
 def _git_dirty(root: Path) -> str | None:
@@ -272,7 +301,7 @@ def run_fix(
             for patch in run.patches:
                 if patch.changed:
                     # A preview for people: secrets masked, control characters escaped.
-                    sys.stdout.write(safe_text(run.redact(patch.diff())))
+                    sys.stdout.write(safe_text(run.redact(patch.diff(run.secrets.values))))
         elif write:
             for path in _write_outputs(run, None):
                 _print_path(path)
@@ -287,7 +316,7 @@ def run_fix(
     except OSError as error:
         _error(run.redact(f"{error.filename or out or root}: cannot write: {error.strerror or error}"))
         return 2
-    _report_fixes(run)
+    _report_fixes(run, written=out is not None or write)
     if out is None and not write:
         pending = any(patch.changed for patch in run.patches)
         if pending:

@@ -15,9 +15,10 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from scanner.lexer import LexError, skip_balanced, skip_block_comment, skip_line_comment, split_arguments
-from scanner.migrate.mapping import GraphMapping, map_call, ps_expression
+from scanner.migrate.mapping import MESSAGE_PARAMS, GraphMapping, map_call, ps_expression
 from scanner.migrate.snippets import invoke_restmethod_snippet, message_lines, send_mgusermail_snippet
 from scanner.migrate.syntax import problem_count
 from scanner.model import (
@@ -30,6 +31,9 @@ from scanner.model import (
     MailCall,
     ServerClass,
 )
+
+if TYPE_CHECKING:
+    from scanner.migrate.judge import PatchJudge
 
 MODULE_COMMAND = "Send-GraphMailMessage"
 IMPORT_LINE = "Import-Module Smtp2Graph -ErrorAction Stop"
@@ -55,6 +59,7 @@ class CallFix:
     mapping: GraphMapping | None = None
     applied: bool = False
     refused: str = ""  # why a wanted edit was not applied (parse check, unsafe without --unsafe-fixes)
+    notes: list[str] = field(default_factory=list)  # what a reviewer should know about the edit (no secrets)
 
     @property
     def line(self) -> int:
@@ -76,6 +81,9 @@ class PatchedText:
     patched: str
     fixes: list[CallFix] = field(default_factory=list)
     import_added: bool = False
+    style: FixStyle = FixStyle.MODULE
+    newline: str = "\n"
+    candidates: list["CallEdit"] = field(default_factory=list)  # the edits wanted, before judging
 
     @property
     def changed(self) -> bool:
@@ -150,6 +158,32 @@ def _inline_blockers(call: MailCall) -> list[str]:
     if any(bound.conditional for bound in call.params.values()):
         out.append("parameters set only on some code paths")
     return out
+
+
+_SPLAT_TEXT = re.compile(r"^@[\w:]+$")
+
+
+def inline_refusal(call: MailCall, mapping: GraphMapping) -> str:
+    """Why an inline style cannot rewrite this call at all ("" when it can); the module style still can."""
+    del mapping
+    splats = sorted({bound.text.strip() for bound in call.params.values()
+                     if bound.kind is BindKind.UNRESOLVED and _SPLAT_TEXT.match(bound.text.strip())})
+    if splats:
+        return (f"values come from {', '.join(splats)}, which cannot be read from the script: an inline request "
+                "cannot be built from it (PowerShell does not allow a splat inside an expression); "
+                "use --style module, where Send-GraphMailMessage takes the splat as it is")
+    branches = [f"{name} (line {bound.line})" for name, bound in call.params.items()
+                if bound.conditional and name in MESSAGE_PARAMS]
+    if branches:
+        return ("set only on some code paths: " + ", ".join(branches) + "; one inline request would merge "
+                "the branches into one message; use --style module, which keeps the script's own branches")
+    context_blocks = [name for name, bound in call.params.items()
+                      if bound.kind is BindKind.DEFAULT and bound.text.strip().startswith("{")
+                      and re.search(r"(?i)\$(args|_|PSItem|input)\b", bound.text)]
+    if context_blocks:
+        return ("$PSDefaultParameterValues gives " + ", ".join(context_blocks) + " a script block that reads its "
+                "binding context ($args): it cannot be run at the call; use --style module")
+    return ""
 
 
 def fix_info(call: MailCall, assessment: Assessment | None, style: FixStyle = FixStyle.MODULE) -> FixInfo:
@@ -309,13 +343,15 @@ def _skip_trivia(text: str, index: int) -> int:
 
 _PARAM = re.compile(r"param\s*\(", re.I)
 _USING = re.compile(r"using\s+(namespace|module|assembly)\b", re.I)
+_NAMED_BLOCK = re.compile(r"(dynamicparam|begin|process|end|clean)[ \t\r\n]*\{", re.I)
 
 
-def header_end(text: str) -> int:
-    """Offset just past the script header: comments, #requires, using lines, attributes and param()."""
-    end = 0
-    index = _skip_trivia(text, 0)
-    end = _end_of_comments(text, 0, index)
+def read_header(text: str, start: int = 0) -> tuple[int, bool]:
+    """Offset just past the header that starts at ``start`` (comments, #requires, using, attributes,
+    param()), and whether it has a param block. ``start`` is 0 for a file, or just past a script block's `{`."""
+    index = _skip_trivia(text, start)
+    end = _end_of_comments(text, start, index)
+    has_param = False
     while index < len(text):
         if _USING.match(text, index):
             line_end = text.find("\n", index)
@@ -334,12 +370,36 @@ def header_end(text: str) -> int:
             open_paren = text.index("(", index)
             index = _skip_balanced(text, open_paren)
             end = index
+            has_param = True
         else:
             break
         following = _skip_trivia(text, index)
         end = max(end, _end_of_comments(text, index, following))
         index = following
-    return end
+    return end, has_param
+
+
+def header_end(text: str, start: int = 0) -> int:
+    """Offset just past the script header: comments, #requires, using lines, attributes and param()."""
+    return read_header(text, start)[0]
+
+
+def named_blocks(text: str, index: int) -> list[tuple[str, int, int]]:
+    """The named blocks (begin, process, end, …) that follow the header ending at ``index``.
+
+    Each is (name, offset of its `{`, offset just past its `}`); empty when the body is plain statements.
+    """
+    blocks: list[tuple[str, int, int]] = []
+    position = _skip_trivia(text, index)
+    while True:
+        match = _NAMED_BLOCK.match(text, position)
+        if match is None:
+            break
+        open_brace = match.end() - 1
+        close = _skip_balanced(text, open_brace)
+        blocks.append((match.group(1).lower(), open_brace, close))
+        position = _skip_trivia(text, close)
+    return blocks
 
 
 def _end_of_comments(text: str, start: int, stop: int) -> int:
@@ -356,7 +416,7 @@ def _end_of_comments(text: str, start: int, stop: int) -> int:
 
 
 def import_edit(text: str, newline: str) -> TextEdit | None:
-    """The one `Import-Module Smtp2Graph` line, after the header; None when the script already has it."""
+    """The one `Import-Module Smtp2Graph` line for a script without named blocks; None when it has one already."""
     if _IMPORT_PRESENT.search(text):
         return None
     end = header_end(text)
@@ -371,11 +431,382 @@ def import_edit(text: str, newline: str) -> TextEdit | None:
     return TextEdit(line_end + 1, line_end + 1, IMPORT_LINE + newline)
 
 
+def _line_indent(text: str, offset: int) -> str:
+    line_start = text.rfind("\n", 0, offset) + 1
+    match = re.match(r"[ \t]*", text[line_start:])
+    return match.group(0) if match else ""
+
+
+def _insert_import_after(text: str, offset: int, limit: int, newline: str, deeper: bool) -> TextEdit:
+    """The import as the first statement after ``offset`` (just past a `{` or a param block), before ``limit``.
+
+    When the rest of the line is empty (or a comment) the import gets its own line, indented like the
+    code that follows; otherwise it goes on the same line, ended by `;`.
+    """
+    line_end = text.find("\n", offset)
+    line_end = len(text) if line_end < 0 else line_end
+    rest = text[offset:line_end].strip()
+    if line_end < limit and (not rest or rest.startswith("#")):
+        indent = ""
+        following = _skip_trivia(text, line_end)
+        if following < limit and following < len(text):
+            indent = _line_indent(text, following)
+        if not indent:
+            indent = _line_indent(text, offset) + ("    " if deeper else "")
+        cut = line_end - 1 if line_end > 0 and text[line_end - 1] == "\r" else line_end
+        return TextEdit(cut, cut, newline + indent + IMPORT_LINE)
+    return TextEdit(offset, offset, " " + IMPORT_LINE + ";")
+
+
+def _import_edits_in_body(text: str, body_start: int, body_end: int, call_offsets: list[int],
+                          newline: str) -> list[TextEdit]:
+    """Where the import goes in one script body (the file, or a script block's inside) so it keeps its structure.
+
+    After param() come either statements (the import goes right after the header) or named blocks:
+    then the import goes at the top of `begin` (which always runs first), else at the top of each
+    named block that holds a rewritten call. Never between param() and the blocks, where PowerShell
+    would read `begin {…}` / `process {…}` as commands.
+    """
+    end = header_end(text, body_start)
+    blocks = named_blocks(text, end if end > body_start else body_start)
+    if blocks:
+        begin = [block for block in blocks if block[0] == "begin"]
+        chosen = begin or [block for block in blocks if any(block[1] < at < block[2] for at in call_offsets)]
+        if not chosen:
+            chosen = [block for block in blocks if block[0] != "dynamicparam"][:1] or blocks[:1]
+        return [_insert_import_after(text, open_brace + 1, close - 1, newline, deeper=True)
+                for _, open_brace, close in chosen]
+    if body_start == 0:
+        edit = import_edit(text, newline)
+        return [edit] if edit is not None else []
+    if end > body_start:
+        return [_insert_import_after(text, end, body_end - 1, newline, deeper=False)]
+    return [_insert_import_after(text, body_start, body_end - 1, newline, deeper=True)]
+
+
+# --------------------------------------------------------------------------- code that runs elsewhere
+
+
+class RunsElsewhere(str, Enum):
+    """Where a script block runs when it is not the script's own session."""
+
+    JOB = "job"  # Start-Job / Start-ThreadJob / ForEach-Object -Parallel: a new session on this machine
+    RUNSPACE = "runspace"  # [powershell]::Create().AddScript(...): a new runspace on this machine
+    REMOTE = "remote"  # Invoke-Command -ComputerName / -Session …: another computer
+
+
+@dataclass(frozen=True)
+class BlockContext:
+    """The innermost script block around a call that runs in another session, and how it gets there."""
+
+    kind: RunsElsewhere
+    what: str  # "Start-Job", "Invoke-Command -ComputerName", …
+    open_brace: int
+    close: int  # just past the `}`
+
+
+_JOB_COMMAND = re.compile(r"(?i)(?<![\w-])(Start-Job|Start-ThreadJob|sajb|Register-ScheduledJob)(?![\w-])")
+_PARALLEL = re.compile(r"(?i)(?<![\w-])(ForEach-Object|foreach|%)[ \t]+.*-Parallel\b")
+_INVOKE_COMMAND = re.compile(r"(?i)(?<![\w-])(Invoke-Command|icm)(?![\w-])")
+_REMOTE_PARAMETER = re.compile(
+    r"(?i)(?<![\w])-(ComputerName|Cn|Session|VMName|VMId|VMGuid|ContainerId|HostName|SSHConnection|"
+    r"ConnectionUri|Uri|RunAsAdministrator)\b")
+_RUNSPACE = re.compile(r"(?i)\.(AddScript|BeginInvoke)[ \t]*\(\s*$|\[(?:System\.Management\.Automation\.)?powershell\]::Create")
+_ASSIGNED_BLOCK = re.compile(r"(?i)\$(?:script:|global:|local:|private:)?(\w+)[ \t]*=[ \t]*$")
+
+
+def _statement_text(code: str, open_brace: int, close: int) -> str:
+    """The masked text of the statement a script block sits in: back to the start of its (continued) line,
+    on to the end of the line after its `}`."""
+    start = open_brace
+    while True:
+        line_start = code.rfind("\n", 0, start) + 1
+        previous_end = line_start - 1
+        if previous_end <= 0:
+            start = line_start
+            break
+        previous = code[code.rfind("\n", 0, previous_end) + 1 : previous_end].rstrip("\r \t")
+        if previous.endswith(("`", "|", "(", ",")):
+            start = previous_end
+            continue
+        start = line_start
+        break
+    end = code.find("\n", close)
+    end = len(code) if end < 0 else end
+    return code[start:open_brace] + " " + code[close:end]
+
+
+def _classify_block(code: str, open_brace: int, close: int) -> tuple[RunsElsewhere, str] | None:
+    before = code[:open_brace]
+    line_start = max(before.rfind("\n"), before.rfind(";"), before.rfind("{")) + 1
+    head = before[line_start:]
+    statement = _statement_text(code, open_brace, close)
+    if _RUNSPACE.search(head) or re.search(r"(?i)\.AddScript[ \t]*\(\s*$", before[-200:]):
+        return RunsElsewhere.RUNSPACE, "a runspace (AddScript)"
+    if _JOB_COMMAND.search(statement):
+        return RunsElsewhere.JOB, _JOB_COMMAND.search(statement).group(1)  # type: ignore[union-attr]
+    if _PARALLEL.search(statement):
+        return RunsElsewhere.JOB, "ForEach-Object -Parallel"
+    if _INVOKE_COMMAND.search(statement):
+        remote = _REMOTE_PARAMETER.search(statement)
+        if remote:
+            return RunsElsewhere.REMOTE, f"Invoke-Command -{remote.group(1)}"
+    return None
+
+
+def _variable_use(code: str, name: str, after: int) -> tuple[RunsElsewhere, str] | None:
+    """How a script block held in ``$name`` is run, when a job, runspace or remote command takes it."""
+    use = re.compile(r"(?i)\$(?:script:|global:|local:)?" + re.escape(name) + r"(?![\w:])")
+    for match in use.finditer(code, after):
+        line_start = code.rfind("\n", 0, match.start()) + 1
+        line_end = code.find("\n", match.end())
+        line = code[line_start : len(code) if line_end < 0 else line_end]
+        if re.search(r"(?i)\.AddScript[ \t]*\(", line):
+            return RunsElsewhere.RUNSPACE, "a runspace (AddScript)"
+        job = _JOB_COMMAND.search(line)
+        if job:
+            return RunsElsewhere.JOB, job.group(1)
+        if _PARALLEL.search(line):
+            return RunsElsewhere.JOB, "ForEach-Object -Parallel"
+        if _INVOKE_COMMAND.search(line):
+            remote = _REMOTE_PARAMETER.search(line)
+            if remote:
+                return RunsElsewhere.REMOTE, f"Invoke-Command -{remote.group(1)}"
+    return None
+
+
+def enclosing_blocks(code: str, offset: int) -> list[tuple[int, int]]:
+    """The `{ … }` pairs (masked code) around ``offset``, innermost first."""
+    stack: list[int] = []
+    for index in range(offset):
+        char = code[index]
+        if char == "{":
+            stack.append(index)
+        elif char == "}" and stack:
+            stack.pop()
+    out = []
+    for open_brace in reversed(stack):
+        close = _matching_brace(code, open_brace)
+        out.append((open_brace, close))
+    return out
+
+
+def _matching_brace(code: str, open_brace: int) -> int:
+    depth = 0
+    for index in range(open_brace, len(code)):
+        if code[index] == "{":
+            depth += 1
+        elif code[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return len(code)
+
+
+def runs_elsewhere(code: str, offset: int) -> BlockContext | None:
+    """The innermost script block around ``offset`` that runs in another session (job, runspace, remote)."""
+    for open_brace, close in enclosing_blocks(code, offset):
+        found = _classify_block(code, open_brace, close)
+        if found is None:
+            assigned = _ASSIGNED_BLOCK.search(code[max(0, open_brace - 120) : open_brace])
+            if assigned:
+                found = _variable_use(code, assigned.group(1), close)
+        if found is not None:
+            return BlockContext(found[0], found[1], open_brace, close)
+    return None
+
+
+# --------------------------------------------------------------------------- what the file itself says
+
+_SIGNATURE = re.compile(r"(?m)^# SIG # Begin signature block\s*$")
+RESIGN_HINT = ("re-sign it after review: Set-AuthenticodeSignature -FilePath <script> -Certificate "
+               "(Get-ChildItem Cert:\\CurrentUser\\My -CodeSigningCert | Select-Object -First 1) "
+               "-TimestampServer <your timestamp URL>")
+
+
+def is_signed(text: str) -> bool:
+    """True when the script carries an Authenticode signature block (any edit invalidates it)."""
+    return bool(_SIGNATURE.search(text))
+
+
+_CREDENTIAL_LINE = re.compile(
+    r"(?i)(Get-Credential|ConvertTo-SecureString|PSCredential|NetworkCredential|Import-Clixml|"
+    r"Get-StoredCredential|Get-Secret\b|\.Credentials[ \t]*=|UseDefaultCredentials)")
+
+
+def credential_lines(text: str, code: str) -> list[tuple[int, str]]:
+    """Lines that build or hold the SMTP credential (line, what it is), for "no longer needed" notes.
+
+    Only a label is kept, never the line's text: a password literal must not reach a report.
+    """
+    from scanner.script import Script
+    from scanner.secrets import find_secrets
+
+    found: dict[int, str] = {}
+    for match in _CREDENTIAL_LINE.finditer(code):
+        line = code.count("\n", 0, match.start()) + 1
+        found.setdefault(line, match.group(1).strip(" \t=").lstrip("."))
+    for secret in find_secrets(Script(text)):
+        line = text.count("\n", 0, secret.start) + 1
+        found[line] = f"a {secret.kind.value} literal in {secret.name or 'the script'}"
+    return sorted(found.items())
+
+
+def _credential_removal(call: MailCall, text: str) -> TextEdit | None:
+    """Drop a named `-Credential value` from a Send-MailMessage call: Graph authenticates with the app's token."""
+    from scanner.lexer import ElementKind, lex_arguments
+
+    start, end = call.call_span
+    name_end = call.name_span[1]
+    if not (start <= name_end <= end):
+        return None
+    try:
+        arguments = lex_arguments(text, name_end)
+    except LexError:
+        return None
+    elements = arguments.elements
+    for index, element in enumerate(elements):
+        if element.kind is not ElementKind.PARAMETER or element.end > end:
+            continue
+        name = element.text.lstrip("-\u2013\u2014\u2015").lower()
+        if len(name) < 2 or not "credential".startswith(name):
+            continue
+        if element.value is not None:
+            value_end = element.end
+        elif index + 1 < len(elements) and elements[index + 1].kind is ElementKind.VALUE:
+            value_end = elements[index + 1].end
+        else:
+            return None
+        if value_end > end:
+            return None
+        cut = element.start
+        while cut > name_end and text[cut - 1] in " \t":
+            cut -= 1
+        return TextEdit(cut, value_end, "")
+    return None
+
+
 # --------------------------------------------------------------------------- applying
 
 
 def _apply(text: str, edit: TextEdit) -> str:
     return text[: edit.start] + edit.replacement + text[edit.end :]
+
+
+@dataclass
+class CallEdit:
+    """The text edits of one call, and the scope whose top needs the import (None: the file)."""
+
+    fix: CallFix
+    edits: list[TextEdit]
+    scope: BlockContext | None = None
+
+    @property
+    def start(self) -> int:
+        return min(edit.start for edit in self.edits)
+
+    @property
+    def end(self) -> int:
+        return max(edit.end for edit in self.edits)
+
+
+def render(text: str, chosen: list[CallEdit], style: FixStyle, newline: str,
+           imports: bool = True) -> tuple[str, bool]:
+    """``text`` with the chosen call edits and the imports they need; (patched, an import was added)."""
+    edits = [edit for item in chosen for edit in item.edits]
+    import_added = False
+    if imports and chosen and style is not FixStyle.INLINE_SDK:
+        file_calls = [item.start for item in chosen if item.scope is None]
+        if file_calls:
+            inserted = _import_edits_in_body(text, 0, len(text), file_calls, newline)
+            edits.extend(inserted)
+            import_added = import_added or bool(inserted)
+        blocks: dict[int, list[CallEdit]] = {}
+        for item in chosen:
+            if item.scope is not None:
+                blocks.setdefault(item.scope.open_brace, []).append(item)
+        for open_brace, items in blocks.items():
+            scope = items[0].scope
+            assert scope is not None
+            if _IMPORT_PRESENT.search(text, open_brace, scope.close):
+                continue
+            inserted = _import_edits_in_body(text, open_brace + 1, scope.close, [i.start for i in items], newline)
+            edits.extend(inserted)
+            import_added = import_added or bool(inserted)
+    # Right to left; at one offset the replacement goes first so an insertion lands before it.
+    patched = text
+    for edit in sorted(edits, key=lambda e: (e.start, e.end > e.start), reverse=True):
+        patched = _apply(patched, edit)
+    return patched, import_added
+
+
+def _plan(text: str, calls: list[MailCall], assessments: list[Assessment | None], style: FixStyle,
+          unsafe_fixes: bool, newline: str) -> tuple[list[CallFix], list[CallEdit]]:
+    """Fix safety for every call and the edits the options allow (overlapping ones refused)."""
+    from scanner.lexer import mask
+
+    code = mask(text).code
+    signed = is_signed(text)
+    credential_notes: list[str] | None = None
+    fixes: list[CallFix] = []
+    wanted: list[CallEdit] = []
+    for call, assessment in zip(calls, assessments, strict=True):
+        mapping = map_call(call)
+        applicability, reason = classify(call, assessment, mapping, style)
+        fix = CallFix(call, applicability, reason, mapping)
+        fixes.append(fix)
+        if applicability is FixApplicability.DISPLAY_ONLY:
+            continue
+        context = runs_elsewhere(code, call.call_span[0]) if call.call_span[1] > call.call_span[0] else None
+        extra: list[str] = []
+        if context is not None:
+            if context.kind is RunsElsewhere.REMOTE:
+                extra.append(f"the call runs on another computer ({context.what}): the Smtp2Graph module and its "
+                             "settings must be installed there; the patch imports it inside that script block")
+            elif style is FixStyle.MODULE:
+                fix.notes.append(f"the call runs in {context.what}, a new session: the patch imports Smtp2Graph "
+                                 "inside that script block")
+        if signed:
+            extra.append("the file carries an Authenticode signature block (# SIG # Begin signature block): any "
+                         "change invalidates it, so under an AllSigned or RemoteSigned policy the patched script "
+                         "will not run until it is re-signed; " + RESIGN_HINT)
+        if extra:
+            fix.reason = "; ".join([*extra, reason] if applicability is FixApplicability.UNSAFE else extra)
+            fix.applicability = FixApplicability.UNSAFE
+        blocker = inline_refusal(call, mapping) if style is not FixStyle.MODULE else ""
+        if blocker:
+            fix.applicability = FixApplicability.DISPLAY_ONLY
+            fix.reason = blocker
+            continue
+        if call.api is Api.SEND_MAILMESSAGE or (call.api is Api.SMTPCLIENT and "Credential" in call.params):
+            if credential_notes is None:
+                credential_notes = [f"line {line} ({label})" for line, label in credential_lines(text, code)]
+            if credential_notes and ("Credential" in call.params or call.api is Api.SMTPCLIENT):
+                fix.notes.append("after the migration the mail call no longer needs the SMTP credential: review "
+                                 "(and remove once nothing else uses them) " + ", ".join(credential_notes))
+        if fix.applicability is FixApplicability.UNSAFE and not unsafe_fixes:
+            fix.refused = "unsafe: pass --unsafe-fixes to apply"
+            continue
+        edit = _edit_for(call, mapping, text, style, newline)
+        if edit is None:
+            fix.refused = "the call's text has a shape the fixer does not rewrite"
+            continue
+        edits = [edit]
+        if style is FixStyle.MODULE and call.api is Api.SEND_MAILMESSAGE:
+            removal = _credential_removal(call, text)
+            if removal is not None and not (removal.start < edit.end and edit.start < removal.end):
+                edits.append(removal)
+                fix.notes.append("-Credential is dropped from the call: Graph sends with the app's token")
+        scope = context if context is not None and style is not FixStyle.INLINE_SDK else None
+        wanted.append(CallEdit(fix, edits, scope))
+    # Overlapping edits (a call inside another) keep the outer one.
+    kept: list[CallEdit] = []
+    for item in sorted(wanted, key=lambda e: (e.start, -e.end)):
+        if kept and item.start < kept[-1].end:
+            item.fix.refused = "overlaps another rewritten call"
+            continue
+        kept.append(item)
+    return fixes, kept
 
 
 def patch_text(
@@ -385,61 +816,63 @@ def patch_text(
     style: FixStyle = FixStyle.MODULE,
     unsafe_fixes: bool = False,
     newline: str = "\n",
+    judge: "PatchJudge | None" = None,
+    defer_judge: bool = False,
 ) -> PatchedText:
-    """Apply the fixes the options allow to ``text``; each edit must not add parse errors."""
+    """Apply the fixes the options allow to ``text``; the result must parse no worse and keep its structure.
+
+    The judge is tree-sitter unless given. With ``defer_judge`` nothing is checked here: the caller
+    judges a whole run at once (:func:`judge_patches`), as the PowerShell judge does.
+    """
     if assessments is None:
         from scanner.assess import assess
 
         assessments = [assess(call) if call.api not in _GRAPH_APIS else None for call in calls]
-    fixes: list[CallFix] = []
-    wanted: list[tuple[CallFix, TextEdit]] = []
-    for call, assessment in zip(calls, assessments, strict=True):
-        mapping = map_call(call)
-        applicability, reason = classify(call, assessment, mapping, style)
-        fix = CallFix(call, applicability, reason, mapping)
-        fixes.append(fix)
-        if applicability is FixApplicability.DISPLAY_ONLY:
-            continue
-        if applicability is FixApplicability.UNSAFE and not unsafe_fixes:
-            fix.refused = "unsafe: pass --unsafe-fixes to apply"
-            continue
-        edit = _edit_for(call, mapping, text, style, newline)
-        if edit is None:
-            fix.refused = "the call's text has a shape the fixer does not rewrite"
-            continue
-        wanted.append((fix, edit))
-    baseline = problem_count(text)
-    patched = text
-    # Right to left, so earlier offsets stay valid; overlapping edits (a call inside another) are skipped.
-    last_start = len(text) + 1
-    for fix, edit in sorted(wanted, key=lambda item: item[1].start, reverse=True):
-        if edit.end > last_start:
-            fix.refused = "overlaps another rewritten call"
-            continue
-        candidate = _apply(patched, edit)
-        if problem_count(candidate) > baseline:
-            fix.refused = "the rewritten call would not parse cleanly (tree-sitter reports new ERROR/MISSING nodes)"
-            continue
-        patched = candidate
-        fix.applied = True
-        last_start = edit.start
-    result = PatchedText(text, patched, fixes)
-    needs_module = any(fix.applied for fix in fixes) and style is not FixStyle.INLINE_SDK
-    if needs_module:
-        edit = import_edit(patched, newline)
-        if edit is not None:
-            candidate = _apply(patched, edit)
-            if problem_count(candidate) <= baseline:
-                result.patched = candidate
-                result.import_added = True
-            else:
-                # Without the import the renamed calls cannot run: undo everything.
-                for fix in fixes:
-                    if fix.applied:
-                        fix.applied = False
-                        fix.refused = "the Import-Module line would not parse cleanly here"
-                result.patched = text
+    fixes, wanted = _plan(text, calls, assessments, style, unsafe_fixes, newline)
+    result = PatchedText(text, text, fixes, style=style, newline=newline, candidates=wanted)
+    if defer_judge:
+        result.patched, result.import_added = render(text, wanted, style, newline)
+        for item in wanted:
+            item.fix.applied = True
+        return result
+    from scanner.migrate.judge import TreeSitterJudge
+
+    chosen_judge = judge or TreeSitterJudge("the default judge here")
+    if chosen_judge.name.value == "tree-sitter":
+        # One edit at a time: an edit that adds ERROR nodes is refused, the others still go in.
+        baseline = problem_count(text)
+        accepted: list[CallEdit] = []
+        for item in reversed(wanted):
+            candidate, _ = render(text, [*accepted, item], style, newline, imports=False)
+            if problem_count(candidate) > baseline:
+                item.fix.refused = "the rewritten call would not parse cleanly (tree-sitter reports new ERROR/MISSING nodes)"
+                continue
+            accepted.append(item)
+        wanted = accepted
+    apply_judged(result, wanted, chosen_judge)
     return result
+
+
+def apply_judged(result: PatchedText, chosen: list[CallEdit], judge: "PatchJudge") -> None:
+    """Render ``chosen`` into ``result`` when the judge accepts it, else refuse every one of them."""
+    patched, import_added = render(result.original, chosen, result.style, result.newline)
+    verdict = judge.judge([(result.original, patched)])[0] if chosen else None
+    set_outcome(result, chosen, patched, import_added, verdict.reason if verdict and not verdict.ok else "")
+
+
+def set_outcome(result: PatchedText, chosen: list[CallEdit], patched: str, import_added: bool, refusal: str) -> None:
+    """Record which call edits went in (all of ``chosen``, or none with ``refusal``)."""
+    for item in result.candidates:
+        item.fix.applied = False
+    if refusal or not chosen:
+        for item in chosen:
+            item.fix.refused = refusal or item.fix.refused
+        result.patched, result.import_added = result.original, False
+        return
+    for item in chosen:
+        item.fix.applied = True
+        item.fix.refused = ""
+    result.patched, result.import_added = patched, import_added
 
 
 def unified_diff(rel: str, before: str, after: str) -> str:
@@ -452,6 +885,62 @@ def unified_diff(rel: str, before: str, after: str) -> str:
     )
     out = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
     return out
+
+
+def _range(start: int, stop: int) -> str:
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start if length == 0 else start + 1},{length}"
+
+
+def _diff_line(prefix: str, line: str) -> str:
+    return prefix + line if line.endswith("\n") else prefix + line + "\n\\ No newline at end of file\n"
+
+
+def safe_unified_diff(rel: str, before: str, after: str, secrets: set[str], context: int = 3) -> str:
+    """A unified diff whose context lines never hold a secret (the context shrinks around such lines).
+
+    A secret on a changed line is masked with ``***``: that hunk is then a review aid that cannot
+    apply (FilePatch.diff_applies tells the caller to say so).
+    """
+    from scanner.redact import Redactor
+
+    redactor = Redactor(secrets)
+    old = before.replace("\r\n", "\n").splitlines(keepends=True)
+    new = after.replace("\r\n", "\n").splitlines(keepends=True)
+    secret_lines = {index for index, line in enumerate(old) if redactor.leaks(line)}
+    changes = [op for op in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes() if op[0] != "equal"]
+    if not changes:
+        return ""
+    hunks: list[list[tuple[str, int, int, int, int]]] = [[changes[0]]]
+    for op in changes[1:]:
+        gap = range(hunks[-1][-1][2], op[1])
+        if len(gap) <= 2 * context and not any(index in secret_lines for index in gap):
+            hunks[-1].append(op)
+        else:
+            hunks.append([op])
+    out = [f"--- a/{rel}\n", f"+++ b/{rel}\n"]
+    for hunk in hunks:
+        first, last = hunk[0], hunk[-1]
+        lead = 0
+        while lead < context and first[1] - lead - 1 >= 0 and first[1] - lead - 1 not in secret_lines:
+            lead += 1
+        trail = 0
+        while trail < context and last[2] + trail < len(old) and last[2] + trail not in secret_lines:
+            trail += 1
+        old_start, old_stop = first[1] - lead, last[2] + trail
+        new_start, new_stop = first[3] - lead, last[4] + trail
+        body: list[str] = [_diff_line(" ", line) for line in old[old_start : first[1]]]
+        for index, op in enumerate(hunk):
+            _, i1, i2, j1, j2 = op
+            body.extend(_diff_line("-", line) for line in old[i1:i2])
+            body.extend(_diff_line("+", line) for line in new[j1:j2])
+            following = hunk[index + 1][1] if index + 1 < len(hunk) else old_stop
+            body.extend(_diff_line(" ", line) for line in old[i2:following])
+        out.append(f"@@ -{_range(old_start, old_stop)} +{_range(new_start, new_stop)} @@\n")
+        out.extend(body)
+    return redactor.redact("".join(out))
 
 
 # --------------------------------------------------------------------------- files
@@ -483,25 +972,62 @@ class FilePatch:
     text_after: str
     fixes: list[CallFix] = field(default_factory=list)
     error: str = ""  # why the file could not be patched at all
+    result: PatchedText | None = None
+    encoding: str = "utf-8"
+    bom: bytes = b""
 
     @property
     def changed(self) -> bool:
         return self.patched != self.original
 
-    def diff(self) -> str:
-        """Unified diff of the change (empty when nothing changes), secret literals masked.
+    def secret_texts(self, others: set[str] | None = None) -> set[str]:
+        """The secret values of the original text, plus ``others`` (a run's registry), masked in every preview."""
+        from scanner.engine import file_secret_values
+        from scanner.script import Script
 
-        The diff is shown on a terminal or saved as a review artefact: a password on a context
-        line must not travel with it (the patched file itself keeps the script's text).
+        return file_secret_values(Script(self.text_before, self.rel)) | set(others or ())
+
+    def diff(self, others: set[str] | None = None) -> str:
+        """Unified diff of the change (empty when nothing changes) that `git apply` accepts, secrets kept out.
+
+        The diff is shown on a terminal or saved as a review artefact: a password must not travel
+        with it. Context lines never hold a secret (the context shrinks around them); a secret on a
+        changed line is masked, and then that hunk cannot apply (:meth:`diff_applies` says so).
         """
         if not self.changed:
             return ""
-        from scanner.engine import file_secret_values
-        from scanner.redact import Redactor
-        from scanner.script import Script
+        return safe_unified_diff(self.rel, self.text_before, self.text_after, self.secret_texts(others))
 
-        secrets = file_secret_values(Script(self.text_before, self.rel))
-        return Redactor(secrets).redact(unified_diff(self.rel, self.text_before, self.text_after))
+    def diff_applies(self, others: set[str] | None = None) -> bool:
+        """False when a secret sits on a changed line, so the masked preview cannot `git apply`."""
+        from scanner.redact import Redactor
+
+        redactor = Redactor(self.secret_texts(others))
+        if not redactor or not self.changed:
+            return True
+        raw = unified_diff(self.rel, self.text_before, self.text_after)
+        changed = [line for line in raw.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+        return not any(redactor.leaks(line) for line in changed)
+
+    def finish(self) -> None:
+        """Encode the judged text back the way the file was read (or say why it cannot be)."""
+        result = self.result
+        if result is None:
+            return
+        if not result.changed:
+            self.patched, self.text_after = self.original, self.text_before
+            return
+        try:
+            self.patched = encode_text(result.patched, self.encoding, self.bom)
+        except UnicodeEncodeError:
+            for fix in self.fixes:
+                if fix.applied:
+                    fix.applied = False
+                    fix.refused = f"the rewritten text cannot be written in {self.encoding}"
+            self.patched, self.text_after = self.original, self.text_before
+            self.error = f"cannot encode the patch in {self.encoding}"
+            return
+        self.text_after = result.patched
 
 
 def patch_source(
@@ -514,23 +1040,79 @@ def patch_source(
     calls: list[MailCall],
     style: FixStyle = FixStyle.MODULE,
     unsafe_fixes: bool = False,
+    judge: "PatchJudge | None" = None,
+    defer_judge: bool = False,
 ) -> FilePatch:
-    """Patch one decoded file; the result's bytes differ from ``raw`` only inside the edits."""
-    result = patch_text(text, calls, style=style, unsafe_fixes=unsafe_fixes, newline=newline)
+    """Patch one decoded file; the result's bytes differ from ``raw`` only inside the edits.
+
+    With ``defer_judge`` the file is patched unjudged; :func:`judge_patches` must judge it.
+    """
+    result = patch_text(text, calls, style=style, unsafe_fixes=unsafe_fixes, newline=newline,
+                        judge=judge, defer_judge=defer_judge)
+    patch = FilePatch(rel, raw, raw, text, text, result.fixes, result=result, encoding=encoding, bom=bom)
     if not result.changed:
-        return FilePatch(rel, raw, raw, text, text, result.fixes)
+        return patch
     if encode_text(text, encoding, bom) != raw:
         for fix in result.fixes:
             if fix.applied:
                 fix.applied = False
                 fix.refused = f"the file does not round-trip through {encoding} (invalid bytes); fix it by hand"
-        return FilePatch(rel, raw, raw, text, text, result.fixes,
-                         error=f"does not round-trip through {encoding}: not patched")
-    try:
-        patched = encode_text(result.patched, encoding, bom)
-    except UnicodeEncodeError:
-        for fix in result.fixes:
-            fix.applied = False
-            fix.refused = f"the rewritten text cannot be written in {encoding}"
-        return FilePatch(rel, raw, raw, text, text, result.fixes, error=f"cannot encode the patch in {encoding}")
-    return FilePatch(rel, raw, patched, text, result.patched, result.fixes)
+        result.patched, result.candidates = text, []
+        patch.error = f"does not round-trip through {encoding}: not patched"
+        return patch
+    patch.finish()
+    return patch
+
+
+def judge_patches(patches: list[FilePatch], judge: "PatchJudge") -> None:
+    """Judge every deferred patch of a run in (at most) three batches, keeping each call edit the judge accepts.
+
+    Batch 1 judges each file with all its edits. For a file the judge refuses, batch 2 tries each
+    call edit alone (with the import it needs), and batch 3 judges the edits that passed, together.
+    """
+    pending = [p for p in patches if p.result is not None and p.result.changed and p.result.candidates]
+    if not pending:
+        return
+    first = judge.judge([(p.text_before, p.result.patched) for p in pending if p.result is not None])
+    failing: list[tuple[FilePatch, str]] = []
+    for patch, verdict in zip(pending, first):
+        if verdict.ok:
+            patch.finish()
+        else:
+            failing.append((patch, verdict.reason))
+    if not failing:
+        return
+    singles: list[tuple[FilePatch, CallEdit, str]] = []
+    for patch, _ in failing:
+        result = patch.result
+        assert result is not None
+        for item in result.candidates:
+            singles.append((patch, item, render(result.original, [item], result.style, result.newline)[0]))
+    second = judge.judge([(patch.text_before, text) for patch, _, text in singles])
+    passed: dict[int, list[CallEdit]] = {}
+    for (patch, item, _), verdict in zip(singles, second):
+        if verdict.ok:
+            passed.setdefault(id(patch), []).append(item)
+        else:
+            item.fix.refused = verdict.reason
+    combined: list[tuple[FilePatch, list[CallEdit], str, bool, str]] = []
+    for patch, reason in failing:
+        result = patch.result
+        assert result is not None
+        kept = passed.get(id(patch), [])
+        for item in result.candidates:
+            if item not in kept:
+                item.fix.applied = False
+                item.fix.refused = item.fix.refused or reason
+        if kept:
+            text, added = render(result.original, kept, result.style, result.newline)
+            combined.append((patch, kept, text, added, reason))
+        else:
+            set_outcome(result, [], result.original, False, "")
+            patch.finish()
+    third = judge.judge([(patch.text_before, text) for patch, _, text, _, _ in combined]) if combined else []
+    for (patch, kept, text, added, reason), verdict in zip(combined, third):
+        result = patch.result
+        assert result is not None
+        set_outcome(result, kept, text, added, "" if verdict.ok else verdict.reason)
+        patch.finish()

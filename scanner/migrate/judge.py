@@ -1,0 +1,164 @@
+"""The judge of a patch: does the patched script parse no worse and keep its structure?
+
+PowerShell's own parser (``scanner.powershell.parse_scripts``) is the judge whenever pwsh is
+installed: it decides whether a patch adds a parse error or changes the script's structure (its
+param block, its named begin/process/end blocks, each function and the blocks of each function).
+Without pwsh, tree-sitter-powershell counts ERROR/MISSING nodes and a small lexer reads the
+script's param block and named blocks (tree-sitter misreads ``begin {}`` after ``param()``).
+Every file of a run is judged in one pwsh process (it takes about half a second to start).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol, Sequence
+
+# Helper functions the inline styles define inside their own `& { }` block: not the script's functions.
+GENERATED_FUNCTIONS = frozenset({"convertto-graphrecipient", "convertto-graphattachment"})
+
+
+class JudgeName(str, Enum):
+    POWERSHELL = "powershell"
+    TREE_SITTER = "tree-sitter"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether one patched text may replace its original, and why not."""
+
+    ok: bool
+    reason: str = ""
+
+
+class PatchJudge(Protocol):
+    name: JudgeName
+    description: str  # one line for the terminal and the JSON summary
+
+    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[Verdict]:
+        """One verdict per (original, patched) pair, in order."""
+        ...
+
+
+# --------------------------------------------------------------------------- PowerShell's parser
+
+
+def _error_id(error: str) -> str:
+    # "12:5 SplattingNotPermitted The splatting operator..." -> the id (positions move with edits)
+    parts = error.split(" ", 2)
+    return parts[1] if len(parts) > 1 else error
+
+
+def _describe_blocks(blocks: Sequence[str]) -> str:
+    return ", ".join(blocks) if blocks else "none"
+
+
+def _structure_change(before: object, after: object) -> str:
+    """A sentence saying what a patch changed in the script's structure ("" when nothing)."""
+    from scanner.powershell import ScriptShape
+
+    assert isinstance(before, ScriptShape) and isinstance(after, ScriptShape)
+    if before.has_param_block != after.has_param_block:
+        return "the script's param block " + ("disappears" if before.has_param_block else "appears")
+    if before.named_blocks != after.named_blocks:
+        return (f"the script's named blocks change from {_describe_blocks(before.named_blocks)} "
+                f"to {_describe_blocks(after.named_blocks)} (PowerShell would run them as commands)")
+    functions_after = [fn for fn in after.functions if fn.name.lower() not in GENERATED_FUNCTIONS
+                       or any(fn.name.lower() == old.name.lower() for old in before.functions)]
+    if len(functions_after) != len(before.functions):
+        return (f"the script's functions change from {len(before.functions)} to {len(functions_after)}")
+    for old, new in zip(before.functions, functions_after):
+        if old != new:
+            return (f"function {old.name} changes shape (param block {old.has_param_block} -> {new.has_param_block}, "
+                    f"named blocks {_describe_blocks(old.named_blocks)} -> {_describe_blocks(new.named_blocks)})")
+    return ""
+
+
+class PowerShellJudge:
+    """PowerShell's own parser, in one pwsh process per batch."""
+
+    name = JudgeName.POWERSHELL
+
+    def __init__(self, pwsh: str) -> None:
+        self.description = f"PowerShell's parser ({pwsh})"
+        self._shapes: dict[str, object] = {}
+
+    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[Verdict]:
+        from scanner.powershell import parse_scripts
+
+        unknown = list(dict.fromkeys(text for pair in pairs for text in pair if text not in self._shapes))
+        for text, shape in zip(unknown, parse_scripts(unknown)):
+            self._shapes[text] = shape
+        verdicts: list[Verdict] = []
+        for before_text, after_text in pairs:
+            before, after = self._shapes[before_text], self._shapes[after_text]
+            verdicts.append(self._verdict(before, after))
+        return verdicts
+
+    @staticmethod
+    def _verdict(before: object, after: object) -> Verdict:
+        from scanner.powershell import ScriptShape
+
+        assert isinstance(before, ScriptShape) and isinstance(after, ScriptShape)
+        added = Counter(_error_id(e) for e in after.errors) - Counter(_error_id(e) for e in before.errors)
+        if added:
+            first = next(e for e in after.errors if _error_id(e) in added)
+            return Verdict(False, f"PowerShell's parser reports a new parse error in the patched file: {first[:200]}")
+        change = _structure_change(before, after)
+        if change:
+            return Verdict(False, f"PowerShell's parser: the patch changes the script's structure: {change}")
+        return Verdict(True)
+
+
+# --------------------------------------------------------------------------- tree-sitter fallback
+
+
+_NAMED_BLOCK = re.compile(r"(dynamicparam|begin|process|end|clean)[ \t\r\n]*\{", re.I)
+
+
+def lexer_shape(text: str) -> tuple[bool, tuple[str, ...]]:
+    """The script's param block and top-level named blocks, read with the lexer (no pwsh needed)."""
+    from scanner.migrate.patch import named_blocks, read_header
+
+    end, has_param = read_header(text)
+    return has_param, tuple(name for name, _, _ in named_blocks(text, end))
+
+
+class TreeSitterJudge:
+    """tree-sitter-powershell's ERROR/MISSING nodes plus the lexer's view of the script's blocks."""
+
+    name = JudgeName.TREE_SITTER
+
+    def __init__(self, why: str = "pwsh not found") -> None:
+        self.description = f"tree-sitter-powershell ({why}; PowerShell's parser is the stronger judge)"
+
+    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[Verdict]:
+        from scanner.migrate.syntax import problem_count
+
+        verdicts = []
+        for before, after in pairs:
+            if problem_count(after) > problem_count(before):
+                verdicts.append(Verdict(False, "the patched file would not parse cleanly "
+                                               "(tree-sitter reports new ERROR/MISSING nodes)"))
+                continue
+            old, new = lexer_shape(before), lexer_shape(after)
+            if old != new:
+                verdicts.append(Verdict(False, "the patch changes the script's structure: named blocks "
+                                               f"{_describe_blocks(old[1])} -> {_describe_blocks(new[1])}"))
+                continue
+            verdicts.append(Verdict(True))
+        return verdicts
+
+
+def default_judge(use_powershell: bool = True) -> PatchJudge:
+    """PowerShell's parser when pwsh is installed (and wanted), else the tree-sitter fallback."""
+    if use_powershell:
+        from scanner.powershell import find_pwsh
+
+        pwsh = find_pwsh()
+        if pwsh is not None:
+            return PowerShellJudge(pwsh)
+        return TreeSitterJudge("pwsh not found")
+    return TreeSitterJudge("PowerShell's parser not used")

@@ -1,0 +1,189 @@
+"""PowerShell's parser judges every patch; the import keeps the script's named blocks (issue 11 item 1).
+
+The structure fixtures are scripts with `param()` followed by `begin`/`process`/`end`, functions
+with named blocks, and a job script block with its own param() and blocks. Their patched text is
+parsed by PowerShell's own parser and run in pwsh against a stub Smtp2Graph module.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import pytest
+
+from scanner.engine import calls_in_text
+from scanner.files import read_source
+from scanner.migrate import commands
+from scanner.migrate.judge import JudgeName, PowerShellJudge, TreeSitterJudge, Verdict, default_judge, lexer_shape
+from scanner.migrate.patch import IMPORT_LINE, FilePatch, FixStyle, patch_source
+from scanner.powershell import find_pwsh, parse_scripts, run_pwsh
+
+STRUCTURE = Path(__file__).parent / "fixtures" / "migrate" / "structure"
+STUB_MODULE = """
+function Send-GraphMailMessage {
+    [CmdletBinding()]
+    param([string[]]$To, [string]$From, [string]$Subject, [string]$Body, [string]$SmtpServer, [switch]$UseSsl,
+          [object]$Credential)
+    Write-Output "graph-sent $Subject"
+}
+"""
+
+
+def fix_file(path: Path, *, defer: bool = False) -> FilePatch:
+    source = read_source(path, path.parent)
+    calls = calls_in_text(source.text, source.rel, source.is_data_file)
+    return patch_source(source.rel, source.raw, source.text, source.encoding, source.bom, source.newline,
+                        calls, FixStyle.MODULE, True, defer_judge=defer)
+
+
+def stub_env(tmp_path: Path) -> dict[str, str]:
+    folder = tmp_path / "modules" / "Smtp2Graph"
+    folder.mkdir(parents=True)
+    (folder / "Smtp2Graph.psm1").write_text(STUB_MODULE, encoding="utf-8")
+    env = dict(os.environ)
+    env["PSModulePath"] = str(tmp_path / "modules") + os.pathsep + env.get("PSModulePath", "")
+    return env
+
+
+def _without_imports(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if IMPORT_LINE not in line)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in STRUCTURE.glob("*.ps1")))
+def test_import_never_lands_between_param_and_named_blocks(name: str) -> None:
+    patch = fix_file(STRUCTURE / name)
+    assert patch.changed and all(fix.applied for fix in patch.fixes)
+    text = patch.text_after
+    for block in ("begin", "process", "end"):
+        # Every named block of the original is still a named block: the import sits inside one.
+        assert text.count(f"{block} {{") == patch.text_before.count(f"{block} {{")
+    assert lexer_shape(text) == lexer_shape(patch.text_before)
+
+
+@pytest.mark.pwsh
+@pytest.mark.parametrize("name", sorted(p.name for p in STRUCTURE.glob("*.ps1")))
+def test_powershell_parser_sees_the_same_structure_after_the_patch(name: str) -> None:
+    patch = fix_file(STRUCTURE / name)
+    before, after = parse_scripts([patch.text_before, patch.text_after])
+    assert after.errors == ()
+    assert after.structure == before.structure
+    assert before.named_blocks or before.functions or "Start-Job" in patch.text_before
+
+
+@pytest.mark.pwsh
+def test_patched_pipeline_script_still_runs_its_begin_process_and_end_blocks(tmp_path: Path) -> None:
+    patch = fix_file(STRUCTURE / "param_begin_process.ps1")
+    run = run_pwsh(patch.text_after, env=stub_env(tmp_path), timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.split()
+    assert run.stdout.splitlines() == ["begin ran", "process world", "graph-sent hello world", "end ran"], lines
+
+
+@pytest.mark.pwsh
+def test_patched_script_without_begin_imports_in_each_block_that_sends(tmp_path: Path) -> None:
+    patch = fix_file(STRUCTURE / "param_process_end.ps1")
+    assert patch.text_after.count(IMPORT_LINE) == 2
+    run = run_pwsh(patch.text_after, env=stub_env(tmp_path), timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["process daily", "graph-sent daily", "end ran", "graph-sent done"]
+
+
+@pytest.mark.pwsh
+def test_job_script_block_gets_its_own_import_inside_its_begin_block(tmp_path: Path) -> None:
+    patch = fix_file(STRUCTURE / "job_with_blocks.ps1")
+    inside = patch.text_after.index("begin {")
+    assert patch.text_after.index(IMPORT_LINE) > inside
+    assert IMPORT_LINE not in patch.text_after[:inside]  # the job's session needs it, not the script's
+    assert any("Start-Job" in note for fix in patch.fixes for note in fix.notes)
+    run = run_pwsh(patch.text_after, env=stub_env(tmp_path), timeout=180)
+    assert run.returncode == 0, run.stderr
+    assert "graph-sent from a job" in run.stdout.splitlines()
+
+
+# --------------------------------------------------------------------------- the judge itself
+
+BROKEN_STRUCTURE = ("param([string]$a)\nbegin { 'b' }\nprocess { 'p' }\n",
+                    "param([string]$a)\nImport-Module Smtp2Graph -ErrorAction Stop\nbegin { 'b' }\nprocess { 'p' }\n")
+
+
+@pytest.mark.pwsh
+def test_powershell_judge_refuses_a_structure_change_and_a_new_parse_error() -> None:
+    pwsh = find_pwsh()
+    assert pwsh is not None
+    judge = PowerShellJudge(pwsh)
+    moved, splat, fine = judge.judge([
+        BROKEN_STRUCTURE,
+        ("$m = @{ subject = $s }\n", "$m = @{ subject = (@obj) }\n"),
+        ("Send-MailMessage -To a\n", "Send-GraphMailMessage -To a\n"),
+    ])
+    assert not moved.ok and "named blocks change from begin, process to none" in moved.reason
+    assert not splat.ok and "SplattingNotPermitted" in splat.reason
+    assert fine.ok
+
+
+def test_tree_sitter_fallback_also_sees_the_named_blocks_disappear() -> None:
+    verdict, = TreeSitterJudge().judge([BROKEN_STRUCTURE])
+    assert not verdict.ok and "named blocks begin, process -> none" in verdict.reason
+
+
+@pytest.mark.pwsh
+def test_a_run_is_judged_in_one_pwsh_process_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import scanner.powershell as powershell
+
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.ps1").write_text(
+            f"Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject {name} "
+            "-SmtpServer smtp.office365.com -UseSsl\n", encoding="utf-8")
+    calls: list[int] = []
+    real = powershell.parse_scripts
+
+    def counting(texts: list[str], **kwargs: float) -> list[powershell.ScriptShape]:
+        calls.append(len(texts))
+        return real(texts, **kwargs)
+
+    monkeypatch.setattr(powershell, "parse_scripts", counting)
+    run = commands.collect_patches([tmp_path], FixStyle.MODULE, False)
+    assert calls == [6]  # three originals and three patched texts, one pwsh start
+    assert all(patch.changed for patch in run.patches)
+    assert run.judge.startswith("PowerShell's parser")
+    commands._report_fixes(run)
+    assert "Judge: PowerShell's parser" in capsys.readouterr().err
+
+
+@pytest.mark.pwsh
+def test_the_judge_refuses_only_the_call_that_breaks_the_script(tmp_path: Path) -> None:
+    (tmp_path / "two.ps1").write_text(
+        "Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject one -SmtpServer smtp.office365.com -UseSsl\n"
+        "Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject two -SmtpServer smtp.office365.com -UseSsl\n",
+        encoding="utf-8")
+    pwsh = find_pwsh()
+    assert pwsh is not None
+    seen: list[int] = []
+
+    class PickyJudge(PowerShellJudge):
+        """PowerShell's verdicts, except that rewriting the second call counts as breaking the script."""
+
+        def judge(self, pairs: Sequence[tuple[str, str]]) -> list[Verdict]:
+            seen.append(len(pairs))
+            return [Verdict(False, "refused for the test") if "GraphMailMessage -To 'ops@contoso.com' -From "
+                    "'svc@contoso.com' -Subject two" in after else verdict
+                    for verdict, (_, after) in zip(super().judge(pairs), pairs)]
+
+    run = commands.collect_patches([tmp_path], FixStyle.MODULE, False, judge=PickyJudge(pwsh))
+    one, two = run.patches[0].fixes
+    assert one.applied and not two.applied and two.refused == "refused for the test"
+    assert seen == [1, 2, 1]  # the whole file, each call alone, the calls that passed together
+    assert "Send-GraphMailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject one" in run.patches[0].text_after
+    assert "Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject two" in run.patches[0].text_after
+    assert run.patches[0].text_after.startswith(IMPORT_LINE)
+
+
+def test_without_pwsh_the_fallback_judge_is_tree_sitter_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    import scanner.powershell as powershell
+
+    monkeypatch.setattr(powershell, "find_pwsh", lambda: None)
+    judge = default_judge()
+    assert judge.name is JudgeName.TREE_SITTER and "pwsh not found" in judge.description
