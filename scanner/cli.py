@@ -204,6 +204,18 @@ _GraphUrlOpt = Annotated[Optional[str], typer.Option(
     "--graph-url", hidden=True, envvar="SMTP2GRAPH_GRAPH_URL",
     help="Advanced: Graph base URL instead of https://graph.microsoft.com/v1.0.")]
 _TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for each HTTP answer.")]
+
+
+class _CloudOption(str, _MigrateEnum):
+    GLOBAL = "global"
+    USGOV = "usgov"
+    USGOVDOD = "usgovdod"
+    CHINA = "china"
+
+
+_CloudOpt = Annotated[_CloudOption, typer.Option(
+    "--cloud", help="Microsoft cloud of the tenant: sets the sign-in authority, the Graph host and the token "
+    "resource together.")]
 _GraphFormatOpt = Annotated[_GraphFormat, typer.Option("--format", help="table for people, json for machines.")]
 
 
@@ -213,7 +225,10 @@ def _connection_options(values: dict[str, Any]) -> "ConnectionOptions":
 
     from scanner.graph.commands import ConnectionOptions
 
-    return ConnectionOptions(**{f.name: values[f.name] for f in dataclasses.fields(ConnectionOptions) if f.name in values})
+    chosen = {f.name: values[f.name] for f in dataclasses.fields(ConnectionOptions) if f.name in values}
+    if "cloud" in chosen:
+        chosen["cloud"] = str(getattr(chosen["cloud"], "value", chosen["cloud"]))
+    return ConnectionOptions(**chosen)
 
 
 @app.command("verify")
@@ -241,6 +256,7 @@ def verify(
     authority_host: _AuthorityOpt = None,
     graph_url: _GraphUrlOpt = None,
     timeout: _TimeoutOpt = 30.0,
+    cloud: _CloudOpt = _CloudOption.GLOBAL,
 ) -> None:
     """Prove the app can send as each sender, and cannot send as mailboxes outside its scope.
 
@@ -274,6 +290,7 @@ def audit(
     authority_host: _AuthorityOpt = None,
     graph_url: _GraphUrlOpt = None,
     timeout: _TimeoutOpt = 30.0,
+    cloud: _CloudOpt = _CloudOption.GLOBAL,
 ) -> None:
     """List apps holding Mail.Send and accounts still signing in with SMTP AUTH, matched against a scan."""
     from scanner.graph.commands import audit_command

@@ -140,17 +140,19 @@ def test_audit_json_contract(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch
     populate(tenant)
     _, out, _ = run(tenant, monkeypatch, scan=FIXTURES / "scan.json", days=7)
     document = json.loads(out)
-    assert set(document) == {"schema_version", "kind", "tool", "tenant", "generated_at", "days", "mail_send_apps",
-                             "smtp_auth_signins", "correlation"}
-    assert (document["schema_version"], document["kind"], document["days"]) == (1, "audit", 7)
+    assert set(document) == {"schema_version", "kind", "tool", "tenant", "cloud", "generated_at", "days", "notes",
+                             "mail_send_apps", "delegated_mail_send", "exchange_scoping", "smtp_auth_signins",
+                             "email_app_usage", "smtp_auth_switches", "correlation"}
+    assert (document["schema_version"], document["kind"], document["days"]) == (2, "audit", 7)
     assert document["tool"] == {"name": "smtp2graph", "version": __version__}
     assert document["generated_at"] == "2026-11-26T15:00:00Z" and document["tenant"] == TENANT
-    for section in ("mail_send_apps", "smtp_auth_signins"):
-        assert set(document[section]) == {"status", "message", "items"}
-    assert set(document["mail_send_apps"]["items"][0]) == {"display_name", "app_id", "service_principal_id", "granted"}
+    for section in ("mail_send_apps", "smtp_auth_signins", "delegated_mail_send", "email_app_usage"):
+        assert {"status", "message", "items"} <= set(document[section])
+    assert set(document["mail_send_apps"]["items"][0]) == {"display_name", "app_id", "service_principal_id", "granted",
+                                                          "note"}
     assert set(document["smtp_auth_signins"]["items"][0]) == {"account", "count", "success", "failure", "last_seen",
                                                              "client_ips"}
-    assert set(document["correlation"]) == {"status", "message", "unscanned_accounts", "silent_senders"}
+    assert set(document["correlation"]) == {"status", "message", "unscanned_accounts", "silent_senders", "scripts"}
 
 
 def test_role_filter_is_client_side_on_the_mail_send_role_id(tenant: FakeTenant,
@@ -167,8 +169,8 @@ def test_role_filter_is_client_side_on_the_mail_send_role_id(tenant: FakeTenant,
 
 
 def test_days_out_of_range(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, err = run(tenant, monkeypatch, days=90)
-    assert code == 2 and out == "" and "--days 90" in err
+    code, out, err = run(tenant, monkeypatch, days=200)
+    assert code == 2 and out == "" and "--days 200" in err
     assert tenant.requests == []
 
 
@@ -202,3 +204,4 @@ def test_docs_demo_runs_against_the_fake(capsys: pytest.CaptureFixture[str], mon
     assert "OK denied" in out and "INCONCLUSIVE denied" in out and "FAIL not-scoped" in out
     assert "propagation window" in out and "the token is" in out and "delegated" in out
     assert "Legacy CRM mailer" in out and "look elsewhere" in out and "relay, dead script" in out
+    assert "possible password spray" in out and "Helpdesk ticketing" in out and "Scanned scripts" in out

@@ -124,7 +124,7 @@ def test_verify_json_contract(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatc
     _, out, _ = run(tenant, monkeypatch, senders=["alerts@contoso.com"], expect_denied=["ceo@contoso.com"])
     document = json.loads(out)
     assert set(document) == {"schema_version", "kind", "tool", "app_id", "tenant", "generated_at", "verdict", "token",
-                             "scope_changed_at", "notes", "results"}
+                             "scope_changed_at", "notes", "credentials", "results"}
     assert document["schema_version"] == 2 and document["kind"] == "verify" and document["verdict"] == "pass"
     assert document["token"]["kind"] == "app-only" and document["token"]["mail_send_role"] is True
     assert document["tool"] == {"name": "smtp2graph", "version": __version__}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+import time
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -15,10 +16,14 @@ from scanner.graph.errors import AuthError, ToolError
 from scanner.graph.redact import register_secret
 
 DEFAULT_AUTHORITY_HOST = "login.microsoftonline.com"
+# The public and national-cloud authorities MSAL knows (no custom-authority handling for them).
+KNOWN_AUTHORITY_HOSTS = frozenset({DEFAULT_AUTHORITY_HOST, "login.microsoftonline.us", "login.chinacloudapi.cn"})
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 # Graph in the national clouds is a different resource; the token audience must match it.
 NATIONAL_GRAPH_HOSTS = frozenset({"graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"})
 SECRET_ENV = "SMTP2GRAPH_CLIENT_SECRET"
+REFRESH_MARGIN = 300.0  # seconds before expiry when a new token is fetched
+DEFAULT_LIFETIME = 3599.0
 PASSPHRASE_ENV = "SMTP2GRAPH_CERTIFICATE_PASSPHRASE"
 AUTHORITY_HOST_ENV = "SMTP2GRAPH_AUTHORITY_HOST"
 
@@ -68,7 +73,7 @@ class AuthSettings:
     @property
     def custom_authority(self) -> bool:
         """True when the authority is not Microsoft's, so MSAL must skip instance discovery."""
-        return urlparse(authority_base(self.authority_host)).hostname != DEFAULT_AUTHORITY_HOST
+        return urlparse(authority_base(self.authority_host)).hostname not in KNOWN_AUTHORITY_HOSTS
 
 
 def authority_base(host: str) -> str:
@@ -204,13 +209,24 @@ class TokenProvider:
         self._prompt = prompt or (lambda text: getpass.getpass(text))
         self._notify = notify or (lambda text: print(text, file=sys.stderr))
         self._token: Optional[str] = None
+        self._expires_at = 0.0  # monotonic-clock seconds
         self._http = _RecordingSession()
+        self._lifetime = DEFAULT_LIFETIME
+        self.acquired = 0  # how many tokens this provider fetched (long runs refresh)
+        self.clock: Callable[[], float] = time.monotonic
 
     def __call__(self) -> str:
-        """Return the access token, acquiring it on first use."""
-        if self._token is None:
+        """Return the access token, acquiring it on first use and again when it has under 5 minutes left."""
+        if self._token is None or self.clock() >= self._expires_at - REFRESH_MARGIN:
+            started = self.clock()
             self._token = self._acquire()
+            self.acquired += 1
+            self._expires_at = started + self._lifetime
         return self._token
+
+    def invalidate(self) -> None:
+        """Forget the token (Graph said it expired or was revoked): the next call fetches a new one."""
+        self._token = None
 
     def _acquire(self) -> str:
         import msal  # loads MSAL's loggers so the redaction filter reaches them
@@ -247,6 +263,10 @@ class TokenProvider:
         if not token:
             raise AuthError(str(result.get("error") or "no_token"), str(result.get("error_description") or ""))
         register_secret(str(token))
+        try:
+            self._lifetime = float(result.get("expires_in") or DEFAULT_LIFETIME)
+        except (TypeError, ValueError):
+            self._lifetime = DEFAULT_LIFETIME
         return str(token)
 
     def _require_client_id(self) -> str:

@@ -11,25 +11,25 @@ from typing import TYPE_CHECKING, Callable, Optional, TextIO
 
 from scanner.graph.auth import (
     AUTHORITY_HOST_ENV,
-    DEFAULT_AUTHORITY_HOST,
     SECRET_ENV,
     AuthMode,
     AuthSettings,
     TokenProvider,
-    graph_resource_for,
     infer_mode,
 )
-from scanner.graph.client import DEFAULT_GRAPH_URL, GraphClient, RetryPolicy
+from scanner.graph.client import GraphClient, RetryPolicy
 from scanner.graph.errors import GraphError, ToolError
 from scanner.graph.render import OutputFormat, format_audit, format_verify
 from scanner.graph.verify import VerifyTarget
 
 if TYPE_CHECKING:
     from scanner.graph.claims import TokenClaims
+    from scanner.graph.clouds import CloudEndpoints
+    from scanner.graph.credentials import CredentialHealth
 
 GRAPH_URL_ENV = "SMTP2GRAPH_GRAPH_URL"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
-AUDIT_PERMISSIONS = ("AuditLog.Read.All", "Application.Read.All")
+AUDIT_PERMISSIONS = ("AuditLog.Read.All", "Application.Read.All", "Reports.Read.All", "Directory.Read.All")
 VERIFY_PERMISSIONS = ("Mail.Send",)
 
 
@@ -49,19 +49,36 @@ class ConnectionOptions:
     authority_host: Optional[str] = None
     graph_url: Optional[str] = None
     timeout: float = 30.0
+    cloud: str = "global"
+
+    def endpoints(self) -> "CloudEndpoints":
+        """The --cloud endpoints (authority, Graph host, token resource, what the cloud lacks)."""
+        from scanner.graph.clouds import endpoints
+
+        return endpoints(self.cloud)
 
     def resolved_graph_url(self) -> str:
-        """--graph-url, else $SMTP2GRAPH_GRAPH_URL, else Microsoft Graph v1.0."""
-        url = (self.graph_url or os.environ.get(GRAPH_URL_ENV) or DEFAULT_GRAPH_URL).rstrip("/")
+        """--graph-url, else $SMTP2GRAPH_GRAPH_URL, else Graph v1.0 of --cloud."""
+        url = (self.graph_url or os.environ.get(GRAPH_URL_ENV) or self.endpoints().graph_url).rstrip("/")
         if not url.startswith("https://"):
             raise ToolError(f"--graph-url {url}: Graph must be reached over https")
         return url
+
+    def resolved_authority_host(self) -> str:
+        """--authority-host, else $SMTP2GRAPH_AUTHORITY_HOST, else the authority of --cloud."""
+        return self.authority_host or os.environ.get(AUTHORITY_HOST_ENV) or self.endpoints().authority_host
 
     def settings(self, delegated_permissions: tuple[str, ...]) -> AuthSettings:
         """AuthSettings from the options; a missing or conflicting choice is a ToolError."""
         if not self.tenant:
             raise ToolError("--tenant is required (contoso.onmicrosoft.com or the tenant GUID)")
         mode = infer_mode(self.certificate, self.device_code, self.managed_identity, self.secret_env, self.prompt_secret)
+        from scanner.graph.clouds import check_consistent, graph_resource
+
+        cloud = self.endpoints()
+        graph_url = self.resolved_graph_url()
+        authority_host = self.resolved_authority_host()
+        check_consistent(cloud, authority_host, graph_url)
         return AuthSettings(
             tenant=self.tenant,
             client_id=self.client_id,
@@ -71,9 +88,9 @@ class ConnectionOptions:
             prompt_for_secret=self.prompt_secret,
             token_cache=self.token_cache or (default_token_cache() if mode is AuthMode.DEVICE_CODE else None),
             delegated_permissions=delegated_permissions,
-            graph_resource=graph_resource_for(self.resolved_graph_url()),
+            graph_resource=graph_resource(cloud, graph_url),
             managed_identity_client_id=self.managed_identity_client_id,
-            authority_host=self.authority_host or os.environ.get(AUTHORITY_HOST_ENV) or DEFAULT_AUTHORITY_HOST,
+            authority_host=authority_host,
             timeout=self.timeout,
         )
 
@@ -173,6 +190,17 @@ def _collect_targets(senders: list[str], senders_from: Optional[Path], expect_de
     return targets
 
 
+def _credential_health(options: ConnectionOptions, settings: AuthSettings, client: GraphClient, app_id: str,
+                       runtime: Runtime) -> "CredentialHealth":
+    """App registration and local certificate expiry; a managed identity has no credential of its own."""
+    from scanner.graph.auth import PASSPHRASE_ENV
+    from scanner.graph.credentials import CredentialHealth, credential_health
+
+    if settings.mode is AuthMode.MANAGED_IDENTITY:
+        return CredentialHealth(messages=["managed identity: Azure rotates its credential, nothing expires here"])
+    return credential_health(client, app_id, options.certificate, os.environ.get(PASSPHRASE_ENV), runtime.now())
+
+
 def verify_command(
     options: ConnectionOptions,
     *,
@@ -220,6 +248,7 @@ def verify_command(
         report = run_verify(client, targets, recipient, app_id=app_id, tenant=settings.tenant,
                             token=TokenFacts.from_claims(claims), scope_changed_at=changed_at,
                             limiter=limiter, now=runtime.now)
+        report.credentials = _credential_health(options, settings, client, app_id, runtime)
     except (ToolError, GraphError) as error:
         print(f"smtp2graph verify: {error}", file=runtime.stderr)
         return EXIT_USAGE
@@ -242,15 +271,21 @@ def audit_command(
 
     runtime = runtime or Runtime()
     try:
-        if not 1 <= days <= 30:
-            # Entra ID keeps sign-in logs 30 days (P1/P2), so a longer window would silently shrink.
-            raise ToolError(f"--days {days}: choose 1 to 30 (Entra ID keeps sign-in logs for 30 days)")
+        if not 1 <= days <= 180:
+            # The usage report goes back 180 days; sign-in logs 30 (said in that section).
+            raise ToolError(f"--days {days}: choose 1 to 180 (sign-in logs cover at most 30 days, the email app "
+                            "usage report 180)")
         scanned = load_scan(scan) if scan is not None else None
         settings = options.settings(AUDIT_PERMISSIONS)
+        cloud = options.endpoints()
+        for feature in cloud.lacks:
+            # Said before anything runs, so nobody reads a missing section as "nothing found".
+            print(f"note: the {cloud.cloud.value} cloud does not offer {feature}; that section is skipped",
+                  file=runtime.stderr)
         provider = _provider(settings, runtime)
         client = _client(options, provider, runtime)
         _show_claims(provider, runtime)
-        report = run_audit(client, tenant=settings.tenant, days=days, scanned=scanned, now=runtime.now)
+        report = run_audit(client, tenant=settings.tenant, days=days, scanned=scanned, now=runtime.now, cloud=cloud)
     except (ToolError, GraphError) as error:
         print(f"smtp2graph audit: {error}", file=runtime.stderr)
         return EXIT_USAGE

@@ -13,12 +13,20 @@ from scanner.graph.formats import OutputFormat
 from scanner.graph.verify import VerifyReport
 
 
+class Command(str):
+    """A command line to copy: printed whole, never wrapped or parsed as markup."""
+
+
 def _console_text(*renderables: object) -> str:
     buffer = io.StringIO()
     # A fixed wide console: the output is identical in a terminal, a pipe and a test.
     console = Console(file=buffer, width=120, color_system=None, highlight=False, soft_wrap=False)
     for renderable in renderables:
-        console.print(renderable)
+        if isinstance(renderable, str):
+            # Messages carry text like "[WWW-Authenticate: …]": never read it as rich markup.
+            console.print(renderable, markup=False, soft_wrap=isinstance(renderable, Command))
+        else:
+            console.print(renderable)
     return buffer.getvalue()
 
 
@@ -27,6 +35,11 @@ def format_verify(report: VerifyReport, output: OutputFormat) -> str:
     if output is OutputFormat.JSON:
         return json.dumps(report.to_json(), indent=2) + "\n"
     parts: list[object] = [f"note: {note}" for note in report.notes]
+    if report.credentials is not None:
+        for item in report.credentials.items:
+            prefix = "WARNING: " if item.state != "ok" else ""
+            parts.append(f"{prefix}credential: {item.line()}")
+        parts += [f"credential: {message}" for message in report.credentials.messages]
     table = Table(title=f"smtp2graph verify — app {report.app_id or '?'} in {report.tenant}", title_justify="left")
     table.add_column("Sender")
     table.add_column("Expected")
@@ -47,19 +60,47 @@ def format_verify(report: VerifyReport, output: OutputFormat) -> str:
     return _console_text(*parts)
 
 
+def _section_line(title: str, section: object) -> str:
+    status = getattr(section, "status").value
+    message = getattr(section, "message")
+    return f"{title}: {status}{' — ' + message if message else ''}"
+
+
 def format_audit(report: AuditReport, output: OutputFormat) -> str:
     """The audit as tables (one per section) or as the audit JSON."""
     if output is OutputFormat.JSON:
         return json.dumps(report.to_json(), indent=2) + "\n"
-    parts: list[object] = [f"smtp2graph audit — tenant {report.tenant}, last {report.days} days"]
+    parts: list[object] = [f"smtp2graph audit — tenant {report.tenant} ({report.cloud} cloud), last {report.days} days"]
+    parts += [f"note: {note}" for note in report.notes]
 
-    apps = Table(title="Apps holding Microsoft Graph Mail.Send (application)", title_justify="left")
-    for column in ("Display name", "App id", "Service principal", "Granted"):
-        apps.add_column(column)
+    apps = Table(title="Apps holding Microsoft Graph Mail.Send (application permission, tenant-wide)",
+                 title_justify="left")
+    for column in ("Display name", "App id", "Service principal", "Granted", "Note"):
+        apps.add_column(column, overflow="fold")
     for app_item in report.mail_send_apps.items:
-        apps.add_row(app_item.display_name, app_item.app_id, app_item.service_principal_id, app_item.granted)
-    parts.append(apps if report.mail_send_apps.status.value == "ok" else
-                 f"Apps holding Mail.Send: {report.mail_send_apps.message}")
+        apps.add_row(app_item.display_name, app_item.app_id, app_item.service_principal_id, app_item.granted,
+                     app_item.note)
+    if report.mail_send_apps.status.value != "ok" or report.mail_send_apps.message:
+        parts.append(_section_line("Apps holding Mail.Send", report.mail_send_apps))
+    if report.mail_send_apps.items:
+        parts.append(apps)
+
+    delegated = report.delegated_mail_send
+    if delegated.status.value != "ok" or not delegated.items:
+        parts.append(_section_line("Delegated Mail.Send grants", delegated) +
+                     ("" if delegated.items or delegated.status.value != "ok" else " (none)"))
+    if delegated.items:
+        table = Table(title="Delegated Mail.Send grants (oauth2PermissionGrants)", title_justify="left")
+        for column in ("Client app", "App id", "Consent", "User (object id)", "Scope", "Note"):
+            table.add_column(column, overflow="fold")
+        for grant in delegated.items:
+            table.add_row(grant.client_display_name, grant.client_app_id, grant.consent_type,
+                          grant.principal_id or "everyone", grant.scope, grant.note)
+        parts.append(table)
+
+    parts.append(_section_line("Exchange Online scoping (RBAC for Applications, access policies)",
+                               report.exchange_scoping))
+    parts += [Command(f"    {command}") for command in report.exchange_scoping.commands]
 
     signins = Table(title="SMTP AUTH sign-ins per account", title_justify="left")
     for column in ("Account", "Count", "Success", "Failure", "Last seen", "Client IPs"):
@@ -67,17 +108,34 @@ def format_audit(report: AuditReport, output: OutputFormat) -> str:
     for account in report.smtp_auth_signins.items:
         signins.add_row(account.account, str(account.count), str(account.success), str(account.failure),
                         account.last_seen, ", ".join(account.client_ips))
-    parts.append(signins if report.smtp_auth_signins.status.value == "ok" else
-                 f"SMTP AUTH sign-ins: {report.smtp_auth_signins.message}")
+    if report.smtp_auth_signins.status.value != "ok" or report.smtp_auth_signins.message:
+        parts.append(_section_line("SMTP AUTH sign-ins", report.smtp_auth_signins))
+    if report.smtp_auth_signins.status.value == "ok" or report.smtp_auth_signins.items:
+        parts.append(signins)
+
+    usage = report.email_app_usage
+    parts.append(_section_line("Email app usage report (SMTP column)", usage))
+    if usage.items:
+        table = Table(title="Accounts using SMTP (email app usage report)", title_justify="left")
+        for column in ("Account", "Display name", "Last activity"):
+            table.add_column(column)
+        for usage_row in usage.items:
+            table.add_row(usage_row.account, usage_row.display_name, usage_row.last_activity)
+        parts.append(table)
+
+    parts.append(_section_line("SMTP AUTH switches", report.smtp_auth_switches))
+    parts += [Command(f"    {command}") for command in report.smtp_auth_switches.commands]
 
     correlation = report.correlation
     if correlation is not None:
         if correlation.status.value != "ok":
             parts.append(f"Correlation with the scan: {correlation.message}")
         else:
+            if correlation.message:
+                parts.append(f"Correlation with the scan: {correlation.message}")
             table = Table(title="Correlation with the scan", title_justify="left")
             for column in ("Account", "Finding", "Detail", "Advice"):
-                table.add_column(column)
+                table.add_column(column, overflow="fold")
             for unscanned in correlation.unscanned_accounts:
                 table.add_row(unscanned.account, "uses SMTP AUTH, in no scanned script",
                               f"{unscanned.count} sign-in(s)", unscanned.advice)
@@ -85,4 +143,10 @@ def format_audit(report: AuditReport, output: OutputFormat) -> str:
                 table.add_row(silent.account, "in scanned scripts, no SMTP AUTH sign-in",
                               ", ".join(silent.scripts), silent.advice)
             parts.append(table)
+            scripts = Table(title="Scanned scripts and their accounts", title_justify="left")
+            for column in ("Script", "Accounts", "State", "Evidence"):
+                scripts.add_column(column, overflow="fold")
+            for row in correlation.scripts:
+                scripts.add_row(row.script, ", ".join(row.accounts), row.state, row.evidence)
+            parts.append(scripts)
     return _console_text(*parts)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from scanner import __version__
 from scanner.graph.claims import MailSendGrant, TokenClaims
@@ -24,6 +24,9 @@ from scanner.graph.errors import (
     scope_check_commands,
 )
 from scanner.graph.ratelimit import MailboxRateLimiter
+
+if TYPE_CHECKING:
+    from scanner.graph.credentials import CredentialHealth
 
 TEST_HEADER = "X-smtp2graph-test"
 # Exchange Online applies RBAC for Applications changes within 30 minutes to 2 hours.
@@ -134,6 +137,7 @@ class VerifyReport:
     scope_changed_at: Optional[datetime] = None
     results: list[VerifyResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    credentials: Optional["CredentialHealth"] = None
 
     @property
     def verdict(self) -> Verdict:
@@ -165,6 +169,7 @@ class VerifyReport:
             },
             "scope_changed_at": iso_utc(self.scope_changed_at) if self.scope_changed_at else None,
             "notes": list(self.notes),
+            "credentials": None if self.credentials is None else self.credentials.to_json(),
             "results": [r.to_json() for r in self.results],
         }
 

@@ -53,10 +53,20 @@ def main() -> None:
                              granted="2023-06-01T08:00:00Z"))
         fake.add_mailboxes("alerts@contoso.com", "reports@contoso.com", "ceo@contoso.com", "me@contoso.com",
                            "helpdesk@contoso.com")
+        helpdesk = fake.add_app(FakeApp("d4e6f8a0-0000-4000-8000-0000000decaf", "Helpdesk ticketing",
+                                        roles=("User.Read.All",)))
+        fake.delegated_grants = [{"clientId": helpdesk.service_principal_id, "consentType": "AllPrincipals",
+                                  "scope": "User.Read Mail.Send"}]
+        fake.email_app_usage = [{"upn": "svc-mail@contoso.com", "display_name": "Mail service", "smtp": True},
+                                {"upn": "printer@contoso.com", "display_name": "Floor 3 printer", "smtp": True},
+                                {"upn": "ceo@contoso.com", "display_name": "CEO", "outlook": True}]
         fake.throttle["reports@contoso.com"] = 1
         fake.sign_ins = [SignIn("svc-mail@contoso.com", now - timedelta(days=d), f"203.0.113.{10 + d % 2}",
                                 error_code=50126 if d == 3 else 0) for d in (1, 2, 3)]
         fake.sign_ins.append(SignIn("scanner@contoso.com", now - timedelta(hours=5), "198.51.100.7"))
+        # Someone guessing passwords: every SMTP AUTH sign-in of this account failed.
+        fake.sign_ins += [SignIn("finance@contoso.com", now - timedelta(hours=h), "192.0.2.66", error_code=50126)
+                          for h in (1, 2, 3, 4)]
         options = ConnectionOptions(tenant=fake.tenant, client_id=APP_ID, certificate=certs.pem,
                                     authority_host=fake.authority_host, graph_url=fake.graph_url)
 

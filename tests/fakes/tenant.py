@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 MAIL_SEND_ROLE_ID = "b633e1c5-b582-4048-a93e-9f11b44c7e96"
 ROLE_IDS = {
+    "Reports.Read.All": "230c1aed-a721-4c5d-9cb4-a90514e508ef",
     "Mail.Send": MAIL_SEND_ROLE_ID,
     "Mail.ReadWrite": "e2a3a72e-5f79-4c64-b1b1-878b674786c9",
     "AuditLog.Read.All": "b0afded3-3588-46d8-8b3d-9842eff778da",
@@ -213,6 +214,15 @@ class FakeTenant:
         self.send_faults: dict[str, list[tuple[int, str]]] = {}
         # Broken answers to play, per path prefix (decoded path, no query), one per matching request.
         self.faults: dict[str, list[Fault]] = {}
+        self.clock_skew = 0.0  # seconds Entra ID's clock is ahead of the client's
+        self.token_lifetime = 3599
+        self.graph_resource = "https://graph.microsoft.com"  # the cloud this tenant lives in
+        self.unreadable_principals: set[str] = set()  # service principal ids whose lookup answers 403
+        # oauth2PermissionGrants rows: {"clientId": sp id, "consentType", "principalId", "scope"}
+        self.delegated_grants: list[dict[str, Any]] = []
+        # Email app usage report rows: {"upn", "display_name", "last_activity", "smtp": bool}
+        self.email_app_usage: list[dict[str, Any]] = []
+        self.concealed_names = False  # the tenant's "display concealed user names in reports" setting
         self.device_user = "admin@" + tenant.split(".")[0] + ".com"
         self.auto_approve_device_code = True
         self.managed_identity_header = secrets.token_hex(8)
@@ -225,6 +235,8 @@ class FakeTenant:
         self._refresh_tokens: dict[str, tuple[FakeApp, tuple[str, ...], str]] = {}
         self._device_codes: dict[str, _DeviceCode] = {}
         self._uploads: dict[str, _UploadSession] = {}
+        self._reports: dict[str, bytes] = {}
+        self.graph_service_principal_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, "graph." + tenant))
         self._signing_key = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._ca = trustme.CA()
@@ -299,6 +311,12 @@ class FakeTenant:
 
     def add_mailboxes(self, *addresses: str) -> None:
         self.mailboxes.update(a.lower() for a in addresses)
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far expires now (a long run outliving its token)."""
+        with self._lock:
+            for token in self._tokens.values():
+                token.expires = time.time() - 1
 
     def _next_fault(self, path: str) -> Optional[Fault]:
         with self._lock:
@@ -392,6 +410,12 @@ class FakeTenant:
                              f"AADSTS700016: Application with identifier '{client_id}' was not found in the directory "
                              f"'{self.tenant}'.")
         scope = form.get("scope", "")
+        resource = scope.rsplit("/.default", 1)[0]
+        if scope.endswith("/.default") and resource.rstrip("/") != self.graph_resource:
+            return 400, _aad("invalid_resource", f"AADSTS500011: The resource principal named {resource} was not "
+                                                 f"found in the tenant named {self.tenant}. This can happen if the "
+                                                 "application has not been installed by the administrator of the "
+                                                 "tenant or consented to by any user in the tenant.")
         if not scope.endswith("/.default") or " " in scope.strip():
             return 400, _aad("invalid_scope", f"AADSTS1002012: The provided value for scope {scope} is not valid. "
                                               "Client credential flows must have a scope value with /.default suffixed "
@@ -416,8 +440,9 @@ class FakeTenant:
         else:
             return 401, _aad("invalid_client", "AADSTS7000218: The request body must contain the following parameter: "
                                                "'client_assertion' or 'client_secret'.")
-        token = self._issue(app, roles=app.roles)
-        return 200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
+        token = self._issue(app, roles=app.roles, lifetime=self.token_lifetime)
+        return 200, {"token_type": "Bearer", "expires_in": self.token_lifetime, "ext_expires_in": self.token_lifetime,
+                     "access_token": token}
 
     def _check_assertion(self, app: FakeApp, assertion: str, audience: str) -> str:
         """Verify the client assertion as Entra ID does; returns an AADSTS message, or "" when valid."""
@@ -440,12 +465,25 @@ class FakeTenant:
         if not presented or any(str(header[name]).rstrip("=") != thumbprints[name] for name in presented):
             return ("AADSTS700027: The certificate with identifier used to sign the client assertion is not "
                     f"registered on application '{app.client_id}'.")
+        if certificate.not_valid_after_utc < datetime.now(timezone.utc):
+            return ("AADSTS700027: The certificate with identifier used to sign the client assertion is expired "
+                    f"on application '{app.client_id}'.")
         public_key = certificate.public_key()
         if not isinstance(public_key, rsa.RSAPublicKey):
             return "AADSTS700027: Only RSA certificates are supported for client assertions."
+        unverified = jwt.decode(assertion, options={"verify_signature": False})
+        # Entra ID's own clock: an assertion made on a machine whose clock is off is out of its time range.
+        entra_now = time.time() + self.clock_skew
+        if not (float(unverified.get("nbf", unverified.get("iat", 0))) - 300 <= entra_now
+                <= float(unverified.get("exp", 0)) + 300):
+            return (f"AADSTS700024: Client assertion is not within its valid time range. Current time: "
+                    f"{_iso(datetime.fromtimestamp(entra_now, timezone.utc))}, expiry time of assertion "
+                    f"{_iso(datetime.fromtimestamp(float(unverified.get('exp', 0)), timezone.utc))}.")
         try:
             claims = jwt.decode(assertion, public_key, algorithms=[algorithm], audience=audience,
-                                issuer=app.client_id, options={"require": ["exp", "aud", "iss", "sub"]})
+                                issuer=app.client_id, options={"require": ["exp", "aud", "iss", "sub"],
+                                                               "verify_exp": False, "verify_nbf": False,
+                                                               "verify_iat": False})
         except jwt.InvalidSignatureError:
             return "AADSTS700027: Client assertion failed signature validation."
         except jwt.PyJWTError as exc:
@@ -682,7 +720,7 @@ class FakeTenant:
     def app_role_assignments(self, token: _Token) -> list[dict[str, Any]]:
         self._require_role(token, "Application.Read.All", "Directory.Read.All")
         rows = []
-        graph_sp = str(uuid.uuid5(uuid.NAMESPACE_DNS, "graph." + self.tenant))
+        graph_sp = self.graph_service_principal_id
         for app in self.apps.values():
             for role in app.roles:
                 rows.append({
@@ -695,8 +733,62 @@ class FakeTenant:
                 })
         return rows + self.extra_assignments
 
+    def application(self, token: _Token, app_id: str) -> dict[str, Any]:
+        """`GET /applications(appId='…')`: the registration with its credentials' end dates."""
+        self._require_role(token, "Application.Read.All", "Directory.Read.All")
+        app = self.apps.get(app_id)
+        if app is None:
+            raise GraphFailure(404, "Request_ResourceNotFound", f"Resource '{app_id}' does not exist.")
+        keys, passwords = [], []
+        if app.certificate_pem:
+            cert = x509.load_pem_x509_certificate(app.certificate_pem)
+            keys.append({"keyId": str(uuid.uuid5(uuid.NAMESPACE_URL, app.client_id + "cert")), "type": "AsymmetricX509Cert",
+                         "usage": "Verify", "displayName": cert.subject.rfc4514_string(),
+                         "startDateTime": _iso(cert.not_valid_before_utc), "endDateTime": _iso(cert.not_valid_after_utc),
+                         "customKeyIdentifier": cert.fingerprint(hashes.SHA1()).hex().upper()})
+        if app.secret:
+            end = app.secret_expires or datetime(2027, 6, 30, tzinfo=timezone.utc)
+            passwords.append({"keyId": str(uuid.uuid5(uuid.NAMESPACE_URL, app.client_id + "secret")),
+                              "displayName": "smtp2graph", "hint": app.secret[:3], "endDateTime": _iso(end),
+                              "startDateTime": "2025-01-01T00:00:00Z"})
+        return {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, app.client_id)), "appId": app.client_id,
+                "displayName": app.display_name, "keyCredentials": keys, "passwordCredentials": passwords}
+
+    def permission_grants(self, token: _Token, query: dict[str, list[str]]) -> list[dict[str, Any]]:
+        self._require_role(token, "Directory.Read.All", "DelegatedPermissionGrant.Read.All", "Application.Read.All")
+        wanted = (query.get("$filter") or [""])[0]
+        match = re.fullmatch(r"resourceId eq '([^']+)'", wanted.strip())
+        if wanted and not match:
+            raise GraphFailure(400, "BadRequest", f"Invalid filter clause: {wanted}")
+        rows = []
+        for index, grant in enumerate(self.delegated_grants):
+            row = {"id": f"grant-{index}", "resourceId": self.graph_service_principal_id, "principalId": None, **grant}
+            if not match or row["resourceId"] == match.group(1):
+                rows.append(row)
+        return rows
+
+    def usage_csv(self, period: str) -> bytes:
+        """The email app usage report as Microsoft 365 serves it: a CSV with one column per app."""
+        columns = ["Report Refresh Date", "User Principal Name", "Display Name", "Is Deleted", "Deleted Date",
+                   "Last Activity Date", "Mail For Mac", "Outlook For Mac", "Outlook For Windows",
+                   "Outlook For Mobile", "Other For Mobile", "Outlook For Web", "POP3 App", "IMAP4 App", "SMTP App",
+                   "Report Period"]
+        lines = [",".join(columns)]
+        for row in self.email_app_usage:
+            upn, name = row["upn"], row.get("display_name", "")
+            if self.concealed_names:
+                upn = hashlib.md5(upn.encode()).hexdigest().upper()
+                name = hashlib.md5(name.encode()).hexdigest().upper()
+            values = ["2026-11-30", upn, name, "False", "", row.get("last_activity", "2026-11-29"), "No", "No",
+                      "Yes" if row.get("outlook") else "No", "No", "No", "No", "No", "No",
+                      "Yes" if row.get("smtp") else "No", period[1:]]
+            lines.append(",".join(values))
+        return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
+
     def service_principal(self, token: _Token, object_id: str) -> dict[str, Any]:
         self._require_role(token, "Application.Read.All", "Directory.Read.All")
+        if object_id in self.unreadable_principals:
+            raise GraphFailure(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
         for app in list(self.apps.values()) + ([self.managed_identity_app] if self.managed_identity_app else []):
             if app.service_principal_id == object_id:
                 return {"id": app.service_principal_id, "appId": app.client_id, "displayName": app.display_name}
@@ -922,6 +1014,20 @@ class _Handler(BaseHTTPRequestHandler):
             status, answer = fake.upload_chunk(match.group(1), headers, body)
             self._send(status, answer or None)
             return
+        match = re.fullmatch(r"/reports-download/([^/]+)", path)
+        if match and method == "GET":
+            # A pre-authenticated download URL on another host in reality: a bearer token has no business here.
+            if "authorization" in headers:
+                raise GraphFailure(400, "BadRequest", "Do not send an Authorization header to the download URL.")
+            data = fake._reports.pop(match.group(1), None)
+            if data is None:
+                raise GraphFailure(404, "NotFound", "The report download has expired.")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if not path.startswith("/v1.0/"):
             raise GraphFailure(404, "NotFound", f"No route for {method} {path}")
         token = fake._authorize(headers)
@@ -961,6 +1067,29 @@ class _Handler(BaseHTTPRequestHandler):
                 raise GraphFailure(404, "Request_ResourceNotFound", f"Resource '{match.group(1)}' does not exist.")
             rows = fake.app_role_assignments(token)
             self._send(200, fake.page(path, query, rows), request_id=request_id)
+            return
+        match = re.fullmatch(r"/applications\(appId='([^']+)'\)", graph_path)
+        if match and method == "GET":
+            self._send(200, fake.application(token, match.group(1)), request_id=request_id)
+            return
+        match = re.fullmatch(r"/servicePrincipals\(appId='([^']+)'\)", graph_path)
+        if match and method == "GET":
+            if match.group(1) != GRAPH_APP_ID:
+                raise GraphFailure(404, "Request_ResourceNotFound", f"Resource '{match.group(1)}' does not exist.")
+            fake._require_role(token, "Application.Read.All", "Directory.Read.All")
+            self._send(200, {"id": fake.graph_service_principal_id, "appId": GRAPH_APP_ID,
+                             "displayName": "Microsoft Graph"}, request_id=request_id)
+            return
+        if graph_path == "/oauth2PermissionGrants" and method == "GET":
+            rows = fake.permission_grants(token, query)
+            self._send(200, fake.page(path, query, rows), request_id=request_id)
+            return
+        match = re.fullmatch(r"/reports/getEmailAppUsageUserDetail\(period='(D7|D30|D90|D180)'\)", graph_path)
+        if match and method == "GET":
+            fake._require_role(token, "Reports.Read.All")
+            download = secrets.token_urlsafe(12)
+            fake._reports[download] = fake.usage_csv(match.group(1))
+            self._send(302, None, {"Location": f"{fake.base_url}/reports-download/{download}"}, request_id=request_id)
             return
         match = re.fullmatch(r"/servicePrincipals/([^/()]+)", graph_path)
         if match and method == "GET":
