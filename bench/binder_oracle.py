@@ -108,6 +108,13 @@ def compare_call(path: str, scanned: Optional[MailCall], bound: Optional[BinderC
         else:
             result.disagreements.append(Disagreement("missed-call", "", f"{bound.name}: PowerShell binds a call the scanner does not report"))
         return result
+    if bound.parse_errors:
+        # PowerShell would not run the script at all; what the binder sees is the parser's recovery.
+        result.cannot_judge = "PowerShell's parser reports an error inside the call"
+        return result
+    if bound.failure:
+        result.cannot_judge = f"BindCommand throws: {bound.failure}"
+        return result
     splatted = bool(bound.splats)
     visible = {name: p for name, p in scanned.params.items() if p.kind in VISIBLE}
     for p in scanned.params.values():

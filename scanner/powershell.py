@@ -254,6 +254,8 @@ class BinderCall:
     problems: tuple[BinderProblem, ...]
     splats: tuple[str, ...]  # `@name` arguments: the static binder cannot see what they bind
     shadowed: bool  # a `function Send-MailMessage` defined earlier in the script takes the call
+    failure: str = ""  # BindCommand itself threw (its message); nothing else is known of the call
+    parse_errors: int = 0  # PowerShell's parse errors inside the command: its binding is the parser's recovery guess
 
 
 @dataclass(frozen=True)
@@ -289,7 +291,7 @@ foreach ($text in @($texts)) {
     foreach ($c in $commands) {
         $name = $c.GetCommandName()
         if ($name -and $name.Split('\')[-1] -in 'Set-Alias', 'New-Alias', 'sal', 'nal') {
-            $b = [System.Management.Automation.Language.StaticParameterBinder]::BindCommand($c, $true)
+            try { $b = [System.Management.Automation.Language.StaticParameterBinder]::BindCommand($c, $true) } catch { continue }
             $n = $b.BoundParameters['Name']; $v = $b.BoundParameters['Value']
             if ($n -and $v -and $n.ConstantValue -is [string] -and ([string]$v.ConstantValue).Split('\')[-1] -eq 'Send-MailMessage') {
                 $aliases[$n.ConstantValue] = $c.Extent.StartOffset
@@ -307,9 +309,12 @@ foreach ($text in @($texts)) {
         $isAlias = (-not $qualified) -and $aliases.ContainsKey($name) -and $aliases[$name] -lt $c.Extent.StartOffset
         if ($parts[-1] -ne 'Send-MailMessage' -and -not $isAlias) { continue }
         $start = $c.Extent.StartOffset
-        $b = [System.Management.Automation.Language.StaticParameterBinder]::BindCommand($c, $true)
         $elements = $c.CommandElements
         $arguments = @()
+        $problems = @()
+        $failure = $null
+        try { $b = [System.Management.Automation.Language.StaticParameterBinder]::BindCommand($c, $true) }
+        catch { $failure = $_.Exception.GetBaseException().Message; $b = [pscustomobject]@{ BoundParameters = @{}; BindingExceptions = @{} } }
         foreach ($key in $b.BoundParameters.Keys) {
             $bound = $b.BoundParameters[$key]
             $value = $bound.Value
@@ -328,7 +333,6 @@ foreach ($text in @($texts)) {
             }
             $arguments += [ordered]@{ name = $key; text = $(if ($null -ne $value) { $value.Extent.Text } else { $null }); positional = $positional }
         }
-        $problems = @()
         foreach ($key in $b.BindingExceptions.Keys) {
             $e = $b.BindingExceptions[$key]
             $problems += [ordered]@{ id = [string]$e.BindingException.ErrorId; key = [string]$key; element = $e.CommandElement.Extent.Text; message = $e.BindingException.Message }
@@ -336,7 +340,7 @@ foreach ($text in @($texts)) {
         $splats = @($elements | Where-Object { $_ -is [System.Management.Automation.Language.VariableExpressionAst] -and $_.Splatted } | ForEach-Object { $_.VariablePath.UserPath })
         $calls += [ordered]@{
             start = $start; end = $c.Extent.EndOffset; name = $elements[0].Extent.StartOffset; line = $c.Extent.StartLineNumber; column = $c.Extent.StartColumnNumber
-            command = $name; arguments = $arguments; problems = $problems; splats = $splats
+            command = $name; failure = $failure; errors = @($errors | Where-Object { $_.Extent.StartOffset -ge $start -and $_.Extent.StartOffset -le $c.Extent.EndOffset }).Count; arguments = $arguments; problems = $problems; splats = $splats
             shadowed = ((-not $qualified) -and @($shadows | Where-Object { $_ -lt $start }).Count -gt 0)
         }
     }
@@ -389,6 +393,8 @@ def bind_send_mailmessage(texts: list[str], *, timeout: float = 600.0) -> list[S
                     problems=tuple(BinderProblem(p["id"], p["key"], p.get("element") or "", p.get("message") or "") for p in call.get("problems") or ()),
                     splats=tuple(call.get("splats") or ()),
                     shadowed=bool(call.get("shadowed")),
+                    failure=str(call.get("failure") or ""),
+                    parse_errors=int(call.get("errors") or 0),
                 )
             )
         results.append(ScriptBinding(int(answer.get("errors") or 0), tuple(calls)))

@@ -54,6 +54,8 @@ FORMS = (
     "function Send-MailMessage { param($To) }\n"
     "Send-MailMessage -To f@contoso.com\n"
 )
+# `<placeholder>` is a parse error (RedirectionNotSupported): PowerShell would not run the script at all.
+BROKEN = "Send-MailMessage -To ops@contoso.com -Subject ok\nSend-MailMessage -To <your address> -From a@contoso.com\n"
 DIFFERENT = "Send-MailMessage -To ops@contoso.com 'Subject' -Pr High -S x\n"
 MANY = [f"Send-MailMessage -To u{i}@contoso.com -Subject s{i}\n" for i in range(50)] + [""]
 
@@ -62,6 +64,7 @@ MANY = [f"Send-MailMessage -To u{i}@contoso.com -Subject s{i}\n" for i in range(
 class Bound:
     comparisons: list[Any]  # bench/binder_oracle.py's CallComparison
     forms: ScriptBinding
+    broken: ScriptBinding
     different: ScriptBinding
     many: list[ScriptBinding]
 
@@ -70,10 +73,10 @@ class Bound:
 def bound() -> Bound:
     """Everything this module asks the binder, bound in one pwsh process (pwsh starts in about a second)."""
     items = oracle.repository_items()
-    results = bind_send_mailmessage([text for _, text in items] + [FORMS, DIFFERENT, *MANY])
+    results = bind_send_mailmessage([text for _, text in items] + [FORMS, BROKEN, DIFFERENT, *MANY])
     comparisons = [c for (path, text), b in zip(items, results) for c in oracle.compare_script(path, text, b)]
     n = len(items)
-    return Bound(comparisons, results[n], results[n + 1], results[n + 2 :])
+    return Bound(comparisons, results[n], results[n + 1], results[n + 2], results[n + 3 :])
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +134,16 @@ def test_binder_results_are_typed_and_cover_the_call_forms(bound: Bound) -> None
     assert text[alias.start : alias.end].startswith("mailer") and text[alias.end - 5 : alias.end] == "Sub x"
     # The function shadows the later call; the binder still binds it against the cmdlet, not the function.
     assert shadowed.shadowed and not first.shadowed and BinderArgument("To", "f@contoso.com", False) in shadowed.arguments
+
+
+def test_a_call_powershell_cannot_parse_is_not_judged(bound: Bound) -> None:
+    script = bound.broken
+    assert script.parse_errors >= 1
+    sound, broken = script.calls
+    assert sound.parse_errors == 0 and broken.parse_errors >= 1
+    results = oracle.compare_script("broken.ps1", BROKEN, script)
+    assert [r.outcome for r in results] == ["agree", "cannot-judge"]
+    assert "parser" in results[1].cannot_judge
 
 
 def test_bind_handles_many_texts_in_one_process(bound: Bound) -> None:
