@@ -346,6 +346,8 @@ def finding_triage(finding: JsonDict) -> Triage:
     assessment = _obj(finding.get("assessment"))
     breaks = assessment.get("breaks")
     server = assessment.get("server")
+    if assessment.get("outcome") == "consumer-basic-auth-removed":
+        return Triage.ALREADY_BROKEN  # Outlook.com has been removing basic auth since September 2024
     if breaks is True:
         return Triage.ALREADY_BROKEN if server in _ALREADY_BROKEN_SERVERS else Triage.WILL_BREAK
     if breaks is False:

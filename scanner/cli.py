@@ -21,6 +21,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: no boxes, no <bool> after every flag, and "[tool.smtp2graph]" is not eaten as markup.
+    rich_markup_mode=None,
 )
 
 
@@ -300,5 +302,7 @@ def audit(
 
 
 def main() -> None:
-    """Entry point of the `smtp2graph` console script."""
-    app()
+    """Entry point of the `smtp2graph` console script: usage errors say `smtp2graph: error: OPTION: reason`."""
+    from scanner.errors import run_cli
+
+    raise SystemExit(run_cli(app))

@@ -120,6 +120,8 @@ def test_unknown_verdict_is_never_fine() -> None:
     assert finding_triage(no_assessment) is Triage.MAY_BREAK
     consumer = {"rule": "SMTP001", "assessment": {"breaks": True, "server": "outlook-consumer"}}
     assert finding_triage(consumer) is Triage.ALREADY_BROKEN
+    removed = {"rule": "SMTP001", "assessment": {"breaks": True, "server": "other-relay", "outcome": "consumer-basic-auth-removed"}}
+    assert finding_triage(removed) is Triage.ALREADY_BROKEN
 
 
 def test_concise_is_one_unwrapped_line_per_finding(estate: Path) -> None:
