@@ -200,7 +200,9 @@ def parse_scripts(texts: list[str], *, timeout: float = 300.0) -> list[ScriptSha
         paths = []
         for index, text in enumerate(texts):
             path = Path(folder) / f"{index}.ps1"
-            path.write_text(text, encoding="utf-8", newline="")
+            # A lone surrogate (decoded from broken UTF-16) cannot be UTF-8: it is written as "?"
+            # the same way in the original and the patched text, so the judge compares like with like.
+            path.write_bytes(text.encode("utf-8", "replace"))
             paths.append(str(path))
         answers = run_json(_PARSE_SCRIPT, paths, timeout=timeout)
     if isinstance(answers, dict):
