@@ -166,6 +166,10 @@ def _declare_line(written: str, example: str) -> str:
     return ""
 
 
+def _file_name(path: str) -> str:
+    return re.split(r"[\\/]", path)[-1]
+
+
 def _undecided(call: MailCall, result: Assessment, estate: Optional[EstateFacts]) -> list[UndecidedValue]:
     """For an unknown verdict: the value that would decide it and where to declare it."""
     out: list[UndecidedValue] = []
@@ -180,7 +184,13 @@ def _undecided(call: MailCall, result: Assessment, estate: Optional[EstateFacts]
                 out.append(UndecidedValue("SmtpServer", "(not set)", "no server is set in this file", "set the server in the script, or declare the variable it comes from under [assume]"))
         else:
             written = bound.text
-            declare = bound.source if bound.provenance is Provenance.CONFIG_FILE and bound.source.startswith("[assume]") else _declare_line(written, "smtp.office365.com")
+            declare = _declare_line(written, "smtp.office365.com")
+            if bound.provenance is Provenance.CONFIG_FILE and ": " in bound.source:
+                file, key = bound.source.rsplit(": ", 1)
+                declare = f'[assume] "{_file_name(file)}:{key}" = "smtp.office365.com"'
+            elif bound.provenance is Provenance.CONFIG_FILE:
+                declare = f'[assume] "{_file_name(bound.source)}:<Key.Path>" = "smtp.office365.com"'
+
             if not declare:
                 declare = "[assume] the variable this expression is built from (\"$Name\" = \"smtp.office365.com\"), or a config key (\"file:Key\" = …)"
             why = bound.reason or (

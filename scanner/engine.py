@@ -440,6 +440,9 @@ class FileOutcome:
     cache_key: str = ""  # the content cache key when the file was analysed
     stat: tuple[int, int, int] = (0, 0, 0)  # size, mtime_ns, inode when read
     secrets: int = 0  # how many secret values the file holds (the values themselves are never stored)
+    # Other files of the tree the analysis read (configuration files, dot-sourced scripts): such an
+    # outcome depends on more than this file's bytes, so it is neither cached nor stat-indexed.
+    dependencies: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # The values travel to the parent in memory (pickled with the object); `to_data` (the
@@ -510,6 +513,7 @@ def analyze_file(path: Path, rel: Optional[str] = None) -> FileOutcome:
         return FileOutcome(rel, error=FileError(rel, str(exc)))
     script = Script(text, rel, path.suffix.lower() == ".psd1")
     script.estate = state.options.estate
+    script.root = state.root
     try:
         analysis = analyze_script(script, state.options.rules)
     except RecursionError:
@@ -518,6 +522,11 @@ def analyze_file(path: Path, rel: Optional[str] = None) -> FileOutcome:
         return FileOutcome(rel, error=FileError(rel, f"internal error while analysing this file ({type(exc).__name__}); please report it"))
     outcome = FileOutcome(rel, analysis.findings, analysis.unused_suppressions, None, analysis.wrappers, key or "", stat, len(analysis.secret_values))
     outcome.values = analysis.secret_values
+    depends = script.memo.get("dependencies")
+    if isinstance(depends, dict) and depends:
+        outcome.dependencies = sorted(depends)
+        outcome.cache_key = ""
+        return outcome
     if state.cache is not None and key is not None:
         from scanner.serialize import to_data
 
@@ -535,7 +544,7 @@ def analyze_chunk(items: list[tuple[str, str]]) -> list[Packed]:
     packed: list[Packed] = []
     for path, rel in items:
         outcome = analyze_file(Path(path), rel)
-        empty = not (outcome.findings or outcome.unused_suppressions or outcome.wrappers or outcome.error or outcome.cache_key or outcome.values)
+        empty = not (outcome.findings or outcome.unused_suppressions or outcome.wrappers or outcome.error or outcome.cache_key or outcome.values or outcome.dependencies)
         packed.append(outcome.stat if empty else outcome)
     return packed
 
@@ -723,7 +732,7 @@ def _indexed_outcomes(  # type: ignore[no-untyped-def]
             outcome = next(computed)
             if outcome.stat != (0, 0, 0):
                 stats[i] = outcome.stat
-            if index is not None and outcome.error is None and outcome.stat != (0, 0, 0):
+            if index is not None and outcome.error is None and outcome.stat != (0, 0, 0) and not outcome.dependencies:
                 index.record(outcome.rel, outcome.stat, outcome.cache_key or "-")
         yield outcome
 

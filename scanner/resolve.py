@@ -194,6 +194,10 @@ def resolve_variable(script: Script, name: str, at: int, depth: int = 0) -> Opti
     structure = script.structure
     assigns = [a for a in _assignments(script, name, at) if a[2] == "="]
     script_scope = False
+    if not assigns and depth < 4:
+        sourced = _dot_sourced_variable(script, name, at, depth)
+        if sourced is not None:
+            return sourced
     if not assigns and (scoped or structure.function_at(at) is not None) and not _function_parameter(script, name, at):
         assigns = [a for a in _assignments(script, name, at, anywhere=True) if a[2] == "="]
         script_scope = bool(assigns)
@@ -227,6 +231,20 @@ def resolve_variable(script: Script, name: str, at: int, depth: int = 0) -> Opti
     return latest
 
 
+def _dot_sourced_variable(script: Script, name: str, at: int, depth: int) -> Optional[Assignment]:
+    """``$name`` as a dot-sourced script in the scanned tree sets it (the last such file wins)."""
+    from scanner.configfiles import dot_sourced
+
+    for sub, rel in reversed(dot_sourced(script, at)):
+        found = resolve_variable(sub, name, len(sub.text), depth + 1)
+        if found is not None:
+            found.origin = f"dot-sourced {rel}: {found.origin}"
+            if found.provenance is Provenance.WRITTEN:
+                found.provenance, found.source = Provenance.CONFIG_FILE, f"{rel}: ${name} (line {found.line})"
+            return found
+    return None
+
+
 def _assigned(script: Script, name: str, assign: tuple[int, int, str], depth: int) -> Assignment:
     stmt, value_start, _ = assign
     start, end = assigned_value_extent(script.structure, value_start)
@@ -239,6 +257,10 @@ def _assigned(script: Script, name: str, assign: tuple[int, int, str], depth: in
             found.value = followed.value
             found.conditional = followed.conditional
             found.origin = f"{origin}, {followed.origin}"
+            found.provenance, found.source = followed.provenance, followed.source
+        elif followed is not None and followed.provenance is not Provenance.WRITTEN:
+            found.origin = f"{origin}: {followed.origin}"
+            found.provenance, found.source = followed.provenance, followed.source
     return found
 
 
@@ -272,14 +294,43 @@ def follow_value(script: Script, text: str, at: int, depth: int = 0) -> Optional
     if variable:
         found = resolve_variable(script, variable.group(1), at, depth + 1)
         if found is None or found.value is None:
-            return assumed_variable(script, variable.group(1), at)
+            assumed = assumed_variable(script, variable.group(1), at)
+            if assumed is None and found is not None and found.provenance is Provenance.CONFIG_FILE:
+                return found  # no value, but the reason names the configuration file
+            return assumed
         return found
     if len(t) >= 2 and t[0] == '"' and t[-1] == '"' and "$(" not in t:
         return _expand(script, t[1:-1], at, depth)
     address = mail_address(script, t, at, depth)
     if address is not None:
         return address
-    return None
+    return config_value(script, t, at)
+
+
+def config_value(script: Script, text: str, at: int) -> Optional[Assignment]:
+    """A value read from a configuration file the script loads (`$cfg.Mail.Server`), marked config-file.
+
+    When the file cannot be read (outside the tree, missing) the Assignment has no value and its
+    origin says why, with the path; an [assume] entry for the file and key decides it then.
+    """
+    from scanner.configfiles import config_node, scalar
+
+    if script.root is None or "$" not in text:
+        return None
+    node = config_node(script, text, at)
+    if node is None:
+        return None
+    value = scalar(node) if not node.problem else None
+    source = node.source
+    if value is None and script.estate:
+        hit = script.estate.assumed_key(node.path, node.key_text)
+        if hit is not None:
+            entry = f'{script.estate.source}: [assume] "{hit[0]}" = "{hit[1]}"'
+            return Assignment(text, at, script.line_of(at), False, hit[1], f"declared in {entry} ({node.problem or 'not a single value'})", Provenance.DECLARED, entry)
+    if value is None:
+        why = node.problem or f"{source} is not a single value in {node.path}"
+        return Assignment(text, at, script.line_of(at), False, None, why, Provenance.CONFIG_FILE, source)
+    return Assignment(text, at, script.line_of(at), False, value, f"configuration file {source}", Provenance.CONFIG_FILE, source)
 
 
 def assumed_variable(script: Script, name: str, at: int) -> Optional[Assignment]:
@@ -462,6 +513,33 @@ def resolve_hashtable(script: Script, name: str, at: int) -> Hashtable:
 _CLONE = re.compile(r"(?i)\$(?:script:|global:|local:)?(\w+)(?:\.Clone\(\))?[ \t]*(?:[;\r\n#}]|$)")
 
 
+def _config_table(script: Script, name: str, stmt: int, value_start: int, conditional: bool) -> Optional[Hashtable]:
+    """A splat read from a configuration file (`$mail = Import-PowerShellDataFile mail.psd1`, `$cfg.Mail`)."""
+    from scanner.configfiles import ConfigNode, child, config_node, scalar
+    from scanner.structure import assigned_value_extent
+
+    if script.root is None:
+        return None
+    start, end = assigned_value_extent(script.structure, value_start)
+    node = config_node(script, script.text[start:end].strip(), start)
+    if node is None:
+        return None
+    table = Hashtable(name)
+    if node.problem or not isinstance(node.data, dict):
+        table.complete = False
+        table.reasons.append(node.problem or f"{node.source} is not a table of parameters")
+        return table
+    line = script.line_of(stmt)
+    for key in node.data:
+        item: ConfigNode = child(node, str(key))
+        value = scalar(item)
+        if isinstance(item.data, list) and all(isinstance(v, str) for v in item.data):
+            value = None
+        origin = f"configuration file {item.source}"
+        table.set(str(key), Assignment(f"${name}['{key}']", start, line, conditional, value, origin, Provenance.CONFIG_FILE, item.source))
+    return table
+
+
 def _base_table(script: Script, name: str, stmt: int, value_start: int, conditional: bool) -> Optional[Hashtable]:
     """The hashtable one assignment `$name = …` creates: a literal, or a copy (`.Clone()`) of another table."""
     table = Hashtable(name)
@@ -479,6 +557,9 @@ def _base_table(script: Script, name: str, stmt: int, value_start: int, conditio
                 copied.origin = f"${clone.group(1)} copied at line {script.line_of(stmt)}, {copied.origin}"
                 table.entries[key] = HashtableEntry(entry.key, copied)
             return table
+        loaded = _config_table(script, name, stmt, value_start, conditional)
+        if loaded is not None:
+            return loaded
         table.complete = False
         snippet = script.text[value_start : value_start + 40].split("\n")[0]
         table.reasons.append(f"${name} is built by an expression ({snippet.strip()}), not a hashtable literal")

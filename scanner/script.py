@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
+from pathlib import Path
 from typing import Optional
 
 from scanner.estate import EstateFacts
@@ -30,6 +31,8 @@ class Script:
         self.memo: dict[str, object] = {}
         # Facts the estate declares in .smtp2graph.toml (assumed values, host classes).
         self.estate: Optional[EstateFacts] = None
+        # The scan root on disk: configuration files the script loads are read below it.
+        self.root: Optional[Path] = None
 
     @cached_property
     def structure(self) -> Structure:

@@ -99,6 +99,8 @@ def value_param(script: Script, name: str, text: str, kind: BindKind, at: int, l
         bound.conditional = found.conditional
         bound.reason = f"value from {found.origin}"
         bound.provenance, bound.source = found.provenance, found.source
+    elif found is not None and found.origin:
+        bound.reason, bound.provenance, bound.source = found.origin, found.provenance, found.source  # e.g. a config file outside the tree
     return bound
 
 

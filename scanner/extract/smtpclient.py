@@ -68,6 +68,8 @@ def _value_param(script: Script, name: str, span: tuple[int, int], reason: str) 
             bound.conditional = found.conditional
             bound.reason = f"{reason}; value from {found.origin}"
             bound.provenance, bound.source = found.provenance, found.source
+        elif found is not None and found.origin:
+            bound.reason, bound.provenance, bound.source = f"{reason}; {found.origin}", found.provenance, found.source
     return bound
 
 
@@ -123,7 +125,45 @@ def _message_params(script: Script, message: Construction, send_at: int) -> dict
     return params
 
 
+def _mail_settings_defaults(script: Script, params: dict[str, BoundParam]) -> None:
+    """A client without a Host takes .NET's system.net/mailSettings: from a web.config / app.config beside the script."""
+    from scanner.configfiles import mail_settings
+    from scanner.model import Provenance
+
+    node = mail_settings(script)
+    if node is None or node.data is None:
+        return
+    smtp = node.data
+    network = smtp.find("network")
+    where = f"system.net/mailSettings in {node.path} (read by .NET when the process runs with that configuration)"
+
+    def add(name: str, text: str, value: object, key: str) -> None:
+        if name not in params:
+            params[name] = BoundParam(name, text, BindKind.DEFAULT, value, reason=f"default from {where}", provenance=Provenance.CONFIG_FILE, source=f"{node.path}: {key}")  # type: ignore[arg-type]
+
+    if network is not None and network.get("host"):
+        add("SmtpServer", network.get("host"), network.get("host"), "system.net/mailSettings/smtp/network/@host")
+        if network.get("port", "").isdigit():
+            add("Port", network.get("port"), int(network.get("port")), "system.net/mailSettings/smtp/network/@port")
+        if network.get("enableSsl", "").lower() in ("true", "false"):
+            add("UseSsl", network.get("enableSsl"), network.get("enableSsl").lower() == "true", "system.net/mailSettings/smtp/network/@enableSsl")
+        if network.get("defaultCredentials", "").lower() == "true":
+            add("UseDefaultCredentials", "true", True, "system.net/mailSettings/smtp/network/@defaultCredentials")
+        elif network.get("userName"):
+            # The password stays in the file: only the fact that one is configured is reported.
+            add("Credential", "<network userName / password>", None, "system.net/mailSettings/smtp/network/@userName")
+    if smtp.get("from"):
+        add("From", smtp.get("from"), smtp.get("from"), "system.net/mailSettings/smtp/@from")
+
+
 def _client_params(script: Script, client: Construction, send_at: int) -> dict[str, BoundParam]:
+    params = _client_params_written(script, client, send_at)
+    if "SmtpServer" not in params and script.root is not None:
+        _mail_settings_defaults(script, params)
+    return params
+
+
+def _client_params_written(script: Script, client: Construction, send_at: int) -> dict[str, BoundParam]:
     params: dict[str, BoundParam] = {}
     line = script.line_of(client.start)
     for name, span in zip(("SmtpServer", "Port"), client.arguments):

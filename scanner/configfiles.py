@@ -1,0 +1,486 @@
+"""Values from the configuration files a script loads, when those files are in the scanned tree.
+
+A script that reads its SMTP server from `settings.json` gets no verdict from its own text. This
+module reads what the script reads, the way PowerShell would: `Import-PowerShellDataFile`,
+`Get-Content x.json | ConvertFrom-Json` (with or without `-Raw`), `[xml](Get-Content x.xml)` with
+property paths, `ConvertFrom-StringData`, `ConvertFrom-Yaml`, `Import-Csv` rows, dot-sourced
+`.ps1` files, and .NET `system.net/mailSettings` in a `web.config` / `app.config` beside the script.
+
+Every value says which file and key it came from (provenance `config-file`); a file the script
+names outside the scanned tree, or missing from it, is reported with its path instead of being a
+silent "unknown". XML goes through defusedxml, YAML through yaml.safe_load: a configuration file
+is data, never code (a dot-sourced `.ps1` is read as text, never run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from scanner.lexer import LexError, scan_primary, skip_balanced
+from scanner.script import Script
+
+MAX_CONFIG_BYTES = 2 * 1024 * 1024
+_ROOT_MARK = "\x00scriptroot\x00"
+
+
+@dataclass
+class ConfigNode:
+    """A value inside a loaded configuration file (or why the file could not be read)."""
+
+    path: str  # the file relative to the scan root (as written when it is outside the tree)
+    keys: tuple[str, ...]
+    data: Any  # dict / list / str / int / bool / None, or an XML element
+    problem: str = ""  # set when the file is outside the tree, missing or unreadable
+
+    @property
+    def key_text(self) -> str:
+        return ".".join(self.keys)
+
+    @property
+    def source(self) -> str:
+        return f"{self.path}: {self.key_text}" if self.keys else self.path
+
+
+Scalar = Union[str, int, bool]
+
+
+def scalar(node: ConfigNode) -> Optional[Scalar]:
+    """The node's value when it is one string, number or boolean."""
+    data = node.data
+    if _is_element(data):
+        if len(data) or data.attrib:
+            return None
+        return (data.text or "").strip()
+    if isinstance(data, bool) or isinstance(data, (str, int)):
+        return data
+    if isinstance(data, float) and data.is_integer():
+        return int(data)
+    return None
+
+
+def _is_element(data: Any) -> bool:
+    return hasattr(data, "tag") and hasattr(data, "attrib")
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _script_dir(script: Script) -> str:
+    return posixpath.dirname(script.path.replace("\\", "/"))
+
+
+_SCRIPT_ROOT = re.compile(
+    r"(?i)\$\{?PSScriptRoot\}?|\$\((?:Split-Path\s+(?:-Parent\s+)?(?:-Path\s+)?)\$(?:PSCommandPath|MyInvocation\.MyCommand\.(?:Path|Definition))\)"
+)
+_SPLIT_PATH = re.compile(r"(?i)^\(?\s*Split-Path\s+(?:-Parent\s+)?(?:-Path\s+)?\$(?:PSCommandPath|MyInvocation\.MyCommand\.(?:Path|Definition))(?:\s+-Parent)?\s*\)?$")
+_JOIN_PATH = re.compile(r"(?is)^\(?\s*Join-Path\s+(?:-Path\s+)?(?P<a>\S+)\s+(?:-ChildPath\s+)?(?P<b>[^)]+?)\s*\)?$")
+
+
+def path_value(script: Script, text: str, at: int, depth: int = 0) -> Optional[str]:
+    """The path a PowerShell path argument names, with `$PSScriptRoot` as a marker for the script's folder."""
+    from scanner.resolve import follow_value, resolve_variable, static_value
+
+    t = text.strip()
+    if depth > 5 or not t:
+        return None
+    if _SPLIT_PATH.match(t) or re.fullmatch(r"(?i)\$\{?PSScriptRoot\}?", t):
+        return _ROOT_MARK
+    join = _JOIN_PATH.match(t)
+    if join:
+        a = path_value(script, join.group("a"), at, depth + 1)
+        b = path_value(script, join.group("b"), at, depth + 1)
+        return None if a is None or b is None else a.rstrip("\\/") + "/" + b.lstrip("\\/")
+    marked = _SCRIPT_ROOT.sub(lambda m: _ROOT_MARK, t)
+    if marked != t and t[:1] == '"':
+        inner = marked[1:-1]
+        if "$" not in inner:
+            return inner
+    if t[:1] not in "'\"$(@":
+        bare = static_value(t, argument_mode=True)  # a bare word is a string in argument mode: .\settings.xml
+        return bare if isinstance(bare, str) else None
+    found = follow_value(script, marked if marked[:1] in "'\"" else t, at)
+    if found is not None and isinstance(found.value, str):
+        return found.value
+    var = re.fullmatch(r"(?i)\$(?:script:|global:|local:)?(\w+)", t)
+    if var:
+        assigned = resolve_variable(script, var.group(1), at)
+        if assigned is not None:
+            return path_value(script, assigned.text, assigned.start, depth + 1)
+    return None
+
+
+def locate(script: Script, written: str) -> tuple[Optional[Path], str, str]:
+    """(absolute file, path relative to the scan root, problem) for a path the script names.
+
+    A relative path is relative to the current folder at run time: taken as the script's folder,
+    which is what a script that names `.\\settings.json` assumes.
+    """
+    path = written.replace("\\", "/")
+    shown = written.replace(_ROOT_MARK, "$PSScriptRoot/")
+    if re.match(r"^[A-Za-z]:/|^//|^/|^~", path):
+        return None, shown, f"the configuration file {shown} is outside the scanned tree"
+    base = _script_dir(script)
+    if _ROOT_MARK in path:
+        path = path.split(_ROOT_MARK)[-1].lstrip("/")
+    rel = posixpath.normpath(posixpath.join(base, path) if base else path)
+    if rel.startswith("../") or rel == "..":
+        return None, rel, f"the configuration file {rel} is outside the scanned tree"
+    if script.root is None:
+        return None, rel, f"the configuration file {rel} is not read (no scan root)"
+    full = script.root / rel
+    if not full.is_file():
+        return None, rel, f"the configuration file {rel} is not in the scanned tree"
+    return full, rel, ""
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read(script: Script, full: Path, rel: str) -> tuple[Optional[str], str]:
+    try:
+        raw = full.read_bytes()[: MAX_CONFIG_BYTES + 1]
+    except OSError as exc:
+        return None, f"the configuration file {rel} cannot be read ({exc.strerror or exc})"
+    if len(raw) > MAX_CONFIG_BYTES:
+        return None, f"the configuration file {rel} is over {MAX_CONFIG_BYTES // 1024 // 1024} MB"
+    dependencies = script.memo.setdefault("dependencies", {})
+    assert isinstance(dependencies, dict)
+    dependencies[rel] = hashlib.sha256(raw).hexdigest()
+    from scanner.files import DecodeError, decode
+
+    try:
+        return decode(raw)[0], ""
+    except DecodeError as exc:
+        return None, f"the configuration file {rel} cannot be decoded ({exc})"
+
+
+def load(script: Script, kind: str, path_text: str, at: int) -> Optional[ConfigNode]:
+    """The data of a configuration file loaded as ``kind`` (json, xml, psd1, stringdata, yaml, csv, ps1)."""
+    written = path_value(script, path_text, at)
+    if written is None:
+        return None
+    memo_key = f"config:{kind}:{written}"
+    cached = script.memo.get(memo_key)
+    if isinstance(cached, ConfigNode):
+        return cached
+    full, rel, problem = locate(script, written)
+    node = ConfigNode(rel, (), None, problem)
+    if full is not None:
+        text, problem = _read(script, full, rel)
+        if text is None:
+            node.problem = problem
+        else:
+            try:
+                node.data = _parse(kind, text)
+            except (ValueError, TypeError, LexError) as exc:
+                node.problem = f"the configuration file {rel} cannot be parsed as {kind} ({str(exc).splitlines()[0][:120]})"
+            except Exception as exc:  # defusedxml / yaml errors: data we cannot read is not a crash
+                node.problem = f"the configuration file {rel} cannot be parsed as {kind} ({type(exc).__name__})"
+    script.memo[memo_key] = node
+    return node
+
+
+def _parse(kind: str, text: str) -> Any:
+    text = text.lstrip("\ufeff")
+    if kind == "json":
+        return json.loads(text)
+    if kind == "xml":
+        from defusedxml import ElementTree
+
+        return _XmlDocument(ElementTree.fromstring(text.encode("utf-8")))
+    if kind == "yaml":
+        import yaml
+
+        return yaml.safe_load(text)
+    if kind == "stringdata":
+        return _string_data(text)
+    if kind == "csv":
+        import csv
+        import io
+
+        return list(csv.DictReader(io.StringIO(text)))
+    if kind == "psd1":
+        return _psd1(text)
+    raise ValueError(kind)
+
+
+class _XmlDocument:
+    """`[xml]` as PowerShell shows it: the document's only property is its root element's name."""
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+
+
+def _string_data(text: str) -> dict[str, str]:
+    """ConvertFrom-StringData: `key = value` lines; `#` comments and blank lines skipped."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith(("#", ";", "[")) or "=" not in s:
+            continue
+        key, value = s.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _psd1(text: str) -> Any:
+    """A .psd1 data file: one hashtable literal of constants (nested hashtables and arrays allowed)."""
+    from scanner.resolve import parse_hashtable_literal
+
+    sub = Script(text, "<psd1>", True)
+    code = sub.code
+    brace = code.find("@{")
+    if brace < 0:
+        raise ValueError("no @{ } hashtable")
+    return _psd1_table(sub, brace + 1)
+
+
+def _psd1_table(sub: Script, brace: int) -> dict[str, Any]:
+    from scanner.resolve import parse_hashtable_literal, static_value
+
+    entries, _ = parse_hashtable_literal(sub, brace, False, "psd1")
+    table: dict[str, Any] = {}
+    for entry in entries:
+        text = entry.assignment.text
+        if text.startswith("@{"):
+            table[entry.key] = _psd1_table(sub, entry.assignment.start + 1)
+        else:
+            table[entry.key] = entry.assignment.value if entry.assignment.value is not None else static_value(text)
+    return table
+
+
+# --------------------------------------------------------------------------- navigation
+
+
+def child(node: ConfigNode, key: str) -> ConfigNode:
+    """``node.key`` (or ``node['key']``) the way PowerShell reads it: keys compare case-insensitively."""
+    data = node.data
+    keys = node.keys + (key,)
+    if node.problem:
+        return ConfigNode(node.path, keys, None, node.problem)
+    value: Any = None
+    if isinstance(data, _XmlDocument):
+        value = data.root if _local(data.root.tag).lower() == key.lower() else None
+    elif _is_element(data):
+        attribute = next((v for k, v in data.attrib.items() if k.lower() == key.lower()), None)
+        children = [c for c in data if _local(c.tag).lower() == key.lower()]
+        if attribute is not None:
+            value = attribute
+        elif len(children) == 1:
+            value = children[0]
+        elif children:
+            value = children
+    elif isinstance(data, dict):
+        value = next((v for k, v in data.items() if str(k).lower() == key.lower()), None)
+    elif isinstance(data, list) and data and all(isinstance(row, dict) for row in data):
+        # Member enumeration over rows (Import-Csv): one value when every row agrees.
+        values = {json.dumps(next((v for k, v in row.items() if str(k).lower() == key.lower()), None)) for row in data}
+        value = json.loads(values.pop()) if len(values) == 1 else list(values)
+    return ConfigNode(node.path, keys, value)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+# --------------------------------------------------------------------------- what a script assigns
+
+_GET_CONTENT = re.compile(r"(?i)\bGet-Content\b|\bgc\b|\bcat\b")
+_CONVERT = re.compile(r"(?i)\|\s*(?:Out-String\s*\|\s*)?ConvertFrom-(Json|Yaml|StringData)\b|\bConvertFrom-(Json|Yaml|StringData)\b")
+_IMPORT = re.compile(r"(?i)^\(?\s*(Import-PowerShellDataFile|Import-Csv|Import-LocalizedData)\b")
+
+
+_VALUE_PARAMETERS = {"encoding", "delimiter", "header", "totalcount", "tail", "readcount", "first", "head", "uiculture", "basedirectory", "filename", "bindingvariable"}
+
+
+def _command_path(text: str, command_end: int) -> Optional[str]:
+    """The path argument of a command whose name ends at ``command_end``: -Path/-LiteralPath or the first positional."""
+    i = command_end
+    n = len(text)
+    while i < n:
+        while i < n and text[i] in " \t":
+            i += 1
+        if i >= n or text[i] in "|);\r\n}":
+            return None
+        m = re.match(r"-(\w+)(:)?\s*", text[i:])
+        if m:
+            name = m.group(1).lower()
+            i += m.end()
+            if name in ("path", "literalpath", "filepath", "pspath"):
+                return text[i : scan_primary(text, i)] if i < n else None
+            if name in _VALUE_PARAMETERS and i < n:
+                i = scan_primary(text, i)
+            continue
+        try:
+            end = scan_primary(text, i)
+        except LexError:
+            return None
+        return text[i:end]
+    return None
+
+
+def loaded_node(script: Script, text: str, at: int, xml_cast: bool = False) -> Optional[ConfigNode]:
+    """The configuration a value expression loads, if it is one of the recognised forms."""
+    t = text.strip()
+    if t.startswith("(") and t.endswith(")"):
+        try:
+            if skip_balanced(t, 0) == len(t):
+                return loaded_node(script, t[1:-1], at, xml_cast)
+        except LexError:
+            return None
+    xml = re.match(r"(?i)^\[xml\]\s*", t)
+    if xml:
+        return loaded_node(script, t[xml.end() :], at, True)
+    imported = _IMPORT.match(t)
+    if imported:
+        kind = {"import-powershelldatafile": "psd1", "import-csv": "csv", "import-localizeddata": "psd1"}[imported.group(1).lower()]
+        path = _command_path(t, imported.end())
+        return load(script, kind, path, at) if path else None
+    convert = _CONVERT.search(t)
+    content = _GET_CONTENT.search(t)
+    if content is None:
+        return None
+    path = _command_path(t, content.end())
+    if path is None:
+        return None
+    if convert is not None:
+        kind = (convert.group(1) or convert.group(2)).lower()
+        return load(script, kind, path, at)
+    if xml_cast:
+        return load(script, "xml", path, at)
+    return None
+
+
+_MEMBER_PATH = re.compile(r"(?i)^\$(?:script:|global:|local:|using:)?(\w+)((?:\.\w+|\[\s*['\"][^'\"]+['\"]\s*\]|\.Get_Item\(\s*['\"][^'\"]+['\"]\s*\))*)$")
+_STEP = re.compile(r"(?i)\.Get_Item\(\s*['\"]([^'\"]+)['\"]\s*\)|\.(\w+)|\[\s*['\"]([^'\"]+)['\"]\s*\]")
+
+
+def config_node(script: Script, text: str, at: int, depth: int = 0) -> Optional[ConfigNode]:
+    """The configuration value a variable or member path (`$cfg.Mail.Server`, `$ini['host']`) reads."""
+    from scanner.resolve import resolve_variable
+
+    if depth > 6:
+        return None
+    t = text.strip()
+    direct = loaded_node(script, t, at)
+    if direct is not None:
+        return direct
+    m = _MEMBER_PATH.match(t)
+    if m is None:
+        return None
+    name, steps = m.group(1), m.group(2)
+    base: Optional[ConfigNode] = None
+    found = resolve_variable(script, name, at)
+    if found is not None and found.value is None:
+        xml_cast = bool(re.search(r"(?i)\[xml\]\s*\$" + re.escape(name) + r"\s*=\s*$", script.text[max(0, found.start - 80) : found.start]))
+        base = loaded_node(script, found.text, found.start, xml_cast) or config_node(script, found.text, found.start, depth + 1)
+    if base is None:
+        base = _loop_rows(script, name, at, depth)
+    if base is None:
+        return None
+    for step in _STEP.finditer(steps):
+        key = step.group(1) or step.group(2) or step.group(3)
+        if key.lower() in ("value", "innertext", "#text") and _is_element(base.data):
+            base = ConfigNode(base.path, base.keys, (base.data.text or "").strip(), base.problem)
+            continue
+        base = child(base, key)
+    return base
+
+
+def _loop_rows(script: Script, name: str, at: int, depth: int) -> Optional[ConfigNode]:
+    """`foreach ($row in $rows)` around ``at``: the rows (every row's value must agree to be known)."""
+    pattern = re.compile(r"(?i)\bforeach\s*\(\s*\$" + re.escape(name) + r"\s+in\s+")
+    for block in reversed(script.structure.enclosing(at)):
+        head = script.code[max(0, block.start - 300) : block.start]
+        m = None
+        for m in pattern.finditer(head):
+            pass
+        if m is None:
+            continue
+        start = max(0, block.start - 300) + m.end()
+        close = script.text.rfind(")", start, block.start)
+        if close < 0:
+            continue
+        return config_node(script, script.text[start:close], start, depth + 1)
+    return None
+
+
+# --------------------------------------------------------------------------- dot-sourcing
+
+_DOT_SOURCE = re.compile(r"(?m)(?:^|[;{])[ \t]*\.(?=[ \t])")
+
+
+def dot_sourced(script: Script, before: int) -> list[tuple[Script, str]]:
+    """Scripts dot-sourced at script level before ``before`` that are in the scanned tree: (script, path)."""
+    out: list[tuple[Script, str]] = []
+    if script.root is None or ". " not in script.code:
+        return out
+    for m in _DOT_SOURCE.finditer(script.code, 0, before):
+        if script.structure.function_at(m.end()) is not None and script.structure.function_at(m.end()) != script.structure.function_at(before):
+            continue
+        start = m.end()
+        while start < len(script.text) and script.text[start] in " \t":
+            start += 1  # on the text: the masked code blanks the quoted path too
+        if start >= len(script.text) or script.text[start].isspace():
+            continue
+        try:
+            end = scan_primary(script.text, start)
+        except LexError:
+            continue
+        argument = script.text[start:end]
+        written = path_value(script, argument, start)
+        if written is None or not written.lower().endswith(".ps1"):
+            continue
+        memo_key = f"dot:{written}"
+        cached = script.memo.get(memo_key)
+        if isinstance(cached, tuple):
+            if cached[0] is not None:
+                out.append(cached)  # type: ignore[arg-type]
+            continue
+        full, rel, problem = locate(script, written)
+        entry: tuple[Optional[Script], str] = (None, problem or rel)
+        if full is not None:
+            text, _ = _read(script, full, rel)
+            if text is not None:
+                sub = Script(text, rel)
+                sub.root = script.root
+                sub.estate = script.estate
+                sub.memo["dependencies"] = script.memo.get("dependencies", {})
+                entry = (sub, rel)
+        script.memo[memo_key] = entry
+        if entry[0] is not None:
+            out.append(entry)  # type: ignore[arg-type]
+    return out
+
+
+# --------------------------------------------------------------------------- .NET mailSettings
+
+
+def mail_settings(script: Script) -> Optional[ConfigNode]:
+    """`<system.net><mailSettings><smtp>` of a web.config / app.config / <script>.config beside the script."""
+    if script.root is None:
+        return None
+    base = _script_dir(script)
+    names = [posixpath.basename(script.path) + ".config", "app.config", "web.config", "App.config", "Web.config"]
+    for name in names:
+        rel = posixpath.join(base, name) if base else name
+        full = script.root / rel
+        if not full.is_file():
+            continue
+        text, problem = _read(script, full, rel)
+        if text is None:
+            return ConfigNode(rel, (), None, problem)
+        try:
+            document = _parse("xml", text)
+        except Exception:
+            return ConfigNode(rel, (), None, f"the configuration file {rel} cannot be parsed as xml")
+        smtp = document.root.find("system.net/mailSettings/smtp")
+        if smtp is not None:
+            return ConfigNode(rel, ("system.net", "mailSettings", "smtp"), smtp)
+    return None

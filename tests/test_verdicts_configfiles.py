@@ -1,0 +1,120 @@
+"""Values from the configuration files a script loads (issue 13, item 1).
+
+The tree tests/fixtures/scan/configtree holds one job that reads its relay and sender from each
+kind of file the issue lists, one that names a file outside the tree and one whose file is not
+committed, and an SmtpClient that takes its settings from the web.config beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scanner.cli import app
+
+TREE = Path(__file__).parent / "fixtures" / "scan" / "configtree"
+runner = CliRunner()
+
+
+def _scan(tree: Path, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["scan", str(tree), "--jobs", "1", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def by_subject() -> dict[str, dict[str, object]]:
+    _, out, _ = _scan(TREE, "-f", "json", "--no-cache")
+    findings = [f for f in json.loads(out)["findings"] if f["rule"].startswith("SMTP")]
+    return {str(f["call"]["params"]["Subject"]["text"]).strip("'"): f for f in findings}
+
+
+KINDS = {
+    "json": ("backup/backup-mail.json", "Notify.Relay", "backup-bot@fourthcoffee.example"),
+    "psd1": ("backup/conf/defaults.psd1", "MailHost", "backup-psd1@fourthcoffee.example"),
+    "xml": ("backup/site.xml", "site.notification.relay", "backup-xml@fourthcoffee.example"),
+    "ini": ("backup/mail.ini", "relay", "backup-ini@fourthcoffee.example"),
+    "yaml": ("backup/mail.yaml", "notify.relay", "backup-yaml@fourthcoffee.example"),
+    "csv": ("backup/recipients.csv", "Relay", "backup-csv@fourthcoffee.example"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_kind_of_configuration_file_gives_the_server_and_sender_with_file_and_key(kind: str, by_subject: dict[str, dict]) -> None:
+    finding = by_subject[kind]
+    path, key, sender = KINDS[kind]
+    assert finding["assessment"]["breaks"] is True and finding["assessment"]["server"] == "exchange-online-submission"
+    assert finding["sender"] == sender
+    server = finding["call"]["params"]["SmtpServer"]
+    assert server["provenance"] == "config-file" and server["source"] == f"{path}: {key}"
+    assert finding["fix"]["applicability"] == "safe"
+
+
+def test_a_dot_sourced_script_sets_the_variables(by_subject: dict[str, dict]) -> None:
+    finding = by_subject["dot-sourced"]
+    assert finding["assessment"]["breaks"] is True and finding["sender"] == "backup-dot@fourthcoffee.example"
+    assert finding["call"]["params"]["SmtpServer"]["source"].startswith("shared/mail-vars.ps1: $JobRelay")
+
+
+def test_a_splat_read_from_a_data_file(by_subject: dict[str, dict]) -> None:
+    finding = by_subject["psd1 splat"]
+    params = finding["call"]["params"]
+    assert params["SmtpServer"]["kind"] == "splat" and params["SmtpServer"]["source"] == "backup/conf/splat.psd1: SmtpServer"
+    assert params["SmtpServer"]["text"] == "$mailSplat['SmtpServer']"  # valid PowerShell if a fix copies it
+    assert finding["assessment"]["breaks"] is True and finding["sender"] == "backup-splat@fourthcoffee.example"
+
+
+def test_files_outside_the_tree_or_missing_are_reported_with_their_path(by_subject: dict[str, dict]) -> None:
+    outside = by_subject["outside"]
+    assert outside["assessment"]["breaks"] is None
+    assert "D:\\Ops\\mail-settings.json is outside the scanned tree" in outside["call"]["params"]["SmtpServer"]["reason"]
+    (undecided,) = outside["assessment"]["undecided"]
+    assert undecided["declare"] == '[assume] "mail-settings.json:Relay" = "smtp.office365.com"'
+    missing = by_subject["missing"]
+    assert "backup/not-committed.json is not in the scanned tree" in missing["call"]["params"]["SmtpServer"]["reason"]
+
+
+def test_web_config_mail_settings_beside_the_script_and_its_password_never_shown() -> None:
+    _, out, _ = _scan(TREE, "-f", "json", "--no-cache")
+    assert "Plain-Text-In-Config-7" not in out
+    digest = [f for f in json.loads(out)["findings"] if f["path"] == "intranet/Send-Digest.ps1"]
+    (finding,) = digest
+    assert finding["assessment"]["breaks"] is True and finding["sender"] == "intranet@fourthcoffee.example"
+    server = finding["call"]["params"]["SmtpServer"]
+    assert server["provenance"] == "config-file" and server["source"] == "intranet/web.config: system.net/mailSettings/smtp/network/@host"
+
+
+def test_an_assumed_config_key_decides_a_file_outside_the_tree(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(TREE, tree)
+    (tree / ".smtp2graph.toml").write_text('[assume]\n"mail-settings.json:Relay" = "relay.fourthcoffee.local"\n')
+    _, out, _ = _scan(tree, "-f", "json", "--no-cache")
+    (outside,) = [f for f in json.loads(out)["findings"] if f["call"]["params"].get("Subject", {}).get("text") == "'outside'"]
+    assert outside["assessment"]["breaks"] is False
+    assert outside["call"]["params"]["SmtpServer"]["provenance"] == "declared"
+
+
+def test_editing_a_configuration_file_changes_the_next_scan_even_with_the_cache(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(TREE, tree)
+    cache = tmp_path / "cache"
+
+    def json_verdict() -> object:
+        _, out, _ = _scan(tree, "-f", "json", "--cache-dir", str(cache))
+        (finding,) = [f for f in json.loads(out)["findings"] if f["call"]["params"].get("Subject", {}).get("text") == "'json'"]
+        return finding["assessment"]["breaks"]
+
+    assert json_verdict() is True
+    assert json_verdict() is True  # a second, warm run
+    config = tree / "backup" / "backup-mail.json"
+    config.write_text(config.read_text().replace("smtp.office365.com", "relay.fourthcoffee.local"))
+    assert json_verdict() is False
+
+
+def test_explain_unknown_names_the_config_key_to_declare(tmp_path: Path) -> None:
+    _, out, _ = _scan(TREE, "--no-cache", "--explain-unknown")
+    assert '"not-committed.json:Relay" = "smtp.office365.com"' in out
+    assert "backup/Invoke-Backup.ps1:28" in out and "backup/Invoke-Backup.ps1:31" in out
