@@ -54,10 +54,19 @@ def printable(text: object) -> str:
 
 
 def display_path(root: str, path: str) -> str:
-    """The path a person (or an editor) opens: the scan root joined with the finding's path."""
+    """The path a person (or an editor) opens: the scan root joined with the finding's path, relative to the
+    current folder when it is inside it (as ruff prints them)."""
     if not root or root in (".", "./"):
         return path
-    return posixpath.normpath(posixpath.join(root.replace("\\", "/"), path))
+    joined = posixpath.normpath(posixpath.join(root.replace("\\", "/"), path))
+    if posixpath.isabs(joined):
+        try:
+            here = os.getcwd().replace("\\", "/")
+        except OSError:
+            return joined
+        if joined.startswith(here.rstrip("/") + "/"):
+            return joined[len(here.rstrip("/")) + 1 :]
+    return joined
 
 
 def _roots(report: MergedReport) -> dict[str, str]:
