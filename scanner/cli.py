@@ -208,6 +208,11 @@ _GraphUrlOpt = Annotated[Optional[str], typer.Option(
 _TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for each HTTP answer.")]
 
 
+class _ThroughOption(str, _MigrateEnum):
+    GRAPH = "graph"
+    MODULE = "module"
+
+
 class _CloudOption(str, _MigrateEnum):
     GLOBAL = "global"
     USGOV = "usgov"
@@ -253,7 +258,15 @@ def verify(
     scope_changed_at: Annotated[Optional[str], typer.Option(
         "--scope-changed-at", help="When the app's RBAC scope was last changed (2026-12-01T14:30Z, or an age: 45m). "
         "Inside the 2 h propagation window a 403 proves nothing.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the exact requests; send nothing.")] = False,
+    include_relay: Annotated[bool, typer.Option(
+        "--include-relay", help="Also test-send as scanned senders that only use a relay or direct send.")] = False,
+    through: Annotated[_ThroughOption, typer.Option(
+        "--through", help="graph: send with smtp2graph's own client; module: send with Send-GraphMailMessage of "
+        "the generated Smtp2Graph module in pwsh, the code the patched scripts run.")] = _ThroughOption.GRAPH,
+    module: Annotated[Optional[Path], typer.Option(
+        "--module", help="With --through module: a kit or module folder (default: the module as smtp2graph kit "
+        "writes it).", metavar="DIR")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and the exact requests; send nothing.")] = False,
     output_format: _GraphFormatOpt = _GraphFormat.TABLE,
     authority_host: _AuthorityOpt = None,
     graph_url: _GraphUrlOpt = None,
@@ -269,7 +282,8 @@ def verify(
     options = _connection_options(locals())
     raise typer.Exit(verify_command(
         options, senders=sender or [], senders_from=senders_from, to=to, expect_denied=expect_denied or [],
-        dry_run=dry_run, output=output_format, scope_changed_at=scope_changed_at,
+        dry_run=dry_run, output=output_format, scope_changed_at=scope_changed_at, include_relay=include_relay,
+        through=through.value, module=module,
     ))
 
 

@@ -124,7 +124,7 @@ def test_verify_json_contract(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatc
     _, out, _ = run(tenant, monkeypatch, senders=["alerts@contoso.com"], expect_denied=["ceo@contoso.com"])
     document = json.loads(out)
     assert set(document) == {"schema_version", "kind", "tool", "app_id", "tenant", "generated_at", "verdict", "token",
-                             "scope_changed_at", "notes", "credentials", "results"}
+                             "scope_changed_at", "notes", "credentials", "send_path", "skipped", "results"}
     assert document["schema_version"] == 2 and document["kind"] == "verify" and document["verdict"] == "pass"
     assert document["token"]["kind"] == "app-only" and document["token"]["mail_send_role"] is True
     assert document["tool"] == {"name": "smtp2graph", "version": __version__}
@@ -153,10 +153,13 @@ def test_dry_run_prints_requests_and_contacts_nothing(tenant: FakeTenant, monkey
                          dry_run=True)
     assert code == 0
     assert tenant.requests == [] and tenant.issued_tokens == []
-    assert f"POST {tenant.graph_url}/users/alerts@contoso.com/sendMail" in out
-    assert f"POST {tenant.graph_url}/users/ceo@contoso.com/sendMail" in out
-    assert "Authorization: Bearer ***" in out
-    body = json.loads(out.split("\n\n", 1)[1].split("\nPOST ")[0].strip())
+    plan = json.loads(out)
+    assert plan["kind"] == "verify-plan"
+    assert [(p["sender"], p["purpose"], p["method"], p["url"]) for p in plan["plan"]] == [
+        ("alerts@contoso.com", "send", "POST", f"{tenant.graph_url}/users/alerts@contoso.com/sendMail"),
+        ("ceo@contoso.com", "expect-denied", "POST", f"{tenant.graph_url}/users/ceo@contoso.com/sendMail")]
+    assert plan["plan"][0]["headers"]["Authorization"] == "Bearer ***"
+    body = plan["plan"][0]["body"]
     assert body["saveToSentItems"] is False
     assert body["message"]["subject"] == "[smtp2graph test] Graph sendMail check for alerts@contoso.com"
     assert SECRET not in out + err

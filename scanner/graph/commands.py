@@ -19,7 +19,7 @@ from scanner.graph.auth import (
 )
 from scanner.graph.client import GraphClient, RetryPolicy
 from scanner.graph.errors import GraphError, ToolError
-from scanner.graph.render import OutputFormat, format_audit, format_verify
+from scanner.graph.render import OutputFormat, format_audit, format_plan, format_verify
 from scanner.graph.verify import VerifyTarget
 
 if TYPE_CHECKING:
@@ -172,22 +172,29 @@ def _addresses(values: list[str], option: str) -> list[str]:
 
 
 def _collect_targets(senders: list[str], senders_from: Optional[Path], expect_denied: list[str],
-                     runtime: Runtime) -> list[VerifyTarget]:
-    """--from, the scan's static senders, then --expect-denied, deduplicated."""
+                     runtime: Runtime, include_relay: bool = False) -> tuple[list[VerifyTarget], list[tuple[str, str]]]:
+    """--from, the scan's static senders (relay-only ones skipped unless asked), then --expect-denied."""
     from scanner.graph.senders import load_scan
     from scanner.graph.verify import build_targets
 
     wanted = _addresses(senders, "--from")
+    skipped: list[tuple[str, str]] = []
     if senders_from is not None:
         scanned = load_scan(senders_from)
         if not scanned.senders:
             print(f"{senders_from}: no static sender in the scan report (dynamic From values cannot be tested)",
                   file=runtime.stderr)
-        wanted.extend(sorted(scanned.senders))
+        relay = {} if include_relay else scanned.relay_only()
+        for sender in sorted(scanned.senders):
+            if sender in relay and sender not in wanted:
+                skipped.append((sender, relay[sender] + "; not test-sent (--include-relay to test it)"))
+            else:
+                wanted.append(sender)
     targets = build_targets(wanted, _addresses(expect_denied, "--expect-denied"))
     if not targets:
-        raise ToolError("nothing to verify: give --from, --senders-from or --expect-denied")
-    return targets
+        raise ToolError("nothing to verify: give --from, --senders-from or --expect-denied"
+                        + (" (every scanned sender is relay-only: add --include-relay)" if skipped else ""))
+    return targets, skipped
 
 
 def _credential_health(options: ConnectionOptions, settings: AuthSettings, client: GraphClient, app_id: str,
@@ -211,6 +218,9 @@ def verify_command(
     dry_run: bool,
     output: OutputFormat,
     scope_changed_at: Optional[str] = None,
+    include_relay: bool = False,
+    through: str = "graph",
+    module: Optional[Path] = None,
     runtime: Optional[Runtime] = None,
 ) -> int:
     """Run `smtp2graph verify`; returns the exit code.
@@ -230,24 +240,43 @@ def verify_command(
         recipient = parse_address(to)
         if recipient is None:
             raise ToolError(f"--to {to}: not an email address")
-        targets = _collect_targets(senders, senders_from, expect_denied, runtime)
+        if through not in ("graph", "module"):
+            raise ToolError(f"--through {through}: choose graph or module")
+        targets, skipped = _collect_targets(senders, senders_from, expect_denied, runtime, include_relay)
         if dry_run:
             # No credential is read and no token requested: the token provider here refuses to run.
             client = _client(options, _no_token, runtime)
             app_id = options.client_id or "(managed identity)"
-            for planned in plan_requests(client, targets, recipient, app_id, runtime.now()):
-                print(planned.render() + "\n", file=runtime.stdout)
+            planned = plan_requests(client, targets, recipient, app_id, runtime.now())
+            runtime.stdout.write(format_plan(targets, planned, skipped, output, through))
             print(f"dry run: {len(targets)} request(s) shown, nothing sent, no token requested", file=runtime.stderr)
             return EXIT_OK
         settings = options.settings(VERIFY_PERMISSIONS)
+        if through == "module":
+            from scanner.graph.module_verify import check_module_prerequisites
+
+            check_module_prerequisites(settings, options.certificate)
         provider = _provider(settings, runtime)
         client = _client(options, provider, runtime)
         claims = _show_claims(provider, runtime)
         app_id = claims.app_id or settings.client_id or "(managed identity)"
         limiter = MailboxRateLimiter(sleep=runtime.sleep) if runtime.sleep else MailboxRateLimiter()
-        report = run_verify(client, targets, recipient, app_id=app_id, tenant=settings.tenant,
-                            token=TokenFacts.from_claims(claims), scope_changed_at=changed_at,
-                            limiter=limiter, now=runtime.now)
+        token = TokenFacts.from_claims(claims)
+        if through == "module":
+            from scanner.graph.module_verify import send_through_module
+            from scanner.graph.verify import judge_attempts
+
+            started = runtime.now()
+            attempts = send_through_module(targets, recipient, app_id, settings=settings,
+                                           graph_url=options.resolved_graph_url(), certificate=options.certificate,
+                                           module=module, client=client, now=runtime.now)
+            report = judge_attempts(attempts, targets, recipient, app_id=app_id, tenant=settings.tenant, token=token,
+                                    scope_changed_at=changed_at, started=started, now=runtime.now())
+            report.send_path = "smtp2graph-module"
+        else:
+            report = run_verify(client, targets, recipient, app_id=app_id, tenant=settings.tenant,
+                                token=token, scope_changed_at=changed_at, limiter=limiter, now=runtime.now)
+        report.skipped = skipped
         report.credentials = _credential_health(options, settings, client, app_id, runtime)
     except (ToolError, GraphError) as error:
         print(f"smtp2graph verify: {error}", file=runtime.stderr)

@@ -10,7 +10,9 @@ from rich.table import Table
 
 from scanner.graph.audit import AuditReport
 from scanner.graph.formats import OutputFormat
-from scanner.graph.verify import VerifyReport
+from scanner import __version__
+from scanner.graph.client import PlannedRequest
+from scanner.graph.verify import VerifyReport, VerifyTarget
 
 
 class Command(str):
@@ -30,11 +32,43 @@ def _console_text(*renderables: object) -> str:
     return buffer.getvalue()
 
 
+def format_plan(targets: list[VerifyTarget], planned: list[PlannedRequest], skipped: list[tuple[str, str]],
+                output: OutputFormat, through: str = "graph") -> str:
+    """`verify --dry-run`: the plan table (sender, purpose, request), then each request in full; or the plan JSON."""
+    purposes = {"send": "send", "denied": "expect-denied"}
+    if output is OutputFormat.JSON:
+        document = {
+            "schema_version": 2, "kind": "verify-plan", "tool": {"name": "smtp2graph", "version": __version__},
+            "send_path": "smtp2graph-module" if through == "module" else "graph-client",
+            "plan": [{"sender": t.sender, "purpose": purposes[t.expectation.value], "method": r.method, "url": r.url,
+                      "headers": dict(r.headers), "body": r.json_body} for t, r in zip(targets, planned)],
+            "skipped": [{"sender": sender, "reason": reason} for sender, reason in skipped],
+        }
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    table = Table(title="smtp2graph verify --dry-run — the plan (nothing is sent)", title_justify="left")
+    for column in ("Sender", "Purpose", "Request"):
+        table.add_column(column, overflow="fold")
+    for target, request in zip(targets, planned):
+        table.add_row(target.sender, purposes[target.expectation.value], f"{request.method} {request.url}")
+    for sender, reason in skipped:
+        table.add_row(sender, "skipped", reason)
+    parts: list[object] = [table]
+    if through == "module":
+        parts.append("sends go through Send-GraphMailMessage of the generated Smtp2Graph module in pwsh; the "
+                     "module builds the same request")
+    parts += [Command(request.render() + "\n") for request in planned]
+    return _console_text(*parts)
+
+
 def format_verify(report: VerifyReport, output: OutputFormat) -> str:
     """The verify result as a table (sender → verdict → what to do) or as the verify JSON."""
     if output is OutputFormat.JSON:
         return json.dumps(report.to_json(), indent=2) + "\n"
     parts: list[object] = [f"note: {note}" for note in report.notes]
+    parts += [f"skipped: {sender}: {reason}" for sender, reason in report.skipped]
+    if report.send_path == "smtp2graph-module":
+        parts.append("sent through: Send-GraphMailMessage of the generated Smtp2Graph module in pwsh "
+                     "(the code the patched scripts run)")
     if report.credentials is not None:
         for item in report.credentials.items:
             prefix = "WARNING: " if item.state != "ok" else ""

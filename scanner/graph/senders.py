@@ -12,6 +12,9 @@ from scanner.graph.errors import ToolError
 
 GRAPH_APIS = frozenset({"graph-sendmail", "send-mgusermail"})
 STATIC_KINDS = frozenset({"splat", "default", "splat-literal"})
+RELAY_SERVER_CLASSES = frozenset({"exchange-online-direct-send", "other-relay"})
+RELAY_WORDS = {"exchange-online-direct-send": "direct send (*.mail.protection.outlook.com)",
+               "other-relay": "another relay (on-premises, third party)"}
 # An apostrophe is valid in a local part (o'brien@contoso.com); not in the domain.
 _ADDRESS = re.compile(r"^[^@\s<>\"$`(){}]+@[^@\s<>\"'$`(){}]+\.[^@\s<>\"'$`(){}]+$")
 
@@ -22,6 +25,18 @@ class ScannedAccounts:
 
     senders: dict[str, list[str]] = field(default_factory=dict)  # address -> script paths
     credential_users: dict[str, list[str]] = field(default_factory=dict)  # account -> script paths
+    # sender -> the scanner's server classes of its calls ("exchange-online-submission", "other-relay", …)
+    sender_servers: dict[str, set[str]] = field(default_factory=dict)
+
+    def relay_only(self) -> dict[str, str]:
+        """Senders whose every call goes to a relay or direct send (no SMTP AUTH): sender -> why."""
+        found = {}
+        for sender, servers in self.sender_servers.items():
+            if servers and servers <= RELAY_SERVER_CLASSES:
+                kinds = " and ".join(sorted(RELAY_WORDS[s] for s in servers))
+                found[sender] = (f"relay-only: every call of this sender goes to {kinds}, which the SMTP AUTH "
+                                 "retirement does not touch")
+        return found
 
     def all_accounts(self) -> dict[str, list[str]]:
         """Senders and credential accounts together (the names a sign-in log would show)."""
@@ -96,6 +111,10 @@ def load_scan(path: Path) -> ScannedAccounts:
             scripts = accounts.senders.setdefault(sender, [])
             if script not in scripts:
                 scripts.append(script)
+            assessment = finding.get("assessment")
+            server = assessment.get("server") if isinstance(assessment, dict) else None
+            # A call without an assessment counts as "unknown": never a reason to skip the sender.
+            accounts.sender_servers.setdefault(sender, set()).add(str(server or "unknown"))
         user = finding.get("credential_user")
         if isinstance(user, str) and user.strip():
             account = user.strip().lower()

@@ -138,6 +138,8 @@ class VerifyReport:
     results: list[VerifyResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     credentials: Optional["CredentialHealth"] = None
+    send_path: str = "graph-client"  # or "smtp2graph-module": who carried the test sends
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (sender, why it was not test-sent)
 
     @property
     def verdict(self) -> Verdict:
@@ -170,6 +172,8 @@ class VerifyReport:
             "scope_changed_at": iso_utc(self.scope_changed_at) if self.scope_changed_at else None,
             "notes": list(self.notes),
             "credentials": None if self.credentials is None else self.credentials.to_json(),
+            "send_path": self.send_path,
+            "skipped": [{"sender": sender, "reason": reason} for sender, reason in self.skipped],
             "results": [r.to_json() for r in self.results],
         }
 
@@ -269,6 +273,12 @@ def describe_missing_mailbox(client: GraphClient, mailbox: str) -> str:
     return f"{mailbox} is licensed but its mailbox is inactive or soft-deleted: restore it or use another sender"
 
 
+def ordered_targets(targets: list[VerifyTarget]) -> list[VerifyTarget]:
+    """In-scope senders first, then the mailboxes expected to be denied (their 403 is judged by the 202s)."""
+    return ([t for t in targets if t.expectation is Expectation.SEND]
+            + [t for t in targets if t.expectation is Expectation.DENIED])
+
+
 def run_verify(
     client: GraphClient,
     targets: list[VerifyTarget],
@@ -283,12 +293,9 @@ def run_verify(
 ) -> VerifyReport:
     """Test-send once per target (in-scope senders first), rate-limited per mailbox, then judge every answer."""
     limiter = limiter or MailboxRateLimiter()
-    report = VerifyReport(app_id=app_id, tenant=tenant, generated_at=now(), token=token,
-                          scope_changed_at=scope_changed_at)
+    started = now()
     attempts: list[Attempt] = []
-    ordered = ([t for t in targets if t.expectation is Expectation.SEND]
-               + [t for t in targets if t.expectation is Expectation.DENIED])
-    for target in ordered:
+    for target in ordered_targets(targets):
         limiter.acquire(target.sender)
         message = build_test_message(target.sender, to, app_id, now(), target.expectation)
         try:
@@ -300,9 +307,19 @@ def run_verify(
             attempts.append(attempt)
         else:
             attempts.append(Attempt(target, response.status, None))
+    return judge_attempts(attempts, targets, to, app_id=app_id, tenant=tenant, token=token,
+                          scope_changed_at=scope_changed_at, started=started, now=now())
+
+
+def judge_attempts(attempts: list[Attempt], targets: list[VerifyTarget], to: str, *, app_id: str, tenant: str,
+                   token: Optional[TokenFacts], scope_changed_at: Optional[datetime], started: datetime,
+                   now: datetime) -> VerifyReport:
+    """The report for a run's answers, whichever path sent them (Python client or the generated module)."""
+    report = VerifyReport(app_id=app_id, tenant=tenant, generated_at=started, token=token,
+                          scope_changed_at=scope_changed_at)
     judge = Judge(token, [a.target.sender for a in attempts
                           if a.target.expectation is Expectation.SEND and a.error is None],
-                  scope_changed_at, now(), app_id, to)
+                  scope_changed_at, now, app_id, to)
     report.results = [judge.classify(a) for a in attempts]
     report.notes = judge.notes(targets)
     return report

@@ -411,7 +411,8 @@ class FakeTenant:
                              f"'{self.tenant}'.")
         scope = form.get("scope", "")
         resource = scope.rsplit("/.default", 1)[0]
-        if scope.endswith("/.default") and resource.rstrip("/") != self.graph_resource:
+        # A client may address the fake itself as its Graph resource (the module derives it from its endpoint).
+        if scope.endswith("/.default") and resource.rstrip("/") not in (self.graph_resource, self.base_url):
             return 400, _aad("invalid_resource", f"AADSTS500011: The resource principal named {resource} was not "
                                                  f"found in the tenant named {self.tenant}. This can happen if the "
                                                  "application has not been installed by the administrator of the "
