@@ -271,6 +271,18 @@ def file_name_of(path: str) -> str:
     return re.split(r"[\\/]", path.rstrip("\\/"))[-1]
 
 
+def _source(bound: BoundParam) -> str:
+    """PowerShell text that yields the parameter's value at the call.
+
+    A script block in $PSDefaultParameterValues is not the value: PowerShell runs it and binds what it
+    returns, so the rewritten code runs it too (`(& { … })`) instead of copying its text.
+    """
+    text = bound.text.strip()
+    if bound.kind is BindKind.DEFAULT and text.startswith("{") and text.endswith("}"):
+        return f"(& {text})"
+    return bound.text
+
+
 def _static_strings(bound: BoundParam) -> list[str] | None:
     """The parameter's constant strings, or None when any part is computed at run time.
 
@@ -332,8 +344,8 @@ class _Builder:
             if is_literal_text(bound.text):
                 return PsValue(ps=ps_quote(scalar), static=scalar)
             # Resolved from a variable: the report shows the value, the code keeps the variable.
-            return PsValue(ps=ps_expression(bound.text), static=scalar)
-        return PsValue(ps=ps_expression(bound.text))
+            return PsValue(ps=ps_expression(_source(bound)), static=scalar)
+        return PsValue(ps=ps_expression(_source(bound)))
 
     def recipients(self, bound: BoundParam) -> RecipientList:
         strings = _static_strings(bound)
@@ -343,8 +355,8 @@ class _Builder:
                 parsed.extend(parse_recipient(part) for part in split_addresses(item))
             if is_literal_text(bound.text):
                 return RecipientList(static=tuple(parsed))
-            return RecipientList(static=tuple(parsed), expression=ps_expression(bound.text))
-        return RecipientList(expression=ps_expression(bound.text))
+            return RecipientList(static=tuple(parsed), expression=ps_expression(_source(bound)))
+        return RecipientList(expression=ps_expression(_source(bound)))
 
     # -- one method per concern, called in order by build()
 
@@ -370,10 +382,10 @@ class _Builder:
         if bound is None:
             mail_message = self.call.param("MailMessage")
             if mail_message is not None:
-                self.mapping.sender_text = f"{ps_expression(mail_message.text)}.From.Address"
+                self.mapping.sender_text = f"{ps_expression(_source(mail_message))}.From.Address"
             return
         recipients = self.recipients(bound)
-        self.mapping.sender_text = bound.text.strip()
+        self.mapping.sender_text = _source(bound).strip()
         if recipients.static:
             first = recipients.static[0]
             self.mapping.sender = first.address.lower()
@@ -424,7 +436,7 @@ class _Builder:
         else:
             state = _is_true_switch(html)
             if state is None:
-                condition = ps_expression(html.text)
+                condition = ps_expression(_source(html))
                 self.mapping.content_type = PsValue(ps=f"$(if ({condition}) {{ 'HTML' }} else {{ 'Text' }})")
             else:
                 kind = "HTML" if state else "Text"
@@ -443,7 +455,7 @@ class _Builder:
                 return
             self.note(NoteKind.LOST, f"Priority {scalar!r} is not High, Normal or Low; importance is left out.")
             return
-        self.mapping.importance = PsValue(ps=f"([string]{ps_expression(bound.text)}).ToLower()")
+        self.mapping.importance = PsValue(ps=f"([string]{ps_expression(_source(bound))}).ToLower()")
 
     def delivery_notification(self) -> None:
         bound = self.call.param("DeliveryNotificationOption")
@@ -451,7 +463,7 @@ class _Builder:
             return
         strings = _static_strings(bound)
         if strings is None:
-            expression = ps_expression(bound.text)
+            expression = ps_expression(_source(bound))
             self.mapping.delivery_receipt = PsValue(ps=f"([string]{expression} -match 'OnSuccess')")
             self.note(
                 NoteKind.LOST,
@@ -513,7 +525,7 @@ class _Builder:
                                        content_type=content_type_for(name))
                     )
             if strings is None or not is_literal_text(bound.text):
-                self.mapping.attachments_expression = ps_expression(bound.text)
+                self.mapping.attachments_expression = ps_expression(_source(bound))
         self.note(
             NoteKind.INFO,
             "Attachments larger than 3 MB go through a draft and an upload session, which needs the "
@@ -561,7 +573,7 @@ class _Builder:
             return
         # Generated code converts the object when it runs, so later changes to it (a loop adding
         # recipients) are kept; the report still shows what the scanner resolved from the file.
-        self.mapping.mail_message = ps_expression(bound.text)
+        self.mapping.mail_message = ps_expression(_source(bound))
         self.note(
             NoteKind.INFO,
             f"The message is built at run time from {bound.text.strip()}: recipients, subject, body, "

@@ -13,16 +13,17 @@ INDENT = "    "
 
 _RECIPIENT_HELPER = """\
 function ConvertTo-GraphRecipient {
-    # 'Name <a@b>' and 'a@b' alike: MailAddress parses both, as Send-MailMessage does.
+    # 'Name <a@b>', '"Doe, John" <a@b>' and 'a@b, c@d' alike: MailAddressCollection.Add splits a list
+    # on the commas outside quotes, exactly as Send-MailMessage does.
     param([string[]]$Address)
     foreach ($item in $Address) {
-        foreach ($part in ($item -split ',')) {
-            if ($part.Trim()) {
-                $parsed = New-Object System.Net.Mail.MailAddress -ArgumentList $part.Trim()
-                $emailAddress = @{ address = $parsed.Address }
-                if ($parsed.DisplayName) { $emailAddress['name'] = $parsed.DisplayName }
-                @{ emailAddress = $emailAddress }
-            }
+        if (-not $item -or -not $item.Trim()) { continue }
+        $list = New-Object System.Net.Mail.MailAddressCollection
+        $list.Add($item)
+        foreach ($parsed in $list) {
+            $emailAddress = @{ address = $parsed.Address }
+            if ($parsed.DisplayName) { $emailAddress['name'] = $parsed.DisplayName }
+            @{ emailAddress = $emailAddress }
         }
     }
 }
@@ -58,8 +59,9 @@ if ($mailMessage.IsBodyHtml) {{ $contentType = 'HTML' }}
 $message = @{{
     subject = $mailMessage.Subject
     body    = @{{ contentType = $contentType; content = $mailMessage.Body }}
-    importance = ([string]$mailMessage.Priority).ToLower()
 }}
+$importance = ([string]$mailMessage.Priority).ToLower()
+if ($importance) {{ $message['importance'] = $importance }}
 $message['from'] = @{{ emailAddress = @{{ address = $mailMessage.From.Address; name = $mailMessage.From.DisplayName }} }}
 $fields = @{{ toRecipients = 'To'; ccRecipients = 'CC'; bccRecipients = 'Bcc'; replyTo = 'ReplyToList' }}
 foreach ($field in $fields.Keys) {{
@@ -167,7 +169,7 @@ def message_lines(mapping: GraphMapping) -> list[str]:
             lines.extend(_assign(field_name, _recipient_expr(mapping.recipients[field_name], inner), inner))
     if mapping.from_recipient is not None:
         lines.extend(_single_recipient(mapping.from_recipient, inner))
-    if mapping.importance is not None:
+    if mapping.importance is not None and mapping.importance.is_static:
         lines.append(f"{inner}importance = {mapping.importance.ps}")
     if mapping.delivery_receipt is not None:
         lines.append(f"{inner}isDeliveryReceiptRequested = {mapping.delivery_receipt.ps}")
@@ -193,6 +195,10 @@ def message_lines(mapping: GraphMapping) -> list[str]:
             lines.append(f"{inner}{INDENT}@{{ name = {ps_quote(name)}; value = {value.ps} }}")
         lines.append(f"{inner})")
     lines.append("}")
+    if mapping.importance is not None and not mapping.importance.is_static:
+        # An empty -Priority ($null, '') sends no importance: Graph refuses an empty one.
+        lines.append(f"$importance = {mapping.importance.ps}")
+        lines.append("if ($importance) { $message['importance'] = $importance }")
     return lines
 
 

@@ -1,0 +1,202 @@
+"""Migration defects found on real code (issue 11): code that runs elsewhere, signed scripts, credentials,
+inline snippets' addresses / defaults / importance, and what the inline style must refuse."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scanner.engine import calls_in_text
+from scanner.migrate.mapping import map_call
+from scanner.migrate.patch import IMPORT_LINE, FixStyle, PatchedText, patch_text
+from scanner.migrate.snippets import _RECIPIENT_HELPER, message_lines
+from scanner.model import FixApplicability
+from scanner.powershell import run_pwsh
+
+SEND = "Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject 'hi' -SmtpServer smtp.office365.com -UseSsl"
+
+
+def patch(text: str, style: FixStyle = FixStyle.MODULE, unsafe: bool = False) -> PatchedText:
+    return patch_text(text, calls_in_text(text, "t.ps1", False), style=style, unsafe_fixes=unsafe)
+
+
+# --------------------------------------------------------------------------- item 4: code that runs elsewhere
+
+
+def test_invoke_command_on_another_computer_is_unsafe_and_imports_inside_the_block() -> None:
+    text = f"Invoke-Command -ComputerName srv01 -ScriptBlock {{\n    {SEND}\n}}\n"
+    fix, = patch(text).fixes
+    assert fix.applicability is FixApplicability.UNSAFE
+    assert "another computer (Invoke-Command -ComputerName)" in fix.reason and "installed there" in fix.reason
+    assert not fix.applied
+    applied = patch(text, unsafe=True)
+    assert applied.patched == ("Invoke-Command -ComputerName srv01 -ScriptBlock {\n    " + IMPORT_LINE + "\n    "
+                               + SEND.replace("Send-MailMessage", "Send-GraphMailMessage") + "\n}\n")
+
+
+def test_invoke_command_parameters_after_the_block_still_count() -> None:
+    text = f"Invoke-Command -ScriptBlock {{ {SEND} }} -Session $session\n"
+    fix, = patch(text).fixes
+    assert fix.applicability is FixApplicability.UNSAFE and "Invoke-Command -Session" in fix.reason
+
+
+def test_local_invoke_command_stays_in_the_session_and_uses_the_script_import() -> None:
+    text = f"Invoke-Command -ScriptBlock {{ {SEND} }}\n"
+    result = patch(text)
+    assert result.fixes[0].applied and result.patched.startswith(IMPORT_LINE + "\n")
+
+
+def test_runspace_script_block_imports_inside_it() -> None:
+    text = ("$ps = [powershell]::Create()\n"
+            f"$null = $ps.AddScript({{\n    {SEND}\n}})\n"
+            "$ps.Invoke()\n")
+    result = patch(text)
+    assert result.fixes[0].applied
+    assert result.patched.index(IMPORT_LINE) > result.patched.index("AddScript({")
+    assert not result.patched.startswith(IMPORT_LINE)
+
+
+def test_script_block_in_a_variable_that_a_job_runs_imports_inside_it() -> None:
+    text = f"$work = {{\n    {SEND}\n}}\nStart-ThreadJob -ScriptBlock $work | Wait-Job\n"
+    result = patch(text)
+    assert result.fixes[0].applied and "Start-ThreadJob" in result.fixes[0].notes[0]
+    assert result.patched.startswith("$work = {\n    " + IMPORT_LINE + "\n")
+
+
+@pytest.mark.pwsh
+def test_patched_start_job_finds_the_module_in_the_job(tmp_path: "pytest.TempPathFactory") -> None:
+    from tests.test_fix_judge import stub_env
+
+    text = f"Start-Job -ScriptBlock {{\n    {SEND}\n}} | Wait-Job | Receive-Job\n"
+    result = patch(text)
+    run = run_pwsh(result.patched, env=stub_env(tmp_path), timeout=180)  # type: ignore[arg-type]
+    assert run.returncode == 0, run.stderr
+    assert "graph-sent hi" in run.stdout.splitlines()
+
+
+# --------------------------------------------------------------------------- item 5: signed scripts
+
+SIGNED = SEND + "\n\n# SIG # Begin signature block\n# MIIFuwYJKoZIhvcNAQcCoIIFrDCCBagCAQExCzAJBgUrDgMCGgUAMGkGCisGAQQB\n# SIG # End signature block\n"
+
+
+def test_a_signed_script_is_unsafe_and_says_how_to_re_sign() -> None:
+    fix, = patch(SIGNED).fixes
+    assert fix.applicability is FixApplicability.UNSAFE and not fix.applied
+    assert "Authenticode signature" in fix.reason and "invalidates" in fix.reason
+    assert "Set-AuthenticodeSignature" in fix.reason
+    forced = patch(SIGNED, unsafe=True)
+    assert forced.fixes[0].applied and "# SIG # Begin signature block" in forced.patched
+
+
+# --------------------------------------------------------------------------- item 6: the credential
+
+
+CREDENTIALED = (
+    "$password = 'Summer-2026-Example!'\n"
+    "$secure = ConvertTo-SecureString $password -AsPlainText -Force\n"
+    "$cred = New-Object System.Management.Automation.PSCredential('svc@contoso.com', $secure)\n"
+    "Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject 'hi' `\n"
+    "    -SmtpServer smtp.office365.com -Port 587 -UseSsl -Credential $cred\n"
+    "$prompted = Get-Credential\n"
+    "Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject 'two' -Credential:$prompted -SmtpServer smtp.office365.com -UseSsl\n"
+)
+
+
+def test_patched_calls_do_not_depend_on_the_credential_and_notes_point_at_its_lines() -> None:
+    result = patch(CREDENTIALED)
+    assert all(fix.applied for fix in result.fixes)
+    calls = [line for line in result.patched.splitlines() if "Send-Graph" in line or "-SmtpServer" in line]
+    assert calls and not any("-Credential" in line for line in calls)
+    assert "    -SmtpServer smtp.office365.com -Port 587 -UseSsl\n" in result.patched
+    notes = " ".join(note for fix in result.fixes for note in fix.notes)
+    for line in ("line 1 (", "line 2 (ConvertTo-SecureString)", "line 3 (PSCredential)", "line 6 (Get-Credential)"):
+        assert line in notes
+    assert "Summer-2026-Example!" not in notes
+
+
+@pytest.mark.pwsh
+def test_patched_call_without_credential_runs_and_the_parser_agrees() -> None:
+    from scanner.powershell import parse_scripts
+
+    result = patch(CREDENTIALED)
+    before, after = parse_scripts([CREDENTIALED, result.patched])
+    assert after.errors == () and after.structure == before.structure
+
+
+# --------------------------------------------------------------------------- item 8: inline fields
+
+
+@pytest.mark.pwsh
+def test_recipient_helper_keeps_a_quoted_display_name_with_a_comma() -> None:
+    script = _RECIPIENT_HELPER + (
+        "$r = @(ConvertTo-GraphRecipient -Address @('\"Doe, John\" <j@contoso.com>', 'a@contoso.com, b@contoso.com'))\n"
+        "ConvertTo-Json -InputObject $r -Depth 5 -Compress\n")
+    run = run_pwsh(script, timeout=120)
+    assert run.returncode == 0, run.stderr
+    recipients = json.loads(run.stdout)
+    assert [r["emailAddress"]["address"] for r in recipients] == ["j@contoso.com", "a@contoso.com", "b@contoso.com"]
+    assert recipients[0]["emailAddress"]["name"] == "Doe, John"
+
+
+def _message_script(text: str) -> str:
+    call = calls_in_text(text, "t.ps1", False)[-1]
+    lines = message_lines(map_call(call))
+    prelude = text[: call.call_span[0]]
+    return prelude + "\n".join(lines) + "\n[pscustomobject]@{ sender = $sender; message = $message } | ConvertTo-Json -Depth 8 -Compress\n"
+
+
+@pytest.mark.pwsh
+def test_script_block_defaults_run_and_an_attachments_default_is_kept(tmp_path: "pytest.TempPathFactory") -> None:
+    log = tmp_path / "run.log"  # type: ignore[operator]
+    log.write_text("ok", encoding="utf-8")
+    text = (
+        "$PSDefaultParameterValues['Send-MailMessage:From'] = { 'ops' + '@contoso.com' }\n"
+        f"$PSDefaultParameterValues['Send-MailMessage:Attachments'] = '{log}'\n"
+        "Send-MailMessage -To 'a@contoso.com' -Subject 'hi' -SmtpServer smtp.office365.com\n"
+    )
+    run = run_pwsh(_message_script(text), timeout=120)
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout)
+    assert answer["sender"] == "ops@contoso.com"
+    assert answer["message"]["from"]["emailAddress"]["address"] == "ops@contoso.com"
+    assert [a["name"] for a in answer["message"]["attachments"]] == ["run.log"]
+
+
+def test_a_default_script_block_that_reads_its_binding_context_is_not_inlined() -> None:
+    text = ("$PSDefaultParameterValues['Send-MailMessage:Subject'] = { 'Report for ' + $args[0].BoundParameters['To'] }\n"
+            + SEND.replace("-Subject 'hi' ", "") + "\n")
+    fix, = patch(text, FixStyle.INLINE, unsafe=True).fixes
+    assert fix.applicability is FixApplicability.DISPLAY_ONLY and "binding context" in fix.reason
+
+
+# --------------------------------------------------------------------------- item 9: inline style
+
+
+def test_inline_never_turns_an_unresolved_splat_into_an_expression() -> None:
+    text = "Send-MailMessage @mailArgs -SmtpServer smtp.office365.com\n"
+    result = patch(text, FixStyle.INLINE, unsafe=True)
+    fix, = result.fixes
+    assert not fix.applied and fix.applicability is FixApplicability.DISPLAY_ONLY
+    assert "@mailArgs" in fix.reason and "--style module" in fix.reason
+    assert "(@mailArgs)" not in result.patched and result.patched == text
+    assert patch(text, FixStyle.MODULE, unsafe=True).fixes[0].applied
+
+
+def test_inline_never_merges_exclusive_branches_into_one_request() -> None:
+    text = ("if ($urgent) { $p = @{ Subject = 'URGENT'; To = 'oncall@contoso.com' } }\n"
+            "else { $p = @{ Subject = 'fyi'; To = 'team@contoso.com' } }\n"
+            "Send-MailMessage @p -From 'svc@contoso.com' -SmtpServer smtp.office365.com -UseSsl\n")
+    result = patch(text, FixStyle.INLINE, unsafe=True)
+    fix, = result.fixes
+    assert not fix.applied and "some code paths" in fix.reason
+    assert result.patched == text
+
+
+@pytest.mark.pwsh
+@pytest.mark.parametrize(("priority", "expected"), [("$null", None), ("''", None), ("'High'", "high")])
+def test_inline_sends_importance_only_when_there_is_one(priority: str, expected: str | None) -> None:
+    text = f"$prio = {priority}\n" + SEND + " -Priority $prio\n"
+    run = run_pwsh(_message_script(text), timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["message"].get("importance") == expected
