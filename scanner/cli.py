@@ -107,6 +107,12 @@ class _FixStyleOption(str, _MigrateEnum):
     INLINE_SDK = "inline-sdk"
 
 
+class _JudgeOption(str, _MigrateEnum):
+    AUTO = "auto"
+    POWERSHELL = "powershell"
+    TREE_SITTER = "tree-sitter"
+
+
 class _SnippetFlavour(str, _MigrateEnum):
     BOTH = "both"
     INVOKE_RESTMETHOD = "invoke-restmethod"
@@ -129,12 +135,18 @@ def fix_command(
     style: Annotated[_FixStyleOption, typer.Option(
         "--style", help="module: rename to Send-GraphMailMessage (smallest diff); inline: expanded "
         "Invoke-RestMethod request; inline-sdk: expanded Send-MgUserMail.")] = _FixStyleOption.MODULE,
+    force: Annotated[bool, typer.Option(
+        "--force", help="With --write: also patch read-only files (their permissions are kept).")] = False,
+    judge: Annotated[_JudgeOption, typer.Option(
+        "--judge", help="Who decides that a patch parses no worse and keeps the script's structure: auto "
+        "(PowerShell's parser when pwsh is installed, else tree-sitter), powershell (required), tree-sitter.")]
+    = _JudgeOption.AUTO,
 ) -> None:
     """Rewrite SMTP mail calls to Microsoft Graph sendMail: a diff by default, --out DIR or --write to apply."""
     from scanner.migrate.commands import run_fix
     from scanner.migrate.patch import FixStyle
 
-    code = run_fix(paths, out, write, allow_dirty, unsafe_fixes, FixStyle(style.value))
+    code = run_fix(paths, out, write, allow_dirty, unsafe_fixes, FixStyle(style.value), force, judge.value)
     if code:
         raise typer.Exit(code)
 

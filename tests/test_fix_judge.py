@@ -187,3 +187,16 @@ def test_without_pwsh_the_fallback_judge_is_tree_sitter_and_says_why(monkeypatch
     monkeypatch.setattr(powershell, "find_pwsh", lambda: None)
     judge = default_judge()
     assert judge.name is JudgeName.TREE_SITTER and "pwsh not found" in judge.description
+
+
+def test_judge_powershell_is_refused_without_pwsh(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import scanner.powershell as powershell
+
+    monkeypatch.setattr(powershell, "find_pwsh", lambda: None)
+    (tmp_path / "a.ps1").write_text("Send-MailMessage -To a@contoso.com -From b@contoso.com -Subject s "
+                                    "-SmtpServer smtp.office365.com -UseSsl\n", encoding="utf-8")
+    assert commands.run_fix([tmp_path], None, False, False, False, FixStyle.MODULE, judge_choice="powershell") == 2
+    assert "--judge powershell: pwsh (PowerShell 7) is not installed" in capsys.readouterr().err
+    assert commands.run_fix([tmp_path], None, False, False, False, FixStyle.MODULE, judge_choice="auto") == 1
+    assert "Judge: tree-sitter-powershell (pwsh not found" in capsys.readouterr().err

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scanner.migrate.kit import KitError, SenderUse, build_kit, write_atomic, write_kit
+from scanner.migrate.kit import KitError, SenderUse, build_kit, write_kit
 from scanner.migrate.judge import JudgeName, PatchJudge, default_judge
 from scanner.migrate.patch import FilePatch, FixStyle, judge_patches, patch_source
 from scanner.model import Api, FixApplicability
@@ -253,22 +253,48 @@ def _git_dirty(root: Path) -> str | None:
     return status.stdout if status.returncode == 0 else None
 
 
-def _write_outputs(run: FixRun, target_root: Path | None) -> list[Path]:
-    """Write changed files under ``target_root`` (same relative paths), or in place when it is None."""
+def _write_outputs(run: FixRun, target_root: Path | None, force: bool = False) -> list[Path]:
+    """Write changed files under ``target_root`` (same relative paths), or in place when it is None.
+
+    A file that cannot be written safely is skipped with a one-line error, and its fixes are not
+    counted as applied.
+    """
+    from scanner.migrate.writer import WriteSkipped, interruptible_writes, write_in_place, write_under
+
     written: list[Path] = []
-    for patch in run.patches:
-        if patch.changed:
+    with interruptible_writes():
+        for patch in run.patches:
+            if not patch.changed:
+                continue
             source = run.sources[patch.rel]
-            if target_root is None:
-                target = source
-            else:
+            try:
+                if target_root is None:
+                    written.append(write_in_place(source, patch.patched, patch.original, force))
+                    continue
                 try:  # the real name: a report shows it escaped, the copy keeps its bytes
-                    target = target_root / source.relative_to(run.root)
+                    rel = source.relative_to(run.root).as_posix()
                 except ValueError:
-                    target = target_root / patch.rel
-            write_atomic(target, patch.patched)
-            written.append(target)
+                    rel = patch.rel
+                written.append(write_under(target_root, rel, patch.patched))
+            except WriteSkipped as skipped:
+                run.errors.append(f"{patch.rel}: {skipped}")
+                for fix in patch.fixes:
+                    if fix.applied:
+                        fix.applied = False
+                        fix.refused = f"not written: {skipped}"
     return written
+
+
+def _choose_judge(choice: str) -> PatchJudge | None:
+    """The judge --judge asks for (None: PowerShell's parser was required and pwsh is missing)."""
+    from scanner.migrate.judge import TreeSitterJudge
+
+    if choice == "tree-sitter":
+        return TreeSitterJudge("chosen with --judge tree-sitter")
+    judge = default_judge()
+    if choice == "powershell" and judge.name is not JudgeName.POWERSHELL:
+        return None
+    return judge
 
 
 def run_fix(
@@ -278,6 +304,8 @@ def run_fix(
     allow_dirty: bool,
     unsafe_fixes: bool,
     style: FixStyle,
+    force: bool = False,
+    judge_choice: str = "auto",
 ) -> int:
     """Preview (diff), write patched copies + the kit (--out), or patch in place (--write)."""
     if out is not None and write:
@@ -295,15 +323,22 @@ def run_fix(
             _error(f"{root}: the git work tree has {changed} uncommitted change(s); commit or stash them first "
                    "so the fix can be reviewed and undone, or pass --allow-dirty")
             return 2
-    run = collect_patches(paths, style, unsafe_fixes, out)
+    judge = _choose_judge(judge_choice)
+    if judge is None:
+        _error("--judge powershell: pwsh (PowerShell 7) is not installed; install it or use --judge auto")
+        return 2
+    run = collect_patches(paths, style, unsafe_fixes, out, judge)
     try:
         if out is None and not write:
             for patch in run.patches:
                 if patch.changed:
                     # A preview for people: secrets masked, control characters escaped.
                     sys.stdout.write(safe_text(run.redact(patch.diff(run.secrets.values))))
+                    if not patch.diff_applies(run.secrets.values):
+                        _note(f"{patch.rel}: a secret sits on or right next to a changed line (shown as *** or left out of the context): this file's part of "
+                              "the preview will not `git apply`; use --out DIR or --write to apply it")
         elif write:
-            for path in _write_outputs(run, None):
+            for path in _write_outputs(run, None, force):
                 _print_path(path)
         else:
             assert out is not None

@@ -904,6 +904,12 @@ def safe_unified_diff(rel: str, before: str, after: str, secrets: set[str], cont
     A secret on a changed line is masked with ``***``: that hunk is then a review aid that cannot
     apply (FilePatch.diff_applies tells the caller to say so).
     """
+    return _safe_diff(rel, before, after, secrets, context)[0]
+
+
+def _safe_diff(rel: str, before: str, after: str, secrets: set[str], context: int = 3) -> tuple[str, bool]:
+    """The diff, and whether `git apply` accepts it: no secret on a changed line, and every hunk keeps at
+    least one trailing context line unless it reaches the end of the file (git anchors such a hunk there)."""
     from scanner.redact import Redactor
 
     redactor = Redactor(secrets)
@@ -912,7 +918,8 @@ def safe_unified_diff(rel: str, before: str, after: str, secrets: set[str], cont
     secret_lines = {index for index, line in enumerate(old) if redactor.leaks(line)}
     changes = [op for op in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes() if op[0] != "equal"]
     if not changes:
-        return ""
+        return "", True
+    applies = True
     hunks: list[list[tuple[str, int, int, int, int]]] = [[changes[0]]]
     for op in changes[1:]:
         gap = range(hunks[-1][-1][2], op[1])
@@ -929,18 +936,22 @@ def safe_unified_diff(rel: str, before: str, after: str, secrets: set[str], cont
         trail = 0
         while trail < context and last[2] + trail < len(old) and last[2] + trail not in secret_lines:
             trail += 1
+        if trail == 0 and last[2] < len(old):
+            applies = False  # a secret line right after the change: no context can stand in for it
         old_start, old_stop = first[1] - lead, last[2] + trail
         new_start, new_stop = first[3] - lead, last[4] + trail
         body: list[str] = [_diff_line(" ", line) for line in old[old_start : first[1]]]
         for index, op in enumerate(hunk):
             _, i1, i2, j1, j2 = op
+            if any(index in secret_lines for index in range(i1, i2)):
+                applies = False  # the removed line must match the file, and it is shown masked
             body.extend(_diff_line("-", line) for line in old[i1:i2])
             body.extend(_diff_line("+", line) for line in new[j1:j2])
             following = hunk[index + 1][1] if index + 1 < len(hunk) else old_stop
             body.extend(_diff_line(" ", line) for line in old[i2:following])
         out.append(f"@@ -{_range(old_start, old_stop)} +{_range(new_start, new_stop)} @@\n")
         out.extend(body)
-    return redactor.redact("".join(out))
+    return redactor.redact("".join(out)), applies
 
 
 # --------------------------------------------------------------------------- files
@@ -999,15 +1010,10 @@ class FilePatch:
         return safe_unified_diff(self.rel, self.text_before, self.text_after, self.secret_texts(others))
 
     def diff_applies(self, others: set[str] | None = None) -> bool:
-        """False when a secret sits on a changed line, so the masked preview cannot `git apply`."""
-        from scanner.redact import Redactor
-
-        redactor = Redactor(self.secret_texts(others))
-        if not redactor or not self.changed:
+        """False when a secret sits on a changed line or right after one, so the preview cannot `git apply`."""
+        if not self.changed:
             return True
-        raw = unified_diff(self.rel, self.text_before, self.text_after)
-        changed = [line for line in raw.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-        return not any(redactor.leaks(line) for line in changed)
+        return _safe_diff(self.rel, self.text_before, self.text_after, self.secret_texts(others))[1]
 
     def finish(self) -> None:
         """Encode the judged text back the way the file was read (or say why it cannot be)."""
