@@ -89,7 +89,9 @@ class PowerShellJudge:
         from scanner.powershell import parse_scripts
 
         unknown = list(dict.fromkeys(text for pair in pairs for text in pair if text not in self._shapes))
-        for text, shape in zip(unknown, parse_scripts(unknown)):
+        # A lone surrogate (undecodable UTF-16 in the file) cannot travel as UTF-8: the parser sees U+FFFD there.
+        readable = [text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace") for text in unknown]
+        for text, shape in zip(unknown, parse_scripts(readable)):
             self._shapes[text] = shape
         verdicts: list[Verdict] = []
         for before_text, after_text in pairs:
