@@ -285,7 +285,9 @@ _WS = re.compile(r"(?:[ \t\f\v\u00a0\ufeff]|`\r?\n|`[ \t\f\v\u00a0])*")
 _WS_NL = re.compile(r"(?:\s|`\r?\n|`[ \t\f\v\u00a0])*")
 _BARE_STOP = re.compile(r"[\s,;|(){}&]|`\r?\n|$")
 _VAR = re.compile(r"\$(?:\{[^}]*\}|[\w:?^$]+|[\w]*)")
-_MEMBER = re.compile(r"(?:\.|::)[\w]+")
+_MEMBER_NAME = re.compile(r"\w+")
+# After a bare variable, these keep it a variable; anything else glues it into one word ($a-b).
+_VARIABLE_ENDS = re.compile(r"[\s,;|&(){}=.\[>]|`\s|$")
 
 
 def _skip_ws(text: str, i: int, newlines: bool = False) -> int:
@@ -293,8 +295,52 @@ def _skip_ws(text: str, i: int, newlines: bool = False) -> int:
     return m.end() if m else i
 
 
+def _scan_word(text: str, i: int) -> int:
+    """Offset past a bare (generic) word starting at ``i``; quotes and escapes inside it belong to it: a"b c"d."""
+    n = len(text)
+    m = _BARE_STOP.search(text, i)
+    j = m.start() if m else n
+    k = i
+    while k < j:
+        ch = text[k]
+        if ch in SINGLE_QUOTES or ch in DOUBLE_QUOTES:
+            k = skip_string(text, k)
+            m = _BARE_STOP.search(text, k)
+            j = max(j, m.start() if m else n)
+        elif ch == "`":
+            k += 2
+            m = _BARE_STOP.search(text, k)
+            j = max(j, m.start() if m else n)
+        else:
+            k += 1
+    return max(j, i + 1)
+
+
+def _member_end(text: str, j: int) -> Optional[int]:
+    """Offset past a member access at ``j`` (`.name`, `::name`, `.'name'`, `.$name`, `.(expr)`), or None."""
+    k = j + (2 if text.startswith("::", j) else 1)
+    if k >= len(text):
+        return None
+    c = text[k]
+    if c in SINGLE_QUOTES or c in DOUBLE_QUOTES:
+        return skip_string(text, k)
+    if c == "(":
+        return skip_balanced(text, k)
+    if c == "$":
+        m = _VAR.match(text, k)
+        return m.end() if m and m.end() > k + 1 else None
+    m = _MEMBER_NAME.match(text, k)
+    return m.end() if m else None
+
+
 def scan_primary(text: str, i: int) -> int:
-    """Offset past one argument-mode primary value starting at ``i`` (a word, string, variable, group …)."""
+    """Offset past one argument-mode primary value starting at ``i`` (a word, string, variable, group …).
+
+    As PowerShell reads arguments: a variable glued to more text is one expandable word (`$a-b`,
+    `$a+$b`); `[int]5` and `[Math]::PI` are words, not expressions; member access, indexing and
+    invocation glued to a variable, string or group belong to it (`$a.b[0].c(1)`, `"a".ToUpper()`,
+    `$x.'p'`, `@{}.Count`), and what follows them is the next argument (`$a.b-c` is `$a.b` then `-c`).
+    """
     n = len(text)
     c = text[i]
     if c in SINGLE_QUOTES or c in DOUBLE_QUOTES:
@@ -305,41 +351,26 @@ def scan_primary(text: str, i: int) -> int:
         j = skip_balanced(text, i + 1)
     elif c == "$" and i + 1 < n and text[i + 1] == "(":
         j = skip_balanced(text, i + 1)
-    elif c in "({[":
+    elif c in "({":
         j = skip_balanced(text, i)
     elif c == "$":
         m = _VAR.match(text, i)
         j = m.end() if m and m.end() > i + 1 else i + 1
+        if j < n and not _VARIABLE_ENDS.match(text, j):
+            return _scan_word(text, i)
     else:
-        m = _BARE_STOP.search(text, i)
-        j = m.start() if m else n
-        # Quotes and groups embedded in a bare word belong to it: a"b c"d, foo$(1).
-        k = i
-        while k < j:
-            ch = text[k]
-            if ch in SINGLE_QUOTES or ch in DOUBLE_QUOTES:
-                k = skip_string(text, k)
-                m = _BARE_STOP.search(text, k)
-                j = max(j, m.start() if m else n)
-            elif ch == "`":
-                k += 2
-                m = _BARE_STOP.search(text, k)
-                j = max(j, m.start() if m else n)
-            else:
-                k += 1
-        return max(j, i + 1)
-    # Postfix: member access, indexing and invocation glued to the value: $a.b[0].c(1), (x).y
+        return _scan_word(text, i)
     while j < n:
         ch = text[j]
-        if ch == "[" and c in "$([":
+        if ch == "[":
             j = skip_balanced(text, j)
-        elif ch == "(" and text[j - 1].isalnum() and c in "$([":
+        elif ch == "(" and (text[j - 1].isalnum() or text[j - 1] == "_"):
             j = skip_balanced(text, j)
-        elif ch in ".:" and c in "$([":
-            m = _MEMBER.match(text, j)
-            if m is None:
+        elif ch == "." or text.startswith("::", j):
+            end = _member_end(text, j)
+            if end is None:
                 break
-            j = m.end()
+            j = end
         else:
             break
     return j

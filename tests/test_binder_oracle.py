@@ -102,7 +102,7 @@ def test_the_comparison_covers_the_repository(comparisons: list[Any]) -> None:
     # Fixtures, examples and rule examples hold 75+ Send-MailMessage calls; nearly all are judged.
     assert summary.compared >= 70, summary.format()
     assert summary.parameters_compared >= 250, summary.format()
-    assert sum(summary.cannot_judge.values()) <= 6, summary.format()
+    assert sum(summary.cannot_judge.values()) <= summary.calls // 10, summary.format()
     paths = {r.path for r in comparisons}
     assert any(p.startswith("examples/") for p in paths) and any(p.startswith("rules/") for p in paths)
 

@@ -67,6 +67,11 @@ class CommandSpec:
             return own[0], ""
         return None, f"-{written} is ambiguous for {self.name} ({', '.join(sorted(matches))})"
 
+    def names_parameter(self, written: str) -> bool:
+        """Whether ``-written`` names a parameter of the command (exactly, by alias or by a prefix, even an ambiguous one)."""
+        low = written.lower()
+        return any(n.lower().startswith(low) for p in self.all_parameters() for n in (p.name, *p.aliases))
+
     def positional(self) -> list[ParameterSpec]:
         return sorted((p for p in self.parameters if p.position is not None), key=lambda p: p.position or 0)
 
@@ -164,6 +169,12 @@ def bind_arguments(
         if value_element is None:
             if i < len(elements) and elements[i].kind is ElementKind.VALUE:
                 value_element = elements[i]
+                i += 1
+            elif i < len(elements) and elements[i].kind is ElementKind.PARAMETER and not spec.names_parameter(elements[i].text[1:]):
+                # PowerShell passes a parameter token that names no parameter of the command as the
+                # argument (`-Cc -x-` binds -Cc '-x-'); one that does (`-Cc -To`) leaves -Cc without.
+                token = elements[i]
+                value_element = Element(ElementKind.VALUE, script.text[token.start : token.end], token.start, token.end)
                 i += 1
             else:
                 binding.notes.append(f"-{param.name} has no argument")
