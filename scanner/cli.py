@@ -278,6 +278,9 @@ def verify(
     module: Annotated[Optional[Path], typer.Option(
         "--module", help="With --through module: a kit or module folder (default: the module as smtp2graph kit "
         "writes it).", metavar="DIR")] = None,
+    wait_for_arrival: Annotated[float, typer.Option(
+        "--wait-for-arrival", help="Seconds to wait for each test message to arrive in --to (read back; needs "
+        "Mail.Read on it). Without it a 202 only proves the message was queued.", metavar="SECONDS")] = 0.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and the exact requests; send nothing.")] = False,
     output_format: _GraphFormatOpt = _GraphFormat.TABLE,
     authority_host: _AuthorityOpt = None,
@@ -295,7 +298,7 @@ def verify(
     raise typer.Exit(verify_command(
         options, senders=sender or [], senders_from=senders_from, to=to, expect_denied=expect_denied or [],
         dry_run=dry_run, output=output_format, scope_changed_at=scope_changed_at, include_relay=include_relay,
-        through=through.value, module=module,
+        through=through.value, module=module, wait_for_arrival=wait_for_arrival,
     ))
 
 

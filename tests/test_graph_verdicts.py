@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def verify(fake: FakeTenant, monkeypatch: pytest.MonkeyPatch, *, senders: list[str] | None = None,
            expect_denied: list[str] | None = None, changed: str | None = None, device_code: bool = False,
-           tmp_path: Path | None = None, output: OutputFormat = OutputFormat.JSON) -> tuple[int, Any, str]:
+           tmp_path: Path | None = None, output: OutputFormat = OutputFormat.JSON,
+           wait: float = 0.0) -> tuple[int, Any, str]:
     out, err = io.StringIO(), io.StringIO()
     options = ConnectionOptions(tenant=TENANT, client_id=APP_ID, authority_host=fake.authority_host,
                                 graph_url=fake.graph_url)
@@ -41,7 +42,7 @@ def verify(fake: FakeTenant, monkeypatch: pytest.MonkeyPatch, *, senders: list[s
         monkeypatch.setenv("SMTP2GRAPH_CLIENT_SECRET", SECRET)
     code = verify_command(options, senders=senders or [], senders_from=None, to="me@contoso.com",
                           expect_denied=expect_denied or [], dry_run=False, output=output, scope_changed_at=changed,
-                          runtime=Runtime(stdout=out, stderr=err, sleep=lambda _s: None))
+                          wait_for_arrival=wait, runtime=Runtime(stdout=out, stderr=err, sleep=lambda _s: None))
     text = out.getvalue()
     return code, (json.loads(text) if output is OutputFormat.JSON and text else text), err.getvalue()
 
@@ -318,3 +319,36 @@ def test_cli_exit_code_3_and_scope_changed_at(tenant: FakeTenant, monkeypatch: p
     assert result.exit_code == 0, result.output
     result = CliRunner().invoke(app, base + ["--from", "alerts@contoso.com", "--scope-changed-at", "yesterday"])
     assert result.exit_code == 2 and "--scope-changed-at yesterday" in result.output
+
+
+# ---- item 3 (optional part): wait for the test message to arrive ----------------------------------------
+
+
+def test_wait_for_arrival_reads_the_message_back(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    scope_with_rbac(tenant).exchange_read_mailboxes.add("me@contoso.com")
+    code, doc, _ = verify(tenant, monkeypatch, senders=["alerts@contoso.com"], wait=30)
+    assert code == 0
+    result = by_sender(doc)["alerts@contoso.com"]
+    assert (result["outcome"], result["verdict"]) == ("delivered", "pass")
+    assert "arrived in me@contoso.com" in result["message"]
+    reads = [r for r in tenant.graph_requests() if r.method == "GET" and r.path == "/v1.0/users/me@contoso.com/messages"]
+    assert reads and "(run " in reads[0].query["$filter"][0]
+
+
+def test_a_message_that_never_arrives_is_inconclusive(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    scope_with_rbac(tenant).exchange_read_mailboxes.add("me@contoso.com")
+    tenant.deliver_mail = False
+    code, doc, _ = verify(tenant, monkeypatch, senders=["alerts@contoso.com"], wait=20)
+    assert code == 3
+    result = by_sender(doc)["alerts@contoso.com"]
+    assert (result["outcome"], result["verdict"]) == ("accepted", "inconclusive")
+    assert "did not arrive in me@contoso.com within 20 s" in result["message"]
+    reads = [r for r in tenant.graph_requests() if r.method == "GET" and r.path.endswith("/messages")]
+    assert len(reads) == 4  # every 5 s for 20 s, no more
+
+
+def test_an_unreadable_recipient_is_inconclusive(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    scope_with_rbac(tenant)
+    code, doc, _ = verify(tenant, monkeypatch, senders=["alerts@contoso.com"], wait=10)
+    assert code == 3
+    assert "needs Mail.Read on that mailbox" in by_sender(doc)["alerts@contoso.com"]["message"]

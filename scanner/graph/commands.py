@@ -221,6 +221,7 @@ def verify_command(
     include_relay: bool = False,
     through: str = "graph",
     module: Optional[Path] = None,
+    wait_for_arrival: float = 0.0,
     runtime: Optional[Runtime] = None,
 ) -> int:
     """Run `smtp2graph verify`; returns the exit code.
@@ -262,6 +263,11 @@ def verify_command(
         app_id = claims.app_id or settings.client_id or "(managed identity)"
         limiter = MailboxRateLimiter(sleep=runtime.sleep) if runtime.sleep else MailboxRateLimiter()
         token = TokenFacts.from_claims(claims)
+        if wait_for_arrival < 0:
+            raise ToolError(f"--wait-for-arrival {wait_for_arrival:g}: give the seconds to wait (0 = do not wait)")
+        import uuid
+
+        run_id = uuid.uuid4().hex[:8] if wait_for_arrival else ""
         if through == "module":
             from scanner.graph.module_verify import send_through_module
             from scanner.graph.verify import judge_attempts
@@ -269,13 +275,21 @@ def verify_command(
             started = runtime.now()
             attempts = send_through_module(targets, recipient, app_id, settings=settings,
                                            graph_url=options.resolved_graph_url(), certificate=options.certificate,
-                                           module=module, client=client, now=runtime.now)
+                                           module=module, client=client, now=runtime.now, run_id=run_id)
             report = judge_attempts(attempts, targets, recipient, app_id=app_id, tenant=settings.tenant, token=token,
                                     scope_changed_at=changed_at, started=started, now=runtime.now())
             report.send_path = "smtp2graph-module"
         else:
             report = run_verify(client, targets, recipient, app_id=app_id, tenant=settings.tenant,
-                                token=token, scope_changed_at=changed_at, limiter=limiter, now=runtime.now)
+                                token=token, scope_changed_at=changed_at, limiter=limiter, now=runtime.now,
+                                run_id=run_id)
+        if wait_for_arrival:
+            import time
+
+            from scanner.graph.verify import confirm_arrival
+
+            confirm_arrival(client, report, recipient, wait=wait_for_arrival, run_id=run_id,
+                            sleep=runtime.sleep or time.sleep)
         report.skipped = skipped
         report.credentials = _credential_health(options, settings, client, app_id, runtime)
     except (ToolError, GraphError) as error:

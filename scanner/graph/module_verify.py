@@ -126,7 +126,7 @@ def _error_from(message: str) -> GraphError:
 
 def send_through_module(targets: list[VerifyTarget], to: str, app_id: str, *, settings: AuthSettings,
                         graph_url: str, certificate: Optional[Path], module: Optional[Path], client: GraphClient,
-                        now: Any, timeout: float = 600.0) -> list[Attempt]:
+                        now: Any, timeout: float = 600.0, run_id: str = "") -> list[Attempt]:
     """Run Send-GraphMailMessage once per target in one pwsh; return the attempts for judging."""
     from scanner.powershell import PowerShellError, find_pwsh, run_pwsh
 
@@ -138,7 +138,7 @@ def send_through_module(targets: list[VerifyTarget], to: str, app_id: str, *, se
         env = module_environment(settings, graph_url, certificate)
         requests: list[dict[str, str]] = []
         for target in ordered:
-            message = build_test_message(target.sender, to, app_id, now(), target.expectation)
+            message = build_test_message(target.sender, to, app_id, now(), target.expectation, run_id)
             requests.append({"sender": target.sender, "subject": message["subject"], "body": message["body"]["content"]})
         payload = {"module": str(folder / f"{MODULE_NAME}.psd1"), "to": to, "targets": requests}
         with tempfile.TemporaryDirectory(prefix="smtp2graph-verify-") as work:

@@ -8,6 +8,7 @@ is not the signed-in user (GRAPH_NOTES.md, "Facts that decide verify and audit v
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -45,6 +46,7 @@ class Outcome(str, Enum):
     """What Graph actually did."""
 
     ACCEPTED = "accepted"  # 202: queued by Graph, not yet delivered
+    DELIVERED = "delivered"  # 202, and read back from the --to mailbox (--wait-for-arrival)
     DENIED = "denied"  # 403
     NOT_SCOPED = "not-scoped"  # 202 for a mailbox that should be out of scope
     UNKNOWN_SENDER = "unknown-sender"  # 404 ErrorInvalidUser / ResourceNotFound
@@ -201,7 +203,13 @@ def build_targets(senders: list[str], expect_denied: list[str]) -> list[VerifyTa
     return targets
 
 
-def build_test_message(sender: str, to: str, app_id: str, now: datetime, expectation: Expectation) -> dict[str, Any]:
+def test_subject(sender: str, run_id: str = "") -> str:
+    """The test message's subject; a run id makes it findable in the recipient mailbox."""
+    return f"[smtp2graph test] Graph sendMail check for {sender}" + (f" (run {run_id})" if run_id else "")
+
+
+def build_test_message(sender: str, to: str, app_id: str, now: datetime, expectation: Expectation,
+                       run_id: str = "") -> dict[str, Any]:
     """A clearly labelled Graph message: the subject says it is a smtp2graph test, the body names the app and time."""
     purpose = (
         "This mailbox should be OUT of the app's scope; if you received this, the scope does not hold."
@@ -218,7 +226,7 @@ def build_test_message(sender: str, to: str, app_id: str, now: datetime, expecta
         f"Tool: smtp2graph {__version__}",
     ])
     return {
-        "subject": f"[smtp2graph test] Graph sendMail check for {sender}",
+        "subject": test_subject(sender, run_id),
         "body": {"contentType": "Text", "content": body},
         "toRecipients": [{"emailAddress": {"address": to}}],
         "internetMessageHeaders": [{"name": TEST_HEADER, "value": "verify"}],
@@ -290,6 +298,7 @@ def run_verify(
     scope_changed_at: Optional[datetime] = None,
     limiter: Optional[MailboxRateLimiter] = None,
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    run_id: str = "",
 ) -> VerifyReport:
     """Test-send once per target (in-scope senders first), rate-limited per mailbox, then judge every answer."""
     limiter = limiter or MailboxRateLimiter()
@@ -297,7 +306,7 @@ def run_verify(
     attempts: list[Attempt] = []
     for target in ordered_targets(targets):
         limiter.acquire(target.sender)
-        message = build_test_message(target.sender, to, app_id, now(), target.expectation)
+        message = build_test_message(target.sender, to, app_id, now(), target.expectation, run_id)
         try:
             response = client.send_mail(target.sender, message, save_to_sent_items=False)
         except GraphError as error:
@@ -479,3 +488,41 @@ class Judge:
         if propagating:
             return propagating
         return ""
+
+
+def confirm_arrival(client: GraphClient, report: VerifyReport, to: str, *, wait: float, run_id: str,
+                    sleep: Callable[[float], None], interval: float = 5.0) -> None:
+    """Read the accepted test messages back from `to` (needs Mail.Read on it); delivered or inconclusive.
+
+    Only then is a send more than "queued": a 202 that never arrives within `wait` seconds is inconclusive.
+    """
+    pending = {r.sender: r for r in report.results
+               if r.expectation is Expectation.SEND and r.outcome is Outcome.ACCEPTED}
+    rounds = max(1, math.ceil(wait / interval))
+    for round_number in range(rounds):
+        for sender, result in list(pending.items()):
+            subject = test_subject(sender, run_id).replace("'", "''")
+            try:
+                body = client.request("GET", user_path(to, "/messages"), params={
+                    "$filter": f"subject eq '{subject}'", "$select": "id,subject,receivedDateTime", "$top": "5"}).body
+            except GraphError as error:
+                for waiting in pending.values():
+                    waiting.verdict = Verdict.INCONCLUSIVE
+                    waiting.message = (f"202 accepted, but {to} cannot be read to confirm delivery ({error.status} "
+                                       f"{error.code}): the app needs Mail.Read on that mailbox (an Exchange "
+                                       "'Application Mail.Read' assignment scoped to it), or check it by hand")
+                return
+            found = body.get("value") if isinstance(body, dict) else None
+            if isinstance(found, list) and found:
+                received = found[0].get("receivedDateTime", "?") if isinstance(found[0], dict) else "?"
+                result.outcome = Outcome.DELIVERED
+                result.message = f"delivered: the test message arrived in {to} at {received}"
+                del pending[sender]
+        if not pending:
+            return
+        if round_number < rounds - 1:
+            sleep(interval)
+    for waiting in pending.values():
+        waiting.verdict = Verdict.INCONCLUSIVE
+        waiting.message = (f"202 accepted, but the test message did not arrive in {to} within {wait:g} s: still "
+                           "queued, delayed or filtered — look for it, then run verify again")

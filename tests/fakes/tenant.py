@@ -72,6 +72,8 @@ class FakeApp:
     # management scope. The token carries no Mail.Send; Exchange decides per mailbox. Each change
     # takes effect only after its propagation delay: (effective at, mailboxes in scope), oldest first.
     exchange_scope_history: list[tuple[float, frozenset[str]]] = field(default_factory=list)
+    # Mailboxes the app may read through an Exchange "Application Mail.Read" assignment.
+    exchange_read_mailboxes: set[str] = field(default_factory=set)
 
     def set_exchange_scope(self, mailboxes: set[str] | frozenset[str], *, effective_in: float = 0.0) -> None:
         """Assign "Application Mail.Send" scoped to `mailboxes`; Exchange applies it after `effective_in` seconds."""
@@ -214,6 +216,8 @@ class FakeTenant:
         self.send_faults: dict[str, list[tuple[int, str]]] = {}
         # Broken answers to play, per path prefix (decoded path, no query), one per matching request.
         self.faults: dict[str, list[Fault]] = {}
+        self.inboxes: dict[str, list[dict[str, Any]]] = {}  # delivered messages per recipient mailbox
+        self.deliver_mail = True  # False: accepted messages stay queued (never reach a mailbox)
         self.clock_skew = 0.0  # seconds Entra ID's clock is ahead of the client's
         self.token_lifetime = 3599
         self.graph_resource = "https://graph.microsoft.com"  # the cloud this tenant lives in
@@ -640,6 +644,30 @@ class FakeTenant:
         validate_message(payload["message"], require_recipient=True)
         self.sent.append({"mailbox": mailbox, "message": payload["message"],
                           "saveToSentItems": payload.get("saveToSentItems", True)})
+        self._deliver(mailbox, payload["message"])
+
+    def _deliver(self, sender: str, message: dict[str, Any]) -> None:
+        """Put the message in each recipient mailbox of this tenant (external recipients never show up here)."""
+        if not self.deliver_mail:
+            return
+        received = datetime.now(timezone.utc)
+        for key in ("toRecipients", "ccRecipients", "bccRecipients"):
+            for recipient in message.get(key, []):
+                address = str(recipient["emailAddress"]["address"]).lower()
+                if address in self.mailboxes:
+                    with self._lock:
+                        self.inboxes.setdefault(address, []).append({
+                            "id": _b64url(secrets.token_bytes(12)), "subject": message.get("subject", ""),
+                            "receivedDateTime": _iso(received), "from": {"emailAddress": {"address": sender}}})
+
+    def messages(self, token: _Token, mailbox: str, query: dict[str, list[str]]) -> list[dict[str, Any]]:
+        """`GET /users/{mailbox}/messages` with `$filter=subject eq '…'` (needs Mail.Read for that mailbox)."""
+        readable = token.app.exchange_read_mailboxes
+        if token.user is None and not ({"Mail.Read", "Mail.ReadWrite"} & set(token.roles)) and mailbox not in readable:
+            raise GraphFailure(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+        self._mailbox_exists(mailbox)
+        predicates = parse_filter((query.get("$filter") or [""])[0])
+        return [m for m in self.inboxes.get(mailbox, []) if all(p(m) for p in predicates)]
 
     def create_draft(self, token: _Token, mailbox: str, body: bytes) -> dict[str, Any]:
         self._mailbox_access(token, mailbox, "Mail.ReadWrite")
@@ -877,7 +905,7 @@ def parse_filter(expression: str) -> list[Callable[[dict[str, Any]], bool]]:
         if not match:
             raise GraphFailure(400, "BadRequest", f"Invalid filter clause: {clause}")
         name, operator, raw = match.groups()
-        if name in ("clientAppUsed", "userPrincipalName") and operator == "eq":
+        if name in ("clientAppUsed", "userPrincipalName", "subject") and operator == "eq":
             literal = re.fullmatch(r"'((?:[^']|'')*)'", raw.strip())
             if not literal:
                 raise GraphFailure(400, "BadRequest", f"Invalid filter clause: {clause}")
@@ -1047,6 +1075,11 @@ class _Handler(BaseHTTPRequestHandler):
         match = re.fullmatch(r"/users/([^/]+)", graph_path)
         if match and method == "GET":
             self._send(200, fake.user(token, match.group(1).lower()), request_id=request_id)
+            return
+        match = re.fullmatch(r"/users/([^/]+)/messages", graph_path)
+        if match and method == "GET":
+            rows = fake.messages(token, match.group(1).lower(), query)
+            self._send(200, fake.page(path, query, rows), request_id=request_id)
             return
         match = re.fullmatch(r"/users/([^/]+)/messages", graph_path)
         if match and method == "POST":
