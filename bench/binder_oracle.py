@@ -87,9 +87,13 @@ def _scanner_errors(call: MailCall) -> Counter[str]:
     return found
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _normal(text: Optional[str]) -> str:
     # A switch written without an argument: the binder has no value, the scanner writes $true.
-    return "$true" if text is None else text.strip()
+    # A lone surrogate (undecodable UTF-16) comes back from pwsh as U+FFFD.
+    return "$true" if text is None else _LONE_SURROGATE.sub("\ufffd", text.strip())
 
 
 def compare_call(path: str, scanned: Optional[MailCall], bound: Optional[BinderCall], parse_errors: int, line: int, column: int) -> CallComparison:
