@@ -40,8 +40,20 @@ def is_send(finding: dict[str, Any]) -> bool:
 
 
 def figures(document: dict[str, Any]) -> dict[str, Any]:
-    """The counts above, from one scan JSON document."""
-    sends = [f for f in document.get("findings", []) if is_send(f)]
+    """The counts above, from one scan JSON document.
+
+    A wrapper function whose callers pass the server or sender is counted through its call sites
+    (each has its own finding, form "wrapper-call-site"), not once more as the call in its body.
+    """
+    all_sends = [f for f in document.get("findings", []) if is_send(f)]
+    represented = {
+        (r["path"], r["line"])
+        for f in all_sends
+        if f["call"].get("form") == "wrapper-call-site"
+        for r in f.get("related_locations", [])
+        if r.get("role") == "wrapper"
+    }
+    sends = [f for f in all_sends if (f["path"], f["line"]) not in represented or f["call"].get("form") == "wrapper-call-site"]
     verdict = [f for f in sends if f["assessment"].get("breaks") is not None]
     server = [f for f in sends if f["assessment"].get("server") not in (None, "unknown")]
     # Outlook COM has no SMTP server at all: count it as resolved (nothing to resolve).
@@ -56,6 +68,8 @@ def figures(document: dict[str, Any]) -> dict[str, Any]:
     return {
         "files_scanned": document.get("files_scanned"),
         "sends": len(sends),
+        "wrapper_call_sites": sum(1 for f in sends if f["call"].get("form") == "wrapper-call-site"),
+        "wrapper_bodies_counted_through_call_sites": len(represented),
         "with_verdict": len(verdict),
         "server_resolved": len(server),
         "sender_resolved": len(sender),
@@ -89,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     result = figures(document)
     version = (subprocess.run([args.smtp2graph, "--help"], capture_output=True, text=True).returncode, document.get("tool", {}).get("version"))
     print(f"smtp2graph {version[1]} ({args.smtp2graph}) on {args.corpus}: {result['files_scanned']} files")
-    print(f"sends                       {result['sends']}")
+    print(f"sends                       {result['sends']} (of which {result['wrapper_call_sites']} wrapper call sites standing for {result['wrapper_bodies_counted_through_call_sites']} wrapper bodies)")
     print(f"sends with a verdict        {_pct(result['with_verdict'], result['sends'])}")
     print(f"server resolved             {_pct(result['server_resolved'], result['sends'])}")
     print(f"sender resolved             {_pct(result['sender_resolved'], result['sends'])}")

@@ -161,6 +161,10 @@ class WrapperDef:
     body_start: int
     body_end: int
     fingerprints: list[str] = field(default_factory=list)  # the findings inside it
+    parameters: list[str] = field(default_factory=list)  # the function's parameters, in declaration order
+    # Finding fingerprint -> {mail parameter: wrapper parameter (lower case)} for the values the
+    # caller passes in (`-SmtpServer $Server` inside `function Send-Alert($Server)`).
+    feeds: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -264,8 +268,59 @@ def _wrappers(script: Script, findings: list[Finding]) -> list[WrapperDef]:
         ]
         if inside:
             line = script.line_of(function.name_start)
-            found.append(WrapperDef(function.name, script.path, line, function.body.start, function.body.end, inside))
+            wrapper = WrapperDef(function.name, script.path, line, function.body.start, function.body.end, inside)
+            wrapper.parameters = function_parameters(script, function)
+            declared = {p.lower() for p in wrapper.parameters}
+            for f in findings:
+                if f.fingerprint not in inside or f.call is None:
+                    continue
+                feeds = {}
+                for name, bound in f.call.params.items():
+                    m = _FED.fullmatch(bound.text.strip())
+                    if name in WRAPPER_FED and m and m.group(1).lower() in declared:
+                        feeds[name] = m.group(1).lower()
+                if feeds:
+                    wrapper.feeds[f.fingerprint] = feeds
+            found.append(wrapper)
     return found
+
+
+# Mail parameters a wrapper's caller may decide (what a verdict and the sender depend on).
+WRAPPER_FED = ("SmtpServer", "From", "Port", "UseSsl", "Credential")
+_FED = re.compile(r'(?i)"?\$\{?(?:script:|local:)?(\w+)\}?"?')
+_PARAM_NAME = re.compile(r"(?i)(?:^|[(,\]\s])\s*(?:\[[^\]]*\]\s*)*\$(\w+)")
+
+
+def function_parameters(script: Script, function: object) -> list[str]:
+    """Parameter names of a function, in declaration order: `function f($a, $b)` or its `param(…)` block."""
+    from scanner.lexer import LexError, skip_balanced, split_arguments
+
+    text = script.text
+    name_end, body = function.name_end, function.body  # type: ignore[attr-defined]
+    header = text[name_end : body.start]
+    spans: list[tuple[int, int]] = []
+    paren = header.find("(")
+    if paren >= 0:
+        start = name_end + paren
+        try:
+            close = skip_balanced(text, start)
+            spans = split_arguments(text, start + 1, close - 1)
+        except LexError:
+            spans = []
+    else:
+        for block_start, block_end in script.structure.param_blocks:
+            if body.start < block_start < body.end and script.structure.function_at(block_start) == body:
+                opening = text.find("(", block_start)
+                spans = split_arguments(text, opening + 1, block_end - 1)
+                break
+    names: list[str] = []
+    for start, end in spans:
+        item = re.sub(r"\[[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\]", " ", text[start:end])  # attributes and types
+        item = re.sub(r"=.*$", "", item, flags=re.S)  # the default value
+        variables = re.findall(r"\$(\w+)", item)
+        if variables and variables[-1].lower() not in ("true", "false", "null"):
+            names.append(variables[-1])
+    return names
 
 
 def _file_findings(script: Script, rules: Sequence[object], secrets: Sequence[object], config: RuleConfig) -> list[Finding]:
@@ -784,7 +839,7 @@ def scan(
             if progress is not None:
                 progress(done, len(files))
         if wrappers:
-            link_wrapper_call_sites(files, rels, stats, wrappers, findings, options.max_bytes, index, pools)
+            link_wrapper_call_sites(files, rels, stats, wrappers, findings, options.max_bytes, index, pools, options.estate)
     if index is not None:
         import time
 
@@ -876,8 +931,10 @@ def link_wrapper_call_sites(
     max_bytes: int,
     index: Optional["StatIndex"] = None,
     pools: Optional[_LazyPool] = None,
+    estate: Optional[EstateFacts] = None,
 ) -> None:
-    """List, in each wrapper's findings, the places across the tree that call the wrapper function.
+    """List, in each wrapper's findings, the places across the tree that call the wrapper function,
+    and give each call site that passes the server or sender its own finding and verdict.
 
     The call sites usually hold no mail token, so the first pass never parsed them: a second
     byte prefilter built from the wrapper names picks the few files worth reading. With a stat
@@ -889,7 +946,8 @@ def link_wrapper_call_sites(
             by_name.setdefault(wrapper.name.lower(), []).append(wrapper)
     if not by_name:
         return
-    names_key = hashlib.sha256("\0".join(sorted(by_name)).encode()).hexdigest()
+    parameters = {name: tuple(defs[0].parameters) for name, defs in by_name.items() if any(d.feeds for d in defs)}
+    names_key = hashlib.sha256(("\0".join(sorted(by_name)) + "\0v2\0" + repr(sorted(parameters.items()))).encode()).hexdigest()
     known: dict[int, list[list[object]]] = {}
     todo: list[int] = []
     for i, (rel, stat) in enumerate(zip(rels, stats)):
@@ -905,38 +963,69 @@ def link_wrapper_call_sites(
     if pool is not None:
         # Reading and searching a file is cheap: large chunks keep the inter-process traffic small.
         computed: Iterator[list[list[object]]] = _in_order(
-            pool, _wrapper_chunk, items, pool.options.jobs, bodies, max_bytes, largest=512, crashed=_crashed_wrapper_file
+            pool, _wrapper_chunk, items, pool.options.jobs, bodies, max_bytes, parameters, largest=512, crashed=_crashed_wrapper_file
         )
     else:
-        computed = iter(_wrapper_chunk(items, bodies, max_bytes))
+        computed = iter(_wrapper_chunk(items, bodies, max_bytes, parameters))
     for i in todo:
         found = next(computed)
         known[i] = found
         if index is not None and stats[i] is not None:
             index.record_wrapper_sites(names_key, rels[i], stats[i], found)  # type: ignore[arg-type]
     sites: dict[str, list[tuple[str, int, int]]] = {name: [] for name in by_name}
+    arguments: dict[tuple[str, int, int], dict[str, list[object]]] = {}
     for i, rel in enumerate(rels):
-        for name, line, col in known.get(i, ()):
+        for site in known.get(i, ()):
+            name, line, col = site[0], site[1], site[2]
             if name in sites:
                 sites[str(name)].append((rel, int(line), int(col)))  # type: ignore[call-overload, arg-type]
+                if len(site) > 3 and isinstance(site[3], dict):
+                    arguments[(rel, int(line), int(col))] = site[3]  # type: ignore[call-overload, arg-type]
     _attach_call_sites(by_name, sites, findings)
+    findings.extend(call_site_findings(by_name, sites, arguments, findings, estate))
 
 
 WrapperBodies = dict[str, tuple[tuple[str, int, int], ...]]  # name -> (path, body start, body end) of each definition
 _WRAPPER_PREFILTERS: dict[tuple[str, ...], Prefilter] = {}
 
 
-def _wrapper_chunk(items: list[tuple[str, str]], bodies: WrapperBodies, max_bytes: int) -> list[list[list[object]]]:
+def _wrapper_chunk(
+    items: list[tuple[str, str]], bodies: WrapperBodies, max_bytes: int, parameters: Optional[dict[str, tuple[str, ...]]] = None
+) -> list[list[list[object]]]:
     """Wrapper call sites of several files (a worker's unit of the second pass)."""
     names = tuple(sorted(bodies))
     prefilter = _WRAPPER_PREFILTERS.get(names)
     if prefilter is None:
         prefilter = _WRAPPER_PREFILTERS[names] = Prefilter(names)
-    return [_wrapper_sites_in_file(path, rel, bodies, prefilter, max_bytes) for path, rel in items]
+    return [_wrapper_sites_in_file(path, rel, bodies, prefilter, max_bytes, parameters or {}) for path, rel in items]
 
 
-def _wrapper_sites_in_file(path: str, rel: str, bodies: WrapperBodies, prefilter: Prefilter, max_bytes: int) -> list[list[object]]:
-    """[name, line, column] of each call of a wrapper function in one file (outside its own body)."""
+def _site_arguments(script: Script, site: object, parameters: tuple[str, ...]) -> dict[str, list[object]]:
+    """{parameter (lower case): [text, static value, conditional, reason, provenance, source]} as the call site binds them."""
+    from scanner.extract.commands import CommandSpec, ParameterSpec, bind_arguments, lex_call
+    from scanner.secrets import find_secrets, redact
+
+    spec = CommandSpec("wrapper", tuple(ParameterSpec(p, position=i) for i, p in enumerate(parameters)))
+    arguments = lex_call(script, site)  # type: ignore[arg-type]
+    binding = bind_arguments(script, spec, arguments, site.start)  # type: ignore[attr-defined]
+    secrets = None
+    out: dict[str, list[object]] = {}
+    for name, bound in binding.params.items():
+        if name.lower() not in {p.lower() for p in parameters}:
+            continue
+        if secrets is None:
+            secrets = find_secrets(script)
+        start = script.text.find(bound.text, site.start)  # type: ignore[attr-defined]
+        text = redact(bound.text, start, secrets) if start >= 0 else bound.text
+        value = bound.value if isinstance(bound.value, (str, int, bool, list)) and text == bound.text else None  # a masked secret never leaves the worker
+        out[name.lower()] = [text, value, bound.conditional, bound.reason, bound.provenance.value, bound.source]
+    return out
+
+
+def _wrapper_sites_in_file(
+    path: str, rel: str, bodies: WrapperBodies, prefilter: Prefilter, max_bytes: int, parameters: Optional[dict[str, tuple[str, ...]]] = None
+) -> list[list[object]]:
+    """[name, line, column(, arguments)] of each call of a wrapper function in one file (outside its own body)."""
     from scanner.extract.commands import find_command_sites
     from scanner.files import DecodeError, decode
 
@@ -953,13 +1042,18 @@ def _wrapper_sites_in_file(path: str, rel: str, bodies: WrapperBodies, prefilter
     if path.lower().endswith(".psd1") or _only_definitions(text, bodies):
         return []
     script = Script(text, rel)
+    if _STATE is not None:
+        script.estate, script.root = _STATE.options.estate, _STATE.root
     found: list[list[object]] = []
     for site in find_command_sites(script, {name: name for name in bodies}, module="*"):
         name = site.written.rsplit("\\", 1)[-1].lower()
         if any(path_ == rel and start <= site.name_start < end for path_, start, end in bodies.get(name, ())):
             continue  # recursion inside the wrapper itself
         line, col = script.structure.line_col(site.name_start)
-        found.append([name, line, col])
+        entry: list[object] = [name, line, col]
+        if parameters and name in parameters:
+            entry.append(_site_arguments(script, site, parameters[name]))
+        found.append(entry)
     return found
 
 
@@ -998,3 +1092,74 @@ def _attach_call_sites(
                     if calls
                     else f" Wrapper function {wrapper.name} (line {wrapper.line}): no caller found in the scanned tree."
                 )
+
+
+def call_site_findings(
+    by_name: dict[str, list[WrapperDef]],
+    sites: dict[str, list[tuple[str, int, int]]],
+    arguments: dict[tuple[str, int, int], dict[str, list[object]]],
+    findings: list[Finding],
+    estate: Optional[EstateFacts] = None,
+) -> list[Finding]:
+    """One finding per call site of a wrapper whose server, sender or credential the caller passes:
+    the wrapper's call with the site's values, its own verdict, and the wrapper's fix (migrated once)."""
+    import copy
+
+    from scanner.assess import assess
+    from scanner.model import BindKind, BoundParam, FixApplicability, FixInfo, Location, Provenance
+    from scanner.rules import catalogue
+
+    rules = catalogue()
+    by_fingerprint = {f.fingerprint: f for f in findings}
+    out: list[Finding] = []
+    occurrences: dict[tuple[str, str], int] = {}
+    for name, defs in by_name.items():
+        for wrapper in defs:
+            for fingerprint, feeds in wrapper.feeds.items():
+                inner = by_fingerprint.get(fingerprint)
+                if inner is None or inner.call is None or inner.rule not in rules:
+                    continue
+                for path, line, col in sites.get(name, ()):
+                    passed = arguments.get((path, line, col), {})
+                    derived = copy.deepcopy(inner)
+                    call = derived.call
+                    assert call is not None
+                    shown: list[str] = []
+                    for mail_param, wrapper_param in feeds.items():
+                        argument = passed.get(wrapper_param)
+                        if argument is None:
+                            continue  # not passed here: the wrapper's own default (or nothing) applies
+                        text, value, conditional, reason, provenance, source = argument
+                        declared = next((p for p in wrapper.parameters if p.lower() == wrapper_param), wrapper_param)
+                        origin = f"passed as -{declared} to {wrapper.name} at {path}:{line}" + (f"; {reason}" if reason else "")
+                        literal = value is not None and str(text)[:1] in "'\"0123456789$" and not str(text).startswith("$")
+                        call.params[mail_param] = BoundParam(
+                            mail_param, str(text), BindKind.LITERAL if literal else BindKind.EXPRESSION, value,  # type: ignore[arg-type]
+                            bool(conditional), origin, line,
+                            Provenance(provenance) if provenance != Provenance.WRITTEN.value else Provenance.CALL_SITE,  # type: ignore[arg-type]
+                            str(source) or f"{path}:{line}",
+                        )
+                        shown.append(f"-{declared} {text}")
+                    call.form = "wrapper-call-site"
+                    call.command = f"{wrapper.name} -> {inner.call.command}"
+                    call.location = Location(path, line, col, line, col + len(wrapper.name))
+                    call.related = [RelatedLocation(inner.location.path, inner.location.line, inner.location.column, "wrapper")]
+                    assessment = assess(call, estate)
+                    verdict = rules[inner.rule].check(call, assessment)
+                    if verdict is None:
+                        continue
+                    derived.location = call.location
+                    derived.assessment = assessment
+                    derived.severity = verdict.severity
+                    derived.message = f"{verdict.message} Through wrapper {wrapper.name} ({inner.location.path}:{inner.location.line}), called here."
+                    derived.snippet = f"{wrapper.name} {' '.join(shown)}".strip()
+                    derived.context_lines, derived.context_start_line = [], line
+                    derived.related = list(call.related)
+                    derived.sender = sender_address(call)
+                    derived.fix = FixInfo(False, FixApplicability.DISPLAY_ONLY, f"fixed once in the wrapper {wrapper.name} at {inner.location.path}:{inner.location.line} (its finding carries the patch); this call then sends through Graph unchanged")
+                    key = (inner.rule, normalized_text(f"{wrapper.name} {inner.fingerprint} {derived.snippet}"))
+                    index = occurrences.get(key, 0)
+                    occurrences[key] = index + 1
+                    derived.fingerprint = fingerprint_of(inner.rule, path, key[1], index)
+                    out.append(derived)
+    return out

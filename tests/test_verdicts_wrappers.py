@@ -1,0 +1,88 @@
+"""Wrappers (issue 13, item 3): a function that wraps Send-MailMessage / SmtpClient and takes the
+server or sender as a parameter gets its values from each call site; each call site gets its own
+verdict, and the fix stays in the wrapper body (migrated once).
+
+tests/fixtures/scan/wrappertree: modules/Notify.psm1 defines the wrappers, tasks/*.ps1 call them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from scanner.cli import app
+from scanner.engine import function_parameters
+from scanner.script import Script
+
+TREE = Path(__file__).parent / "fixtures" / "scan" / "wrappertree"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def findings() -> list[dict[str, Any]]:
+    result = runner.invoke(app, ["scan", str(TREE), "-f", "json", "--no-cache", "--jobs", "1"])
+    return [f for f in json.loads(result.stdout)["findings"] if f["rule"].startswith("SMTP")]
+
+
+def _at(findings: list[dict[str, Any]], path: str, line: int) -> dict[str, Any]:
+    (found,) = [f for f in findings if f["path"] == path and f["line"] == line]
+    return found
+
+
+def test_each_call_site_gets_its_own_verdict_from_the_values_it_passes(findings: list[dict[str, Any]]) -> None:
+    office = _at(findings, "tasks/Rotate-Logs.ps1", 2)
+    assert office["call"]["form"] == "wrapper-call-site"
+    assert office["assessment"]["breaks"] is True and office["assessment"]["server_text"] == "smtp.office365.com"
+    assert office["sender"] == "ops-robot@proseware.example"  # the wrapper's default, not passed here
+    server = office["call"]["params"]["SmtpServer"]
+    assert server["provenance"] == "call-site" and "passed as -Relay to Send-OpsNotice at tasks/Rotate-Logs.ps1:2" in server["reason"]
+    internal = _at(findings, "tasks/Rotate-Logs.ps1", 4)
+    assert internal["assessment"]["breaks"] is False and internal["sender"] == "rotate@proseware.example"
+    positional = _at(findings, "tasks/Check-Disks.ps1", 2)
+    assert positional["assessment"]["breaks"] is True and positional["sender"] == "disks@proseware.example"
+    environment = _at(findings, "tasks/Check-Disks.ps1", 3)
+    assert environment["assessment"]["breaks"] is None and environment["assessment"]["undecided"][0]["written"] == "$env:OPS_RELAY"
+
+
+def test_smtpclient_wrappers_with_header_parameters(findings: list[dict[str, Any]]) -> None:
+    site = _at(findings, "tasks/Check-Disks.ps1", 4)
+    assert site["rule"] == "SMTP002" and site["assessment"]["breaks"] is True
+    assert site["sender"] == "disks-client@proseware.example"
+
+
+def test_the_wrapper_body_keeps_the_one_fix_and_points_at_its_callers(findings: list[dict[str, Any]]) -> None:
+    body = _at(findings, "modules/Notify.psm1", 9)
+    assert body["call"]["form"] != "wrapper-call-site"
+    assert body["assessment"]["breaks"] is None  # whoever calls it from outside the tree decides
+    assert {(r["path"], r["line"]) for r in body["related_locations"] if r["role"] == "call-site"} >= {
+        ("tasks/Rotate-Logs.ps1", 2), ("tasks/Rotate-Logs.ps1", 4), ("tasks/Check-Disks.ps1", 2), ("tasks/Check-Disks.ps1", 3)
+    }
+    for site in (f for f in findings if f["call"]["form"] == "wrapper-call-site"):
+        assert site["fix"]["applicability"] == "display-only" and "fixed once in the wrapper" in site["fix"]["reason"]
+        assert any(r["role"] == "wrapper" and r["path"] == "modules/Notify.psm1" for r in site["related_locations"])
+    prints = [f["fingerprint"] for f in findings]
+    assert len(prints) == len(set(prints))
+
+
+def test_call_site_findings_survive_the_cache(tmp_path: Path) -> None:
+    args = ["scan", str(TREE), "-f", "json", "--jobs", "1", "--cache-dir", str(tmp_path / "cache")]
+    first = runner.invoke(app, args).stdout
+    second = runner.invoke(app, args).stdout
+    strip = lambda out: sorted((f["path"], f["line"], f["assessment"]["breaks"]) for f in json.loads(out)["findings"])  # noqa: E731
+    assert strip(first) == strip(second)
+    assert ("tasks/Check-Disks.ps1", 2, True) in strip(second)
+
+
+def test_function_parameters_in_declaration_order() -> None:
+    script = Script(
+        "function A { param([Parameter(Mandatory=$true)][string]$Relay, [string]$From = $env:X, [switch]$Html) }\n"
+        "function B($Server, [int]$Port = 25) { }\n",
+        "f.ps1",
+    )
+    a, b = script.structure.functions
+    assert function_parameters(script, a) == ["Relay", "From", "Html"]
+    assert function_parameters(script, b) == ["Server", "Port"]
