@@ -197,9 +197,10 @@ def test_docs_demo_runs_against_the_fake(capsys: pytest.CaptureFixture[str], mon
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE", ""))
     demo.main()
     out = capsys.readouterr().out
-    verify_runs = out.split("$ smtp2graph audit")[0]
-    assert [line for line in verify_runs.splitlines() if line.startswith("(exit code")] == [
-        "(exit code 0)", "(exit code 3)", "(exit code 3)", "(exit code 1)"]
+    runs = [block.split("\n", 1) for block in out.split("$ smtp2graph ")[1:]]
+    codes = [(head.split()[0], next(l for l in body.splitlines() if l.startswith("(exit code"))) for head, body in runs]
+    assert codes == [("verify", "(exit code 0)"), ("verify", "(exit code 3)"), ("verify", "(exit code 3)"),
+                     ("audit", "(exit code 0)"), ("verify", "(exit code 1)"), ("audit", "(exit code 0)")]
     assert "no Mail.Send role in the token: expected for an app scoped with RBAC for Applications" in out
     assert "OK denied" in out and "INCONCLUSIVE denied" in out and "FAIL not-scoped" in out
     assert "propagation window" in out and "the token is" in out and "delegated" in out

@@ -230,7 +230,8 @@ def _degraded_message(error: GraphError, permission: str, read: int = 0) -> str:
     if error.code == NO_PREMIUM_LICENCE:
         return "skipped: reading sign-in logs through Graph needs an Entra ID P1 or P2 licence in the tenant"
     if error.status == 403 or error.code == REQUEST_DENIED:
-        return f"skipped: the app lacks {permission} (application permission, admin consent) — grant it and run again"
+        return (f"skipped: the token lacks {permission} — grant it with admin consent (an application permission for "
+                "app-only sign-in, a delegated one for --device-code) and run again")
     return f"skipped: {error.one_line()}"
 
 

@@ -90,6 +90,14 @@ def main() -> None:
              "--expect-denied ceo@contoso.com      # delegated token", delegated,
              senders=["alerts@contoso.com"], expect_denied=["ceo@contoso.com"])
 
+        out = io.StringIO()
+        print(f"$ smtp2graph audit --tenant contoso.onmicrosoft.com --client-id {APP_ID} --device-code "
+              "--scan scan.json --days 30      # delegated token (its own token cache)")
+        delegated.token_cache = workdir / "audit-token-cache.json"
+        code = audit_command(delegated, scan=SCAN, days=30, output=OutputFormat.TABLE,
+                             runtime=Runtime(stdout=out, stderr=out, sleep=lambda _s: None))
+        print(out.getvalue() + f"(exit code {code})\n")
+
         scoped.roles = scoped.roles + ("Mail.Send",)
         _run(f"{COMMAND} --certificate app.pem --from alerts@contoso.com --to me@contoso.com "
              "--expect-denied ceo@contoso.com      # tenant-wide Mail.Send consent added on top of the scope",
