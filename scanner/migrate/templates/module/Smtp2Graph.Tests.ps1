@@ -290,6 +290,16 @@ Describe 'Send-GraphMailMessage sends the request Send-MailMessage''s parameters
         (Get-TestRequest -Like '*/sendMail').Uri | Should -BeLike '*/users/defaults@contoso.com/sendMail'
     }
 
+    It 'sends the attachments of a Send-MailMessage:Attachments default' {
+        $path = Join-Path -Path $TestDrive -ChildPath 'default.txt'
+        Set-Content -LiteralPath $path -Value 'd'
+        & {
+            $PSDefaultParameterValues = @{ 'Send-MailMessage:Attachments' = $path }
+            Send-GraphMailMessage -To 'ops@contoso.com' -From 'b@contoso.com' -Subject 'default attachment' -ErrorAction Stop
+        }
+        (Get-TestRequest -Like '*/sendMail').Json.message.attachments[0].name | Should -Be 'default.txt'
+    }
+
     It 'reads $PSDefaultParameterValues of the calling scope and runs a scriptblock default' {
         & {
             $PSDefaultParameterValues = @{ 'Send-MailMessage:From' = { 'computed@contoso.com' } }

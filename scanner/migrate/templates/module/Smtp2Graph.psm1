@@ -871,8 +871,12 @@ function Read-Smtp2GraphAttachment {
         }
         else {
             $provider = $null
-            $matched = @($SessionState.Path.GetResolvedProviderPathFromPSPath($item, [ref]$provider))
-            if ($matched.Count -eq 0) { throw (New-Object System.IO.FileNotFoundException -ArgumentList "Could not find file '$item'.", $item) }
+            $matched = @()
+            if ([System.Management.Automation.WildcardPattern]::ContainsWildcardCharacters($item)) {
+                $matched = @($SessionState.Path.GetResolvedProviderPathFromPSPath($item, [ref]$provider))
+            }
+            # What Send-MailMessage reports for a file that is not there.
+            if ($matched.Count -eq 0) { throw (New-Object System.IO.FileNotFoundException -ArgumentList "Could not find file '$literal'.", $literal) }
             if ($matched.Count -gt 1) {
                 throw (New-Object System.Management.Automation.PSInvalidOperationException -ArgumentList "The attachment path '$item' matches $($matched.Count) files; Send-MailMessage takes one file per path (it stops with ReadWriteMultipleFilesNotSupported). Name each file.")
             }
@@ -1162,6 +1166,8 @@ function Send-GraphMailMessage {
             }
             catch {
                 $exception = $_.Exception
+                # The handled error is not the caller's: only the one reported below is.
+                if ($global:Error.Count -gt 0 -and [object]::ReferenceEquals($global:Error[0].Exception, $exception)) { $global:Error.RemoveAt(0) }
                 while ($exception -is [System.Management.Automation.MethodInvocationException] -and $null -ne $exception.InnerException) { $exception = $exception.InnerException }
                 $PSCmdlet.ThrowTerminatingError((New-Object System.Management.Automation.ErrorRecord -ArgumentList $exception, 'FormatException', ([System.Management.Automation.ErrorCategory]::InvalidArgument), $values['From']))
             }
@@ -1204,6 +1210,10 @@ function Send-GraphMailMessage {
                     else {
                         $state.Phase = 'attach'
                         $files = @()
+                        if ($collected.Count -eq 0 -and $null -ne $values['Attachments']) {
+                            # A Send-MailMessage:Attachments default, which PowerShell bound for the cmdlet.
+                            foreach ($item in @($values['Attachments'])) { $null = $collected.Add([string]$item) }
+                        }
                         if ($collected.Count -gt 0) {
                             $files = @(Read-Smtp2GraphAttachment -Path @($collected) -SessionState $PSCmdlet.SessionState)
                         }

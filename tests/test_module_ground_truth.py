@@ -1,0 +1,191 @@
+"""Send-GraphMailMessage against the real Send-MailMessage / SmtpClient of pwsh 7.6: same binding outcome, same failure.
+
+Each case is one call written twice: as the legacy script has it (sent to a local aiosmtpd sink on 127.0.0.1) and
+as the patched script has it (sent by the generated module to the fake tenant). The sink refuses the sender
+nobody@contoso.com with 550 5.7.30, as Exchange Online refuses basic authentication, and the fake tenant does not
+know that mailbox either, so the same call fails on both sides. Compared per case: whether a message went out, its
+recipients and attachment names, whether the failure was terminating, how many errors the caller saw, and whether
+the statement after the call ran. This is the ground truth behind the module's pipeline and failure semantics
+(issue 11, items 2, 3 and 7); the differential oracle of the patcher covers whole scripts.
+
+Known, intended differences (not cases here, tested in the Pester suite): -Credential $null is accepted (the
+cmdlet refuses it), a literal path with [ ] is found (the cmdlet reads it as a wildcard and fails).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from fakes.fixtures import APP_ID, SECRET, TENANT, cert_files, tenant  # noqa: F401
+from fakes.tenant import FakeTenant
+from scanner.migrate.kit import write_kit
+from scanner.powershell import run_pwsh
+
+pytestmark = pytest.mark.pwsh
+
+
+class _Sink:
+    """aiosmtpd handler: records each message; refuses the unknown sender as Exchange Online refuses basic auth."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:  # noqa: N802
+        if address.lower() == "nobody@contoso.com":
+            return "550 5.7.30 Basic authentication is not supported for Client Submission"
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append({
+            "subject": str(parsed["Subject"]),
+            "to": sorted(a.lower() for a in envelope.rcpt_tos),
+            "attachments": sorted(part.get_filename() for part in parsed.iter_attachments()),
+        })
+        return "250 OK"
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[_Sink, int]]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = _Sink()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+# (name, original call, patched call). {S} = -SmtpServer/-Port of the sink, {D} = the case's folder.
+SAME = object()
+CASES: list[tuple[str, str, Any]] = [
+    ("named", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'named' -Body 'b' {S}; 'AFTER'", SAME),
+    ("files-piped", "Get-ChildItem -LiteralPath '{D}' -Filter '*.log' | {CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'files-piped' {S}; 'AFTER'", SAME),
+    ("attachments-property", "[pscustomobject]@{{ Attachments = '{D}/a.log'; Subject = 'ignored' }} | {CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'attachments-property' {S}; 'AFTER'", SAME),
+    ("to-only-piped", "[pscustomobject]@{{ To = 'ops@contoso.com'; Subject = 'to-only-piped' }} | {CMD} -From 'alerts@contoso.com' {S}; 'AFTER'", SAME),
+    ("from-only-piped", "[pscustomobject]@{{ To = 'ops@contoso.com'; From = 'alerts@contoso.com'; Subject = 'from-only-piped' }} | {CMD} {S}; 'AFTER'", SAME),
+    ("row-without-attachments", "[pscustomobject]@{{ Subject = 'row' }} | {CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'row-without-attachments' {S}; 'AFTER'", SAME),
+    ("missing-attachment", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'missing-attachment' -Attachments '{D}/none.txt' {S}; 'AFTER'", SAME),
+    ("wildcard-two-files", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'wildcard-two-files' -Attachments '{D}/*.log' {S}; 'AFTER'", SAME),
+    ("bad-from", "{CMD} -To 'ops@contoso.com' -From 'not an address' -Subject 'bad-from' {S}; 'AFTER'", SAME),
+    ("refused-continue", "$ErrorActionPreference = 'Continue'; {CMD} -To 'ops@contoso.com' -From 'nobody@contoso.com' -Subject 'refused-continue' {S}; 'AFTER'", SAME),
+    ("refused-silently", "$ErrorActionPreference = 'SilentlyContinue'; {CMD} -To 'ops@contoso.com' -From 'nobody@contoso.com' -Subject 'refused-silently' {S}; 'AFTER'", SAME),
+    ("refused-stop-catch", "$ErrorActionPreference = 'Stop'; try {{ {CMD} -To 'ops@contoso.com' -From 'nobody@contoso.com' -Subject 'refused-stop-catch' {S}; 'SENT' }} catch [System.Net.Mail.SmtpException] {{ 'CAUGHT' }}; 'AFTER'", SAME),
+    ("refused-erroraction-stop", "try {{ {CMD} -To 'ops@contoso.com' -From 'nobody@contoso.com' -Subject 'refused-erroraction-stop' {S} -ErrorAction Stop; 'SENT' }} catch {{ 'CAUGHT' }}; 'AFTER'", SAME),
+    ("smtpclient-refused",
+     "$m = New-Object System.Net.Mail.MailMessage 'nobody@contoso.com', 'ops@contoso.com', 'smtpclient-refused', 'b'; "
+     "$c = New-Object System.Net.Mail.SmtpClient '127.0.0.1', {PORT}; try {{ $c.Send($m); 'SENT' }} catch [System.Net.Mail.SmtpException] {{ 'CAUGHT' }}; 'AFTER'",
+     "$m = New-Object System.Net.Mail.MailMessage 'nobody@contoso.com', 'ops@contoso.com', 'smtpclient-refused', 'b'; "
+     "try {{ Send-GraphMailMessage -MailMessage $m; 'SENT' }} catch [System.Net.Mail.SmtpException] {{ 'CAUGHT' }}; 'AFTER'"),
+    ("smtpclient-sent",
+     "$m = New-Object System.Net.Mail.MailMessage 'alerts@contoso.com', 'ops@contoso.com', 'smtpclient-sent', 'b'; "
+     "$c = New-Object System.Net.Mail.SmtpClient '127.0.0.1', {PORT}; $c.Send($m); 'AFTER'",
+     "$m = New-Object System.Net.Mail.MailMessage 'alerts@contoso.com', 'ops@contoso.com', 'smtpclient-sent', 'b'; "
+     "Send-GraphMailMessage -MailMessage $m; 'AFTER'"),
+]
+
+RUNNER = r"""
+$WarningPreference = 'SilentlyContinue'
+Import-Module -Name $args[0]
+$cases = Get-Content -LiteralPath $args[1] -Raw | ConvertFrom-Json
+$results = foreach ($case in $cases) {
+    foreach ($side in @('original', 'patched')) {
+        Set-Location -LiteralPath $case.folder
+        $Error.Clear()
+        $terminating = $false
+        $output = @()
+        try { $output = @(& ([scriptblock]::Create($case.$side)) 2>$null) }
+        catch { $terminating = $true }
+        $firstType = ''
+        if ($Error.Count -gt 0) { $firstType = $Error[0].Exception.GetType().Name }
+        [pscustomobject]@{ name = $case.name; side = $side; terminating = $terminating; errors = $Error.Count;
+            firstType = $firstType; output = @($output | ForEach-Object { "$_" }) }
+    }
+}
+ConvertTo-Json -InputObject @($results) -Depth 4
+"""
+
+
+def _graph_sent(fake: FakeTenant, subject: str) -> list[dict[str, Any]]:
+    found = []
+    for entry in fake.sent:
+        message = entry.get("message") or {}
+        if message.get("subject") != subject:
+            continue
+        found.append({
+            "subject": subject,
+            "to": sorted(r["emailAddress"]["address"].lower() for r in message.get("toRecipients", [])),
+            "attachments": sorted(a["name"] for a in message.get("attachments", [])),
+        })
+    return found
+
+
+def test_patched_calls_bind_send_and_fail_like_send_mailmessage_and_smtpclient(
+    tmp_path: Path, tenant: FakeTenant, sink: tuple[_Sink, int], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    handler, port = sink
+    write_kit(tmp_path / "kit", [])
+    for name, value in {
+        "SMTP2GRAPH_TENANT_ID": TENANT, "SMTP2GRAPH_CLIENT_ID": APP_ID, "SMTP2GRAPH_AUTH": "ClientSecret",
+        "SMTP2GRAPH_CLIENT_SECRET": SECRET, "SMTP2GRAPH_AUTHORITY_HOST": tenant.base_url,
+        "SMTP2GRAPH_GRAPH_ENDPOINT": tenant.base_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    cases = []
+    for name, original, patched in CASES:
+        folder = tmp_path / "cases" / name
+        folder.mkdir(parents=True)
+        (folder / "a.log").write_text("first\n", encoding="utf-8")
+        (folder / "b.log").write_text("second\n", encoding="utf-8")
+        fill = {"D": folder.as_posix(), "PORT": str(port)}
+        cases.append({
+            "name": name,
+            "folder": str(folder),
+            "original": original.format(CMD="Send-MailMessage", S=f"-SmtpServer 127.0.0.1 -Port {port}", **fill),
+            "patched": (original if patched is SAME else patched).format(CMD="Send-GraphMailMessage", S="", **fill),
+        })
+    cases_file = tmp_path / "cases.json"
+    cases_file.write_text(json.dumps(cases), encoding="utf-8")
+    run = run_pwsh(RUNNER, args=[str(tmp_path / "kit" / "Smtp2Graph" / "Smtp2Graph.psd1"), str(cases_file)], timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = {(r["name"], r["side"]): r for r in json.loads(run.stdout)}
+
+    differences = []
+    for name, _, _ in CASES:
+        original, patched = results[(name, "original")], results[(name, "patched")]
+        smtp = sorted((m for m in handler.messages if m["subject"] == name), key=str)
+        graph = sorted(_graph_sent(tenant, name), key=str)
+        if smtp != graph:
+            differences.append(f"{name}: sent {smtp} vs {graph}")
+        for field in ("terminating", "output"):
+            if original[field] != patched[field]:
+                differences.append(f"{name}: {field} {original[field]} vs {patched[field]}")
+        if not original["terminating"] and original["errors"] != patched["errors"]:
+            differences.append(f"{name}: errors {original['errors']} vs {patched['errors']}")
+        if original["errors"] and "Smtp" in original["firstType"] and "Smtp" not in patched["firstType"]:
+            differences.append(f"{name}: error type {original['firstType']} vs {patched['firstType']}")
+        # Where the cmdlet stops on its own input (attachments, From), the same exception type reaches the caller.
+        if original["terminating"] and original["firstType"] in ("FileNotFoundException", "FormatException",
+                                                                 "PSInvalidOperationException"):
+            if original["firstType"] != patched["firstType"] or patched["errors"] != 1:
+                differences.append(f"{name}: stopped with {original['firstType']} vs {patched['firstType']}"
+                                   f" ({patched['errors']} errors)")
+    assert differences == []
+    # The cases exercise what they claim: some send, some stop, some report and go on.
+    assert [m["subject"] for m in handler.messages].count("files-piped") == 1
+    assert results[("to-only-piped", "original")]["terminating"]
+    assert results[("refused-continue", "original")]["errors"] == 1
+    assert results[("refused-stop-catch", "original")]["output"] == ["CAUGHT", "AFTER"]
+    assert results[("smtpclient-refused", "original")]["output"] == ["CAUGHT", "AFTER"]
