@@ -109,9 +109,10 @@ $results = foreach ($case in $cases) {
         try { $output = @(& ([scriptblock]::Create($case.$side)) 2>$null) }
         catch { $terminating = $true }
         $firstType = ''
-        if ($Error.Count -gt 0) { $firstType = $Error[0].Exception.GetType().Name }
+        $firstMessage = ""
+        if ($Error.Count -gt 0) { $firstType = $Error[0].Exception.GetType().Name; $firstMessage = $Error[0].Exception.Message }
         [pscustomobject]@{ name = $case.name; side = $side; terminating = $terminating; errors = $Error.Count;
-            firstType = $firstType; output = @($output | ForEach-Object { "$_" }) }
+            firstType = $firstType; message = $firstMessage; output = @($output | ForEach-Object { "$_" }) }
     }
 }
 ConvertTo-Json -InputObject @($results) -Depth 4

@@ -38,6 +38,7 @@ def test_token_audience_and_managed_identity_resource_follow_the_graph_endpoint(
     """National clouds: nothing but the default endpoint names graph.microsoft.com."""
     assert module_text.count("graph.microsoft.com") == 1
     assert "$script:DefaultGraphEndpoint = 'https://graph.microsoft.com'" in module_text
+    assert "'graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn'" in module_text
     assert "scope                 = Get-Smtp2GraphScope -Settings $Settings" in module_text
     assert "$resource = Get-Smtp2GraphResource -Settings $Settings" in _function(module_text, "Get-Smtp2GraphManagedIdentityToken")
 

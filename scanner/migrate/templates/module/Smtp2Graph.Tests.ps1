@@ -803,6 +803,14 @@ Describe 'Configuration and tokens' {
         }
     }
 
+    It 'keeps the public Graph resource for an endpoint that is no national cloud (a proxy), unless GraphResource says otherwise' {
+        InModuleScope Smtp2Graph {
+            Get-Smtp2GraphScope -Settings @{ GraphEndpoint = 'https://graph-proxy.contoso.local:8443' } | Should -Be 'https://graph.microsoft.com/.default'
+            Get-Smtp2GraphScope -Settings @{ GraphEndpoint = 'https://DOD-Graph.microsoft.us' } | Should -Be 'https://dod-graph.microsoft.us/.default'
+            Get-Smtp2GraphScope -Settings @{ GraphEndpoint = 'https://graph-proxy.contoso.local'; GraphResource = 'https://graph.microsoft.us/' } | Should -Be 'https://graph.microsoft.us/.default'
+        }
+    }
+
     It 'asks the managed identity for the configured Graph endpoint (IDENTITY_ENDPOINT and MSI_ENDPOINT hosts)' {
         $env:SMTP2GRAPH_GRAPH_ENDPOINT = 'https://microsoftgraph.chinacloudapi.cn'
         $env:IDENTITY_ENDPOINT = 'http://127.0.0.1:41000/msi/token'

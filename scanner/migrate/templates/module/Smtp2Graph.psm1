@@ -26,6 +26,7 @@ $script:MaxRetries = 4
 $script:RetryStatusCodes = @(429, 503, 504)
 # The token's audience follows the configured Graph endpoint (national clouds: graph.microsoft.us, microsoftgraph.chinacloudapi.cn, ...).
 $script:DefaultGraphEndpoint = 'https://graph.microsoft.com'
+$script:NationalGraphHosts = @('graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn')
 # A PFX read once per session (its key is not re-imported on every token).
 $script:Smtp2GraphCertificateCache = @{}
 # The machine's settings file, beside the module (a variable so the Pester suite can point it elsewhere).
@@ -44,6 +45,7 @@ $script:SettingNames = @(
     @('ManagedIdentityClientId', 'SMTP2GRAPH_MI_CLIENT_ID'),
     @('AuthorityHost', 'SMTP2GRAPH_AUTHORITY_HOST'),
     @('GraphEndpoint', 'SMTP2GRAPH_GRAPH_ENDPOINT'),
+    @('GraphResource', 'SMTP2GRAPH_GRAPH_RESOURCE'),
     @('SaveToSentItems', 'SMTP2GRAPH_SAVE_TO_SENT_ITEMS')
 )
 
@@ -277,13 +279,16 @@ function Get-Smtp2GraphTokenUri {
 }
 
 function Get-Smtp2GraphResource {
-    # The Graph resource of the configured endpoint (scheme and host, no path): what tokens are issued for.
+    # The Graph resource tokens are issued for: that of the national cloud the Graph endpoint belongs to, the public
+    # one for any other endpoint (a proxy, a test double), or GraphResource when set explicitly.
     param([System.Collections.IDictionary]$Settings)
+    if ($Settings['GraphResource']) { return ([string]$Settings['GraphResource']).TrimEnd('/') }
     $endpoint = [string]$Settings['GraphEndpoint']
     if (-not $endpoint) { $endpoint = $script:DefaultGraphEndpoint }
     if ($endpoint -notmatch '^[a-zA-Z]+://') { $endpoint = 'https://' + $endpoint }
     $uri = New-Object System.Uri -ArgumentList $endpoint
-    $uri.GetLeftPart([System.UriPartial]::Authority)
+    if ($script:NationalGraphHosts -contains $uri.Host.ToLowerInvariant()) { return 'https://' + $uri.Host.ToLowerInvariant() }
+    $script:DefaultGraphEndpoint
 }
 
 function Get-Smtp2GraphScope {
