@@ -4,7 +4,7 @@ Each case is one call written twice: as the legacy script has it (sent to a loca
 as the patched script has it (sent by the generated module to the fake tenant). The sink refuses the sender
 nobody@contoso.com with 550 5.7.30, as Exchange Online refuses basic authentication, and the fake tenant does not
 know that mailbox either, so the same call fails on both sides. Compared per case: whether a message went out, its
-recipients and attachment names, whether the failure was terminating, how many errors the caller saw, and whether
+recipients, attachment names and content types, whether the failure was terminating, how many errors the caller saw, and whether
 the statement after the call ran. This is the ground truth behind the module's pipeline and failure semantics
 (issue 11, items 2, 3 and 7); the differential oracle of the patcher covers whole scripts.
 
@@ -49,7 +49,7 @@ class _Sink:
         self.messages.append({
             "subject": str(parsed["Subject"]),
             "to": sorted(a.lower() for a in envelope.rcpt_tos),
-            "attachments": sorted(part.get_filename() for part in parsed.iter_attachments()),
+            "attachments": sorted((part.get_filename(), part.get_content_type()) for part in parsed.iter_attachments()),
         })
         return "250 OK"
 
@@ -79,6 +79,8 @@ CASES: list[tuple[str, str, Any]] = [
     ("row-without-attachments", "[pscustomobject]@{{ Subject = 'row' }} | {CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'row-without-attachments' {S}; 'AFTER'", SAME),
     ("missing-attachment", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'missing-attachment' -Attachments '{D}/none.txt' {S}; 'AFTER'", SAME),
     ("wildcard-two-files", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'wildcard-two-files' -Attachments '{D}/*.log' {S}; 'AFTER'", SAME),
+    ("comma-list", "{CMD} -To 'ops@contoso.com,lead@contoso.com' -From 'alerts@contoso.com' -Subject 'comma-list' {S}; 'AFTER'", SAME),
+    ("comma-list-and-good", "{CMD} -To 'ops@contoso.com,lead@contoso.com', 'it@contoso.com' -From 'alerts@contoso.com' -Subject 'comma-list-and-good' {S}; 'AFTER'", SAME),
     ("bad-from", "{CMD} -To 'ops@contoso.com' -From 'not an address' -Subject 'bad-from' {S}; 'AFTER'", SAME),
     ("refused-continue", "$ErrorActionPreference = 'Continue'; {CMD} -To 'ops@contoso.com' -From 'nobody@contoso.com' -Subject 'refused-continue' {S}; 'AFTER'", SAME),
     ("refused-silently", "$ErrorActionPreference = 'SilentlyContinue'; {CMD} -To 'ops@contoso.com' -From 'nobody@contoso.com' -Subject 'refused-silently' {S}; 'AFTER'", SAME),
@@ -128,7 +130,7 @@ def _graph_sent(fake: FakeTenant, subject: str) -> list[dict[str, Any]]:
         found.append({
             "subject": subject,
             "to": sorted(r["emailAddress"]["address"].lower() for r in message.get("toRecipients", [])),
-            "attachments": sorted(a["name"] for a in message.get("attachments", [])),
+            "attachments": sorted((a["name"], a.get("contentType")) for a in message.get("attachments", [])),
         })
     return found
 

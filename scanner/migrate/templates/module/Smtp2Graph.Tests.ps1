@@ -225,8 +225,8 @@ Describe 'Send-GraphMailMessage sends the request Send-MailMessage''s parameters
         $request.Json.message.attachments[0].name | Should -Be 'prefix.txt'
     }
 
-    It 'maps To, Cc, Bcc and ReplyTo, including "Last, First" <address> and comma-separated lists' {
-        Send-GraphMailMessage -To '"Doe, John" <john@contoso.com>' -Cc 'c1@contoso.com,c2@contoso.com' -Bcc 'hidden@contoso.com' -ReplyTo 'Desk <desk@contoso.com>' -From 'b@contoso.com' -Subject 's' -ErrorAction Stop
+    It 'maps To, Cc, Bcc and ReplyTo, including "Last, First" <address>' {
+        Send-GraphMailMessage -To '"Doe, John" <john@contoso.com>' -Cc 'c1@contoso.com', 'c2@contoso.com' -Bcc 'hidden@contoso.com' -ReplyTo 'Desk <desk@contoso.com>' -From 'b@contoso.com' -Subject 's' -ErrorAction Stop
         $message = (Get-TestRequest -Like '*/sendMail').Json.message
         @($message.toRecipients).Count | Should -Be 1
         $message.toRecipients[0].emailAddress.name | Should -Be 'Doe, John'
@@ -234,6 +234,22 @@ Describe 'Send-GraphMailMessage sends the request Send-MailMessage''s parameters
         $message.bccRecipients[0].emailAddress.address | Should -Be 'hidden@contoso.com'
         $message.replyTo[0].emailAddress.address | Should -Be 'desk@contoso.com'
         $message.replyTo[0].emailAddress.name | Should -Be 'Desk'
+    }
+
+    It 'reports a comma-separated address as Send-MailMessage does (one FormatException each, non-terminating) and sends to the others' {
+        $errors = $null
+        Send-GraphMailMessage -To 'a@contoso.com,b@contoso.com', 'ok@contoso.com' -From 'f@contoso.com' -Subject 's' -ErrorAction SilentlyContinue -ErrorVariable errors
+        $errors.Count | Should -Be 1
+        $errors[0].Exception | Should -BeOfType ([System.FormatException])
+        @((Get-TestRequest -Like '*/sendMail').Json.message.toRecipients | ForEach-Object { $_.emailAddress.address }) | Should -Be @('ok@contoso.com')
+    }
+
+    It 'sends nothing when no recipient is left, with the error SmtpClient gives' {
+        $errors = $null
+        Send-GraphMailMessage -To 'a@contoso.com,b@contoso.com' -From 'f@contoso.com' -Subject 's' -ErrorAction SilentlyContinue -ErrorVariable errors
+        $errors.Count | Should -Be 2
+        $errors[1].Exception.Message | Should -Be 'A recipient must be specified.'
+        @(Get-TestRequest -All).Count | Should -Be 0
     }
 
     It 'sends importance for each Priority and leaves it out when none is given' {
@@ -321,7 +337,8 @@ Describe 'Pipeline input, as Send-MailMessage takes it' {
         $requests = @(Get-TestRequest -Like '*/sendMail' -All)
         $requests.Count | Should -Be 1
         @($requests[0].Json.message.attachments).Count | Should -Be 2
-        $requests[0].Json.message.attachments[0].contentType | Should -Be 'text/csv'
+        # Send-MailMessage attaches every file as application/octet-stream.
+        $requests[0].Json.message.attachments[0].contentType | Should -Be 'application/octet-stream'
     }
 
     It 'binds FileInfo objects from Get-ChildItem by their full path (PSPath), wherever the current location is' {

@@ -689,17 +689,26 @@ function Invoke-Smtp2GraphRequest {
 }
 
 function ConvertTo-Smtp2GraphRecipient {
-    # 'Name <a@b>', '"Last, First" <a@b>' and 'a@b,c@d' become Graph recipients, as MailAddressCollection parses them.
-    param([object[]]$Address)
+    # Each string is one address, 'Name <a@b>' or '"Last, First" <a@b>', as Send-MailMessage reads it (new MailAddress):
+    # 'a@b,c@d' is no address there. An address that does not parse is added to $Errors and skipped, as the cmdlet
+    # reports it (non-terminating FormatException) and sends to the others.
+    param([object[]]$Address, [System.Collections.IList]$Errors)
     foreach ($item in $Address) {
         if ($null -eq $item) { continue }
         if ($item -is [System.Net.Mail.MailAddress]) {
             $parsedList = @($item)
         }
         else {
-            $collection = New-Object System.Net.Mail.MailAddressCollection
-            $collection.Add([string]$item)
-            $parsedList = @($collection)
+            try {
+                $parsedList = @(New-Object System.Net.Mail.MailAddress -ArgumentList ([string]$item))
+            }
+            catch {
+                $reason = $_.Exception
+                while ($reason -is [System.Management.Automation.MethodInvocationException] -and $null -ne $reason.InnerException) { $reason = $reason.InnerException }
+                if ($null -eq $Errors) { throw $reason }
+                $null = $Errors.Add($reason)
+                continue
+            }
         }
         foreach ($parsed in $parsedList) {
             $emailAddress = @{ address = $parsed.Address }
@@ -709,23 +718,9 @@ function ConvertTo-Smtp2GraphRecipient {
     }
 }
 
-function Get-Smtp2GraphContentType {
-    param([string]$FileName)
-    $types = @{
-        '.txt' = 'text/plain'; '.log' = 'text/plain'; '.csv' = 'text/csv'; '.htm' = 'text/html'; '.html' = 'text/html'
-        '.xml' = 'application/xml'; '.json' = 'application/json'; '.pdf' = 'application/pdf'; '.zip' = 'application/zip'
-        '.png' = 'image/png'; '.jpg' = 'image/jpeg'; '.jpeg' = 'image/jpeg'; '.gif' = 'image/gif'
-        '.xlsx' = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
-        '.docx' = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'
-    }
-    $extension = [System.IO.Path]::GetExtension($FileName).ToLowerInvariant()
-    if ($types.ContainsKey($extension)) { return $types[$extension] }
-    'application/octet-stream'
-}
-
 function New-Smtp2GraphMessage {
     # The Graph message resource and the mailbox that sends it, from Send-MailMessage style values.
-    param([hashtable]$Values)
+    param([hashtable]$Values, [System.Collections.IList]$AddressErrors)
     $fromAddress = New-Object System.Net.Mail.MailAddress -ArgumentList $Values['From']
     $message = @{
         subject = [string]$Values['Subject']
@@ -747,8 +742,13 @@ function New-Smtp2GraphMessage {
     $fields = @{ To = 'toRecipients'; Cc = 'ccRecipients'; Bcc = 'bccRecipients'; ReplyTo = 'replyTo' }
     foreach ($name in @($fields.Keys)) {
         if ($Values[$name]) {
-            $message[$fields[$name]] = @(ConvertTo-Smtp2GraphRecipient -Address $Values[$name])
+            $recipients = @(ConvertTo-Smtp2GraphRecipient -Address $Values[$name] -Errors $AddressErrors)
+            if ($recipients.Count -gt 0) { $message[$fields[$name]] = $recipients }
         }
+    }
+    if (-not ($message['toRecipients'] -or $message['ccRecipients'] -or $message['bccRecipients'])) {
+        # What SmtpClient answers when every recipient was refused.
+        throw (New-Object System.InvalidOperationException -ArgumentList 'A recipient must be specified.')
     }
     if ($null -ne $Values['Priority']) { $message['importance'] = ([string]$Values['Priority']).ToLowerInvariant() }
     if ($null -ne $Values['DeliveryNotificationOption']) {
@@ -889,7 +889,8 @@ function Read-Smtp2GraphAttachment {
         }
         [pscustomobject]@{
             Name        = [System.IO.Path]::GetFileName($file)
-            ContentType = Get-Smtp2GraphContentType -FileName $file
+            # Send-MailMessage attaches every file as application/octet-stream (new Attachment(path)): so does this.
+            ContentType = 'application/octet-stream'
             Bytes       = [System.IO.File]::ReadAllBytes($file)
             IsInline    = $false
             ContentId   = $null
@@ -1189,7 +1190,7 @@ function Send-GraphMailMessage {
         }
     }
     end {
-        $state = @{ Mailbox = ''; Phase = 'build'; Failure = $null; Warnings = (New-Object System.Collections.ArrayList) }
+        $state = @{ Mailbox = ''; Phase = 'build'; Failure = $null; Warnings = (New-Object System.Collections.ArrayList); AddressErrors = (New-Object System.Collections.ArrayList) }
         $firstError = $null
         if ($global:Error.Count -gt 0) { $firstError = $global:Error[0] }
         $work = {
@@ -1223,7 +1224,7 @@ function Send-GraphMailMessage {
                             $files = @(Read-Smtp2GraphAttachment -Path @($collected) -SessionState $PSCmdlet.SessionState)
                         }
                         $state.Phase = 'build'
-                        $built = New-Smtp2GraphMessage -Values $values
+                        $built = New-Smtp2GraphMessage -Values $values -AddressErrors $state.AddressErrors
                         $state.Mailbox = $built.Mailbox
                     }
                     $state.Phase = 'send'
@@ -1241,6 +1242,9 @@ function Send-GraphMailMessage {
         $failure = $state.Failure
         foreach ($text in $state.Warnings) { Write-Warning -Message $text }
         while ($global:Error.Count -gt 0 -and -not [object]::ReferenceEquals($global:Error[0], $firstError)) { $global:Error.RemoveAt(0) }
+        foreach ($addressError in $state.AddressErrors) {
+            $PSCmdlet.WriteError((New-Object System.Management.Automation.ErrorRecord -ArgumentList $addressError, 'FormatException', ([System.Management.Automation.ErrorCategory]::InvalidType), $null))
+        }
         if ($null -eq $failure) { return }
         while (($failure -is [System.Management.Automation.MethodInvocationException] -or $failure -is [System.Management.Automation.ActionPreferenceStopException]) -and $null -ne $failure.InnerException) {
             $failure = $failure.InnerException
