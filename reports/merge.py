@@ -552,8 +552,8 @@ class ReportBuilder:
         findings = document.get("findings")
         assert isinstance(findings, list)
         tool = _obj(document.get("tool"))
-        parts = [_obj(r) for r in document.get("repositories") or [] if isinstance(r, dict)] if isinstance(
-            document.get("repositories"), list) else []
+        listed = document.get("repositories")
+        parts = [_obj(r) for r in listed if isinstance(r, dict)] if isinstance(listed, list) else []
         names: dict[str, str] = {}
         if parts:
             # A scan that found repositories inside its root: each one is a repository of the estate.
@@ -598,7 +598,7 @@ class ReportBuilder:
     def _drop_superseded(self) -> None:
         """Remove what replaced scans added, then count everything again (only when a repository was rescanned)."""
         def kept(items: list, part: int) -> list:
-            gone = set()
+            gone: set[int] = set()
             for span in self._dropped:
                 gone.update(range(span.start[part], span.end[part]))
             return [item for index, item in enumerate(items) if index not in gone]
@@ -668,7 +668,8 @@ class ReportBuilder:
 
     def _tally(self, finding: JsonDict) -> None:
         repo = _str(finding.get("repo"))
-        categories = [str(c) for c in finding.get("categories") or []]
+        listed = finding.get("categories")
+        categories = [str(c) for c in listed] if isinstance(listed, list) else [Triage.MAY_BREAK.value]
         triage = Triage(categories[0])
         fix_safety = _str(finding.get("fix_safety"))
         step = WorkStep(int(str(finding.get("work_step"))))

@@ -254,7 +254,8 @@ def format_report_terminal(
     for error in report.errors:
         out.line((f"error: {printable(error.get('path'))}: {printable(error.get('message'))}", "red"))
     for unused in report.unused_suppressions:
-        rules = ",".join(str(r) for r in unused.get("rules") or []) or "all rules"
+        listed = unused.get("rules")
+        rules = ",".join(str(r) for r in listed) if isinstance(listed, list) and listed else "all rules"
         out.line((f"warning: {printable(unused.get('path'))}:{unused.get('line')}: unused suppression ({rules})", "yellow"))
     out.line((report_summary_line(report), ""))
     out.line((fix_line(report), "bold"))

@@ -32,7 +32,8 @@ def usage_message(error: _errors.UsageError) -> str:
         name = _param_name(error.param) or "argument"
         return f"{name}: missing {'argument' if _is_argument(error.param) else 'value'}"
     if isinstance(error, _errors.BadParameter):
-        name = _param_name(error.param) or error.param_hint or "value"
+        hint = error.param_hint if isinstance(error.param_hint, str) else ""
+        name = _param_name(error.param) or hint or "value"
         return f"{name}: {message}"
     return message[0].lower() + message[1:] if message else "invalid command line"
 
