@@ -206,10 +206,14 @@ def _finding_line(out: _Writer, finding: JsonDict, roots: dict[str, str], show_o
         ("  " + printable(finding.get("rule")), ""),
         (" " + severity, _SEVERITY_STYLE.get(severity, "")),
     ]
-    parts.append(("  " + printable(finding.get("message")), ""))
-    if show_owner and owner:
-        parts.append(("  — " + printable(owner), "cyan"))
-    out.line(*parts)
+    message = ("  " + printable(finding.get("message")), "")
+    owned = ("  — " + printable(owner), "cyan") if show_owner and owner else ("", "")
+    if out.truncate and out.width < 120:
+        # A narrow terminal: the location and rule on one line, the message (cut to fit) below it.
+        out.line(*parts, owned)
+        out.line(("    " + message[0].strip(), ""))
+        return
+    out.line(*parts, message, owned)
 
 
 def format_report_terminal(
@@ -235,7 +239,8 @@ def format_report_terminal(
     due = f"due {report.due} ({_plural(days, 'day')} left)" if days >= 0 else f"due {report.due} ({_plural(-days, 'day')} ago)"
     out.line(("smtp2graph: ", "bold"),
              (f"{_plural(len(repos), 'repository', 'repositories')}, {_plural(files, 'file')} scanned, "
-              f"{_plural(report.summary.findings, 'finding')}; {due}", ""))
+              f"{_plural(report.summary.findings, 'finding')}", ""))
+    out.line((f"  {due[0].upper()}{due[1:]}", "bold"))
     _counts_block(out, report)
     out.blank()
     show_owner = any(finding.get("owner") for finding in report.findings)

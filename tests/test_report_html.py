@@ -88,9 +88,9 @@ def test_bad_document_raises() -> None:
 
 def test_ten_thousand_findings_render_quickly() -> None:
     document = synthetic_scan(10_000, seed=7)
-    started = time.perf_counter()
+    started = time.process_time()  # this process's CPU: the shared machine's load does not count
     page = render_html([document])
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     data = json.loads(DATA_RE.findall(page)[0])
     assert len(data["findings"]) == 10_000
     assert elapsed < 20

@@ -84,8 +84,9 @@ def test_terminal_leads_with_triage_lists_breaking_first_and_ends_with_the_fix_c
     code, out, err = scan(str(estate))
     assert code == 1
     lines = out.splitlines()
-    assert lines[0].startswith("smtp2graph: 3 repositories, 5 files scanned, 5 findings; due 2026-12-31")
-    counts = {line.split("  ")[1].strip(): line for line in lines[1:7]}
+    assert lines[0] == "smtp2graph: 3 repositories, 5 files scanned, 5 findings"
+    assert lines[1].startswith("  Due 2026-12-31 (")
+    counts = {line.split("  ")[1].strip(): line for line in lines[2:8]}
     assert [label for label in counts] == ["Will break", "May break (verdict unknown)", "Already broken",
                                            "Not affected", "Already on Graph", "Secrets found"]
     assert "2  in 2 scripts" in counts["Will break"] and "2  in 2 scripts" in counts["May break (verdict unknown)"]
@@ -99,6 +100,21 @@ def test_terminal_leads_with_triage_lists_breaking_first_and_ends_with_the_fix_c
     by_owner = lines[lines.index("By owner (most breaking calls first)") + 1:]
     assert by_owner[0].split()[0] == "@contoso/billing-team" and by_owner[0].endswith("(CODEOWNERS)")
     assert any(line.split()[0] == "robin@contoso.com" and line.endswith("(git blame)") for line in by_owner)
+
+
+def test_terminal_fits_a_narrow_terminal() -> None:
+    """On an 80-column terminal every line fits: location and rule first, the message cut below it."""
+    from scanner.reports.merge import merge_documents as merge
+    from scanner.reports.terminal import format_report_terminal
+
+    document = json.loads((FIXTURES / "scan-ops.json").read_text(encoding="utf-8"))
+    text = format_report_terminal(merge([document]), width=80, color=False, truncate=True)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    first = next(i for i, line in enumerate(lines) if line.startswith("  ") and ".ps1:" in line)
+    assert lines[first].split()[0] == "ops-scripts/reports/Nightly-Report.ps1:8:1"
+    assert lines[first + 1].startswith("    ") and lines[first + 1].endswith("…")
+    assert first < 12  # the first breaking call is on the first screen
 
 
 def test_terminal_group_by_owner(estate: Path) -> None:
