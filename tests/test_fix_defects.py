@@ -200,3 +200,50 @@ def test_inline_sends_importance_only_when_there_is_one(priority: str, expected:
     run = run_pwsh(_message_script(text), timeout=120)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["message"].get("importance") == expected
+
+
+# --------------------------------------------------------------------------- inline failures fail like the original
+
+FAILING_GRAPH = "function Invoke-RestMethod { throw 'Graph answered 403 ErrorAccessDenied' }\n"
+
+
+def _run_inline(body: str) -> tuple[list[str], "object"]:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    text = FAILING_GRAPH + body
+    result = patch(text, FixStyle.INLINE, unsafe=True)
+    assert all(fix.applied for fix in result.fixes if fix.call.sent), [f.refused or f.reason for f in result.fixes]
+    with tempfile.TemporaryDirectory() as folder:
+        module = Path(folder) / "Smtp2Graph"
+        module.mkdir()
+        (module / "Smtp2Graph.psm1").write_text("function Get-Smtp2GraphToken { 'token' }\n", encoding="utf-8")
+        env = dict(os.environ, PSModulePath=folder + os.pathsep + os.environ.get("PSModulePath", ""))
+        run = run_pwsh(result.patched, timeout=120, env=env)
+    return run.stdout.splitlines(), run
+
+
+@pytest.mark.pwsh
+def test_inline_send_mailmessage_failure_is_non_terminating_unless_the_caller_stops() -> None:
+    lines, run = _run_inline(f"try {{ {SEND}; 'sent' }} catch {{ 'caught' }}\n'after'\n")
+    assert lines == ["sent", "after"] and "403" in run.stderr  # type: ignore[attr-defined]
+    lines, _ = _run_inline(f"$ErrorActionPreference = 'Stop'\ntry {{ {SEND}; 'sent' }} catch {{ 'caught' }}\n'after'\n")
+    assert lines == ["caught", "after"]
+    lines, _ = _run_inline(f"try {{ {SEND} -ErrorAction Stop; 'sent' }} catch {{ 'caught' }}\n")
+    assert lines == ["caught"]
+
+
+@pytest.mark.pwsh
+def test_inline_smtpclient_failure_throws_an_smtp_exception_like_smtpclient_send() -> None:
+    lines, _ = _run_inline(
+        "$smtp = New-Object System.Net.Mail.SmtpClient('smtp.office365.com', 587)\n"
+        "$smtp.EnableSsl = $true\n"
+        "$msg = New-Object System.Net.Mail.MailMessage('svc@contoso.com', 'ops@contoso.com', 'hi', 'body')\n"
+        "try { $smtp.Send($msg); 'sent' } catch [System.Net.Mail.SmtpException] { 'smtp failed' } catch { 'other' }\n")
+    assert lines == ["smtp failed"]
+
+
+def test_inline_refuses_a_call_whose_error_variable_it_cannot_fill() -> None:
+    fix, = patch(SEND + " -ErrorVariable sendError\n", FixStyle.INLINE, unsafe=True).fixes
+    assert fix.applicability is FixApplicability.DISPLAY_ONLY and "-errorvariable" in fix.reason

@@ -211,13 +211,14 @@ def test_inline_style_replaces_the_call_with_a_graph_request() -> None:
     assert IMPORT_LINE not in sdk.text_after
 
 
-def test_inline_style_is_unsafe_for_pipeline_input() -> None:
+def test_inline_style_refuses_pipeline_input_even_with_unsafe_fixes() -> None:
+    # The oracle showed inline rewrites of piped calls losing the attachments and recipients (P7).
     path = FORMS / "smm_pipeline.ps1"
-    patch = fix_file(path, style=FixStyle.INLINE, unsafe=False)
+    patch = fix_file(path, style=FixStyle.INLINE, unsafe=True)
     piped = [fix for fix in patch.fixes if "Attachments" in fix.call.params
              and fix.call.params["Attachments"].kind.value == "pipeline"]
-    assert piped and all(fix.applicability is FixApplicability.UNSAFE for fix in piped)
-    assert all("pipeline input cannot be expanded inline" in fix.reason for fix in piped)
+    assert piped and all(fix.applicability is FixApplicability.DISPLAY_ONLY and not fix.applied for fix in piped)
+    assert all("pipeline input (Attachments) cannot be expanded inline" in fix.reason for fix in piped)
 
 
 @pytest.mark.parametrize(

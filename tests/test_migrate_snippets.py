@@ -53,7 +53,7 @@ def test_invoke_restmethod_snippet_builds_a_correct_request() -> None:
     assert "/sendMail'" in snippet
     assert "$sender = 'alerts@contoso.com'" in snippet
     assert "[Convert]::ToBase64String([System.IO.File]::ReadAllBytes(" in snippet
-    assert "name = 'daily.csv'" in snippet and "contentType = 'text/csv'" in snippet
+    assert "name = 'daily.csv'" in snippet and "contentType = 'application/octet-stream'" in snippet  # as Send-MailMessage attaches it
     assert "@{ emailAddress = @{ address = 'ops@contoso.com' } }" in snippet
     # A dynamic recipient list is parsed at run time by the helper the snippet defines.
     assert "function ConvertTo-GraphRecipient" in snippet

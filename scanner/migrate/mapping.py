@@ -442,6 +442,15 @@ class _Builder:
                 kind = "HTML" if state else "Text"
                 self.mapping.content_type = PsValue(ps=ps_quote(kind), static=kind)
 
+    def ascii_default(self) -> None:
+        """Send-MailMessage without -Encoding sends ASCII: non-ASCII text became '?', Graph sends it as written."""
+        if self.call.api is not Api.SEND_MAILMESSAGE or self.call.param("Encoding") is not None:
+            return
+        texts = [self.call.static_text(name) or "" for name in ("Subject", "Body")]
+        if any(any(ord(char) > 127 for char in text) for text in texts):
+            self.note(NoteKind.INFO, "Send-MailMessage without -Encoding sent non-ASCII characters of Subject/Body "
+                      "as '?'; Graph sends them as written (UTF-8): recipients now see the real text.")
+
     def priority(self) -> None:
         bound = self.call.param("Priority")
         if bound is None:
@@ -595,6 +604,7 @@ class _Builder:
         self.sender()
         self.addressees()
         self.content()
+        self.ascii_default()
         self.priority()
         self.delivery_notification()
         self.encoding()

@@ -163,9 +163,16 @@ def _inline_blockers(call: MailCall) -> list[str]:
 _SPLAT_TEXT = re.compile(r"^@[\w:]+$")
 
 
-def inline_refusal(call: MailCall, mapping: GraphMapping) -> str:
+def inline_refusal(call: MailCall, mapping: GraphMapping, text: str = "") -> str:
     """Why an inline style cannot rewrite this call at all ("" when it can); the module style still can."""
     del mapping
+    piped = [name for name, bound in call.params.items() if bound.kind is BindKind.PIPELINE]
+    if piped:
+        return ("pipeline input (" + ", ".join(piped) + ") cannot be expanded inline: the request would lose "
+                "what the pipeline carries; use --style module, where Send-GraphMailMessage binds the pipeline")
+    variables = sorted({"-" + name for name, _ in _common_parameters(call, text) if name in _VARIABLE_PARAMETERS})
+    if variables:
+        return (", ".join(variables) + " on the call: an inline request cannot fill the variable; use --style module")
     splats = sorted({bound.text.strip() for bound in call.params.values()
                      if bound.kind is BindKind.UNRESOLVED and _SPLAT_TEXT.match(bound.text.strip())})
     if splats:
@@ -271,11 +278,17 @@ def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style:
     lines += [f"# Note: {note}" for note in mapping.notes]
     lines += message_lines(mapping)
     save = "$true" if mapping.save_to_sent_items else "$false"
+    action = _error_action(call, text)
+    if action:
+        # -ErrorAction on the original call: the same preference governs the failure reported below.
+        lines.insert(1, f"$ErrorActionPreference = {action}")
     if style is FixStyle.INLINE:
         lines += [
             f"$request = @{{ message = $message; saveToSentItems = {save} }}",
             "$json = ConvertTo-Json -InputObject $request -Depth 10",
             "$uri = 'https://graph.microsoft.com/v1.0/users/' + [uri]::EscapeDataString($sender).Replace('%40', '@') + '/sendMail'",
+        ]
+        send = [
             "$headers = @{ Authorization = 'Bearer ' + (Get-Smtp2GraphToken) }",
             "$null = Invoke-RestMethod -Method Post -Uri $uri -Headers $headers -ContentType 'application/json' "
             "-Body ([System.Text.Encoding]::UTF8.GetBytes($json))",
@@ -284,11 +297,61 @@ def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style:
         lines += [
             "# Needs an app-only Connect-MgGraph session with Mail.Send before this point.",
             f"$bodyParameter = @{{ message = $message; saveToSentItems = {save} }}",
-            "Send-MgUserMail -UserId $sender -BodyParameter $bodyParameter",
         ]
+        send = ["Send-MgUserMail -UserId $sender -BodyParameter $bodyParameter -ErrorAction Stop"]
+    lines.append("try {")
+    lines += ["    " + line for line in send]
+    lines.append("} catch {")
+    if call.api is Api.SMTPCLIENT:
+        lines += [
+            "    # SmtpClient.Send throws on a failed send: so does this block, with an SmtpException for typed catches.",
+            "    throw (New-Object System.Net.Mail.SmtpException -ArgumentList "
+            "('Microsoft Graph refused the message: ' + $_.Exception.Message))",
+        ]
+    else:
+        lines += [
+            "    # Send-MailMessage reports a failed send as a non-terminating error: so does this block",
+            "    # (the caller's $ErrorActionPreference decides whether it stops the script).",
+            "    Write-Error -ErrorRecord $_",
+        ]
+    lines.append("}")
     body = newline.join((inner + line) if line else "" for line in lines)
     # A child scope keeps the helper functions and variables out of the script's own.
     return "& {" + newline + body + newline + indent + "}"
+
+
+_ACTION_PARAMETERS = ("erroraction", "ea")
+_VARIABLE_PARAMETERS = ("errorvariable", "ev", "outvariable", "ov", "warningvariable", "wv",
+                        "informationvariable", "iv", "pipelinevariable", "pv")
+
+
+def _common_parameters(call: MailCall, text: str) -> list[tuple[str, str]]:
+    """The common parameters written on a Send-MailMessage call: (lower-case name, value text)."""
+    from scanner.lexer import ElementKind, lex_arguments
+
+    if call.api is not Api.SEND_MAILMESSAGE or call.name_span[1] <= call.name_span[0]:
+        return []
+    try:
+        elements = lex_arguments(text, call.name_span[1]).elements
+    except LexError:
+        return []
+    found = []
+    for index, element in enumerate(elements):
+        if element.kind is not ElementKind.PARAMETER or element.end > call.call_span[1]:
+            continue
+        name = element.text.lstrip("-\u2013\u2014\u2015").lower()
+        if name in _ACTION_PARAMETERS + _VARIABLE_PARAMETERS:
+            value = element.value.text if element.value is not None else (
+                elements[index + 1].text if index + 1 < len(elements) else "")
+            found.append((name, value))
+    return found
+
+
+def _error_action(call: MailCall, text: str) -> str:
+    for name, value in _common_parameters(call, text):
+        if name in _ACTION_PARAMETERS and value:
+            return ps_expression(value) if value.startswith(("$", "'", '"', "(")) else ps_expression(f"'{value}'")
+    return ""
 
 
 def _edit_for(call: MailCall, mapping: GraphMapping, text: str, style: FixStyle, newline: str) -> TextEdit | None:
@@ -773,7 +836,7 @@ def _plan(text: str, calls: list[MailCall], assessments: list[Assessment | None]
         if extra:
             fix.reason = "; ".join([*extra, reason] if applicability is FixApplicability.UNSAFE else extra)
             fix.applicability = FixApplicability.UNSAFE
-        blocker = inline_refusal(call, mapping) if style is not FixStyle.MODULE else ""
+        blocker = inline_refusal(call, mapping, text) if style is not FixStyle.MODULE else ""
         if blocker:
             fix.applicability = FixApplicability.DISPLAY_ONLY
             fix.reason = blocker

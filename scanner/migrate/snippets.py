@@ -70,6 +70,11 @@ foreach ($field in $fields.Keys) {{
     }})
     if ($list.Count -gt 0) {{ $message[$field] = $list }}
 }}
+# The obsolete single ReplyTo property is not in ReplyToList: SmtpClient still sends it.
+if (-not $message['replyTo'] -and $mailMessage.ReplyTo) {{
+    $message['replyTo'] = @(@{{ emailAddress = @{{ address = $mailMessage.ReplyTo.Address; name = $mailMessage.ReplyTo.DisplayName }} }})
+}}
+if ([string]$mailMessage.DeliveryNotificationOptions -match 'OnSuccess') {{ $message['isDeliveryReceiptRequested'] = $true }}
 $attachmentList = @(foreach ($attachment in $mailMessage.Attachments) {{
     $buffer = New-Object System.IO.MemoryStream
     $attachment.ContentStream.CopyTo($buffer)
@@ -180,7 +185,8 @@ def message_lines(mapping: GraphMapping) -> list[str]:
             lines.append(f"{pad}@{{")
             lines.append(f"{pad}{INDENT}'@odata.type' = '#microsoft.graph.fileAttachment'")
             lines.append(f"{pad}{INDENT}name = {ps_quote(spec.name or 'attachment')}")
-            lines.append(f"{pad}{INDENT}contentType = {ps_quote(spec.content_type)}")
+            # Send-MailMessage attaches every file as application/octet-stream: keep that.
+            lines.append(f"{pad}{INDENT}contentType = 'application/octet-stream'")
             lines.append(
                 f"{pad}{INDENT}contentBytes = [Convert]::ToBase64String([System.IO.File]::ReadAllBytes("
                 f"(Resolve-Path -LiteralPath {spec.path.ps}).ProviderPath))"
