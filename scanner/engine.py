@@ -1094,6 +1094,27 @@ def _attach_call_sites(
                 )
 
 
+def _nearest_definition(path: str, defs: list[WrapperDef]) -> Optional[WrapperDef]:
+    """The definition a caller at ``path`` most likely gets: the only one, one in the same file, or the
+    one sharing the longest folder prefix; None when two are equally near (the site is not guessed)."""
+    if len(defs) == 1:
+        return defs[0]
+    same = [d for d in defs if d.path == path]
+    if len(same) == 1:
+        return same[0]
+
+    def shared(d: WrapperDef) -> int:
+        a, b = d.path.split("/")[:-1], path.split("/")[:-1]
+        n = 0
+        while n < min(len(a), len(b)) and a[n] == b[n]:
+            n += 1
+        return n
+
+    best = max(shared(d) for d in defs)
+    nearest = [d for d in defs if shared(d) == best]
+    return nearest[0] if len(nearest) == 1 else None
+
+
 def call_site_findings(
     by_name: dict[str, list[WrapperDef]],
     sites: dict[str, list[tuple[str, int, int]]],
@@ -1120,7 +1141,11 @@ def call_site_findings(
                 if inner is None or inner.call is None or inner.rule not in rules:
                     continue
                 for path, line, col in sites.get(name, ()):
+                    if _nearest_definition(path, defs) is not wrapper:
+                        continue  # another definition of the same name is the one this caller gets
                     passed = arguments.get((path, line, col), {})
+                    if not any(param in passed for param in feeds.values()):
+                        continue  # nothing decided here: the wrapper's own finding stands for this call
                     derived = copy.deepcopy(inner)
                     call = derived.call
                     assert call is not None

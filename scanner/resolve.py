@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from scanner.lexer import LexError, literal_list, literal_value, scan_value, skip_balanced
+from scanner.lexer import LexError, literal_list, literal_value, scan_primary, scan_value, skip_balanced
 from scanner.model import Provenance
 from scanner.script import Script
 from scanner.structure import assigned_value_extent
@@ -103,6 +103,9 @@ def _assignments(script: Script, name: str, before: int, anywhere: bool = False)
                 continue
         elif not script.structure.visible_from(m.start(), before):
             continue
+        owner = next((f for f in script.structure.functions if f.name_end <= m.start() < f.body.start), None)
+        if owner is not None and (anywhere or script.structure.function_at(before) != owner.body):
+            continue  # a default in `function f($x = 1)` exists only inside f
         found.append((m.start(), skip_spaces(script.text, m.end()), m.group(1)))
     return found
 
@@ -247,9 +250,16 @@ def _dot_sourced_variable(script: Script, name: str, at: int, depth: int) -> Opt
 
 def _assigned(script: Script, name: str, assign: tuple[int, int, str], depth: int) -> Assignment:
     stmt, value_start, _ = assign
-    start, end = assigned_value_extent(script.structure, value_start)
+    header = any(f.name_end <= stmt < f.body.start for f in script.structure.functions)
+    if header:  # function f($Server = 'x', $Port = 25) { … }: a parameter default, one value
+        try:
+            start, end = value_start, scan_primary(script.text, value_start)
+        except LexError:
+            start, end = assigned_value_extent(script.structure, value_start)
+    else:
+        start, end = assigned_value_extent(script.structure, value_start)
     text = script.text[start:end].strip()
-    origin = "param default" if script.structure.in_param_block(stmt) else f"${name} = … (line {script.line_of(stmt)})"
+    origin = "param default" if header or script.structure.in_param_block(stmt) else f"${name} = … (line {script.line_of(stmt)})"
     found = Assignment(text, start, script.line_of(start), False, static_value(text), origin)
     if found.value is None and depth < 4:
         followed = follow_value(script, text, start, depth + 1)
@@ -317,7 +327,17 @@ def config_value(script: Script, text: str, at: int) -> Optional[Assignment]:
 
     if script.root is None or "$" not in text:
         return None
-    node = config_node(script, text, at)
+    # config_node follows variables again (resolve_variable -> follow_value -> here): bound the
+    # nesting so that `$x = $x.Next` or two variables built from each other cannot loop.
+    nesting = script.memo.get("config-nesting", 0)
+    assert isinstance(nesting, int)
+    if nesting >= 3:
+        return None
+    script.memo["config-nesting"] = nesting + 1
+    try:
+        node = config_node(script, text, at)
+    finally:
+        script.memo["config-nesting"] = nesting
     if node is None:
         return None
     value = scalar(node) if not node.problem else None

@@ -118,3 +118,15 @@ def test_explain_unknown_names_the_config_key_to_declare(tmp_path: Path) -> None
     _, out, _ = _scan(TREE, "--no-cache", "--explain-unknown")
     assert '"not-committed.json:Relay" = "smtp.office365.com"' in out
     assert "backup/Invoke-Backup.ps1:28" in out and "backup/Invoke-Backup.ps1:31" in out
+
+
+def test_variables_built_from_each_other_do_not_loop(tmp_path: Path) -> None:
+    (tmp_path / "loop.ps1").write_text(
+        "$a = $b.Server\n$b = $a.Settings\n$node = $node.Parent\n"
+        "$smtp = New-Object Net.Mail.SmtpClient($a, 587)\n$smtp.Credentials = $c\n$smtp.Send($m)\n"
+        "Send-MailMessage -To x@y.example -From $node.Mail -Subject s -SmtpServer $b.Host -UseSsl -Credential $c\n"
+    )
+    _, out, _ = _scan(tmp_path, "-f", "json", "--no-cache")
+    document = json.loads(out)
+    assert document["errors"] == []
+    assert sorted(f["line"] for f in document["findings"]) == [6, 7]

@@ -86,3 +86,29 @@ def test_function_parameters_in_declaration_order() -> None:
     a, b = script.structure.functions
     assert function_parameters(script, a) == ["Relay", "From", "Html"]
     assert function_parameters(script, b) == ["Server", "Port"]
+
+
+def test_a_caller_links_to_the_nearest_definition_and_ties_are_not_guessed() -> None:
+    from scanner.engine import WrapperDef, _nearest_definition
+
+    here = WrapperDef("Send-X", "repo-a/lib/mail.psm1", 1, 0, 10)
+    there = WrapperDef("Send-X", "repo-b/lib/mail.psm1", 1, 0, 10)
+    twin = WrapperDef("Send-X", "repo-a/lib/other.psm1", 1, 0, 10)
+    assert _nearest_definition("repo-a/jobs/a.ps1", [here, there]) is here
+    assert _nearest_definition("repo-b/x.ps1", [here, there]) is there
+    assert _nearest_definition("repo-a/jobs/a.ps1", [here, twin]) is None
+    assert _nearest_definition("repo-a/lib/other.psm1", [here, twin]) is twin
+    assert _nearest_definition("anything.ps1", [there]) is there
+
+
+def test_a_call_that_passes_none_of_the_values_has_no_finding_of_its_own(tmp_path: Path) -> None:
+    (tmp_path / "lib.psm1").write_text(
+        "function Send-Note([string]$Server = 'smtp.office365.com', [string]$Text) {\n"
+        "    Send-MailMessage -To a@x.example -From b@x.example -Subject $Text -SmtpServer $Server -UseSsl -Credential $c\n}\n"
+    )
+    (tmp_path / "job.ps1").write_text("Send-Note -Text 'hello'\nSend-Note -Server 'relay.x.local' -Text 'there'\n")
+    result = runner.invoke(app, ["scan", str(tmp_path), "-f", "json", "--no-cache", "--jobs", "1"])
+    found = {(f["path"], f["line"]): f for f in json.loads(result.stdout)["findings"]}
+    assert ("job.ps1", 1) not in found  # the wrapper's own finding (its default server) stands for it
+    assert found[("lib.psm1", 2)]["assessment"]["breaks"] is True
+    assert found[("job.ps1", 2)]["assessment"]["breaks"] is False
