@@ -247,3 +247,16 @@ def test_inline_smtpclient_failure_throws_an_smtp_exception_like_smtpclient_send
 def test_inline_refuses_a_call_whose_error_variable_it_cannot_fill() -> None:
     fix, = patch(SEND + " -ErrorVariable sendError\n", FixStyle.INLINE, unsafe=True).fixes
     assert fix.applicability is FixApplicability.DISPLAY_ONLY and "-errorvariable" in fix.reason
+
+
+def test_inline_rewrite_of_a_message_with_alternate_views_is_unsafe_module_is_safe() -> None:
+    text = ("$smtp = New-Object System.Net.Mail.SmtpClient('smtp.office365.com', 587)\n"
+            "$smtp.EnableSsl = $true\n"
+            "$msg = New-Object System.Net.Mail.MailMessage('svc@contoso.com', 'ops@contoso.com', 'hi', 'body')\n"
+            "$view = [System.Net.Mail.AlternateView]::CreateAlternateViewFromString('<b>hi</b>', $null, 'text/html')\n"
+            "$msg.AlternateViews.Add($view)\n"
+            "$smtp.Send($msg)\n")
+    inline, = [fix for fix in patch(text, FixStyle.INLINE).fixes if fix.call.sent]
+    assert inline.applicability is FixApplicability.UNSAFE and "alternate views" in inline.reason
+    module, = [fix for fix in patch(text).fixes if fix.call.sent]
+    assert module.applicability is FixApplicability.SAFE

@@ -681,6 +681,7 @@ def runs_elsewhere(code: str, offset: int) -> BlockContext | None:
 
 # --------------------------------------------------------------------------- what the file itself says
 
+_ALTERNATE_VIEWS = re.compile(r"(?i)\.AlternateViews\b|\bLinkedResources?\b|\.ContentId\b|AlternateView\]?::CreateAlternateView")
 _SIGNATURE = re.compile(r"(?m)^# SIG # Begin signature block\s*$")
 RESIGN_HINT = ("re-sign it after review: Set-AuthenticodeSignature -FilePath <script> -Certificate "
                "(Get-ChildItem Cert:\\CurrentUser\\My -CodeSigningCert | Select-Object -First 1) "
@@ -829,6 +830,9 @@ def _plan(text: str, calls: list[MailCall], assessments: list[Assessment | None]
             elif style is FixStyle.MODULE:
                 fix.notes.append(f"the call runs in {context.what}, a new session: the patch imports Smtp2Graph "
                                  "inside that script block")
+        if style is not FixStyle.MODULE and call.api is Api.SMTPCLIENT and _ALTERNATE_VIEWS.search(code):
+            extra.append("the message has alternate views or inline images (AlternateViews / LinkedResources / "
+                         "ContentId), which the inline request does not carry; --style module keeps them")
         if signed:
             extra.append("the file carries an Authenticode signature block (# SIG # Begin signature block): any "
                          "change invalidates it, so under an AllSigned or RemoteSigned policy the patched script "
