@@ -74,7 +74,10 @@ def render_report_markdown(report: MergedReport) -> str:
     """Render a merged report as Markdown."""
     template = _environment().get_template("report.md.j2")
     labels = {triage.value: label for triage, label in TRIAGE_LABELS.items()}
-    return template.render(report=report, groups=_grouped(report.findings), triage_labels=labels)
+    from .terminal import owner_sources
+
+    return template.render(report=report, groups=_grouped(report.findings), triage_labels=labels,
+                           owner_sources=owner_sources(report))
 
 
 def render_markdown(documents: list[dict[str, object]], *, now: Optional[datetime] = None) -> str:

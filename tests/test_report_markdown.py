@@ -95,7 +95,7 @@ def test_triage_order_of_work_and_owners_lead() -> None:
     ready = text.split("## Senders")[0]
     assert ready.index("| Will break |") < ready.index("| May break (verdict unknown) |") < ready.index("### Order of work")
     assert "| 1. Breaking, with a safe automatic fix: run smtp2graph fix | 1 | 1 |" in ready
-    assert "### By owner" in ready and "| @ops | 2 | 0 | 0 | 2 |" in ready
+    assert "### By owner" in ready and "| @ops | CODEOWNERS | 2 | 0 | 0 | 2 |" in ready
     findings = text.split("## Findings")[1].split("## Scan problems")[0]
     headings = re.findall(r"^### (.+)$", findings, re.M)
     assert headings[0] == "ops-scripts / reports/Nightly-Report.ps1"  # the breaking call with a safe fix comes first
