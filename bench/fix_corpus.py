@@ -34,11 +34,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scanner.migrate import commands  # noqa: E402
-from scanner.migrate.judge import PatchJudge, PowerShellJudge, TreeSitterJudge, _structure_change  # noqa: E402
-from scanner.migrate.patch import FixStyle  # noqa: E402
-from scanner.model import FixApplicability  # noqa: E402
-from scanner.powershell import find_pwsh, parse_scripts  # noqa: E402
+from scanner.migrate import commands
+from scanner.migrate.judge import (
+    PatchJudge,
+    PowerShellJudge,
+    TreeSitterJudge,
+    _structure_change,
+)
+from scanner.migrate.patch import FixStyle
+from scanner.model import FixApplicability
+from scanner.powershell import find_pwsh, parse_scripts
 
 
 @dataclass
@@ -111,9 +116,10 @@ def measure(corpus: Path, style: FixStyle, unsafe: bool, judge: PatchJudge, work
     pairs: list[tuple[str, str, str]] = []
     for patch in changed:
         path = run.sources[patch.rel]
-        after = read_source(path, copy).text
-        pairs.append((patch.rel, patch.text_before, after))
-    shapes = parse_scripts([text for _, before, after in pairs for text in (before, after)])
+        pairs.append((patch.rel, patch.text_before, read_source(path, copy).text))
+    texts = [text for _, old, new in pairs for text in (old, new)]
+    # A lone surrogate (undecodable UTF-16) reaches the parser as U+FFFD, as in the judge.
+    shapes = parse_scripts([t.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace") for t in texts])
     for index, (rel, _, _) in enumerate(pairs):
         before, after = shapes[2 * index], shapes[2 * index + 1]
         new_errors = Counter(e.split(" ", 2)[1] for e in after.errors) - Counter(e.split(" ", 2)[1] for e in before.errors)

@@ -65,7 +65,7 @@ def test_script_block_in_a_variable_that_a_job_runs_imports_inside_it() -> None:
 
 
 @pytest.mark.pwsh
-def test_patched_start_job_finds_the_module_in_the_job(tmp_path: "pytest.TempPathFactory") -> None:
+def test_patched_start_job_finds_the_module_in_the_job(tmp_path: pytest.TempPathFactory) -> None:
     from tests.test_fix_judge import stub_env
 
     text = f"Start-Job -ScriptBlock {{\n    {SEND}\n}} | Wait-Job | Receive-Job\n"
@@ -147,7 +147,7 @@ def _message_script(text: str) -> str:
 
 
 @pytest.mark.pwsh
-def test_script_block_defaults_run_and_an_attachments_default_is_kept(tmp_path: "pytest.TempPathFactory") -> None:
+def test_script_block_defaults_run_and_an_attachments_default_is_kept(tmp_path: pytest.TempPathFactory) -> None:
     log = tmp_path / "run.log"  # type: ignore[operator]
     log.write_text("ok", encoding="utf-8")
     text = (
@@ -207,7 +207,7 @@ def test_inline_sends_importance_only_when_there_is_one(priority: str, expected:
 FAILING_GRAPH = "function Invoke-RestMethod { throw 'Graph answered 403 ErrorAccessDenied' }\n"
 
 
-def _run_inline(body: str) -> tuple[list[str], "object"]:
+def _run_inline(body: str) -> tuple[list[str], object]:
     import os
     import tempfile
     from pathlib import Path

@@ -8,15 +8,22 @@ parsed by PowerShell's own parser and run in pwsh against a stub Smtp2Graph modu
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pytest
 
 from scanner.engine import calls_in_text
 from scanner.files import read_source
 from scanner.migrate import commands
-from scanner.migrate.judge import JudgeName, PowerShellJudge, TreeSitterJudge, Verdict, default_judge, lexer_shape
+from scanner.migrate.judge import (
+    JudgeName,
+    PowerShellJudge,
+    TreeSitterJudge,
+    Verdict,
+    default_judge,
+    lexer_shape,
+)
 from scanner.migrate.patch import IMPORT_LINE, FilePatch, FixStyle, patch_source
 from scanner.powershell import find_pwsh, parse_scripts, run_pwsh
 
@@ -131,7 +138,7 @@ def test_tree_sitter_fallback_also_sees_the_named_blocks_disappear() -> None:
 @pytest.mark.pwsh
 def test_a_run_is_judged_in_one_pwsh_process_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    import scanner.powershell as powershell
+    from scanner import powershell
 
     for name in ("a", "b", "c"):
         (tmp_path / f"{name}.ps1").write_text(
@@ -182,7 +189,7 @@ def test_the_judge_refuses_only_the_call_that_breaks_the_script(tmp_path: Path) 
 
 
 def test_without_pwsh_the_fallback_judge_is_tree_sitter_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
-    import scanner.powershell as powershell
+    from scanner import powershell
 
     monkeypatch.setattr(powershell, "find_pwsh", lambda: None)
     judge = default_judge()
@@ -191,7 +198,7 @@ def test_without_pwsh_the_fallback_judge_is_tree_sitter_and_says_why(monkeypatch
 
 def test_judge_powershell_is_refused_without_pwsh(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    import scanner.powershell as powershell
+    from scanner import powershell
 
     monkeypatch.setattr(powershell, "find_pwsh", lambda: None)
     (tmp_path / "a.ps1").write_text("Send-MailMessage -To a@contoso.com -From b@contoso.com -Subject s "

@@ -14,14 +14,16 @@ from typer.testing import CliRunner
 
 from scanner.cli import app
 from scanner.migrate import commands, writer
-from scanner.migrate.judge import TreeSitterJudge  # these tests are about writing: no pwsh start per run
+from scanner.migrate.judge import (
+    TreeSitterJudge,  # these tests are about writing: no pwsh start per run
+)
 from scanner.migrate.patch import FixStyle
 
 SCRIPT = ("Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject 'hi' "
           "-SmtpServer smtp.office365.com -UseSsl\n")
 
 
-def fix(*args: str) -> "object":
+def fix(*args: str) -> object:
     # Writing is under test here, not the judge: tree-sitter spares a pwsh start per run.
     return CliRunner().invoke(app, ["fix", *args, "--judge", "tree-sitter"])
 

@@ -9,8 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scanner.migrate.kit import KitError, SenderUse, build_kit, write_kit
 from scanner.migrate.judge import JudgeName, PatchJudge, default_judge
+from scanner.migrate.kit import KitError, SenderUse, build_kit, write_kit
 from scanner.migrate.patch import FilePatch, FixStyle, judge_patches, patch_source
 from scanner.model import Api, FixApplicability
 from scanner.redact import SecretRegistry
@@ -259,7 +259,12 @@ def _write_outputs(run: FixRun, target_root: Path | None, force: bool = False) -
     A file that cannot be written safely is skipped with a one-line error, and its fixes are not
     counted as applied.
     """
-    from scanner.migrate.writer import WriteSkipped, interruptible_writes, write_in_place, write_under
+    from scanner.migrate.writer import (
+        WriteSkipped,
+        interruptible_writes,
+        write_in_place,
+        write_under,
+    )
 
     written: list[Path] = []
     with interruptible_writes():

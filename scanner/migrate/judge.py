@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol, Sequence
+from typing import Protocol
 
 # Helper functions the inline styles define inside their own `& { }` block: not the script's functions.
 GENERATED_FUNCTIONS = frozenset({"convertto-graphrecipient", "convertto-graphattachment"})
@@ -117,7 +118,7 @@ class PowerShellJudge:
 # --------------------------------------------------------------------------- tree-sitter fallback
 
 
-_NAMED_BLOCK = re.compile(r"(dynamicparam|begin|process|end|clean)[ \t\r\n]*\{", re.I)
+_NAMED_BLOCK = re.compile(r"(dynamicparam|begin|process|end|clean)[ \t\r\n]*\{", re.IGNORECASE)
 
 
 def lexer_shape(text: str) -> tuple[bool, tuple[str, ...]]:

@@ -158,8 +158,8 @@ def ps_quote(text: str) -> str:
 
 
 _SIMPLE_VARIABLE = re.compile(r"^\$(?:\{[^}]+\}|[A-Za-z_][\w]*(?::[\w]+)?)(?:\.[A-Za-z_]\w*|\[[^\]\[]*\])*$")
-_QUOTED_SINGLE = re.compile(r"^'(?:[^'\u2018\u2019\u201a\u201b]|['\u2018\u2019\u201a\u201b]{2})*'$", re.S)
-_QUOTED_DOUBLE = re.compile(r'^"(?:[^"`]|`.|"")*"$', re.S)
+_QUOTED_SINGLE = re.compile(r"^'(?:[^'\u2018\u2019\u201a\u201b]|['\u2018\u2019\u201a\u201b]{2})*'$", re.DOTALL)
+_QUOTED_DOUBLE = re.compile(r'^"(?:[^"`]|`.|"")*"$', re.DOTALL)
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 # `$PSScriptRoot\a.csv`: a variable glued to a path is a bare word (command mode only).
 _VARIABLE_THEN_PATH = re.compile(r"^\$(?:\{[^}]+\}|[\w:]+)[\\/]")

@@ -17,9 +17,24 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from scanner.lexer import LexError, skip_balanced, skip_block_comment, skip_line_comment, split_arguments
-from scanner.migrate.mapping import MESSAGE_PARAMS, GraphMapping, map_call, ps_expression
-from scanner.migrate.snippets import invoke_restmethod_snippet, message_lines, send_mgusermail_snippet
+from scanner.lexer import (
+    LexError,
+    skip_balanced,
+    skip_block_comment,
+    skip_line_comment,
+    split_arguments,
+)
+from scanner.migrate.mapping import (
+    MESSAGE_PARAMS,
+    GraphMapping,
+    map_call,
+    ps_expression,
+)
+from scanner.migrate.snippets import (
+    invoke_restmethod_snippet,
+    message_lines,
+    send_mgusermail_snippet,
+)
 from scanner.migrate.syntax import problem_count
 from scanner.model import (
     Api,
@@ -83,7 +98,7 @@ class PatchedText:
     import_added: bool = False
     style: FixStyle = FixStyle.MODULE
     newline: str = "\n"
-    candidates: list["CallEdit"] = field(default_factory=list)  # the edits wanted, before judging
+    candidates: list[CallEdit] = field(default_factory=list)  # the edits wanted, before judging
 
     @property
     def changed(self) -> bool:
@@ -404,9 +419,9 @@ def _skip_trivia(text: str, index: int) -> int:
     return index
 
 
-_PARAM = re.compile(r"param\s*\(", re.I)
-_USING = re.compile(r"using\s+(namespace|module|assembly)\b", re.I)
-_NAMED_BLOCK = re.compile(r"(dynamicparam|begin|process|end|clean)[ \t\r\n]*\{", re.I)
+_PARAM = re.compile(r"param\s*\(", re.IGNORECASE)
+_USING = re.compile(r"using\s+(namespace|module|assembly)\b", re.IGNORECASE)
+_NAMED_BLOCK = re.compile(r"(dynamicparam|begin|process|end|clean)[ \t\r\n]*\{", re.IGNORECASE)
 
 
 def read_header(text: str, start: int = 0) -> tuple[int, bool]:
@@ -531,7 +546,7 @@ def _import_edits_in_body(text: str, body_start: int, body_end: int, call_offset
     would read `begin {…}` / `process {…}` as commands.
     """
     end = header_end(text, body_start)
-    blocks = named_blocks(text, end if end > body_start else body_start)
+    blocks = named_blocks(text, max(body_start, end))
     if blocks:
         begin = [block for block in blocks if block[0] == "begin"]
         chosen = begin or [block for block in blocks if any(block[1] < at < block[2] for at in call_offsets)]
@@ -883,7 +898,7 @@ def patch_text(
     style: FixStyle = FixStyle.MODULE,
     unsafe_fixes: bool = False,
     newline: str = "\n",
-    judge: "PatchJudge | None" = None,
+    judge: PatchJudge | None = None,
     defer_judge: bool = False,
 ) -> PatchedText:
     """Apply the fixes the options allow to ``text``; the result must parse no worse and keep its structure.
@@ -920,7 +935,7 @@ def patch_text(
     return result
 
 
-def apply_judged(result: PatchedText, chosen: list[CallEdit], judge: "PatchJudge") -> None:
+def apply_judged(result: PatchedText, chosen: list[CallEdit], judge: PatchJudge) -> None:
     """Render ``chosen`` into ``result`` when the judge accepts it, else refuse every one of them."""
     patched, import_added = render(result.original, chosen, result.style, result.newline)
     verdict = judge.judge([(result.original, patched)])[0] if chosen else None
@@ -1008,9 +1023,9 @@ def _safe_diff(rel: str, before: str, after: str, secrets: set[str], context: in
         old_start, old_stop = first[1] - lead, last[2] + trail
         new_start, new_stop = first[3] - lead, last[4] + trail
         body: list[str] = [_diff_line(" ", line) for line in old[old_start : first[1]]]
-        for index, op in enumerate(hunk):
-            _, i1, i2, j1, j2 = op
-            if any(index in secret_lines for index in range(i1, i2)):
+        for index, step in enumerate(hunk):
+            _, i1, i2, j1, j2 = step
+            if any(line_no in secret_lines for line_no in range(i1, i2)):
                 applies = False  # the removed line must match the file, and it is shown masked
             body.extend(_diff_line("-", line) for line in old[i1:i2])
             body.extend(_diff_line("+", line) for line in new[j1:j2])
@@ -1113,7 +1128,7 @@ def patch_source(
     calls: list[MailCall],
     style: FixStyle = FixStyle.MODULE,
     unsafe_fixes: bool = False,
-    judge: "PatchJudge | None" = None,
+    judge: PatchJudge | None = None,
     defer_judge: bool = False,
 ) -> FilePatch:
     """Patch one decoded file; the result's bytes differ from ``raw`` only inside the edits.
@@ -1137,7 +1152,7 @@ def patch_source(
     return patch
 
 
-def judge_patches(patches: list[FilePatch], judge: "PatchJudge") -> None:
+def judge_patches(patches: list[FilePatch], judge: PatchJudge) -> None:
     """Judge every deferred patch of a run in (at most) three batches, keeping each call edit the judge accepts.
 
     Batch 1 judges each file with all its edits. For a file the judge refuses, batch 2 tries each

@@ -7,7 +7,13 @@ on Windows PowerShell 5.1 and PowerShell 7.
 
 from __future__ import annotations
 
-from scanner.migrate.mapping import GraphMapping, PsValue, RecipientList, ps_expression, ps_quote
+from scanner.migrate.mapping import (
+    GraphMapping,
+    PsValue,
+    RecipientList,
+    ps_expression,
+    ps_quote,
+)
 
 INDENT = "    "
 

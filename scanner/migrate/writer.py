@@ -15,10 +15,10 @@ import os
 import signal
 import stat
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Iterator
 
 # Temporary files of writes under way: removed on the way out, whatever ends the run.
 _TEMPORARIES: set[str] = set()
@@ -139,9 +139,8 @@ def write_under(out: Path, rel: str, data: bytes) -> Path:
     folder = out
     for part in parts[:-1]:
         folder = folder / part
-        if folder.is_symlink() or (folder.exists() and not _inside(folder.resolve(), root)):
-            if not _inside(folder.resolve(), root):
-                raise WriteSkipped(f"{folder} is a symbolic link that leads out of {out}; not written")
+        if (folder.is_symlink() or folder.exists()) and not _inside(folder.resolve(), root):
+            raise WriteSkipped(f"{folder} is a symbolic link that leads out of {out}; not written")
     target = out.joinpath(*parts)
     target.parent.mkdir(parents=True, exist_ok=True)
     if not _inside(target.parent.resolve(), root):
