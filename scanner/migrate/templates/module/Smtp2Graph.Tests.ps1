@@ -682,13 +682,31 @@ Describe 'Retries' {
         Should -Invoke Start-Sleep -ModuleName Smtp2Graph -Times 2 -Exactly -ParameterFilter { $Seconds -eq 7 }
     }
 
-    It 'retries on 503 and 504 with exponential back-off when Retry-After is absent' {
+    It 'retries on 503 with exponential back-off when Retry-After is absent' {
         Add-TestResponse -Like '*/sendMail' -Failure 'graph 503 ServiceUnavailable'
-        Add-TestResponse -Like '*/sendMail' -Failure 'graph 504 GatewayTimeout'
+        Add-TestResponse -Like '*/sendMail' -Failure 'graph 503 ServiceUnavailable'
         Send-GraphMailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject 's' -ErrorAction Stop
         @(Get-TestRequest -Like '*/sendMail' -All).Count | Should -Be 3
         Should -Invoke Start-Sleep -ModuleName Smtp2Graph -Times 1 -Exactly -ParameterFilter { $Seconds -eq 2 }
         Should -Invoke Start-Sleep -ModuleName Smtp2Graph -Times 1 -Exactly -ParameterFilter { $Seconds -eq 4 }
+    }
+
+    It 'never retries a send after 504: the message may have been accepted (no duplicate mail)' {
+        Add-TestResponse -Like '*/sendMail' -Failure 'graph 504 GatewayTimeout'
+        $errors = $null
+        Send-GraphMailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject 's' -ErrorAction SilentlyContinue -ErrorVariable errors
+        @(Get-TestRequest -Like '*/sendMail' -All).Count | Should -Be 1
+        Should -Invoke Start-Sleep -ModuleName Smtp2Graph -Times 0 -Exactly
+        "$($errors[0])" | Should -Match 'may have been sent'
+    }
+
+    It 'still retries a 504 on a request that sends nothing (creating the draft)' {
+        Add-TestResponse -Like '*/messages' -Failure 'graph 504 GatewayTimeout'
+        $draft = InModuleScope Smtp2Graph {
+            Invoke-Smtp2GraphRequest -Method Post -Path '/users/b@contoso.com/messages' -Body @{ subject = 's' } -Mailbox 'b@contoso.com' -Operation 'create draft'
+        }
+        $draft.id | Should -Be 'draft-1'
+        @(Get-TestRequest -Like '*/messages' -All).Count | Should -Be 2
     }
 
     It 'gives up after four retries and says Graph is throttling' {
@@ -713,6 +731,19 @@ Describe 'Retries' {
 }
 
 Describe 'Graph error messages' {
+    It 'never advises tenant-wide Mail.Send or Mail.ReadWrite on a refusal (it would undo an RBAC scope)' {
+        InModuleScope Smtp2Graph {
+            foreach ($operation in 'sendMail', 'create draft', 'createUploadSession') {
+                $text = ConvertTo-Smtp2GraphErrorMessage -StatusCode 403 -Code 'ErrorAccessDenied' -Message 'Access is denied. Check credentials and try again.' -Mailbox 'a@contoso.com' -Operation $operation
+                $text | Should -Not -Match 'admin consent'
+                $text | Should -Not -Match 'needs the Mail\.(Send|ReadWrite) application permission'
+            }
+            $text = ConvertTo-Smtp2GraphErrorMessage -StatusCode 403 -Code 'ErrorAccessDenied' -Message 'Access is denied.' -Mailbox 'a@contoso.com'
+            $text | Should -Match 'Test-ServicePrincipalAuthorization'
+            $text | Should -Match 'propagation'
+        }
+    }
+
     It 'names the RBAC scope when Graph says Access to OData is disabled' {
         InModuleScope Smtp2Graph {
             $text = ConvertTo-Smtp2GraphErrorMessage -StatusCode 403 -Code 'ErrorAccessDenied' -Message 'Access to OData is disabled.' -Mailbox 'a@contoso.com'

@@ -24,6 +24,9 @@ $script:UploadSessionMinimum = 3MB
 $script:UploadChunkSize = 320KB * 10
 $script:MaxRetries = 4
 $script:RetryStatusCodes = @(429, 503, 504)
+# Requests that send mail: after a 504 (a gateway gave up waiting) Graph may already have taken the message,
+# so they are not retried then; 429 and 503 mean the request was not processed and are retried.
+$script:SendOperations = @('sendMail', 'send draft')
 # The token's audience follows the configured Graph endpoint (national clouds: graph.microsoft.us, microsoftgraph.chinacloudapi.cn, ...).
 $script:DefaultGraphEndpoint = 'https://graph.microsoft.com'
 $script:NationalGraphHosts = @('graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn')
@@ -592,12 +595,16 @@ function ConvertTo-Smtp2GraphErrorMessage {
     }
     if ($StatusCode -eq 403) {
         if ($Operation -ne 'sendMail') {
-            return "Access denied while sending a large message ($Operation): a message over Graph's 4 MB request limit goes through a draft, which needs the Mail.ReadWrite application permission with admin consent, in addition to Mail.Send. $detail"
+            return "Access denied while sending a large message ($Operation): a message over Graph's 4 MB request limit goes through a draft, which needs 'Application Mail.ReadWrite' in the app's RBAC for Applications scope as well as 'Application Mail.Send' (Set-Smtp2GraphScope.ps1 -IncludeMailReadWrite). Do not grant tenant-wide Mail.ReadWrite: it would undo the scope. $detail"
         }
         if ($Message -like '*Access to OData is disabled*') {
             return "The app may not send as '$Mailbox': an RBAC for Applications scope or an application access policy excludes this mailbox. Add it to the scope (Set-Smtp2GraphScope.ps1), allow up to 2 hours, check with Test-ServicePrincipalAuthorization. $detail"
         }
-        return "Access denied sending as '$Mailbox': the app needs the Mail.Send application permission with admin consent, and the mailbox must be inside its RBAC / application access policy scope. $detail"
+        # Never advise tenant-wide Mail.Send: with RBAC for Applications that consent would undo the scope.
+        return "Access denied sending as '$Mailbox': check that the mailbox is inside the app's RBAC for Applications scope (Test-ServicePrincipalAuthorization -Identity <app id> -Resource $Mailbox), that a scope change is older than Exchange's 30 min - 2 h propagation, or the application access policy; an app with no scope yet gets one from Set-Smtp2GraphScope.ps1. $detail"
+    }
+    if ($StatusCode -eq 504 -and $script:SendOperations -contains $Operation) {
+        return "Graph timed out (504) after it received the message for '$Mailbox': it may have been sent. Look in the mailbox's Sent Items before sending again; a send that may have been accepted is not retried (no duplicate mail). $detail"
     }
     if ($script:RetryStatusCodes -contains $StatusCode) {
         return "Graph is throttling or unavailable and still refused after $script:MaxRetries retries: try again later (Outlook limits: 10,000 requests per 10 minutes, 4 concurrent, per app and mailbox). $detail"
@@ -630,7 +637,7 @@ function Get-Smtp2GraphRetryDelay {
 }
 
 function Invoke-Smtp2GraphRequest {
-    # One Graph call with retries on 429/503/504; failures become actionable messages.
+    # One Graph call with retries on 429/503/504 (not 504 for a send: it may have been accepted); failures become actionable messages.
     param(
         [string]$Method,
         [string]$Path,
@@ -669,7 +676,8 @@ function Invoke-Smtp2GraphRequest {
         }
         catch {
             $failure = Get-Smtp2GraphHttpError -ErrorRecord $_
-            if ($script:RetryStatusCodes -contains $failure.StatusCode -and $attempt -lt $script:MaxRetries) {
+            $mayHaveSent = ($failure.StatusCode -eq 504 -and $script:SendOperations -contains $Operation)
+            if (-not $mayHaveSent -and $script:RetryStatusCodes -contains $failure.StatusCode -and $attempt -lt $script:MaxRetries) {
                 $attempt++
                 $delay = Get-Smtp2GraphRetryDelay -RetryAfter $failure.RetryAfter -Attempt $attempt
                 Write-Verbose "Smtp2Graph: Graph answered $($failure.StatusCode); retry $attempt of $script:MaxRetries in $delay s."
@@ -951,7 +959,8 @@ function Send-Smtp2GraphUpload {
             }
             catch {
                 $failure = Get-Smtp2GraphHttpError -ErrorRecord $_
-                if ($script:RetryStatusCodes -contains $failure.StatusCode -and $attempt -lt $script:MaxRetries) {
+                $mayHaveSent = ($failure.StatusCode -eq 504 -and $script:SendOperations -contains $Operation)
+            if (-not $mayHaveSent -and $script:RetryStatusCodes -contains $failure.StatusCode -and $attempt -lt $script:MaxRetries) {
                     $attempt++
                     Start-Sleep -Seconds (Get-Smtp2GraphRetryDelay -RetryAfter $failure.RetryAfter -Attempt $attempt)
                     continue
