@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from typing import Optional, Union
@@ -9,7 +10,7 @@ from typing import Optional, Union
 from scanner.lexer import LexError, literal_list, literal_value, scan_primary, scan_value, skip_balanced
 from scanner.model import Provenance
 from scanner.script import Script
-from scanner.structure import assigned_value_extent
+from scanner.structure import Block, assigned_value_extent
 
 StaticValue = Union[str, bool, int, list[str]]
 
@@ -103,11 +104,29 @@ def _assignments(script: Script, name: str, before: int, anywhere: bool = False)
                 continue
         elif not script.structure.visible_from(m.start(), before):
             continue
-        owner = next((f for f in script.structure.functions if f.name_end <= m.start() < f.body.start), None)
-        if owner is not None and (anywhere or script.structure.function_at(before) != owner.body):
+        owner = _header_owner(script, m.start())
+        if owner is not None and (anywhere or script.structure.function_at(before) != owner):
             continue  # a default in `function f($x = 1)` exists only inside f
         found.append((m.start(), skip_spaces(script.text, m.end()), m.group(1)))
     return found
+
+
+def _header_owner(script: Script, offset: int) -> Optional[Block]:
+    """The body of the function whose header `function f(…)` contains ``offset``."""
+    headers = script.memo.get("function-headers")
+    if headers is None:
+        headers = sorted((f.name_end, f.body.start, f.body) for f in script.structure.functions if f.body.start > f.name_end + 1)
+        script.memo["function-headers"] = headers
+    assert isinstance(headers, list)
+    index = bisect.bisect_right(headers, (offset, len(script.text) + 1)) - 1
+    while index >= 0:
+        start, end, body = headers[index]
+        if start <= offset < end:
+            return body  # type: ignore[no-any-return]
+        if end <= offset and start < offset - 4096:
+            break
+        index -= 1
+    return None
 
 
 def _chain_covers(script: Script, offsets: list[int], at: int) -> bool:
@@ -250,7 +269,7 @@ def _dot_sourced_variable(script: Script, name: str, at: int, depth: int) -> Opt
 
 def _assigned(script: Script, name: str, assign: tuple[int, int, str], depth: int) -> Assignment:
     stmt, value_start, _ = assign
-    header = any(f.name_end <= stmt < f.body.start for f in script.structure.functions)
+    header = _header_owner(script, stmt) is not None
     if header:  # function f($Server = 'x', $Port = 25) { … }: a parameter default, one value
         try:
             start, end = value_start, scan_primary(script.text, value_start)

@@ -112,3 +112,17 @@ def test_a_call_that_passes_none_of_the_values_has_no_finding_of_its_own(tmp_pat
     assert ("job.ps1", 1) not in found  # the wrapper's own finding (its default server) stands for it
     assert found[("lib.psm1", 2)]["assessment"]["breaks"] is True
     assert found[("job.ps1", 2)]["assessment"]["breaks"] is False
+
+
+def test_a_wrapper_called_in_its_own_file(tmp_path: Path) -> None:
+    (tmp_path / "one.ps1").write_text(
+        "function Send-Status([string]$Server, [string]$Who) {\n"
+        "    Send-MailMessage -To 'a@x.example' -From $Who -Subject 'status' -SmtpServer $Server -UseSsl -Credential $c\n}\n"
+        "Send-Status -Server 'smtp.office365.com' -Who 'me@x.example'\n"
+        "Send-Status 'relay.x.local' 'you@x.example'\n"
+    )
+    result = runner.invoke(app, ["scan", str(tmp_path), "-f", "json", "--no-cache", "--jobs", "1"])
+    found = {f["line"]: f for f in json.loads(result.stdout)["findings"]}
+    assert found[2]["assessment"]["breaks"] is None
+    assert (found[4]["assessment"]["breaks"], found[4]["sender"]) == (True, "me@x.example")
+    assert (found[5]["assessment"]["breaks"], found[5]["sender"]) == (False, "you@x.example")
