@@ -7,7 +7,6 @@ import hashlib
 import json
 import re
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -86,14 +85,13 @@ def test_bad_document_raises() -> None:
         render_html([{"findings": []}])
 
 
-def test_ten_thousand_findings_render_quickly() -> None:
+def test_ten_thousand_findings_are_all_embedded() -> None:
+    # Render and load time of a large page are measured by bench/html_load.py and bench/report_scale.py.
     document = synthetic_scan(10_000, seed=7)
-    started = time.process_time()  # this process's CPU: the shared machine's load does not count
     page = render_html([document])
-    elapsed = time.process_time() - started
     data = json.loads(DATA_RE.findall(page)[0])
     assert len(data["findings"]) == 10_000
-    assert elapsed < 20
+    assert len({finding["fingerprint"] for finding in data["findings"]}) == 10_000
 
 
 from hypothesis import given, settings  # noqa: E402
