@@ -18,7 +18,7 @@ from scanner.lexer import SINGLE_QUOTES, DOUBLE_QUOTES
 from scanner.resolve import skip_spaces
 from scanner.script import Script
 from scanner.structure import assigned_value_extent
-from scanner.lexer import split_arguments
+from scanner.lexer import lower_same_length, split_arguments
 from scanner.redact import MIN_VALUE
 
 if TYPE_CHECKING:
@@ -271,7 +271,7 @@ from scanner.lexer import LexError as _LexError, scan_value as _scan_value, skip
 Piece = Optional[str]  # a known piece of a string value, or None where it is not known statically
 Alternative = tuple[Piece, ...]
 
-_MAX_DEPTH = 10
+_MAX_DEPTH = 48  # hops through variables and groups (each variable is evaluated once, see _Tracer.budget)
 _MAX_ALTERNATIVES = 16
 _FRAGMENT_MIN = 4  # a known part of a partly dynamic secret ("prefix" + $env:X)
 
@@ -310,6 +310,51 @@ _AUTOMATIC = {"true", "false", "null", "_", "psitem", "args", "input", "this", "
 _OPERATOR = re.compile(r"(?i)-(f|join)(?![\w-])")
 
 
+# Literal words one of the patterns above needs: the (slow, case-insensitive) patterns run only on
+# the lines where a fast substring search finds one of them.
+_TEXT_SHAPE_WORDS = ("password", "passwd", "pwd", "token", "key", "secret", "sig=", "assertion", "://", "bearer", "basic")
+_PREFIXED_KEY_WORDS = ("sg.", "gh", "github_pat_", "xox", "k_live_", "k_test_", "akia", "aiza", "key-", "q~", "eyj", "-us")
+_HASH_KEY_WORDS = ("secret", "assertion", "token", "password", "passwd", "pwd", "apikey", "api_key", "passphrase")
+_SECRET_PARAM_WORDS = ("password", "passwd", "secret", "token", "apikey", "passphrase")
+
+
+_ALL_WORDS = tuple(sorted(set(_TEXT_SHAPE_WORDS + _PREFIXED_KEY_WORDS + _HASH_KEY_WORDS + _SECRET_PARAM_WORDS + ("sendpassword", "authorization")), key=len, reverse=True))
+_WORDS_STR = re.compile("|".join(re.escape(w) for w in _ALL_WORDS))
+try:
+    import re2 as _re2
+
+    _WORDS_BYTES: Optional[object] = _re2.compile("|".join(_re2.escape(w) for w in _ALL_WORDS).encode("ascii"))
+except ImportError:  # pragma: no cover - google-re2 is a declared dependency
+    _WORDS_BYTES = None
+
+
+class _Hits:
+    """Where the words the secret patterns need occur in one lower-cased text: one pass, then per-line lookups."""
+
+    def __init__(self, low: str, line_starts: list[int]) -> None:
+        self.line_starts = line_starts
+        self.length = len(low)
+        if _WORDS_BYTES is not None and low.isascii():
+            found = [(m.start(), m.group().decode("ascii")) for m in _WORDS_BYTES.finditer(low.encode("ascii"))]  # type: ignore[attr-defined]
+        else:
+            found = [(m.start(), m.group()) for m in _WORDS_STR.finditer(low)]
+        self.found = found
+
+    def lines(self, words: tuple[str, ...]) -> list[tuple[int, int]]:
+        import bisect
+
+        wanted = set(words)
+        starts = self.line_starts
+        lines = sorted({bisect.bisect_right(starts, i) - 1 for i, word in self.found if word in wanted})
+        n = len(starts)
+        return [(starts[line], starts[line + 1] if line + 1 < n else self.length) for line in lines]
+
+
+def _matches(pattern: "re.Pattern[str]", text: str, hits: _Hits, words: tuple[str, ...]) -> list["re.Match[str]"]:
+    """The matches of ``pattern`` in ``text``, looked for only on the lines holding one of ``words``."""
+    return [m for start, end in hits.lines(words) for m in pattern.finditer(text, start, end)]
+
+
 def _codec(name: str) -> Optional[str]:
     return {"utf8": "utf-8", "ascii": "ascii", "unicode": "utf-16-le", "bigendianunicode": "utf-16-be", "utf32": "utf-32-le", "default": "utf-8", "latin1": "latin-1"}.get(name.lower())
 
@@ -323,6 +368,10 @@ class _Tracer:
         self.extra: set[str] = set()  # parts of sink values met on the way (format arguments, base64 literals)
         self.sources: list[tuple[str, str]] = []  # (value, source text) of literals written with escapes
         self._assignments: Optional[dict[str, list[tuple[str, int, int]]]] = None
+        # Bounded work: variables that feed each other through many assignments would branch
+        # exponentially; each variable is evaluated once, and the whole script gets a budget.
+        self.budget = 4000
+        self._variables: dict[tuple[str, tuple[str, ...]], list[Alternative]] = {}
 
     # ---- assignments, indexed once per script
 
@@ -344,10 +393,11 @@ class _Tracer:
         text = self.text[start:end]
         lead = len(text) - len(text.lstrip())
         start, end = start + lead, start + len(text.rstrip())
-        if start >= end or depth > _MAX_DEPTH:
+        if start >= end or depth > _MAX_DEPTH or self.budget <= 0:
             return [(None,)]
+        self.budget -= 1
         try:
-            return self._binary(start, end, depth, argument_mode)[:_MAX_ALTERNATIVES]
+            return [_bounded(a) for a in self._binary(start, end, depth, argument_mode)[:_MAX_ALTERNATIVES]]
         except (_LexError, IndexError, ValueError, RecursionError):
             return [(None,)]
 
@@ -486,7 +536,7 @@ class _Tracer:
         result: list[Alternative] = [()]
         for s, e, _ in parts:
             operand = self._operand(s, e, depth, argument_mode)
-            result = [a + b for a in result for b in operand][:_MAX_ALTERNATIVES]
+            result = _merge([[_bounded(a + b) for b in operand] for a in result])
         return result
 
     def _operand(self, start: int, end: int, depth: int, argument_mode: bool) -> list[Alternative]:
@@ -574,7 +624,7 @@ class _Tracer:
             buffer.append(c)
             i += 1
         pieces.append("".join(buffer))
-        result = tuple(p for p in pieces if p != "")
+        result = _bounded(tuple(p for p in pieces if p != ""))
         raw = text[start:end]
         for known in runs(result):
             if known not in raw and len(known) >= _FRAGMENT_MIN:
@@ -595,16 +645,24 @@ class _Tracer:
         if name.lower() in _AUTOMATIC:
             return [(None,)]
         path = [p.strip(".[]'\"").lower() for p in re.findall(r"\.'[^']*'|\.\"[^\"]*\"|\.\w+|\[[^\]]*\]", m.group("path") or "")]
-        out: list[Alternative] = []
+        key = (name.lower(), tuple(path))
+        known = self._variables.get(key)
+        if known is not None:
+            return known
+        self._variables[key] = [(None,)]  # a variable defined from itself ($a = $a + 'x') stops here
+        out = self._assignments_of(name, path, depth)
+        self._variables[key] = out
+        return out
+
+    def _assignments_of(self, name: str, path: list[str], depth: int) -> list[Alternative]:
+        each: list[list[Alternative]] = []
         for member, start, end in self.assignments(name):
             members = [p.strip(".[]'\"").lower() for p in re.findall(r"\.\w+|\[[^\]]*\]", member)]
             if members == path:
-                out.extend(self.evaluate(start, end, depth + 1))
+                each.append(self.evaluate(start, end, depth + 1))
             elif not members and path:
-                out.extend(self._member(start, end, path, depth + 1))
-        if path and path[-1] in ("password", "securepassword") and not out:
-            return [(None,)]
-        return out[:_MAX_ALTERNATIVES] or [(None,)]
+                each.append(self._member(start, end, path, depth + 1))
+        return _merge(each)
 
     def _member(self, start: int, end: int, path: list[str], depth: int) -> list[Alternative]:
         """The value of ``path`` inside the hashtable (or [pscustomobject]) literal at ``[start, end)``."""
@@ -696,6 +754,39 @@ class _Tracer:
         return [(None,)]
 
 
+def _merge(lists: list[list[Alternative]]) -> list[Alternative]:
+    """Alternatives of several assignments, taken in turn from each (so one cannot crowd out the
+    others), without duplicates, and without the unknown value when something is known."""
+    out: list[Alternative] = []
+    seen: set[Alternative] = set()
+    for row in range(max((len(x) for x in lists), default=0)):
+        for alternatives in lists:
+            if row < len(alternatives) and alternatives[row] not in seen:
+                seen.add(alternatives[row])
+                out.append(alternatives[row])
+    known = [a for a in out if a != (None,)]
+    return (known or out or [(None,)])[:_MAX_ALTERNATIVES]
+
+
+_MAX_PIECES = 64
+_MAX_VALUE = 2048
+
+
+def _bounded(alternative: Alternative) -> Alternative:
+    """An alternative kept small: a value that doubles at every assignment ($a = $a + $a) is not a password."""
+    if len(alternative) <= _MAX_PIECES and sum(len(p) for p in alternative if p is not None) <= _MAX_VALUE:
+        return alternative
+    # Too big to be one value: keep its distinct known pieces as separate fragments (still masked).
+    unique: list[str] = []
+    for piece in alternative:
+        if piece is not None and piece not in unique and len(piece) <= _MAX_VALUE:
+            unique.append(piece)
+    out: list[Piece] = []
+    for piece in unique[: _MAX_PIECES // 2]:
+        out += [piece, None]
+    return tuple(out) or (None,)
+
+
 def _b64decode(value: str, codec: str) -> Optional[str]:
     try:
         return base64.b64decode(value.strip(), validate=True).decode(codec)
@@ -778,6 +869,8 @@ def secret_values(script: Script) -> set[str]:
         _register(found, tracer.evaluate(span[0], span[1], argument_mode=argument_mode), scheme)
 
     low = structure.code_lower
+    text_hits = _Hits(lower_same_length(text), structure.line_starts)
+    code_hits = _Hits(low, structure.line_starts)
     # ConvertTo-SecureString, wherever it is (also nested in a constructor or a parameter).
     if "convertto-securestring" in low:
         for site in find_command_sites(script, {"convertto-securestring": "ConvertTo-SecureString"}, module="Microsoft.PowerShell.Security"):
@@ -810,7 +903,7 @@ def secret_values(script: Script) -> set[str]:
         for s, e in construction.property_spans:
             evaluate_hashtable_keys(script, tracer, found, s, e, ("password", "securepassword"))
     # -Password / -ClientSecret / -AccessToken … of any command.
-    for m in _SECRET_PARAM_ANY.finditer(script.code):
+    for m in _matches(_SECRET_PARAM_ANY, script.code, code_hits, _SECRET_PARAM_WORDS):
         name = m.group(1).lower()
         if _DESCRIBES_A_SECRET.search(name):
             continue
@@ -826,8 +919,13 @@ def secret_values(script: Script) -> set[str]:
             if (index == -1 and len(args) >= 2) or (index == 0 and args):
                 evaluate(args[index])
     # Hashtable keys and assignments named like a secret, CDO sendpassword, Authorization headers.
-    for pattern, scheme in ((_HASH_SECRET_KEY, ""), (_CDO_PASSWORD_ANY, ""), (_AUTHORIZATION, "header")):
-        for m in pattern.finditer(text):
+    keyed = (
+        (_HASH_SECRET_KEY, "", _HASH_KEY_WORDS),
+        (_CDO_PASSWORD_ANY, "", ("sendpassword",)),
+        (_AUTHORIZATION, "header", ("authorization",)),
+    )
+    for pattern, scheme, words in keyed:
+        for m in _matches(pattern, text, text_hits, words):
             if structure.in_string_or_comment(m.end() - 1):
                 continue
             evaluate(assigned_value_extent(structure, m.end()), scheme=scheme)
@@ -839,12 +937,12 @@ def secret_values(script: Script) -> set[str]:
             continue
         evaluate(span)
     # Shapes that are secrets wherever they are written.
-    for m in _TEXT_SHAPES.finditer(text):
+    for m in _matches(_TEXT_SHAPES, text, text_hits, _TEXT_SHAPE_WORDS):
         for group in ("query", "conn", "pass", "bearer"):
             value = m.group(group)
             if value:
                 found.add(value.rstrip())
-    for m in _PREFIXED_KEYS.finditer(text):
+    for m in _matches(_PREFIXED_KEYS, text, text_hits, _PREFIXED_KEY_WORDS):
         found.add(m.group())
     found.update(v for v in tracer.extra if len(v.strip()) >= _FRAGMENT_MIN)
     # A value written with escapes ('it''s', "a`$b") shows in the source as written: mask that too.

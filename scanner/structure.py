@@ -261,6 +261,8 @@ def assigned_value_extent(structure: Structure, start: int) -> tuple[int, int]:
     value; anything else runs to the end of the statement.
     """
     text = structure.text
+    if start >= len(text):
+        return start, start  # `$x =` at the very end of the file
     try:
         if structure.in_param_block(start):
             end = scan_primary(text, start)
