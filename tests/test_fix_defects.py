@@ -260,3 +260,24 @@ def test_inline_rewrite_of_a_message_with_alternate_views_is_unsafe_module_is_sa
     assert inline.applicability is FixApplicability.UNSAFE and "alternate views" in inline.reason
     module, = [fix for fix in patch(text).fixes if fix.call.sent]
     assert module.applicability is FixApplicability.SAFE
+
+
+@pytest.mark.pwsh
+def test_four_string_smtpclient_send_with_a_null_body_still_sends(tmp_path: "pytest.TempPathFactory") -> None:
+    import os
+    from pathlib import Path
+
+    folder = Path(str(tmp_path)) / "Smtp2Graph"
+    folder.mkdir()
+    (folder / "Smtp2Graph.psm1").write_text(
+        "function Send-GraphMailMessage { param([System.Net.Mail.MailMessage]$MailMessage)\n"
+        "  \"graph-sent $($MailMessage.Subject) to $($MailMessage.To) body=[$($MailMessage.Body)]\" }\n", encoding="utf-8")
+    text = ("$client = New-Object System.Net.Mail.SmtpClient('smtp.office365.com', 587)\n"
+            "$client.EnableSsl = $true\n"
+            "$client.Send('svc@contoso.com', 'ops@contoso.com', 'subject', $body)\n")
+    result = patch(text)
+    assert result.fixes[0].applied
+    env = dict(os.environ, PSModulePath=str(tmp_path) + os.pathsep + os.environ.get("PSModulePath", ""))
+    run = run_pwsh(result.patched, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["graph-sent subject to ops@contoso.com body=[]"]

@@ -151,8 +151,9 @@ def test_existing_import_is_not_duplicated() -> None:
 def test_smtpclient_sends_in_expression_context_are_parenthesised() -> None:
     patch = fix_file(FIXTURES / "files" / "using_and_requires.ps1")
     assert "[void](Send-GraphMailMessage -MailMessage $mail)" in patch.text_after
-    assert ("$null = (Send-GraphMailMessage -From 'svc@contoso.com' -To 'ops@contoso.com' -Subject 'subject' "
-            "-Body $body)") in patch.text_after
+    # The four-string overload sends the MailMessage SmtpClient would build (a $null body allowed, oracle F12).
+    assert ("$null = (Send-GraphMailMessage -MailMessage ([System.Net.Mail.MailMessage]::new('svc@contoso.com', "
+            "'ops@contoso.com', 'subject', $body)))") in patch.text_after
 
 
 def test_unsafe_fixes_need_the_flag() -> None:

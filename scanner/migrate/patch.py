@@ -261,8 +261,10 @@ def _smtpclient_replacement(call: MailCall, text: str) -> str | None:
     if len(args) == 1 and args[0]:
         command = f"{MODULE_COMMAND} -MailMessage {_command_argument(args[0])}"
     elif len(args) == 4 and all(args):
-        names = ("From", "To", "Subject", "Body")
-        command = MODULE_COMMAND + "".join(f" -{n} {_command_argument(a)}" for n, a in zip(names, args))
+        # The message SmtpClient.Send(from, to, subject, body) builds itself: a $null body stays allowed, and
+        # -MailMessage fails like SmtpClient.Send (terminating), which named parameters would not.
+        built = ", ".join(arg.strip() for arg in args)
+        command = f"{MODULE_COMMAND} -MailMessage ([System.Net.Mail.MailMessage]::new({built}))"
     else:
         return None
     return command if _statement_context(text, start) else f"({command})"
