@@ -40,6 +40,18 @@ def signature(call: MailCall) -> Signature:
     at run time (its Pester tests cover that).
     """
     names = [name for name in MESSAGE_PARAMS if name in call.params and call.params[name].kind is not BindKind.DEFAULT]
+    # SmtpClient.Send(from, to, subject, body) is patched into -MailMessage ([MailMessage]::new(from, to, subject, body)).
+    four = ("From", "To", "Subject", "Body")
+    if call.api is Api.SMTPCLIENT and "MailMessage" not in call.params and all(n in call.params for n in four):
+        return (("MailMessage.new", " | ".join(call.params[n].text.strip() for n in four), ""),)
+    built = call.params.get("MailMessage")
+    prefix = "([System.Net.Mail.MailMessage]::new("
+    if built is not None and built.text.strip().startswith(prefix) and built.text.strip().endswith("))"):
+        from scanner.lexer import split_arguments
+
+        inner = built.text.strip()[len(prefix) : -2]
+        parts = [inner[a:b].strip() for a, b in split_arguments(inner, 0, len(inner))]
+        return (("MailMessage.new", " | ".join(parts), ""),)
     if call.api is Api.SMTPCLIENT and "MailMessage" in call.params:
         names = ["MailMessage"]
     return tuple((name, call.params[name].text, repr(call.params[name].value)) for name in names)
