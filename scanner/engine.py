@@ -911,7 +911,9 @@ def redact_result(result: ScanResult, registry: "SecretRegistry") -> set[str]:
             changed.add(finding.location.path)
     result.errors[:] = [redactor.redact_tree(error) for error in result.errors]
     result.unused_suppressions[:] = [redactor.redact_tree(unused) for unused in result.unused_suppressions]
-    result.root = redactor._text(result.root)
+    from scanner.safetext import safe_path
+
+    result.root = safe_path(result.root)  # the scan root is the user's own folder: escaped, never masked
     if changed:
         per_file: dict[str, list[Finding]] = {}
         for finding in result.findings:

@@ -66,7 +66,9 @@ def fix_for(script: Script, call: MailCall, assessment: Optional[Assessment], se
     if info.snippet:
         info.snippet = {k: redact_value(v, secret_texts) for k, v in info.snippet.items()}
     if info.graph_request is not None and secret_texts:
-        import json
+        # Masked on the data, not on its JSON text: a secret holding a quote must not break the JSON.
+        from scanner.redact import Redactor
 
-        info.graph_request = json.loads(redact_value(json.dumps(info.graph_request), {json.dumps(s)[1:-1] for s in secret_texts}))
+        inner = {t[1:-1] if len(t) >= 2 and t[0] in "'\"" and t[-1] in "'\"" else t for t in secret_texts}
+        Redactor(secret_texts | inner).redact_tree(info.graph_request)
     return info

@@ -31,6 +31,33 @@ def _encodings(value: str) -> list[str]:
     return out
 
 
+# Fields that hold the tool's own words or identities, never a script's value.
+_NOT_MASKED = frozenset({"path", "root", "fingerprint", "rule", "name", "role", "cache_key"})
+# Fields written by the tool in which a script's values are quoted (messages, verdicts, reasons).
+_PROSE = frozenset({"message", "verdict", "migration", "reason", "notes", "refused"})
+_WORD = re.compile(r"\w", re.UNICODE)
+_PLAIN_WORD = re.compile(r"[A-Za-z]+(?:[ -][A-Za-z]+)*")
+_QUOTE_CHARS = "'\"`\u2018\u2019\u201c\u201d"
+
+
+def _whole_token(text: str, span: tuple[int, int], prose: bool) -> bool:
+    """Whether the value at ``span`` stands alone (not inside a longer word), and in prose, whether a
+    plain-word value is quoted there as a script value."""
+    start, end = span
+    value = text[start:end]
+    if not _PLAIN_WORD.fullmatch(value):
+        return True  # a value with digits or symbols is a real secret: masked wherever it appears
+    if _WORD.match(value[0]) and start > 0 and _WORD.match(text[start - 1]):
+        return False
+    if _WORD.match(value[-1]) and end < len(text) and _WORD.match(text[end]):
+        return False
+    if prose and _PLAIN_WORD.fullmatch(value):
+        before = text[start - 1] if start > 0 else ""
+        after = text[end] if end < len(text) else ""
+        return bool(before and before in _QUOTE_CHARS) or bool(after and after in _QUOTE_CHARS) or before in ("=", ":") and not after.isspace()
+    return True
+
+
 class SecretRegistry:
     """Every secret value met in one run (never written anywhere: it lives in memory only)."""
 
@@ -92,13 +119,16 @@ class Redactor:
     def __bool__(self) -> bool:
         return bool(self.values)
 
-    def _spans(self, text: str) -> list[tuple[int, int]]:
+    def _spans(self, text: str, prose: bool = False) -> list[tuple[int, int]]:
         if self._automaton is not None:
             found = [(end - length + 1, end + 1) for end, length in self._automaton.iter(text)]
         elif self._regex is not None:
             found = [m.span() for m in self._regex.finditer(text)]
         else:
             return []
+        if not found:
+            return []
+        found = [span for span in found if _whole_token(text, span, prose)]
         if not found:
             return []
         found.sort()
@@ -112,11 +142,16 @@ class Redactor:
                 merged.append((start, end))
         return merged
 
-    def redact(self, text: str) -> str:
-        """``text`` with every registered value replaced by ``***``."""
+    def redact(self, text: str, prose: bool = False) -> str:
+        """``text`` with every registered value replaced by ``***`` where it stands as a whole token.
+
+        ``prose``: the tool's own sentences (messages, verdicts): a value that is a plain word
+        ("password", "public") is masked there only where a script value is quoted into them, so
+        the sentence around it stays readable.
+        """
         if not self.values or not text:
             return text
-        spans = self._spans(text)
+        spans = self._spans(text, prose)
         if not spans:
             return text
         out = []
@@ -142,27 +177,27 @@ class Redactor:
             return obj
         return self._walk(obj)
 
-    def _text(self, text: str) -> str:
-        text = self.redact(text)
+    def _text(self, text: str, prose: bool = False) -> str:
+        text = self.redact(text, prose)
         if self.escape_controls:
             from scanner.safetext import safe_text
 
             text = safe_text(text)
         return text
 
-    def _walk(self, obj: Any) -> Any:
+    def _walk(self, obj: Any, prose: bool = False) -> Any:
         if isinstance(obj, Enum):
             return obj
         if isinstance(obj, str):
-            return self._text(obj)
+            return self._text(obj, prose)
         if obj is None or isinstance(obj, (bool, int, float)):
             return obj
         if isinstance(obj, list):
             for i, item in enumerate(obj):
-                obj[i] = self._walk(item)
+                obj[i] = self._walk(item, prose)
             return obj
         if isinstance(obj, tuple):
-            items = [self._walk(item) for item in obj]
+            items = [self._walk(item, prose) for item in obj]
             if all(a is b for a, b in zip(items, obj)) or hasattr(obj, "_fields"):
                 return obj
             return tuple(items)
@@ -175,14 +210,18 @@ class Redactor:
             if params is not None and params.frozen:
                 changes = {}
                 for f in dataclasses.fields(obj):
+                    if f.name in _NOT_MASKED:
+                        continue
                     value = getattr(obj, f.name)
-                    new = self._walk(value)
+                    new = self._walk(value, f.name in _PROSE)
                     if new is not value and f.init:
                         changes[f.name] = new
                 return dataclasses.replace(obj, **changes) if changes else obj
             for f in dataclasses.fields(obj):
+                if f.name in _NOT_MASKED:
+                    continue
                 value = getattr(obj, f.name)
-                new = self._walk(value)
+                new = self._walk(value, f.name in _PROSE)
                 if new is not value:
                     setattr(obj, f.name, new)
             return obj

@@ -245,3 +245,26 @@ def test_a_finding_claims_masking_only_when_the_value_is_masked(outputs: dict[st
     assert claims
     for finding in claims:
         assert "***" in finding["snippet"] or "***" in "\n".join(finding["context"]["lines"]), finding["rule"]
+
+
+def test_a_plain_word_password_leaves_the_tools_own_words_and_paths_readable(tmp_path: Path) -> None:
+    """A script whose password is "password" (or "public"): masked where the script has it, but the
+    messages keep their words and the scan root and paths are not rewritten."""
+    root = tmp_path / "public"
+    root.mkdir()
+    (root / "public.ps1").write_text(
+        "$sec = ConvertTo-SecureString 'password' -AsPlainText -Force\n"
+        "$pw2 = ConvertTo-SecureString 'public' -AsPlainText -Force\n" + CRED
+        + "Send-MailMessage -From a@contoso.com -To b@contoso.com -Subject 'password' -SmtpServer smtp.office365.com -Port 587 -UseSsl -Credential $cred\n",
+        encoding="utf-8",
+    )
+    code, text = _invoke("scan", str(root), "--format", "json", "--no-cache", "--exit-zero", "-q")
+    document = json.loads(text.split("\n", 1)[0] if text.startswith("{") else text[text.index("{") :].split("\n")[0])
+    assert document["root"].endswith("/public")
+    smtp = [f for f in document["findings"] if f["rule"] == "SMTP001"]
+    assert smtp and "password" in smtp[0]["message"] and "***" not in smtp[0]["message"]
+    assert smtp[0]["path"] == "public.ps1"
+    sec = [f for f in document["findings"] if f["rule"] == "SEC001"]
+    assert sec and "'password'" not in sec[0]["snippet"] and "'***'" in sec[0]["snippet"]
+    for finding in document["findings"]:
+        assert "'password'" not in finding["snippet"] and "'public'" not in "\n".join(finding["context"]["lines"])

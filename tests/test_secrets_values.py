@@ -43,24 +43,31 @@ def test_a_value_reused_anywhere_is_masked_with_its_base64_forms() -> None:
 
 
 def test_overlapping_values_are_masked_as_one_stretch() -> None:
-    redactor = Redactor({"abcdef", "defghi", "xyz"})
-    assert redactor.redact("--abcdefghi--xyz--") == f"--{MASK}--{MASK}--"
-    assert not redactor.leaks(redactor.redact("abcdef defghi"))
+    redactor = Redactor({"abc1ef", "ef2ghi", "x-z"})
+    assert redactor.redact("--abc1ef2ghi--x-z--") == f"--{MASK}--{MASK}--"
+    assert not redactor.leaks(redactor.redact("abc1ef ef2ghi"))
+
+
+def test_a_plain_word_value_is_masked_as_a_whole_word_and_only_quoted_in_the_tools_sentences() -> None:
+    redactor = Redactor({"password", "Pa55-x"})
+    assert redactor.redact("$c = 'password'; passwords; xPa55-xy") == f"$c = '{MASK}'; passwords; x{MASK}y"
+    assert redactor.redact("Authenticates with a password; subject 'password'", prose=True) == f"Authenticates with a password; subject '{MASK}'"
 
 
 def test_short_values_are_not_registered() -> None:
     assert SecretRegistry({"ab", "", "\n"}).values == set()
 
 
-def test_redact_tree_keeps_enums_and_rebuilds_frozen_dataclasses() -> None:
-    from scanner.model import Location, Severity
+def test_redact_tree_keeps_enums_and_paths() -> None:
+    from scanner.model import Location, RelatedLocation, Severity
 
     redactor = Redactor({"Pa55-word-x"})
     data = {"severity": Severity.HIGH, "where": Location("a/Pa55-word-x.ps1", 1, 1, 1, 1), "items": ["x Pa55-word-x", 3]}
     out = redactor.redact_tree(data)
     assert out["severity"] is Severity.HIGH
-    assert out["where"].path == f"a/{MASK}.ps1"
+    assert out["where"].path == "a/Pa55-word-x.ps1"  # paths are the user's own names: never rewritten
     assert out["items"] == [f"x {MASK}", 3]
+    assert redactor.redact_tree(RelatedLocation("Pa55-word-x.ps1", 1, 1, "call-site")).path == "Pa55-word-x.ps1"
 
 
 def test_variables_feeding_each_other_do_not_explode() -> None:
