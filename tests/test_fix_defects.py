@@ -281,3 +281,24 @@ def test_four_string_smtpclient_send_with_a_null_body_still_sends(tmp_path: "pyt
     run = run_pwsh(result.patched, env=env, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == ["graph-sent subject to ops@contoso.com body=[]"]
+
+
+@pytest.mark.pwsh
+def test_inline_smtpclient_failure_is_statement_terminating_like_the_original() -> None:
+    # Oracle P14: without try/catch the script goes on after a failed SmtpClient.Send.
+    lines, _ = _run_inline(
+        "$smtp = New-Object System.Net.Mail.SmtpClient('smtp.office365.com', 587)\n"
+        "$smtp.EnableSsl = $true\n"
+        "$msg = New-Object System.Net.Mail.MailMessage('svc@contoso.com', 'ops@contoso.com', 'hi', 'body')\n"
+        "$smtp.Send($msg)\n'after'\n")
+    assert lines == ["after"]
+
+
+def test_inline_rewrite_in_an_expression_is_parenthesised() -> None:
+    # Oracle P15/P16: `[void]& { ... }` runs `[void]` as a background job.
+    text = ("$smtp = New-Object System.Net.Mail.SmtpClient('smtp.office365.com', 587)\n"
+            "$smtp.EnableSsl = $true\n"
+            "$msg = New-Object System.Net.Mail.MailMessage('svc@contoso.com', 'ops@contoso.com', 'hi', 'body')\n"
+            "[void]$smtp.Send($msg)\n")
+    result = patch(text, FixStyle.INLINE, unsafe=True)
+    assert "[void](& {" in result.patched

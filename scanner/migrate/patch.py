@@ -321,9 +321,11 @@ def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style:
     lines.append("} catch {")
     if call.api is Api.SMTPCLIENT:
         lines += [
-            "    # SmtpClient.Send throws on a failed send: so does this block, with an SmtpException for typed catches.",
-            "    throw (New-Object System.Net.Mail.SmtpException -ArgumentList "
-            "('Microsoft Graph refused the message: ' + $_.Exception.Message))",
+            "    # SmtpClient.Send fails with a statement-terminating MethodInvocationException around an SmtpException:",
+            "    # a method call that throws one does the same (typed catches match, the script goes on without try).",
+            "    $failure = New-Object System.Net.Mail.SmtpException -ArgumentList "
+            "('Microsoft Graph refused the message: ' + $_.Exception.Message)",
+            "    [System.Runtime.ExceptionServices.ExceptionDispatchInfo]::Capture($failure).Throw()",
         ]
     else:
         lines += [
@@ -333,8 +335,10 @@ def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style:
         ]
     lines.append("}")
     body = newline.join((inner + line) if line else "" for line in lines)
-    # A child scope keeps the helper functions and variables out of the script's own.
-    return "& {" + newline + body + newline + indent + "}"
+    # A child scope keeps the helper functions and variables out of the script's own. Inside an expression
+    # (`[void]$smtp.Send($m)`, `$null = ...`) it needs parentheses: `[void]& {` would run `[void]` as a job.
+    block = "& {" + newline + body + newline + indent + "}"
+    return block if _statement_context(text, call.call_span[0]) else "(" + block + ")"
 
 
 _ACTION_PARAMETERS = ("erroraction", "ea")
