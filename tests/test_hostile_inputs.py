@@ -63,19 +63,35 @@ def tree(tmp_path: Path) -> Path:
     return _hostile_tree(tmp_path / "scripts")
 
 
-@pytest.mark.parametrize("fmt", ["terminal", "json", "sarif", "html", "markdown"])
+def _formats() -> list[str]:
+    from scanner.reports import Format
+
+    return [f.value for f in Format]
+
+
+@pytest.mark.parametrize("fmt", _formats())
 def test_every_format_reports_hostile_names_and_content(fmt: str, tree: Path, tmp_path: Path) -> None:
     out = tmp_path / f"report.{fmt}"
     code, stdout, stderr = _invoke("scan", str(tree), "--no-cache", "-f", fmt, "-o", str(out))
     assert code == 1  # findings, not a tool error
-    text = out.read_text(encoding="utf-8")
+    data = out.read_bytes()
+    if data[:2] == b"PK":  # xlsx: a zip of XML parts
+        import io
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            data = b"\n".join(archive.read(name) for name in archive.namelist())
+    text = data.decode("utf-8")
+    if fmt == "csv":
+        text = text.replace("\r\n", "\n")  # RFC 4180 record separators are the format's own
     _no_raw_control(text, f"{fmt} report")
     _no_raw_control(stdout + stderr, f"{fmt} stderr")
     assert "caf\\xe9-\\xff\\xfe.ps1" in text or "caf\\\\xe9-\\\\xff\\\\xfe.ps1" in text
     assert "ignored.ps1" not in text  # the valid .gitignore lines still apply
     assert "[z-a]" in stderr and "not a valid gitignore pattern" in stderr
-    code, stdout, stderr = _invoke("scan", str(tree), "--no-cache", "-f", fmt)
-    _no_raw_control(stdout + stderr, f"{fmt} stdout")
+    if fmt != "xlsx":
+        code, stdout, stderr = _invoke("scan", str(tree), "--no-cache", "-f", fmt)
+        _no_raw_control((stdout + stderr).replace("\r\n", "\n") if fmt == "csv" else stdout + stderr, f"{fmt} stdout")
 
 
 def test_json_names_every_file_and_error(tree: Path) -> None:
