@@ -13,7 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
-MAGIC = "smtp2graph-cache/1"
+# Format 2: entries hold only masked text. Format-1 entries (before masking by value) may hold a
+# secret in clear text: they are never read, and deleted when met.
+MAGIC = "smtp2graph-cache/2"
 
 
 def default_cache_dir() -> Path:
@@ -50,6 +52,11 @@ class ResultCache:
         except (OSError, ValueError):
             return None
         if not isinstance(entry, dict) or entry.get("magic") != MAGIC or entry.get("key") != key:
+            if isinstance(entry, dict) and str(entry.get("magic", "")).startswith("smtp2graph-cache/"):
+                try:  # an entry of another format of ours: it may predate masking, so it goes
+                    os.unlink(self._path(key))
+                except OSError:
+                    pass
             return None
         return entry.get("payload")
 

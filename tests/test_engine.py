@@ -366,3 +366,17 @@ def test_splat_of_a_cast_hashtable_literal() -> None:
     for cast in ("[ordered]", "[hashtable]", "[System.Collections.Hashtable] "):
         (call,) = calls_in_text(f"$p = {cast}@{{ To = 'a@contoso.com' }}\nSend-MailMessage @p -Subject s\n")
         assert call.static_text("To") == "a@contoso.com", cast
+
+
+def test_cache_entries_of_the_format_before_masking_by_value_are_never_read_and_are_deleted(tmp_path: Path) -> None:
+    from scanner.cache import ResultCache
+
+    cache = ResultCache(tmp_path)
+    key = "ab" + "0" * 62
+    path = tmp_path / key[:2] / f"{key}.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"magic": "smtp2graph-cache/1", "key": key, "payload": {"snippet": "P@ss-in-clear"}}))
+    assert cache.get(key) is None
+    assert not path.exists()
+    cache.put(key, {"snippet": "***"})
+    assert cache.get(key) == {"snippet": "***"}
