@@ -26,7 +26,7 @@ import pytest
 
 from oracle.harness import STYLES, run_oracle
 from oracle.known import KNOWN, NOT_PATCHED
-from oracle.report import classify_all, render_table
+from oracle.report import classify_all, render_table, rows_as_json
 from oracle.shapes import all_shapes, matrix_count
 
 pytestmark = pytest.mark.pwsh
@@ -45,7 +45,15 @@ def _shared_dir(factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def oracle_rows(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every row of the oracle's table, computed once per session (across xdist workers)."""
+    """Every row of the oracle's table, computed once per session (across xdist workers).
+
+    SMTP2GRAPH_ORACLE_ROWS=rows.json (written by `python -m tests.oracle --json rows.json`) reuses a run
+    instead, to check known.py against it in seconds; CI never sets it.
+    """
+    reuse = os.environ.get("SMTP2GRAPH_ORACLE_ROWS")
+    if reuse:
+        data = json.loads(Path(reuse).read_text(encoding="utf-8"))
+        return {(row["shape"], row["style"]): row for row in data}
     shared = _shared_dir(tmp_path_factory)
     result_file = shared / "oracle-rows.json"
     with open(shared / "oracle.lock", "w") as lock:
@@ -56,11 +64,7 @@ def oracle_rows(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str
             table = render_table(rows, details=True, seconds=result.seconds)
             (shared / "oracle-table.txt").write_text(table, encoding="utf-8")
             print("\n" + table)
-            data = [{"shape": r.outcome.shape.name, "style": r.outcome.style, "verdict": r.verdict, "note": r.note,
-                     "unexplained": r.unexplained, "findings": [k.text for k in r.findings],
-                     "reason": r.outcome.not_patched_reason, "differences": r.outcome.differences(),
-                     "applicability": r.outcome.applicability} for r in rows]
-            result_file.write_text(json.dumps(data), encoding="utf-8")
+            result_file.write_text(json.dumps(rows_as_json(rows)), encoding="utf-8")
     data = json.loads(result_file.read_text(encoding="utf-8"))
     return {(row["shape"], row["style"]): row for row in data}
 

@@ -447,7 +447,7 @@ def run_oracle(shapes: Optional[list[Shape]] = None, *, workers: int = 2, keep: 
                 outcome.modes.append(mode)
             outcome.fields_compared = 16 + 4 * len(outcome.modes)
             noise = [n for n in after.noise + before.noise if n]
-            if not before.messages and not outcome.message_diffs:
+            if not before.messages and not outcome.message_diffs and not outcome.shape.original_refuses:
                 outcome.error = "the original sent nothing: " + "; ".join(before.flow.raw_errors + noise)[:500]
         return OracleResult(list(outcomes.values()), time.monotonic() - started, root)
     finally:

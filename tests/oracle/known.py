@@ -56,86 +56,54 @@ KNOWN: tuple[Known, ...] = (
           "isDeliveryReceiptRequested); fix marks the call unsafe"),
     Known(("sc-headers-other",), BOTH, r"^ok: Headers:", "intended",
           "Graph accepts only custom headers whose names start with x- (at most 5); fix marks the call unsafe"),
-    # --- findings: module (scanner/migrate/templates/module) -----------------------------------------------
-    Known(("smm-eap-stop-try", "smm-function-eap", "example-disk-report"), MODULE, FLOW, "finding",
-          "F1 Send-GraphMailMessage does not see the caller's $ErrorActionPreference = 'Stop' (script module "
-          "scope): the failure stays non-terminating, the script prints 'sent' instead of entering catch", "module"),
-    Known(("sc-try-catch", "sc-exit-code", "sc-finally-dispose", "sc-catch-typed"), MODULE, FLOW, "finding",
-          "F2 SmtpClient.Send() always throws; the patched Send-GraphMailMessage -MailMessage writes a "
-          "non-terminating error, so catch is skipped and 'sent' is printed after a refused send", "module"),
+    # --- findings still open on main (see /work/wt/ORACLE_FINDINGS.md); F1 F2 F4-F8 F13 fixed ---------------
     Known(("smm-pipe-csv", "smm-pipe-object", "smm-pipe-object-attachments"), MODULE, ANY, "finding",
           "F3 no parameter of Send-GraphMailMessage binds from the pipeline by property name (Import-Csv / "
           "PSCustomObject): To is missing and nothing is sent", "module"),
-    Known(("smm-attachments", "smm-attachment-relative", "smm-pipe-gci", "smm-pipe-gci-many", "smm-pipe-strings",
-           "smm-splat-attachments", "example-mailtools", "example-welcome-mail", "example-disk-report"), MODULE,
-          r"^ok: Attachments: .*application/octet-stream", "finding",
-          "F4 attachment content type: Send-MailMessage sends every file as application/octet-stream; "
-          "Send-GraphMailMessage guesses from the extension (text/csv, text/plain, application/pdf)", "module"),
-    Known(("smm-defaults-scriptblock",), MODULE, r"^ok: Subject:", "finding",
-          "F5 a scriptblock value in $PSDefaultParameterValues is copied as its text instead of being run", "module"),
-    Known(("smm-defaults-attachments",), MODULE, r"^ok: Attachments:", "finding",
-          "F6 a $PSDefaultParameterValues default for Attachments is dropped", "module"),
-    Known(("sc-reply-to-obsolete",), MODULE, r"^ok: Reply-To:", "finding",
-          "F7 MailMessage.ReplyTo (the obsolete single property) is dropped; only ReplyToList is read", "module"),
-    Known(("sc-sender",), MODULE, r"^ok: (From|Sender):", "finding",
-          "F8 -MailMessage with Sender set: the mail is sent from the Sender mailbox and From is lost (no "
-          "message.from unless From has a display name)", "module"),
-    Known(("sc-alternate-views", "sc-inline-image"), BOTH, r"^ok: Alternate views:", "finding",
-          "F9 AlternateViews and their LinkedResources (inline images) are dropped, on a call fix marks safe "
-          "(Graph's MIME sendMail could keep them; else mark the call unsafe)", "module"),
-    Known(("smm-comma-list",), BOTH, r"^(ok|403): (Messages|Errors):", "finding",
-          "F10 -To 'a@x,b@x': Send-MailMessage refuses the comma ('An invalid character was found in the mail "
-          "header') and sends nothing; the patch splits it and sends to both", "module"),
+    Known(("sc-alternate-views", "sc-inline-image"), BOTH, r"^ok: (Body|HTML|Attachments|Alternate views):", "finding",
+          "F9 a MailMessage with AlternateViews, on a call fix labels safe: the module sends the HTML view as the "
+          "body (the plain Body is lost, a linked image becomes an attachment), the inline style drops the views: "
+          "Graph holds one body, so mark it unsafe (then it is an intended difference) or send MIME", "patch"),
+    Known(("smm-comma-list",), INLINE, r"^(ok|403): (Messages|Errors):", "finding",
+          "F10 -To 'a@x,b@x': Send-MailMessage refuses the comma and sends nothing; the inline request splits it "
+          "and sends to both (the module was fixed in 5fdfcee)", "patch"),
     Known(("smm-attachment-brackets",), BOTH, r"^ok: (Messages|Errors):", "finding",
           "F11 an attachment path with [ ]: PowerShell 7.6's Send-MailMessage treats it as a wildcard that "
           "matches nothing and sends nothing (terminating); the patch sends the mail", "module"),
     Known(("fixture-using-and-requires",), MODULE, r"^ok: (Messages|Errors):", "finding",
           "F12 SmtpClient.Send(from, to, subject, $null) sends; the patched -Body $null fails "
           "ValidateNotNullOrEmpty and the second mail is lost", "module"),
-    Known(("sc-catch-typed",), BOTH, FLOW, "finding",
-          "F13 catch [System.Net.Mail.SmtpException] no longer matches: the Graph failure is another type", "module"),
-    # --- findings: patch (scanner/migrate/patch.py, mapping, snippets) ----------------------------------
-    Known(("smm-begin-process-end", "smm-cmdletbinding-blocks"), BOTH, ANY, "finding",
-          "P1 Import-Module Smtp2Graph is inserted between param() and begin/process/end: PowerShell then "
-          "runs 'begin {...}' as a command and the script breaks (nothing is sent)", "patch"),
     Known(("smm-non-ascii", "fixture-utf8-bom", "fixture-utf16le-bom"), BOTH, r"^ok: (Subject|Body):", "finding",
           "P2 Send-MailMessage without -Encoding sends ASCII ('?' for every non-ASCII character); Graph sends "
           "the real text: a visible change on a call fix labels safe ('nothing lost')", "patch"),
     Known(("fixture-cp1252",), BOTH, r"^ok: (Messages|Errors):", "finding",
           "P3 From has a non-ASCII local part: SmtpClient refuses it and the original never sends; fix labels "
           "the call safe and the patch starts sending", "patch"),
-    Known(("smm-try-no-stop", "smm-dollar-question", "smm-errorvariable", "smm-script-module-eap", "sc-catch-typed"),
-          INLINE, FLOW, "finding",
-          "P4 inline style: Invoke-RestMethod's failure is terminating and inside '& { }': try/catch catches "
-          "what Send-MailMessage reported as non-terminating, $? and -ErrorVariable no longer see it", "patch"),
-    Known(("sc-dno",), INLINE, r"^ok: Delivery receipt:", "finding",
-          "P5 inline style, MailMessage: DeliveryNotificationOptions OnSuccess is dropped "
-          "(isDeliveryReceiptRequested never set)", "patch"),
-    Known(("sc-reply-to-obsolete",), INLINE, r"^ok: Reply-To:", "finding",
-          "P6 inline style, MailMessage: the obsolete ReplyTo property is dropped", "patch"),
-    Known(("smm-pipe-csv", "smm-pipe-object", "smm-pipe-object-attachments", "smm-pipe-gci", "smm-pipe-gci-many",
-           "smm-pipe-strings", "example-disk-report"), INLINE, ANY, "finding",
-          "P7 inline style on a pipeline call (fix says 'pipeline input cannot be expanded inline', unsafe) "
-          "still rewrites it: attachments or recipients from the pipeline are lost, or the script stops", "patch"),
-    Known(("smm-attachment-relative",), INLINE, r"^ok: Attachments: .*application/octet-stream", "finding",
-          "P13 inline style: an attachment's content type is guessed from its extension (text/plain) where "
-          "Send-MailMessage sends application/octet-stream (for a literal relative path)", "patch"),
-    Known(("smm-splat-conditional",), INLINE, r"^ok: Bcc:", "finding",
-          "P8 inline style merges keys set on exclusive code paths: a Bcc added under if ($false) is sent", "patch"),
-    Known(("smm-wrapper-psbound",), INLINE, ANY, "finding",
-          "P9 inline style on Send-MailMessage @PSBoundParameters: the expanded request has no recipients; "
-          "nothing is sent", "patch"),
-    Known(("smm-defaults-scriptblock",), INLINE, r"^ok: Subject:", "finding",
-          "P10 inline style copies a scriptblock default from $PSDefaultParameterValues as a scriptblock: the "
-          "subject becomes its text", "patch"),
+    Known(("smm-dollar-question",), INLINE, FLOW, "finding",
+          "P4 inline style: after the rewritten call $? is true although Graph refused (the original's "
+          "Send-MailMessage left $? false)", "patch"),
+    Known(("sc-basic", "sc-four-strings", "sc-ctor-message", "sc-attachments", "sc-attachment-stream", "sc-alternate-views", "sc-inline-image", "sc-headers-x", "sc-headers-other", "sc-reply-to-list", "sc-reply-to-obsolete", "sc-priority", "sc-priority-low", "sc-html", "sc-sender", "sc-sender-display", "sc-cc-bcc", "sc-dno", "sc-non-ascii", "sc-using-namespace", "sc-uncaught", "sc-finally-dispose", "example-service-alert"), INLINE, FLOW, "finding",
+          "P14 inline style, SmtpClient: a refused send now ends the whole script (exit 1, nothing after it "
+          "runs); SmtpClient.Send's exception is statement-terminating, the script went on ('sent' printed)", "patch"),
+    Known(("sc-void-cast",), INLINE, ANY, "finding",
+          "P15 inline style: '[void]$smtp.Send($msg)' followed by '$null = $smtp.Send(4 strings)': only the "
+          "second mail is sent (2 messages vs 1)", "patch"),
+    Known(("fixture-using-and-requires",), INLINE, ANY, "finding",
+          "P16 inline style: the rewrite of '[void]$client.Send($mail)' starts a background job "
+          "(System.Management.Automation.PSRemotingJob in the output) and nothing is sent", "patch"),
 )
 
 NOT_PATCHED: tuple[Refusal, ...] = (
     Refusal(("fixture-display-only",), BOTH, r"^display-only: no change needed: .*relay"),
     # A finding (P11): the client IS sent with, inside the function ($Client.Send($Message)).
     Refusal(("sc-in-function",), BOTH, r"^display-only: a mail client is configured but nothing in this file sends"),
-    # A finding (P12): PowerShell parses the rewrite; tree-sitter's judgement refuses [void]/$null = (Send-...).
-    Refusal(("sc-void-cast", "fixture-using-and-requires"), INLINE, r"would not parse cleanly"),
+    # The inline style refuses what one request cannot express (use --style module).
+    Refusal(("smm-pipe-gci", "smm-pipe-gci-many", "smm-pipe-strings", "smm-pipe-csv", "smm-pipe-object",
+             "smm-pipe-object-attachments", "example-disk-report"), INLINE, r"^display-only: pipeline input"),
+    Refusal(("smm-splat-conditional", "example-mailtools", "example-license-summary"), INLINE,
+            r"^display-only: set only on some code paths"),
+    Refusal(("smm-wrapper-psbound",), INLINE, r"^display-only: values come from @PSBoundParameters"),
+    Refusal(("smm-errorvariable",), INLINE, r"^display-only: -errorvariable on the call"),
 )
 
 

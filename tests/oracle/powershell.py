@@ -133,12 +133,13 @@ if ($Setup) { . ([scriptblock]::Create($Setup)) }
 function Write-OracleRecord([string]$Id, [string]$Kind, [string]$Text) {
     [Console]::Out.WriteLine((ConvertTo-Json -Compress -InputObject ([ordered]@{ oracle = $Id; kind = $Kind; text = $Text })))
 }
+$sessionState = [initialsessionstate]::CreateDefault2()
 foreach ($item in $oraclePlan) {
     # Arguments are '-Name', 'value' pairs: splat them as named parameters, as `pwsh -File script -Name value` binds them.
     $arguments = @{}
     $list = @($item.args)
     for ($i = 0; $i -lt $list.Count; $i += 2) { $arguments[$list[$i].TrimStart('-')] = $list[$i + 1] }
-    $runspace = [runspacefactory]::CreateRunspace([initialsessionstate]::CreateDefault2())
+    $runspace = [runspacefactory]::CreateRunspace($sessionState)
     $runspace.Open()
     $shell = [powershell]::Create()
     $shell.Runspace = $runspace

@@ -54,6 +54,15 @@ def classify_all(outcomes: list[Outcome]) -> list[Row]:
     return [classify(outcome) for outcome in outcomes]
 
 
+def rows_as_json(rows: list[Row]) -> list[dict[str, object]]:
+    """Every row as plain data (the test shares it between xdist workers; --json writes it)."""
+    return [{"shape": r.outcome.shape.name, "style": r.outcome.style, "category": r.outcome.shape.category,
+             "source": r.outcome.shape.source, "verdict": r.verdict, "note": r.note, "unexplained": r.unexplained,
+             "findings": [k.text for k in r.findings], "owners": r.owners, "intended": [k.text for k in r.intended],
+             "reason": r.outcome.not_patched_reason, "differences": r.outcome.differences(),
+             "applicability": r.outcome.applicability, "modes": r.outcome.modes} for r in rows]
+
+
 def render_table(rows: list[Row], *, details: bool = False, seconds: float = 0.0) -> str:
     width = max([len(r.outcome.shape.name) for r in rows] + [5])
     lines = [f"{'shape':<{width}}  {'style':<6}  {'fix':<12}  {'compared':<28}  result"]

@@ -8,6 +8,7 @@ branch ran. Nothing here depends on the date, the machine or the network.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,7 @@ class Shape:
     # Send-MailMessage builds the message in BeginProcessing and throws NullReferenceException when
     # To/Subject come from the pipeline by property name).
     reference: str = ""
+    original_refuses: bool = False  # the original sends nothing by design (the comparison is that both refuse)
 
     @property
     def failures(self) -> tuple[str, ...]:
@@ -88,8 +90,8 @@ def send_mailmessage_shapes() -> list[Shape]:
              f"-Bcc 'audit@contoso.com', 'archive@contoso.com' -From 'alerts@contoso.com' -Subject 'Copies' -Body 'x' {SERVER}"))
     add(_smm("smm-display-names", "named", "Send-MailMessage -To 'Ops Team <ops@contoso.com>' -Cc '\"Doe, John\" <john.doe@contoso.com>' "
              f"-From 'Contoso Alerts <alerts@contoso.com>' -Subject 'Names' -Body 'x' {SERVER}"))
-    add(_smm("smm-comma-list", "named", f"Send-MailMessage -To 'ops@contoso.com,it-ops@contoso.com' -From 'alerts@contoso.com' "
-             f"-Subject 'Comma list' -Body 'x' {SERVER}"))
+    add(dataclasses.replace(_smm("smm-comma-list", "named", f"Send-MailMessage -To 'ops@contoso.com,it-ops@contoso.com' "
+                                 f"-From 'alerts@contoso.com' -Subject 'Comma list' -Body 'x' {SERVER}"), original_refuses=True))
     add(_smm("smm-reply-to", "named", f"Send-MailMessage {BASIC} -ReplyTo 'helpdesk@contoso.com' -Subject 'Reply here' -Body 'x' {SERVER}"))
     add(_smm("smm-priority-high", "named", f"Send-MailMessage {BASIC} -Subject 'Urgent' -Body 'x' -Priority High {SERVER}"))
     add(_smm("smm-priority-low", "named", f"Send-MailMessage {BASIC} -Subject 'FYI' -Body 'x' -Priority Low {SERVER}"))
@@ -100,8 +102,9 @@ def send_mailmessage_shapes() -> list[Shape]:
              files=("report.csv", "logo.png")))
     add(_smm("smm-attachment-relative", "named", f"Send-MailMessage {BASIC} -Subject 'Relative' -Body 'x' -Attachments 'notes.txt' {SERVER}",
              files=("notes.txt",)))
-    add(_smm("smm-attachment-brackets", "named", f"Send-MailMessage {BASIC} -Subject 'Brackets' -Body 'x' "
-             f"-Attachments (Join-Path $PSScriptRoot 'data[1].txt') {SERVER}", files=("data[1].txt",)))
+    add(dataclasses.replace(_smm("smm-attachment-brackets", "named", f"Send-MailMessage {BASIC} -Subject 'Brackets' -Body 'x' "
+                                 f"-Attachments (Join-Path $PSScriptRoot 'data[1].txt') {SERVER}", files=("data[1].txt",)),
+                            original_refuses=True))
     add(_smm("smm-non-ascii", "named", "Send-MailMessage -To 'Zoë Brontë <zoe@contoso.com>' -From 'Relatórios <reports@contoso.com>' "
              f"-Subject 'Relatório diário — Zürich ✓' -Body 'Olá, ça va? 日本語のテキスト' {SERVER}"))
     add(_smm("smm-encoding", "named", f"Send-MailMessage {BASIC} -Subject 'Encodage é' -Body 'Größe' -Encoding UTF8 {SERVER}"))
