@@ -56,7 +56,7 @@ KNOWN: tuple[Known, ...] = (
           "isDeliveryReceiptRequested); fix marks the call unsafe"),
     Known(("sc-headers-other",), BOTH, r"^ok: Headers:", "intended",
           "Graph accepts only custom headers whose names start with x- (at most 5); fix marks the call unsafe"),
-    # --- findings still open on main (see /work/wt/ORACLE_FINDINGS.md); F1 F2 F4-F8 F13 fixed ---------------
+    # --- findings still open on main (see /work/wt/ORACLE_FINDINGS.md); F1 F2 F4-F8 F12 F13 P14 P15 fixed -----
     Known(("smm-pipe-csv", "smm-pipe-object", "smm-pipe-object-attachments"), MODULE, ANY, "finding",
           "F3 no parameter of Send-GraphMailMessage binds from the pipeline by property name (Import-Csv / "
           "PSCustomObject): To is missing and nothing is sent", "module"),
@@ -70,9 +70,6 @@ KNOWN: tuple[Known, ...] = (
     Known(("smm-attachment-brackets",), BOTH, r"^ok: (Messages|Errors):", "finding",
           "F11 an attachment path with [ ]: PowerShell 7.6's Send-MailMessage treats it as a wildcard that "
           "matches nothing and sends nothing (terminating); the patch sends the mail", "module"),
-    Known(("fixture-using-and-requires",), MODULE, r"^ok: (Messages|Errors):", "finding",
-          "F12 SmtpClient.Send(from, to, subject, $null) sends; the patched -Body $null fails "
-          "ValidateNotNullOrEmpty and the second mail is lost", "module"),
     Known(("smm-non-ascii", "fixture-utf8-bom", "fixture-utf16le-bom"), BOTH, r"^ok: (Subject|Body):", "finding",
           "P2 Send-MailMessage without -Encoding sends ASCII ('?' for every non-ASCII character); Graph sends "
           "the real text: a visible change on a call fix labels safe ('nothing lost')", "patch"),
@@ -82,12 +79,6 @@ KNOWN: tuple[Known, ...] = (
     Known(("smm-dollar-question",), INLINE, FLOW, "finding",
           "P4 inline style: after the rewritten call $? is true although Graph refused (the original's "
           "Send-MailMessage left $? false)", "patch"),
-    Known(("sc-basic", "sc-four-strings", "sc-ctor-message", "sc-attachments", "sc-attachment-stream", "sc-alternate-views", "sc-inline-image", "sc-headers-x", "sc-headers-other", "sc-reply-to-list", "sc-reply-to-obsolete", "sc-priority", "sc-priority-low", "sc-html", "sc-sender", "sc-sender-display", "sc-cc-bcc", "sc-dno", "sc-non-ascii", "sc-using-namespace", "sc-uncaught", "sc-finally-dispose", "example-service-alert"), INLINE, FLOW, "finding",
-          "P14 inline style, SmtpClient: a refused send now ends the whole script (exit 1, nothing after it "
-          "runs); SmtpClient.Send's exception is statement-terminating, the script went on ('sent' printed)", "patch"),
-    Known(("sc-void-cast",), INLINE, ANY, "finding",
-          "P15 inline style: '[void]$smtp.Send($msg)' followed by '$null = $smtp.Send(4 strings)': only the "
-          "second mail is sent (2 messages vs 1)", "patch"),
     Known(("fixture-using-and-requires",), INLINE, ANY, "finding",
           "P16 inline style: the rewrite of '[void]$client.Send($mail)' starts a background job "
           "(System.Management.Automation.PSRemotingJob in the output) and nothing is sent", "patch"),
