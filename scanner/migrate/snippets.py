@@ -64,7 +64,7 @@ $contentType = 'Text'
 if ($mailMessage.IsBodyHtml) {{ $contentType = 'HTML' }}
 $message = @{{
     subject = $mailMessage.Subject
-    body    = @{{ contentType = $contentType; content = $mailMessage.Body }}
+    body    = @{{ contentType = $contentType; content = [string]$mailMessage.Body }}
 }}
 $importance = ([string]$mailMessage.Priority).ToLower()
 if ($importance) {{ $message['importance'] = $importance }}
@@ -171,6 +171,9 @@ def message_lines(mapping: GraphMapping) -> list[str]:
         lines.append(f"{inner}subject = {_value(mapping.subject)}")
     content_type = mapping.content_type.ps if mapping.content_type is not None else "'Text'"
     content = mapping.body.ps if mapping.body is not None else "''"
+    if not content.startswith(("'", '"', "@'", '@"')):
+        # -Body is [string]: PowerShell joins an array with $OFS and turns $null into '' (Graph refuses null).
+        content = f"[string]({content})"
     lines.append(f"{inner}body = @{{")
     lines.append(f"{inner}{INDENT}contentType = {content_type}")
     lines.append(f"{inner}{INDENT}content = {content}")

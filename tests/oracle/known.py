@@ -79,9 +79,6 @@ KNOWN: tuple[Known, ...] = (
     Known(("smm-dollar-question",), INLINE, FLOW, "finding",
           "P4 inline style: after the rewritten call $? is true although Graph refused (the original's "
           "Send-MailMessage left $? false)", "patch"),
-    Known(("fixture-using-and-requires",), INLINE, ANY, "finding",
-          "P16 inline style: the rewrite of '[void]$client.Send($mail)' starts a background job "
-          "(System.Management.Automation.PSRemotingJob in the output) and nothing is sent", "patch"),
 )
 
 NOT_PATCHED: tuple[Refusal, ...] = (
