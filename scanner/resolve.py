@@ -10,7 +10,7 @@ from typing import Optional, Union
 from scanner.lexer import LexError, literal_list, literal_value, scan_primary, scan_value, skip_balanced
 from scanner.model import Provenance
 from scanner.script import Script
-from scanner.structure import Block, assigned_value_extent
+from scanner.structure import Block, assigned_value_extent, matching_open_paren
 
 StaticValue = Union[str, bool, int, list[str]]
 
@@ -171,15 +171,7 @@ def _header_word(code: str, brace: int) -> str:
         j -= 1
     if j < 0 or code[j] != ")":
         return ""
-    depth = 0
-    while j >= 0:
-        if code[j] == ")":
-            depth += 1
-        elif code[j] == "(":
-            depth -= 1
-            if depth == 0:
-                break
-        j -= 1
+    j = matching_open_paren(code, j)
     m = re.search(r"([\w-]+)\s*$", code[max(0, j - 40) : j])
     return m.group(1) if m else ""
 

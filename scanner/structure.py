@@ -172,16 +172,7 @@ class Structure:
         if j < 0:
             return BlockKind.PLAIN
         if code[j] == ")":
-            depth = 0
-            while j >= 0:
-                if code[j] == ")":
-                    depth += 1
-                elif code[j] == "(":
-                    depth -= 1
-                    if depth == 0:
-                        break
-                j -= 1
-            j -= 1
+            j = matching_open_paren(code, j) - 1
         elif code[j] == "]":  # catch [Exception] {
             j = code.rfind("[", 0, j) - 1
         # Only the word right before the header matters: search a short window, not the whole file.
@@ -253,6 +244,21 @@ class Structure:
 
 _VALUE_END = re.compile(r"[ \t]*(?:[;\r\n}#)]|$)")
 
+
+
+def matching_open_paren(code: str, close: int) -> int:
+    """Index of the '(' that the ')' at ``close`` closes, scanning backwards; -1 when there is none."""
+    depth = 0
+    j = close
+    while j >= 0:
+        if code[j] == ")":
+            depth += 1
+        elif code[j] == "(":
+            depth -= 1
+            if depth == 0:
+                return j
+        j -= 1
+    return -1
 
 def assigned_value_extent(structure: Structure, start: int) -> tuple[int, int]:
     """Extent of the value of an assignment whose right-hand side starts at ``start``.
