@@ -627,12 +627,18 @@ def _classify_block(code: str, open_brace: int, close: int) -> tuple[RunsElsewhe
     statement = _statement_text(code, open_brace, close)
     if _RUNSPACE.search(head) or re.search(r"(?i)\.AddScript[ \t]*\(\s*$", before[-200:]):
         return RunsElsewhere.RUNSPACE, "a runspace (AddScript)"
-    if _JOB_COMMAND.search(statement):
-        return RunsElsewhere.JOB, _JOB_COMMAND.search(statement).group(1)  # type: ignore[union-attr]
-    if _PARALLEL.search(statement):
+    return _job_or_remote(statement)
+
+
+def _job_or_remote(text: str) -> tuple[RunsElsewhere, str] | None:
+    """Whether ``text`` hands a script block to a job, ForEach-Object -Parallel or a remote Invoke-Command."""
+    job = _JOB_COMMAND.search(text)
+    if job:
+        return RunsElsewhere.JOB, job.group(1)
+    if _PARALLEL.search(text):
         return RunsElsewhere.JOB, "ForEach-Object -Parallel"
-    if _INVOKE_COMMAND.search(statement):
-        remote = _REMOTE_PARAMETER.search(statement)
+    if _INVOKE_COMMAND.search(text):
+        remote = _REMOTE_PARAMETER.search(text)
         if remote:
             return RunsElsewhere.REMOTE, f"Invoke-Command -{remote.group(1)}"
     return None
@@ -647,15 +653,9 @@ def _variable_use(code: str, name: str, after: int) -> tuple[RunsElsewhere, str]
         line = code[line_start : len(code) if line_end < 0 else line_end]
         if re.search(r"(?i)\.AddScript[ \t]*\(", line):
             return RunsElsewhere.RUNSPACE, "a runspace (AddScript)"
-        job = _JOB_COMMAND.search(line)
-        if job:
-            return RunsElsewhere.JOB, job.group(1)
-        if _PARALLEL.search(line):
-            return RunsElsewhere.JOB, "ForEach-Object -Parallel"
-        if _INVOKE_COMMAND.search(line):
-            remote = _REMOTE_PARAMETER.search(line)
-            if remote:
-                return RunsElsewhere.REMOTE, f"Invoke-Command -{remote.group(1)}"
+        runner = _job_or_remote(line)
+        if runner:
+            return runner
     return None
 
 
