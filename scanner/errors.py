@@ -11,6 +11,8 @@ from typing import Optional, TextIO
 
 import typer
 
+from scanner.safetext import safe_line
+
 try:  # typer >= 0.2x vendors click; older releases depend on it
     from typer._click import core as _core  # type: ignore[import-not-found]
     from typer._click import exceptions as _errors  # type: ignore[import-not-found]
@@ -86,7 +88,7 @@ def run_cli(app: typer.Typer, args: Optional[list[str]] = None, *, err: Optional
         result = command.main(args=args, prog_name="smtp2graph", standalone_mode=False)
     except _errors.UsageError as error:
         where = error.ctx.command_path if error.ctx is not None else "smtp2graph"
-        print(f"smtp2graph: error: {usage_message(error)} (see `{where} --help`)", file=stream)
+        print(safe_line(f"smtp2graph: error: {usage_message(error)} (see `{where} --help`)"), file=stream)
         return 2
     except typer.Exit as done:
         return int(done.exit_code or 0)
@@ -94,6 +96,6 @@ def run_cli(app: typer.Typer, args: Optional[list[str]] = None, *, err: Optional
         print("smtp2graph: error: interrupted", file=stream)
         return 130
     except _errors.ClickException as error:
-        print(f"smtp2graph: error: {error.format_message()}", file=stream)
+        print(safe_line(f"smtp2graph: error: {error.format_message()}"), file=stream)
         return error.exit_code
     return result if isinstance(result, int) and not isinstance(result, bool) else 0

@@ -48,6 +48,18 @@ def safe_line(text: str) -> str:
     return safe_path(text)
 
 
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+
+
+def json_safe(document: str) -> str:
+    """JSON text (from json.dumps) with DEL, C1 controls, lone surrogates and bidi overrides written as \\u
+    escapes: the same JSON value, but a terminal that shows it receives no control character (json.dumps
+    already escapes C0 controls; with ensure_ascii=False it leaves these raw)."""
+    if _UNSAFE_IN_JSON.search(document) is None:
+        return document
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
+
+
 def matchable(path: str) -> str:
     """``path`` with lone surrogates replaced, for libraries that need valid Unicode (RE2, pathspec)."""
     return _SURROGATE.sub("\ufffd", path) if _SURROGATE.search(path) else path

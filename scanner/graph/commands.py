@@ -21,6 +21,7 @@ from scanner.graph.client import GraphClient, RetryPolicy
 from scanner.graph.errors import GraphError, ToolError
 from scanner.graph.render import OutputFormat, format_audit, format_plan, format_verify
 from scanner.graph.verify import VerifyTarget
+from scanner.safetext import safe_line, safe_text
 
 if TYPE_CHECKING:
     from scanner.graph.claims import TokenClaims
@@ -123,7 +124,7 @@ def _client(options: ConnectionOptions, provider: Callable[[], str], runtime: Ru
 
 
 def _provider(settings: AuthSettings, runtime: Runtime) -> TokenProvider:
-    notify: Callable[[str], None] = lambda text: print(text, file=runtime.stderr)
+    notify: Callable[[str], None] = lambda text: print(safe_text(text), file=runtime.stderr)
     return TokenProvider(settings, prompt=runtime.prompt, notify=notify)
 
 
@@ -132,7 +133,7 @@ def _show_claims(provider: TokenProvider, runtime: Runtime) -> "TokenClaims":
     from scanner.graph.claims import decode_claims
 
     claims = decode_claims(provider())
-    print(claims.summary(), file=runtime.stderr)
+    print(safe_text(claims.summary()), file=runtime.stderr)
     return claims
 
 
@@ -182,7 +183,7 @@ def _collect_targets(senders: list[str], senders_from: Optional[Path], expect_de
     if senders_from is not None:
         scanned = load_scan(senders_from)
         if not scanned.senders:
-            print(f"{senders_from}: no static sender in the scan report (dynamic From values cannot be tested)",
+            print(safe_line(f"{senders_from}: no static sender in the scan report (dynamic From values cannot be tested)"),
                   file=runtime.stderr)
         relay = {} if include_relay else scanned.relay_only()
         for sender in sorted(scanned.senders):
@@ -293,7 +294,7 @@ def verify_command(
         report.skipped = skipped
         report.credentials = _credential_health(options, settings, client, app_id, runtime)
     except (ToolError, GraphError) as error:
-        print(f"smtp2graph verify: {error}", file=runtime.stderr)
+        print(safe_line(f"smtp2graph verify: {error}"), file=runtime.stderr)
         return EXIT_USAGE
     runtime.stdout.write(format_verify(report, output))
     return {Verdict.PASS: EXIT_OK, Verdict.FAIL: EXIT_FAILED, Verdict.INCONCLUSIVE: EXIT_INCONCLUSIVE}[report.verdict]
@@ -330,16 +331,16 @@ def audit_command(
         _show_claims(provider, runtime)
         report = run_audit(client, tenant=settings.tenant, days=days, scanned=scanned, now=runtime.now, cloud=cloud)
     except (ToolError, GraphError) as error:
-        print(f"smtp2graph audit: {error}", file=runtime.stderr)
+        print(safe_line(f"smtp2graph audit: {error}"), file=runtime.stderr)
         return EXIT_USAGE
     text = format_audit(report, output)
     if output_file is not None:
         try:
             output_file.write_text(text, encoding="utf-8")
         except OSError as exc:
-            print(f"smtp2graph audit: {output_file}: cannot write ({exc.strerror})", file=runtime.stderr)
+            print(safe_line(f"smtp2graph audit: {output_file}: cannot write ({exc.strerror})"), file=runtime.stderr)
             return EXIT_USAGE
-        print(f"audit written to {output_file}", file=runtime.stderr)
+        print(safe_line(f"audit written to {output_file}"), file=runtime.stderr)
     else:
         runtime.stdout.write(text)
     return EXIT_OK

@@ -13,23 +13,33 @@ from scanner.graph.formats import OutputFormat
 from scanner import __version__
 from scanner.graph.client import PlannedRequest
 from scanner.graph.verify import VerifyReport, VerifyTarget
+from scanner.safetext import json_safe, safe_line, safe_text
 
 
 class Command(str):
     """A command line to copy: printed whole, never wrapped or parsed as markup."""
 
 
+def _add_row(table: Table, *cells: str) -> None:
+    """A table row whose cells cannot drive the terminal: a value from a scan report or from the tenant (an
+    app's display name, a sign-in's account) may hold ESC, OSC or newlines; each is shown as an escape."""
+    table.add_row(*(safe_line(cell) for cell in cells))
+
+
 def _console_text(*renderables: object) -> str:
+    """The renderables as plain text (no colour); every control character but newline and tab escaped."""
     buffer = io.StringIO()
     # A fixed wide console: the output is identical in a terminal, a pipe and a test.
     console = Console(file=buffer, width=120, color_system=None, highlight=False, soft_wrap=False)
     for renderable in renderables:
         if isinstance(renderable, str):
             # Messages carry text like "[WWW-Authenticate: …]": never read it as rich markup.
-            console.print(renderable, markup=False, soft_wrap=isinstance(renderable, Command))
+            # A message is one line (an embedded newline would forge a line of its own); a command keeps its lines.
+            text = safe_text(renderable) if isinstance(renderable, Command) else safe_line(renderable)
+            console.print(text, markup=False, soft_wrap=isinstance(renderable, Command))
         else:
             console.print(renderable)
-    return buffer.getvalue()
+    return safe_text(buffer.getvalue())
 
 
 def format_plan(targets: list[VerifyTarget], planned: list[PlannedRequest], skipped: list[tuple[str, str]],
@@ -44,14 +54,14 @@ def format_plan(targets: list[VerifyTarget], planned: list[PlannedRequest], skip
                       "headers": dict(r.headers), "body": r.json_body} for t, r in zip(targets, planned)],
             "skipped": [{"sender": sender, "reason": reason} for sender, reason in skipped],
         }
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        return json_safe(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
     table = Table(title="smtp2graph verify --dry-run — the plan (nothing is sent)", title_justify="left")
     for column in ("Sender", "Purpose", "Request"):
         table.add_column(column, overflow="fold")
     for target, request in zip(targets, planned):
-        table.add_row(target.sender, purposes[target.expectation.value], f"{request.method} {request.url}")
+        _add_row(table, target.sender, purposes[target.expectation.value], f"{request.method} {request.url}")
     for sender, reason in skipped:
-        table.add_row(sender, "skipped", reason)
+        _add_row(table, sender, "skipped", reason)
     parts: list[object] = [table]
     if through == "module":
         parts.append("sends go through Send-GraphMailMessage of the generated Smtp2Graph module in pwsh; the "
@@ -63,7 +73,7 @@ def format_plan(targets: list[VerifyTarget], planned: list[PlannedRequest], skip
 def format_verify(report: VerifyReport, output: OutputFormat) -> str:
     """The verify result as a table (sender → verdict → what to do) or as the verify JSON."""
     if output is OutputFormat.JSON:
-        return json.dumps(report.to_json(), indent=2) + "\n"
+        return json_safe(json.dumps(report.to_json(), indent=2)) + "\n"
     parts: list[object] = [f"note: {note}" for note in report.notes]
     parts += [f"skipped: {sender}: {reason}" for sender, reason in report.skipped]
     if report.send_path == "smtp2graph-module":
@@ -82,7 +92,7 @@ def format_verify(report: VerifyReport, output: OutputFormat) -> str:
     table.add_column("What it means / what to do", overflow="fold")
     for result in report.results:
         verdict = {"pass": "OK ", "fail": "FAIL ", "inconclusive": "INCONCLUSIVE "}[result.verdict.value]
-        table.add_row(result.sender, result.expectation.value, verdict + result.outcome.value,
+        _add_row(table, result.sender, result.expectation.value, verdict + result.outcome.value,
                       str(result.status) if result.status is not None else "-", result.message)
     parts.append(table)
     counts = {v: sum(1 for r in report.results if r.verdict.value == v) for v in ("pass", "fail", "inconclusive")}
@@ -103,7 +113,7 @@ def _section_line(title: str, section: object) -> str:
 def format_audit(report: AuditReport, output: OutputFormat) -> str:
     """The audit as tables (one per section) or as the audit JSON."""
     if output is OutputFormat.JSON:
-        return json.dumps(report.to_json(), indent=2) + "\n"
+        return json_safe(json.dumps(report.to_json(), indent=2)) + "\n"
     parts: list[object] = [f"smtp2graph audit — tenant {report.tenant} ({report.cloud} cloud), last {report.days} days"]
     parts += [f"note: {note}" for note in report.notes]
 
@@ -112,7 +122,7 @@ def format_audit(report: AuditReport, output: OutputFormat) -> str:
     for column in ("Display name", "App id", "Service principal", "Granted", "Note"):
         apps.add_column(column, overflow="fold")
     for app_item in report.mail_send_apps.items:
-        apps.add_row(app_item.display_name, app_item.app_id, app_item.service_principal_id, app_item.granted,
+        _add_row(apps, app_item.display_name, app_item.app_id, app_item.service_principal_id, app_item.granted,
                      app_item.note)
     if report.mail_send_apps.status.value != "ok" or report.mail_send_apps.message:
         parts.append(_section_line("Apps holding Mail.Send", report.mail_send_apps))
@@ -128,7 +138,7 @@ def format_audit(report: AuditReport, output: OutputFormat) -> str:
         for column in ("Client app", "App id", "Consent", "User (object id)", "Scope", "Note"):
             table.add_column(column, overflow="fold")
         for grant in delegated.items:
-            table.add_row(grant.client_display_name, grant.client_app_id, grant.consent_type,
+            _add_row(table, grant.client_display_name, grant.client_app_id, grant.consent_type,
                           grant.principal_id or "everyone", grant.scope, grant.note)
         parts.append(table)
 
@@ -140,7 +150,7 @@ def format_audit(report: AuditReport, output: OutputFormat) -> str:
     for column in ("Account", "Count", "Success", "Failure", "Last seen", "Client IPs"):
         signins.add_column(column)
     for account in report.smtp_auth_signins.items:
-        signins.add_row(account.account, str(account.count), str(account.success), str(account.failure),
+        _add_row(signins, account.account, str(account.count), str(account.success), str(account.failure),
                         account.last_seen, ", ".join(account.client_ips))
     if report.smtp_auth_signins.status.value != "ok" or report.smtp_auth_signins.message:
         parts.append(_section_line("SMTP AUTH sign-ins", report.smtp_auth_signins))
@@ -154,7 +164,7 @@ def format_audit(report: AuditReport, output: OutputFormat) -> str:
         for column in ("Account", "Display name", "Last activity"):
             table.add_column(column)
         for usage_row in usage.items:
-            table.add_row(usage_row.account, usage_row.display_name, usage_row.last_activity)
+            _add_row(table, usage_row.account, usage_row.display_name, usage_row.last_activity)
         parts.append(table)
 
     parts.append(_section_line("SMTP AUTH switches", report.smtp_auth_switches))
@@ -171,16 +181,16 @@ def format_audit(report: AuditReport, output: OutputFormat) -> str:
             for column in ("Account", "Finding", "Detail", "Advice"):
                 table.add_column(column, overflow="fold")
             for unscanned in correlation.unscanned_accounts:
-                table.add_row(unscanned.account, "uses SMTP AUTH, in no scanned script",
+                _add_row(table, unscanned.account, "uses SMTP AUTH, in no scanned script",
                               f"{unscanned.count} sign-in(s)", unscanned.advice)
             for silent in correlation.silent_senders:
-                table.add_row(silent.account, "in scanned scripts, no SMTP AUTH sign-in",
+                _add_row(table, silent.account, "in scanned scripts, no SMTP AUTH sign-in",
                               ", ".join(silent.scripts), silent.advice)
             parts.append(table)
             scripts = Table(title="Scanned scripts and their accounts", title_justify="left")
             for column in ("Script", "Accounts", "State", "Evidence"):
                 scripts.add_column(column, overflow="fold")
             for row in correlation.scripts:
-                scripts.add_row(row.script, ", ".join(row.accounts), row.state, row.evidence)
+                _add_row(scripts, row.script, ", ".join(row.accounts), row.state, row.evidence)
             parts.append(scripts)
     return _console_text(*parts)
