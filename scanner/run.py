@@ -14,7 +14,7 @@ from scanner.engine import RuleConfig, ScanOptions, scan
 from scanner.estate import EstateFacts, parse_estate
 from scanner.model import FailOn, Finding, ScanResult, Severity
 from scanner.redact import SecretRegistry
-from scanner.safetext import safe_line
+from scanner.safetext import safe_line, safe_text
 
 CONFIG_FILE = ".smtp2graph.toml"
 
@@ -255,7 +255,7 @@ def run_scan(request: ScanRequest) -> int:
             raise UsageError(f"--format {fmt.value} writes a binary file: add --output FILE.{fmt.value}")
         result, code = execute_scan(request)
         if result.files_scanned == 0 and not result.errors and not request.quiet:
-            sys.stderr.write(f"smtp2graph: no PowerShell file (.ps1, .psm1, .psd1) found under {', '.join(str(p) for p in request.paths)}\n")
+            sys.stderr.write(safe_line(f"smtp2graph: no PowerShell file (.ps1, .psm1, .psd1) found under {', '.join(str(p) for p in request.paths)}") + "\n")
         content = render_bytes(result, fmt, RenderOptions(group_by=GroupBy(request.group_by)))
         if request.output is not None:
             write_output(request.output, content)
@@ -281,7 +281,7 @@ def run_scan(request: ScanRequest) -> int:
 
         # The explanation is for people: stdout next to the terminal view, stderr beside a machine report.
         human = fmt is Format.TERMINAL and request.output is None
-        (sys.stdout if human else sys.stderr).write("\n" + explain_unknown(result))
+        (sys.stdout if human else sys.stderr).write("\n" + safe_text(explain_unknown(result)))
     return code
 
 

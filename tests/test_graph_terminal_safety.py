@@ -15,10 +15,15 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from fakes.fixtures import APP_ID, SECRET, TENANT, cert_files, tenant  # noqa: F401
 from fakes.tenant import FakeApp, FakeTenant, SignIn
-from scanner.graph.commands import ConnectionOptions, Runtime, audit_command, verify_command
+
+from scanner.graph.commands import (
+    ConnectionOptions,
+    Runtime,
+    audit_command,
+    verify_command,
+)
 from scanner.graph.formats import OutputFormat
 
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)

@@ -214,3 +214,20 @@ def test_one_long_line_with_thousands_of_calls_stays_linear(tmp_path: Path) -> N
         assert finding.fix.diff is None or len(finding.fix.diff) < 4 * LINE_MAX
     middle = found[calls // 2]
     assert "Send-MailMessage" in middle.context_lines[0] and middle.context_lines[0].startswith("…")
+
+
+def test_explain_unknown_and_empty_tree_messages_are_escaped(tmp_path: Path) -> None:
+    """`--explain-unknown` names the file and the variable that would decide a verdict, and the message for a
+    folder without PowerShell names the folder: both come from the user's tree and are printed escaped."""
+    root = tmp_path / "unknowns"
+    root.mkdir()
+    (root / ESC_NAME).write_text("Send-MailMessage -To a@contoso.com -From b@contoso.com -Subject s "
+                                 "-SmtpServer $Relay -Credential $c\n", encoding="utf-8")
+    code, stdout, stderr = _invoke("scan", str(root), "--no-cache", "--explain-unknown")
+    _no_raw_control(stdout + stderr, "--explain-unknown")
+    assert "$Relay" in stdout + stderr and "esc\\x1b]0;pwned" in stdout + stderr
+    empty = tmp_path / "no\x1b[2Jps1\nhere"
+    empty.mkdir()
+    code, stdout, stderr = _invoke("scan", str(empty), "--no-cache")
+    _no_raw_control(stdout + stderr, "empty tree message")
+    assert "no PowerShell file" in stderr and "no\\x1b[2Jps1\\nhere" in stderr
