@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import Optional
 
-from scanner.model import Assessment, FixInfo, MailCall
+from scanner.model import Assessment, FixApplicability, FixInfo, MailCall
 from scanner.script import Script
 from scanner.secrets import redact_value
 
@@ -57,9 +57,14 @@ def _shift_hunks(diff: str, offset: int) -> str:
 
 def fix_for(script: Script, call: MailCall, assessment: Optional[Assessment], secret_texts: set[str]) -> FixInfo:
     """Fix safety and migration material for one finding, with every secret literal masked."""
-    from scanner.migrate.patch import fix_info
+    from scanner.migrate.patch import FixStyle, alternate_views_reason, fix_info
 
     info = fix_info(call, assessment)
+    views = alternate_views_reason(call, script.code, FixStyle.MODULE) if info.available else ""
+    if views:
+        # What `fix` says of the same call (it reads the whole file): one body in Graph, so the message changes.
+        info.reason = views if info.applicability is not FixApplicability.UNSAFE else f"{views}; {info.reason}"
+        info.applicability = FixApplicability.UNSAFE
     if info.available:
         diff = preview_diff(script, call)
         info.diff = redact_value(diff, secret_texts) if diff else None

@@ -249,17 +249,63 @@ def test_inline_refuses_a_call_whose_error_variable_it_cannot_fill() -> None:
     assert fix.applicability is FixApplicability.DISPLAY_ONLY and "-errorvariable" in fix.reason
 
 
-def test_inline_rewrite_of_a_message_with_alternate_views_is_unsafe_module_is_safe() -> None:
-    text = ("$smtp = New-Object System.Net.Mail.SmtpClient('smtp.office365.com', 587)\n"
-            "$smtp.EnableSsl = $true\n"
-            "$msg = New-Object System.Net.Mail.MailMessage('svc@contoso.com', 'ops@contoso.com', 'hi', 'body')\n"
-            "$view = [System.Net.Mail.AlternateView]::CreateAlternateViewFromString('<b>hi</b>', $null, 'text/html')\n"
-            "$msg.AlternateViews.Add($view)\n"
-            "$smtp.Send($msg)\n")
-    inline, = [fix for fix in patch(text, FixStyle.INLINE).fixes if fix.call.sent]
-    assert inline.applicability is FixApplicability.UNSAFE and "alternate views" in inline.reason
-    module, = [fix for fix in patch(text).fixes if fix.call.sent]
-    assert module.applicability is FixApplicability.SAFE
+ALTERNATE_VIEWS = ("$smtp = New-Object System.Net.Mail.SmtpClient('smtp.office365.com', 587)\n"
+                   "$smtp.EnableSsl = $true\n"
+                   "$msg = New-Object System.Net.Mail.MailMessage('svc@contoso.com', 'ops@contoso.com', 'hi', 'body')\n"
+                   "$view = [System.Net.Mail.AlternateView]::CreateAlternateViewFromString('<b>hi</b>', $null, 'text/html')\n"
+                   "$msg.AlternateViews.Add($view)\n"
+                   "$smtp.Send($msg)\n")
+
+
+def test_a_message_with_alternate_views_is_unsafe_in_both_styles_saying_what_changes() -> None:
+    # Oracle F9: Graph holds one body. The module sends the HTML view as the body (the plain Body is not sent),
+    # the inline request sends the Body only: a different message, so never a safe fix.
+    inline, = [fix for fix in patch(ALTERNATE_VIEWS, FixStyle.INLINE).fixes if fix.call.sent]
+    assert inline.applicability is FixApplicability.UNSAFE and not inline.applied
+    assert "alternate views" in inline.reason and "sends the Body only" in inline.reason
+    module, = [fix for fix in patch(ALTERNATE_VIEWS).fixes if fix.call.sent]
+    assert module.applicability is FixApplicability.UNSAFE and not module.applied
+    assert "HTML view as the body" in module.reason and "plain-text Body" in module.reason
+    assert patch(ALTERNATE_VIEWS, unsafe=True).fixes[-1].applied
+
+
+def test_the_scan_labels_a_message_with_alternate_views_unsafe_as_fix_does() -> None:
+    from scanner.engine import RuleConfig, analyze_script
+    from scanner.script import Script
+
+    findings = [f for f in analyze_script(Script(ALTERNATE_VIEWS, "views.ps1"), RuleConfig()).findings
+                if f.call is not None and f.call.sent]
+    assert findings and all(f.fix.applicability is FixApplicability.UNSAFE for f in findings)
+    assert all("HTML view as the body" in f.fix.reason for f in findings)
+    plain = ALTERNATE_VIEWS.replace("$view = [System.Net.Mail.AlternateView]::CreateAlternateViewFromString('<b>hi</b>', "
+                                    "$null, 'text/html')\n$msg.AlternateViews.Add($view)\n", "")
+    assert [f.fix.applicability for f in analyze_script(Script(plain, "plain.ps1"), RuleConfig()).findings
+            if f.call is not None and f.call.sent] == [FixApplicability.SAFE]
+
+
+NON_ASCII = ("Send-MailMessage -To 'Zoë <zoe@contoso.com>' -From 'svc@contoso.com' -Subject {subject} -Body {body} "
+             "-SmtpServer smtp.office365.com -UseSsl{extra}\n")
+
+
+@pytest.mark.parametrize("style", [FixStyle.MODULE, FixStyle.INLINE])
+def test_non_ascii_text_without_encoding_is_unsafe_the_message_changes(style: FixStyle) -> None:
+    # Oracle P2: Send-MailMessage without -Encoding sends ASCII ('?'); Graph sends the real characters.
+    fix, = patch(NON_ASCII.format(subject="'Relatório'", body="'ok'", extra=""), style).fixes
+    assert fix.applicability is FixApplicability.UNSAFE and not fix.applied
+    assert "without -Encoding sends Subject as ASCII" in fix.reason and "message changes" in fix.reason
+    resolved = "$body = 'Größe'\n" + NON_ASCII.format(subject="'x'", body="$body", extra="")
+    fix, = patch(resolved, style).fixes
+    assert fix.applicability is FixApplicability.UNSAFE and "sends Body as ASCII" in fix.reason
+
+
+@pytest.mark.parametrize("text", [
+    NON_ASCII.format(subject="'x'", body="'ok'", extra=""),  # display names are UTF-8 whatever -Encoding says
+    NON_ASCII.format(subject="'Relatório'", body="'ok'", extra=" -Encoding UTF8"),
+    NON_ASCII.format(subject="(Get-Content subject.txt)", body="'ok'", extra=""),  # run time: cannot be seen
+])
+def test_ascii_text_an_utf8_encoding_or_run_time_text_stay_safe(text: str) -> None:
+    fix, = patch(text).fixes
+    assert fix.applicability is FixApplicability.SAFE, fix.reason
 
 
 @pytest.mark.pwsh

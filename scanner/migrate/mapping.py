@@ -443,13 +443,22 @@ class _Builder:
                 self.mapping.content_type = PsValue(ps=ps_quote(kind), static=kind)
 
     def ascii_default(self) -> None:
-        """Send-MailMessage without -Encoding sends ASCII: non-ASCII text became '?', Graph sends it as written."""
+        """Send-MailMessage without -Encoding sends Subject and Body as ASCII: each non-ASCII character became '?'.
+
+        Graph sends UTF-8, so the patched call sends a different message (the real characters): that is a
+        change a reviewer must accept, not a drop-in. Only text the scanner can read is seen (literals and
+        values resolved from the file); a Subject or Body computed at run time (Get-Content, a parameter,
+        a function's result) cannot be checked, and its non-ASCII characters change the same way.
+        Display names are not affected: MailAddress encodes them as UTF-8 whatever -Encoding says.
+        """
         if self.call.api is not Api.SEND_MAILMESSAGE or self.call.param("Encoding") is not None:
             return
-        texts = [self.call.static_text(name) or "" for name in ("Subject", "Body")]
-        if any(any(ord(char) > 127 for char in text) for text in texts):
-            self.note(NoteKind.INFO, "Send-MailMessage without -Encoding sent non-ASCII characters of Subject/Body "
-                      "as '?'; Graph sends them as written (UTF-8): recipients now see the real text.")
+        changed = [name for name in ("Subject", "Body")
+                   if any(ord(char) > 127 for char in self.call.static_text(name) or "")]
+        if changed:
+            self.note(NoteKind.LOST, "Send-MailMessage without -Encoding sends " + " and ".join(changed)
+                      + " as ASCII, so each non-ASCII character arrived as '?'; Graph sends UTF-8: the message "
+                      "changes (recipients see the real characters where they saw '?').")
 
     def priority(self) -> None:
         bound = self.call.param("Priority")

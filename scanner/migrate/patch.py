@@ -709,6 +709,24 @@ RESIGN_HINT = ("re-sign it after review: Set-AuthenticodeSignature -FilePath <sc
                "-TimestampServer <your timestamp URL>")
 
 
+def alternate_views_reason(call: MailCall, code: str, style: FixStyle) -> str:
+    """Why an SmtpClient send of a message with alternate views / linked resources is unsafe ("" otherwise).
+
+    A MailMessage with AlternateViews is a multipart/alternative mail (a text part and an HTML part, the
+    recipient's client shows one); a Graph message holds one body. ``code`` is the file's masked text: a
+    view built anywhere in the file counts, since the scanner cannot tell which message it joins.
+    """
+    if call.api is not Api.SMTPCLIENT or not _ALTERNATE_VIEWS.search(code):
+        return ""
+    what = "the message has alternate views or inline images (AlternateViews / LinkedResources / ContentId)"
+    if style is FixStyle.MODULE:
+        return (what + ": a Graph message holds one body, so Send-GraphMailMessage sends the HTML view as the body "
+                "and does not send the other part (the plain-text Body or a text/plain view), and linked images go "
+                "as inline attachments (cid: kept); a recipient whose mail client showed the text part now sees HTML")
+    return (what + ", which the inline request does not carry: it sends the Body only (the HTML view and linked "
+            "images are dropped); --style module sends the HTML view as the body with the linked images inline")
+
+
 def is_signed(text: str) -> bool:
     """True when the script carries an Authenticode signature block (any edit invalidates it)."""
     return bool(_SIGNATURE.search(text))
@@ -851,9 +869,9 @@ def _plan(text: str, calls: list[MailCall], assessments: list[Assessment | None]
             elif style is FixStyle.MODULE:
                 fix.notes.append(f"the call runs in {context.what}, a new session: the patch imports Smtp2Graph "
                                  "inside that script block")
-        if style is not FixStyle.MODULE and call.api is Api.SMTPCLIENT and _ALTERNATE_VIEWS.search(code):
-            extra.append("the message has alternate views or inline images (AlternateViews / LinkedResources / "
-                         "ContentId), which the inline request does not carry; --style module keeps them")
+        views = alternate_views_reason(call, code, style)
+        if views:
+            extra.append(views)
         if signed:
             extra.append("the file carries an Authenticode signature block (# SIG # Begin signature block): any "
                          "change invalidates it, so under an AllSigned or RemoteSigned policy the patched script "

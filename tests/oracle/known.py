@@ -56,23 +56,23 @@ KNOWN: tuple[Known, ...] = (
           "isDeliveryReceiptRequested); fix marks the call unsafe"),
     Known(("sc-headers-other",), BOTH, r"^ok: Headers:", "intended",
           "Graph accepts only custom headers whose names start with x- (at most 5); fix marks the call unsafe"),
-    # --- findings still open on main (see /work/wt/ORACLE_FINDINGS.md); F1 F2 F4-F8 F12 F13 P14 P15 fixed -----
+    Known(("sc-alternate-views", "sc-inline-image"), BOTH, r"^ok: (Body|HTML|Attachments|Alternate views):", "intended",
+          "F9 a MailMessage with AlternateViews / LinkedResources is multipart/alternative; a Graph message holds one "
+          "body: the module sends the HTML view as the body (the plain Body is not sent) with linked images as inline "
+          "attachments, the inline request sends the Body only; fix marks the call unsafe saying so"),
+    Known(("smm-non-ascii", "fixture-utf8-bom", "fixture-utf16le-bom"), BOTH, r"^ok: (Subject|Body):", "intended",
+          "P2 Send-MailMessage without -Encoding sends Subject and Body as ASCII ('?' for every non-ASCII character); "
+          "Graph sends UTF-8, the real text; fix marks the call unsafe when it can read the text (literal or resolved)"),
+    # --- findings still open on main (see /work/wt/ORACLE_FINDINGS.md); F1 F2 F4-F8 F12 F13 P14 P15 fixed, F9 P2 intended
     Known(("smm-pipe-csv", "smm-pipe-object", "smm-pipe-object-attachments"), MODULE, ANY, "finding",
           "F3 no parameter of Send-GraphMailMessage binds from the pipeline by property name (Import-Csv / "
           "PSCustomObject): To is missing and nothing is sent", "module"),
-    Known(("sc-alternate-views", "sc-inline-image"), BOTH, r"^ok: (Body|HTML|Attachments|Alternate views):", "finding",
-          "F9 a MailMessage with AlternateViews, on a call fix labels safe: the module sends the HTML view as the "
-          "body (the plain Body is lost, a linked image becomes an attachment), the inline style drops the views: "
-          "Graph holds one body, so mark it unsafe (then it is an intended difference) or send MIME", "patch"),
     Known(("smm-comma-list",), INLINE, r"^(ok|403): (Messages|Errors):", "finding",
           "F10 -To 'a@x,b@x': Send-MailMessage refuses the comma and sends nothing; the inline request splits it "
           "and sends to both (the module was fixed in 5fdfcee)", "patch"),
     Known(("smm-attachment-brackets",), BOTH, r"^ok: (Messages|Errors):", "finding",
           "F11 an attachment path with [ ]: PowerShell 7.6's Send-MailMessage treats it as a wildcard that "
           "matches nothing and sends nothing (terminating); the patch sends the mail", "module"),
-    Known(("smm-non-ascii", "fixture-utf8-bom", "fixture-utf16le-bom"), BOTH, r"^ok: (Subject|Body):", "finding",
-          "P2 Send-MailMessage without -Encoding sends ASCII ('?' for every non-ASCII character); Graph sends "
-          "the real text: a visible change on a call fix labels safe ('nothing lost')", "patch"),
     Known(("fixture-cp1252",), BOTH, r"^ok: (Messages|Errors):", "finding",
           "P3 From has a non-ASCII local part: SmtpClient refuses it and the original never sends; fix labels "
           "the call safe and the patch starts sending", "patch"),
