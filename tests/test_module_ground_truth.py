@@ -8,8 +8,8 @@ recipients, attachment names and content types, whether the failure was terminat
 the statement after the call ran. This is the ground truth behind the module's pipeline and failure semantics
 (issue 11, items 2, 3 and 7); the differential oracle of the patcher covers whole scripts.
 
-Known, intended differences (not cases here, tested in the Pester suite): -Credential $null is accepted (the
-cmdlet refuses it), a literal path with [ ] is found (the cmdlet reads it as a wildcard and fails).
+Known, intended difference (not a case here, tested in the Pester suite): -Credential $null is accepted (the
+cmdlet refuses it).
 """
 
 from __future__ import annotations
@@ -79,6 +79,24 @@ CASES: list[tuple[str, str, Any]] = [
     ("row-without-attachments", "[pscustomobject]@{{ Subject = 'row' }} | {CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'row-without-attachments' {S}; 'AFTER'", SAME),
     ("missing-attachment", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'missing-attachment' -Attachments '{D}/none.txt' {S}; 'AFTER'", SAME),
     ("wildcard-two-files", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'wildcard-two-files' -Attachments '{D}/*.log' {S}; 'AFTER'", SAME),
+    # -Attachments resolves as a wildcard (PathUtils.ResolveFilePath): [ ] is a character class, '*' must match one file.
+    ("brackets-literal-only", "Set-Content -LiteralPath '{D}/data[1].txt' -Value 'x'; {CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'brackets-literal-only' -Attachments '{D}/data[1].txt' {S}; 'AFTER'", SAME),
+    ("brackets-matching", "Set-Content -LiteralPath '{D}/data[1].txt' -Value 'x'; Set-Content -LiteralPath '{D}/data1.txt' -Value 'y'; {CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'brackets-matching' -Attachments '{D}/data[1].txt' {S}; 'AFTER'", SAME),
+    ("brackets-escaped", "Set-Content -LiteralPath '{D}/data[1].txt' -Value 'x'; {CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'brackets-escaped' -Attachments '{D}/data`[1`].txt' {S}; 'AFTER'", SAME),
+    ("wildcard-one-file", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'wildcard-one-file' -Attachments '{D}/a.*' {S}; 'AFTER'", SAME),
+    ("wildcard-no-file", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'wildcard-no-file' -Attachments '{D}/*.pdf' {S}; 'AFTER'", SAME),
+    ("relative-attachment", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'relative-attachment' -Attachments 'b.log' {S}; 'AFTER'", SAME),
+    ("attachment-missing-folder", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'attachment-missing-folder' -Attachments '{D}/none/x.txt' {S}; 'AFTER'", SAME),
+    ("attachment-is-folder", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'attachment-is-folder' -Attachments '{D}' {S}; 'AFTER'", SAME),
+    ("attachment-not-file-system", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'attachment-not-file-system' -Attachments 'env:PATH' {S}; 'AFTER'", SAME),
+    # SmtpClient (SevenBit) refuses an address whose local part is not ASCII: nothing is sent (an SmtpException).
+    ("non-ascii-from", "{CMD} -To 'ops@contoso.com' -From ('caf' + [char]0xE9 + '@contoso.com') -Subject 'non-ascii-from' {S}; 'AFTER'", SAME),
+    ("non-ascii-to-and-good", "{CMD} -To ('caf' + [char]0xE9 + '@contoso.com'), 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'non-ascii-to-and-good' {S}; 'AFTER'", SAME),
+    ("non-ascii-cc", "{CMD} -To 'ops@contoso.com' -Cc ('caf' + [char]0xE9 + '@contoso.com') -From 'alerts@contoso.com' -Subject 'non-ascii-cc' {S}; 'AFTER'", SAME),
+    ("non-ascii-bcc", "{CMD} -To 'ops@contoso.com' -Bcc ('caf' + [char]0xE9 + '@contoso.com') -From 'alerts@contoso.com' -Subject 'non-ascii-bcc' {S}; 'AFTER'", SAME),
+    ("non-ascii-reply-to", "{CMD} -To 'ops@contoso.com' -ReplyTo ('caf' + [char]0xE9 + '@contoso.com') -From 'alerts@contoso.com' -Subject 'non-ascii-reply-to' {S}; 'AFTER'", SAME),
+    ("non-ascii-stop-catch", "try {{ {CMD} -To 'ops@contoso.com' -From ('caf' + [char]0xE9 + '@contoso.com') -Subject 'non-ascii-stop-catch' {S} -ErrorAction Stop; 'SENT' }} catch [System.Net.Mail.SmtpException] {{ 'CAUGHT' }}; 'AFTER'", SAME),
+    ("non-ascii-display-name-only", "{CMD} -To ('Caf' + [char]0xE9 + ' <ops@contoso.com>') -From 'alerts@contoso.com' -Subject 'non-ascii-display-name-only' {S}; 'AFTER'", SAME),
     ("comma-list", "{CMD} -To 'ops@contoso.com,lead@contoso.com' -From 'alerts@contoso.com' -Subject 'comma-list' {S}; 'AFTER'", SAME),
     ("comma-list-and-good", "{CMD} -To 'ops@contoso.com,lead@contoso.com', 'it@contoso.com' -From 'alerts@contoso.com' -Subject 'comma-list-and-good' {S}; 'AFTER'", SAME),
     ("bad-from", "{CMD} -To 'ops@contoso.com' -From 'not an address' -Subject 'bad-from' {S}; 'AFTER'", SAME),
@@ -91,6 +109,21 @@ CASES: list[tuple[str, str, Any]] = [
      "$c = New-Object System.Net.Mail.SmtpClient '127.0.0.1', {PORT}; try {{ $c.Send($m); 'SENT' }} catch [System.Net.Mail.SmtpException] {{ 'CAUGHT' }}; 'AFTER'",
      "$m = New-Object System.Net.Mail.MailMessage 'nobody@contoso.com', 'ops@contoso.com', 'smtpclient-refused', 'b'; "
      "try {{ Send-GraphMailMessage -MailMessage $m; 'SENT' }} catch [System.Net.Mail.SmtpException] {{ 'CAUGHT' }}; 'AFTER'"),
+    ("smtpclient-non-ascii-from",
+     "$m = New-Object System.Net.Mail.MailMessage ('caf' + [char]0xE9 + '@contoso.com'), 'ops@contoso.com', 'smtpclient-non-ascii-from', 'b'; "
+     "$c = New-Object System.Net.Mail.SmtpClient '127.0.0.1', {PORT}; try {{ $c.Send($m); 'SENT' }} catch [System.Net.Mail.SmtpException] {{ 'CAUGHT' }}; 'AFTER'",
+     "$m = New-Object System.Net.Mail.MailMessage ('caf' + [char]0xE9 + '@contoso.com'), 'ops@contoso.com', 'smtpclient-non-ascii-from', 'b'; "
+     "try {{ Send-GraphMailMessage -MailMessage $m; 'SENT' }} catch [System.Net.Mail.SmtpException] {{ 'CAUGHT' }}; 'AFTER'"),
+    ("smtpclient-non-ascii-sender",
+     "$m = New-Object System.Net.Mail.MailMessage 'alerts@contoso.com', 'ops@contoso.com', 'smtpclient-non-ascii-sender', 'b'; $m.Sender = ('caf' + [char]0xE9 + '@contoso.com'); "
+     "$c = New-Object System.Net.Mail.SmtpClient '127.0.0.1', {PORT}; $c.Send($m); 'AFTER'",
+     "$m = New-Object System.Net.Mail.MailMessage 'alerts@contoso.com', 'ops@contoso.com', 'smtpclient-non-ascii-sender', 'b'; $m.Sender = ('caf' + [char]0xE9 + '@contoso.com'); "
+     "Send-GraphMailMessage -MailMessage $m; 'AFTER'"),
+    ("smtpclient-non-ascii-reply-to",
+     "$m = New-Object System.Net.Mail.MailMessage 'alerts@contoso.com', 'ops@contoso.com', 'smtpclient-non-ascii-reply-to', 'b'; $m.ReplyToList.Add(('caf' + [char]0xE9 + '@contoso.com')); "
+     "$c = New-Object System.Net.Mail.SmtpClient '127.0.0.1', {PORT}; try {{ $c.Send($m); 'SENT' }} catch {{ 'CAUGHT' }}; 'AFTER'",
+     "$m = New-Object System.Net.Mail.MailMessage 'alerts@contoso.com', 'ops@contoso.com', 'smtpclient-non-ascii-reply-to', 'b'; $m.ReplyToList.Add(('caf' + [char]0xE9 + '@contoso.com')); "
+     "try {{ Send-GraphMailMessage -MailMessage $m; 'SENT' }} catch {{ 'CAUGHT' }}; 'AFTER'"),
     ("smtpclient-sent",
      "$m = New-Object System.Net.Mail.MailMessage 'alerts@contoso.com', 'ops@contoso.com', 'smtpclient-sent', 'b'; "
      "$c = New-Object System.Net.Mail.SmtpClient '127.0.0.1', {PORT}; $c.Send($m); 'AFTER'",
@@ -112,9 +145,17 @@ $results = foreach ($case in $cases) {
         catch { $terminating = $true }
         $firstType = ''
         $firstMessage = ""
-        if ($Error.Count -gt 0) { $firstType = $Error[0].Exception.GetType().Name; $firstMessage = $Error[0].Exception.Message }
+        $firstId = ''
+        $firstText = ''
+        $innerType = ''
+        if ($Error.Count -gt 0) {
+            $firstType = $Error[0].Exception.GetType().Name; $firstMessage = $Error[0].Exception.Message
+            $firstId = ($Error[0].FullyQualifiedErrorId -split ',')[0]; $firstText = $Error[0].ToString()
+            if ($null -ne $Error[0].Exception.InnerException) { $innerType = $Error[0].Exception.InnerException.GetType().Name }
+        }
         [pscustomobject]@{ name = $case.name; side = $side; terminating = $terminating; errors = $Error.Count;
-            firstType = $firstType; message = $firstMessage; output = @($output | ForEach-Object { "$_" }) }
+            firstType = $firstType; message = $firstMessage; errorId = $firstId; text = $firstText; innerType = $innerType
+            output = @($output | ForEach-Object { "$_" }) }
     }
 }
 ConvertTo-Json -InputObject @($results) -Depth 4
@@ -179,12 +220,25 @@ def test_patched_calls_bind_send_and_fail_like_send_mailmessage_and_smtpclient(
             differences.append(f"{name}: errors {original['errors']} vs {patched['errors']}")
         if original["errors"] and "Smtp" in original["firstType"] and "Smtp" not in patched["firstType"]:
             differences.append(f"{name}: error type {original['firstType']} vs {patched['firstType']}")
-        # Where the cmdlet stops on its own input (attachments, From), the same exception type reaches the caller.
+        # Where the cmdlet stops on its own input (attachments, From), the same exception type, error id and
+        # message reach the caller.
         if original["terminating"] and original["firstType"] in ("FileNotFoundException", "FormatException",
-                                                                 "PSInvalidOperationException"):
+                                                                 "PSInvalidOperationException", "DirectoryNotFoundException",
+                                                                 "UnauthorizedAccessException"):
             if original["firstType"] != patched["firstType"] or patched["errors"] != 1:
                 differences.append(f"{name}: stopped with {original['firstType']} vs {patched['firstType']}"
                                    f" ({patched['errors']} errors)")
+            for field in ("errorId", "text"):
+                if original[field] != patched[field]:
+                    differences.append(f"{name}: {field} {original[field]!r} vs {patched[field]!r}")
+        # A non-ASCII local part: SmtpClient's own SmtpException and message, as a send failure (Send-MailMessage:
+        # non-terminating, its error id 'SmtpException'; SmtpClient.Send: terminating).
+        if "ASCII local-parts" in original["message"]:
+            if "ASCII local-parts" not in patched["message"] or "Smtp" not in patched["firstType"] + patched["innerType"]:
+                differences.append(f"{name}: refused with {original['firstType']} {original['message']!r}"
+                                   f" vs {patched['firstType']} {patched['message']!r}")
+            if original["errorId"] != patched["errorId"]:
+                differences.append(f"{name}: errorId {original['errorId']!r} vs {patched['errorId']!r}")
     assert differences == []
     # The cases exercise what they claim: some send, some stop, some report and go on.
     assert [m["subject"] for m in handler.messages].count("files-piped") == 1
@@ -192,3 +246,13 @@ def test_patched_calls_bind_send_and_fail_like_send_mailmessage_and_smtpclient(
     assert results[("refused-continue", "original")]["errors"] == 1
     assert results[("refused-stop-catch", "original")]["output"] == ["CAUGHT", "AFTER"]
     assert results[("smtpclient-refused", "original")]["output"] == ["CAUGHT", "AFTER"]
+    assert results[("brackets-literal-only", "original")]["errorId"] == "FileOpenFailure"
+    assert [m["attachments"] for m in handler.messages if m["subject"] == "brackets-matching"] == [[("data1.txt", "application/octet-stream")]]
+    assert [m["attachments"] for m in handler.messages if m["subject"] == "brackets-escaped"] == [[("data[1].txt", "application/octet-stream")]]
+    for name in ("non-ascii-from", "non-ascii-to-and-good", "non-ascii-cc", "non-ascii-bcc", "non-ascii-reply-to"):
+        assert "ASCII local-parts" in results[(name, "original")]["message"], name
+        assert not results[(name, "original")]["terminating"] and results[(name, "original")]["errors"] == 1, name
+    assert results[("non-ascii-stop-catch", "original")]["output"] == ["CAUGHT", "AFTER"]
+    assert results[("smtpclient-non-ascii-from", "original")]["output"] == ["CAUGHT", "AFTER"]
+    assert results[("smtpclient-non-ascii-sender", "original")]["terminating"]
+    assert [m["subject"] for m in handler.messages].count("non-ascii-display-name-only") == 1

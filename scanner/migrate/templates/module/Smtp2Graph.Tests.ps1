@@ -386,11 +386,53 @@ Describe 'Pipeline input, as Send-MailMessage takes it' {
 Describe 'Attachments' {
     BeforeEach { Initialize-TestGraph }
 
-    It 'resolves a literal path with [ ] before treating it as a wildcard' {
+    It 'reads [ ] in a path as a wildcard, as Send-MailMessage does: a file named report[1].csv alone stops the command and nothing is sent' {
+        # Send-MailMessage resolves -Attachments with wildcards (PathUtils.ResolveFilePath, in 5.1 and 7): the pattern
+        # report[1].csv matches report1.csv only, so a file literally named report[1].csv is not found.
         $path = Join-Path -Path $TestDrive -ChildPath 'report[1].csv'
         Set-Content -LiteralPath $path -Value 'a,b'
-        Send-GraphMailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject 's' -Attachments $path -ErrorAction Stop
+        $thrown = $null
+        try { Send-GraphMailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject 's' -Attachments $path -ErrorAction SilentlyContinue }
+        catch { $thrown = $_ }
+        $thrown | Should -Not -BeNullOrEmpty
+        $thrown.Exception | Should -BeOfType ([System.IO.FileNotFoundException])
+        $thrown.FullyQualifiedErrorId | Should -Be 'FileOpenFailure,Send-GraphMailMessage'
+        $thrown.CategoryInfo.Category | Should -Be 'OpenError'
+        $thrown.ToString() | Should -Be "Cannot perform operation because the wildcard path $path did not resolve to a file."
+        @(Get-TestRequest -All).Count | Should -Be 0
+    }
+
+    It 'attaches the file the [ ] pattern matches (report[1].csv is report1.csv), as Send-MailMessage does' {
+        Set-Content -LiteralPath (Join-Path -Path $TestDrive -ChildPath 'report[1].csv') -Value 'literal'
+        Set-Content -LiteralPath (Join-Path -Path $TestDrive -ChildPath 'report1.csv') -Value 'matched'
+        Send-GraphMailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject 's' -Attachments (Join-Path -Path $TestDrive -ChildPath 'report[1].csv') -ErrorAction Stop
+        (Get-TestRequest -Like '*/sendMail').Json.message.attachments[0].name | Should -Be 'report1.csv'
+    }
+
+    It 'attaches a file named with [ ] when the brackets are escaped (report`[1`].csv)' {
+        Set-Content -LiteralPath (Join-Path -Path $TestDrive -ChildPath 'report[1].csv') -Value 'literal'
+        Send-GraphMailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject 's' -Attachments (Join-Path -Path $TestDrive -ChildPath 'report`[1`].csv') -ErrorAction Stop
         (Get-TestRequest -Like '*/sendMail').Json.message.attachments[0].name | Should -Be 'report[1].csv'
+    }
+
+    It 'attaches the one file a * pattern matches' {
+        Set-Content -LiteralPath (Join-Path -Path $TestDrive -ChildPath 'only.log') -Value 'o'
+        Send-GraphMailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject 's' -Attachments (Join-Path -Path $TestDrive -ChildPath '*.log') -ErrorAction Stop
+        (Get-TestRequest -Like '*/sendMail').Json.message.attachments[0].name | Should -Be 'only.log'
+    }
+
+    It 'stops on a path outside the file system (env:PATH), as Send-MailMessage does' {
+        { Send-GraphMailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject 's' -Attachments 'env:PATH' -ErrorAction SilentlyContinue } |
+            Should -Throw -ErrorId 'ReadWriteFileNotFileSystemProvider,Send-GraphMailMessage'
+        @(Get-TestRequest -All).Count | Should -Be 0
+    }
+
+    It 'stops with the exception new Attachment(path) raises for a missing folder or a folder' {
+        { Send-GraphMailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject 's' -Attachments (Join-Path -Path $TestDrive -ChildPath 'nodir/x.txt') -ErrorAction SilentlyContinue } |
+            Should -Throw -ExceptionType ([System.IO.DirectoryNotFoundException])
+        { Send-GraphMailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject 's' -Attachments $TestDrive -ErrorAction SilentlyContinue } |
+            Should -Throw -ExceptionType ([System.UnauthorizedAccessException])
+        @(Get-TestRequest -All).Count | Should -Be 0
     }
 
     It 'resolves a relative path against the caller''s location' {
@@ -402,14 +444,16 @@ Describe 'Attachments' {
     }
 
     It 'stops without sending when an attachment is missing, whatever the preference (as Send-MailMessage does)' {
-        { Send-GraphMailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject 's' -Attachments (Join-Path -Path $TestDrive -ChildPath 'nope.txt') -ErrorAction SilentlyContinue } | Should -Throw
+        { Send-GraphMailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject 's' -Attachments (Join-Path -Path $TestDrive -ChildPath 'nope.txt') -ErrorAction SilentlyContinue } |
+            Should -Throw -ExceptionType ([System.IO.FileNotFoundException]) -ErrorId 'System.IO.FileNotFoundException,Send-GraphMailMessage'
         @(Get-TestRequest -All).Count | Should -Be 0
     }
 
     It 'stops when a wildcard matches several files (Send-MailMessage takes one file per path)' {
         Set-Content -LiteralPath (Join-Path -Path $TestDrive -ChildPath 'w1.txt') -Value '1'
         Set-Content -LiteralPath (Join-Path -Path $TestDrive -ChildPath 'w2.txt') -Value '2'
-        { Send-GraphMailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject 's' -Attachments (Join-Path -Path $TestDrive -ChildPath 'w*.txt') -ErrorAction SilentlyContinue } | Should -Throw -ExpectedMessage '*matches 2 files*'
+        { Send-GraphMailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject 's' -Attachments (Join-Path -Path $TestDrive -ChildPath 'w*.txt') -ErrorAction SilentlyContinue } |
+            Should -Throw -ExpectedMessage '*resolved to 2 files*' -ErrorId 'ReadWriteMultipleFilesNotSupported,Send-GraphMailMessage'
     }
 
     It 'sends files of 3 MB and more through a draft and an upload session, chunks without the bearer token' {
@@ -618,6 +662,64 @@ Describe 'Failures behave as in the command they replace' {
 
     It 'stops the command for an invalid From, as Send-MailMessage does (FormatException)' {
         { Send-GraphMailMessage -To 'a@contoso.com' -From 'not an address' -Subject 's' -ErrorAction SilentlyContinue } | Should -Throw -ExceptionType ([System.FormatException])
+    }
+}
+
+Describe 'Addresses SmtpClient refuses: a local part that is not ASCII' {
+    # Send-MailMessage and SmtpClient.Send deliver with SmtpDeliveryFormat.SevenBit: 'cafe@' with an accented e is
+    # refused with an SmtpException and nothing is sent (ground truth: tests/test_module_ground_truth.py, pwsh 7.6).
+    BeforeAll { $script:Accented = 'caf' + [char]0xE9 + '@contoso.com' }
+    BeforeEach { Initialize-TestGraph }
+
+    It 'refuses a non-ASCII local part in <Name> with one non-terminating SmtpException and sends nothing, as Send-MailMessage does' -TestCases @(
+        @{ Name = 'From' }, @{ Name = 'To' }, @{ Name = 'Cc' }, @{ Name = 'Bcc' }, @{ Name = 'ReplyTo' }
+    ) {
+        param($Name)
+        $call = @{ To = 'ops@contoso.com'; From = 'alerts@contoso.com'; Subject = 's' }
+        if ($Name -eq 'To') { $call['To'] = @($script:Accented, 'ops@contoso.com') } else { $call[$Name] = $script:Accented }
+        $errors = $null
+        $after = $false
+        Send-GraphMailMessage @call -ErrorAction SilentlyContinue -ErrorVariable errors
+        $after = $true
+        $after | Should -BeTrue
+        $errors.Count | Should -Be 1
+        $errors[0].Exception | Should -BeOfType ([System.Net.Mail.SmtpException])
+        $errors[0].Exception.Message | Should -Be "The client or server is only configured for E-mail addresses with ASCII local-parts: $($script:Accented)."
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'SmtpException,*'
+        @(Get-TestRequest -All).Count | Should -Be 0
+    }
+
+    It 'is terminating under -ErrorAction Stop, caught by catch [System.Net.Mail.SmtpException]' {
+        $caught = 'not caught'
+        try { Send-GraphMailMessage -To 'ops@contoso.com' -From $script:Accented -Subject 's' -ErrorAction Stop }
+        catch [System.Net.Mail.SmtpException] { $caught = 'caught' }
+        $caught | Should -Be 'caught'
+    }
+
+    It 'refuses it in a -MailMessage (<Name>) with a terminating SmtpException, as SmtpClient.Send throws' -TestCases @(
+        @{ Name = 'From' }, @{ Name = 'To' }, @{ Name = 'Sender' }, @{ Name = 'ReplyToList' }, @{ Name = 'Bcc' }
+    ) {
+        param($Name)
+        $from = 'alerts@contoso.com'
+        if ($Name -eq 'From') { $from = $script:Accented }
+        $mail = New-Object System.Net.Mail.MailMessage -ArgumentList $from, 'ops@contoso.com', 's', 'b'
+        switch ($Name) {
+            'To' { $mail.To.Add($script:Accented) }
+            'Sender' { $mail.Sender = $script:Accented }
+            'ReplyToList' { $mail.ReplyToList.Add($script:Accented) }
+            'Bcc' { $mail.Bcc.Add($script:Accented) }
+        }
+        $ErrorActionPreference = 'Continue'
+        $caught = 'not caught'
+        try { Send-GraphMailMessage -MailMessage $mail; $caught = 'sent' }
+        catch [System.Net.Mail.SmtpException] { $caught = $_.Exception.Message }
+        $caught | Should -BeLike '*only configured for E-mail addresses with ASCII local-parts*'
+        @(Get-TestRequest -All).Count | Should -Be 0
+    }
+
+    It 'sends a non-ASCII display name and a non-ASCII domain, which SmtpClient sends too' {
+        Send-GraphMailMessage -To (('Caf' + [char]0xE9) + ' <ops@contoso.com>'), ('ops@z' + [char]0xFC + 'rich.ch') -From 'alerts@contoso.com' -Subject 's' -ErrorAction Stop
+        @((Get-TestRequest -Like '*/sendMail').Json.message.toRecipients).Count | Should -Be 2
     }
 }
 

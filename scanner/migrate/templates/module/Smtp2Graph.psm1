@@ -784,6 +784,34 @@ function New-Smtp2GraphMessage {
     [pscustomobject]@{ Mailbox = $fromAddress.Address; Message = $message }
 }
 
+function Assert-Smtp2GraphAsciiLocalPart {
+    # Send-MailMessage and SmtpClient.Send deliver with SmtpDeliveryFormat.SevenBit (the default; Send-MailMessage
+    # never changes it): an address whose local part (before the @) is not ASCII makes SmtpClient refuse the whole
+    # message with an SmtpException, so nothing is sent (a domain such as zürich.ch is fine: it goes as punycode).
+    # Graph would send it; refuse it the same way, naming the first such address in SmtpClient's order: the
+    # recipients (To, Cc, Bcc), Sender, From, then Reply-To (checked when its header is written).
+    param([hashtable]$Message, [string]$From)
+    $addresses = New-Object System.Collections.ArrayList
+    foreach ($field in @('toRecipients', 'ccRecipients', 'bccRecipients')) {
+        foreach ($recipient in @($Message[$field])) {
+            if ($null -ne $recipient) { $null = $addresses.Add([string]$recipient.emailAddress.address) }
+        }
+    }
+    if ($null -ne $Message['sender']) { $null = $addresses.Add([string]$Message['sender'].emailAddress.address) }
+    $null = $addresses.Add($From)
+    foreach ($recipient in @($Message['replyTo'])) {
+        if ($null -ne $recipient) { $null = $addresses.Add([string]$recipient.emailAddress.address) }
+    }
+    foreach ($address in $addresses) {
+        $local = $address
+        $at = $address.LastIndexOf('@')
+        if ($at -ge 0) { $local = $address.Substring(0, $at) }
+        if ($local -match '[^\x00-\x7F]') {
+            throw (New-Object System.Net.Mail.SmtpException -ArgumentList "The client or server is only configured for E-mail addresses with ASCII local-parts: $address.")
+        }
+    }
+}
+
 function Read-Smtp2GraphStream {
     # The bytes of an attachment's, linked resource's or view's content stream, from its start.
     param([System.IO.Stream]$Stream)
@@ -873,33 +901,69 @@ function ConvertFrom-Smtp2GraphMailMessage {
     [pscustomobject]@{ Values = $values; Attachments = @($attachments); Sender = $sender }
 }
 
+function New-Smtp2GraphPathError {
+    # An attachment path Send-MailMessage refuses, with the error id, category and message the cmdlet reports
+    # (PathUtils: ReportWildcardingFailure, ReportMultipleFilesNotSupported, ReportWrongProviderType).
+    param([System.Exception]$Exception, [string]$ErrorId, [string]$Category, [string]$Message, $Target)
+    $Exception.Data['Smtp2Graph.ErrorId'] = $ErrorId
+    $Exception.Data['Smtp2Graph.Category'] = $Category
+    $Exception.Data['Smtp2Graph.Message'] = $Message
+    $Exception.Data['Smtp2Graph.Target'] = $Target
+    $Exception
+}
+
+function Resolve-Smtp2GraphAttachmentPath {
+    # Resolve one -Attachments value as Send-MailMessage does (PathUtils.ResolveFilePath, the same code in Windows
+    # PowerShell 5.1 and PowerShell 7), relative to the caller's location: the value is a wildcard pattern that must
+    # match exactly one file-system item. A pattern that matches nothing stops the command, also when a file has
+    # that literal name ('data[1].txt' is the pattern data1.txt: escape it as 'data`[1`].txt'); a plain path that does
+    # not exist is kept as written, so that reading it fails as the cmdlet's does (FileNotFoundException, ...).
+    param([string]$Path, [System.Management.Automation.SessionState]$SessionState)
+    $provider = $null
+    $resolved = $null
+    try {
+        $resolved = @($SessionState.Path.GetResolvedProviderPathFromPSPath($Path, [ref]$provider))
+    }
+    catch {
+        $inner = $_.Exception
+        while ($inner -is [System.Management.Automation.MethodInvocationException] -and $null -ne $inner.InnerException) { $inner = $inner.InnerException }
+        if (-not ($inner -is [System.Management.Automation.ItemNotFoundException])) { throw $inner }
+        $resolved = $null
+    }
+    if ($null -eq $resolved) {
+        $drive = $null
+        $resolved = @($SessionState.Path.GetUnresolvedProviderPathFromPSPath($Path, [ref]$provider, [ref]$drive))
+    }
+    if ($provider.Name -ne 'FileSystem') {
+        throw (New-Smtp2GraphPathError -Exception (New-Object System.Management.Automation.PSInvalidOperationException -ArgumentList "The attachment path '$Path' is not a file-system path.") `
+                -ErrorId 'ReadWriteFileNotFileSystemProvider' -Category 'InvalidArgument' -Target $null `
+                -Message "Cannot open file because the current provider ($($provider.ModuleName)\$($provider.Name)) cannot open a file.")
+    }
+    if ($resolved.Count -gt 1) {
+        throw (New-Smtp2GraphPathError -Exception (New-Object System.Management.Automation.PSInvalidOperationException -ArgumentList "The attachment path '$Path' resolved to $($resolved.Count) files.") `
+                -ErrorId 'ReadWriteMultipleFilesNotSupported' -Category 'InvalidArgument' -Target $null `
+                -Message 'Cannot perform operation because the path resolved to more than one file. This command cannot operate on multiple files.')
+    }
+    if ($resolved.Count -eq 0) {
+        throw (New-Smtp2GraphPathError -Exception (New-Object System.IO.FileNotFoundException -ArgumentList 'Unable to find the specified file.') `
+                -ErrorId 'FileOpenFailure' -Category 'OpenError' -Target $Path `
+                -Message "Cannot perform operation because the wildcard path $Path did not resolve to a file.")
+    }
+    $resolved[0]
+}
+
 function Read-Smtp2GraphAttachment {
-    # Resolve each path relative to the caller's location: the literal path first (a file named 'report[1].csv'),
-    # else as a wildcard that must match exactly one file, as Send-MailMessage requires; then read the file.
+    # Each path resolved as Send-MailMessage resolves it (Resolve-Smtp2GraphAttachmentPath), then read.
     param([string[]]$Path, [System.Management.Automation.SessionState]$SessionState)
     foreach ($item in $Path) {
-        $literal = $SessionState.Path.GetUnresolvedProviderPathFromPSPath($item)
-        if ([System.IO.File]::Exists($literal)) {
-            $file = $literal
-        }
-        else {
-            $provider = $null
-            $matched = @()
-            if ([System.Management.Automation.WildcardPattern]::ContainsWildcardCharacters($item)) {
-                $matched = @($SessionState.Path.GetResolvedProviderPathFromPSPath($item, [ref]$provider))
-            }
-            # What Send-MailMessage reports for a file that is not there.
-            if ($matched.Count -eq 0) { throw (New-Object System.IO.FileNotFoundException -ArgumentList "Could not find file '$literal'.", $literal) }
-            if ($matched.Count -gt 1) {
-                throw (New-Object System.Management.Automation.PSInvalidOperationException -ArgumentList "The attachment path '$item' matches $($matched.Count) files; Send-MailMessage takes one file per path (it stops with ReadWriteMultipleFilesNotSupported). Name each file.")
-            }
-            $file = $matched[0]
-        }
+        $file = Resolve-Smtp2GraphAttachmentPath -Path $item -SessionState $SessionState
+        # What new Attachment(path) raises for a file it cannot open (missing, a folder, no access) is raised here too.
+        $bytes = [System.IO.File]::ReadAllBytes($file)
         [pscustomobject]@{
             Name        = [System.IO.Path]::GetFileName($file)
             # Send-MailMessage attaches every file as application/octet-stream (new Attachment(path)): so does this.
             ContentType = 'application/octet-stream'
-            Bytes       = [System.IO.File]::ReadAllBytes($file)
+            Bytes       = $bytes
             IsInline    = $false
             ContentId   = $null
         }
@@ -1237,6 +1301,8 @@ function Send-GraphMailMessage {
                         $state.Mailbox = $built.Mailbox
                     }
                     $state.Phase = 'send'
+                    # What SmtpClient refuses before sending (a non-ASCII local part) is refused here, as a failure to send.
+                    Assert-Smtp2GraphAsciiLocalPart -Message $built.Message -From $built.Mailbox
                     Send-Smtp2GraphMessage -Mailbox $state.Mailbox -Message $built.Message -Attachments $files -SaveToSentItems $save
                 } 3>&1 | ForEach-Object {
                     if ($_ -is [System.Management.Automation.WarningRecord]) { $null = $state.Warnings.Add($_.Message) }
@@ -1262,9 +1328,22 @@ function Send-GraphMailMessage {
             $failure = $failure.ErrorRecord.Exception
         }
         if ($state.Phase -eq 'attach') {
-            # Send-MailMessage stops at an attachment it cannot read, whatever the preference.
+            # Send-MailMessage stops at an attachment it cannot resolve or read, whatever the preference: with the
+            # error id and message of PathUtils for a path it refuses, else the exception itself (as one thrown by
+            # new Attachment(path) reaches the caller).
             $errorId = $failure.GetType().FullName
-            $PSCmdlet.ThrowTerminatingError((New-Object System.Management.Automation.ErrorRecord -ArgumentList $failure, $errorId, ([System.Management.Automation.ErrorCategory]::ReadError), $null))
+            $category = [System.Management.Automation.ErrorCategory]::NotSpecified
+            $target = $null
+            $details = $null
+            if ($failure.Data.Contains('Smtp2Graph.ErrorId')) {
+                $errorId = [string]$failure.Data['Smtp2Graph.ErrorId']
+                $category = [System.Management.Automation.ErrorCategory]([string]$failure.Data['Smtp2Graph.Category'])
+                $target = $failure.Data['Smtp2Graph.Target']
+                $details = [string]$failure.Data['Smtp2Graph.Message']
+            }
+            $record = New-Object System.Management.Automation.ErrorRecord -ArgumentList $failure, $errorId, $category, $target
+            if ($details) { $record.ErrorDetails = New-Object System.Management.Automation.ErrorDetails -ArgumentList $details }
+            $PSCmdlet.ThrowTerminatingError($record)
         }
         if ($state.Phase -eq 'send' -and -not ($failure -is [System.Net.Mail.SmtpException])) {
             # SmtpClient reports every failure to send (connection, authentication) as an SmtpException.
