@@ -81,10 +81,13 @@ class ScanOptions:
     respect_gitignore: bool = True
     max_bytes: int = 10 * 1024 * 1024
     estate: EstateFacts = field(default_factory=EstateFacts)  # declared facts of .smtp2graph.toml
+    # How much fix material each finding carries (scanner.fixes FULL / DIFF / NONE): only what
+    # the output format shows is built (scanner.run.fix_detail_for).
+    fix_detail: str = "full"
 
     def salt(self) -> str:
-        """Part of every cache key: the tool version, the rules and the declared estate facts."""
-        return self.rules.salt() + (f"|{self.estate!r}" if self.estate else "")
+        """Part of every cache key: the tool version, the rules, the declared estate facts and the fix detail."""
+        return self.rules.salt() + (f"|{self.estate!r}" if self.estate else "") + ("" if self.fix_detail == "full" else f"|fix={self.fix_detail}")
 
 
 # --------------------------------------------------------------------------- prefilter
@@ -217,8 +220,11 @@ def _suppressions(script: Script) -> list[_Suppression]:
     return found
 
 
-def analyze_script(script: Script, config: RuleConfig, estate: Optional[EstateFacts] = None) -> FileAnalysis:
-    """Findings of every enabled rule on one script, with suppressions applied."""
+def analyze_script(script: Script, config: RuleConfig, estate: Optional[EstateFacts] = None, fix_detail: str = "full") -> FileAnalysis:
+    """Findings of every enabled rule on one script, with suppressions applied.
+
+    ``fix_detail``: how much fix material each finding gets (scanner.fixes FULL, DIFF, NONE).
+    """
     from scanner.assess import assess
     from scanner.extract import RECOGNIZERS
     from scanner.rules import catalogue
@@ -241,7 +247,7 @@ def analyze_script(script: Script, config: RuleConfig, estate: Optional[EstateFa
             verdict = rule.check(call, assessment)
             if verdict is None:
                 continue
-            analysis.findings.append(_finding(script, rule, call, assessment, verdict, secrets, secret_texts, config))
+            analysis.findings.append(_finding(script, rule, call, assessment, verdict, secrets, secret_texts, config, fix_detail))
     for extra in _file_findings(script, rules, secrets, config):
         analysis.findings.append(extra)
     analysis.secret_values = file_secret_values(script, secrets)
@@ -440,7 +446,7 @@ def _clipped(text: str, start: int, end: int, focus: tuple[int, int], secrets: S
     return (_CLIP_MARK if lo > start else "") + body + (_CLIP_MARK if hi < end else "")
 
 
-def _finding(script, rule, call, assessment, verdict, secrets, secret_texts, config) -> Finding:  # type: ignore[no-untyped-def]
+def _finding(script, rule, call, assessment, verdict, secrets, secret_texts, config, fix_detail="full") -> Finding:  # type: ignore[no-untyped-def]
     from scanner.secrets import redact, redact_value
 
     start, end = call.call_span
@@ -462,7 +468,7 @@ def _finding(script, rule, call, assessment, verdict, secrets, secret_texts, con
     related = list(call.related)
     from scanner.fixes import fix_for
 
-    fix = fix_for(script, call, assessment, secret_texts)
+    fix = fix_for(script, call, assessment, secret_texts, fix_detail)
     return Finding(
         rule=rule.id,
         name=rule.name,
@@ -527,20 +533,23 @@ def _init_worker(root: Path, options: ScanOptions) -> None:
     _STATE = _WorkerState(root, options, default_prefilter(), cache, options.salt())
 
 
-def analyze_file(path: Path, rel: Optional[str] = None) -> FileOutcome:
+def analyze_file(path: Union[str, Path], rel: Optional[str] = None) -> FileOutcome:
     """Read, prefilter, look up the cache, then analyse one file (runs in a worker process)."""
     from scanner.files import DecodeError, decode, relative_path
 
     state = _STATE
     assert state is not None, "_init_worker was not called"
     if rel is None:
-        rel = relative_path(path, state.root)
+        rel = relative_path(Path(path), state.root)
+    path = os.fspath(path)  # plain strings: a Path per file costs more than reading a small one
+    is_data_file = path.lower().endswith(".psd1")
     try:
-        st = path.stat()
-        size = st.st_size
-        if size > state.options.max_bytes:
-            return FileOutcome(rel, error=FileError(rel, f"file is {size:,} bytes, over the {state.options.max_bytes:,}-byte limit (--max-file-size)"))
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            size = st.st_size
+            if size > state.options.max_bytes:
+                return FileOutcome(rel, error=FileError(rel, f"file is {size:,} bytes, over the {state.options.max_bytes:,}-byte limit (--max-file-size)"))
+            raw = handle.read()
     except OSError as exc:
         return FileOutcome(rel, error=FileError(rel, f"cannot read: {exc.strerror or exc}"))
     stat = (st.st_size, st.st_mtime_ns, st.st_ino)
@@ -558,7 +567,7 @@ def analyze_file(path: Path, rel: Optional[str] = None) -> FileOutcome:
                 cached: FileOutcome = from_data(FileOutcome, payload)
                 cached.stat = stat
                 if cached.secrets:
-                    cached.values = values_of_bytes(raw, rel, path.suffix.lower() == ".psd1")
+                    cached.values = values_of_bytes(raw, rel, is_data_file)
                 return cached
             except (TypeError, ValueError, KeyError):
                 pass  # a foreign or damaged entry: analyse again and overwrite it
@@ -566,11 +575,11 @@ def analyze_file(path: Path, rel: Optional[str] = None) -> FileOutcome:
         text, _, _ = decode(raw)
     except DecodeError as exc:
         return FileOutcome(rel, error=FileError(rel, str(exc)))
-    script = Script(text, rel, path.suffix.lower() == ".psd1")
+    script = Script(text, rel, is_data_file)
     script.estate = state.options.estate
     script.root = state.root
     try:
-        analysis = analyze_script(script, state.options.rules)
+        analysis = analyze_script(script, state.options.rules, fix_detail=state.options.fix_detail)
     except RecursionError:
         return FileOutcome(rel, error=FileError(rel, "too deeply nested to analyse"))
     except Exception as exc:  # noqa: BLE001 - a bug on one file must not lose the report of the others
@@ -598,7 +607,7 @@ def analyze_chunk(items: list[tuple[str, str]]) -> list[Packed]:
     """A worker's unit of work: several files, so that inter-process traffic stays small."""
     packed: list[Packed] = []
     for path, rel in items:
-        outcome = analyze_file(Path(path), rel)
+        outcome = analyze_file(path, rel)
         empty = not (outcome.findings or outcome.unused_suppressions or outcome.wrappers or outcome.error or outcome.cache_key or outcome.values or outcome.dependencies)
         packed.append(outcome.stat if empty else outcome)
     return packed
@@ -712,7 +721,7 @@ def _outcomes(items: Sequence[tuple[str, str]], root: Path, options: ScanOptions
     if pool is None:
         _init_worker(root, options)
         for path, rel in items:
-            yield analyze_file(Path(path), rel)
+            yield analyze_file(path, rel)
         return
     for (_, rel), packed in zip(items, _in_order(pool, analyze_chunk, items, options.jobs, crashed=_crashed_file)):
         yield FileOutcome(rel, stat=packed) if isinstance(packed, tuple) else packed

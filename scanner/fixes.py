@@ -55,17 +55,26 @@ def _shift_hunks(diff: str, offset: int) -> str:
     return re.sub(r"@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@", shift, diff)
 
 
-def fix_for(script: Script, call: MailCall, assessment: Optional[Assessment], secret_texts: set[str]) -> FixInfo:
-    """Fix safety and migration material for one finding, with every secret literal masked."""
+# How much of the `fix` material a scan builds (the output format decides, scanner.run.fix_detail_for):
+FULL = "full"  # snippets, Graph request, notes and the preview diff (JSON, HTML)
+DIFF = "diff"  # safety, reason and the preview diff (SARIF)
+NONE = "none"  # safety and reason only (terminal, concise, github, csv, xlsx, markdown)
+
+
+def fix_for(script: Script, call: MailCall, assessment: Optional[Assessment], secret_texts: set[str], detail: str = FULL) -> FixInfo:
+    """Fix safety and migration material for one finding, with every secret literal masked.
+
+    ``detail`` limits the material to what the output shows; safety and reason are always computed.
+    """
     from scanner.migrate.patch import FixStyle, alternate_views_reason, fix_info
 
-    info = fix_info(call, assessment)
+    info = fix_info(call, assessment, material=detail == FULL)
     views = alternate_views_reason(call, script.code, FixStyle.MODULE) if info.available else ""
     if views:
         # What `fix` says of the same call (it reads the whole file): one body in Graph, so the message changes.
         info.reason = views if info.applicability is not FixApplicability.UNSAFE else f"{views}; {info.reason}"
         info.applicability = FixApplicability.UNSAFE
-    if info.available:
+    if info.available and detail != NONE:
         diff = preview_diff(script, call)
         info.diff = redact_value(diff, secret_texts) if diff else None
     if info.snippet:

@@ -21,7 +21,7 @@ import subprocess
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Optional
 
 import pathspec
@@ -82,15 +82,13 @@ class RepositoryMap:
             if _has_git(self.root / folder_rel):
                 found = _Repo(folder_rel, self.root / folder_rel, folder_rel, "git")
             else:
-                parent = str(PurePosixPath(folder_rel).parent)
-                found = self._nested_git_root("" if parent == "." else parent)
+                found = self._nested_git_root(folder_rel.rpartition("/")[0])
         self._folder_repo[folder_rel] = found
         return found
 
     def repository(self, rel_path: str) -> tuple[_Repo, str]:
         """(the repository of a root-relative file path, the path relative to that repository)."""
-        parent = str(PurePosixPath(rel_path).parent)
-        nested = self._nested_git_root("" if parent == "." else parent)
+        nested = self._nested_git_root(rel_path.rpartition("/")[0])
         if nested is not None:
             return nested, rel_path[len(nested.prefix) + 1 :]
         if self._enclosing is not None:
@@ -239,8 +237,10 @@ def assign_owners(result: ScanResult, settings: OwnerSettings) -> None:
     for finding in result.findings:
         finding.ownership = resolver.ownership(finding.location.path, finding.location.line)
     counts: Counter[_Repo] = Counter()
-    for rel_path in result.scanned_paths or sorted(wanted):
-        counts[resolver.repos.repository(rel_path)[0]] += 1
+    # The repository depends only on a file's folder: one lookup per folder, not per file.
+    per_folder: Counter[str] = Counter(rel_path.rpartition("/")[0] for rel_path in result.scanned_paths or sorted(wanted))
+    for folder, count in per_folder.items():
+        counts[resolver.repos.repository(f"{folder}/_" if folder else "_")[0]] += count
     for finding in result.findings:  # a finding in a file the list does not hold still names a repository
         repo = resolver.repos.repository(finding.location.path)[0]
         counts.setdefault(repo, 0)

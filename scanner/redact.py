@@ -178,19 +178,37 @@ class Redactor:
         return self._walk(obj)
 
     def _text(self, text: str, prose: bool = False) -> str:
-        text = self.redact(text, prose)
-        if self.escape_controls:
+        if self.values:
+            text = self.redact(text, prose)
+        # Printable ASCII holds no control character: most strings skip the escaping regex.
+        if self.escape_controls and not (text.isascii() and text.isprintable()):
             from scanner.safetext import safe_text
 
             text = safe_text(text)
         return text
 
     def _walk(self, obj: Any, prose: bool = False) -> Any:
+        # Dispatch on the exact type first: a scan result is a tree of a few hundred thousand nodes,
+        # so the common cases (str, None, int, list, dict, non-frozen dataclass) go first.
+        kind = type(obj)
+        if kind is str:
+            return self._text(obj, prose)
+        if obj is None or kind is bool or kind is int or kind is float:
+            return obj
+        if kind is list:
+            for i, item in enumerate(obj):
+                obj[i] = self._text(item, prose) if type(item) is str else self._walk(item, prose)
+            return obj
+        if kind is dict:
+            for key in list(obj):
+                item = obj[key]
+                obj[key] = self._text(item) if type(item) is str else self._walk(item)
+            return obj
         if isinstance(obj, Enum):
             return obj
         if isinstance(obj, str):
             return self._text(obj, prose)
-        if obj is None or isinstance(obj, (bool, int, float)):
+        if isinstance(obj, (bool, int, float)):
             return obj
         if isinstance(obj, list):
             for i, item in enumerate(obj):
@@ -205,24 +223,34 @@ class Redactor:
             for key in list(obj):
                 obj[key] = self._walk(obj[key])
             return obj
-        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        layout = _LAYOUTS.get(kind)
+        if layout is None:
+            if not (dataclasses.is_dataclass(obj) and not isinstance(obj, type)):
+                return obj
             params = getattr(obj, "__dataclass_params__", None)
-            if params is not None and params.frozen:
-                changes = {}
-                for f in dataclasses.fields(obj):
-                    if f.name in _NOT_MASKED:
-                        continue
-                    value = getattr(obj, f.name)
-                    new = self._walk(value, f.name in _PROSE)
-                    if new is not value and f.init:
-                        changes[f.name] = new
-                return dataclasses.replace(obj, **changes) if changes else obj
-            for f in dataclasses.fields(obj):
-                if f.name in _NOT_MASKED:
-                    continue
-                value = getattr(obj, f.name)
-                new = self._walk(value, f.name in _PROSE)
-                if new is not value:
-                    setattr(obj, f.name, new)
-            return obj
+            frozen = params is not None and bool(params.frozen)
+            layout = _LAYOUTS[kind] = (
+                frozen,
+                tuple((f.name, f.name in _PROSE, f.init) for f in dataclasses.fields(obj) if f.name not in _NOT_MASKED),
+            )
+        frozen, fields = layout
+        if frozen:
+            changes = {}
+            for name, field_prose, init in fields:
+                value = getattr(obj, name)
+                new = self._walk(value, field_prose)
+                if new is not value and init:
+                    changes[name] = new
+            return dataclasses.replace(obj, **changes) if changes else obj
+        for name, field_prose, _init in fields:
+            value = getattr(obj, name)
+            if value is None:
+                continue
+            new = self._walk(value, field_prose)
+            if new is not value:
+                setattr(obj, name, new)
         return obj
+
+
+# Per dataclass type: (frozen, ((field name, is prose, init), ...)) without the fields never masked.
+_LAYOUTS: dict[type, tuple[bool, tuple[tuple[str, bool, bool], ...]]] = {}

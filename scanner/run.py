@@ -47,6 +47,8 @@ class ScanRequest:
     group_by: str = "work"
     use_git: bool = True
     explain_unknown: bool = False
+    # How much fix material the findings carry; None: what `format` shows (fix_detail_for).
+    fix_detail: Optional[str] = None
 
 
 @dataclass
@@ -195,6 +197,7 @@ def execute_scan(request: ScanRequest) -> tuple[ScanResult, int]:
         respect_gitignore=request.respect_gitignore,
         max_bytes=request.max_file_size,
         estate=project.estate,
+        fix_detail=request.fix_detail or fix_detail_for(request.format),
     )
     if all(not p.exists() for p in paths):
         raise UsageError(f"{paths[0]}: no such file or directory")
@@ -211,14 +214,28 @@ def execute_scan(request: ScanRequest) -> tuple[ScanResult, int]:
         raise UsageError(str(exc)) from None
     assign_owners(result, OwnerSettings(owners=project.owners, deadline=deadline, use_git=request.use_git))
     filter_findings(result, request.owners, request.repositories)
-    # Owners and repositories come from git and CODEOWNERS, after the scan's own pass: mask and
-    # escape once more so every formatter gets a result that is safe to show (idempotent).
-    from scanner.engine import redact_result
-
-    redact_result(result, getattr(result, "secret_registry", None) or SecretRegistry())
+    # Owners and repositories come from git and CODEOWNERS, after the scan's own pass (which masked
+    # and escaped everything else): mask and escape what they added, so every formatter gets a
+    # result that is safe to show.
+    redactor = (getattr(result, "secret_registry", None) or SecretRegistry()).redactor(escape_controls=True)
+    for finding in result.findings:
+        if finding.ownership is not None:
+            finding.ownership = redactor.redact_tree(finding.ownership)
+    result.repositories[:] = [redactor.redact_tree(repository) for repository in result.repositories]
     failing = [f for f in result.findings if fails(f, request.fail_on)]
     code = 0 if request.exit_zero or not failing else 1
     return result, code
+
+
+def fix_detail_for(format_name: str) -> str:
+    """The fix material an output format shows: JSON and HTML show all of it (snippets, Graph request,
+    notes, preview diff), SARIF the diff, the other formats only the fix safety (computed always).
+    The values are scanner.fixes FULL, DIFF and NONE (not imported: the CLI stays light)."""
+    if format_name in ("json", "html"):
+        return "full"
+    if format_name == "sarif":
+        return "diff"
+    return "none"
 
 
 def fails(finding: Finding, fail_on: FailOn) -> bool:

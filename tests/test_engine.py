@@ -218,7 +218,7 @@ def test_warm_scan_of_an_unchanged_tree_reads_no_file(tmp_path: Path, monkeypatc
     real = engine.analyze_file
 
     def counting(path: Path, rel=None):  # type: ignore[no-untyped-def]
-        reads.append(path.name)
+        reads.append(os.path.basename(path))
         return real(path, rel)
 
     monkeypatch.setattr(engine, "analyze_file", counting)

@@ -155,14 +155,19 @@ def test_unreadable_paths_on_the_command_line_are_error_entries(tmp_path: Path, 
     locked.write_text(CALL, encoding="utf-8")
     fifo = tmp_path / "pipe.ps1"
     os.mkfifo(fifo)
-    real = Path.read_bytes
+    import builtins
 
-    def read_bytes(self: Path) -> bytes:
-        if self.name == "locked.ps1":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    from scanner import engine
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    real = builtins.open
+
+    def opening(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # The tests run as root, for whom a chmod 000 file is readable: refuse it as the OS would.
+        if os.path.basename(os.fspath(file)) == "locked.ps1":
+            raise PermissionError(13, "Permission denied", os.fspath(file))
+        return real(file, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "open", opening, raising=False)
     result = scan([good, locked, fifo, tmp_path / "missing.ps1"], ScanOptions(use_cache=False, jobs=1), root=tmp_path)
     messages = {e.path: e.message for e in result.errors}
     assert "Permission denied" in messages["locked.ps1"]
@@ -184,12 +189,12 @@ def test_a_crashed_or_killed_worker_is_an_error_entry(tmp_path: Path, monkeypatc
     (tmp_path / "buggy.ps1").write_text(CALL, encoding="utf-8")
     real = engine.analyze_script
 
-    def planted(script, config):  # type: ignore[no-untyped-def]
+    def planted(script, config, *args, **kwargs):  # type: ignore[no-untyped-def]
         if script.path == "killed.ps1":
             os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
         if script.path == "buggy.ps1":
             raise KeyError("a bug")
-        return real(script, config)
+        return real(script, config, *args, **kwargs)
 
     monkeypatch.setattr(engine, "analyze_script", planted)
     result = scan([tmp_path], ScanOptions(use_cache=False, jobs=2))

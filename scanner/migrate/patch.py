@@ -208,10 +208,15 @@ def inline_refusal(call: MailCall, mapping: GraphMapping, text: str = "") -> str
     return ""
 
 
-def fix_info(call: MailCall, assessment: Assessment | None, style: FixStyle = FixStyle.MODULE) -> FixInfo:
-    """The JSON report's `fix` for one call: safety, the Graph request, notes and both snippets."""
+def fix_info(call: MailCall, assessment: Assessment | None, style: FixStyle = FixStyle.MODULE, material: bool = True) -> FixInfo:
+    """The JSON report's `fix` for one call: safety, the Graph request, notes and both snippets.
+
+    ``material=False``: safety and reason only (no snippets, request or notes), for an output that shows none of them.
+    """
     mapping = map_call(call)
     applicability, reason = classify(call, assessment, mapping, style)
+    if not material:
+        return FixInfo(available=applicability is not FixApplicability.DISPLAY_ONLY, applicability=applicability, reason=reason)
     snippet: dict[str, str] | None = None
     if call.api not in _GRAPH_APIS:
         snippet = {
