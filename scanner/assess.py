@@ -115,7 +115,7 @@ def assess(call: MailCall, estate: Optional[EstateFacts] = None) -> Assessment:
 
     A verdict that stays unknown is at least medium: it counts as "may break", never as fine.
     """
-    result = _assess(call, estate)
+    result = _assess_variants(call, estate) if call.variants else _assess(call, estate)
     for bound in call.params.values():
         if bound.provenance is Provenance.DECLARED and bound.source and bound.source not in result.declared:
             result.declared.append(bound.source)
@@ -125,6 +125,34 @@ def assess(call: MailCall, estate: Optional[EstateFacts] = None) -> Assessment:
         if not result.undecided:
             result.undecided = _undecided(call, result, estate)
     return result
+
+
+def _worst_first(result: Assessment) -> tuple[int, int]:
+    return ({True: 0, None: 1, False: 2}[result.breaks], -result.severity.rank)
+
+
+def _assess_variants(call: MailCall, estate: Optional[EstateFacts]) -> Assessment:
+    """A call whose settings differ by path: each variant is assessed, the worst verdict is the call's
+    (breaks, then cannot tell, then not affected), and the verdict names every variant's outcome."""
+    import dataclasses
+
+    # A setting one variant has and another lacks is absent on that path (a relay without a credential).
+    owned = {name for variant in call.variants for name in variant.params}
+    shared = {name: bound for name, bound in call.params.items() if name not in owned}
+    results = []
+    for variant in call.variants:
+        one = dataclasses.replace(call, params={**shared, **variant.params}, variants=[])
+        results.append((variant, _assess(one, estate)))
+    results.sort(key=lambda r: _worst_first(r[1]))
+    variant, worst = results[0]
+    worst = dataclasses.replace(worst, declared=list(worst.declared), undecided=list(worst.undecided))
+    outcome = {True: "breaks", None: "cannot tell", False: "not affected"}
+    listed = "; ".join(f"{v.label}: {outcome[r.breaks]} ({r.server_text or 'no server'})" for v, r in results)
+    if len({r.breaks for _, r in results}) > 1 or len({r.server_text for _, r in results}) > 1:
+        worst.verdict = f"{worst.verdict} The settings differ by path; the worst applies ({variant.label}). Each: {listed}."
+    for _, r in results[1:]:
+        worst.declared.extend(d for d in r.declared if d not in worst.declared)
+    return worst
 
 
 def _assess(call: MailCall, estate: Optional[EstateFacts]) -> Assessment:

@@ -149,6 +149,15 @@ class BoundParam:
 
 
 @dataclass
+class Variant:
+    """One way a call can run when its settings depend on the path: a caller of the function that
+    sends, a group of configuration rows that agree. Its params replace the call's for that path."""
+
+    label: str  # "called at line 12 with $cloud", "rows 2-3 of relays.csv"
+    params: dict[str, BoundParam] = field(default_factory=dict)
+
+
+@dataclass
 class MailCall:
     """What a script meant to send, independent of the API it used."""
 
@@ -167,6 +176,9 @@ class MailCall:
     name_span: tuple[int, int] = (0, 0)
     # Offsets of the whole call (command through its last argument, or `$smtp.Send(...)`).
     call_span: tuple[int, int] = (0, 0)
+    # Settings that differ by path (callers, configuration rows): each is assessed and the worst
+    # verdict is the call's; the differing params themselves stay unresolved on the call.
+    variants: list[Variant] = field(default_factory=list)
 
     def param(self, name: str) -> Optional[BoundParam]:
         return self.params.get(name)

@@ -3,13 +3,39 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Optional
 
-from scanner.extract.objects import Construction, MemberUse, constructor_arguments, find_constructions, literal_or_none, member_uses
+from scanner.extract.commands import (
+    Binding,
+    CallSite,
+    CommandSpec,
+    ParameterSpec,
+    bind_arguments,
+    find_command_sites,
+    lex_call,
+)
+from scanner.extract.objects import (
+    Construction,
+    MemberUse,
+    constructor_arguments,
+    find_constructions,
+    literal_or_none,
+    member_uses,
+)
 from scanner.lexer import split_arguments
-from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
+from scanner.model import (
+    Api,
+    BindKind,
+    BoundParam,
+    Confidence,
+    MailCall,
+    RelatedLocation,
+    Variant,
+)
 from scanner.resolve import follow_value, static_value
 from scanner.script import Script
+from scanner.structure import FunctionDef
 
 _SIMPLE_VARIABLE = re.compile(r"\$(?:script:|global:|local:)?(\w+)$", re.I)
 _SYSTEM_NET_MAIL = re.compile(r"(?i)^\s*using\s+namespace\s+System\.Net\.Mail\s*$", re.M)
@@ -190,6 +216,7 @@ def find_smtpclient(script: Script) -> list[MailCall]:
         return []
     messages = find_constructions(script, _type_pattern(script, "MailMessage"))
     calls: list[MailCall] = []
+    passed = _function_sends(script, clients)
     for index, client in enumerate(clients):
         # A variable re-assigned to a new client later belongs to that one from there on.
         later = next((c.start for c in clients[index + 1 :] if c.variable and c.variable == client.variable), None)
@@ -208,17 +235,158 @@ def find_smtpclient(script: Script) -> list[MailCall]:
                 close = skip_balanced(script.text, paren)
                 use = MemberUse(inline.group(1), client.start, close, inline.start() + 1, is_call=True, arguments=split_arguments(script.text, paren + 1, close - 1))
                 sends.append((use, inline.group(1).lower()))
-        if not sends:
+        if not sends and not any(index in passes for _, passes in passed):
             calls.append(_unsent_client(script, client))
             continue
         for use, method in sends:
             calls.append(_send_call(script, client, use, method, messages))
+    for (use, method), passes in passed:
+        calls.append(_function_send_call(script, clients, use, method, messages, passes))
+    calls.sort(key=lambda c: c.call_span[0])
     return calls
 
 
-def _send_call(script: Script, client: Construction, use: MemberUse, method: str, messages: list[Construction]) -> MailCall:
+@dataclass
+class _Pass:
+    """A call site that hands a client (or something else) to a function that sends with it."""
+
+    site: CallSite
+    function: FunctionDef
+    parameter: str  # the function's parameter that receives the client, as declared
+    argument: str  # what the call site passes for it, as written
+    client: Optional[int]  # index of the client construction passed, None when it is not one of this file
+    binding: Binding
+
+
+def _function_sends(script: Script, clients: list[Construction]) -> list[tuple[tuple[MemberUse, str], dict[int, list[_Pass]]]]:
+    """Sends inside a function of this file with a client its call sites pass as an argument:
+    `function Send-Status { param($Client, $Message) $Client.Send($Message) }` then
+    `Send-Status -Client $smtp -Message $msg` (named or positional). For each such send in a
+    function body: every call site of the function, grouped by the client it passes."""
+    from scanner.engine import function_parameters
+
+    functions = [f for f in script.structure.functions if f.name.lower() != "send-mailmessage" and f.name.isascii()]
+    variables = {c.variable for c in clients if c.variable}
+    if not functions or not variables:
+        return []
+    found: dict[int, tuple[tuple[MemberUse, str], dict[int, list[_Pass]]]] = {}
+    sites = find_command_sites(script, {f.name.lower(): f.name for f in functions}, module="*")
+    for site in sites:
+        name = site.written.rsplit("\\", 1)[-1].lower()
+        defined = [f for f in functions if f.name.lower() == name and not (f.body.start <= site.name_start < f.body.end)]
+        if not defined:
+            continue
+        before = [f for f in defined if f.body.end <= site.start]
+        function = before[-1] if before else defined[0]
+        parameters = function_parameters(script, function)
+        if not parameters:
+            continue
+        spec = CommandSpec(function.name, tuple(ParameterSpec(p, position=i) for i, p in enumerate(parameters)))
+        binding = bind_arguments(script, spec, lex_call(script, site), site.start)
+        for parameter in parameters:
+            bound = binding.params.get(parameter)
+            if bound is None:
+                continue
+            uses = [
+                u
+                for u in member_uses(script, parameter.lower(), function.body.start, function.body.end)
+                if u.is_call and u.member.lower() in _SEND_METHODS and script.structure.function_at(u.start) == function.body
+            ]
+            if not uses:
+                continue
+            argument = bound.text.strip()
+            m = _SIMPLE_VARIABLE.fullmatch(argument)
+            client: Optional[int] = None
+            if m and m.group(1).lower() in variables:
+                # The construction of that variable the call site sees: the last one before it.
+                seen = [i for i, c in enumerate(clients) if c.variable == m.group(1).lower() and c.end <= site.start and script.structure.visible_from(c.start, site.start)]
+                client = seen[-1] if seen else None
+            for use in uses:
+                entry = found.setdefault(use.start, ((use, use.member.lower()), {}))
+                entry[1].setdefault(-1 if client is None else client, []).append(_Pass(site, function, parameter, argument, client, binding))
+    # Only sends that at least one call site feeds with a client of this file.
+    return [entry for _, entry in sorted(found.items()) if any(k >= 0 for k in entry[1])]
+
+
+_CLIENT_KEYS = ("SmtpServer", "Port", "UseSsl", "Credential", "UseDefaultCredentials", "DeliveryMethod")
+
+
+def _function_send_call(
+    script: Script, clients: list[Construction], use: MemberUse, method: str, messages: list[Construction], passes: dict[int, list[_Pass]]
+) -> MailCall:
+    """The send in a function body, with the settings of the client its call sites pass.
+
+    Every call site of the function is one more path to this one send: a setting all the clients
+    agree on is known; one they differ on (or a site passing something that is not a client built
+    in this file) leaves it unresolved, with each value and line, so the verdict is never one
+    caller's guessed for all of them (and a fix, which changes every caller, is not called safe).
+    """
+    ordered = sorted((p for group in passes.values() for p in group), key=lambda p: p.site.start)
+    known = [p for p in ordered if p.client is not None]
+    first = known[0]
+    client = clients[first.client]  # type: ignore[index]
+    call = _send_call(script, client, use, method, messages, through=first)
+    line = script.line_of(first.site.start)
+    lines = ", ".join(str(script.line_of(p.site.start)) for p in ordered)
+    call.notes.insert(
+        0,
+        f"the client ${client.variable} (line {script.line_of(client.start)}) is passed to {first.function.name} as "
+        f"-{first.parameter} (line {line}), which sends with it: {script.text[use.start:use.end]} (called at line(s) {lines})",
+    )
+    # The call sites are listed by the engine, as for every wrapper function (role "call-site").
+    groups: list[tuple[_Pass, Optional[dict[str, BoundParam]]]] = []
+    for group in sorted(passes.values(), key=lambda g: g[0].site.start):
+        p = group[0]
+        settings = None if p.client is None else {n: b for n, b in _client_params(script, clients[p.client], p.site.start).items() if n in _CLIENT_KEYS}
+        groups.append((p, settings))
+
+    def shown(settings: Optional[dict[str, BoundParam]], name: str) -> str:
+        if settings is None:
+            return "?"
+        bound = settings.get(name)
+        return "(not set)" if bound is None else repr(bound.value) if bound.value is not None and not bound.conditional else bound.text
+
+    stranger = any(s is None for _, s in groups)
+    differ = [n for n in _CLIENT_KEYS if len({shown(s, n) for _, s in groups if s is not None}) > 1 or (stranger and n == "SmtpServer")]
+    if len(groups) == 1 or not differ:
+        return call
+    for name in differ:
+        listed = "; ".join(
+            f"line {script.line_of(p.site.start)}: {p.argument} is not a client built in this file" if s is None
+            else f"line {script.line_of(p.site.start)}: {s[name].text if name in s else '(not set)'}"
+            for p, s in groups
+        )
+        call.params[name] = BoundParam(
+            name, call.params[name].text if name in call.params else "", BindKind.UNRESOLVED, None,
+            reason=f"{first.function.name} is called with clients that differ on {name} ({listed}); a fix changes every caller", line=line,
+        )
+    for p, settings in groups:
+        label = f"called at line {script.line_of(p.site.start)} with {p.argument}"
+        if settings is None:
+            unknown = BoundParam("SmtpServer", p.argument, BindKind.UNRESOLVED, None, reason=f"{p.argument} (line {script.line_of(p.site.start)}) is not a client built in this file")
+            call.variants.append(Variant(label, {"SmtpServer": unknown}))
+        else:
+            call.variants.append(Variant(label, settings))
+    return call
+
+
+def _site_argument(through: Optional[_Pass], text: str) -> Optional[BoundParam]:
+    """What the call site passes for the function parameter ``text`` (`$Message`) names, if it does."""
+    if through is None:
+        return None
+    m = _SIMPLE_VARIABLE.fullmatch(text.strip())
+    if m is None:
+        return None
+    return next((b for n, b in through.binding.params.items() if n.lower() == m.group(1).lower()), None)
+
+
+def _send_call(
+    script: Script, client: Construction, use: MemberUse, method: str, messages: list[Construction], through: Optional[_Pass] = None
+) -> MailCall:
     text = script.text
-    params = _client_params(script, client, use.start)
+    # Through a function, the client and message are the ones its call site holds, set up before that site.
+    at = through.site.start if through is not None else use.start
+    params = _client_params(script, client, at)
     related = [RelatedLocation(script.path, *script.structure.line_col(client.start), "client")]
     notes: list[str] = []
     args = use.arguments
@@ -228,23 +396,31 @@ def _send_call(script: Script, client: Construction, use: MemberUse, method: str
         args = args[:-1]  # the CancellationToken
     if len(args) == 4:
         for name, span in zip(("From", "To", "Subject", "Body"), args):
-            bound = _value_param(script, name, span, f"{use.member}() argument")
+            passed = _site_argument(through, text[span[0] : span[1]])
+            if passed is not None and through is not None:
+                bound = BoundParam(name, text[span[0] : span[1]].strip(), passed.kind if passed.value is None else BindKind.LITERAL, passed.value, passed.conditional,
+                                   f"passed as -{passed.name} {passed.text} to {through.function.name} at line {script.line_of(through.site.start)}" + (f"; {passed.reason}" if passed.reason else ""),
+                                   script.line_of(span[0]), passed.provenance, passed.source)
+            else:
+                bound = _value_param(script, name, span, f"{use.member}() argument")
             if name == "To" and isinstance(bound.value, str) and "," in bound.value:
                 bound.value = [v.strip() for v in bound.value.split(",") if v.strip()]
             params[name] = bound
     elif len(args) == 1:
         message_text = text[args[0][0] : args[0][1]].strip()
         params["MailMessage"] = BoundParam("MailMessage", message_text, BindKind.EXPRESSION, None, line=script.line_of(args[0][0]))
-        var = re.fullmatch(r"\$(?:script:|global:|local:)?([\w]+)", message_text)
+        passed = _site_argument(through, message_text)
+        var = re.fullmatch(r"\$(?:script:|global:|local:)?([\w]+)", passed.text.strip() if passed is not None else message_text)
         message = None
         if var:
-            candidates = [m for m in messages if m.variable == var.group(1).lower() and m.start < use.start and script.structure.visible_from(m.start, use.start)]
+            where = at if passed is not None else use.start
+            candidates = [m for m in messages if m.variable == var.group(1).lower() and m.start < where and script.structure.visible_from(m.start, where)]
             message = candidates[-1] if candidates else None
         else:
             inline = [m for m in messages if args[0][0] <= m.start < args[0][1]]
             message = inline[0] if inline else None
         if message is not None:
-            params.update(_message_params(script, message, use.start))
+            params.update(_message_params(script, message, at if passed is not None else use.start))
             related.append(RelatedLocation(script.path, *script.structure.line_col(message.start), "message"))
         else:
             notes.append(f"the MailMessage {message_text} is not built in this file; its contents are unknown")

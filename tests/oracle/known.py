@@ -81,8 +81,6 @@ KNOWN: tuple[Known, ...] = (
 
 NOT_PATCHED: tuple[Refusal, ...] = (
     Refusal(("fixture-display-only",), BOTH, r"^display-only: no change needed: .*relay"),
-    # A finding (P11): the client IS sent with, inside the function ($Client.Send($Message)).
-    Refusal(("sc-in-function",), BOTH, r"^display-only: a mail client is configured but nothing in this file sends"),
     # The inline style refuses what one request cannot express (use --style module).
     Refusal(("smm-pipe-gci", "smm-pipe-gci-many", "smm-pipe-strings", "smm-pipe-csv", "smm-pipe-object",
              "smm-pipe-object-attachments", "example-disk-report"), INLINE, r"^display-only: pipeline input"),
