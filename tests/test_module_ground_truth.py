@@ -88,6 +88,9 @@ CASES: list[tuple[str, str, Any]] = [
     ("relative-attachment", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'relative-attachment' -Attachments 'b.log' {S}; 'AFTER'", SAME),
     ("attachment-missing-folder", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'attachment-missing-folder' -Attachments '{D}/none/x.txt' {S}; 'AFTER'", SAME),
     ("attachment-is-folder", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'attachment-is-folder' -Attachments '{D}' {S}; 'AFTER'", SAME),
+    # Send-MailMessage reads the addresses (reporting a bad one) before the attachments: both errors reach the caller.
+    ("bad-address-and-missing-attachment", "{CMD} -To 'x,y@contoso.com', 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'bad-address-and-missing-attachment' -Attachments '{D}/none.txt' {S}; 'AFTER'", SAME),
+    ("no-recipient-and-missing-attachment", "{CMD} -To 'x,y@contoso.com' -From 'alerts@contoso.com' -Subject 'no-recipient-and-missing-attachment' -Attachments '{D}/none.txt' {S}; 'AFTER'", SAME),
     ("attachment-not-file-system", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'attachment-not-file-system' -Attachments 'env:PATH' {S}; 'AFTER'", SAME),
     # SmtpClient (SevenBit) refuses an address whose local part is not ASCII: nothing is sent (an SmtpException).
     ("non-ascii-from", "{CMD} -To 'ops@contoso.com' -From ('caf' + [char]0xE9 + '@contoso.com') -Subject 'non-ascii-from' {S}; 'AFTER'", SAME),
@@ -225,7 +228,7 @@ def test_patched_calls_bind_send_and_fail_like_send_mailmessage_and_smtpclient(
         if original["terminating"] and original["firstType"] in ("FileNotFoundException", "FormatException",
                                                                  "PSInvalidOperationException", "DirectoryNotFoundException",
                                                                  "UnauthorizedAccessException"):
-            if original["firstType"] != patched["firstType"] or patched["errors"] != 1:
+            if original["firstType"] != patched["firstType"] or patched["errors"] != original["errors"]:
                 differences.append(f"{name}: stopped with {original['firstType']} vs {patched['firstType']}"
                                    f" ({patched['errors']} errors)")
             for field in ("errorId", "text"):
@@ -247,6 +250,7 @@ def test_patched_calls_bind_send_and_fail_like_send_mailmessage_and_smtpclient(
     assert results[("refused-stop-catch", "original")]["output"] == ["CAUGHT", "AFTER"]
     assert results[("smtpclient-refused", "original")]["output"] == ["CAUGHT", "AFTER"]
     assert results[("brackets-literal-only", "original")]["errorId"] == "FileOpenFailure"
+    assert results[("bad-address-and-missing-attachment", "original")]["errors"] == 2
     assert [m["attachments"] for m in handler.messages if m["subject"] == "brackets-matching"] == [[("data1.txt", "application/octet-stream")]]
     assert [m["attachments"] for m in handler.messages if m["subject"] == "brackets-escaped"] == [[("data[1].txt", "application/octet-stream")]]
     for name in ("non-ascii-from", "non-ascii-to-and-good", "non-ascii-cc", "non-ascii-bcc", "non-ascii-reply-to"):

@@ -449,6 +449,14 @@ Describe 'Attachments' {
         @(Get-TestRequest -All).Count | Should -Be 0
     }
 
+    It 'reports an address that does not parse before it stops at a missing attachment, as Send-MailMessage does (two errors)' {
+        $Error.Clear()
+        { Send-GraphMailMessage -To 'x,y@contoso.com', 'a@contoso.com' -From 'b@contoso.com' -Subject 's' -Attachments (Join-Path -Path $TestDrive -ChildPath 'nope.txt') -ErrorAction SilentlyContinue } |
+            Should -Throw -ExceptionType ([System.IO.FileNotFoundException])
+        @($Error | ForEach-Object { $_.Exception.GetType().Name }) | Should -Contain 'FormatException'
+        @(Get-TestRequest -All).Count | Should -Be 0
+    }
+
     It 'stops when a wildcard matches several files (Send-MailMessage takes one file per path)' {
         Set-Content -LiteralPath (Join-Path -Path $TestDrive -ChildPath 'w1.txt') -Value '1'
         Set-Content -LiteralPath (Join-Path -Path $TestDrive -ChildPath 'w2.txt') -Value '2'

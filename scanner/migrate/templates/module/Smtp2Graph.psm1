@@ -728,7 +728,8 @@ function ConvertTo-Smtp2GraphRecipient {
 
 function New-Smtp2GraphMessage {
     # The Graph message resource and the mailbox that sends it, from Send-MailMessage style values.
-    param([hashtable]$Values, [System.Collections.IList]$AddressErrors)
+    # -AllowNoRecipient: the caller checks HasRecipients itself, later (Send-MailMessage reads the attachments in between).
+    param([hashtable]$Values, [System.Collections.IList]$AddressErrors, [switch]$AllowNoRecipient)
     $fromAddress = New-Object System.Net.Mail.MailAddress -ArgumentList $Values['From']
     $message = @{
         subject = [string]$Values['Subject']
@@ -754,7 +755,8 @@ function New-Smtp2GraphMessage {
             if ($recipients.Count -gt 0) { $message[$fields[$name]] = $recipients }
         }
     }
-    if (-not ($message['toRecipients'] -or $message['ccRecipients'] -or $message['bccRecipients'])) {
+    $hasRecipients = [bool]($message['toRecipients'] -or $message['ccRecipients'] -or $message['bccRecipients'])
+    if (-not $hasRecipients -and -not $AllowNoRecipient) {
         # What SmtpClient answers when every recipient was refused.
         throw (New-Object System.InvalidOperationException -ArgumentList 'A recipient must be specified.')
     }
@@ -781,7 +783,7 @@ function New-Smtp2GraphMessage {
         }
         if ($headerList.Count -gt 0) { $message['internetMessageHeaders'] = @($headerList) }
     }
-    [pscustomobject]@{ Mailbox = $fromAddress.Address; Message = $message }
+    [pscustomobject]@{ Mailbox = $fromAddress.Address; Message = $message; HasRecipients = $hasRecipients }
 }
 
 function Assert-Smtp2GraphAsciiLocalPart {
@@ -1287,6 +1289,11 @@ function Send-GraphMailMessage {
                         $files = $converted.Attachments
                     }
                     else {
+                        # Send-MailMessage's order: the addresses (BeginProcessing: one that does not parse is reported
+                        # and skipped), then the attachments (ProcessRecord: one it cannot read stops it), then
+                        # SmtpClient.Send, which refuses a message left without recipients.
+                        $built = New-Smtp2GraphMessage -Values $values -AddressErrors $state.AddressErrors -AllowNoRecipient
+                        $state.Mailbox = $built.Mailbox
                         $state.Phase = 'attach'
                         $files = @()
                         if ($collected.Count -eq 0 -and $null -ne $values['Attachments']) {
@@ -1297,8 +1304,7 @@ function Send-GraphMailMessage {
                             $files = @(Read-Smtp2GraphAttachment -Path @($collected) -SessionState $PSCmdlet.SessionState)
                         }
                         $state.Phase = 'build'
-                        $built = New-Smtp2GraphMessage -Values $values -AddressErrors $state.AddressErrors
-                        $state.Mailbox = $built.Mailbox
+                        if (-not $built.HasRecipients) { throw (New-Object System.InvalidOperationException -ArgumentList 'A recipient must be specified.') }
                     }
                     $state.Phase = 'send'
                     # What SmtpClient refuses before sending (a non-ASCII local part) is refused here, as a failure to send.
