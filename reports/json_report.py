@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from scanner import __version__
 from scanner.model import Finding, ScanResult
@@ -121,6 +121,10 @@ def rules_section(result: ScanResult) -> dict[str, Any]:
 
 def to_document(result: ScanResult, generated_at: Optional[datetime] = None) -> dict[str, Any]:
     """The report as plain data, per ARCHITECTURE.md's contract."""
+    return _document(result, generated_at, [_finding(f) for f in result.findings])
+
+
+def _document(result: ScanResult, generated_at: Optional[datetime], findings: list[dict[str, Any]]) -> dict[str, Any]:
     when = (generated_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -138,7 +142,7 @@ def to_document(result: ScanResult, generated_at: Optional[datetime] = None) -> 
             if result.repositories
             else {}
         ),
-        "findings": [_finding(f) for f in result.findings],
+        "findings": findings,
         "errors": [{"path": e.path, "message": e.message} for e in result.errors],
         "unused_suppressions": [
             {"path": u.path, "line": u.line, "rules": list(u.rules)} for u in result.unused_suppressions
@@ -148,6 +152,24 @@ def to_document(result: ScanResult, generated_at: Optional[datetime] = None) -> 
 
 
 def format_json(result: ScanResult) -> str:
-    # No indent: json.dumps with indent falls back to the pure-Python encoder (4x slower on big
-    # reports); `python -m json.tool` or jq pretty-print when a person reads the file.
-    return json.dumps(to_document(result), ensure_ascii=False, separators=(",", ":")) + "\n"
+    return "".join(json_chunks(result))
+
+
+_FINDINGS_KEY = ',"findings":['
+
+
+def json_chunks(result: ScanResult, generated_at: Optional[datetime] = None) -> Iterator[str]:
+    """The JSON report's text in pieces, one finding at a time, so that a report of many findings is
+    never held whole in memory (as a document, a string and its bytes at once). The pieces joined are
+    exactly ``json.dumps(to_document(result))`` with compact separators, and a newline.
+
+    No indent: json.dumps with indent falls back to the pure-Python encoder (4x slower on big
+    reports); `python -m json.tool` or jq pretty-print when a person reads the file.
+    """
+    # The document without its findings; the compact encoding of a list is "[" + ",".join(items) + "]".
+    outline = json.dumps(_document(result, generated_at, []), ensure_ascii=False, separators=(",", ":"))
+    cut = outline.index(_FINDINGS_KEY + "]") + len(_FINDINGS_KEY)  # keys are never inside a string: quotes there are escaped
+    yield outline[:cut]
+    for i, finding in enumerate(result.findings):
+        yield ("," if i else "") + json.dumps(_finding(finding), ensure_ascii=False, separators=(",", ":"))
+    yield outline[cut:] + "\n"

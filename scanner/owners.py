@@ -61,6 +61,7 @@ class RepositoryMap:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self._root_text = str(self.root)
         self._folder_repo: dict[str, Optional[_Repo]] = {}
         self._enclosing = self._enclosing_repository()
 
@@ -79,7 +80,7 @@ class RepositoryMap:
             return self._folder_repo[folder_rel]
         found: Optional[_Repo] = None
         if folder_rel:
-            if _has_git(self.root / folder_rel):
+            if os.path.exists(os.path.join(self._root_text, folder_rel, ".git")):  # strings: one stat per folder
                 found = _Repo(folder_rel, self.root / folder_rel, folder_rel, "git")
             else:
                 found = self._nested_git_root(folder_rel.rpartition("/")[0])

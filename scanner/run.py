@@ -8,7 +8,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from scanner.engine import RuleConfig, ScanOptions, scan
 from scanner.estate import EstateFacts, parse_estate
@@ -139,22 +139,29 @@ def _baseline_fingerprints(path: Path) -> set[str]:
         raise UsageError(f"{path}: not a smtp2graph JSON report usable as a baseline ({exc})") from exc
 
 
-def write_output(path: Path, content: "str | bytes") -> None:
+def _write_all(handle: Any, content: "str | bytes | Iterable[str]") -> None:
+    if isinstance(content, (str, bytes)):
+        handle.write(content.encode("utf-8") if isinstance(content, str) else content)
+        return
+    for piece in content:  # a report in pieces (JSON: one finding at a time) is never held whole
+        handle.write(piece.encode("utf-8"))
+
+
+def write_output(path: Path, content: "str | bytes | Iterable[str]") -> None:
     """Write a report atomically (temp file in the same folder, then rename).
 
     A target that exists and is not a regular file (/dev/null, /dev/stdout, a FIFO) is written to
     directly: renaming over it would replace the device with a file.
     """
-    data = content.encode("utf-8") if isinstance(content, str) else content
     if path.exists() and not path.is_file():
         with open(path, "wb") as handle:
-            handle.write(data)
+            _write_all(handle, content)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            _write_all(handle, content)
         # mkstemp creates 0600; a report is an ordinary file, readable as the umask allows.
         umask = os.umask(0)
         os.umask(umask)
@@ -273,15 +280,22 @@ def run_scan(request: ScanRequest) -> int:
         result, code = execute_scan(request)
         if result.files_scanned == 0 and not result.errors and not request.quiet:
             sys.stderr.write(safe_line(f"smtp2graph: no PowerShell file (.ps1, .psm1, .psd1) found under {', '.join(str(p) for p in request.paths)}") + "\n")
-        content = render_bytes(result, fmt, RenderOptions(group_by=GroupBy(request.group_by)))
+        content: "bytes | Iterable[str]"
+        if fmt is Format.JSON:
+            from scanner.reports.json_report import json_chunks
+
+            content = json_chunks(result)  # written one finding at a time
+        else:
+            content = render_bytes(result, fmt, RenderOptions(group_by=GroupBy(request.group_by)))
         if request.output is not None:
             write_output(request.output, content)
         else:
             sys.stdout.flush()
             if hasattr(sys.stdout, "buffer"):
-                sys.stdout.buffer.write(content)
+                _write_all(sys.stdout.buffer, content)
             else:
-                sys.stdout.write(content.decode("utf-8"))
+                for piece in [content] if isinstance(content, bytes) else content:
+                    sys.stdout.write(piece.decode("utf-8") if isinstance(piece, bytes) else piece)
             sys.stdout.flush()
     except UsageError as exc:
         sys.stderr.write(safe_line(f"smtp2graph: error: {exc}") + "\n")

@@ -81,3 +81,24 @@ def test_a_cached_lean_result_never_serves_a_format_that_shows_the_material(esta
     full, _ = execute_scan(ScanRequest(paths=[estate], format="json", cache_dir=cache, jobs=1, quiet=True, use_git=False))
     assert not any(f.fix.snippet for f in lean.findings)
     assert any(f.fix.snippet for f in full.findings)
+
+
+def test_the_json_report_streamed_one_finding_at_a_time_is_the_document_byte_for_byte(estate: Path, tmp_path: Path) -> None:
+    import json
+
+    from scanner.reports.json_report import json_chunks, to_document
+    from scanner.run import run_scan
+
+    result, _ = execute_scan(ScanRequest(paths=[estate], format="json", use_cache=False, jobs=1, quiet=True, use_git=False))
+    assert len(result.findings) > 10
+    pieces = list(json_chunks(result))
+    assert len(pieces) == len(result.findings) + 2
+    whole = json.dumps(to_document(result), ensure_ascii=False, separators=(",", ":")) + "\n"
+    assert "".join(pieces) == whole
+    out = tmp_path / "report.json"
+    run_scan(ScanRequest(paths=[estate], format="json", output=out, use_cache=False, jobs=1, quiet=True, use_git=False))
+    assert out.read_bytes() == whole.encode("utf-8")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing, _ = execute_scan(ScanRequest(paths=[empty], format="json", use_cache=False, jobs=1, quiet=True, use_git=False))
+    assert json.loads("".join(json_chunks(nothing)))["findings"] == []
