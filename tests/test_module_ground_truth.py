@@ -83,6 +83,7 @@ CASES: list[tuple[str, str, Any]] = [
     ("brackets-literal-only", "Set-Content -LiteralPath '{D}/data[1].txt' -Value 'x'; {CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'brackets-literal-only' -Attachments '{D}/data[1].txt' {S}; 'AFTER'", SAME),
     ("brackets-matching", "Set-Content -LiteralPath '{D}/data[1].txt' -Value 'x'; Set-Content -LiteralPath '{D}/data1.txt' -Value 'y'; {CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'brackets-matching' -Attachments '{D}/data[1].txt' {S}; 'AFTER'", SAME),
     ("brackets-escaped", "Set-Content -LiteralPath '{D}/data[1].txt' -Value 'x'; {CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'brackets-escaped' -Attachments '{D}/data`[1`].txt' {S}; 'AFTER'", SAME),
+    ("files-piped-brackets", "Set-Content -LiteralPath '{D}/data[1].txt' -Value 'x'; Get-ChildItem -LiteralPath '{D}' -Filter 'data*' | {CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'files-piped-brackets' {S}; 'AFTER'", SAME),
     ("wildcard-one-file", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'wildcard-one-file' -Attachments '{D}/a.*' {S}; 'AFTER'", SAME),
     ("wildcard-no-file", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'wildcard-no-file' -Attachments '{D}/*.pdf' {S}; 'AFTER'", SAME),
     ("relative-attachment", "{CMD} -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'relative-attachment' -Attachments 'b.log' {S}; 'AFTER'", SAME),
