@@ -24,8 +24,12 @@ MANIFEST_NAME = ".bench-manifest.json"
 
 
 def scanned_paths(corpus: Path) -> List[Path]:
-    """The files of `corpus` a scan reads: every manifest entry not excluded by the .gitignore."""
-    payload = json.loads((corpus / MANIFEST_NAME).read_text(encoding="utf-8"))
+    """The files of `corpus` a scan reads: every manifest entry not excluded by the .gitignore; a folder
+    without a manifest (a public corpus) gives every .ps1/.psm1/.psd1 below it, in name order."""
+    manifest = corpus / MANIFEST_NAME
+    if not manifest.exists():
+        return sorted(p for p in corpus.rglob("*") if p.suffix.lower() in (".ps1", ".psm1", ".psd1") and p.is_file())
+    payload = json.loads(manifest.read_text(encoding="utf-8"))
     return [corpus / entry["path"] for entry in payload["files"] if not entry["ignored"]]
 
 

@@ -43,6 +43,8 @@ from gen_corpus import CorpusSpec, FileRecord, ensure_corpus, read_manifest  # n
 # Used when the scanner does not expose its prefilter tokens: the mail API names.
 FALLBACK_TOKENS = ("send-mailmessage", "smtpclient", "mailkit", "cdo.message", "system.web.mail", "psemailserver")
 POWERSHELL_GLOBS = ("*.ps1", "*.psm1", "*.psd1")
+DENSE_TARGET = 1.5  # issue 16: a mail-dense --jobs 1 scan within 1.5x of the raw tree-sitter parse
+PUBLIC_CORPUS = Path("/work/corpus/public")  # bench/public_corpus.py re-creates it
 
 
 # --------------------------------------------------------------------------------------
@@ -396,8 +398,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/s2g-bench"))
     parser.add_argument("--quick", action="store_true", help="20 MB / 2,000 files (small 5 MB, dense 5 MB)")
-    parser.add_argument("--sections", default="big,dense,memory",
-                        help="comma-separated subset of big,dense,memory to measure (default: all)")
+    parser.add_argument("--sections", default="big,dense,memory,public",
+                        help="comma-separated subset of big,dense,memory,public to measure (default: all)")
+    parser.add_argument("--public", type=Path, default=PUBLIC_CORPUS,
+                        help="a folder of real PowerShell repositories (bench/public_corpus.py); its own targets "
+                             f"table (default {PUBLIC_CORPUS}; skipped when absent)")
     args = parser.parse_args(argv)
     if args.quick:
         args.size_mb, args.files, args.small_mb, args.dense_mb = 20.0, 2000, 5.0, 5.0
@@ -408,8 +413,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("bench: --runs must be >= 1", file=sys.stderr)
         return 2
     sections = {x.strip() for x in args.sections.split(",") if x.strip()}
-    if not sections <= {"big", "dense", "memory"}:
-        print(f"bench: unknown --sections {args.sections!r}; use big, dense, memory", file=sys.stderr)
+    if not sections <= {"big", "dense", "memory", "public"}:
+        print(f"bench: unknown --sections {args.sections!r}; use big, dense, memory, public", file=sys.stderr)
         return 2
     workdir: Path = args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
@@ -446,15 +451,82 @@ def main(argv: Sequence[str] | None = None) -> int:
         measure_dense(dense, dense_records, s2g if has_scan else None, args.runs, workdir, results, verdicts)
     if "memory" in sections and has_scan:
         measure_memory(small, big, s2g, results, verdicts)
-    print_summary(verdicts, results, workdir)
+    public_verdicts: List[Verdict] = []
+    if "public" in sections and has_scan:
+        if args.public.is_dir():
+            measure_public(args.public, s2g, tokens, tokens_source, workdir, args.runs, results, public_verdicts)
+        else:
+            print(f"\n[4] public corpus: {args.public} is absent (bench/public_corpus.py re-creates it): skipped")
+    print_summary(verdicts, results, workdir, public_verdicts)
     return 0
 
 
-def measure_big(big: Path, big_records: Sequence[FileRecord], s2g: Optional[List[str]], why_not: str,
+def public_mail_subset(public: Path, workdir: Path) -> Tuple[Path, int, int]:
+    """The files of the public corpus the scanner's prefilter passes (those it parses and analyses),
+    copied into WORKDIR/public-mail with their relative paths: the public corpus's "mail-dense" part."""
+    from scanner.engine import default_prefilter
+
+    prefilter = default_prefilter()
+    target = workdir / "public-mail"
+    shutil.rmtree(target, ignore_errors=True)
+    total = kept = 0
+    for path in sorted(public.rglob("*")):
+        if path.suffix.lower() not in (".ps1", ".psm1", ".psd1") or not path.is_file():
+            continue
+        total += 1
+        raw = path.read_bytes()
+        if prefilter.matches(raw):
+            copy = target / path.relative_to(public)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(raw)
+            kept += 1
+    return target, total, kept
+
+
+def measure_public(public: Path, s2g: List[str], tokens: Sequence[str], tokens_source: str, workdir: Path, runs: int,
+                   results: Dict[str, object], verdicts: List[Verdict]) -> None:
+    """The public corpus: rg vs cold vs warm over all of it; raw parse vs --jobs 1 vs --jobs 2 over the files
+    the prefilter passes; peak memory of a cold scan."""
+    files = [p for p in public.rglob("*") if p.suffix.lower() in (".ps1", ".psm1", ".psd1") and p.is_file()]
+    mib = sum(p.stat().st_size for p in files) / 1048576
+    repos = sum(1 for p in public.iterdir() if p.is_dir())
+    print(f"\n[4] public corpus {public}: {len(files)} PowerShell files, {mib:.1f} MiB, {repos} repositories")
+    mail, total, kept = public_mail_subset(public, workdir)
+    print(f"    {kept} of {total} files pass the scanner's prefilter: copied to {mail} for the parse comparison")
+    os.sync()
+    section: Dict[str, object] = {}
+    measure_big(public, None, s2g, "", tokens, tokens_source, workdir, runs, section, verdicts, title="public corpus",
+                key="public")
+    raw = Series("raw tree-sitter parse (1 process)", [sys.executable, str(BENCH_DIR / "raw_parse.py"), str(mail)])
+    jobs1 = Series("smtp2graph scan --no-cache --jobs 1",
+                   [*s2g, "scan", str(mail), "--no-cache", "--jobs", "1", "--format", "json", "--output", os.devnull],
+                   (0, 1))
+    jobs2 = Series("smtp2graph scan --no-cache --jobs 2",
+                   [*s2g, "scan", str(mail), "--no-cache", "--jobs", "2", "--format", "json", "--output", os.devnull],
+                   (0, 1))
+    print(f"    the {kept} files the prefilter passes ({mail.name}):")
+    subprocess.run(raw.command, capture_output=True)
+    measure_round_robin([raw, jobs1, jobs2], runs)
+    for s in (raw, jobs1, jobs2):
+        print("  " + s.describe())
+    section["public-mail"] = {s.label: asdict(s) for s in (raw, jobs1, jobs2)}
+    verdicts.append(at_most("mail files: scan --jobs 1 / raw parse (wall)", jobs1.median / raw.median, DENSE_TARGET,
+                            note=f"CPU-time ratio {jobs1.median_cpu / raw.median_cpu:.2f}x"))
+    verdicts.append(at_least("mail files: speed-up --jobs 2 vs --jobs 1", jobs1.median / jobs2.median, 1.8))
+    m = run_once([*s2g, "scan", str(public), "--no-cache", "--format", "json", "--output", os.devnull], ok_codes=(0, 1),
+                 poll_memory=True)
+    print(f"  memory  tree RSS {m.peak_tree_rss_mb:7.1f} MB   tree PSS {m.peak_tree_pss_mb:7.1f} MB   main "
+          f"{m.peak_main_rss_mb:6.1f} MB   largest worker {m.peak_child_rss_mb:6.1f} MB   ({m.seconds:.1f} s)")
+    section["memory"] = asdict(m)
+    verdicts.append(at_most("peak tree RSS (one size: no growth check)", m.peak_tree_rss_mb or 0.0, 300.0, " MB"))
+    results["public"] = section
+
+
+def measure_big(big: Path, big_records: Optional[Sequence[FileRecord]], s2g: Optional[List[str]], why_not: str,
                 tokens: Sequence[str], tokens_source: str, workdir: Path, runs: int, results: Dict[str, object],
-                verdicts: List[Verdict]) -> None:
+                verdicts: List[Verdict], title: str = "", key: str = "big") -> None:
     """Big corpus: the grep baseline vs a cold scan vs a warm re-scan."""
-    print(f"\n[1] big corpus {big.name}")
+    print(f"\n[1] big corpus {big.name}" if not title else f"    {title}: rg vs cold vs warm")
     print(f"    prefilter tokens ({tokens_source}): {' '.join(tokens)}")
     baseline = rg_command(tokens, big)
     if baseline is None:
@@ -468,8 +540,8 @@ def measure_big(big: Path, big_records: Sequence[FileRecord], s2g: Optional[List
     base = Series(baseline_label, baseline)
     series = [base]
     cold = warm = None
-    cache_dir = workdir / "cache-big"
-    report_path = workdir / "scan-big.json"
+    cache_dir = workdir / f"cache-{key}"
+    report_path = workdir / f"scan-{key}.json"
     if s2g is not None:
         cold = Series("smtp2graph scan --no-cache (cold)",
                       [*s2g, "scan", str(big), "--no-cache", "--format", "json", "--output", os.devnull], (0, 1))
@@ -481,14 +553,19 @@ def measure_big(big: Path, big_records: Sequence[FileRecord], s2g: Optional[List
         populate = run_once([*s2g, "scan", str(big), "--cache-dir", str(cache_dir), "--format", "json",
                              "--output", str(report_path)], ok_codes=(0, 1))
         print(f"    populate run: {populate.seconds:.2f} s")
-        print("    " + recall_summary(report_path, big_records))
+        if big_records is not None:
+            print("    " + recall_summary(report_path, big_records))
+        else:
+            report = json.loads(report_path.read_text(encoding="utf-8"))
+            print(f"    {len(report['findings'])} findings in {len({f['path'] for f in report['findings']})} files; "
+                  f"files_scanned={report.get('files_scanned')}, errors={len(report.get('errors', []))}")
         series += [cold, warm]
     else:
         print(f"    smtp2graph scan is not usable yet ({why_not}): measuring the baseline only")
     measure_round_robin(series, runs)
     for s in series:
         print("  " + s.describe())
-    results["big"] = {s.label: asdict(s) for s in series}
+    results[key] = {s.label: asdict(s) for s in series}
     if cold and warm:
         verdicts.append(at_most("cold scan / rg -il (wall)", cold.median / base.median, 3.0,
                                 note=f"CPU-time ratio {cold.median_cpu / base.median_cpu:.2f}x"))
@@ -521,7 +598,7 @@ def measure_dense(dense: Path, dense_records: Sequence[FileRecord], s2g: Optiona
         print("  " + s.describe())
     results["dense"] = {s.label: asdict(s) for s in series}
     if jobs1 and jobs2:
-        verdicts.append(at_most("dense: full scan --jobs 1 / raw parse (wall)", jobs1.median / raw.median, 1.3,
+        verdicts.append(at_most("dense: full scan --jobs 1 / raw parse (wall)", jobs1.median / raw.median, DENSE_TARGET,
                                 note=f"CPU-time ratio {jobs1.median_cpu / raw.median_cpu:.2f}x"))
         verdicts.append(at_least("dense: speed-up --jobs 2 vs --jobs 1", jobs1.median / jobs2.median, 1.8))
 
@@ -548,14 +625,20 @@ def measure_memory(small: Path, big: Path, s2g: List[str], results: Dict[str, ob
     verdicts.append(at_most("peak tree RSS at the big corpus", b_rss, 300.0, " MB"))
 
 
-def print_summary(verdicts: Sequence[Verdict], results: Dict[str, object], workdir: Path) -> None:
-    """The verdict lines, and the raw figures to results.json."""
-    print("\ntargets:")
+def print_summary(verdicts: Sequence[Verdict], results: Dict[str, object], workdir: Path,
+                  public_verdicts: Sequence[Verdict] = ()) -> None:
+    """The verdict lines of both corpora, and the raw figures to results.json."""
+    print("\ntargets (synthetic estate):")
     if not verdicts:
-        print("  (none measured: smtp2graph scan is not available)")
+        print("  (none measured)")
     for v in verdicts:
         print(v.line())
+    if public_verdicts:
+        print("\ntargets (public corpus):")
+        for v in public_verdicts:
+            print(v.line())
     results["verdicts"] = [asdict(v) for v in verdicts]
+    results["public_verdicts"] = [asdict(v) for v in public_verdicts]
     (workdir / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     (workdir / "results.md").write_text(markdown_tables(results), encoding="utf-8")
     print(f"\nraw figures: {workdir / 'results.json'}; Markdown tables for docs/performance.md: "
@@ -584,12 +667,31 @@ def markdown_tables(results: Dict[str, object]) -> str:
             lines.append(f"| {name} corpus | {m['peak_tree_rss_mb']:.1f} MB | {m['peak_tree_pss_mb']:.1f} MB | "
                          f"{m['peak_main_rss_mb']:.1f} MB | {m['peak_child_rss_mb']:.1f} MB |")
         lines.append("")
-    verdicts = list(results.get("verdicts") or [])  # type: ignore[call-overload]
-    if verdicts:
-        lines += ["| Target | Measured | Verdict |", "|---|---|---|"]
-        for v in verdicts:
-            lines.append(f"| {v['name']} {v['target']} | {v['detail']} | {'PASS' if v['passed'] else '**MISS**'} |")
+    public = dict(results.get("public") or {})  # type: ignore[call-overload]
+    if public:
+        lines += ["Public corpus:", "", "| Measurement | Wall (median) | CPU (median) | Runs (wall) | Load |",
+                  "|---|---|---|---|---|"]
+        for part in ("public", "public-mail"):
+            for label, series in dict(public.get(part) or {}).items():
+                runs = series["runs"]
+                wall = statistics.median(r["seconds"] for r in runs)
+                cpu = statistics.median(r["cpu_seconds"] for r in runs)
+                each = " ".join(f"{r['seconds']:.2f}" for r in runs)
+                load = "–".join(f"{x:.1f}" for x in (min(r["load_before"] for r in runs), max(r["load_before"] for r in runs)))
+                where = "all files" if part == "public" else "files the prefilter passes"
+                lines.append(f"| {label}, {where} | {wall:.2f} s | {cpu:.2f} s | {each} | {load} |")
+        m = public.get("memory")
+        if isinstance(m, dict):
+            lines.append(f"| peak memory (cold scan): tree RSS {m['peak_tree_rss_mb']:.1f} MB, PSS {m['peak_tree_pss_mb']:.1f} MB, "
+                         f"main {m['peak_main_rss_mb']:.1f} MB, largest worker {m['peak_child_rss_mb']:.1f} MB | | | | |")
         lines.append("")
+    for title, key in (("Synthetic estate", "verdicts"), ("Public corpus", "public_verdicts")):
+        verdicts = list(results.get(key) or [])  # type: ignore[call-overload]
+        if verdicts:
+            lines += [f"| Target ({title.lower()}) | Measured | Verdict |", "|---|---|---|"]
+            for v in verdicts:
+                lines.append(f"| {v['name']} {v['target']} | {v['detail']} | {'PASS' if v['passed'] else '**MISS**'} |")
+            lines.append("")
     return "\n".join(lines)
 
 
