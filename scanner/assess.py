@@ -11,7 +11,6 @@ import re
 from typing import Optional
 
 from scanner.estate import EstateFacts
-from scanner.extract.smtpclient import credential_is_default
 from scanner.model import Api, Assessment, BindKind, CredentialKind, MailCall, Outcome, Provenance, ServerClass, Severity, UndecidedValue
 
 _SERVER_PATTERNS: list[tuple[re.Pattern[str], ServerClass]] = [
@@ -63,6 +62,8 @@ def credential_kind(call: MailCall) -> CredentialKind:
             return CredentialKind.DEFAULT_LOGON
         return CredentialKind.NONE
     if call.api is Api.SMTPCLIENT:
+        from scanner.extract.smtpclient import credential_is_default  # not at import: a warm scan needs no recognizer
+
         if credential_is_default(call.params):
             return CredentialKind.DEFAULT_LOGON
         if cred is not None:

@@ -271,7 +271,6 @@ def _progress_printer():  # type: ignore[no-untyped-def]
 def run_scan(request: ScanRequest) -> int:
     """The `scan` command: scan, render, write, summarise on stderr; returns the exit code."""
     from scanner.reports import BINARY_FORMATS, Format, GroupBy, RenderOptions, render_bytes
-    from scanner.reports.terminal import summary_line
 
     try:
         fmt = Format(request.format)
@@ -306,6 +305,8 @@ def run_scan(request: ScanRequest) -> int:
     if not request.quiet and (fmt is not Format.TERMINAL or request.output is not None):
         for error in result.errors:
             sys.stderr.write(safe_line(f"error: {error.path}: {error.message}") + "\n")
+        from scanner.reports.terminal import summary_line  # rich: only when a summary is printed
+
         sys.stderr.write(summary_line(result) + "\n")
     if request.explain_unknown:
         from scanner.explain import explain_unknown
