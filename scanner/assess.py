@@ -11,7 +11,7 @@ import re
 from typing import Optional
 
 from scanner.estate import EstateFacts
-from scanner.model import Api, Assessment, BindKind, CredentialKind, MailCall, Outcome, Provenance, ServerClass, Severity, UndecidedValue
+from scanner.model import Api, Assessment, BindKind, BoundParam, CredentialKind, MailCall, Outcome, Provenance, ServerClass, Severity, UndecidedValue, Variant
 
 _SERVER_PATTERNS: list[tuple[re.Pattern[str], ServerClass]] = [
     (re.compile(r"^smtp-legacy\.(office365\.com|partner\.outlook\.cn)$"), ServerClass.EXO_LEGACY_TLS),
@@ -116,6 +116,8 @@ def assess(call: MailCall, estate: Optional[EstateFacts] = None) -> Assessment:
 
     A verdict that stays unknown is at least medium: it counts as "may break", never as fine.
     """
+    if not call.variants and any(bound.alternatives for bound in call.params.values()):
+        call = _with_row_variants(call)
     result = _assess_variants(call, estate) if call.variants else _assess(call, estate)
     for bound in call.params.values():
         if bound.provenance is Provenance.DECLARED and bound.source and bound.source not in result.declared:
@@ -126,6 +128,31 @@ def assess(call: MailCall, estate: Optional[EstateFacts] = None) -> Assessment:
         if not result.undecided:
             result.undecided = _undecided(call, result, estate)
     return result
+
+
+def _with_row_variants(call: MailCall) -> MailCall:
+    """A copy of ``call`` with one variant per distinct combination of the configuration rows' values."""
+    import dataclasses
+
+    by_row: dict[tuple[str, int], dict[str, BoundParam]] = {}
+    for name, bound in call.params.items():
+        for path, row, value in bound.alternatives:
+            by_row.setdefault((path, row), {})[name] = BoundParam(
+                name, bound.text, BindKind.LITERAL if value is not None else BindKind.UNRESOLVED, value,
+                reason=f"row {row} of {path}", line=bound.line, provenance=Provenance.CONFIG_FILE, source=bound.source,
+            )
+    groups: dict[str, tuple[list[tuple[str, int]], dict[str, BoundParam]]] = {}
+    for key, params in by_row.items():
+        signature = repr(sorted((n, repr(b.value)) for n, b in params.items()))
+        groups.setdefault(signature, ([], params))[0].append(key)
+    variants = []
+    for keys, params in groups.values():
+        files = list(dict.fromkeys(path for path, _ in keys))
+        rows = [row for _, row in keys]
+        where = ", ".join(files)
+        shown = ", ".join(str(r) for r in rows[:8]) + (f" and {len(rows) - 8} more" if len(rows) > 8 else "")
+        variants.append(Variant(f"{'row' if len(rows) == 1 else 'rows'} {shown} of {where}", params))
+    return dataclasses.replace(call, variants=variants)
 
 
 def _worst_first(result: Assessment) -> tuple[int, int]:

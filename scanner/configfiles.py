@@ -37,6 +37,9 @@ class ConfigNode:
     keys: tuple[str, ...]
     data: Any  # dict / list / str / int / bool / None, or an XML element
     problem: str = ""  # set when the file is outside the tree, missing or unreadable
+    # Member enumeration over rows (Import-Csv, a JSON array) that disagree: (row number, value) of each row.
+    rows: Optional[list[tuple[int, Any]]] = None
+    filtered: str = ""  # the rows pass a filter first (Where-Object …): which rows reach the call is not known
 
     @property
     def key_text(self) -> str:
@@ -207,6 +210,8 @@ def _parse(kind: str, text: str) -> Any:
         return list(csv.DictReader(io.StringIO(text)))
     if kind == "psd1":
         return _psd1(text)
+    if kind.startswith("keyvalue:"):
+        return _key_values(text, kind)
     raise ValueError(kind)
 
 
@@ -265,6 +270,7 @@ def child(node: ConfigNode, key: str) -> ConfigNode:
     if node.problem:
         return ConfigNode(node.path, keys, None, node.problem)
     value: Any = None
+    rows: Optional[list[tuple[int, Any]]] = None
     if isinstance(data, _XmlDocument):
         value = data.root if _local(data.root.tag).lower() == key.lower() else None
     elif _is_element(data):
@@ -279,10 +285,16 @@ def child(node: ConfigNode, key: str) -> ConfigNode:
     elif isinstance(data, dict):
         value = next((v for k, v in data.items() if str(k).lower() == key.lower()), None)
     elif isinstance(data, list) and data and all(isinstance(row, dict) for row in data):
-        # Member enumeration over rows (Import-Csv): one value when every row agrees.
-        values = {json.dumps(next((v for k, v in row.items() if str(k).lower() == key.lower()), None)) for row in data}
-        value = json.loads(values.pop()) if len(values) == 1 else list(values)
-    return ConfigNode(node.path, keys, value)
+        # Member enumeration over rows (Import-Csv): one value when every row agrees; otherwise each
+        # row's value is kept (in file order) so that every distinct one is assessed.
+        each = [next((v for k, v in row.items() if str(k).lower() == key.lower()), None) for row in data]
+        distinct = list(dict.fromkeys(json.dumps(v) for v in each))
+        if len(distinct) == 1:
+            value = each[0]
+        else:
+            value = [json.loads(v) for v in distinct]
+            rows = [(i + 1, v) for i, v in enumerate(each)]
+    return ConfigNode(node.path, keys, value, rows=rows, filtered=node.filtered)
 
 
 def _local(tag: str) -> str:
@@ -382,6 +394,10 @@ def config_node(script: Script, text: str, at: int, depth: int = 0) -> Optional[
         base = loaded_node(script, found.text, found.start, xml_cast) or config_node(script, found.text, found.start, depth + 1)
     if base is None:
         base = _loop_rows(script, name, at, depth)
+    if base is None and name.lower() in ("_", "psitem"):
+        base = _pipeline_rows(script, at, depth)
+    if base is None and found is not None:
+        base = key_value_table(script, name, found, at)
     if base is None:
         return None
     for step in _STEP.finditer(steps):
@@ -409,6 +425,167 @@ def _loop_rows(script: Script, name: str, at: int, depth: int) -> Optional[Confi
             continue
         return config_node(script, script.text[start:close], start, depth + 1)
     return None
+
+
+_FOREACH_OBJECT = re.compile(r"(?i)\|[ \t]*(?:ForEach-Object|foreach|%)(?:[ \t]+-Process)?[ \t]*(?:`?\r?\n[ \t]*)?$")
+
+
+def pipeline_upstream(script: Script, block_start: int) -> Optional[tuple[int, int]]:
+    """(start, end) of what is piped into the `ForEach-Object {` whose script block opens at
+    ``block_start``: the statement's text before its last `|` (`$x = ` left out), else None."""
+    code = script.code
+    head_start = max(0, block_start - 2000)
+    m = _FOREACH_OBJECT.search(code, head_start, block_start)
+    if m is None:
+        return None
+    pipe = m.start()
+    depth = 0
+    i = pipe - 1
+    while i >= 0:
+        c = code[i]
+        if c in ")]}":
+            depth += 1
+        elif c in "([{":
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and c == ";":
+            break
+        elif depth == 0 and c == "\n":
+            before = code[:i].rstrip(" \t\r")
+            if not before.endswith(("|", "`")):
+                break
+        i -= 1
+    start = i + 1
+    assign = re.match(r"[ \t\r\n]*(?:\$[\w:]+[ \t]*=(?!=)[ \t]*)?", code[start:pipe])
+    if assign:
+        start += assign.end()
+    while start < pipe and code[start] in " \t\r\n":
+        start += 1
+    return (start, pipe) if start < pipe else None
+
+
+_FILTERS = re.compile(r"(?i)\|\s*(?:Where-Object|where|\?|Select-Object|select|Sort-Object|sort)\b")
+
+
+def _pipeline_rows(script: Script, at: int, depth: int) -> Optional[ConfigNode]:
+    """`$_` / `$PSItem` inside `Import-Csv x.csv | ForEach-Object { … }` (or JSON rows): the rows piped in."""
+    for block in reversed(script.structure.enclosing(at)):
+        span = pipeline_upstream(script, block.start)
+        if span is None:
+            continue
+        upstream = script.text[span[0] : span[1]].strip()
+        node = loaded_node(script, upstream, span[0])
+        if node is None:
+            node = config_node(script, upstream, span[0], depth + 1)
+        if node is not None and _FILTERS.search(script.code[span[0] : span[1]]):
+            filtered = _FILTERS.search(script.code[span[0] : span[1]])
+            node = ConfigNode(node.path, node.keys, node.data, node.problem, filtered=filtered.group(0).lstrip("| \t") if filtered else "")
+        return node
+    return None
+
+
+# --------------------------------------------------------------------------- key=value files read by hand
+
+_TABLE_WRITE = r"(?i)\$(?:script:|global:|local:)?{name}(?:[ \t]*\[(?:[^\[\]\r\n]|\[[^\]\r\n]*\])+\][ \t]*=(?!=)|\.Add[ \t]*\(|\.Set_Item[ \t]*\()"
+_SPLIT_EQUALS = re.compile(
+    r"""(?ix)
+    -i?split[ \t]*\(?[ \t]*(?P<q>['"])(?P<re>(?:\\s[*+])?[ \t]*=[ \t]*(?:\\s[*+])?)(?P=q)[ \t]*\)?(?:[ \t]*,[ \t]*(?P<n>\d+))?
+    | \.Split[ \t]*\([ \t]*(?:\[char\][ \t]*)?(?P<q2>['"])=(?P=q2)[ \t]*(?:,[ \t]*(?P<n2>\d+))?[ \t]*\)
+    """
+)
+_LOOP_HEAD = re.compile(r"(?i)\bforeach[ \t]*\([ \t]*\$(\w+)[ \t]+in[ \t]+")
+
+
+def _lines_source(script: Script, block_start: int, depth: int = 0) -> Optional[tuple[str, int]]:
+    """The file whose lines a loop block walks: `Get-Content f | ForEach-Object {`, `foreach ($l in
+    Get-Content f) {`, `foreach ($l in $lines) {` with `$lines = Get-Content f`: (path text, offset)."""
+    from scanner.resolve import resolve_variable
+
+    span = pipeline_upstream(script, block_start)
+    text: Optional[str] = None
+    at = block_start
+    if span is not None:
+        text, at = script.text[span[0] : span[1]], span[0]
+    else:
+        head_start = max(0, block_start - 400)
+        m = None
+        for m in _LOOP_HEAD.finditer(script.code, head_start, block_start):
+            pass
+        if m is None:
+            return None
+        close = script.text.rfind(")", m.end(), block_start)
+        if close < 0 or script.code[close + 1 : block_start].strip():
+            return None
+        text, at = script.text[m.end() : close], m.end()
+    text = text.strip()
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    var = re.fullmatch(r"(?i)\$(?:script:|global:|local:)?(\w+)", text)
+    if var and depth < 2:
+        found = resolve_variable(script, var.group(1), at)
+        if found is None or found.value is not None:
+            return None
+        text, at = found.text, found.start
+    content = _GET_CONTENT.match(text.lstrip("( "))
+    reader = re.match(r"(?i)\(?\s*\[(?:System\.)?IO\.File\]::ReadAllLines\(\s*(.+?)\s*\)\s*\)?$", text)
+    if reader:
+        return reader.group(1), at
+    if content is None:
+        return None
+    if re.search(r"(?i)ConvertFrom-|-Raw\b", text):
+        return None  # one string, or data already parsed: not a line loop
+    path = _command_path(text.lstrip("( "), content.end())
+    return (path, at) if path else None
+
+
+def key_value_table(script: Script, name: str, found: Any, at: int) -> Optional[ConfigNode]:
+    """A hashtable filled by a hand-written loop over the `key=value` lines of a file:
+    `Get-Content f | ForEach-Object { $k, $v = $_ -split '=', 2; $cfg[$k.Trim()] = $v.Trim() }`,
+    `foreach ($line in Get-Content f) { $p = $line.Split('='); $h[$p[0]] = $p[1] }`, `-split '\\s*=\\s*'`.
+    The file is read as the loop reads it: `[Section]` lines, comments and lines without `=` add no key."""
+    if found.text.strip() not in ("@{}", "[ordered]@{}", "[hashtable]@{}") and not re.fullmatch(r"(?i)New-Object\s+(?:-TypeName\s+)?(?:System\.Collections\.)?Hashtable", found.text.strip()):
+        return None
+    write = re.compile(_TABLE_WRITE.format(name=re.escape(name)))
+    for m in write.finditer(script.code, found.start, at):
+        blocks = script.structure.enclosing(m.start())
+        outer = set(script.structure.enclosing(found.start))
+        for block in reversed(blocks):
+            if block in outer:
+                break
+            body = script.text[block.start : block.end]
+            split = _SPLIT_EQUALS.search(body)  # on the text: the masked code blanks the quoted '='
+            if split is None:
+                continue
+            source = _lines_source(script, block.start)
+            if source is None:
+                continue
+            limit = split.group("n") or split.group("n2")
+            trims = "trim" in body.lower() or "\\s" in (split.group("re") or "")
+            kind = f"keyvalue:{'trim' if trims else 'raw'}:{limit or 0}"
+            node = load(script, kind, source[0], source[1])
+            if node is not None:
+                return node
+    return None
+
+
+def _key_values(text: str, kind: str) -> dict[str, Any]:
+    """The table a split loop builds from ``text``: the last value of a key wins, as with `$h[$k] = $v`."""
+    _, trim, limit = kind.split(":")
+    out: dict[str, Any] = {}
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith(("#", ";", "[")) or "=" not in s:
+            continue
+        parts = line.split("=") if limit == "0" else line.split("=", int(limit) - 1)
+        key = parts[0]
+        value: Optional[str] = parts[1] if len(parts) > 1 else ""
+        if trim == "trim" and value is not None:
+            key, value = key.strip(), value.strip()
+        if limit == "0" and len(parts) > 2:
+            value = None  # `$k, $v = $line -split '='` leaves $v an array; `$p[1]` only its first part: not one value
+        out[key] = value
+    return out
 
 
 # --------------------------------------------------------------------------- dot-sourcing

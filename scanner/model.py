@@ -142,6 +142,9 @@ class BoundParam:
     line: int = 0
     provenance: Provenance = Provenance.WRITTEN
     source: str = ""  # for config-file / declared values: "path: key" (or the toml entry)
+    # When the value is one of several (configuration rows that differ): (file, row number, value) of
+    # each row; the call is assessed once per distinct value and the worst verdict is its verdict.
+    alternatives: list[tuple[str, int, Optional[Union[str, bool, int]]]] = field(default_factory=list)
 
     @property
     def is_static(self) -> bool:

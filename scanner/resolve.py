@@ -5,12 +5,15 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from scanner.lexer import LexError, literal_list, literal_value, scan_primary, scan_value, skip_balanced
 from scanner.model import Provenance
 from scanner.script import Script
 from scanner.structure import Block, assigned_value_extent, matching_open_paren
+
+if TYPE_CHECKING:
+    from scanner.configfiles import ConfigNode
 
 StaticValue = Union[str, bool, int, list[str]]
 
@@ -63,6 +66,8 @@ class Assignment:
     origin: str = ""  # "$name = …", "param default", ".Add()", …
     provenance: Provenance = Provenance.WRITTEN
     source: str = ""  # config-file / declared: "path: key" or the .smtp2graph.toml entry
+    # Configuration rows that disagree: (file, row number, value) of each; ``value`` is then None.
+    alternatives: list[tuple[str, int, object]] = field(default_factory=list)
 
 
 def skip_spaces(text: str, i: int) -> int:
@@ -282,6 +287,7 @@ def _assigned(script: Script, name: str, assign: tuple[int, int, str], depth: in
         elif followed is not None and followed.provenance is not Provenance.WRITTEN:
             found.origin = f"{origin}: {followed.origin}"
             found.provenance, found.source = followed.provenance, followed.source
+            found.alternatives = followed.alternatives
     return found
 
 
@@ -353,6 +359,8 @@ def config_value(script: Script, text: str, at: int) -> Optional[Assignment]:
         return None
     value = scalar(node) if not node.problem else None
     source = node.source
+    if node.rows is not None and not node.problem:
+        return _row_values(script, text, at, node)
     if value is None and script.estate:
         hit = script.estate.assumed_key(node.path, node.key_text)
         if hit is not None:
@@ -362,6 +370,30 @@ def config_value(script: Script, text: str, at: int) -> Optional[Assignment]:
         why = node.problem or f"{source} is not a single value in {node.path}"
         return Assignment(text, at, script.line_of(at), False, None, why, Provenance.CONFIG_FILE, source)
     return Assignment(text, at, script.line_of(at), False, value, f"configuration file {source}", Provenance.CONFIG_FILE, source)
+
+
+def _row_values(script: Script, text: str, at: int, node: ConfigNode) -> Assignment:
+    """A column whose rows disagree: no one value, every distinct one listed with its rows."""
+    from scanner.configfiles import ConfigNode, scalar
+
+    assert node.rows is not None
+    by_value: dict[str, list[int]] = {}
+    alternatives: list[tuple[str, int, object]] = []
+    for row, data in node.rows:
+        one = scalar(ConfigNode(node.path, node.keys, data))
+        alternatives.append((node.path, row, one))
+        by_value.setdefault(repr(one) if one is not None else "(empty)", []).append(row)
+    listed = "; ".join(f"{value} ({_rows_text(rows)})" for value, rows in by_value.items())
+    why = f"{node.source} differs between the rows of {node.path}: {listed}"
+    if node.filtered:
+        # A filter decides which rows reach the call: assessing every row could blame a row it drops.
+        return Assignment(text, at, script.line_of(at), False, None, f"{why}; the rows pass {node.filtered} first, which decides which of them are sent", Provenance.CONFIG_FILE, node.source)
+    return Assignment(text, at, script.line_of(at), False, None, why, Provenance.CONFIG_FILE, node.source, alternatives)
+
+
+def _rows_text(rows: list[int]) -> str:
+    shown = ", ".join(str(r) for r in rows[:8]) + (f" and {len(rows) - 8} more" if len(rows) > 8 else "")
+    return ("row " if len(rows) == 1 else "rows ") + shown
 
 
 def assumed_variable(script: Script, name: str, at: int) -> Optional[Assignment]:

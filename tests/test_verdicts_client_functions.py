@@ -109,3 +109,17 @@ def test_a_client_passed_to_a_function_that_does_not_send_stays_unsent(tmp_path:
     result = runner.invoke(app, ["scan", str(tmp_path), "--jobs", "1", "-f", "json", "--no-cache"])
     (only,) = json.loads(result.stdout)["findings"]
     assert only["call"]["form"] == "client-without-send" and only["call"]["sent"] is False
+
+
+def test_a_send_written_with_braced_variables_is_found(tmp_path: Path) -> None:
+    # `${client}.Send( ${message} )`: the braced variable syntax some generators write (a missed send before).
+    (tmp_path / "job.ps1").write_text(
+        "$_client = New-Object Net.Mail.SmtpClient\n$_client.Host = 'smtp.office365.com'\n$_client.EnableSsl = $true\n"
+        "$_client.Credentials = $k\n$_note = New-Object Net.Mail.MailMessage\n$_note.From = 'ops@tailspin.example'\n"
+        "try {\n    ${_client}.Send( ${_note} )\n} finally {\n    ${_client}.Dispose()\n}\n"
+    )
+    result = runner.invoke(app, ["scan", str(tmp_path), "--jobs", "1", "-f", "json", "--no-cache"])
+    (send,) = json.loads(result.stdout)["findings"]
+    assert send["call"]["sent"] is True and send["line"] == 8
+    assert send["assessment"]["breaks"] is True and send["sender"] == "ops@tailspin.example"
+    assert send["fix"]["applicability"] == "safe"

@@ -106,7 +106,24 @@ def value_param(script: Script, name: str, text: str, kind: BindKind, at: int, l
         bound.provenance, bound.source = found.provenance, found.source
     elif found is not None and found.origin:
         bound.reason, bound.provenance, bound.source = found.origin, found.provenance, found.source  # e.g. a config file outside the tree
+        if found.alternatives:
+            set_alternatives(bound, found.alternatives)
     return bound
+
+
+# The settings a verdict depends on: when configuration rows disagree on one of them, each value is
+# assessed. Rows that differ on a recipient or subject are ordinary run-time values.
+VERDICT_PARAMS = ("SmtpServer", "Port", "UseSsl", "Credential", "UseDefaultCredentials")
+
+
+def set_alternatives(bound: BoundParam, alternatives: list[tuple[str, int, object]]) -> None:
+    """Configuration rows that disagree on a setting the verdict depends on: the param holds no one
+    value (unresolved, each row's value kept); the call is assessed once per distinct value and the
+    worst verdict is its verdict."""
+    if bound.name not in VERDICT_PARAMS:
+        return
+    bound.kind = BindKind.UNRESOLVED
+    bound.alternatives = [(path, row, value if isinstance(value, (str, int, bool)) else None) for path, row, value in alternatives]
 
 
 def _assignment_param(name: str, assignment: Assignment, kind: BindKind, reason: str) -> BoundParam:

@@ -133,7 +133,9 @@ def member_uses(script: Script, variable: str, after: int, before: Optional[int]
     code = script.code
     text = script.text
     end_limit = len(code) if before is None else before
-    pattern = re.compile(r"(?i)(?<![\w$:])\$(?:script:|global:|local:)?" + re.escape(variable) + r"((?:\.[\w]+)+)[ \t]*(\(|=(?!=))?")
+    name = r"(?:script:|global:|local:)?" + re.escape(variable)
+    # `$smtp.Send(…)` and the braced form `${smtp}.Send(…)`.
+    pattern = re.compile(r"(?i)(?<![\w$:])\$(?:" + name + r"(?![\w:])|\{" + name + r"\})((?:\.[\w]+)+)[ \t]*(\(|=(?!=))?")
     uses: list[MemberUse] = []
     for m in pattern.finditer(code, after, end_limit):
         member = m.group(1)[1:]

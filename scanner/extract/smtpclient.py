@@ -14,6 +14,7 @@ from scanner.extract.commands import (
     bind_arguments,
     find_command_sites,
     lex_call,
+    set_alternatives,
 )
 from scanner.extract.objects import (
     Construction,
@@ -96,6 +97,8 @@ def _value_param(script: Script, name: str, span: tuple[int, int], reason: str) 
             bound.provenance, bound.source = found.provenance, found.source
         elif found is not None and found.origin:
             bound.reason, bound.provenance, bound.source = f"{reason}; {found.origin}", found.provenance, found.source
+            if found.alternatives:
+                set_alternatives(bound, found.alternatives)
     return bound
 
 
@@ -410,11 +413,12 @@ def _send_call(
         message_text = text[args[0][0] : args[0][1]].strip()
         params["MailMessage"] = BoundParam("MailMessage", message_text, BindKind.EXPRESSION, None, line=script.line_of(args[0][0]))
         passed = _site_argument(through, message_text)
-        var = re.fullmatch(r"\$(?:script:|global:|local:)?([\w]+)", passed.text.strip() if passed is not None else message_text)
+        var = re.fullmatch(r"\$(?:script:|global:|local:)?([\w]+)|\$\{(?:script:|global:|local:)?([\w]+)\}", passed.text.strip() if passed is not None else message_text)
         message = None
         if var:
             where = at if passed is not None else use.start
-            candidates = [m for m in messages if m.variable == var.group(1).lower() and m.start < where and script.structure.visible_from(m.start, where)]
+            written = (var.group(1) or var.group(2)).lower()
+            candidates = [m for m in messages if m.variable == written and m.start < where and script.structure.visible_from(m.start, where)]
             message = candidates[-1] if candidates else None
         else:
             inline = [m for m in messages if args[0][0] <= m.start < args[0][1]]
