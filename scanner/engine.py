@@ -8,6 +8,7 @@ import hashlib
 import os
 import re
 from collections import deque
+from itertools import islice
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -648,7 +649,7 @@ class _LazyPool:
 def _in_order(
     pool: _LazyPool,
     work: Callable[..., list[T]],
-    items: Sequence[object],
+    items: Union[Sequence[object], Iterator[object]],
     jobs: int,
     *args: object,
     largest: int = 32,
@@ -663,7 +664,9 @@ def _in_order(
     """
     from concurrent.futures.process import BrokenProcessPool
 
-    size = max(1, min(largest, len(items) // (jobs * 8) or 1))
+    # An iterator (files streamed from discovery) is cut into chunks of `largest`; a list of known
+    # length into smaller chunks when it is short, so that every worker gets a share.
+    size = max(1, min(largest, len(items) // (jobs * 8) or 1)) if isinstance(items, Sequence) else largest
     window: deque[tuple[list[object], Optional[Future[list[T]]]]] = deque()
 
     def submit(chunk: list[object]) -> Optional[Future[list[T]]]:
@@ -698,8 +701,11 @@ def _in_order(
             out.extend(alone(item))
         return out
 
-    for i in range(0, len(items), size):
-        chunk = list(items[i : i + size])
+    source = iter(items)
+    while True:
+        chunk = list(islice(source, size))
+        if not chunk:
+            break
         window.append((chunk, submit(chunk)))
         if len(window) >= jobs * 4:
             yield from collect(*window.popleft())
@@ -735,63 +741,86 @@ def _stat_index(root: Path, options: ScanOptions):  # type: ignore[no-untyped-de
     return StatIndex.load(options.cache_dir or default_cache_dir(), str(root.resolve()), options.salt())
 
 
-class _Subset(Sequence[tuple[str, str]]):
-    """(path, relative path) of the files still to analyse, without copying the lists of every file."""
-
-    def __init__(self, files: list[str], rels: list[str], indexes: list[int]) -> None:
-        self.files = files
-        self.rels = rels
-        self.indexes = indexes
-
-    def __len__(self) -> int:
-        return len(self.indexes)
-
-    def __getitem__(self, item):  # type: ignore[no-untyped-def, override]
-        if isinstance(item, slice):
-            return [(self.files[i], self.rels[i]) for i in self.indexes[item]]
-        i = self.indexes[item]
-        return self.files[i], self.rels[i]
+# Files read before the first is handed to the pool: a tree this small is cut into chunks by its
+# known length (every worker gets some); a larger one streams from discovery into the pool, so the
+# workers start while the walk is still listing folders.
+_STREAM_AFTER = 512
 
 
 def _indexed_outcomes(  # type: ignore[no-untyped-def]
-    files: list[str], rels: list[str], root: Path, options: ScanOptions, index, stats: list[Optional[tuple[int, int, int]]], pools: Optional[_LazyPool] = None
+    discovered: Iterator[tuple[str, str]], files: list[str], rels: list[str], root: Path, options: ScanOptions, index,
+    stats: list[Optional[tuple[int, int, int]]], pools: Optional[_LazyPool] = None
 ) -> Iterator[FileOutcome]:
-    """Outcomes in file order: unchanged files (same size, mtime, inode) come from the stat index
-    and the cache without being read; the others go through the worker pool."""
+    """Outcomes in discovery order: unchanged files (same size, mtime, inode) come from the stat index
+    and the cache without being read; the others go through the worker pool as discovery finds them.
+    ``files``, ``rels`` and ``stats`` are filled as the walk goes."""
     from scanner.serialize import from_data
 
-    known: dict[int, FileOutcome] = {}
-    todo: list[int] = []
     cache = None
     if index is not None:
         from scanner.cache import ResultCache, default_cache_dir
 
         cache = ResultCache(options.cache_dir or default_cache_dir())
-    for i, (path, rel) in enumerate(zip(files, rels)):
+    # (position, outcome) in discovery order; None: the next outcome computed by the pool.
+    pending: deque[tuple[int, Optional[FileOutcome]]] = deque()
+    feed: deque[tuple[str, str]] = deque()
+
+    def pull() -> bool:
+        """Take the next discovered file: answered from the index, or queued for analysis."""
+        item = next(discovered, None)
+        if item is None:
+            return False
+        path, rel = item
+        i = len(files)
+        files.append(path)
+        rels.append(rel)
+        stats.append(None)
         if index is not None and cache is not None:
             try:
                 st = os.stat(path)
             except OSError:
-                todo.append(i)
-                continue
-            stat = (st.st_size, st.st_mtime_ns, st.st_ino)
-            stats[i] = stat
-            key = index.lookup(rel, stat)
-            if key == "-":
-                known[i] = FileOutcome(rel, stat=stat)
-                continue
-            if key:
-                payload = cache.get(key)
-                if payload is not None:
-                    try:
-                        known[i] = from_data(FileOutcome, payload)
-                        continue
-                    except (TypeError, ValueError, KeyError):
-                        pass
-        todo.append(i)
-    computed = _outcomes(_Subset(files, rels, todo), root, options, pools) if todo else iter(())
-    for i in range(len(files)):
-        outcome = known.pop(i, None)
+                st = None
+            if st is not None:
+                stat = (st.st_size, st.st_mtime_ns, st.st_ino)
+                stats[i] = stat
+                key = index.lookup(rel, stat)
+                if key == "-":
+                    pending.append((i, FileOutcome(rel, stat=stat)))
+                    return True
+                if key:
+                    payload = cache.get(key)
+                    if payload is not None:
+                        try:
+                            pending.append((i, from_data(FileOutcome, payload)))
+                            return True
+                        except (TypeError, ValueError, KeyError):
+                            pass
+        pending.append((i, None))
+        feed.append((path, rel))
+        return True
+
+    def todo() -> Iterator[tuple[str, str]]:
+        while True:
+            while not feed:
+                if not pull():
+                    return
+            yield feed.popleft()
+
+    # A small tree is handed over as a list (its length decides the chunks); a large one streams.
+    head: list[tuple[str, str]] = []
+    stream = todo()
+    for item in stream:
+        head.append(item)
+        if len(head) >= _STREAM_AFTER:
+            break
+    if len(head) < _STREAM_AFTER:
+        computed = _outcomes(head, root, options, pools) if head else iter(())
+    else:
+        from itertools import chain
+
+        computed = _outcomes_streamed(chain(head, stream), root, options, pools)
+    while pending or pull():
+        i, outcome = pending.popleft()
         if outcome is None:
             outcome = next(computed)
             if outcome.stat != (0, 0, 0):
@@ -799,6 +828,26 @@ def _indexed_outcomes(  # type: ignore[no-untyped-def]
             if index is not None and outcome.error is None and outcome.stat != (0, 0, 0) and not outcome.dependencies:
                 index.record(outcome.rel, outcome.stat, outcome.cache_key or "-")
         yield outcome
+
+
+def _outcomes_streamed(items: Iterator[tuple[str, str]], root: Path, options: ScanOptions, pools: Optional[_LazyPool]) -> Iterator[FileOutcome]:
+    """``_outcomes`` for a stream of files of unknown length (more than _STREAM_AFTER)."""
+    pool = pools.get(_STREAM_AFTER) if pools is not None else None
+    if pool is None:
+        _init_worker(root, options)
+        for path, rel in items:
+            yield analyze_file(path, rel)
+        return
+    rels: deque[str] = deque()
+
+    def tracked() -> Iterator[tuple[str, str]]:
+        for item in items:
+            rels.append(item[1])
+            yield item
+
+    for packed in _in_order(pool, analyze_chunk, tracked(), options.jobs, crashed=_crashed_file):
+        rel = rels.popleft()
+        yield FileOutcome(rel, stat=packed) if isinstance(packed, tuple) else packed
 
 
 def scan(
@@ -814,28 +863,32 @@ def scan(
         root = paths[0] if len(paths) == 1 and paths[0].is_dir() else Path(os.path.commonpath([p.resolve() for p in paths])) if paths else Path.cwd()
         if root.is_file():
             root = root.parent
-    errors: list[FileError] = []
+    errors: list[FileError] = []  # the walk's, then the files' (in file order)
+    file_errors: list[FileError] = []
     files: list[str] = []
     rels: list[str] = []
-    for item in discover(paths, root, options.excludes, options.respect_gitignore):
-        if item.error is not None:
-            errors.append(item.error)
-        elif item.file is not None:
-            files.append(item.file)
-            rels.append(item.rel)
+    by_rel: dict[str, str] = {}
+
+    def discovered() -> Iterator[tuple[str, str]]:
+        for item in discover(paths, root, options.excludes, options.respect_gitignore):  # type: ignore[arg-type]
+            if item.error is not None:
+                errors.append(item.error)
+            elif item.file is not None:
+                by_rel[item.rel] = item.file
+                yield item.file, item.rel
+
     findings: list[Finding] = []
     unused: list[UnusedSuppression] = []
     wrappers: list[WrapperDef] = []
     failed = 0
     index = _stat_index(root, options)
-    stats: list[Optional[tuple[int, int, int]]] = [None] * len(files)
+    stats: list[Optional[tuple[int, int, int]]] = []
     registry = SecretRegistry()
-    by_rel = dict(zip(rels, files))
     cache_keys: dict[str, str] = {}
     with _LazyPool(root, options) as pools:
-        for done, outcome in enumerate(_indexed_outcomes(files, rels, root, options, index, stats, pools), 1):
+        for done, outcome in enumerate(_indexed_outcomes(discovered(), files, rels, root, options, index, stats, pools), 1):
             if outcome.error is not None:
-                errors.append(outcome.error)
+                file_errors.append(outcome.error)
                 failed += 1
             if outcome.secrets and not outcome.values and outcome.rel in by_rel:
                 outcome.values = values_of_file(by_rel[outcome.rel], outcome.rel, options.max_bytes)  # a cached result: values are never stored
@@ -847,6 +900,7 @@ def scan(
             wrappers.extend(outcome.wrappers)
             if progress is not None:
                 progress(done, len(files))
+        errors.extend(file_errors)
         if wrappers:
             link_wrapper_call_sites(files, rels, stats, wrappers, findings, options.max_bytes, index, pools, options.estate)
     if index is not None:

@@ -380,3 +380,54 @@ def test_cache_entries_of_the_format_before_masking_by_value_are_never_read_and_
     assert not path.exists()
     cache.put(key, {"snippet": "***"})
     assert cache.get(key) == {"snippet": "***"}
+
+
+def test_a_tree_streamed_from_discovery_into_the_pool_gives_the_same_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past a few hundred files the walk feeds the workers as it goes: order, errors, wrapper call
+    sites and a warm re-scan come out as with one process."""
+    import time as _time
+
+    from scanner import engine
+
+    root = tmp_path / "tree"
+    count = engine._STREAM_AFTER + 150
+    for i in range(count):
+        folder = root / f"d{i % 7}"
+        folder.mkdir(parents=True, exist_ok=True)
+        if i % 50 == 0:
+            body = f"Send-MailMessage -To t{i}@contoso.com -From f@contoso.com -SmtpServer smtp.office365.com -UseSsl -Credential $c\n"
+        elif i % 97 == 0:
+            body = "Send-Notice -Server smtp.office365.com\n"
+        else:
+            body = f"Get-ChildItem -Path C:\\\\logs\\\\{i} | Remove-Item\n"
+        (folder / f"s{i:04d}.ps1").write_text(body, encoding="utf-8")
+    (root / "d0" / "lib.ps1").write_text(
+        "function Send-Notice($Server) { Send-MailMessage -To a@contoso.com -From b@contoso.com -SmtpServer $Server }\n",
+        encoding="utf-8",
+    )
+    (root / "d3" / "bad.ps1").write_bytes(b"\xff\xfe\x00\xd8")  # UTF-16 with a lone surrogate: an error entry or a finding-free file
+    past = _time.time() - 3600
+    for path in root.rglob("*.ps1"):
+        os.utime(path, (past, past))
+
+    def summary(result):  # type: ignore[no-untyped-def]
+        return ([(f.location.path, f.location.line, f.rule, f.fingerprint, len(f.related)) for f in result.findings],
+                [(e.path, e.message) for e in result.errors], result.files_scanned, result.scanned_paths)
+
+    streamed: list[int] = []
+    real = engine._outcomes_streamed
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        streamed.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_outcomes_streamed", counting)
+    one = scan([root], ScanOptions(jobs=1, use_cache=False))
+    two = scan([root], ScanOptions(jobs=2, use_cache=False))
+    assert streamed == [1, 1], "both scans streamed the walk"
+    assert len(one.scanned_paths) == count + 2
+    assert summary(two) == summary(one)
+    assert any(f.call is not None and f.call.form == "wrapper-call-site" for f in one.findings)
+    cold = scan([root], ScanOptions(jobs=2, cache_dir=tmp_path / "cache"))
+    warm = scan([root], ScanOptions(jobs=2, cache_dir=tmp_path / "cache"))
+    assert summary(cold) == summary(one) == summary(warm)
