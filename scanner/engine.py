@@ -300,7 +300,7 @@ _PARAM_NAME = re.compile(r"(?i)(?:^|[(,\]\s])\s*(?:\[[^\]]*\]\s*)*\$(\w+)")
 
 def function_parameters(script: Script, function: object) -> list[str]:
     """Parameter names of a function, in declaration order: `function f($a, $b)` or its `param(…)` block."""
-    from scanner.lexer import LexError, skip_balanced, split_arguments
+    from scanner.lexer import LexError, split_arguments
 
     text = script.text
     name_end, body = function.name_end, function.body  # type: ignore[attr-defined]
@@ -310,7 +310,7 @@ def function_parameters(script: Script, function: object) -> list[str]:
     if paren >= 0:
         start = name_end + paren
         try:
-            close = skip_balanced(text, start)
+            close = script.structure.balanced_end(start)
             spans = split_arguments(text, start + 1, close - 1)
         except LexError:
             spans = []

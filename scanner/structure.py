@@ -57,6 +57,8 @@ _CONDITIONAL_WORDS = {
 _PLAIN_WORDS = {"try", "finally", "begin", "process", "end", "dynamicparam", "clean", "param"}
 _FUNCTION = re.compile(r"(function|filter|workflow)\s+([^\s(){}]+)\s*(\([^)]*\)\s*)?\{")
 _BRACES = re.compile(r"[{}]")
+_BRACKETS = re.compile(r"`.|\$\{|[(){}\[\]]", re.S)
+_CLOSER = {"(": ")", "{": "}", "[": "]"}
 _WORD_BEFORE = re.compile(r"([\w-]+)\s*$")
 _PARAM_BLOCK = re.compile(r"\bparam\s*\(")
 _LINE_START = re.compile(r"^", re.M)
@@ -96,6 +98,43 @@ class Structure:
     def param_blocks(self) -> list[tuple[int, int]]:
         return self._find_param_blocks()
 
+    @cached_property
+    def _bracket_ends(self) -> dict[int, int]:
+        """For each opening bracket of the code, the offset just past its match, as lexer.skip_balanced
+        finds it on the text: one pass over the masked code (strings and comments are already blank;
+        `${name}` and backtick escapes are skipped the same way, a closer that does not match the
+        innermost opener is passed over)."""
+        code = self.code
+        n = len(code)
+        ends: dict[int, int] = {}
+        stack: list[tuple[int, str]] = []
+        skip_to = -1
+        for m in _BRACKETS.finditer(code):
+            j = m.start()
+            if j < skip_to:
+                continue
+            c = code[j]
+            if c == "`":
+                continue  # an escaped character (the match took it)
+            if c == "$":  # ${name}: to the first closing brace
+                close = code.find("}", j + 2)
+                skip_to = n if close < 0 else close + 1
+                continue
+            if c in "({[":
+                stack.append((j, _CLOSER[c]))
+            elif stack and c == stack[-1][1]:
+                ends[stack.pop()[0]] = j + 1
+        return ends
+
+    def balanced_end(self, opener: int) -> int:
+        """``lexer.skip_balanced(text, opener)`` for a bracket of the code, from one pass per script."""
+        end = self._bracket_ends.get(opener)
+        if end is None:
+            if self.code[opener] != self.text[opener]:
+                return skip_balanced(self.text, opener)  # a bracket inside a string or comment: the lexer's own answer
+            raise LexError(f"unclosed '{self.text[opener]}'", opener)
+        return end
+
     # ---- positions
 
     def line_col(self, offset: int) -> tuple[int, int]:
@@ -121,7 +160,7 @@ class Structure:
                 continue
             brace = m.end() - 1
             try:
-                end = skip_balanced(self.text, brace)
+                end = self.balanced_end(brace)
             except LexError:
                 end = len(self.text)
             name = self.code[m.start(2) : m.end(2)]
@@ -190,7 +229,7 @@ class Structure:
         spans = []
         for m in _PARAM_BLOCK.finditer(self.code_lower):
             try:
-                spans.append((m.start(), skip_balanced(self.text, m.end() - 1)))
+                spans.append((m.start(), self.balanced_end(m.end() - 1)))
             except LexError:
                 continue
         return spans
@@ -297,7 +336,7 @@ def statement_end(structure: Structure, start: int) -> int:
         c = text[i]
         try:
             if c in "({[":
-                i = skip_balanced(text, i)
+                i = structure.balanced_end(i)
             elif c in ";)}":
                 return i
             elif c in "\r\n":

@@ -103,7 +103,7 @@ def _all_constructions(script: Script) -> list[tuple[str, str, Construction]]:
         for m in _STATIC_NEW.finditer(script.code):
             paren = m.end() - 1
             try:
-                close = skip_balanced(text, paren)
+                close = script.structure.balanced_end(paren)
             except LexError:
                 close = len(text)
             construction = Construction(m.group(1), m.start(), close, split_arguments(text, paren + 1, close - 1), form="static-new")
@@ -144,7 +144,7 @@ def member_uses(script: Script, variable: str, after: int, before: Optional[int]
         if op == "(":
             paren = m.end() - 1
             try:
-                close = skip_balanced(text, paren)
+                close = script.structure.balanced_end(paren)
             except LexError:
                 continue
             use.is_call = True
