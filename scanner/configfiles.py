@@ -203,15 +203,20 @@ def _parse(kind: str, text: str) -> Any:
         return yaml.safe_load(text)
     if kind == "stringdata":
         return _string_data(text)
-    if kind == "csv":
+    if kind == "csv" or kind.startswith("csv:"):
         import csv
         import io
 
-        return list(csv.DictReader(io.StringIO(text)))
+        options = json.loads(kind[4:]) if kind.startswith("csv:") else {}
+        delimiter = options.get("delimiter", ",")
+        header = options.get("header")
+        return list(csv.DictReader(io.StringIO(text), fieldnames=header, delimiter=delimiter))
     if kind == "psd1":
         return _psd1(text)
     if kind.startswith("keyvalue:"):
         return _key_values(text, kind)
+    if kind.startswith("keymatch:"):
+        return _key_matches(text, kind)
     raise ValueError(kind)
 
 
@@ -337,6 +342,40 @@ def _command_path(text: str, command_end: int) -> Optional[str]:
     return None
 
 
+def _csv_options(arguments: str) -> Optional[dict[str, Any]]:
+    """Import-Csv's -Delimiter and -Header as written ({} when neither), None when they are not constants."""
+    from scanner.resolve import static_value
+
+    quote = ""
+    for i, c in enumerate(arguments):  # this command's arguments only: up to a `|`, `;` or line end outside quotes
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c in "|;\r\n":
+            arguments = arguments[:i]
+            break
+    options: dict[str, Any] = {}
+    if re.search(r"(?i)(?<![\w-])-UseCulture\b", arguments):
+        return None
+    delimiter = re.search(r"(?i)(?<![\w-])-Delimiter(?::|\s+)\s*('[^']*'|\"[^\"$]*\"|[^\s'\"]+)", arguments)
+    if delimiter:
+        value = static_value(delimiter.group(1), argument_mode=True)
+        if not isinstance(value, str) or len(value) != 1:
+            return None
+        options["delimiter"] = value
+    header = re.search(r"(?i)(?<![\w-])-Header(?::|\s+)\s*((?:(?:'[^']*'|\"[^\"$]*\"|[\w.-]+)\s*,\s*)*(?:'[^']*'|\"[^\"$]*\"|[\w.-]+))", arguments)
+    if header:
+        value = static_value(header.group(1), argument_mode=True)
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            return None
+        options["header"] = names
+    elif re.search(r"(?i)(?<![\w-])-Header\b", arguments):
+        return None
+    return options
+
+
 def loaded_node(script: Script, text: str, at: int, xml_cast: bool = False) -> Optional[ConfigNode]:
     """The configuration a value expression loads, if it is one of the recognised forms."""
     t = text.strip()
@@ -353,6 +392,11 @@ def loaded_node(script: Script, text: str, at: int, xml_cast: bool = False) -> O
     if imported:
         kind = {"import-powershelldatafile": "psd1", "import-csv": "csv", "import-localizeddata": "psd1"}[imported.group(1).lower()]
         path = _command_path(t, imported.end())
+        if kind == "csv" and path:
+            options = _csv_options(t[imported.end() :])
+            if options is None:
+                return None  # -UseCulture, or a delimiter / header computed at run time: the columns are not known
+            kind = "csv:" + json.dumps(options, sort_keys=True) if options else "csv"
         return load(script, kind, path, at) if path else None
     convert = _CONVERT.search(t)
     content = _GET_CONTENT.search(t)
@@ -508,14 +552,20 @@ def _lines_source(script: Script, block_start: int, depth: int = 0) -> Optional[
     if span is not None:
         text, at = script.text[span[0] : span[1]], span[0]
     else:
-        head_start = max(0, block_start - 400)
-        m = None
-        for m in _LOOP_HEAD.finditer(script.code, head_start, block_start):
-            pass
-        if m is None:
+        # `foreach (<var> in <expr>) {`: the parenthesis right before the block must be the foreach's.
+        from scanner.structure import matching_open_paren
+
+        close = block_start - 1
+        while close >= 0 and script.code[close] in " \t\r\n":
+            close -= 1
+        if close < 0 or script.code[close] != ")":
             return None
-        close = script.text.rfind(")", m.end(), block_start)
-        if close < 0 or script.code[close + 1 : block_start].strip():
+        opening = matching_open_paren(script.code, close)
+        m = None
+        for candidate in _LOOP_HEAD.finditer(script.code, max(0, opening - 16), close):
+            if script.code.find("(", candidate.start()) == opening:
+                m = candidate
+        if m is None:
             return None
         text, at = script.text[m.end() : close], m.end()
     text = text.strip()
@@ -544,7 +594,8 @@ def key_value_table(script: Script, name: str, found: Any, at: int) -> Optional[
     `Get-Content f | ForEach-Object { $k, $v = $_ -split '=', 2; $cfg[$k.Trim()] = $v.Trim() }`,
     `foreach ($line in Get-Content f) { $p = $line.Split('='); $h[$p[0]] = $p[1] }`, `-split '\\s*=\\s*'`.
     The file is read as the loop reads it: `[Section]` lines, comments and lines without `=` add no key."""
-    if found.text.strip() not in ("@{}", "[ordered]@{}", "[hashtable]@{}") and not re.fullmatch(r"(?i)New-Object\s+(?:-TypeName\s+)?(?:System\.Collections\.)?Hashtable", found.text.strip()):
+    empty = r"(?i)(?:\[(?:ordered|hashtable|System\.Collections\.Hashtable)\]\s*)?@\{\s*\}|New-Object\s+(?:-TypeName\s+)?(?:System\.Collections\.)?Hashtable"
+    if not re.fullmatch(empty, found.text.strip()):
         return None
     write = re.compile(_TABLE_WRITE.format(name=re.escape(name)))
     for m in write.finditer(script.code, found.start, at):
@@ -554,6 +605,9 @@ def key_value_table(script: Script, name: str, found: Any, at: int) -> Optional[
             if block in outer:
                 break
             body = script.text[block.start : block.end]
+            matched = _match_table(script, name, block, m.start())
+            if matched is not None:
+                return matched
             split = _SPLIT_EQUALS.search(body)  # on the text: the masked code blanks the quoted '='
             if split is None:
                 continue
@@ -567,6 +621,84 @@ def key_value_table(script: Script, name: str, found: Any, at: int) -> Optional[
             if node is not None:
                 return node
     return None
+
+
+_MATCHES_REF = r"\$matches\s*(?:\[\s*(?:(\d+)|'(\w+)'|\"(\w+)\")\s*\]|\.(\w+))"
+_SWITCH_FILE = re.compile(r"(?i)\bswitch\s+(?:-(?:Regex|CaseSensitive|Wildcard|Exact)\s+)*-File(?=\s)")
+
+
+def _match_table(script: Script, name: str, block: Any, write_at: int) -> Optional[ConfigNode]:
+    """`if ($line -match '^(.+?)=(.*)$') { $h[$matches[1]] = $matches[2] }` in a line loop, or the same
+    in `switch -Regex -File f { '^(.+?)=(.*)$' { … } }`: the file's lines run through the script's pattern."""
+    statement_end = script.text.find("\n", write_at)
+    statement = script.text[write_at : statement_end if statement_end >= 0 else len(script.text)]
+    refs = re.match(r"(?i)\$(?:script:|global:|local:)?" + re.escape(name) + r"\[\s*(?P<k>" + _MATCHES_REF + r")(?P<kt>\.Trim\(\))?\s*\]\s*=\s*(?P<v>" + _MATCHES_REF + r")(?P<vt>\.Trim\(\))?", statement)
+    if refs is None:
+        return None
+
+    def ref(text: str) -> Union[int, str]:
+        g = re.match(r"(?i)" + _MATCHES_REF, text)
+        assert g is not None
+        return int(g.group(1)) if g.group(1) else (g.group(2) or g.group(3) or g.group(4))
+
+    pattern: Optional[str] = None
+    source: Optional[tuple[str, int]] = None
+    head = script.text[max(0, block.start - 300) : block.start]
+    case = re.search(r"(['\"])((?:(?!\1).)+)\1\s*$", head)
+    parent = script.structure.blocks[block.parent] if block.parent >= 0 else None
+    if case and parent is not None:
+        switch = None
+        for switch in _SWITCH_FILE.finditer(script.code, max(0, parent.start - 300), parent.start):
+            pass
+        if switch is not None and re.search(r"(?i)-Regex\b", script.code[switch.start() : switch.end()]):
+            start = switch.end()
+            while start < parent.start and script.text[start] in " \t":
+                start += 1  # on the text: the masked code blanks the quoted path
+            try:
+                end = scan_primary(script.text, start)
+            except LexError:
+                return None
+            pattern, source = case.group(2), (script.text[start:end], start)
+    if pattern is None:
+        # The loop over the lines, then the last `-match 'pattern'` before the write inside it.
+        loop = next((b for b in reversed(script.structure.enclosing(write_at)) if _lines_source(script, b.start) is not None), None)
+        if loop is None:
+            return None
+        test = None
+        for test in re.finditer(r"(?i)-c?i?match\s*(['\"])((?:(?!\1).)+)\1", script.text[loop.start : write_at]):
+            pass
+        if test is None:
+            return None
+        pattern = test.group(2)
+        source = _lines_source(script, loop.start)
+    if source is None or pattern is None:
+        return None
+    python = re.sub(r"\(\?<(\w+)>", r"(?P<\1>", pattern)
+    try:
+        re.compile(python)
+    except re.error:
+        return None
+    options = {"pattern": python, "key": ref(refs.group("k")), "value": ref(refs.group("v")), "trim": [bool(refs.group("kt")), bool(refs.group("vt"))]}
+    return load(script, "keymatch:" + json.dumps(options, sort_keys=True), source[0], source[1])
+
+
+def _key_matches(text: str, kind: str) -> dict[str, Any]:
+    """The table a `-match` loop builds: each line the pattern matches (case-insensitively, as -match) adds a key."""
+    options = json.loads(kind.split(":", 1)[1])
+    pattern = re.compile(options["pattern"], re.I)
+    out: dict[str, Any] = {}
+    for line in text.splitlines():
+        m = pattern.search(line)
+        if m is None:
+            continue
+        try:
+            key, value = m.group(options["key"]), m.group(options["value"])
+        except IndexError:
+            return {}  # the script reads a group its pattern does not have
+        if key is None:
+            continue
+        out[key.strip() if options["trim"][0] else key] = value.strip() if options["trim"][1] and value is not None else value
+    return out
 
 
 def _key_values(text: str, kind: str) -> dict[str, Any]:

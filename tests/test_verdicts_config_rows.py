@@ -52,6 +52,8 @@ SPLIT_LOOPS = {
     "ini split foreach": ("jobs/mail.conf", "Server", "purge@adatum.example", True),
     "ini split regex": ("jobs/relay.cfg", "host", "sync@adatum.example", False),
     "ini last wins": ("jobs/twice.ini", "SmtpServer", "dup@adatum.example", False),
+    "ini match loop": ("jobs/rotate.ini", "relay", "rotate@adatum.example", True),
+    "ini switch file": ("jobs/report.properties", "MailHost", "report@adatum.example", False),
 }
 
 
@@ -149,3 +151,23 @@ def test_rows_that_differ_only_between_relays_are_not_affected(tmp_path: Path) -
     assert finding["assessment"]["breaks"] is False
     assert "row 1 of hubs.csv: not affected (hub-a.wingtip.local)" in finding["assessment"]["verdict"]
     assert "row 2 of hubs.csv: not affected (hub-b.wingtip.local)" in finding["assessment"]["verdict"]
+
+
+def test_a_delimiter_and_a_header_are_read_as_import_csv_reads_them(rows: dict[str, dict[str, Any]]) -> None:
+    semicolon = rows["semicolon rows"]
+    assert semicolon["assessment"]["breaks"] is True
+    assert semicolon["call"]["params"]["SmtpServer"]["source"] == "regions/regions.csv: Server"
+    header = rows["header rows"]
+    assert header["assessment"]["breaks"] is False  # both relays are local hubs without a password
+    assert header["call"]["params"]["SmtpServer"]["source"] == "regions/hubs.txt: Relay"
+    assert "row 1 of regions/hubs.txt: not affected (hub-w.wingtip.local)" in header["assessment"]["verdict"]
+
+
+def test_a_culture_delimiter_is_not_guessed(tmp_path: Path) -> None:
+    (tmp_path / "r.csv").write_text("Server\nsmtp.office365.com\n")
+    (tmp_path / "job.ps1").write_text(
+        "Import-Csv \"$PSScriptRoot\\r.csv\" -UseCulture | ForEach-Object {\n"
+        "    Send-MailMessage -To a@wingtip.example -From b@wingtip.example -Subject s -SmtpServer $_.Server -UseSsl -Credential $c\n}\n"
+    )
+    (finding,) = _scan(tmp_path).values()
+    assert finding["assessment"]["breaks"] is None  # the list separator of the machine's culture decides the columns
