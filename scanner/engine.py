@@ -9,7 +9,6 @@ import os
 import re
 from collections import deque
 from itertools import islice
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, Sequence, TypeVar, Union
@@ -30,6 +29,8 @@ from scanner.redact import SecretRegistry
 from scanner.script import Script
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     from scanner.cache import StatIndex
 
 T = TypeVar("T")
@@ -629,6 +630,8 @@ class _LazyPool:
 
     def executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            from concurrent.futures import ProcessPoolExecutor  # only a scan with parallel work pays for it
+
             self._pool = ProcessPoolExecutor(max_workers=self.options.jobs, initializer=_init_worker, initargs=(self.root, self.options))
         return self._pool
 

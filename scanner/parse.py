@@ -6,12 +6,17 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-import tree_sitter
-import tree_sitter_powershell
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when a file is parsed: a warm re-scan or a report parses nothing
+    import tree_sitter
 
 
 @lru_cache(maxsize=1)
 def _parser() -> tree_sitter.Parser:
+    import tree_sitter
+    import tree_sitter_powershell
+
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 
 
@@ -71,6 +76,9 @@ class ParsedSource:
 
 @lru_cache(maxsize=1)
 def _query() -> tree_sitter.Query:
+    import tree_sitter
+    import tree_sitter_powershell
+
     language = tree_sitter.Language(tree_sitter_powershell.language())
     return tree_sitter.Query(language, "(ERROR) @error (MISSING) @missing")
 
@@ -84,6 +92,8 @@ def parse_source(text: str) -> ParsedSource:
     if not tree.root_node.has_error:
         return parsed
     # A query runs in C; walking every node in Python would cost as much as the parse itself.
+    import tree_sitter
+
     captures = tree_sitter.QueryCursor(_query()).captures(tree.root_node)
     for key in ("error", "missing"):
         for node in captures.get(key, []):
