@@ -128,15 +128,23 @@ def test_patched_call_without_credential_runs_and_the_parser_agrees() -> None:
 
 
 @pytest.mark.pwsh
-def test_recipient_helper_keeps_a_quoted_display_name_with_a_comma() -> None:
+def test_recipient_helper_reads_each_string_as_one_address_like_send_mailmessage() -> None:
+    # Send-MailMessage: new MailAddress(s) per string. A quoted name with a comma is one recipient; 'a, b' is what
+    # MailAddress makes of it (b with the display name 'a,'), 'a,b' is refused (FormatException, collected) and
+    # the others still count. -List splits like MailAddressCollection.Add (SmtpClient's MailMessage(from, to)).
     script = _RECIPIENT_HELPER + (
-        "$r = @(ConvertTo-GraphRecipient -Address @('\"Doe, John\" <j@contoso.com>', 'a@contoso.com, b@contoso.com'))\n"
-        "ConvertTo-Json -InputObject $r -Depth 5 -Compress\n")
+        "$errors = New-Object System.Collections.ArrayList\n"
+        "$r = @(ConvertTo-GraphRecipient -Address @('\"Doe, John\" <j@contoso.com>', 'a@contoso.com,b@contoso.com', "
+        "'c@contoso.com') -Errors $errors)\n"
+        "$l = @(ConvertTo-GraphRecipient -Address @('a@contoso.com, b@contoso.com') -List)\n"
+        "ConvertTo-Json -InputObject @{ r = $r; l = $l; e = @($errors | ForEach-Object { $_.GetType().Name }) } -Depth 5 -Compress\n")
     run = run_pwsh(script, timeout=120)
     assert run.returncode == 0, run.stderr
-    recipients = json.loads(run.stdout)
-    assert [r["emailAddress"]["address"] for r in recipients] == ["j@contoso.com", "a@contoso.com", "b@contoso.com"]
-    assert recipients[0]["emailAddress"]["name"] == "Doe, John"
+    answer = json.loads(run.stdout)
+    assert [r["emailAddress"]["address"] for r in answer["r"]] == ["j@contoso.com", "c@contoso.com"]
+    assert answer["r"][0]["emailAddress"]["name"] == "Doe, John"
+    assert answer["e"] == ["FormatException"]
+    assert [r["emailAddress"]["address"] for r in answer["l"]] == ["a@contoso.com", "b@contoso.com"]
 
 
 def _message_script(text: str) -> str:
@@ -208,20 +216,7 @@ FAILING_GRAPH = "function Invoke-RestMethod { throw 'Graph answered 403 ErrorAcc
 
 
 def _run_inline(body: str) -> tuple[list[str], object]:
-    import os
-    import tempfile
-    from pathlib import Path
-
-    text = FAILING_GRAPH + body
-    result = patch(text, FixStyle.INLINE, unsafe=True)
-    assert all(fix.applied for fix in result.fixes if fix.call.sent), [f.refused or f.reason for f in result.fixes]
-    with tempfile.TemporaryDirectory() as folder:
-        module = Path(folder) / "Smtp2Graph"
-        module.mkdir()
-        (module / "Smtp2Graph.psm1").write_text("function Get-Smtp2GraphToken { 'token' }\n", encoding="utf-8")
-        env = dict(os.environ, PSModulePath=folder + os.pathsep + os.environ.get("PSModulePath", ""))
-        run = run_pwsh(result.patched, timeout=120, env=env)
-    return run.stdout.splitlines(), run
+    return _run_inline_with(FAILING_GRAPH, body)
 
 
 @pytest.mark.pwsh
@@ -348,3 +343,83 @@ def test_inline_rewrite_in_an_expression_is_parenthesised() -> None:
             "[void]$smtp.Send($msg)\n")
     result = patch(text, FixStyle.INLINE, unsafe=True)
     assert "[void](& {" in result.patched
+
+
+# --------------------------------------------------------------------------- oracle F10 / P4: addresses and $? inline
+
+RECORDING_GRAPH = ("$global:graphSent = New-Object System.Collections.ArrayList\n"
+                   "function Invoke-RestMethod { param($Method, $Uri, $Headers, $ContentType, $Body)\n"
+                   "  $request = [System.Text.Encoding]::UTF8.GetString($Body) | ConvertFrom-Json\n"
+                   "  $null = $global:graphSent.Add((@($request.message.toRecipients | ForEach-Object { $_.emailAddress.address }) -join ',')) }\n")
+REPORT = "\n'sent to: ' + ($global:graphSent -join ' | ')\n'errors: ' + $Error.Count\n"
+
+
+def _run_inline_recorded(body: str) -> list[str]:
+    lines, _ = _run_inline_with(RECORDING_GRAPH, body + REPORT)
+    return lines
+
+
+def _run_inline_with(graph: str, body: str) -> tuple[list[str], object]:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    text = graph + body
+    result = patch(text, FixStyle.INLINE, unsafe=True)
+    assert all(fix.applied for fix in result.fixes if fix.call.sent), [f.refused or f.reason for f in result.fixes]
+    with tempfile.TemporaryDirectory() as folder:
+        module = Path(folder) / "Smtp2Graph"
+        module.mkdir()
+        (module / "Smtp2Graph.psm1").write_text("function Get-Smtp2GraphToken { 'token' }\n", encoding="utf-8")
+        env = dict(os.environ, PSModulePath=folder + os.pathsep + os.environ.get("PSModulePath", ""))
+        run = run_pwsh(result.patched, timeout=120, env=env)
+    return run.stdout.splitlines(), run
+
+
+COMMA = ("Send-MailMessage -To {to} -From 'svc@contoso.com' -Subject 'hi' -Body 'x' -SmtpServer smtp.office365.com -UseSsl\n"
+         "if ($?) {{ 'ok' }} else {{ 'failed' }}")
+
+
+@pytest.mark.pwsh
+def test_inline_reads_each_recipient_string_as_one_address_like_send_mailmessage() -> None:
+    # Oracle F10: Send-MailMessage refuses 'a,b' (FormatException) and, with no recipient left, 'A recipient must be
+    # specified.': nothing sent, 2 errors. With another good address: 1 error, the good one gets the mail.
+    assert _run_inline_recorded(COMMA.format(to="'ops@contoso.com,it@contoso.com'")) == ["failed", "sent to: ", "errors: 2"]
+    assert _run_inline_recorded(COMMA.format(to="'ops@contoso.com,it@contoso.com', 'lead@contoso.com'")) == [
+        "failed", "sent to: lead@contoso.com", "errors: 1"]
+    # The same through a variable (resolved or run time) and with a quoted display name holding a comma.
+    assert _run_inline_recorded("$to = 'ops@contoso.com;it@contoso.com'\n" + COMMA.format(to="$to")) == [
+        "failed", "sent to: ", "errors: 2"]
+    assert _run_inline_recorded(COMMA.format(to="'\"Doe, John\" <john@contoso.com>', 'ops@contoso.com'")) == [
+        "ok", "sent to: john@contoso.com,ops@contoso.com", "errors: 0"]
+
+
+def test_a_comma_list_in_one_string_is_kept_for_run_time_and_noted() -> None:
+    fix, = patch(COMMA.format(to="'ops@contoso.com,it@contoso.com'") + "\n", FixStyle.INLINE).fixes
+    assert fix.applicability is FixApplicability.SAFE and fix.applied
+    request = fix.mapping.request["message"]  # type: ignore[union-attr,index]
+    assert request["toRecipients"] == "@('ops@contoso.com,it@contoso.com')"  # type: ignore[index]
+    assert any("not one address per string" in note for note in fix.mapping.notes)  # type: ignore[union-attr]
+
+
+@pytest.mark.pwsh
+def test_inline_leaves_dollar_question_false_after_a_refused_send_as_the_cmdlet_does() -> None:
+    # Oracle P4: `& { ... Write-Error }` left $? true; $PSCmdlet.WriteError in an advanced block leaves it false.
+    lines, run = _run_inline(f"{SEND}\nif ($?) {{ 'sent' }} else {{ 'failed' }}\n")
+    assert lines == ["failed"] and "403" in run.stderr  # type: ignore[attr-defined]
+    lines, run = _run_inline(f"{SEND} -ErrorAction SilentlyContinue\nif ($?) {{ 'sent' }} else {{ 'failed' }}\n")
+    assert lines == ["failed"] and "403" not in run.stderr  # type: ignore[attr-defined]
+    assert _run_inline_recorded(f"{SEND}\nif ($?) {{ 'ok' }} else {{ 'failed' }}") == [
+        "ok", "sent to: ops@contoso.com", "errors: 0"]
+
+
+@pytest.mark.parametrize("value", ["$PSBoundParameters['To']", "$MyInvocation.MyCommand.Name", "$PSCmdlet.ParameterSetName"])
+def test_inline_refuses_values_read_from_the_callers_own_automatic_variables(value: str) -> None:
+    # Inside `& { }` these are the block's own ($PSBoundParameters empty, $MyInvocation the block's).
+    call = SEND.replace("-Subject 'hi'", "-Subject " + value)
+    text = "function Send-Report {\n    [CmdletBinding()] param($To)\n    " + call + "\n}\n"
+    fix, = patch(text, FixStyle.INLINE, unsafe=True).fixes
+    assert fix.applicability is FixApplicability.DISPLAY_ONLY and "use --style module" in fix.reason, fix.reason
+    assert not fix.applied
+    module, = patch(text).fixes
+    assert module.applied

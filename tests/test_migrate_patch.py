@@ -202,7 +202,7 @@ def test_inline_style_replaces_the_call_with_a_graph_request() -> None:
     patch = fix_file(path, style=FixStyle.INLINE)
     assert "Send-MailMessage -To" not in patch.text_after
     assert "Invoke-RestMethod -Method Post -Uri $uri" in patch.text_after
-    assert "toRecipients = @(ConvertTo-GraphRecipient -Address @($To))" in patch.text_after
+    assert "toRecipients = @(ConvertTo-GraphRecipient -Address @($To) -Errors $addressErrors)" in patch.text_after
     assert problem_count(patch.text_after) == 0
     assert all(fix.applicability is FixApplicability.SAFE for fix in patch.fixes)
     sdk = fix_file(path, style=FixStyle.INLINE_SDK)

@@ -260,33 +260,46 @@ def _write_outputs(run: FixRun, target_root: Path | None, force: bool = False) -
     counted as applied.
     """
     from scanner.migrate.writer import (
+        InPlaceWriter,
         WriteSkipped,
         interruptible_writes,
-        write_in_place,
         write_under,
     )
 
+    def not_written(patch: FilePatch, reason: str) -> None:
+        run.errors.append(f"{patch.rel}: {reason}")
+        for fix in patch.fixes:
+            if fix.applied:
+                fix.applied = False
+                fix.refused = f"not written: {reason}"
+
     written: list[Path] = []
+    in_place = InPlaceWriter()
+    by_path: dict[Path, FilePatch] = {}
     with interruptible_writes():
-        for patch in run.patches:
-            if not patch.changed:
-                continue
-            source = run.sources[patch.rel]
-            try:
-                if target_root is None:
-                    written.append(write_in_place(source, patch.patched, patch.original, force))
+        try:
+            for patch in run.patches:
+                if not patch.changed:
                     continue
-                try:  # the real name: a report shows it escaped, the copy keeps its bytes
-                    rel = source.relative_to(run.root).as_posix()
-                except ValueError:
-                    rel = patch.rel
-                written.append(write_under(target_root, rel, patch.patched))
-            except WriteSkipped as skipped:
-                run.errors.append(f"{patch.rel}: {skipped}")
-                for fix in patch.fixes:
-                    if fix.applied:
-                        fix.applied = False
-                        fix.refused = f"not written: {skipped}"
+                source = run.sources[patch.rel]
+                try:
+                    if target_root is None:
+                        path = in_place.write(source, patch.patched, patch.original, force)
+                        by_path[path] = patch
+                        written.append(path)
+                        continue
+                    try:  # the real name: a report shows it escaped, the copy keeps its bytes
+                        rel = source.relative_to(run.root).as_posix()
+                    except ValueError:
+                        rel = patch.rel
+                    written.append(write_under(target_root, rel, patch.patched))
+                except WriteSkipped as skipped:
+                    not_written(patch, str(skipped))
+        finally:
+            # A save that went into a replaced script through a file already open: that save wins (see writer).
+            for path, reason in in_place.settle().items():
+                written.remove(path)
+                not_written(by_path[path], reason)
     return written
 
 

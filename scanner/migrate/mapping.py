@@ -108,6 +108,8 @@ class RecipientList:
 
     static: tuple[Recipient, ...] = ()
     expression: str | None = None  # PowerShell expression yielding strings, when not constant
+    # Each string is one address (Send-MailMessage: new MailAddress(s)), not a list MailAddressCollection splits.
+    one_each: bool = False
 
 
 @dataclass(frozen=True)
@@ -347,16 +349,31 @@ class _Builder:
             return PsValue(ps=ps_expression(_source(bound)), static=scalar)
         return PsValue(ps=ps_expression(_source(bound)))
 
-    def recipients(self, bound: BoundParam) -> RecipientList:
+    def recipients(self, bound: BoundParam, one_each: bool = False) -> RecipientList:
+        """A recipient field. ``one_each``: each string is one address, as Send-MailMessage reads To/Cc/Bcc/ReplyTo
+        (`new MailAddress(s)`; 'a@x,b@x' is refused with a FormatException); otherwise a string is a list that
+        MailAddressCollection.Add splits (SmtpClient's `MailMessage(from, to)`)."""
         strings = _static_strings(bound)
         if strings is not None:
+            if one_each and any(len(split_addresses(item)) != 1 for item in strings):
+                # Not plainly one address per string: MailAddress decides at run time, exactly as the cmdlet did.
+                listed = [item for item in strings if len(split_addresses(item)) != 1]
+                self.note(NoteKind.INFO, f"{bound.name or 'A recipient'} {', '.join(repr(item) for item in listed)} is not one "
+                          "address per string: Send-MailMessage reads each string as one address and refuses "
+                          "such a string (a FormatException; the other recipients still get the mail); the "
+                          "rewritten call does the same. Give each address as its own string.")
+                if is_literal_text(bound.text):
+                    expression = "@(" + ", ".join(ps_quote(item) for item in strings) + ")"
+                else:
+                    expression = ps_expression(_source(bound))
+                return RecipientList(expression=expression, one_each=True)
             parsed: list[Recipient] = []
             for item in strings:
                 parsed.extend(parse_recipient(part) for part in split_addresses(item))
             if is_literal_text(bound.text):
-                return RecipientList(static=tuple(parsed))
-            return RecipientList(static=tuple(parsed), expression=ps_expression(_source(bound)))
-        return RecipientList(expression=ps_expression(_source(bound)))
+                return RecipientList(static=tuple(parsed), one_each=one_each)
+            return RecipientList(static=tuple(parsed), expression=ps_expression(_source(bound)), one_each=one_each)
+        return RecipientList(expression=ps_expression(_source(bound)), one_each=one_each)
 
     # -- one method per concern, called in order by build()
 
@@ -415,7 +432,7 @@ class _Builder:
         ):
             bound = self.call.param(param)
             if bound is not None:
-                self.mapping.recipients[field_name] = self.recipients(bound)
+                self.mapping.recipients[field_name] = self.recipients(bound, one_each=self.call.api is Api.SEND_MAILMESSAGE)
         if self.call.param("ReplyTo") is not None and self.call.api == Api.SEND_MAILMESSAGE:
             self.note(
                 NoteKind.INFO,

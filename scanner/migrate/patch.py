@@ -199,6 +199,11 @@ def inline_refusal(call: MailCall, mapping: GraphMapping, text: str = "") -> str
     if branches:
         return ("set only on some code paths: " + ", ".join(branches) + "; one inline request would merge "
                 "the branches into one message; use --style module, which keeps the script's own branches")
+    hidden = _hidden_automatic_variables(call, text)
+    if hidden:
+        return (", ".join(hidden) + " in the call: the inline request runs in a script block of its own, where "
+                + ("this variable is" if len(hidden) == 1 else "these variables are") + " not the caller's; "
+                "use --style module")
     context_blocks = [name for name, bound in call.params.items()
                       if bound.kind is BindKind.DEFAULT and bound.text.strip().startswith("{")
                       and re.search(r"(?i)\$(args|_|PSItem|input)\b", bound.text)]
@@ -206,6 +211,22 @@ def inline_refusal(call: MailCall, mapping: GraphMapping, text: str = "") -> str
         return ("$PSDefaultParameterValues gives " + ", ".join(context_blocks) + " a script block that reads its "
                 "binding context ($args): it cannot be run at the call; use --style module")
     return ""
+
+
+# Automatic variables a script block invoked with `& { }` defines for itself, so that the call's values, moved
+# into the inline block, would read the block's and not the caller's: $PSBoundParameters and $MyInvocation in any
+# block; $args in a plain block (the SmtpClient rewrite); $PSCmdlet in an advanced one (the Send-MailMessage rewrite).
+_BLOCK_OWN = re.compile(r"(?i)\$(PSBoundParameters|MyInvocation|args|PSCmdlet)(?![\w:])")
+
+
+def _hidden_automatic_variables(call: MailCall, text: str) -> list[str]:
+    start, end = call.call_span
+    sources = [text[start:end] if 0 <= start < end <= len(text) else ""]
+    sources += [bound.text for bound in call.params.values()]
+    own = {"psboundparameters", "myinvocation"} | ({"pscmdlet"} if call.api is Api.SEND_MAILMESSAGE else {"args"})
+    found = {match.group(1) for source in sources for match in _BLOCK_OWN.finditer(source)
+             if match.group(1).lower() in own}
+    return sorted("$" + name for name in {name.lower(): name for name in found}.values())
 
 
 def fix_info(call: MailCall, assessment: Assessment | None, style: FixStyle = FixStyle.MODULE, material: bool = True) -> FixInfo:
@@ -296,14 +317,19 @@ def _indent_of_line(text: str, offset: int) -> str:
 def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style: FixStyle, newline: str) -> str:
     indent = _indent_of_line(text, call.call_span[0])
     inner = indent + "    "
+    cmdlet = call.api is Api.SEND_MAILMESSAGE
     lines = [f"# smtp2graph: {call.command} rewritten to Microsoft Graph sendMail ({style.value})"]
     lines += [f"# Note: {note}" for note in mapping.notes]
-    lines += message_lines(mapping)
-    save = "$true" if mapping.save_to_sent_items else "$false"
+    if cmdlet:
+        # An advanced script block: its $PSCmdlet.WriteError reports a failure as the cmdlet did, non-terminating
+        # AND leaving $? false after the block (Write-Error inside a block does not: about_Automatic_Variables).
+        lines.append("[CmdletBinding()] param()")
     action = _error_action(call, text)
     if action:
         # -ErrorAction on the original call: the same preference governs the failure reported below.
-        lines.insert(1, f"$ErrorActionPreference = {action}")
+        lines.append(f"$ErrorActionPreference = {action}")
+    lines += message_lines(mapping, _WRITE_ADDRESS_ERROR if cmdlet else None)
+    save = "$true" if mapping.save_to_sent_items else "$false"
     if style is FixStyle.INLINE:
         lines += [
             f"$request = @{{ message = $message; saveToSentItems = {save} }}",
@@ -322,6 +348,13 @@ def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style:
         ]
         send = ["Send-MgUserMail -UserId $sender -BodyParameter $bodyParameter -ErrorAction Stop"]
     lines.append("try {")
+    if cmdlet:
+        lines += [
+            "    if (-not ($message['toRecipients'] -or $message['ccRecipients'] -or $message['bccRecipients'])) {",
+            "        # What Send-MailMessage reports when every recipient was refused (SmtpClient's InvalidOperationException).",
+            "        throw (New-Object System.InvalidOperationException -ArgumentList 'A recipient must be specified.')",
+            "    }",
+        ]
     lines += ["    " + line for line in send]
     lines.append("} catch {")
     if call.api is Api.SMTPCLIENT:
@@ -335,8 +368,8 @@ def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style:
     else:
         lines += [
             "    # Send-MailMessage reports a failed send as a non-terminating error: so does this block",
-            "    # (the caller's $ErrorActionPreference decides whether it stops the script).",
-            "    Write-Error -ErrorRecord $_",
+            "    # (the caller's $ErrorActionPreference decides whether it stops the script; $? is false after it).",
+            "    $PSCmdlet.WriteError($_)",
         ]
     lines.append("}")
     body = newline.join((inner + line) if line else "" for line in lines)
@@ -346,6 +379,9 @@ def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style:
     return block if _statement_context(text, call.call_span[0]) else "(" + block + ")"
 
 
+# How the inline Send-MailMessage block reports an address the cmdlet refuses (its FormatException, non-terminating).
+_WRITE_ADDRESS_ERROR = ("$PSCmdlet.WriteError((New-Object System.Management.Automation.ErrorRecord -ArgumentList {error}, "
+                        "'FormatException', ([System.Management.Automation.ErrorCategory]::InvalidType), $null))")
 _ACTION_PARAMETERS = ("erroraction", "ea")
 _VARIABLE_PARAMETERS = ("errorvariable", "ev", "outvariable", "ov", "warningvariable", "wv",
                         "informationvariable", "iv", "pipelinevariable", "pv")

@@ -19,14 +19,32 @@ INDENT = "    "
 
 _RECIPIENT_HELPER = """\
 function ConvertTo-GraphRecipient {
-    # 'Name <a@b>', '"Doe, John" <a@b>' and 'a@b, c@d' alike: MailAddressCollection.Add splits a list
-    # on the commas outside quotes, exactly as Send-MailMessage does.
-    param([string[]]$Address)
+    # Send-MailMessage reads each string as one address (new MailAddress): 'Name <a@b>' and '"Doe, John" <a@b>'
+    # are one recipient each, 'a@b,c@d' is none (a FormatException: added to $Errors and skipped, as the cmdlet
+    # reports it and still sends to the others; without $Errors it is thrown). -List reads each string as
+    # MailAddressCollection.Add does (SmtpClient's MailMessage(from, to)): a list split on the commas outside quotes.
+    param([object[]]$Address, [System.Collections.IList]$Errors, [switch]$List)
     foreach ($item in $Address) {
-        if (-not $item -or -not $item.Trim()) { continue }
-        $list = New-Object System.Net.Mail.MailAddressCollection
-        $list.Add($item)
-        foreach ($parsed in $list) {
+        if ($null -eq $item -or -not ([string]$item).Trim()) { continue }
+        if ($List) {
+            $parsedList = New-Object System.Net.Mail.MailAddressCollection
+            $parsedList.Add([string]$item)
+        }
+        else {
+            try {
+                $parsedList = @(New-Object System.Net.Mail.MailAddress -ArgumentList ([string]$item))
+            }
+            catch {
+                # Handled here, reported below as the cmdlet reports it: not left in $Error as one more error.
+                if ($global:Error.Count -gt 0 -and [object]::ReferenceEquals($global:Error[0].Exception, $_.Exception)) { $global:Error.RemoveAt(0) }
+                $reason = $_.Exception
+                while ($reason -is [System.Management.Automation.MethodInvocationException] -and $null -ne $reason.InnerException) { $reason = $reason.InnerException }
+                if ($null -eq $Errors) { throw $reason }
+                $null = $Errors.Add($reason)
+                continue
+            }
+        }
+        foreach ($parsed in $parsedList) {
             $emailAddress = @{ address = $parsed.Address }
             if ($parsed.DisplayName) { $emailAddress['name'] = $parsed.DisplayName }
             @{ emailAddress = $emailAddress }
@@ -99,10 +117,16 @@ if ($headerList.Count -gt 0) {{ $message['internetMessageHeaders'] = @($headerLi
 """
 
 
-def _recipient_expr(recipients: RecipientList, indent: str) -> list[str]:
+ADDRESS_ERRORS = "$addressErrors"  # the list the recipient helper fills when the caller reports address errors
+
+
+def _recipient_expr(recipients: RecipientList, indent: str, collect: bool = False) -> list[str]:
     """Lines of a PowerShell array of Graph recipient objects."""
     if recipients.expression is not None:
-        return [f"@(ConvertTo-GraphRecipient -Address @({recipients.expression}))"]
+        extra = "" if recipients.one_each else " -List"
+        if collect and recipients.one_each:
+            extra += f" -Errors {ADDRESS_ERRORS}"
+        return [f"@(ConvertTo-GraphRecipient -Address @({recipients.expression}){extra})"]
     lines = ["@("]
     for recipient in recipients.static:
         entry = f"address = {ps_quote(recipient.address)}"
@@ -144,9 +168,21 @@ def _value(value: PsValue) -> str:
     return value.ps
 
 
-def message_lines(mapping: GraphMapping) -> list[str]:
-    """PowerShell lines that define ``$sender`` and ``$message`` (helpers included when needed)."""
+def collects_address_errors(mapping: GraphMapping) -> bool:
+    """True when the recipients are read at run time one address per string (Send-MailMessage's way)."""
+    return mapping.mail_message is None and any(
+        item.expression is not None and item.one_each for item in mapping.recipients.values())
+
+
+def message_lines(mapping: GraphMapping, write_error: str | None = None) -> list[str]:
+    """PowerShell lines that define ``$sender`` and ``$message`` (helpers included when needed).
+
+    ``write_error`` is a PowerShell statement template ({error} is the exception) that reports an address
+    Send-MailMessage would refuse (a FormatException, non-terminating: the others still get the mail);
+    without it the helper throws at such an address.
+    """
     lines: list[str] = []
+    collect = write_error is not None and collects_address_errors(mapping)
     if mapping.mail_message is not None:
         lines.extend(_MAIL_MESSAGE_BLOCK.format(expr=mapping.mail_message).splitlines())
         return lines
@@ -166,6 +202,8 @@ def message_lines(mapping: GraphMapping) -> list[str]:
             "}",
         ]
     inner = INDENT
+    if collect:
+        lines.append(f"{ADDRESS_ERRORS} = New-Object System.Collections.ArrayList")
     lines.append("$message = @{")
     if mapping.subject is not None:
         lines.append(f"{inner}subject = {_value(mapping.subject)}")
@@ -180,7 +218,7 @@ def message_lines(mapping: GraphMapping) -> list[str]:
     lines.append(f"{inner}}}")
     for field_name in ("toRecipients", "ccRecipients", "bccRecipients", "replyTo"):
         if field_name in mapping.recipients:
-            lines.extend(_assign(field_name, _recipient_expr(mapping.recipients[field_name], inner), inner))
+            lines.extend(_assign(field_name, _recipient_expr(mapping.recipients[field_name], inner, collect), inner))
     if mapping.from_recipient is not None:
         lines.extend(_single_recipient(mapping.from_recipient, inner))
     if mapping.importance is not None and mapping.importance.is_static:
@@ -210,6 +248,8 @@ def message_lines(mapping: GraphMapping) -> list[str]:
             lines.append(f"{inner}{INDENT}@{{ name = {ps_quote(name)}; value = {value.ps} }}")
         lines.append(f"{inner})")
     lines.append("}")
+    if collect and write_error is not None:
+        lines.append(f"foreach ($addressError in {ADDRESS_ERRORS}) {{ {write_error.format(error='$addressError')} }}")
     if mapping.importance is not None and not mapping.importance.is_static:
         # An empty -Priority ($null, '') sends no importance: Graph refuses an empty one.
         lines.append(f"$importance = {mapping.importance.ps}")
