@@ -399,7 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/s2g-bench"))
     parser.add_argument("--quick", action="store_true", help="20 MB / 2,000 files (small 5 MB, dense 5 MB)")
     parser.add_argument("--sections", default="big,dense,memory,public",
-                        help="comma-separated subset of big,dense,memory,public to measure (default: all)")
+                        help="comma-separated subset of big,dense,memory,public,scaling to measure (default: all but "
+                             "scaling: the --jobs curve, 1 to 2x the CPUs, one run each on the mail-dense corpus)")
     parser.add_argument("--public", type=Path, default=PUBLIC_CORPUS,
                         help="a folder of real PowerShell repositories (bench/public_corpus.py); its own targets "
                              f"table (default {PUBLIC_CORPUS}; skipped when absent)")
@@ -413,8 +414,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("bench: --runs must be >= 1", file=sys.stderr)
         return 2
     sections = {x.strip() for x in args.sections.split(",") if x.strip()}
-    if not sections <= {"big", "dense", "memory", "public"}:
-        print(f"bench: unknown --sections {args.sections!r}; use big, dense, memory, public", file=sys.stderr)
+    if not sections <= {"big", "dense", "memory", "public", "scaling"}:
+        print(f"bench: unknown --sections {args.sections!r}; use big, dense, memory, public, scaling", file=sys.stderr)
         return 2
     workdir: Path = args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
@@ -451,6 +452,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         measure_dense(dense, dense_records, s2g if has_scan else None, args.runs, workdir, results, verdicts)
     if "memory" in sections and has_scan:
         measure_memory(small, big, s2g, results, verdicts)
+    if "scaling" in sections and has_scan:
+        measure_scaling(dense, s2g, results)
     public_verdicts: List[Verdict] = []
     if "public" in sections and has_scan:
         if args.public.is_dir():
@@ -604,6 +607,25 @@ def measure_dense(dense: Path, dense_records: Sequence[FileRecord], s2g: Optiona
 
 
 
+def measure_scaling(dense: Path, s2g: List[str], results: Dict[str, object]) -> None:
+    """The --jobs curve on the mail-dense corpus: 1 to 2x the CPUs, one run each (after one untimed run)."""
+    cpus = os.cpu_count() or 1
+    counts = sorted({1, 2, *range(2, 2 * cpus + 1, max(1, cpus // 4))} | {cpus, 2 * cpus})
+    print(f"\n[5] --jobs curve on {dense.name} ({cpus} CPUs): one run each")
+    base = None
+    curve: Dict[str, object] = {}
+    for jobs in counts:
+        command = [*s2g, "scan", str(dense), "--no-cache", "--jobs", str(jobs), "--format", "json", "--output", os.devnull]
+        if base is None:
+            run_once(command, ok_codes=(0, 1))  # untimed
+        m = run_once(command, ok_codes=(0, 1))
+        base = base or m.seconds
+        print(f"  --jobs {jobs:<3} {m.seconds:7.2f} s wall {m.cpu_seconds:7.2f} s CPU   speed-up {base / m.seconds:4.2f}x"
+              f"   (load {m.load_before:.1f})", flush=True)
+        curve[str(jobs)] = asdict(m)
+    results["scaling"] = curve
+
+
 def measure_memory(small: Path, big: Path, s2g: List[str], results: Dict[str, object],
                    verdicts: List[Verdict]) -> None:
     """Peak memory of the scan's process tree at two corpus sizes."""
@@ -684,6 +706,14 @@ def markdown_tables(results: Dict[str, object]) -> str:
         if isinstance(m, dict):
             lines.append(f"| peak memory (cold scan): tree RSS {m['peak_tree_rss_mb']:.1f} MB, PSS {m['peak_tree_pss_mb']:.1f} MB, "
                          f"main {m['peak_main_rss_mb']:.1f} MB, largest worker {m['peak_child_rss_mb']:.1f} MB | | | | |")
+        lines.append("")
+    curve = dict(results.get("scaling") or {})  # type: ignore[call-overload]
+    if curve:
+        first = next(iter(curve.values()))["seconds"]
+        lines += ["| `--jobs` (mail-dense corpus) | Wall | CPU | Speed-up vs --jobs 1 | Load |", "|---|---|---|---|---|"]
+        for jobs, m in curve.items():
+            lines.append(f"| {jobs} | {m['seconds']:.2f} s | {m['cpu_seconds']:.2f} s | {first / m['seconds']:.2f}x | "
+                         f"{m['load_before']:.1f} |")
         lines.append("")
     for title, key in (("Synthetic estate", "verdicts"), ("Public corpus", "public_verdicts")):
         verdicts = list(results.get(key) or [])  # type: ignore[call-overload]
