@@ -471,6 +471,11 @@ def _finding(script, rule, call, assessment, verdict, secrets, secret_texts, con
     from scanner.fixes import fix_for
 
     fix = fix_for(script, call, assessment, secret_texts, fix_detail)
+    if fix.snippet:
+        # Calls written alike get the same generated snippets: one string per file, not one per finding
+        # (a generated one-line script of 20,000 identical calls would otherwise hold 20,000 copies).
+        shared: dict[str, str] = script.memo.setdefault("shared-snippets", {})  # type: ignore[assignment]
+        fix.snippet = {style: shared.setdefault(code, code) for style, code in fix.snippet.items()}
     return Finding(
         rule=rule.id,
         name=rule.name,
