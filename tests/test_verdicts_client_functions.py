@@ -123,3 +123,20 @@ def test_a_send_written_with_braced_variables_is_found(tmp_path: Path) -> None:
     assert send["call"]["sent"] is True and send["line"] == 8
     assert send["assessment"]["breaks"] is True and send["sender"] == "ops@tailspin.example"
     assert send["fix"]["applicability"] == "safe"
+
+
+def test_a_client_returned_by_a_function_is_sent_by_the_caller(findings: dict[str, list[dict[str, Any]]]) -> None:
+    (send,) = findings["Send-Built.ps1"]  # no "configured but never sent" client inside the builder any more
+    assert send["call"]["sent"] is True and send["line"] == 10 and send["call"]["command"] == "$sender.Send"
+    assert send["assessment"]["breaks"] is True and send["assessment"]["server"] == "exchange-online-submission"
+    assert send["sender"] == "inventory@tailspin.example"
+    assert send["fix"]["applicability"] == "safe"
+    assert "built by New-TenantMailer (line 2), which returns $mailer" in send["call"]["notes"][0]
+
+
+def test_a_returned_client_takes_the_builders_parameters_from_the_call_and_later_settings(findings: dict[str, list[dict[str, Any]]]) -> None:
+    (send,) = findings["Send-BuiltFor.ps1"]
+    server = send["call"]["params"]["SmtpServer"]
+    assert server["text"] == "'mailhub.tailspin.local'" and "passed as -Hub" in server["reason"]
+    assert send["assessment"]["breaks"] is False and send["assessment"]["credential"] == "default-windows-logon"
+    assert send["sender"] == "scanner@tailspin.example"

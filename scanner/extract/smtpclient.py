@@ -238,7 +238,12 @@ def find_smtpclient(script: Script) -> list[MailCall]:
                 close = skip_balanced(script.text, paren)
                 use = MemberUse(inline.group(1), client.start, close, inline.start() + 1, is_call=True, arguments=split_arguments(script.text, paren + 1, close - 1))
                 sends.append((use, inline.group(1).lower()))
-        if not sends and not any(index in passes for _, passes in passed):
+        returned = _returned_sends(script, client)
+        for use, method, settings, note in returned:
+            call = _send_call(script, client, use, method, messages, settings=settings)
+            call.notes.insert(0, note)
+            calls.append(call)
+        if not sends and not returned and not any(index in passes for _, passes in passed):
             calls.append(_unsent_client(script, client))
             continue
         for use, method in sends:
@@ -247,6 +252,65 @@ def find_smtpclient(script: Script) -> list[MailCall]:
         calls.append(_function_send_call(script, clients, use, method, messages, passes))
     calls.sort(key=lambda c: c.call_span[0])
     return calls
+
+
+def _returned_sends(script: Script, client: Construction) -> list[tuple[MemberUse, str, dict[str, BoundParam], str]]:
+    """Sends with a client a function of this file builds and returns:
+    `function New-MailClient { $c = New-Object Net.Mail.SmtpClient(…); …; return $c }`, then
+    `$smtp = New-MailClient` and `$smtp.Send($msg)`. The settings are the ones the function gives
+    the client (its parameters taken from the call site), then the ones set on `$smtp` afterwards."""
+    from scanner.engine import function_parameters
+    from scanner.extract.objects import _assigned_variable
+
+    body = script.structure.function_at(client.start)
+    if body is None or not client.variable:
+        return []
+    function = next((f for f in script.structure.functions if f.body == body), None)
+    if function is None or not function.name.isascii():
+        return []
+    inner = script.code[body.start : body.end]
+    variable = re.escape(client.variable)
+    if not re.search(r"(?im)(?:\breturn[ \t]+|^[ \t]*|\bWrite-Output[ \t]+)\$(?:script:|local:)?" + variable + r"[ \t]*(?:;|$|\})", inner):
+        return []
+    inside = _client_params(script, client, body.end)
+    parameters = function_parameters(script, function)
+    out: list[tuple[MemberUse, str, dict[str, BoundParam], str]] = []
+    for site in find_command_sites(script, {function.name.lower(): function.name}, module="*"):
+        if body.start <= site.name_start < body.end:
+            continue
+        holder = _assigned_variable(script, site.start)
+        if holder is None:
+            continue
+        arguments = lex_call(script, site)
+        binding = bind_arguments(script, CommandSpec(function.name, tuple(ParameterSpec(p, position=i) for i, p in enumerate(parameters))), arguments, site.start) if parameters else None
+        # The holder keeps this client until it is assigned again.
+        again = re.compile(r"(?i)(?<![\w$:])\$(?:script:|global:|local:)?" + re.escape(holder) + r"[ \t]*=(?!=)")
+        reassigned = again.search(script.code, arguments.end)
+        until = reassigned.start() if reassigned else None
+        line = script.line_of(site.start)
+        for use in member_uses(script, holder, arguments.end, until):
+            method = use.member.lower()
+            if not (use.is_call and method in _SEND_METHODS) or not script.structure.visible_from(site.start, use.start):
+                continue
+            settings: dict[str, BoundParam] = {}
+            for name, bound in inside.items():
+                passed = _site_argument(_Pass(site, function, "", "", None, binding), bound.text) if binding is not None else None
+                if passed is not None:
+                    bound = BoundParam(
+                        name, passed.text, passed.kind, passed.value, passed.conditional,
+                        f"passed as -{passed.name} {passed.text} to {function.name} at line {line}" + (f"; {passed.reason}" if passed.reason else ""),
+                        passed.line, passed.provenance, passed.source,
+                    )
+                settings[name] = bound
+            holder_construction = Construction(client.type_name, site.start, arguments.end, [], variable=holder)
+            for name, bound in _client_params_written(script, holder_construction, use.start).items():
+                settings[name] = bound  # set on the returned client after the call
+            note = (
+                f"the client is built by {function.name} (line {script.line_of(function.name_start)}), which returns ${client.variable}; "
+                f"${holder} = {function.name} (line {line}) sends with it"
+            )
+            out.append((use, method, settings, note))
+    return out
 
 
 @dataclass
@@ -384,12 +448,13 @@ def _site_argument(through: Optional[_Pass], text: str) -> Optional[BoundParam]:
 
 
 def _send_call(
-    script: Script, client: Construction, use: MemberUse, method: str, messages: list[Construction], through: Optional[_Pass] = None
+    script: Script, client: Construction, use: MemberUse, method: str, messages: list[Construction], through: Optional[_Pass] = None,
+    settings: Optional[dict[str, BoundParam]] = None,
 ) -> MailCall:
     text = script.text
     # Through a function, the client and message are the ones its call site holds, set up before that site.
     at = through.site.start if through is not None else use.start
-    params = _client_params(script, client, at)
+    params = dict(settings) if settings is not None else _client_params(script, client, at)
     related = [RelatedLocation(script.path, *script.structure.line_col(client.start), "client")]
     notes: list[str] = []
     args = use.arguments
