@@ -7,6 +7,7 @@ context, a fingerprint without line numbers, severity overrides from the configu
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from dataclasses import dataclass
@@ -130,7 +131,14 @@ def _assignments(script: Any) -> list[_Assignment]:
 
 
 def _references(text: str, names: set[str]) -> bool:
-    return any(re.search(r"(?i)\$(?:\{)?(?:script:|global:|local:)?" + re.escape(n) + r"(?![\w])", text) for n in names)
+    """Whether ``text`` uses any of the variables ``names``: one compiled alternation per set of names."""
+    return bool(names) and _reference_pattern(frozenset(names)).search(text) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _reference_pattern(names: frozenset[str]) -> "re.Pattern[str]":
+    alternation = "|".join(re.escape(n) for n in sorted(names))
+    return re.compile(r"(?i)\$(?:\{)?(?:script:|global:|local:)?(?:" + alternation + r")(?![\w])")
 
 
 def feeding_sink(script: Any, start: int, end: int, targets: list[Sink]) -> Optional[Sink]:
