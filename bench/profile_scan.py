@@ -7,7 +7,8 @@ Usage:
 top functions by own time and by cumulative time (file:line:function), and the own time
 summed per source file, which is usually the quickest way to see which stage dominates
 (discovery, decoding, prefilter, tree-sitter parse, recognizers, report).
-The raw profile is kept next to the corpus as CORPUS_DIR.prof for snakeviz / pstats.
+The raw profile is kept as $TMPDIR/smtp2graph-profile-NAME.prof (or --out) for snakeviz / pstats:
+a corpus folder may be read-only, and a profile does not belong in it.
 """
 
 from __future__ import annotations
@@ -69,13 +70,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--jobs", type=int, default=1,
                         help="1 (default) profiles all the work; N > 1 profiles the parent's serial work around the pool")
+    parser.add_argument("--out", type=Path, default=None, help="where the raw profile goes")
     parser.add_argument("--extra-arg", action="append", default=None,
                         help="extra scan argument (repeatable); default --no-cache")
     args = parser.parse_args(argv)
     if not args.corpus.is_dir():
         print(f"profile_scan: {args.corpus}: not a folder", file=sys.stderr)
         return 2
-    out = args.corpus.with_suffix(".prof")
+    import tempfile
+
+    out = args.out or Path(tempfile.gettempdir()) / f"smtp2graph-profile-{args.corpus.resolve().name}.prof"
     code = profile(args.corpus, out, args.extra_arg if args.extra_arg is not None else ["--no-cache"], args.jobs)
     if code not in (0, 1):
         print(f"profile_scan: scan exited {code}", file=sys.stderr)

@@ -63,6 +63,7 @@ class RepositoryMap:
         self.root = root.resolve()
         self._root_text = str(self.root)
         self._folder_repo: dict[str, Optional[_Repo]] = {}
+        self._top_folders: dict[str, _Repo] = {}
         self._enclosing = self._enclosing_repository()
 
     def _enclosing_repository(self) -> Optional[_Repo]:
@@ -100,7 +101,10 @@ class RepositoryMap:
             return enclosing, rel_path
         head, sep, tail = rel_path.partition("/")
         if sep:
-            return _Repo(head, self.root / head, head, "folder"), tail
+            top = self._top_folders.get(head)
+            if top is None:
+                top = self._top_folders[head] = _Repo(head, self.root / head, head, "folder")
+            return top, tail
         return _Repo(self.root.name or str(self.root), self.root, "", "folder"), rel_path
 
 
