@@ -140,3 +140,15 @@ def test_a_returned_client_takes_the_builders_parameters_from_the_call_and_later
     assert server["text"] == "'mailhub.tailspin.local'" and "passed as -Hub" in server["reason"]
     assert send["assessment"]["breaks"] is False and send["assessment"]["credential"] == "default-windows-logon"
     assert send["sender"] == "scanner@tailspin.example"
+
+
+def test_a_client_handed_to_a_command_defined_elsewhere_says_where_the_send_may_be(tmp_path: Path) -> None:
+    (tmp_path / "job.ps1").write_text(
+        ". \"$PSScriptRoot\\lib.ps1\"\n$o = New-Object Net.Mail.SmtpClient('smtp.office365.com', 587)\n$o.Credentials = $k\n"
+        "Write-Verbose \"client: $o\"\nInvoke-Notify -Client $o -Body 'x'\n"
+    )
+    result = runner.invoke(app, ["scan", str(tmp_path), "--jobs", "1", "-f", "json", "--no-cache"])
+    (only,) = json.loads(result.stdout)["findings"]
+    assert only["call"]["sent"] is False
+    (handed,) = only["call"]["notes"][1:]
+    assert handed.startswith("the client is passed to Invoke-Notify (line 5), which is not defined in this file")

@@ -523,6 +523,7 @@ _MIGRATED_SEND = re.compile(r"(?i)\bSend-GraphMailMessage\b[^\r\n]*-MailMessage\
 def _unsent_client(script: Script, client: Construction) -> MailCall:
     params = _client_params(script, client, len(script.text))
     notes = ["an SmtpClient is created and configured here, but no Send in this file uses it"]
+    notes.extend(_handed_elsewhere(script, client))
     if _MIGRATED_SEND.search(script.code):
         notes.append(LEFT_OVER_NOTE)
     return MailCall(
@@ -537,6 +538,32 @@ def _unsent_client(script: Script, client: Construction) -> MailCall:
         name_span=(client.start, client.start),
         call_span=(client.start, client.end),
     )
+
+
+_KEYWORDS = {"if", "elseif", "else", "foreach", "for", "while", "do", "until", "switch", "return", "throw", "try", "catch", "finally", "param", "function", "filter", "trap", "exit", "break", "continue"}
+
+
+def _handed_elsewhere(script: Script, client: Construction) -> list[str]:
+    """Commands outside this file that a client is passed to (`Invoke-Notify -Client $smtp`): a send may be there."""
+    if not client.variable:
+        return []
+    defined = {f.name.lower() for f in script.structure.functions}
+    argument = re.compile(r"(?i)(?<![\w$:])\$(?:script:|global:|local:)?" + re.escape(client.variable) + r"(?![\w:.\[]|[ \t]*=)")
+    out: list[str] = []
+    for m in argument.finditer(script.code, client.end):
+        line_start = script.code.rfind("\n", 0, m.start()) + 1
+        head = re.match(r"[ \t]*(?:&[ \t]*)?([A-Za-z][\w]*-[\w-]+)", script.code[line_start : m.start()])
+        if head is None or head.group(1).lower() in _KEYWORDS or head.group(1).lower() in defined:
+            continue
+        if head.group(1).lower() in ("write-host", "write-output", "write-verbose", "write-debug", "out-null", "remove-variable", "new-object"):
+            continue
+        out.append(
+            f"the client is passed to {head.group(1)} (line {script.line_of(m.start())}), which is not defined in this file: "
+            "if it sends with it, the send is in the file that defines it"
+        )
+        if len(out) == 3:
+            break
+    return out
 
 
 def credential_is_default(params: dict[str, BoundParam]) -> Optional[bool]:
