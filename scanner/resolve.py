@@ -383,12 +383,28 @@ def _row_values(script: Script, text: str, at: int, node: ConfigNode) -> Assignm
         one = scalar(ConfigNode(node.path, node.keys, data))
         alternatives.append((node.path, row, one))
         by_value.setdefault(repr(one) if one is not None else "(empty)", []).append(row)
-    listed = "; ".join(f"{value} ({_rows_text(rows)})" for value, rows in by_value.items())
+    listed = "; ".join(f"{value} ({_rows_text(rows)})" for value, rows in list(by_value.items())[:MAX_ROW_VALUES])
+    if len(by_value) > MAX_ROW_VALUES:
+        # Too many to assess one by one: the call stays unknown, and says so.
+        listed += f"; and {len(by_value) - MAX_ROW_VALUES} more distinct values"
+        return Assignment(text, at, script.line_of(at), False, None, f"{node.source} has {len(by_value)} distinct values in the rows of {node.path}: {listed}", Provenance.CONFIG_FILE, node.source)
+    # Each distinct value is assessed once; a few rows of each are kept to name them.
+    kept: dict[str, int] = {}
+    trimmed: list[tuple[str, int, object]] = []
+    for path, row, value in alternatives:
+        key = repr(value)
+        kept[key] = kept.get(key, 0) + 1
+        if kept[key] <= 8:
+            trimmed.append((path, row, value))
+    alternatives = trimmed
     why = f"{node.source} differs between the rows of {node.path}: {listed}"
     if node.filtered:
         # A filter decides which rows reach the call: assessing every row could blame a row it drops.
         return Assignment(text, at, script.line_of(at), False, None, f"{why}; the rows pass {node.filtered} first, which decides which of them are sent", Provenance.CONFIG_FILE, node.source)
     return Assignment(text, at, script.line_of(at), False, None, why, Provenance.CONFIG_FILE, node.source, alternatives)
+
+
+MAX_ROW_VALUES = 20
 
 
 def _rows_text(rows: list[int]) -> str:

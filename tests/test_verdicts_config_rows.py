@@ -171,3 +171,22 @@ def test_a_culture_delimiter_is_not_guessed(tmp_path: Path) -> None:
     )
     (finding,) = _scan(tmp_path).values()
     assert finding["assessment"]["breaks"] is None  # the list separator of the machine's culture decides the columns
+
+
+def test_many_rows_are_assessed_per_distinct_value_and_too_many_values_stay_unknown(tmp_path: Path) -> None:
+    two = "Server\n" + "".join("smtp.office365.com\n" if i % 2 else "hub.wingtip.local\n" for i in range(600))
+    many = "Server\n" + "".join(f"hub{i}.wingtip.local\n" for i in range(30))
+    (tmp_path / "two.csv").write_text(two)
+    (tmp_path / "many.csv").write_text(many)
+    (tmp_path / "job.ps1").write_text(
+        "".join(
+            f"Import-Csv \"$PSScriptRoot\\{name}.csv\" | ForEach-Object {{\n"
+            f"    Send-MailMessage -To a@wingtip.example -From b@wingtip.example -Subject {name} -SmtpServer $_.Server -UseSsl -Credential $c\n}}\n"
+            for name in ("two", "many")
+        )
+    )
+    found = _scan(tmp_path)
+    assert found["two"]["assessment"]["breaks"] is True
+    assert "rows 2, 4, 6, 8, 10, 12, 14, 16 of two.csv: breaks" in found["two"]["assessment"]["verdict"]
+    assert found["many"]["assessment"]["breaks"] is None
+    assert "has 30 distinct values in the rows of many.csv" in found["many"]["call"]["params"]["SmtpServer"]["reason"]
