@@ -423,3 +423,45 @@ def test_inline_refuses_values_read_from_the_callers_own_automatic_variables(val
     assert not fix.applied
     module, = patch(text).fixes
     assert module.applied
+
+
+@pytest.mark.pwsh
+def test_inline_refuses_a_non_ascii_local_part_as_smtpclient_does() -> None:
+    # Oracle P3 (inline): SmtpClient sends 7-bit and refuses 'café@…' (nothing sent); Send-MailMessage reports its
+    # SmtpException as a non-terminating error, SmtpClient.Send throws it. A non-ASCII domain is fine (punycode).
+    send = COMMA.format(to="'ops@contoso.com'").replace("'svc@contoso.com'", "'caf\u00e9@contoso.com'")
+    assert _run_inline_recorded(send) == ["failed", "sent to: ", "errors: 1"]
+    to_domain = COMMA.format(to="'ops@z\u00fcrich.example'")
+    assert _run_inline_recorded(to_domain) == ["ok", "sent to: ops@z\u00fcrich.example", "errors: 0"]
+    lines, _ = _run_inline_with(RECORDING_GRAPH,
+        "$smtp = New-Object System.Net.Mail.SmtpClient('smtp.office365.com', 587)\n"
+        "$msg = New-Object System.Net.Mail.MailMessage('svc@contoso.com', 'j\u00fcrg@contoso.com', 'hi', 'body')\n"
+        "try { $smtp.Send($msg); 'sent' } catch [System.Net.Mail.SmtpException] { 'smtp failed' }\n" + REPORT)
+    assert lines == ["smtp failed", "sent to: ", "errors: 1"]
+
+
+@pytest.mark.pwsh
+def test_a_refused_inline_smtpclient_send_leaves_one_error_in_dollar_error_like_smtpclient_send() -> None:
+    lines, _ = _run_inline(
+        "$smtp = New-Object System.Net.Mail.SmtpClient('smtp.office365.com', 587)\n"
+        "$msg = New-Object System.Net.Mail.MailMessage('svc@contoso.com', 'ops@contoso.com', 'hi', 'body')\n"
+        "try { $smtp.Send($msg); 'sent' } catch [System.Net.Mail.SmtpException] { 'smtp failed' }\n'errors: ' + $Error.Count\n")
+    assert lines == ["smtp failed", "errors: 1"]
+
+
+@pytest.mark.pwsh
+@pytest.mark.parametrize("text", [
+    "$to = 'ops@contoso.com'\n" + SEND.replace("-To 'ops@contoso.com'", "-To $to") + "\n",
+    "$smtp = New-Object System.Net.Mail.SmtpClient('smtp.office365.com', 587)\n"
+    "$smtp.EnableSsl = $true\n$smtp.Send('svc@contoso.com', 'ops@contoso.com', 'hi', 'body')\n",
+])
+def test_powershells_judge_accepts_the_inline_blocks_own_helper_functions(text: str) -> None:
+    # The helpers (address parsing, the 7-bit check) live inside the rewritten `& { }` block: not script functions.
+    from scanner.migrate.judge import PowerShellJudge
+    from scanner.powershell import find_pwsh
+
+    pwsh = find_pwsh()
+    assert pwsh is not None
+    result = patch_text(text, calls_in_text(text, "t.ps1", False), style=FixStyle.INLINE, judge=PowerShellJudge(pwsh))
+    assert [fix.applied for fix in result.fixes if fix.call.sent] == [True], [f.refused for f in result.fixes]
+    assert "function Assert-GraphAsciiLocalPart" in result.patched

@@ -347,6 +347,7 @@ def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style:
             f"$bodyParameter = @{{ message = $message; saveToSentItems = {save} }}",
         ]
         send = ["Send-MgUserMail -UserId $sender -BodyParameter $bodyParameter -ErrorAction Stop"]
+    lines += _ASCII_LOCAL_PART.splitlines()
     lines.append("try {")
     if cmdlet:
         lines += [
@@ -355,12 +356,16 @@ def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style:
             "        throw (New-Object System.InvalidOperationException -ArgumentList 'A recipient must be specified.')",
             "    }",
         ]
+    lines.append("    Assert-GraphAsciiLocalPart -Message $message -Sender $sender")
     lines += ["    " + line for line in send]
     lines.append("} catch {")
     if call.api is Api.SMTPCLIENT:
         lines += [
             "    # SmtpClient.Send fails with a statement-terminating MethodInvocationException around an SmtpException:",
             "    # a method call that throws one does the same (typed catches match, the script goes on without try).",
+            "    # One error in $Error, as SmtpClient.Send leaves: the one handled here is replaced by the one thrown.",
+            "    if ($global:Error.Count -gt 0 -and [object]::ReferenceEquals($global:Error[0].Exception, $_.Exception)) "
+            "{ $global:Error.RemoveAt(0) }",
             "    $failure = New-Object System.Net.Mail.SmtpException -ArgumentList "
             "('Microsoft Graph refused the message: ' + $_.Exception.Message)",
             "    [System.Runtime.ExceptionServices.ExceptionDispatchInfo]::Capture($failure).Throw()",
@@ -379,6 +384,31 @@ def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style:
     return block if _statement_context(text, call.call_span[0]) else "(" + block + ")"
 
 
+# SmtpClient (Send-MailMessage sends through it) delivers 7-bit (SmtpDeliveryFormat.SevenBit, the default, which the
+# cmdlet never changes): an address whose local part is not ASCII makes it refuse the whole message with an
+# SmtpException, nothing sent (a domain like zürich.ch is fine: punycode). Graph would send it: refuse it the same way.
+_ASCII_LOCAL_PART = """\
+function Assert-GraphAsciiLocalPart {
+    # SmtpClient sends 7-bit: it refuses an address whose local part (before the @) is not ASCII, and sends nothing.
+    param([hashtable]$Message, [string]$Sender)
+    $addresses = New-Object System.Collections.ArrayList
+    foreach ($field in @('toRecipients', 'ccRecipients', 'bccRecipients', 'from', 'replyTo')) {
+        foreach ($recipient in @($Message[$field])) {
+            if ($null -ne $recipient) { $null = $addresses.Add([string]$recipient.emailAddress.address) }
+        }
+    }
+    $null = $addresses.Add($Sender)
+    foreach ($address in $addresses) {
+        if (-not $address) { continue }
+        $local = $address
+        $at = $address.LastIndexOf('@')
+        if ($at -ge 0) { $local = $address.Substring(0, $at) }
+        if ($local -match '[^\\x00-\\x7F]') {
+            throw (New-Object System.Net.Mail.SmtpException -ArgumentList "The client or server is only configured for E-mail addresses with ASCII local-parts: $address.")
+        }
+    }
+}
+"""
 # How the inline Send-MailMessage block reports an address the cmdlet refuses (its FormatException, non-terminating).
 _WRITE_ADDRESS_ERROR = ("$PSCmdlet.WriteError((New-Object System.Management.Automation.ErrorRecord -ArgumentList {error}, "
                         "'FormatException', ([System.Management.Automation.ErrorCategory]::InvalidType), $null))")
