@@ -152,3 +152,19 @@ def test_a_client_handed_to_a_command_defined_elsewhere_says_where_the_send_may_
     assert only["call"]["sent"] is False
     (handed,) = only["call"]["notes"][1:]
     assert handed.startswith("the client is passed to Invoke-Notify (line 5), which is not defined in this file")
+
+
+def test_a_function_with_a_fallback_client_of_its_own_reports_one_send_with_both_paths(tmp_path: Path) -> None:
+    (tmp_path / "job.ps1").write_text(
+        "function Send-Status {\n    param($Client, $Message)\n"
+        "    if (-not $Client) { $Client = New-Object System.Net.Mail.SmtpClient('relay.tailspin.local') }\n"
+        "    $Client.Send($Message)\n}\n"
+        "$smtp = New-Object System.Net.Mail.SmtpClient('smtp.office365.com', 587)\n$smtp.Credentials = $k\n"
+        "$msg = New-Object System.Net.Mail.MailMessage('a@tailspin.example', 'b@tailspin.example', 's', 'x')\n"
+        "Send-Status -Client $smtp -Message $msg\n"
+    )
+    result = runner.invoke(app, ["scan", str(tmp_path), "--jobs", "1", "-f", "json", "--no-cache"])
+    (send,) = json.loads(result.stdout)["findings"]  # one send, not one per client
+    assert send["line"] == 4 and send["assessment"]["breaks"] is True
+    assert "Send-Status's own client (line 3): not affected (relay.tailspin.local)" in send["assessment"]["verdict"]
+    assert send["fix"]["applicability"] == "unsafe"

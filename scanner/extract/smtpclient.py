@@ -249,7 +249,11 @@ def find_smtpclient(script: Script) -> list[MailCall]:
         for use, method in sends:
             calls.append(_send_call(script, client, use, method, messages))
     for (use, method), passes in passed:
-        calls.append(_function_send_call(script, clients, use, method, messages, passes))
+        # The function may also build a client of its own in that variable: one send, both paths.
+        own = next((c for c in calls if c.sent and c.call_span[0] == use.start), None)
+        if own is not None:
+            calls.remove(own)
+        calls.append(_function_send_call(script, clients, use, method, messages, passes, own))
     calls.sort(key=lambda c: c.call_span[0])
     return calls
 
@@ -379,7 +383,8 @@ _CLIENT_KEYS = ("SmtpServer", "Port", "UseSsl", "Credential", "UseDefaultCredent
 
 
 def _function_send_call(
-    script: Script, clients: list[Construction], use: MemberUse, method: str, messages: list[Construction], passes: dict[int, list[_Pass]]
+    script: Script, clients: list[Construction], use: MemberUse, method: str, messages: list[Construction], passes: dict[int, list[_Pass]],
+    own: Optional[MailCall] = None,
 ) -> MailCall:
     """The send in a function body, with the settings of the client its call sites pass.
 
@@ -401,11 +406,20 @@ def _function_send_call(
         f"-{first.parameter} (line {line}), which sends with it: {script.text[use.start:use.end]} (called at line(s) {lines})",
     )
     # The call sites are listed by the engine, as for every wrapper function (role "call-site").
-    groups: list[tuple[_Pass, Optional[dict[str, BoundParam]]]] = []
+    # Each path to the send: (label, where, settings; None when the client is not one of this file).
+    groups: list[tuple[str, str, Optional[dict[str, BoundParam]]]] = []
     for group in sorted(passes.values(), key=lambda g: g[0].site.start):
         p = group[0]
         settings = None if p.client is None else {n: b for n, b in _client_params(script, clients[p.client], p.site.start).items() if n in _CLIENT_KEYS}
-        groups.append((p, settings))
+        where = f"line {script.line_of(p.site.start)}"
+        groups.append((f"called at {where} with {p.argument}", f"{where}: {p.argument}" if settings is None else where, settings))
+    if own is not None:
+        # The function also puts a client of its own in that variable (`if (-not $Client) { $Client = … }`).
+        settings = {n: b for n, b in own.params.items() if n in _CLIENT_KEYS}
+        own_line = own.related[0].line if own.related else own.location.line
+        where = f"{first.function.name}'s own client (line {own_line})"
+        groups.append((where, where, settings))
+        call.notes.append(f"{first.function.name} also sends with a client it builds itself (line {own_line}) on some paths")
 
     def shown(settings: Optional[dict[str, BoundParam]], name: str) -> str:
         if settings is None:
@@ -413,10 +427,26 @@ def _function_send_call(
         bound = settings.get(name)
         return "(not set)" if bound is None else repr(bound.value) if bound.value is not None and not bound.conditional else bound.text
 
-    stranger = any(s is None for _, s in groups)
-    differ = [n for n in _CLIENT_KEYS if len({shown(s, n) for _, s in groups if s is not None}) > 1 or (stranger and n == "SmtpServer")]
+    stranger = any(s is None for _, _, s in groups)
+    differ = [n for n in _CLIENT_KEYS if len({shown(s, n) for _, _, s in groups if s is not None}) > 1 or (stranger and n == "SmtpServer")]
     if len(groups) == 1 or not differ:
         return call
+    for name in differ:
+        listed = "; ".join(
+            f"{where} is not a client built in this file" if s is None else f"{where}: {s[name].text if name in s else '(not set)'}"
+            for _, where, s in groups
+        )
+        call.params[name] = BoundParam(
+            name, call.params[name].text if name in call.params else "", BindKind.UNRESOLVED, None,
+            reason=f"{first.function.name} sends with clients that differ on {name} ({listed}); a fix changes every caller", line=line,
+        )
+    for label, where, settings in groups:
+        if settings is None:
+            unknown = BoundParam("SmtpServer", where, BindKind.UNRESOLVED, None, reason=f"{where} is not a client built in this file")
+            call.variants.append(Variant(label, {"SmtpServer": unknown}))
+        else:
+            call.variants.append(Variant(label, settings))
+    return call
     for name in differ:
         listed = "; ".join(
             f"line {script.line_of(p.site.start)}: {p.argument} is not a client built in this file" if s is None
