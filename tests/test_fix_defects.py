@@ -465,3 +465,27 @@ def test_powershells_judge_accepts_the_inline_blocks_own_helper_functions(text: 
     result = patch_text(text, calls_in_text(text, "t.ps1", False), style=FixStyle.INLINE, judge=PowerShellJudge(pwsh))
     assert [fix.applied for fix in result.fixes if fix.call.sent] == [True], [f.refused for f in result.fixes]
     assert "function Assert-GraphAsciiLocalPart" in result.patched
+
+
+@pytest.mark.pwsh
+def test_inline_resolves_attachment_paths_as_send_mailmessage_does(tmp_path: "pytest.TempPathFactory") -> None:
+    # Oracle F11 (inline): -Attachments is a wildcard pattern that must match one file (PathUtils.ResolveFilePath,
+    # 5.1 and 7): 'data[1].txt' matches nothing and stops the call (statement-terminating: the script goes on), even
+    # though a file has that literal name; escaped, it is sent. Addresses are read before attachments, as the cmdlet.
+    from pathlib import Path
+
+    folder = Path(str(tmp_path))
+    (folder / "data[1].txt").write_text("one", encoding="utf-8")
+    (folder / "notes.txt").write_text("two", encoding="utf-8")
+    call = ("Send-MailMessage -To {to} -From 'svc@contoso.com' -Subject 'hi' -Body 'x' -Attachments {path} "
+            "-SmtpServer smtp.office365.com -UseSsl\n'after'")
+    bracket = f"'{folder}/data[1].txt'"
+    assert _run_inline_recorded(call.format(to="'ops@contoso.com'", path=bracket)) == [
+        "after", "sent to: ", "errors: 1"]
+    escaped = f"'{folder}/data`[1`].txt'"
+    assert _run_inline_recorded(call.format(to="'ops@contoso.com'", path=escaped)) == [
+        "after", "sent to: ops@contoso.com", "errors: 0"]
+    relative = f"Set-Location '{folder}'\n" + call.format(to="'ops@contoso.com'", path="'notes.txt'")
+    assert _run_inline_recorded(relative) == ["after", "sent to: ops@contoso.com", "errors: 0"]
+    missing = call.format(to="'a@contoso.com,b@contoso.com', 'ops@contoso.com'", path=f"'{folder}/gone.txt'")
+    assert _run_inline_recorded(missing) == ["after", "sent to: ", "errors: 2"]

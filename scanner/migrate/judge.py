@@ -18,7 +18,8 @@ from enum import Enum
 from typing import Protocol
 
 # Helper functions the inline styles define inside their own `& { }` block: not the script's functions.
-GENERATED_FUNCTIONS = frozenset({"convertto-graphrecipient", "convertto-graphattachment", "assert-graphasciilocalpart"})
+GENERATED_FUNCTIONS = frozenset({"convertto-graphrecipient", "convertto-graphattachment", "assert-graphasciilocalpart",
+                                 "resolve-graphattachmentpath"})
 
 
 class JudgeName(str, Enum):

@@ -328,7 +328,7 @@ def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style:
     if action:
         # -ErrorAction on the original call: the same preference governs the failure reported below.
         lines.append(f"$ErrorActionPreference = {action}")
-    lines += message_lines(mapping, _WRITE_ADDRESS_ERROR if cmdlet else None)
+    lines += message_lines(mapping, _WRITE_ADDRESS_ERROR if cmdlet else None, "$PSCmdlet.ThrowTerminatingError($_)" if cmdlet else None)
     save = "$true" if mapping.save_to_sent_items else "$false"
     if style is FixStyle.INLINE:
         lines += [

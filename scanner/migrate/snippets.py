@@ -54,20 +54,45 @@ function ConvertTo-GraphRecipient {
 """
 
 _ATTACHMENT_HELPER = """\
+function Resolve-GraphAttachmentPath {
+    # As Send-MailMessage resolves -Attachments (PathUtils.ResolveFilePath, the same in Windows PowerShell 5.1 and 7):
+    # the path is a wildcard pattern that must match exactly one file ('data[1].txt' is the pattern data1.txt, and it
+    # stops the command even when a file has that literal name: escape it as 'data`[1`].txt'); a plain path that does
+    # not exist is kept as written, so that reading it fails as the cmdlet's does.
+    param([string]$Path)
+    $provider = $null
+    $resolved = $null
+    try {
+        $resolved = @($ExecutionContext.SessionState.Path.GetResolvedProviderPathFromPSPath($Path, [ref]$provider))
+    }
+    catch {
+        $inner = $_.Exception
+        while ($inner -is [System.Management.Automation.MethodInvocationException] -and $null -ne $inner.InnerException) { $inner = $inner.InnerException }
+        if (-not ($inner -is [System.Management.Automation.ItemNotFoundException])) { throw }
+        # Handled: not left in $Error as one more error.
+        if ($global:Error.Count -gt 0 -and [object]::ReferenceEquals($global:Error[0].Exception, $_.Exception)) { $global:Error.RemoveAt(0) }
+    }
+    if ($null -eq $resolved) { return $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Path) }
+    if ($provider.Name -ne 'FileSystem') { throw "Cannot open file because the current provider ($($provider.Name)) cannot open a file." }
+    if ($resolved.Count -gt 1) { throw 'Cannot perform operation because the path resolved to more than one file. This command cannot operate on multiple files.' }
+    if ($resolved.Count -eq 0) { throw "Cannot perform operation because the wildcard path $Path did not resolve to a file." }
+    $resolved[0]
+}
 function ConvertTo-GraphAttachment {
     # Inline attachments only: keep each under 3 MB (the request is capped at 4 MB after base64);
     # larger files need a draft and an upload session (Send-GraphMailMessage does that).
     param([string[]]$Path)
     foreach ($item in $Path) {
-        $full = (Resolve-Path -LiteralPath $item).ProviderPath
-        if ((Get-Item -LiteralPath $full).Length -gt (3MB)) {
+        $full = Resolve-GraphAttachmentPath -Path $item
+        $bytes = [System.IO.File]::ReadAllBytes($full)
+        if ($bytes.Length -gt (3MB)) {
             throw "$full is over 3 MB: sendMail takes 4 MB per request; use Send-GraphMailMessage (upload session, Mail.ReadWrite)."
         }
         @{
             '@odata.type' = '#microsoft.graph.fileAttachment'
             name          = [System.IO.Path]::GetFileName($full)
             contentType   = 'application/octet-stream'
-            contentBytes  = [Convert]::ToBase64String([System.IO.File]::ReadAllBytes($full))
+            contentBytes  = [Convert]::ToBase64String($bytes)
         }
     }
 }
@@ -174,24 +199,27 @@ def collects_address_errors(mapping: GraphMapping) -> bool:
         item.expression is not None and item.one_each for item in mapping.recipients.values())
 
 
-def message_lines(mapping: GraphMapping, write_error: str | None = None) -> list[str]:
+def message_lines(mapping: GraphMapping, write_error: str | None = None, stop: str | None = None) -> list[str]:
     """PowerShell lines that define ``$sender`` and ``$message`` (helpers included when needed).
 
     ``write_error`` is a PowerShell statement template ({error} is the exception) that reports an address
     Send-MailMessage would refuse (a FormatException, non-terminating: the others still get the mail);
-    without it the helper throws at such an address.
+    without it the helper throws at such an address. ``stop`` is the statement (in a catch block) that
+    reports an attachment the cmdlet cannot resolve or read, as the cmdlet stops there: with it, every
+    attachment is read first (resolved as Send-MailMessage resolves it), inside a try.
     """
     lines: list[str] = []
     collect = write_error is not None and collects_address_errors(mapping)
+    gathered = stop is not None and (bool(mapping.attachments) or mapping.attachments_expression is not None)
     if mapping.mail_message is not None:
         lines.extend(_MAIL_MESSAGE_BLOCK.format(expr=mapping.mail_message).splitlines())
         return lines
     if _uses_recipient_helper(mapping):
         lines.extend(_RECIPIENT_HELPER.splitlines())
-    if mapping.attachments_expression is not None:
+    if mapping.attachments_expression is not None or gathered:
         lines.extend(_ATTACHMENT_HELPER.splitlines())
     lines.extend(_sender_lines(mapping))
-    if mapping.attachments and mapping.attachments_expression is None:
+    if mapping.attachments and mapping.attachments_expression is None and not gathered:
         paths = ", ".join(spec.path.ps for spec in mapping.attachments)
         lines += [
             f"foreach ($attachmentPath in @({paths})) {{",
@@ -225,7 +253,9 @@ def message_lines(mapping: GraphMapping, write_error: str | None = None) -> list
         lines.append(f"{inner}importance = {mapping.importance.ps}")
     if mapping.delivery_receipt is not None:
         lines.append(f"{inner}isDeliveryReceiptRequested = {mapping.delivery_receipt.ps}")
-    if mapping.attachments and mapping.attachments_expression is None:
+    if gathered:
+        pass  # read below, after the addresses, as the cmdlet does
+    elif mapping.attachments and mapping.attachments_expression is None:
         lines.append(f"{inner}attachments = @(")
         for spec in mapping.attachments:
             pad = inner + INDENT
@@ -250,6 +280,19 @@ def message_lines(mapping: GraphMapping, write_error: str | None = None) -> list
     lines.append("}")
     if collect and write_error is not None:
         lines.append(f"foreach ($addressError in {ADDRESS_ERRORS}) {{ {write_error.format(error='$addressError')} }}")
+    if gathered:
+        # Send-MailMessage reads the addresses first (BeginProcessing), then the attachments (ProcessRecord).
+        paths = mapping.attachments_expression
+        if paths is None:
+            paths = ", ".join(spec.path.ps for spec in mapping.attachments)
+        lines += [
+            "try {",
+            f"    $message['attachments'] = @(ConvertTo-GraphAttachment -Path @({paths}))",
+            "} catch {",
+            "    # Send-MailMessage stops at an attachment it cannot resolve or read (a terminating error).",
+            f"    {stop}",
+            "}",
+        ]
     if mapping.importance is not None and not mapping.importance.is_static:
         # An empty -Priority ($null, '') sends no importance: Graph refuses an empty one.
         lines.append(f"$importance = {mapping.importance.ps}")

@@ -63,11 +63,7 @@ KNOWN: tuple[Known, ...] = (
     Known(("smm-non-ascii", "fixture-utf8-bom", "fixture-utf16le-bom"), BOTH, r"^ok: (Subject|Body):", "intended",
           "P2 Send-MailMessage without -Encoding sends Subject and Body as ASCII ('?' for every non-ASCII character); "
           "Graph sends UTF-8, the real text; fix marks the call unsafe when it can read the text (literal or resolved)"),
-    # --- findings still open on main (see /work/wt/ORACLE_FINDINGS.md); F1-F8 F10 F12 F13 P3 P4 P14 P15 fixed, F9 P2 intended
-    Known(("smm-attachment-brackets",), INLINE, r"^ok: (Messages|Errors):", "finding",
-          "F11 an attachment path with [ ]: Send-MailMessage (5.1 and 7.6, PathUtils.ResolveFilePath) treats it as a "
-          "wildcard that matches nothing and sends nothing (terminating); the inline request reads it with "
-          "Resolve-Path -LiteralPath and sends the mail (the module was fixed)", "patch"),
+    # --- findings still open on main (see /work/wt/ORACLE_FINDINGS.md); F1-F8 F10-F13 P3 P4 P14 P15 fixed, F9 P2 intended
 )
 
 NOT_PATCHED: tuple[Refusal, ...] = (
