@@ -309,7 +309,7 @@ def _local(tag: str) -> str:
 # --------------------------------------------------------------------------- what a script assigns
 
 _GET_CONTENT = re.compile(r"(?i)\bGet-Content\b|\bgc\b|\bcat\b")
-_CONVERT = re.compile(r"(?i)\|\s*(?:Out-String\s*\|\s*)?ConvertFrom-(Json|Yaml|StringData)\b|\bConvertFrom-(Json|Yaml|StringData)\b")
+_CONVERT = re.compile(r"(?i)\|\s*(?:Out-String\s*\|\s*)?ConvertFrom-(Json|Yaml|StringData|Csv)\b|\bConvertFrom-(Json|Yaml|StringData|Csv)\b")
 _IMPORT = re.compile(r"(?i)^\(?\s*(Import-PowerShellDataFile|Import-Csv|Import-LocalizedData)\b")
 
 
@@ -407,6 +407,11 @@ def loaded_node(script: Script, text: str, at: int, xml_cast: bool = False) -> O
         return None
     if convert is not None:
         kind = (convert.group(1) or convert.group(2)).lower()
+        if kind == "csv":
+            options = _csv_options(t[convert.end() :])  # ConvertFrom-Csv takes -Delimiter / -Header like Import-Csv
+            if options is None:
+                return None
+            kind = "csv:" + json.dumps(options, sort_keys=True) if options else "csv"
         return load(script, kind, path, at)
     if xml_cast:
         return load(script, "xml", path, at)

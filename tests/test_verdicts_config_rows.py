@@ -190,3 +190,14 @@ def test_many_rows_are_assessed_per_distinct_value_and_too_many_values_stay_unkn
     assert "rows 2, 4, 6, 8, 10, 12, 14, 16 of two.csv: breaks" in found["two"]["assessment"]["verdict"]
     assert found["many"]["assessment"]["breaks"] is None
     assert "has 30 distinct values in the rows of many.csv" in found["many"]["call"]["params"]["SmtpServer"]["reason"]
+
+
+def test_convertfrom_csv_rows_with_a_delimiter(tmp_path: Path) -> None:
+    (tmp_path / "mail.txt").write_text("Server|From\nsmtp.office365.com|alerts@wingtip.example\n")
+    (tmp_path / "job.ps1").write_text(
+        "$rows = Get-Content \"$PSScriptRoot\\mail.txt\" | ConvertFrom-Csv -Delimiter '|'\nforeach ($r in $rows) {\n"
+        "    Send-MailMessage -To b@wingtip.example -From $r.From -Subject s -SmtpServer $r.Server -UseSsl -Credential $c\n}\n"
+    )
+    (finding,) = _scan(tmp_path).values()
+    assert finding["assessment"]["breaks"] is True and finding["sender"] == "alerts@wingtip.example"
+    assert finding["call"]["params"]["SmtpServer"]["source"] == "mail.txt: Server"
