@@ -1103,9 +1103,9 @@ def _wrapper_sites_in_file(
     from scanner.files import DecodeError, decode
 
     try:
-        if os.path.getsize(path) > max_bytes:
-            return []
         with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size > max_bytes:
+                return []
             raw = handle.read()
         if not prefilter.matches(raw):
             return []
