@@ -107,3 +107,36 @@ def test_markdown_tables_quote_medians_memory_and_verdicts() -> None:
     assert "| cold, big corpus | 2.00 s | 4.00 s | 3.00 1.00 2.00 | 0.5–0.5 |" in text
     assert "| small corpus | 100.0 MB | 60.0 MB | 40.0 MB | 30.0 MB |" in text
     assert "| cold scan / rg -il <= 3x | 6.67x  -> over by 122% | **MISS** |" in text
+
+
+def test_public_corpus_and_scaling_tables_and_the_mail_subset(tmp_path: Path) -> None:
+    def series(*walls: float) -> dict:
+        return {"runs": [{"seconds": w, "cpu_seconds": w, "load_before": 0.1} for w in walls]}
+
+    results = {
+        "revision": "abc1234", "machine": "test box",
+        "public": {"public": {"rg -ilF (ripgrep)": series(0.03, 0.04, 0.05)},
+                   "public-mail": {"raw tree-sitter parse (1 process)": series(0.4, 0.5, 0.6)},
+                   "memory": {"peak_tree_rss_mb": 120.0, "peak_tree_pss_mb": 70.0, "peak_main_rss_mb": 45.0,
+                              "peak_child_rss_mb": 40.0}},
+        "scaling": {"1": {"seconds": 10.0, "cpu_seconds": 10.0, "load_before": 0.1},
+                    "2": {"seconds": 5.0, "cpu_seconds": 10.2, "load_before": 0.1}},
+        "verdicts": [vars(run.at_most("cold scan / rg -il", 2.0, 3.0))],
+        "public_verdicts": [vars(run.at_least("mail files: speed-up --jobs 2 vs --jobs 1", 1.5, 1.8))],
+    }
+    text = run.markdown_tables(results)
+    assert "| rg -ilF (ripgrep), all files | 0.04 s | 0.04 s | 0.03 0.04 0.05 | 0.1–0.1 |" in text
+    assert "| raw tree-sitter parse (1 process), files the prefilter passes | 0.50 s |" in text
+    assert "| 2 | 5.00 s | 10.20 s | 2.00x | 0.1 |" in text
+    assert "| Target (synthetic estate) | Measured | Verdict |" in text
+    assert "| Target (public corpus) | Measured | Verdict |" in text
+    assert "| mail files: speed-up --jobs 2 vs --jobs 1 >= 1.8x | 1.50x  -> short by 17% | **MISS** |" in text
+
+    public = tmp_path / "public" / "owner__repo"
+    public.mkdir(parents=True)
+    (public / "mail.ps1").write_text("Send-MailMessage -To a@b.c -SmtpServer s\n", encoding="utf-8")
+    (public / "other.ps1").write_text("Get-ChildItem\n", encoding="utf-8")
+    (public / "README.md").write_text("Send-MailMessage\n", encoding="utf-8")
+    subset, total, kept = run.public_mail_subset(tmp_path / "public", tmp_path / "work")
+    assert (total, kept) == (2, 1)
+    assert [p.relative_to(subset).as_posix() for p in subset.rglob("*") if p.is_file()] == ["owner__repo/mail.ps1"]
