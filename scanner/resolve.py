@@ -366,6 +366,11 @@ def config_value(script: Script, text: str, at: int) -> Optional[Assignment]:
         if hit is not None:
             entry = f'{script.estate.source}: [assume] "{hit[0]}" = "{hit[1]}"'
             return Assignment(text, at, script.line_of(at), False, hit[1], f"declared in {entry} ({node.problem or 'not a single value'})", Provenance.DECLARED, entry)
+    if isinstance(value, str) and value.strip() and value != value.strip():
+        # `Server = smtp.office365.com` split on '=' without a Trim(): the script passes ' smtp.office365.com',
+        # and whether that name resolves is decided at run time, not here.
+        why = f"{source} in {node.path} is {value!r}, with spaces the script does not trim"
+        return Assignment(text, at, script.line_of(at), False, None, why, Provenance.CONFIG_FILE, source)
     if value is None:
         why = node.problem or f"{source} is not a single value in {node.path}"
         return Assignment(text, at, script.line_of(at), False, None, why, Provenance.CONFIG_FILE, source)

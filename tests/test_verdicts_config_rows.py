@@ -201,3 +201,15 @@ def test_convertfrom_csv_rows_with_a_delimiter(tmp_path: Path) -> None:
     (finding,) = _scan(tmp_path).values()
     assert finding["assessment"]["breaks"] is True and finding["sender"] == "alerts@wingtip.example"
     assert finding["call"]["params"]["SmtpServer"]["source"] == "mail.txt: Server"
+
+
+def test_a_value_the_loop_leaves_padded_is_not_taken_as_the_host(tmp_path: Path) -> None:
+    # `$p = $line.Split('=')` on "Server= smtp.office365.com" passes ' smtp.office365.com' (no Trim()).
+    (tmp_path / "mail.ini").write_text("Server= smtp.office365.com\n")
+    (tmp_path / "job.ps1").write_text(
+        "$h = @{}\nforeach ($line in Get-Content \"$PSScriptRoot\\mail.ini\") { $p = $line.Split('='); $h[$p[0]] = $p[1] }\n"
+        "Send-MailMessage -To a@adatum.example -From b@adatum.example -Subject s -SmtpServer $h['Server'] -UseSsl -Credential $c\n"
+    )
+    (finding,) = _scan(tmp_path).values()
+    assert finding["assessment"]["breaks"] is None
+    assert "' smtp.office365.com', with spaces the script does not trim" in finding["call"]["params"]["SmtpServer"]["reason"]
