@@ -217,6 +217,8 @@ def _parse(kind: str, text: str) -> Any:
         return _key_values(text, kind)
     if kind.startswith("keymatch:"):
         return _key_matches(text, kind)
+    if kind.startswith("inisections:"):
+        return _ini_sections(text, kind)
     raise ValueError(kind)
 
 
@@ -401,7 +403,7 @@ def loaded_node(script: Script, text: str, at: int, xml_cast: bool = False) -> O
     convert = _CONVERT.search(t)
     content = _GET_CONTENT.search(t)
     if content is None:
-        return None
+        return _ini_function_node(script, t, at)
     path = _command_path(t, content.end())
     if path is None:
         return None
@@ -685,6 +687,83 @@ def _match_table(script: Script, name: str, block: Any, write_at: int) -> Option
         return None
     options = {"pattern": python, "key": ref(refs.group("k")), "value": ref(refs.group("v")), "trim": [bool(refs.group("kt")), bool(refs.group("vt"))]}
     return load(script, "keymatch:" + json.dumps(options, sort_keys=True), source[0], source[1])
+
+
+_CASE = re.compile(r"""(?P<q>['"])(?P<pattern>(?:(?!(?P=q))[^\r\n])+)(?P=q)[ \t]*(?:\#[^\r\n]*)?\s*\{""")
+
+
+def _ini_function_node(script: Script, text: str, at: int) -> Optional[ConfigNode]:
+    """`$ini = Get-IniContent f` where the function is defined in this file and reads the file the
+    classic way: `switch -regex -file $FilePath { "^\\[(.+)\\]" { $section = $matches[1]; $ini[$section] = @{} }
+    "(.+?)\\s*=(.*)" { $name, $value = $matches[1..2]; $ini[$section][$name] = $value } }`.
+    The file's lines run through the function's own two patterns: `$ini.Section.Key`, `$ini['Section']['Key']`."""
+    from scanner.engine import function_parameters
+    from scanner.extract.commands import CommandSpec, ParameterSpec, bind_arguments, find_command_sites, lex_call
+
+    head = re.match(r"([A-Za-z][\w]*-[\w-]+)\b", text)
+    if head is None:
+        return None
+    function = next((f for f in script.structure.functions if f.name.lower() == head.group(1).lower()), None)
+    if function is None:
+        return None
+    body = script.text[function.body.start : function.body.end]
+    code = script.code[function.body.start : function.body.end]
+    switch = re.search(r"(?i)\bswitch\s+(?:-(?:regex|casesensitive)\s+)*-file\s+\$(\w+)\s*(?:-(?:regex|casesensitive)\s+)*\{", code)
+    if switch is None or not re.search(r"(?i)-regex\b", switch.group(0)):
+        return None
+    section_pattern = key_pattern = None
+    for case in _CASE.finditer(body, switch.end()):
+        try:
+            block_end = skip_balanced(body, case.end() - 1)
+        except LexError:
+            return None
+        block = body[case.end() : block_end]
+        pattern = case.group("pattern")
+        if case.group("q") == '"' and re.search(r"\$[\w{(]", pattern):
+            return None  # a pattern built from variables
+        if re.search(r"(?i)\$section\s*=\s*\$matches\[\s*1\s*\]", block):
+            section_pattern = pattern
+        elif re.search(r"(?i)\$matches\[\s*1\s*\.\.\s*2\s*\]|\$matches\[\s*2\s*\]", block) and re.search(r"(?i)\[\s*\$section\s*\]\s*\[\s*\$\w+\s*\]\s*=", block):
+            if re.search(r"(?i)\.Trim\(", block):
+                return None  # trimmed somewhere: not the plain form read here
+            key_pattern = pattern
+    if section_pattern is None or key_pattern is None:
+        return None
+    parameters = function_parameters(script, function)
+    sites = [site for site in find_command_sites(script, {function.name.lower(): function.name}, module="*") if site.start >= at - 1 and site.start <= at + len(text)]
+    if not sites or not parameters:
+        return None
+    spec = CommandSpec(function.name, tuple(ParameterSpec(p, position=i) for i, p in enumerate(parameters)))
+    binding = bind_arguments(script, spec, lex_call(script, sites[0]), sites[0].start)
+    bound = next((b for n, b in binding.params.items() if n.lower() == switch.group(1).lower()), None)
+    if bound is None:
+        return None
+    try:
+        re.compile(section_pattern)
+        re.compile(key_pattern)
+    except re.error:
+        return None
+    options = {"section": section_pattern, "key": key_pattern}
+    return load(script, "inisections:" + json.dumps(options, sort_keys=True), bound.text, sites[0].start)
+
+
+def _ini_sections(text: str, kind: str) -> dict[str, Any]:
+    """What the classic Get-IniContent builds: a table per `[Section]`, each line of the key pattern in it
+    (switch -regex runs every case a line matches, case-insensitively; a new `[Section]` starts it empty)."""
+    options = json.loads(kind.split(":", 1)[1])
+    section_re = re.compile(options["section"], re.I)
+    key_re = re.compile(options["key"], re.I)
+    out: dict[str, Any] = {}
+    section: Optional[str] = None
+    for line in text.splitlines():
+        m = section_re.search(line)
+        if m is not None and m.groups():
+            section = m.group(1)
+            out[section] = {}
+        k = key_re.search(line)
+        if k is not None and len(k.groups()) >= 2 and section is not None:
+            out[section][k.group(1)] = k.group(2)
+    return out
 
 
 def _key_matches(text: str, kind: str) -> dict[str, Any]:

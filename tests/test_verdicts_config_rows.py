@@ -54,6 +54,7 @@ SPLIT_LOOPS = {
     "ini last wins": ("jobs/twice.ini", "SmtpServer", "dup@adatum.example", False),
     "ini match loop": ("jobs/rotate.ini", "relay", "rotate@adatum.example", True),
     "ini switch file": ("jobs/report.properties", "MailHost", "report@adatum.example", False),
+    "ini sections": ("jobs/inventory.ini", "Notification.Relay", "inventory@adatum.example", True),
 }
 
 
