@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
 from scanner.model import ScanResult
 
@@ -70,6 +70,14 @@ def _html(result: ScanResult, options: RenderOptions) -> str:
     from .html import render_report_html
 
     return render_report_html(_merged(result))
+
+
+def html_report_chunks(result: ScanResult) -> Iterator[str]:
+    """The HTML report of ``result`` in pieces (joined: ``render(result, Format.HTML)``), for writing a
+    large report without holding the page whole."""
+    from .html import html_chunks
+
+    return html_chunks(_merged(result))
 
 
 def _markdown(result: ScanResult, options: RenderOptions) -> str:

@@ -7,6 +7,7 @@ no step compares findings or documents pairwise.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -260,24 +261,48 @@ def mask_secrets(text: str) -> str:
     """Replace literal secrets in PowerShell text with '****' (idempotent)."""
     if not _SECRET_HINT.search(text):  # most strings mention no secret; skip the costlier patterns
         return text
+    return _masked_text(text)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _masked_text(text: str) -> str:
+    # Findings of calls written alike carry the same strings (notes, snippets): each is masked once,
+    # and the findings share the one masked copy.
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}****{m.group(2)}", text)
     return text
 
 
 def _masked(value: object) -> object:
-    """Mask secrets in every string of a JSON value (strings, lists and dicts recursively)."""
+    """``value`` with secrets masked in every string (lists and dicts recursively), copied on write: a
+    part with nothing to mask is the caller's own object, shared, not a copy (a 20,000-finding report
+    is not held twice). Nothing in the merge writes into a finding's nested parts."""
     if isinstance(value, str):
         return mask_secrets(value)
     if isinstance(value, list):
-        return [_masked(item) for item in value]
+        copy: Optional[list[object]] = None
+        for i, item in enumerate(value):
+            masked = _masked(item)
+            if masked is not item:
+                if copy is None:
+                    copy = list(value)
+                copy[i] = masked
+        return value if copy is None else copy
     if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
+        changed: Optional[dict[object, object]] = None
+        for key, item in value.items():
+            masked = _masked(item)
+            if masked is not item:
+                if changed is None:
+                    changed = dict(value)
+                changed[key] = masked
+        return value if changed is None else changed
     return value
 
 
 def _masked_copy(value: JsonDict) -> JsonDict:
-    """A deep copy of a JSON object with its secrets masked (the caller's document is left untouched)."""
+    """A JSON object with its secrets masked: a new top-level dict (the merge adds keys to it), nested
+    parts copied only where a secret is masked (the caller's document is left untouched)."""
     return {key: _masked(item) for key, item in value.items()}
 
 

@@ -284,6 +284,10 @@ def run_scan(request: ScanRequest) -> int:
             from scanner.reports.json_report import json_chunks
 
             content = json_chunks(result)  # written one finding at a time
+        elif fmt is Format.HTML:
+            from scanner.reports import html_report_chunks
+
+            content = html_report_chunks(result)  # the embedded data written one finding at a time
         else:
             content = render_bytes(result, fmt, RenderOptions(group_by=GroupBy(request.group_by)))
         if request.output is not None:
