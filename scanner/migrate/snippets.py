@@ -282,9 +282,8 @@ def message_lines(mapping: GraphMapping, write_error: str | None = None, stop: s
         lines.append(f"foreach ($addressError in {ADDRESS_ERRORS}) {{ {write_error.format(error='$addressError')} }}")
     if gathered:
         # Send-MailMessage reads the addresses first (BeginProcessing), then the attachments (ProcessRecord).
-        paths = mapping.attachments_expression
-        if paths is None:
-            paths = ", ".join(spec.path.ps for spec in mapping.attachments)
+        expression = mapping.attachments_expression
+        paths = expression if expression is not None else ", ".join(spec.path.ps for spec in mapping.attachments)
         lines += [
             "try {",
             f"    $message['attachments'] = @(ConvertTo-GraphAttachment -Path @({paths}))",
