@@ -234,7 +234,10 @@ def analyze_script(script: Script, config: RuleConfig, estate: Optional[EstateFa
 
     rules = [r for r in catalogue().values() if config.enabled(r.id, script.path)]
     wanted_apis = {api for r in rules for api in r.apis}
-    recognizers = [r for r in RECOGNIZERS if set(r.apis) & wanted_apis]
+    # A recognizer runs only on a file holding one of its tokens: by its contract (scanner.extract) a
+    # file without them cannot hold a call it finds, and most files use one mail API, not seven.
+    lowered = script.text.lower()
+    recognizers = [r for r in RECOGNIZERS if set(r.apis) & wanted_apis and any(t in lowered for t in r.tokens)]
     calls = _calls(script, recognizers)
     analysis = FileAnalysis()
     if not calls and not any(getattr(r, "file_check", None) for r in rules):

@@ -57,8 +57,6 @@ _CONDITIONAL_WORDS = {
 _PLAIN_WORDS = {"try", "finally", "begin", "process", "end", "dynamicparam", "clean", "param"}
 _FUNCTION = re.compile(r"(function|filter|workflow)\s+([^\s(){}]+)\s*(\([^)]*\)\s*)?\{")
 _BRACES = re.compile(r"[{}]")
-_BRACKETS = re.compile(r"`.|\$\{|[(){}\[\]]", re.S)
-_CLOSER = {"(": ")", "{": "}", "[": "]"}
 _WORD_BEFORE = re.compile(r"([\w-]+)\s*$")
 _PARAM_BLOCK = re.compile(r"\bparam\s*\(")
 _LINE_START = re.compile(r"^", re.M)
@@ -72,6 +70,7 @@ class Structure:
         self.masked = masked if masked is not None else mask(text)
         self.code = self.masked.code
         self._kinds: dict[int, BlockKind] = {}
+        self._bracket_ends: dict[int, int] = {}  # opener -> skip_balanced's answer (-1: unclosed)
 
     @cached_property
     def code_lower(self) -> str:
@@ -98,40 +97,19 @@ class Structure:
     def param_blocks(self) -> list[tuple[int, int]]:
         return self._find_param_blocks()
 
-    @cached_property
-    def _bracket_ends(self) -> dict[int, int]:
-        """For each opening bracket of the code, the offset just past its match, as lexer.skip_balanced
-        finds it on the text: one pass over the masked code (strings and comments are already blank;
-        `${name}` and backtick escapes are skipped the same way, a closer that does not match the
-        innermost opener is passed over)."""
-        code = self.code
-        n = len(code)
-        ends: dict[int, int] = {}
-        stack: list[tuple[int, str]] = []
-        skip_to = -1
-        for m in _BRACKETS.finditer(code):
-            j = m.start()
-            if j < skip_to:
-                continue
-            c = code[j]
-            if c == "`":
-                continue  # an escaped character (the match took it)
-            if c == "$":  # ${name}: to the first closing brace
-                close = code.find("}", j + 2)
-                skip_to = n if close < 0 else close + 1
-                continue
-            if c in "({[":
-                stack.append((j, _CLOSER[c]))
-            elif stack and c == stack[-1][1]:
-                ends[stack.pop()[0]] = j + 1
-        return ends
-
     def balanced_end(self, opener: int) -> int:
-        """``lexer.skip_balanced(text, opener)`` for a bracket of the code, from one pass per script."""
-        end = self._bracket_ends.get(opener)
+        """``lexer.skip_balanced(text, opener)``, answered once per bracket and script: function bodies,
+        param blocks, statement ends and constructors ask for the same brackets again and again.
+        (One pass over every bracket of the file up front measured slower than this.)"""
+        ends = self._bracket_ends
+        end = ends.get(opener)
         if end is None:
-            if self.code[opener] != self.text[opener]:
-                return skip_balanced(self.text, opener)  # a bracket inside a string or comment: the lexer's own answer
+            try:
+                end = skip_balanced(self.text, opener)
+            except LexError:
+                end = -1
+            ends[opener] = end
+        if end < 0:
             raise LexError(f"unclosed '{self.text[opener]}'", opener)
         return end
 

@@ -1,5 +1,6 @@
-"""One pass per script finds every bracket's match: Structure.balanced_end answers what
-lexer.skip_balanced answers for any bracket of the text (code, strings, comments, escapes)."""
+"""Structure.balanced_end (a bracket's match, answered once per script) answers what
+lexer.skip_balanced answers for any bracket of the text (code, strings, comments, escapes),
+asked in any order and more than once."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ def test_tricky_texts(index: int) -> None:
     for i, c in enumerate(text):
         if c in "({[" and not _escaped_or_variable(code, text, i):
             assert _answer(structure.balanced_end, i) == _answer(skip_balanced, text, i), (text, i)
+            assert _answer(structure.balanced_end, i) == _answer(skip_balanced, text, i), (text, i)  # memoized
 
 
 def test_every_bracket_of_the_fixtures_and_examples() -> None:
