@@ -110,7 +110,16 @@ def _variable_literal(script: Script, start: int, end: int) -> tuple[int, int] |
 
 
 def _named_assignments(script: Script) -> list[tuple[str, bool, int]]:
-    """(name, is a $variable, offset after `=`) for `$password = …`, `ClientSecret = …`, `'api_key' = …`."""
+    """(name, is a $variable, offset after `=`) for `$password = …`, `ClientSecret = …`, `'api_key' = …`.
+
+    Found once per script: the literal secrets and the secret values both ask."""
+    memo = script.memo.get("named-secret-assignments")
+    if memo is None:
+        memo = script.memo["named-secret-assignments"] = _find_named_assignments(script)
+    return list(memo)  # type: ignore[call-overload]
+
+
+def _find_named_assignments(script: Script) -> list[tuple[str, bool, int]]:
     low = script.structure.code_lower
     code = script.code
     found: list[tuple[str, bool, int]] = []
