@@ -82,7 +82,9 @@ _SCRIPT_ROOT = re.compile(
     r"(?i)\$\{?PSScriptRoot\}?|\$\((?:Split-Path\s+(?:-Parent\s+)?(?:-Path\s+)?)\$(?:PSCommandPath|MyInvocation\.MyCommand\.(?:Path|Definition))\)"
 )
 _SPLIT_PATH = re.compile(r"(?i)^\(?\s*Split-Path\s+(?:-Parent\s+)?(?:-Path\s+)?\$(?:PSCommandPath|MyInvocation\.MyCommand\.(?:Path|Definition))(?:\s+-Parent)?\s*\)?$")
-_JOIN_PATH = re.compile(r"(?is)^\(?\s*Join-Path\s+(?:-Path\s+)?(?P<a>\S+)\s+(?:-ChildPath\s+)?(?P<b>[^)]+?)\s*\)?$")
+# The parent is a word or a parenthesised expression ((Split-Path -Parent $MyInvocation.MyCommand.Path), one
+# level of nested parentheses), the child what follows it.
+_JOIN_PATH = re.compile(r"(?is)^\(?\s*Join-Path\s+(?:-Path\s+)?(?P<a>\((?:[^()]|\([^()]*\))*\)|\S+)\s+(?:-ChildPath\s+)?(?P<b>[^)]+?)\s*\)?$")
 
 
 def path_value(script: Script, text: str, at: int, depth: int = 0) -> Optional[str]:

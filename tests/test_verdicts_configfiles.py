@@ -130,3 +130,35 @@ def test_variables_built_from_each_other_do_not_loop(tmp_path: Path) -> None:
     document = json.loads(out)
     assert document["errors"] == []
     assert sorted(f["line"] for f in document["findings"]) == [6, 7]
+
+
+ANCHORS = {
+    # subject: (variable, how the script names the file beside it)
+    "command path": ("cfgA", 'Get-Content "$(Split-Path $PSCommandPath)\\notify.json" | ConvertFrom-Json'),
+    "current folder": ("cfgB", "Get-Content .\\notify.json | ConvertFrom-Json"),
+    "invocation path": ("cfgC", "Get-Content (Join-Path (Split-Path -Parent $MyInvocation.MyCommand.Path) 'notify.json') -Raw | ConvertFrom-Json"),
+    "lines, no -Raw": ("cfgD", 'Get-Content "$PSScriptRoot/notify.json" | ConvertFrom-Json'),
+}
+
+
+def test_every_way_of_naming_the_file_beside_the_script_is_followed(tmp_path: Path) -> None:
+    """$PSCommandPath, the current folder (as a script run from its own folder assumes), $MyInvocation and
+    Get-Content without -Raw (lines joined by ConvertFrom-Json) all reach the same file of the tree."""
+    job = tmp_path / "nightly"
+    job.mkdir()
+    (job / "notify.json").write_text('{"Mail": {"Host": "smtp.office365.com", "Sender": "nightly@tailspin.example"}}',
+                                     encoding="utf-8")
+    (job / "run.ps1").write_text("".join(
+        f"${name} = {read}\nSend-MailMessage -To ops@tailspin.example -From ${name}.Mail.Sender -Subject '{subject}' "
+        f"-SmtpServer ${name}.Mail.Host -Port 587 -UseSsl -Credential $cred\n"
+        for subject, (name, read) in ANCHORS.items()), encoding="utf-8")
+    _, out, _ = _scan(tmp_path, "-f", "json", "--no-cache")
+    found = {str(f["call"]["params"]["Subject"]["text"]).strip("'"): f
+             for f in json.loads(out)["findings"] if f["rule"].startswith("SMTP")}
+    assert set(found) == set(ANCHORS)
+    for subject, finding in found.items():
+        server = finding["call"]["params"]["SmtpServer"]
+        assert server["provenance"] == "config-file", subject
+        assert server["source"] == "nightly/notify.json: Mail.Host", subject
+        assert finding["sender"] == "nightly@tailspin.example", subject
+        assert finding["assessment"]["breaks"] is True, subject
