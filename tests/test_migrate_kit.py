@@ -352,7 +352,7 @@ HOSTILE_ENVIRONMENT = {
 
 @pytest.mark.pwsh
 def test_pester_tests_of_the_module(tmp_path: Path) -> None:
-    """The shipped Pester suite passes (at least 40 tests), on a machine whose SMTP2GRAPH_* settings and config file differ."""
+    """The shipped Pester suite passes (all 96 tests), on a machine whose SMTP2GRAPH_* settings and config file differ."""
     write_kit(tmp_path, SENDERS)
     module = tmp_path / "Smtp2Graph"
     (module / "Smtp2Graph.config.psd1").write_text(HOSTILE_CONFIG, encoding="utf-8")
@@ -369,7 +369,7 @@ def test_pester_tests_of_the_module(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-3000:]
     counts = json.loads(run.stdout.split("PESTER-COUNTS ", 1)[1].splitlines()[0])
     assert counts["failed"] == 0 and counts["skipped"] == 0 and counts["notrun"] == 0, counts
-    assert counts["passed"] >= 40, counts
+    assert counts["passed"] >= 96, counts  # the suite as shipped: a test that stops being discovered is noticed
 
 
 COMMON_PARAMETERS = ("Verbose", "Debug", "ErrorAction", "WarningAction", "InformationAction", "ProgressAction",

@@ -1006,6 +1006,26 @@ Describe 'Configuration and tokens' {
         }
     }
 
+    It 'lets an explicit -CertificateThumbprint beat a certificate path from Smtp2Graph.config.psd1' {
+        $configFile = Join-Path -Path $TestDrive -ChildPath 'Smtp2Graph.config.psd1'
+        Set-Content -LiteralPath $configFile -Value "@{ TenantId = 'contoso.onmicrosoft.com'; ClientId = '11111111-2222-3333-4444-555555555555'; CertificatePath = '/nonexistent/from-config.pfx' }"
+        InModuleScope Smtp2Graph -Parameters @{ ConfigFile = $configFile } {
+            param($ConfigFile)
+            $saved = $script:ConfigPath
+            try {
+                $script:ConfigPath = $ConfigFile
+                (Get-Smtp2GraphConfiguration)['CertificatePath'] | Should -Be '/nonexistent/from-config.pfx'
+                Mock Get-Smtp2GraphToken { 'unused' }
+                $null = Connect-Smtp2Graph -CertificateThumbprint 'EF 01'
+                $script:Smtp2GraphSettings['CertificateThumbprint'] | Should -Be 'EF 01'
+                $script:Smtp2GraphSettings.ContainsKey('CertificatePath') | Should -BeFalse
+                $script:Smtp2GraphSettings['TenantId'] | Should -Be 'contoso.onmicrosoft.com'
+            } finally {
+                $script:ConfigPath = $saved
+            }
+        }
+    }
+
     It 'strips spaces and invisible marks (U+200E) from a copied thumbprint' {
         InModuleScope Smtp2Graph {
             $copied = [string][char]0x200E + 'ab cd ef 01' + [char]0xFEFF
