@@ -489,3 +489,42 @@ def test_inline_resolves_attachment_paths_as_send_mailmessage_does(tmp_path: "py
     assert _run_inline_recorded(relative) == ["after", "sent to: ops@contoso.com", "errors: 0"]
     missing = call.format(to="'a@contoso.com,b@contoso.com', 'ops@contoso.com'", path=f"'{folder}/gone.txt'")
     assert _run_inline_recorded(missing) == ["after", "sent to: ", "errors: 2"]
+
+
+# --------------------------------------------------------------------------- attachments: one inline request is 4 MB
+
+SMM_ATTACHMENTS = ("Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject 'two' -Body 'b' "
+                   "-Attachments 'a.bin','b.bin' -SmtpServer smtp.office365.com -UseSsl\n")
+SMTPCLIENT_ATTACHMENT = ("$smtp = New-Object System.Net.Mail.SmtpClient('smtp.office365.com', 587)\n"
+                         "$smtp.EnableSsl = $true\n"
+                         "$msg = New-Object System.Net.Mail.MailMessage('svc@contoso.com', 'ops@contoso.com', 'hi', 'b')\n"
+                         "$msg.Attachments.Add((New-Object System.Net.Mail.Attachment('a.bin')))\n"
+                         "$smtp.Send($msg)\n")
+
+
+@pytest.mark.parametrize("text", [SMM_ATTACHMENTS, SMTPCLIENT_ATTACHMENT])
+@pytest.mark.parametrize("style", [FixStyle.INLINE, FixStyle.INLINE_SDK])
+def test_inline_rewrite_of_a_call_with_attachments_is_never_safe(text: str, style: FixStyle) -> None:
+    # Review: two 2.5 MB files make a 6.7 MB request that Graph refuses where SMTP sent them; a single inline
+    # request has no draft / upload session, so the call cannot be called safe in an inline style.
+    fix, = [fix for fix in patch(text, style).fixes if fix.call.sent]
+    assert fix.applicability is FixApplicability.UNSAFE and not fix.applied
+    assert "limited to 4 MB in all" in fix.reason and "--style module" in fix.reason
+    # The module style (draft + upload sessions) keeps the drop-in rename safe.
+    module, = [fix for fix in patch(text).fixes if fix.call.sent]
+    assert module.applicability is FixApplicability.SAFE and module.applied, module.reason
+
+
+def test_no_note_claims_an_upload_session_for_an_inline_request() -> None:
+    from scanner.migrate.snippets import invoke_restmethod_snippet
+
+    fix, = patch(SMM_ATTACHMENTS, FixStyle.INLINE, unsafe=True).fixes
+    assert fix.applied
+    notes = [line for line in fix_text_lines(fix.mapping.notes) if "upload session" in line]
+    assert notes and all("Send-GraphMailMessage (--style module)" in line and "4 MB at most" in line for line in notes)
+    snippet = invoke_restmethod_snippet(map_call(fix.call))
+    assert "Attachments larger than 3 MB go through a draft" not in snippet
+
+
+def fix_text_lines(notes: list[str]) -> list[str]:
+    return [line for note in notes for line in note.splitlines()]

@@ -563,8 +563,10 @@ class _Builder:
                 self.mapping.attachments_expression = ps_expression(_source(bound))
         self.note(
             NoteKind.INFO,
-            "Attachments larger than 3 MB go through a draft and an upload session, which needs the "
-            "Mail.ReadWrite application permission in addition to Mail.Send (150 MB at most).",
+            "Send-GraphMailMessage (--style module) sends attachments over 3 MB through a draft and an upload "
+            "session, which needs the Mail.ReadWrite application permission in addition to Mail.Send (150 MB at "
+            "most); an inline request (--style inline, the snippets) is one sendMail request of 4 MB at most, "
+            "every attachment in base64 and the body included.",
         )
 
     def headers(self) -> None:

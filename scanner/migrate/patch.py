@@ -150,6 +150,10 @@ def classify(call: MailCall, assessment: Assessment | None, mapping: GraphMappin
                            "Graph changes the mail path if it is another relay")
     if style is not FixStyle.MODULE:
         reasons.extend(_inline_blockers(call))
+        if "Attachments" in call.params:
+            # sendMail takes one request of 4 MB at most (base64 of every attachment + the body): the inline
+            # request has no draft / upload session, so mail the original sent can be refused by Graph.
+            reasons.append(INLINE_ATTACHMENT_LIMIT)
     if style is FixStyle.INLINE_SDK:
         reasons.append("Send-MgUserMail needs an app-only Connect-MgGraph session before the call; add one")
     lost = [note.text for note in mapping.note_items if note.kind.value == "lost"]
@@ -161,6 +165,10 @@ def classify(call: MailCall, assessment: Assessment | None, mapping: GraphMappin
     if style is FixStyle.MODULE:
         return FixApplicability.SAFE, "drop-in rename to Send-GraphMailMessage: same parameters, nothing lost"
     return FixApplicability.SAFE, "every parameter is known at the call: the expanded request sends the same message"
+
+
+INLINE_ATTACHMENT_LIMIT = ("one inline request is limited to 4 MB in all (attachments in base64 and the body); "
+                           "use --style module, which uses a draft and upload sessions")
 
 
 def _inline_blockers(call: MailCall) -> list[str]:
