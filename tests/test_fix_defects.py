@@ -75,6 +75,45 @@ def test_patched_start_job_finds_the_module_in_the_job(tmp_path: pytest.TempPath
     assert "graph-sent hi" in run.stdout.splitlines()
 
 
+@pytest.mark.parametrize("text", [
+    f"1..3 | ForEach-Object -Parallel {{\n    {SEND}\n}}\n",
+    f"1..2 | ForEach-Object -ThrottleLimit 2 -Parallel {{ {SEND} }}\n",
+    f"1..2 | % {{ {SEND} }} -Parallel\n",  # -Parallel after the block still counts
+])
+def test_a_call_inside_foreach_object_parallel_imports_the_module_inside_the_block(text: str) -> None:
+    # Each -Parallel iteration runs in a runspace of its own: the script's Import-Module does not reach it.
+    result = patch(text)
+    fix, = result.fixes
+    assert fix.applied and fix.applicability is FixApplicability.SAFE, fix.reason
+    assert "ForEach-Object -Parallel" in fix.notes[0] and "inside that script block" in fix.notes[0]
+    assert not result.patched.startswith(IMPORT_LINE)
+    block = result.patched[result.patched.index("{"):]
+    assert block.index(IMPORT_LINE) < block.index("Send-GraphMailMessage")
+    assert result.patched.count(IMPORT_LINE) == 1
+
+
+def test_a_parallel_block_and_a_top_level_call_each_get_their_import() -> None:
+    text = f"1..2 | ForEach-Object -Parallel {{\n    {SEND}\n}}\n{SEND}\n"
+    result = patch(text)
+    assert all(fix.applied for fix in result.fixes)
+    assert result.patched.startswith(IMPORT_LINE + "\n")
+    assert result.patched.count(IMPORT_LINE) == 2
+    assert "-Parallel {\n    " + IMPORT_LINE + "\n    Send-GraphMailMessage" in result.patched
+
+
+@pytest.mark.pwsh
+def test_patched_foreach_object_parallel_sends_from_every_runspace(tmp_path: pytest.TempPathFactory) -> None:
+    from tests.test_fix_judge import stub_env
+
+    # Autoloading off in the runspace: only the Import-Module the patch put in the block can find the command.
+    text = (f"1..3 | ForEach-Object -Parallel {{\n    $PSModuleAutoLoadingPreference = 'None'\n"
+            f"    Import-Module Microsoft.PowerShell.Utility\n    {SEND}\n}}\n'done'\n")
+    result = patch(text)
+    run = run_pwsh(result.patched, env=stub_env(tmp_path), timeout=180)  # type: ignore[arg-type]
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines().count("graph-sent hi") == 3 and "done" in run.stdout.splitlines()
+
+
 # --------------------------------------------------------------------------- item 5: signed scripts
 
 SIGNED = SEND + "\n\n# SIG # Begin signature block\n# MIIFuwYJKoZIhvcNAQcCoIIFrDCCBagCAQExCzAJBgUrDgMCGgUAMGkGCisGAQQB\n# SIG # End signature block\n"
