@@ -266,6 +266,24 @@ def test_kit_readme_lists_senders_scripts_and_steps_in_order() -> None:
     assert steps == sorted(steps)
 
 
+def test_kit_readme_says_how_to_re_sign_a_patched_signed_script() -> None:
+    # Issue 11 item 5: a patched script's Authenticode signature no longer matches; the kit tells its reader
+    # how to re-sign, with the command fix's own reason gives (RESIGN_HINT), and to sign the module too.
+    from scanner.migrate.patch import RESIGN_HINT
+
+    readme = render_kit(SENDERS, "examples")["README.md"].decode()
+    section = readme[readme.index("## Re-signing signed scripts"):readme.index("## What is in the module")]
+    assert "Set-AuthenticodeSignature -FilePath" in RESIGN_HINT and "Set-AuthenticodeSignature -FilePath" in section
+    assert "Get-ChildItem Cert:\\CurrentUser\\My -CodeSigningCert | Select-Object -First 1" in RESIGN_HINT
+    assert "Get-ChildItem Cert:\\CurrentUser\\My -CodeSigningCert | Select-Object -First 1" in section
+    assert "-TimestampServer" in section and "Get-AuthenticodeSignature" in section and "AllSigned" in section
+    assert "--unsafe-fixes" in section and "Smtp2Graph.psm1" in section
+    # Step 5 (deploy) points at it, after the module is installed and before SMTP AUTH is turned off.
+    deploy = readme.index("**Deploy the patched scripts**")
+    assert readme.index("Install the module") < deploy < readme.index("re-signed before it is deployed") < readme.index(
+        "**Turn off SMTP AUTH**")
+
+
 def test_no_secret_literal_in_generated_code(tmp_path: Path) -> None:
     for path in _kit_files(tmp_path, SENDERS):
         text = path.read_text(encoding="utf-8-sig")
