@@ -303,7 +303,16 @@ _PARAM_NAME = re.compile(r"(?i)(?:^|[(,\]\s])\s*(?:\[[^\]]*\]\s*)*\$(\w+)")
 
 
 def function_parameters(script: Script, function: object) -> list[str]:
-    """Parameter names of a function, in declaration order: `function f($a, $b)` or its `param(…)` block."""
+    """Parameter names of a function, in declaration order: `function f($a, $b)` or its `param(…)` block
+    (read once per function and script: the wrapper pass and the SmtpClient recognizer both ask)."""
+    key = f"function-parameters:{function.name_start}"  # type: ignore[attr-defined]
+    memo = script.memo.get(key)
+    if memo is None:
+        memo = script.memo[key] = _function_parameters(script, function)
+    return list(memo)  # type: ignore[call-overload]
+
+
+def _function_parameters(script: Script, function: object) -> list[str]:
     from scanner.lexer import LexError, split_arguments
 
     text = script.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Optional
@@ -67,9 +68,18 @@ _SEND_METHODS = {"send": "method", "sendasync": "method-async", "sendmailasync":
 
 
 def _type_pattern(script: Script, name: str) -> re.Pattern[str]:
-    uses = "using" in script.structure.code_lower  # cheap guard: the namespace regexes are case-insensitive
-    short = "|" + name if uses and _SYSTEM_NET_MAIL.search(script.code) and not _MAILKIT_NS.search(script.code) else ""
-    return re.compile(r"(?i)(?:System\.)?Net\.Mail\." + name + short)
+    # Whether the script's `using namespace` lets it write the short name: searched once per script.
+    short_names = script.memo.get("smtpclient-short-names")
+    if short_names is None:
+        uses = "using" in script.structure.code_lower  # cheap guard: the namespace regexes are case-insensitive
+        short_names = bool(uses and _SYSTEM_NET_MAIL.search(script.code) and not _MAILKIT_NS.search(script.code))
+        script.memo["smtpclient-short-names"] = short_names
+    return _compiled_type_pattern(name, bool(short_names))
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_type_pattern(name: str, short_names: bool) -> re.Pattern[str]:
+    return re.compile(r"(?i)(?:System\.)?Net\.Mail\." + name + ("|" + name if short_names else ""))
 
 
 def _value_param(script: Script, name: str, span: tuple[int, int], reason: str) -> BoundParam:
