@@ -112,6 +112,9 @@ class Script:
             k = code.rfind(boundary, line_start, pipe)
             if k >= 0:
                 start = max(start, k + 1)
-        while start < pipe and code[start] in " \t":
+        # On the source text: the masked code blanks a string literal to spaces, and
+        # `('x' | ConvertTo-SecureString …)` would lose the very value piped in.
+        text = self.text
+        while start < pipe and text[start] in " \t":
             start += 1
         return (start, pipe) if start < pipe else None

@@ -86,6 +86,16 @@ SHAPES = [
     Shape("userinfo", "$relay = 'smtp://alerts:{value}@relay.contoso.com:587'\n", ""),
     Shape("query", "Invoke-RestMethod -Uri 'https://api.example.com/send?user=alerts&password={value}&to=ops'\n", ""),
     Shape("connstring", "$db = 'Server=sql01;Database=Mail;User Id=alerts;Password={value};'\n", ""),
+    # A pipeline opened by `(` or `$(` (the masked code blanks the piped literal).
+    Shape("pipedparen", "", "$cred = New-Object PSCredential('alerts@contoso.com', ('{value}' | ConvertTo-SecureString -AsPlainText -Force))\n"),
+    Shape("pipedsubexpr", "$sec = $('{value}' | ConvertTo-SecureString -AsPlainText -Force)\n"),
+    Shape("querytoken", "Invoke-RestMethod -Uri 'https://api.example.com/send?user=alerts&token={value}&to=ops'\n", ""),
+    Shape("querykey", "Invoke-RestMethod -Uri \"https://api.example.com/send?key={value}&to=ops\"\n", ""),
+    Shape("securekey", "$sk = Read-Host -AsSecureString\n$sec = ConvertTo-SecureString '{value}' -SecureKey $sk\n"),
+    Shape("mailozaurrcred", "Send-EmailMessage -Server smtp.office365.com -Port 587 -From alerts@contoso.com -To ops@contoso.com -Subject 'x {value}' "
+          "-Credential ([pscredential]::new('alerts@contoso.com', (ConvertTo-SecureString '{value}' -AsPlainText -Force)))\n", ""),
+    Shape("mailkitmodule", "Import-Module Send-MailKitMessage\nSend-MailKitMessage -SMTPServer smtp.office365.com -Port 587 -From alerts@contoso.com "
+          "-RecipientList ops@contoso.com -Subject 'hi {value}' -Credential ([pscredential]::new('alerts@contoso.com', ('{value}' | ConvertTo-SecureString -AsPlainText -Force)))\n", ""),
     Shape("apikey", "", ""),  # value itself is a prefixed key (below)
 ]
 
