@@ -16,7 +16,15 @@ def check(call: MailCall, assessment: Optional[Assessment]) -> Optional[Verdict]
             Severity.MEDIUM,
         )
     assert assessment is not None
+    if call.form == "generated-code":
+        return Verdict(f"Send-MailMessage in {_generated_where(call)}: {assessment.verdict}", assessment.severity)
     return Verdict(f"Send-MailMessage: {assessment.verdict}", assessment.severity)
+
+
+def _generated_where(call: MailCall) -> str:
+    """Where the text of a generated-code call becomes code (its recognizer's note)."""
+    note = next((n for n in call.notes if n.startswith("text that becomes code elsewhere")), "")
+    return note or "text that becomes code elsewhere"
 
 
 RULE = Rule(

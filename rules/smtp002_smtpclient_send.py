@@ -20,6 +20,9 @@ def check(call: MailCall, assessment: Optional[Assessment]) -> Optional[Verdict]
             assessment.severity if assessment.severity is Severity.LOW else Severity.MEDIUM,
             Confidence.LOW,
         )
+    if call.form == "generated-code":
+        note = next((n for n in call.notes if n.startswith("text that becomes code elsewhere")), "text that becomes code elsewhere")
+        return Verdict(f"SmtpClient {call.command}() in {note}: {assessment.verdict}", assessment.severity)
     return Verdict(f"SmtpClient {call.command}(): {assessment.verdict}", assessment.severity)
 
 

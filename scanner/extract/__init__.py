@@ -23,15 +23,17 @@ class Recognizer:
 
 
 def _send_mailmessage(script: Script) -> list[MailCall]:
+    from scanner.extract.generated import generated_calls
     from scanner.extract.send_mailmessage import find_send_mailmessage
 
-    return find_send_mailmessage(script)
+    return find_send_mailmessage(script) + generated_calls(script, find_send_mailmessage)
 
 
 def _smtpclient(script: Script) -> list[MailCall]:
+    from scanner.extract.generated import generated_calls
     from scanner.extract.smtpclient import find_smtpclient
 
-    return find_smtpclient(script)
+    return find_smtpclient(script) + generated_calls(script, find_smtpclient)
 
 
 def _mailkit(script: Script) -> list[MailCall]:

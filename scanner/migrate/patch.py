@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from scanner.extract.generated import GENERATED_FORM
 from scanner.lexer import (
     LexError,
     skip_balanced,
@@ -123,6 +124,9 @@ def classify(call: MailCall, assessment: Assessment | None, mapping: GraphMappin
     if call.api not in _PATCHABLE_APIS:
         return (FixApplicability.DISPLAY_ONLY,
                 f"{call.api.value} has no drop-in rewrite: replace it by hand with the Graph snippet (smtp2graph snippet)")
+    if call.form == GENERATED_FORM:
+        return (FixApplicability.DISPLAY_ONLY,
+                "this text becomes code elsewhere: migrate it where it runs, with Import-Module Smtp2Graph")
     if call.form == "shadowing-function":
         return (FixApplicability.DISPLAY_ONLY,
                 "a function named Send-MailMessage shadows the cmdlet here; the calls inside it are fixed one by one")
