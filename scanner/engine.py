@@ -586,7 +586,7 @@ def analyze_file(path: Union[str, Path], rel: Optional[str] = None) -> FileOutco
                 cached: FileOutcome = from_data(FileOutcome, payload)
                 cached.stat = stat
                 if cached.secrets:
-                    cached.values = values_of_bytes(raw, rel, is_data_file)
+                    cached.values = values_of_bytes(raw, rel, is_data_file, state.root)
                 return cached
             except (TypeError, ValueError, KeyError):
                 pass  # a foreign or damaged entry: analyse again and overwrite it
@@ -955,13 +955,16 @@ def _recache_redacted(keys: set[str], registry: SecretRegistry, options: ScanOpt
         cache.put(key, to_data(outcome))
 
 
-def values_of_bytes(raw: bytes, rel: str, is_data_file: bool = False) -> set[str]:
-    """The secret values of a file's bytes (for a result taken from the cache, which holds none)."""
+def values_of_bytes(raw: bytes, rel: str, is_data_file: bool = False, root: Optional[Path] = None) -> set[str]:
+    """The secret values of a file's bytes (for a result taken from the cache, which holds none);
+    with ``root``, also the values its credential sinks read from configuration files below it."""
     from scanner.files import DecodeError, decode
 
     try:
         text = decode(raw)[0]
-        return file_secret_values(Script(text, rel, is_data_file))
+        script = Script(text, rel, is_data_file)
+        script.root = root
+        return file_secret_values(script)
     except (DecodeError, RecursionError):
         return set()
 

@@ -876,6 +876,24 @@ def secret_values(script: Script) -> set[str]:
         if span is None or span[0] >= span[1]:
             return
         _register(found, tracer.evaluate(span[0], span[1], argument_mode=argument_mode), scheme)
+        from_config(span)
+
+    def from_config(span: Optional[tuple[int, int]]) -> None:
+        # A sink argument read from a configuration file in the scanned tree ($cfg.Pass after
+        # ConvertFrom-Json, $ini['password'], a .psd1): the resolver knows its value, so is it a secret.
+        if span is None or script.root is None or "$" not in text[span[0] : span[1]]:
+            return
+        from scanner.model import Provenance
+        from scanner.resolve import follow_value
+
+        try:
+            followed = follow_value(script, text[span[0] : span[1]], span[0])
+        except (RecursionError, ValueError):
+            return
+        if followed is not None and followed.provenance is Provenance.CONFIG_FILE and isinstance(followed.value, str):
+            value = followed.value
+            if len(value.strip()) >= MIN_VALUE_WHOLE:
+                found.add(value)
 
     low = structure.code_lower
     text_hits = _Hits(lower_same_length(text), structure.line_starts)
@@ -885,6 +903,27 @@ def secret_values(script: Script) -> set[str]:
         for site in find_command_sites(script, {"convertto-securestring": "ConvertTo-SecureString"}, module="Microsoft.PowerShell.Security"):
             arguments = lex_call(script, site)
             _register(found, tracer._securestring(site.name_start, arguments.end, 0))
+            if script.root is not None:
+                # The -String value (named or the first positional): followed into a configuration file.
+                elements = arguments.elements
+                k = 0
+                while k < len(elements):
+                    element = elements[k]
+                    k += 1
+                    if element.kind.value == "parameter":
+                        pname = element.text.lower().lstrip("-\u2013\u2014").rstrip(":")
+                        if pname in ("asplaintext", "force") or element.value is not None:
+                            if pname == "string" and element.value is not None:
+                                from_config((element.value.start, element.value.end))
+                            continue
+                        if pname in ("string", "key", "securekey", "k") and k < len(elements):
+                            if pname == "string":
+                                from_config((elements[k].start, elements[k].end))
+                            k += 1
+                        continue
+                    if element.kind.value == "value":
+                        from_config((element.start, element.end))
+                        break
             for n, element in enumerate(arguments.elements):
                 name = element.text.lower().lstrip("-\u2013\u2014") if element.kind.value == "parameter" else ""
                 if name in ("key", "securekey", "k"):

@@ -96,6 +96,10 @@ SHAPES = [
           "-Credential ([pscredential]::new('alerts@contoso.com', (ConvertTo-SecureString '{value}' -AsPlainText -Force)))\n", ""),
     Shape("mailkitmodule", "Import-Module Send-MailKitMessage\nSend-MailKitMessage -SMTPServer smtp.office365.com -Port 587 -From alerts@contoso.com "
           "-RecipientList ops@contoso.com -Subject 'hi {value}' -Credential ([pscredential]::new('alerts@contoso.com', ('{value}' | ConvertTo-SecureString -AsPlainText -Force)))\n", ""),
+    # Read from a JSON configuration file in the scanned tree (written by the `tree` fixture), reused as Subject and Body.
+    Shape("configjson", "$cfg = Get-Content \"$PSScriptRoot\\configjson.json\" -Raw | ConvertFrom-Json\n"
+          "$sec = ConvertTo-SecureString $cfg.Pass -AsPlainText -Force\n"
+          "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject \"pw $($cfg.Pass)\" -Body $cfg.Pass -SmtpServer smtp.office365.com -UseSsl -Credential $cred\n"),
     Shape("apikey", "", ""),  # value itself is a prefixed key (below)
 ]
 
@@ -117,6 +121,8 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for shape in SHAPES:
         text = _apikey_script() if shape.name == "apikey" else shape.script()
         (root / f"{shape.name}.ps1").write_text(text, encoding="utf-8")
+        if shape.name.startswith("config"):
+            (root / f"{shape.name}.json").write_text(json.dumps({"User": "alerts@contoso.com", "Pass": shape.value}), encoding="utf-8")
     # A value defined in one script and reused (outside any sink) in another.
     shared = Shape("crossfile", "$sec = ConvertTo-SecureString '{value}' -AsPlainText -Force\n")
     (root / "shared.ps1").write_text(shared.script(), encoding="utf-8")
@@ -215,7 +221,9 @@ def test_every_probe_is_a_real_secret_the_scanner_sees(tree: Path) -> None:
     for shape in SHAPES:
         path = tree / f"{shape.name}.ps1"
         text = path.read_text(encoding="utf-8")
-        values = file_secret_values(Script(text, path.name))
+        script = Script(text, path.name)
+        script.root = tree  # configuration files are read below the scan root
+        values = file_secret_values(script)
         expected = APIKEY if shape.name == "apikey" else shape.value
         assert expected in values, (shape.name, sorted(values))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 from scanner.engine import RuleConfig, analyze_script, file_secret_values
 from scanner.redact import MASK, Redactor, SecretRegistry
@@ -104,3 +105,36 @@ def test_every_reported_secret_literal_is_registered() -> None:
     assert "Literal-pass-1" in file_secret_values(script)
     for finding in analysis.findings:
         assert "Literal-pass-1" not in finding.snippet + "\n".join(finding.context_lines) + finding.message
+
+
+def _config_values(root: Path, script_text: str) -> set[str]:
+    (root / "job.ps1").write_text(script_text, encoding="utf-8")
+    script = Script(script_text, "job.ps1")
+    script.root = root
+    return secret_values(script)
+
+
+def test_a_sink_argument_read_from_a_configuration_file_registers_the_files_value(tmp_path: Path) -> None:
+    """$cfg.Pass (ConvertFrom-Json), $ini['password'] (ConvertFrom-StringData), a .psd1 key: the resolver's value."""
+    (tmp_path / "m.json").write_text('{"Relay": "smtp.office365.com", "User": "a@contoso.com", "Pass": "KxJsonPassQ9"}', encoding="utf-8")
+    (tmp_path / "m.ini").write_text("relay=smtp.office365.com\nuser=a@contoso.com\npassword=KxIniPassQ9\n", encoding="utf-8")
+    (tmp_path / "m.psd1").write_text("@{ Relay = 'smtp.office365.com'; Secret = 'KxPsd1PassQ9' }\n", encoding="utf-8")
+    found = _config_values(
+        tmp_path,
+        "$cfg = Get-Content \"$PSScriptRoot\\m.json\" -Raw | ConvertFrom-Json\n"
+        "$sec = ConvertTo-SecureString $cfg.Pass -AsPlainText -Force\n"
+        "$ini = ConvertFrom-StringData (Get-Content \"$PSScriptRoot\\m.ini\" -Raw)\n"
+        "$c2 = New-Object System.Net.NetworkCredential($ini['user'], $ini['password'])\n"
+        "$data = Import-PowerShellDataFile \"$PSScriptRoot\\m.psd1\"\n"
+        "$c3 = [pscredential]::new('a@contoso.com', (ConvertTo-SecureString -String $data.Secret -AsPlainText -Force))\n"
+        "Send-MailMessage -To b@contoso.com -From a@contoso.com -Subject $cfg.Pass -SmtpServer $cfg.Relay -UseSsl -Credential $c3\n",
+    )
+    assert {"KxJsonPassQ9", "KxIniPassQ9", "KxPsd1PassQ9"} <= found
+    # Values the sinks do not read stay readable (the relay, the user name).
+    assert "smtp.office365.com" not in found and "a@contoso.com" not in found
+
+
+def test_a_configuration_file_missing_or_without_a_root_registers_nothing_and_does_not_fail(tmp_path: Path) -> None:
+    text = "$cfg = Get-Content \"$PSScriptRoot\\absent.json\" -Raw | ConvertFrom-Json\n$sec = ConvertTo-SecureString $cfg.Pass -AsPlainText -Force\n"
+    assert _config_values(tmp_path, text) == set()
+    assert values(text) == set()

@@ -156,7 +156,7 @@ def collect_patches(
         if source.is_data_file:
             continue
         try:
-            run.secrets.add(_secret_values(source.text, source.rel))
+            run.secrets.add(_secret_values(source.text, source.rel, root))
             calls = calls_in_text(source.text, source.rel, False)
         except RecursionError:
             run.errors.append(f"{source.rel}: too deeply nested to analyse; not patched")
@@ -184,11 +184,14 @@ def collect_patches(
     return run
 
 
-def _secret_values(text: str, rel: str) -> set[str]:
+def _secret_values(text: str, rel: str, root: Path | None = None) -> set[str]:
+    """With ``root`` (the folder ``rel`` is relative to), also the values read from configuration files below it."""
     from scanner.engine import file_secret_values
     from scanner.script import Script
 
-    return file_secret_values(Script(text, rel))
+    script = Script(text, rel)
+    script.root = root
+    return file_secret_values(script)
 
 
 def _neighbour_secret_values(path: Path, limit: int = 200) -> set[str]:
@@ -207,7 +210,7 @@ def _neighbour_secret_values(path: Path, limit: int = 200) -> set[str]:
             source = read_source(neighbour, path.parent, 1024 * 1024)
         except (OSError, DecodeError):
             continue
-        values |= _secret_values(source.text, source.rel)
+        values |= _secret_values(source.text, source.rel, path.parent)
     return values
 
 
@@ -407,7 +410,7 @@ def run_snippet(location: str, flavour: str) -> int:
         _error(f"{path}: {reason}")
         return 2
     calls = calls_in_text(source.text, source.rel, source.is_data_file)
-    secrets = SecretRegistry(_secret_values(source.text, source.rel))
+    secrets = SecretRegistry(_secret_values(source.text, source.rel, path.parent))
     secrets.add(_neighbour_secret_values(path))
     chosen = [call for call in calls if call.location.line <= line <= call.location.end_line]
     if not chosen:
