@@ -100,6 +100,12 @@ SHAPES = [
     Shape("configjson", "$cfg = Get-Content \"$PSScriptRoot\\configjson.json\" -Raw | ConvertFrom-Json\n"
           "$sec = ConvertTo-SecureString $cfg.Pass -AsPlainText -Force\n"
           "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject \"pw $($cfg.Pass)\" -Body $cfg.Pass -SmtpServer smtp.office365.com -UseSsl -Credential $cred\n"),
+    Shape("configini", "$ini = ConvertFrom-StringData (Get-Content \"$PSScriptRoot\\configini.ini\" -Raw)\n"
+          "$sec = ConvertTo-SecureString $ini['pass'] -AsPlainText -Force\n"
+          "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject $ini['pass'] -SmtpServer smtp.office365.com -UseSsl -Credential $cred\n"),
+    Shape("configpsd", "$data = Import-PowerShellDataFile \"$PSScriptRoot\\configpsd.psd1\"\n"
+          "$sec = ConvertTo-SecureString -String $data.Login -AsPlainText -Force\n"
+          "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject \"pw $($data.Login)\" -SmtpServer smtp.office365.com -UseSsl -Credential $cred\n"),
     Shape("apikey", "", ""),  # value itself is a prefixed key (below)
 ]
 
@@ -121,8 +127,12 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for shape in SHAPES:
         text = _apikey_script() if shape.name == "apikey" else shape.script()
         (root / f"{shape.name}.ps1").write_text(text, encoding="utf-8")
-        if shape.name.startswith("config"):
-            (root / f"{shape.name}.json").write_text(json.dumps({"User": "alerts@contoso.com", "Pass": shape.value}), encoding="utf-8")
+        if shape.name == "configjson":
+            (root / "configjson.json").write_text(json.dumps({"User": "alerts@contoso.com", "Pass": shape.value}), encoding="utf-8")
+        elif shape.name == "configini":
+            (root / "configini.ini").write_text(f"user=alerts@contoso.com\npass={shape.value}\n", encoding="utf-8")
+        elif shape.name == "configpsd":  # a key not named like a secret: only the script's sink says it is one
+            (root / "configpsd.psd1").write_text(f"@{{\n    User = 'alerts@contoso.com'\n    Login = '{shape.value}'\n}}\n", encoding="utf-8")
     # A value defined in one script and reused (outside any sink) in another.
     shared = Shape("crossfile", "$sec = ConvertTo-SecureString '{value}' -AsPlainText -Force\n")
     (root / "shared.ps1").write_text(shared.script(), encoding="utf-8")
