@@ -14,25 +14,15 @@ from markupsafe import Markup
 
 from .merge import JsonDict, MergedReport, merge_documents
 
-# Inside <script> the HTML parser only looks for "</script" and "<!--"; escaping <, > and & makes
-# both impossible, and U+2028/2029 are escaped so the text is also a valid JavaScript literal.
-_JSON_ESCAPES = {
-    ord("<"): "\\u003c",
-    ord(">"): "\\u003e",
-    ord("&"): "\\u0026",
-    0x2028: "\\u2028",
-    0x2029: "\\u2029",
-}
-
-
 def embed_json(data: object) -> str:
     """Serialize `data` for a `<script type="application/json">` element: no character can end the element."""
     return _escape_for_script(json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=False))
 
 
 def _escape_for_script(text: str) -> str:
-    # The same as text.translate(_JSON_ESCAPES), with str.replace (C speed: a 100 MB report in a
-    # fraction of a second instead of seconds).
+    # Inside <script> the HTML parser only looks for "</script" and "<!--"; escaping <, > and & makes
+    # both impossible, and U+2028/2029 are escaped so the text is also a valid JavaScript literal.
+    # str.replace runs at C speed (a 100 MB report in a fraction of a second; str.translate took seconds).
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     if "\u2028" in text or "\u2029" in text:
         text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, TextIO, Union
+from typing import Any, Iterable, Iterator, Optional, TextIO, Union
 
 # Exchange Online disables SMTP AUTH basic auth by default at the end of December 2026 (GRAPH_NOTES.md).
 BASIC_AUTH_OFF = date(2026, 12, 31)
@@ -279,24 +279,15 @@ def _masked(value: object) -> object:
     is not held twice). Nothing in the merge writes into a finding's nested parts."""
     if isinstance(value, str):
         return mask_secrets(value)
-    if isinstance(value, list):
-        copy: Optional[list[object]] = None
-        for i, item in enumerate(value):
+    if isinstance(value, (list, dict)):
+        copy: Any = None
+        for key, item in (enumerate(value) if isinstance(value, list) else value.items()):
             masked = _masked(item)
             if masked is not item:
                 if copy is None:
-                    copy = list(value)
-                copy[i] = masked
+                    copy = list(value) if isinstance(value, list) else dict(value)
+                copy[key] = masked
         return value if copy is None else copy
-    if isinstance(value, dict):
-        changed: Optional[dict[object, object]] = None
-        for key, item in value.items():
-            masked = _masked(item)
-            if masked is not item:
-                if changed is None:
-                    changed = dict(value)
-                changed[key] = masked
-        return value if changed is None else changed
     return value
 
 

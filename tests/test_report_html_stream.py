@@ -13,7 +13,6 @@ from pathlib import Path
 from markupsafe import Markup
 from scanner.reports import html_report_chunks
 from scanner.reports.html import (
-    _JSON_ESCAPES,
     _asset,
     _csp_hash,
     _environment,
@@ -27,6 +26,8 @@ from scanner.reports.merge import _masked_copy, merge_documents
 
 from scanner.engine import ScanOptions, scan
 
+# The escapes the page's data needs, as a translation table: the streamed, str.replace-based escaping must equal it.
+_JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TRICKY = ["</script><!-- & >", "a\u2028b\u2029c", "plain", "", "\\u003c already", "é ✓ \U0001f4e7", "<<>>&&"]
 
