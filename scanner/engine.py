@@ -228,7 +228,7 @@ def analyze_script(script: Script, config: RuleConfig, estate: Optional[EstateFa
     ``fix_detail``: how much fix material each finding gets (scanner.fixes FULL, DIFF, NONE).
     """
     from scanner.assess import assess
-    from scanner.extract import RECOGNIZERS
+    from scanner.extract import RECOGNIZERS, may_find
     from scanner.rules import catalogue
     from scanner.secrets import find_secrets
 
@@ -236,8 +236,7 @@ def analyze_script(script: Script, config: RuleConfig, estate: Optional[EstateFa
     wanted_apis = {api for r in rules for api in r.apis}
     # A recognizer runs only on a file holding one of its tokens: by its contract (scanner.extract) a
     # file without them cannot hold a call it finds, and most files use one mail API, not seven.
-    lowered = script.text.lower()
-    recognizers = [r for r in RECOGNIZERS if set(r.apis) & wanted_apis and any(t in lowered for t in r.tokens)]
+    recognizers = [r for r in RECOGNIZERS if set(r.apis) & wanted_apis and may_find(r, script)]
     calls = _calls(script, recognizers)
     analysis = FileAnalysis()
     if not calls and not any(getattr(r, "file_check", None) for r in rules):

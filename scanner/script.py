@@ -35,6 +35,11 @@ class Script:
         self.root: Optional[Path] = None
 
     @cached_property
+    def text_lower(self) -> str:
+        """The text in lower case (the recognizers' token checks)."""
+        return self.text.lower()
+
+    @cached_property
     def structure(self) -> Structure:
         return Structure(self.text)
 

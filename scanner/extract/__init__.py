@@ -84,6 +84,16 @@ RECOGNIZERS: list[Recognizer] = [
 ]
 
 
+def may_find(recognizer: Recognizer, script: Script) -> bool:
+    """Whether the script holds one of the recognizer's tokens (without one it cannot find a call)."""
+    low = script.text_lower
+    return any(t in low for t in recognizer.tokens)
+
+
+def recognizer_named(name: str) -> Recognizer:
+    return next(r for r in RECOGNIZERS if r.name == name)
+
+
 def register(recognizer: Recognizer) -> None:
     """Add a recognizer (used by the modules of other mail APIs)."""
     if all(r.name != recognizer.name for r in RECOGNIZERS):

@@ -414,8 +414,10 @@ _CACHE: "weakref.WeakKeyDictionary[Script, list[MailCall]]" = weakref.WeakKeyDic
 
 def find_graph(script: Script) -> list[MailCall]:
     """Every Graph send in the script (REST to sendMail, Send-MgUserMail, draft then Send-MgUserMessage)."""
-    if script.is_data_file:
-        return []
+    from scanner.extract import may_find, recognizer_named
+
+    if script.is_data_file or not may_find(recognizer_named("graph"), script):
+        return []  # the recognizer's contract: a file without its tokens holds no call it finds
     cached = _CACHE.get(script)
     if cached is None:
         cached = _web_calls(script) + _sdk_calls(script)
