@@ -553,7 +553,7 @@ def _init_worker(root: Path, options: ScanOptions) -> None:
 
 def analyze_file(path: Union[str, Path], rel: Optional[str] = None) -> FileOutcome:
     """Read, prefilter, look up the cache, then analyse one file (runs in a worker process)."""
-    from scanner.files import DecodeError, decode, relative_path
+    from scanner.files import DecodeError, decode, read_bytes, relative_path
 
     state = _STATE
     assert state is not None, "_init_worker was not called"
@@ -562,12 +562,9 @@ def analyze_file(path: Union[str, Path], rel: Optional[str] = None) -> FileOutco
     path = os.fspath(path)  # plain strings: a Path per file costs more than reading a small one
     is_data_file = path.lower().endswith(".psd1")
     try:
-        with open(path, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            size = st.st_size
-            if size > state.options.max_bytes:
-                return FileOutcome(rel, error=FileError(rel, f"file is {size:,} bytes, over the {state.options.max_bytes:,}-byte limit (--max-file-size)"))
-            raw = handle.read()
+        raw, st = read_bytes(path, state.options.max_bytes)
+        if raw is None:
+            return FileOutcome(rel, error=FileError(rel, f"file is {st.st_size:,} bytes, over the {state.options.max_bytes:,}-byte limit (--max-file-size)"))
     except OSError as exc:
         return FileOutcome(rel, error=FileError(rel, f"cannot read: {exc.strerror or exc}"))
     stat = (st.st_size, st.st_mtime_ns, st.st_ino)
@@ -969,14 +966,13 @@ def values_of_bytes(raw: bytes, rel: str, is_data_file: bool = False, root: Opti
 
 
 def values_of_file(path: str, rel: str, max_bytes: int) -> set[str]:
+    from scanner.files import read_bytes
+
     try:
-        if os.path.getsize(path) > max_bytes:
-            return set()
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        raw, _ = read_bytes(path, max_bytes)
     except OSError:
         return set()
-    return values_of_bytes(raw, rel, path.lower().endswith(".psd1"))
+    return set() if raw is None else values_of_bytes(raw, rel, path.lower().endswith(".psd1"))
 
 
 def redact_result(result: ScanResult, registry: "SecretRegistry") -> set[str]:
@@ -1114,14 +1110,11 @@ def _wrapper_sites_in_file(
 ) -> list[list[object]]:
     """[name, line, column(, arguments)] of each call of a wrapper function in one file (outside its own body)."""
     from scanner.extract.commands import find_command_sites
-    from scanner.files import DecodeError, decode
+    from scanner.files import DecodeError, decode, read_bytes
 
     try:
-        with open(path, "rb") as handle:
-            if os.fstat(handle.fileno()).st_size > max_bytes:
-                return []
-            raw = handle.read()
-        if not prefilter.matches(raw):
+        raw, _ = read_bytes(path, max_bytes)
+        if raw is None or not prefilter.matches(raw):
             return []
         text = decode(raw)[0]
     except (OSError, DecodeError):

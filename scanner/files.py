@@ -80,6 +80,32 @@ def dominant_newline(text: str) -> str:
     return "\r\n" if crlf and crlf >= text.count("\n") - crlf else "\n"
 
 
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def read_bytes(path: str, max_bytes: int) -> tuple[Optional[bytes], os.stat_result]:
+    """The bytes of a file and its stat taken on the open handle, or (None, stat) when it is over
+    ``max_bytes``. Raw ``os.open``/``os.read`` (no buffered file object: a scan reads tens of thousands
+    of small files, twice when wrapper functions are called); reads to the end even if the file grew."""
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if st.st_size > max_bytes:
+            return None, st
+        first = os.read(fd, st.st_size + 1)
+        if not first:
+            return first, st
+        parts = [first]
+        while True:
+            more = os.read(fd, 1 << 20)
+            if not more:
+                break
+            parts.append(more)
+        return first if len(parts) == 1 else b"".join(parts), st
+    finally:
+        os.close(fd)
+
+
 def read_source(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceFile:
     """Read and decode one script; raises OSError or DecodeError with a reason a person can act on."""
     size = path.stat().st_size

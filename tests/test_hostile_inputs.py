@@ -155,11 +155,7 @@ def test_unreadable_paths_on_the_command_line_are_error_entries(tmp_path: Path, 
     locked.write_text(CALL, encoding="utf-8")
     fifo = tmp_path / "pipe.ps1"
     os.mkfifo(fifo)
-    import builtins
-
-    from scanner import engine
-
-    real = builtins.open
+    real = os.open
 
     def opening(file, *args, **kwargs):  # type: ignore[no-untyped-def]
         # The tests run as root, for whom a chmod 000 file is readable: refuse it as the OS would.
@@ -167,7 +163,7 @@ def test_unreadable_paths_on_the_command_line_are_error_entries(tmp_path: Path, 
             raise PermissionError(13, "Permission denied", os.fspath(file))
         return real(file, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "open", opening, raising=False)
+    monkeypatch.setattr(os, "open", opening)  # the scan reads through scanner.files.read_bytes
     result = scan([good, locked, fifo, tmp_path / "missing.ps1"], ScanOptions(use_cache=False, jobs=1), root=tmp_path)
     messages = {e.path: e.message for e in result.errors}
     assert "Permission denied" in messages["locked.ps1"]
