@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
 
-from scanner import __version__
+from scanner import __version__, fastjson
 from scanner.model import Finding, ScanResult
 
 SCHEMA_VERSION = "1.0"
@@ -171,5 +171,5 @@ def json_chunks(result: ScanResult, generated_at: Optional[datetime] = None) -> 
     cut = outline.index(_FINDINGS_KEY + "]") + len(_FINDINGS_KEY)  # keys are never inside a string: quotes there are escaped
     yield outline[:cut]
     for i, finding in enumerate(result.findings):
-        yield ("," if i else "") + json.dumps(_finding(finding), ensure_ascii=False, separators=(",", ":"))
+        yield ("," if i else "") + fastjson.dumps(_finding(finding))
     yield outline[cut:] + "\n"

@@ -7,11 +7,12 @@ rename), and any entry that does not parse or does not carry its own key is igno
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any, Optional
+
+from scanner import fastjson
 
 # Format 2: entries hold only masked text. Format-1 entries (before masking by value) may hold a
 # secret in clear text: they are never read, and deleted when met.
@@ -48,7 +49,7 @@ class ResultCache:
         """The stored payload for ``key``, or None when absent, corrupt or foreign."""
         try:
             with open(self._path(key), "rb") as handle:
-                entry = json.loads(handle.read())
+                entry = fastjson.loads(handle.read())
         except (OSError, ValueError):
             return None
         if not isinstance(entry, dict) or entry.get("magic") != MAGIC or entry.get("key") != key:
@@ -67,8 +68,8 @@ class ResultCache:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump({"magic": MAGIC, "key": key, "payload": payload}, handle, separators=(",", ":"))
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(fastjson.dumps_bytes({"magic": MAGIC, "key": key, "payload": payload}))
                 os.replace(tmp, target)
             except BaseException:
                 try:
@@ -115,7 +116,7 @@ class StatIndex:
         path = directory / "index" / f"{name}.json"
         try:
             with open(path, "rb") as handle:
-                data = json.loads(handle.read())
+                data = fastjson.loads(handle.read())
             if data.get("magic") != INDEX_MAGIC or data.get("root") != root or data.get("salt") != salt:
                 raise ValueError("foreign index")
             entries = data["entries"]
@@ -187,8 +188,8 @@ class StatIndex:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(payload, handle, separators=(",", ":"))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(fastjson.dumps_bytes(payload))
             os.replace(tmp, self.path)
         except OSError:
             return
