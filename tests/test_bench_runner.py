@@ -140,3 +140,18 @@ def test_public_corpus_and_scaling_tables_and_the_mail_subset(tmp_path: Path) ->
     subset, total, kept = run.public_mail_subset(tmp_path / "public", tmp_path / "work")
     assert (total, kept) == (2, 1)
     assert [p.relative_to(subset).as_posix() for p in subset.rglob("*") if p.is_file()] == ["owner__repo/mail.ps1"]
+
+
+def test_the_wrapper_record_benchmark_runs_on_a_small_tree(tmp_path: Path) -> None:
+    """bench/wrapper_record.py (issue 16 item 2's measurement) prints both comparisons."""
+    import subprocess
+    import sys
+
+    (tmp_path / "lib.ps1").write_text("function Send-Report($To) { Send-MailMessage -To $To -From a@b.c -Subject s -SmtpServer mail.example.com }\n")
+    (tmp_path / "job.ps1").write_text("# nightly\nSend-Report -To ops@example.com\nGet-Date\n")
+    (tmp_path / "other.ps1").write_text("Write-Host 'no mail here'\n")
+    out = subprocess.run([sys.executable, "bench/wrapper_record.py", str(tmp_path), "--runs", "1"], capture_output=True, text=True, check=True).stdout
+    assert "3 files, 1 pass the mail prefilter, 2 do not" in out
+    assert "1 wrapper names" in out
+    assert "now: second pass" in out and "record in pass 1: every word" in out
+    assert "the whole wrapper pass of a --jobs 1 scan" in out
