@@ -91,7 +91,10 @@ def skip_spaces(text: str, i: int) -> int:
 
 
 def _var_pattern(name: str) -> str:
-    return r"(?<![\w$:])\$(?:script:|global:|local:|private:)?" + re.escape(name) + r"(?![\w:])"
+    # The lookbehind comes after the `$` it guards: a pattern that starts with a literal is searched
+    # for that character at C speed, one that starts with a lookbehind is tried at every offset
+    # (measured ~15x slower). `\$(?<![\w$:]\$)` accepts exactly the `$` that `(?<![\w$:])\$` accepts.
+    return r"\$(?<![\w$:]\$)(?:script:|global:|local:|private:)?" + re.escape(name) + r"(?![\w:])"
 
 
 _SCOPES = ("script:", "global:", "local:", "private:", "using:")

@@ -64,7 +64,7 @@ _SCOPE = re.compile(r"\$(?:script:|global:|env:)?$")
 _DESCRIBES_A_SECRET = re.compile(
     r"(?i)(?:name|names|path|file|url|uri|endpoint|id|variable|var|env|vault|store|length|expiry|expires|type|header)$"
 )
-_SECRET_PARAMETER = re.compile(r"(?i)(?<![\w])-(Password|ClientSecret|Secret|AccessToken|Token|ApiKey)(?::)?[ \t]+")
+_SECRET_PARAMETER = re.compile(r"(?i)-(?<![\w]-)(Password|ClientSecret|Secret|AccessToken|Token|ApiKey)(?::)?[ \t]+")
 _CLIENT_SECRET_IN_STRING = re.compile(r"(?i)(client_secret|password|access_token|refresh_token|client_assertion)=([^&\s'\"`]+)")
 _QUOTES = SINGLE_QUOTES + DOUBLE_QUOTES
 # CDO / System.Web.Mail: Fields.Item('…/sendpassword').Value = 'x', Fields['…/sendpassword'] = 'x', Fields.Add('…/sendpassword', 'x')
@@ -209,7 +209,8 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
             except LexError:
                 continue
             add(_literal_span(script, start, end), SecretKind.PARAMETER, "-" + m.group(1))
-    for m in (_CDO_PASSWORD.finditer(text) if "sendpassword" in text.lower() else ()):
+    text_lower = text.lower()  # once: the substring tests below would lower the whole text each
+    for m in (_CDO_PASSWORD.finditer(text) if "sendpassword" in text_lower else ()):
         if not any(cs <= m.start() < ce for cs, ce in script.structure.masked.comments):
             start, end = assigned_value_extent(script.structure, m.end())
             span = _literal_span(script, start, end)
@@ -226,7 +227,7 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
         if len(args) >= 2:
             add(_literal_span(script, *args[1]), SecretKind.MAIL_PASSWORD, "Authenticate()")
     embedded_keys = ("client_secret=", "password=", "access_token=", "refresh_token=", "client_assertion=")
-    strings = script.structure.masked.strings if any(k in text.lower() for k in embedded_keys) else []
+    strings = script.structure.masked.strings if any(k in text_lower for k in embedded_keys) else []
     for s, e in strings:
         for m in _CLIENT_SECRET_IN_STRING.finditer(text, s, e):
             embedded = m.group(2)
@@ -284,8 +285,8 @@ _MAX_DEPTH = 48  # hops through variables and groups (each variable is evaluated
 _MAX_ALTERNATIVES = 16
 _FRAGMENT_MIN = 4  # a known part of a partly dynamic secret ("prefix" + $env:X)
 
-_ASSIGNMENT_ANY = re.compile(r"(?i)(?<![\w$:`])\$(?:script:|global:|local:|private:)?(\w+)((?:\.\w+|\[[^\]\r\n]{0,80}\])*)[ \t]*(\+?=)(?!=)")
-_SECRET_PARAM_ANY = re.compile(r"(?i)(?<![\w-])[-\u2013\u2014](\w*(?:password|passwd|secret|token|apikey|passphrase))(:?)(?=[\s:]|$)")
+_ASSIGNMENT_ANY = re.compile(r"(?i)\$(?<![\w$:`]\$)(?:script:|global:|local:|private:)?(\w+)((?:\.\w+|\[[^\]\r\n]{0,80}\])*)[ \t]*(\+?=)(?!=)")
+_SECRET_PARAM_ANY = re.compile(r"(?i)[-\u2013\u2014](?<![\w-][-\u2013\u2014])(\w*(?:password|passwd|secret|token|apikey|passphrase))(:?)(?=[\s:]|$)")
 _CRED_TYPES = re.compile(r"(?i)(?:System\.)?Net\.NetworkCredential|(?:System\.Management\.Automation\.)?PSCredential|NetworkCredential")
 _HASH_SECRET_KEY = re.compile(
     r"(?i)(?<![\w$.\-])['\"]?(client_?secret|client_assertion|refresh_token|access_token|password|passwd|pwd|securepassword|"
@@ -341,20 +342,26 @@ class _Hits:
     """Where the words the secret patterns need occur in one lower-cased text: one pass, then per-line lookups."""
 
     def __init__(self, low: str, line_starts: list[int]) -> None:
+        import bisect
+
         self.line_starts = line_starts
         self.length = len(low)
-        if _WORDS_BYTES is not None and low.isascii():
-            found = [(m.start(), m.group().decode("ascii")) for m in _WORDS_BYTES.finditer(low.encode("ascii"))]  # type: ignore[attr-defined]
+        if _WORDS_BYTES is not None:
+            # Every word is ASCII, so a match never covers a non-ASCII character: encoding each one
+            # as '?' (one byte per character, in no word) keeps every offset and every match.
+            encoded = low.encode("ascii") if low.isascii() else low.encode("ascii", "replace")
+            found = [(m.start(), m.group().decode("ascii")) for m in _WORDS_BYTES.finditer(encoded)]  # type: ignore[attr-defined]
         else:
             found = [(m.start(), m.group()) for m in _WORDS_STR.finditer(low)]
         self.found = found
+        # The lines of each word, found once: six patterns ask, each for a few words.
+        self.word_lines: dict[str, set[int]] = {}
+        for i, word in found:
+            self.word_lines.setdefault(word, set()).add(bisect.bisect_right(line_starts, i) - 1)
 
     def lines(self, words: tuple[str, ...]) -> list[tuple[int, int]]:
-        import bisect
-
-        wanted = set(words)
+        lines = sorted(set().union(*(self.word_lines.get(word, ()) for word in words)))
         starts = self.line_starts
-        lines = sorted({bisect.bisect_right(starts, i) - 1 for i, word in self.found if word in wanted})
         n = len(starts)
         return [(starts[line], starts[line + 1] if line + 1 < n else self.length) for line in lines]
 

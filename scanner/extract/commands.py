@@ -50,6 +50,15 @@ class CommandSpec:
 
     def lookup(self, written: str) -> tuple[Optional[ParameterSpec], str]:
         """The parameter ``-written`` binds to, or None and why (unknown / ambiguous prefix)."""
+        # A pure function of the spec and the text: answered once per spelling (every call of
+        # every script binds the same few parameter names).
+        answers = _answers(self, "lookup")
+        answer = answers.get(written)
+        if answer is None:
+            answer = answers[written] = self._lookup(written)
+        return answer  # type: ignore[return-value]
+
+    def _lookup(self, written: str) -> tuple[Optional[ParameterSpec], str]:
         low = written.lower()
         params = self.all_parameters()
         for p in params:
@@ -69,14 +78,32 @@ class CommandSpec:
 
     def names_parameter(self, written: str) -> bool:
         """Whether ``-written`` names a parameter of the command (exactly, by alias or by a prefix, even an ambiguous one)."""
-        low = written.lower()
-        return any(n.lower().startswith(low) for p in self.all_parameters() for n in (p.name, *p.aliases))
+        answers = _answers(self, "names")
+        answer = answers.get(written)
+        if answer is None:
+            low = written.lower()
+            answer = answers[written] = any(n.lower().startswith(low) for p in self.all_parameters() for n in (p.name, *p.aliases))
+        return answer  # type: ignore[return-value]
 
     def positional(self) -> list[ParameterSpec]:
         return sorted((p for p in self.parameters if p.position is not None), key=lambda p: p.position or 0)
 
     def pipeline_parameter(self) -> Optional[ParameterSpec]:
         return next((p for p in self.parameters if p.pipeline), None)
+
+
+_MAX_ANSWERS = 4096  # spellings remembered per spec and question; a hostile file cannot grow it without bound
+
+
+def _answers(spec: CommandSpec, question: str) -> dict[str, object]:
+    """The answers ``spec`` has given to ``question``, kept on the (frozen) spec itself: not a
+    field, so equality, hashing and repr of specs are unchanged."""
+    key = "_answers_" + question
+    answers: Optional[dict[str, object]] = spec.__dict__.get(key)
+    if answers is None or len(answers) >= _MAX_ANSWERS:
+        answers = {}
+        object.__setattr__(spec, key, answers)
+    return answers
 
 
 @dataclass
@@ -288,16 +315,25 @@ def _name_hits(script: Script, names: Iterable[str]) -> list[tuple[int, int]]:
     case-insensitive regex.
     """
     low = script.structure.code_lower
+    # Several recognizers look for the same names (New-Object, ConvertTo-SecureString, the web
+    # cmdlets): each name's hits are found once per script.
+    memo: Optional[dict[str, list[tuple[int, int]]]] = script.memo.get("name-hits")  # type: ignore[assignment]
+    if memo is None:
+        memo = script.memo["name-hits"] = {}
     hits: list[tuple[int, int]] = []
     for name in names:
-        i = low.find(name)
-        while i >= 0:
-            end = i + len(name)
-            before = low[i - 1] if i > 0 else " "
-            after = low[end] if end < len(low) else " "
-            if not (before.isalnum() or before in _BEFORE_NAME) and not (after.isalnum() or after in _AFTER_NAME):
-                hits.append((i, end))
-            i = low.find(name, end)
+        found = memo.get(name)
+        if found is None:
+            found = memo[name] = []
+            i = low.find(name)
+            while i >= 0:
+                end = i + len(name)
+                before = low[i - 1] if i > 0 else " "
+                after = low[end] if end < len(low) else " "
+                if not (before.isalnum() or before in _BEFORE_NAME) and not (after.isalnum() or after in _AFTER_NAME):
+                    found.append((i, end))
+                i = low.find(name, end)
+        hits.extend(found)
     hits.sort()
     return hits
 
