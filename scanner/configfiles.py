@@ -816,7 +816,15 @@ def dot_sourced(script: Script, before: int) -> list[tuple[Script, str]]:
     out: list[tuple[Script, str]] = []
     if script.root is None or ". " not in script.code:
         return out
-    for m in _DOT_SOURCE.finditer(script.code, 0, before):
+    # Every variable the resolver cannot find in the file asks again: the statements are found once
+    # per script. A match found in the code up to ``before`` is one that ends before it (the
+    # lookahead needs the character after the dot).
+    matches: Optional[list[re.Match[str]]] = script.memo.get("dot-source-statements")  # type: ignore[assignment]
+    if matches is None:
+        matches = script.memo["dot-source-statements"] = list(_DOT_SOURCE.finditer(script.code))
+    for m in matches:
+        if m.end() >= before:
+            break
         if script.structure.function_at(m.end()) is not None and script.structure.function_at(m.end()) != script.structure.function_at(before):
             continue
         start = m.end()

@@ -24,12 +24,34 @@ _INT = re.compile(r"[+-]?\d+$")
 _QUOTED_OR_NUMBER = re.compile(r"""^(?:@?\(|['"\u2018-\u201e]|@['"]|[+-]?\d)""")
 
 
+# static_value is a pure function of its text, and the same texts come back call after call and
+# script after script ('$true', '25', a shared $cred): answered once per process. Long texts are
+# rarely asked twice and are not kept; the table is emptied when full.
+_STATIC_VALUES: dict[tuple[str, bool], Optional[StaticValue]] = {}
+_STATIC_VALUES_MAX = 8192
+_STATIC_TEXT_MAX = 512
+
+
 def static_value(text: str, argument_mode: bool = False) -> Optional[StaticValue]:
     """The constant a PowerShell value text denotes ('a', "b", 25, $true, 'a','b', @('a')), or None.
 
     In expression mode (the right of `=`, a hashtable value) a bare word is a command call, not a
     string; only command arguments (``argument_mode``) read bare words as strings.
     """
+    if len(text) > _STATIC_TEXT_MAX:
+        return _static_value(text, argument_mode)
+    key = (text, bool(argument_mode))
+    try:
+        value = _STATIC_VALUES[key]
+    except KeyError:
+        value = _static_value(text, argument_mode)
+        if len(_STATIC_VALUES) >= _STATIC_VALUES_MAX:
+            _STATIC_VALUES.clear()
+        _STATIC_VALUES[key] = value
+    return list(value) if isinstance(value, list) else value  # each caller gets its own list, as before
+
+
+def _static_value(text: str, argument_mode: bool) -> Optional[StaticValue]:
     t = text.strip()
     if not t:
         return None

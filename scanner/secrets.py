@@ -119,12 +119,36 @@ def _named_assignments(script: Script) -> list[tuple[str, bool, int]]:
     return list(memo)  # type: ignore[call-overload]
 
 
+# Every match of _SECRET_WORD starts with one of these: the lines holding none cannot hold a match.
+_SECRET_WORD_STARTS = ("pass", "pw", "secret", "token", "apikey", "api_key")
+
+
+def _secret_words(low: str) -> list["re.Match[str]"]:
+    """``_SECRET_WORD.finditer(low)``, run only on the lines where re2 finds one of its first words.
+
+    A match never spans a line break (letters, then spaces or quotes before `=`), and each window
+    keeps its line's `\n`, so `\b` and the lookahead see what they see in the whole text.
+    """
+    words = _SECRET_WORD_STARTS_BYTES
+    if words is None:
+        return list(_SECRET_WORD.finditer(low))
+    encoded = low.encode("ascii") if low.isascii() else low.encode("ascii", "replace")
+    windows: dict[int, int] = {}
+    for m in words.finditer(encoded):  # type: ignore[attr-defined]
+        i = m.start()
+        start = low.rfind("\n", 0, i) + 1
+        if start not in windows:
+            end = low.find("\n", i)
+            windows[start] = len(low) if end < 0 else end + 1
+    return [m for start in sorted(windows) for m in _SECRET_WORD.finditer(low, start, windows[start])]
+
+
 def _find_named_assignments(script: Script) -> list[tuple[str, bool, int]]:
     low = script.structure.code_lower
     code = script.code
     found: list[tuple[str, bool, int]] = []
     seen: set[int] = set()
-    for m in _SECRET_WORD.finditer(low):
+    for m in _secret_words(low):
         if m.group() in ("pass", "pw"):
             # Only as its own word: $pass, $smtpPass, $mail_pw; not $compass or $bypass.
             i = m.start()
@@ -334,8 +358,10 @@ try:
     import re2 as _re2
 
     _WORDS_BYTES: Optional[object] = _re2.compile("|".join(_re2.escape(w) for w in _ALL_WORDS).encode("ascii"))
+    _SECRET_WORD_STARTS_BYTES: Optional[object] = _re2.compile("|".join(_SECRET_WORD_STARTS).encode("ascii"))
 except ImportError:  # pragma: no cover - google-re2 is a declared dependency
     _WORDS_BYTES = None
+    _SECRET_WORD_STARTS_BYTES = None
 
 
 class _Hits:
@@ -384,6 +410,7 @@ class _Tracer:
         self.extra: set[str] = set()  # parts of sink values met on the way (format arguments, base64 literals)
         self.sources: list[tuple[str, str]] = []  # (value, source text) of literals written with escapes
         self._assignments: Optional[dict[str, list[tuple[str, int, int]]]] = None
+        self._assigned: dict[str, list[tuple[str, int]]] = {}  # lower-case name -> (member path, offset after `=`)
         # Bounded work: variables that feed each other through many assignments would branch
         # exponentially; each variable is evaluated once, and the whole script gets a budget.
         self.budget = 4000
@@ -394,14 +421,19 @@ class _Tracer:
     def assignments(self, name: str) -> list[tuple[str, int, int]]:
         """(member path, value start, value end) of every `$name… = value` in the script."""
         if self._assignments is None:
-            index: dict[str, list[tuple[str, int, int]]] = {}
-            structure = self.script.structure
+            # One search finds every assignment; the extent of each value (a lexer scan) is read
+            # only for the names a sink asks about.
+            self._assignments = {}
             for m in _ASSIGNMENT_ANY.finditer(self.script.code):
-                value_start = skip_spaces(self.text, m.end())
-                start, end = assigned_value_extent(structure, value_start)
-                index.setdefault(m.group(1).lower(), []).append((m.group(2).lower(), start, end))
-            self._assignments = index
-        return self._assignments.get(name.lower(), [])
+                self._assigned.setdefault(m.group(1).lower(), []).append((m.group(2).lower(), m.end()))
+        key = name.lower()
+        found = self._assignments.get(key)
+        if found is None:
+            structure = self.script.structure
+            found = self._assignments[key] = [
+                (member, *assigned_value_extent(structure, skip_spaces(self.text, after))) for member, after in self._assigned.get(key, ())
+            ]
+        return found
 
     # ---- expressions
 

@@ -45,3 +45,30 @@ def test_name_hits_are_remembered_per_script() -> None:
     sites = find_command_sites(two, {"send-it": "Send-It"}, module="*")
     assert [(s.name_start, s.written) for s in sites] == [(23, "Send-It")]
     assert [(s.name_start, s.written) for s in find_command_sites(one, {"send-it": "Send-It"}, module="*")] == [(0, "Send-It")]
+
+
+def test_static_values_are_remembered_per_text_and_mode_and_each_caller_gets_its_own_list() -> None:
+    from scanner.resolve import static_value
+
+    assert static_value("Get", argument_mode=True) == "Get"
+    assert static_value("Get") is None
+    assert static_value("Get", argument_mode=True) == "Get"
+    first = static_value("'a', 'b'")
+    assert first == ["a", "b"]
+    assert isinstance(first, list)
+    first.append("changed by a caller")
+    assert static_value("'a', 'b'") == ["a", "b"]
+    assert static_value(" 25 ") == 25 and static_value("25") == 25 and static_value("$TRUE") is True
+    long_text = "'" + "x" * 2000 + "'"
+    assert static_value(long_text) == "x" * 2000
+
+
+def test_tracer_assignments_are_read_per_name_and_per_script() -> None:
+    from scanner.secrets import _Tracer
+
+    one = _Tracer(Script("$a = 'x'\n$b = 'y'; $A.k = 2\n$a = @(1,\n 2)\n"))
+    two = _Tracer(Script("$a = 'z'\n"))
+    assert [(m, one.text[s:e]) for m, s, e in one.assignments("b")] == [("", "'y'")]
+    assert [(m, one.text[s:e]) for m, s, e in one.assignments("A")] == [("", "'x'"), (".k", "2"), ("", "@(1,\n 2)")]
+    assert [(m, two.text[s:e]) for m, s, e in two.assignments("a")] == [("", "'z'")]
+    assert one.assignments("a") == one.assignments("A") and one.assignments("nothing") == []

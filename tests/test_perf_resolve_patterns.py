@@ -81,3 +81,64 @@ def test_word_hits_match_the_python_regex_on_any_text(low: str) -> None:
 
         lines = sorted({bisect.bisect_right(starts, i) - 1 for i, word in hits.found if word in wanted})
         assert hits.lines(words) == [(starts[n], starts[n + 1] if n + 1 < len(starts) else len(low)) for n in lines]
+
+
+_SECRET_TEXT = st.lists(
+    st.sampled_from(["pass", "pw", "pwd", "password", "passphrase", "secret", "token", "apikey", "api_key", "com",
+                     " ", "\t", "=", "==", "'", '"', "\n", "\r\n", "\r", "$", "x", "_", "é", "\U0001f600", "İ"]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_SECRET_TEXT)
+def test_secret_words_are_the_matches_of_the_whole_text(low: str) -> None:
+    """The named-assignment finder looks only at lines holding a first word: the same matches as
+    one search over the whole (lower-cased) code."""
+    assert [(m.span(), m.group()) for m in secrets._secret_words(low)] == [(m.span(), m.group()) for m in secrets._SECRET_WORD.finditer(low)]
+
+
+def _split_addresses_reference(text: str) -> list[str]:
+    """split_addresses as it was before issue 16 (the character loop for every text)."""
+    parts: list[str] = []
+    current: list[str] = []
+    in_quotes = False
+    in_angle = False
+    for char in text:
+        if char == '"' and not in_angle:
+            in_quotes = not in_quotes
+        elif char == "<" and not in_quotes:
+            in_angle = True
+        elif char == ">" and not in_quotes:
+            in_angle = False
+        if char in ",;" and not in_quotes and not in_angle:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a@x.com", " ", ",", ";", '"', "<", ">", "Name", "\t", "\n"]), max_size=20).map("".join))
+def test_split_addresses_fast_path_splits_as_before(text: str) -> None:
+    from scanner.migrate.mapping import split_addresses
+
+    assert split_addresses(text) == _split_addresses_reference(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([". ", ".", " ", "\t", "\n", ";", "{", "x", "$a", ".\\b.ps1", "\r\n"]), max_size=30).map("".join), st.integers(-2, 70))
+def test_dot_source_statements_found_once_are_those_found_up_to_the_offset(code: str, before: int) -> None:
+    """dot_sourced keeps the statements of the whole code and stops at the first that does not end
+    before ``before``: the same statements as searching the code up to ``before``."""
+    from scanner.configfiles import _DOT_SOURCE
+
+    whole = list(_DOT_SOURCE.finditer(code))
+    kept = []
+    for m in whole:
+        if m.end() >= before:
+            break
+        kept.append(m.span())
+    assert kept == [m.span() for m in _DOT_SOURCE.finditer(code, 0, before)]

@@ -338,6 +338,7 @@ def _name_hits(script: Script, names: Iterable[str]) -> list[tuple[int, int]]:
     return hits
 
 
+_ASSIGNED_NAME = re.compile(r"[ \t]*=(?!=)")
 _CALL_OPERATOR = re.compile(r"&[ \t]*(['\"])((?:[\w.]+\\)?[\w\-]+)\1")
 
 
@@ -375,7 +376,7 @@ def find_command_sites(script: Script, names: dict[str, str], module: str = "Mic
         written = code[start:hit_end]
         if not script.at_command_position(start):
             continue
-        if re.match(r"[ \t]*=(?!=)", code[hit_end : hit_end + 4]):
+        if _ASSIGNED_NAME.match(code[hit_end : hit_end + 4]):
             continue  # a hashtable key or an assignment target, not a call
         name_start = start
         form = "module-qualified" if qualifier else "plain"

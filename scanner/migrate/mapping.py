@@ -224,6 +224,10 @@ def _escape_double(text: str) -> str:
 
 def split_addresses(text: str) -> list[str]:
     """Split an address list the way MailAddressCollection.Add does: on commas outside quotes and <>."""
+    if not any(char in text for char in ',;"<'):
+        # Nothing to split on and no quote or angle bracket to track: the one address, if any.
+        stripped = text.strip()
+        return [stripped] if stripped else []
     parts: list[str] = []
     current: list[str] = []
     in_quotes = False
