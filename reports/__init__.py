@@ -24,6 +24,17 @@ class Format(str, Enum):
     XLSX = "xlsx"
 
 
+class ReportFormat(str, Enum):
+    """The formats of `smtp2graph report` (the merge of many JSON scans)."""
+
+    HTML = "html"
+    MARKDOWN = "markdown"
+    CSV = "csv"
+    XLSX = "xlsx"
+    TERMINAL = "terminal"
+    CONCISE = "concise"
+
+
 class GroupBy(str, Enum):
     """How the terminal view groups findings."""
 

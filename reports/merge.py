@@ -18,6 +18,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional, TextIO, Union
 
+# ReportFormat is defined in the package: the CLI names it without importing this module.
+from . import ReportFormat
+
 # Exchange Online disables SMTP AUTH basic auth by default at the end of December 2026 (GRAPH_NOTES.md).
 BASIC_AUTH_OFF = date(2026, 12, 31)
 DEADLINE_TEXT = "end of December 2026"
@@ -878,15 +881,6 @@ def iter_documents(paths: Iterable[Path], problems: list[InputProblem]) -> Itera
             yield read_document(path)
         except ReportInputError as error:
             problems.append(InputProblem(str(path), str(error)))
-
-
-class ReportFormat(str, Enum):
-    HTML = "html"
-    MARKDOWN = "markdown"
-    CSV = "csv"
-    XLSX = "xlsx"
-    TERMINAL = "terminal"
-    CONCISE = "concise"
 
 
 @dataclass

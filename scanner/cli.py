@@ -10,7 +10,7 @@ import typer
 from scanner.model import FailOn
 from scanner.graph.formats import OutputFormat as _GraphFormat  # light: no requests/msal
 from scanner.reports import Format, GroupBy
-from scanner.reports.merge import ReportFormat as _ReportFormat  # light: no jinja2
+from scanner.reports import ReportFormat as _ReportFormat
 
 if TYPE_CHECKING:
     from scanner.graph.commands import ConnectionOptions

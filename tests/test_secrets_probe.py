@@ -164,7 +164,7 @@ def _formats(enum_path: str, wanted: tuple[str, ...]) -> tuple[str, ...]:
 
 
 SCAN_FORMATS = _formats("scanner.reports.Format", ("terminal", "concise", "github", "json", "sarif", "html", "markdown", "csv", "xlsx"))
-REPORT_FORMATS = _formats("scanner.reports.merge.ReportFormat", ("html", "markdown", "csv", "xlsx", "terminal", "concise"))
+REPORT_FORMATS = _formats("scanner.reports.ReportFormat", ("html", "markdown", "csv", "xlsx", "terminal", "concise"))
 
 
 def _file_text(path: Path) -> str:
