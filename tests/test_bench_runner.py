@@ -155,3 +155,17 @@ def test_the_wrapper_record_benchmark_runs_on_a_small_tree(tmp_path: Path) -> No
     assert "1 wrapper names" in out
     assert "now: second pass" in out and "record in pass 1: every word" in out
     assert "the whole wrapper pass of a --jobs 1 scan" in out
+
+
+def test_the_stage_timer_runs_and_sums_the_analysis(tmp_path: Path) -> None:
+    """bench/stages.py times each stage of the analysis directly and prints the full analysis last."""
+    import subprocess
+    import sys
+
+    (tmp_path / "a.ps1").write_text("$p = ConvertTo-SecureString 'x1y2z3' -AsPlainText -Force\nSend-MailMessage -To a@b.c -From c@d.e -Subject s -SmtpServer smtp.office365.com -Port 587 -UseSsl\n")
+    (tmp_path / "b.ps1").write_text("$c = New-Object Net.Mail.SmtpClient('smtp.office365.com', 587)\n$c.Send('a@b.c', 'c@d.e', 's', 'b')\n")
+    out = subprocess.run([sys.executable, "bench/stages.py", str(tmp_path), "--runs", "1"], capture_output=True, text=True, check=True).stdout
+    assert "2 files pass the prefilter" in out
+    for stage in ("parse (tree-sitter)", "structure (masking lexer", "recognizer send-mailmessage", "recognizer smtpclient", "secrets (find_secrets)", "= analyze_script in full"):
+        assert stage in out, stage
+    assert out.rstrip().splitlines()[-1].endswith("= analyze_script in full")
