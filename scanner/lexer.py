@@ -171,20 +171,37 @@ class Masked:
     error: Optional[LexError] = None
 
 
-_MASK_SPECIAL = re.compile(
-    r"(?P<string>['\u2018-\u201b](?:[^'\u2018-\u201b]|['\u2018-\u201b]{2})*['\u2018-\u201b]"
-    r"|[\"\u201c-\u201e](?:[^\"\u201c-\u201e`$]|`.)*[\"\u201c-\u201e])"
-    r"|(?P<block><#.*?#>)"
-    r"|<#|#|@['\"\u2018\u2019\u201c\u201d]|['\"\u2018-\u201e]|`.|\$\{",
+_SQ = SINGLE_QUOTES
+_DQ = DOUBLE_QUOTES
+# One search finds the next token that can blank text. Its first character is a plain character class,
+# so the regex engine skips ordinary code in C; a lookbehind on that character then picks the token:
+# a whole single-quoted string ('' doubled inside), a whole double-quoted string without `$` (`x escaped;
+# its first quote closes it), a block comment (to the end if unclosed), a line comment (a `#` at the
+# start of a token), a here-string opener, any other quote (read by skip_string: `$( )`, "" inside,
+# unterminated), and the two things that hide quotes without blanking: `x escapes and ${braced names}.
+# A `#` glued to a word, `$` without `{`, `<` without `#` and `@` without a here-string opener fail
+# the lookbehinds, and the search moves on without a Python step.
+_MASK_TOKEN = re.compile(
+    r"[#<`@$" + _SQ + _DQ + r"]"
+    r"(?:(?<=[" + _SQ + r"])(?P<sq>[^" + _SQ + r"]*(?:[" + _SQ + r"]{2}[^" + _SQ + r"]*)*[" + _SQ + r"])"
+    r"|(?<=[" + _DQ + r"])(?P<dq>[^" + _DQ + r"`$]*(?:`.[^" + _DQ + r"`$]*)*[" + _DQ + r"])"
+    r"|(?<=<)(?P<block>#[^#]*(?:#(?!>)[^#]*)*(?:#>)?)"
+    r"|(?<=#)(?<![^ \t\r\n;(){}|,=&\ufeff]#)(?P<line>[^\r\n]*)"
+    r"|(?<=@)(?P<here>)(?=['\"\u2018\u2019\u201c\u201d][ \t]*\r?\n)"
+    r"|(?<=[" + _SQ + _DQ + r"])(?P<quote>)"
+    r"|(?<=`)(?P<escape>.)"
+    r"|(?<=\$)(?P<braced>\{[^}]*\}?)"
+    r")",
     re.S,
 )
 _NOT_NEWLINE = re.compile(r"[^\r\n]")
 
 
-def _blank(segment: str) -> str:
-    if "\n" not in segment and "\r" not in segment:
-        return " " * len(segment)
-    return _NOT_NEWLINE.sub(" ", segment)
+def _blank(text: str, start: int, end: int) -> str:
+    """``text[start:end]`` with every character but line breaks turned into a space."""
+    if text.find("\n", start, end) < 0 and text.find("\r", start, end) < 0:
+        return " " * (end - start)
+    return _NOT_NEWLINE.sub(" ", text[start:end])
 
 
 def mask(text: str) -> Masked:
@@ -197,50 +214,39 @@ def mask(text: str) -> Masked:
     strings: list[tuple[int, int]] = []
     comments: list[tuple[int, int]] = []
     error: Optional[LexError] = None
-    i = 0
     n = len(text)
-    while i < n:
-        m = _MASK_SPECIAL.search(text, i)
+    copied = 0  # text[:copied] is in parts
+    pos = 0
+    search = _MASK_TOKEN.search
+    while True:
+        m = search(text, pos)
         if m is None:
             break
-        j = m.start()
-        tok = m.group()
-        end: Optional[int] = None
-        kind = ""
-        complete = m.lastgroup
-        try:
-            if complete == "string":  # a whole single-quoted or $-free double-quoted string, matched in C
-                end, kind = m.end(), "string"
-            elif complete == "block":
-                end, kind = m.end(), "comment"
-            elif tok == "<#":
-                end, kind = skip_block_comment(text, j), "comment"
-            elif tok == "#":
-                if _comment_starts(text, j):
-                    end, kind = skip_line_comment(text, j), "comment"
-            elif tok.startswith("@"):
-                end = _here_string_end(text, j, "'" if tok[1] in SINGLE_QUOTES else '"')
-                kind = "string" if end is not None else ""
-            elif tok.startswith("`") or tok == "${":
-                end = j + len(tok) if tok.startswith("`") else text.find("}", j) + 1 or n
-                kind = "skip"
-            else:
-                end, kind = skip_string(text, j), "string"
-        except LexError as exc:
-            error = exc
-            end, kind = n, "string" if tok != "<#" else "comment"
-        if end is None or not kind:
-            parts.append(text[i : j + 1])
-            i = j + 1
+        kind = m.lastgroup
+        j, end = m.span()
+        if kind == "sq" or kind == "dq":
+            strings.append((j, end))
+        elif kind == "line" or kind == "block":
+            comments.append((j, end))
+        elif kind == "escape" or kind == "braced":
+            pos = end  # kept as code
             continue
-        parts.append(text[i:j])
-        if kind == "skip":
-            parts.append(text[j:end])
-        else:
-            (strings if kind == "string" else comments).append((j, end))
-            parts.append(_blank(text[j:end]))
-        i = end
-    parts.append(text[i:])
+        else:  # a here-string opener or a quote the patterns above could not close
+            try:
+                if kind == "here":
+                    here_end = _here_string_end(text, j, "'" if text[j + 1] in SINGLE_QUOTES else '"')
+                    assert here_end is not None  # the lookahead saw the opener's line break
+                    end = here_end
+                else:
+                    end = skip_string(text, j)
+            except LexError as exc:
+                error = exc
+                end = n
+            strings.append((j, end))
+        parts.append(text[copied:j])
+        parts.append(_blank(text, j, end))
+        copied = pos = end
+    parts.append(text[copied:])
     return Masked("".join(parts), strings, comments, error)
 
 

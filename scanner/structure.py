@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from enum import Enum
+from itertools import accumulate, repeat
+from operator import add
 from typing import Optional
 
 from scanner.lexer import (
@@ -56,10 +58,17 @@ _CONDITIONAL_WORDS = {
 }
 _PLAIN_WORDS = {"try", "finally", "begin", "process", "end", "dynamicparam", "clean", "param"}
 _FUNCTION = re.compile(r"(function|filter|workflow)\s+([^\s(){}]+)\s*(\([^)]*\)\s*)?\{")
-_BRACES = re.compile(r"[{}]")
+_BRACES = re.compile(r"[{}](?<!\$\{)")  # a brace, but not the one of ${name}
 _WORD_BEFORE = re.compile(r"([\w-]+)\s*$")
-_PARAM_BLOCK = re.compile(r"\bparam\s*\(")
-_LINE_START = re.compile(r"^", re.M)
+# `param` then `(`; the word boundary before it is checked on each hit, so that the search can use the
+# literal prefix (a leading \b makes the regex engine try every offset).
+_PARAM_BLOCK = re.compile(r"param\s*\(")
+_WORD_CHAR = re.compile(r"\w")
+# What skip_balanced sees in masked code: brackets, `x escapes and ${braced names} (each alternative starts
+# with a literal, so the search skips everything else in C; `$` without `{` fails and is passed over).
+_BRACKET_TOKEN = re.compile(r"\(|\)|\{|\}|\[|\]|`(?:.|\Z)|\$\{[^}]*\}?", re.S)
+_CLOSER_OF = {"(": ")", "{": "}", "[": "]"}
+_OTHER_HERE_OPENER = re.compile("@[\u201a\u201b\u201e]")
 
 
 class Structure:
@@ -70,7 +79,7 @@ class Structure:
         self.masked = masked if masked is not None else mask(text)
         self.code = self.masked.code
         self._kinds: dict[int, BlockKind] = {}
-        self._bracket_ends: dict[int, int] = {}  # opener -> skip_balanced's answer (-1: unclosed)
+        self._bracket_ends: Optional[dict[int, int]] = None  # opener -> skip_balanced's answer (-1: unclosed)
 
     @cached_property
     def code_lower(self) -> str:
@@ -79,7 +88,11 @@ class Structure:
 
     @cached_property
     def line_starts(self) -> list[int]:
-        return [m.start() for m in _LINE_START.finditer(self.text)]
+        """Offset 0 and the offset after every "\\n" (where `^` matches under re.M), summed in C."""
+        lines = self.text.split("\n")
+        starts = list(accumulate(map(add, map(len, lines), repeat(1)), initial=0))
+        starts.pop()  # the sum past the last line
+        return starts
 
     @cached_property
     def functions(self) -> list[FunctionDef]:
@@ -100,8 +113,13 @@ class Structure:
     def balanced_end(self, opener: int) -> int:
         """``lexer.skip_balanced(text, opener)``, answered once per bracket and script: function bodies,
         param blocks, statement ends and constructors ask for the same brackets again and again.
-        (One pass over every bracket of the file up front measured slower than this.)"""
+
+        Every bracket the mask left as code is matched in one pass over the masked code, where strings
+        and comments are already blanks; any other opener (in a string, a comment, a ${name}, escaped)
+        is read from the text by skip_balanced when first asked for."""
         ends = self._bracket_ends
+        if ends is None:
+            ends = self._bracket_ends = self._code_bracket_ends()
         end = ends.get(opener)
         if end is None:
             try:
@@ -112,6 +130,34 @@ class Structure:
         if end < 0:
             raise LexError(f"unclosed '{self.text[opener]}'", opener)
         return end
+
+    def _code_bracket_ends(self) -> dict[int, int]:
+        """skip_balanced's answer for each bracket of the masked code (-1: unclosed).
+
+        From a code-level opener, skip_balanced reads the text the way mask did (strings, comments,
+        here-strings, escapes, ${name}), so its bracket stack is the part above the opener of one
+        stack kept over the whole code: a closer pops only the bracket it closes, any other closer
+        is ignored, and an opener still open at the end is unclosed. The one difference: skip_balanced
+        also opens a here-string at `@` followed by \u201a, \u201b or \u201e; such a text answers
+        every bracket with skip_balanced."""
+        if _OTHER_HERE_OPENER.search(self.text):
+            return {}
+        code = self.code
+        tokens = _BRACKET_TOKEN.findall(code)
+        offsets = map(re.Match.start, _BRACKET_TOKEN.finditer(code))
+        ends: dict[int, int] = {}
+        openers: list[int] = []
+        closers: list[str] = []
+        for token, offset in zip(tokens, offsets):
+            closer = _CLOSER_OF.get(token)
+            if closer is not None:
+                openers.append(offset)
+                closers.append(closer)
+                ends[offset] = -1
+            elif closers and token == closers[-1]:
+                closers.pop()
+                ends[openers.pop()] = offset + 1
+        return ends
 
     # ---- positions
 
@@ -147,29 +193,31 @@ class Structure:
         return found
 
     def _find_blocks(self) -> list[Block]:
+        # One pass over the braces of the code (not ${name}): blocks come out in order of their `{`,
+        # and a block's parent is the brace open below it, if that one closes.
         code = self.code
-        function_names = {f.body.start: f.name for f in self.functions}
-        spans: list[tuple[int, int]] = []
-        stack: list[int] = []
-        for m in _BRACES.finditer(code):
-            i = m.start()
+        starts: list[int] = []
+        ends: list[int] = []  # -1 while (or if never) closed
+        parents: list[int] = []
+        stack: list[int] = []  # indexes into starts
+        for i in map(re.Match.start, _BRACES.finditer(code)):
             if code[i] == "{":
-                if i > 0 and code[i - 1] == "$":  # ${variable}
-                    continue
-                stack.append(i)
+                parents.append(stack[-1] if stack else -1)
+                stack.append(len(starts))
+                starts.append(i)
+                ends.append(-1)
             elif stack:
-                spans.append((stack.pop(), i + 1))
-        spans.sort()
-        # Braces nest, so each block's parent is the nearest earlier block that still contains it.
-        blocks: list[Block] = []
-        open_blocks: list[int] = []
-        for start, end in spans:
-            while open_blocks and blocks[open_blocks[-1]].end <= start:
-                open_blocks.pop()
-            parent = open_blocks[-1] if open_blocks else -1
-            blocks.append(Block(start, end, parent, function_names.get(start, "")))
-            open_blocks.append(len(blocks) - 1)
-        return blocks
+                ends[stack.pop()] = i + 1
+        names = {f.body.start: f.name for f in self.functions}.get
+        if not stack:
+            return [Block(s, e, p, names(s, "")) for s, e, p in zip(starts, ends, parents)]
+        # An unclosed `{` is no block; everything open below it stays open too, so a block whose
+        # parent never closes is at script level.
+        index: dict[int, int] = {}
+        kept = [k for k, e in enumerate(ends) if e >= 0]
+        for k in kept:
+            index[k] = len(index)
+        return [Block(starts[k], ends[k], index.get(parents[k], -1), names(starts[k], "")) for k in kept]
 
     def kind(self, block: Block) -> BlockKind:
         """What a block is (function, conditional, hashtable, plain), classified on first use."""
@@ -205,7 +253,10 @@ class Structure:
 
     def _find_param_blocks(self) -> list[tuple[int, int]]:
         spans = []
-        for m in _PARAM_BLOCK.finditer(self.code_lower):
+        low = self.code_lower
+        for m in _PARAM_BLOCK.finditer(low):
+            if m.start() > 0 and _WORD_CHAR.match(low, m.start() - 1):
+                continue
             try:
                 spans.append((m.start(), self.balanced_end(m.end() - 1)))
             except LexError:
