@@ -21,7 +21,6 @@ _OPENERS = {"(": ")", "{": "}", "[": "]"}
 # Characters after which a `#` starts a comment (PowerShell only starts one at the beginning of a token).
 _COMMENT_AFTER = set(" \t\r\n;(){}|,=&\ufeff")
 
-_CODE_SPECIAL = re.compile(r"[#<'\"\u2018-\u201e`(){}\[\]@$]")
 _DQ_SPECIAL = re.compile(r'[`"\u201c\u201d\u201e$]')
 _LINE_END = re.compile(r"[\r\n]")
 
@@ -50,26 +49,35 @@ def skip_block_comment(text: str, i: int) -> int:
     return len(text) if end < 0 else end + 2
 
 
-_SQ_CLOSE = re.compile("[" + SINGLE_QUOTES + "]")
+# The rest of a single-quoted string: '' pairs inside, then the first quote not followed by another
+# (a pair's first quote is followed by a quote, so backtracking cannot end the string there either).
+_SQ_REST = re.compile(
+    "[^" + SINGLE_QUOTES + "]*(?:[" + SINGLE_QUOTES + "]{2}[^" + SINGLE_QUOTES + "]*)*[" + SINGLE_QUOTES
+    + "](?![" + SINGLE_QUOTES + "])"
+)
+# The rest of an expandable string without $( ): `x escapes, ${name}, $ not before ( or {, "" pairs,
+# then a quote not followed by another; each character has one reading, so a match ends where the
+# loop in skip_double_quoted would, and anything else ($( ), unterminated) is left to that loop.
+_DQ_REST = re.compile(
+    r"[^" + DOUBLE_QUOTES + r"`$]*(?:(?:`.|\$\{[^}]*\}|\$(?![({])|[" + DOUBLE_QUOTES + r"]{2})[^" + DOUBLE_QUOTES
+    + r"`$]*)*[" + DOUBLE_QUOTES + r"](?![" + DOUBLE_QUOTES + r"])",
+    re.S,
+)
 
 
 def skip_single_quoted(text: str, i: int) -> int:
     """Offset just past a single-quoted string starting at ``i`` ('' and smart quotes as PowerShell does)."""
-    j = i + 1
-    n = len(text)
-    while True:
-        m = _SQ_CLOSE.search(text, j)
-        if m is None:
-            raise LexError("unterminated string", i)
-        j = m.start()
-        if j + 1 < n and text[j + 1] in SINGLE_QUOTES:
-            j += 2
-            continue
-        return j + 1
+    m = _SQ_REST.match(text, i + 1)
+    if m is None:
+        raise LexError("unterminated string", i)
+    return m.end()
 
 
 def skip_double_quoted(text: str, i: int) -> int:
     """Offset just past an expandable string starting at ``i``, skipping `$( )` subexpressions."""
+    m = _DQ_REST.match(text, i + 1)
+    if m is not None:
+        return m.end()
     j = i + 1
     n = len(text)
     while True:
@@ -120,44 +128,56 @@ def skip_string(text: str, i: int) -> int:
     return skip_double_quoted(text, i)
 
 
+_Q = SINGLE_QUOTES + DOUBLE_QUOTES
+# What skip_balanced stops at, found by one search that skips ordinary code in C (its first character is a
+# plain class; a lookbehind then picks the token): a bracket; a whole single-quoted string; a whole
+# double-quoted string without `$` or "" in it; a line comment (a `#` at a token start); a block comment
+# (to the end if unclosed); an escape; a ${name}; an `@` before a quote (perhaps a here-string) and any
+# quote the string patterns could not close, both read in Python. A string pattern matches only where
+# skip_string would end the string at the same offset (the closing quote not followed by another).
+# A `#` glued to a word, `$` without `{` and `<` without `#` fail, and the search moves on.
+_BALANCED_TOKEN = re.compile(
+    r"[(){}\[\]#<`@$" + _Q + r"]"
+    r"(?:(?<=[(){}\[\]])"
+    r"|(?<=[" + SINGLE_QUOTES + r"])[^" + SINGLE_QUOTES + r"]*(?:[" + SINGLE_QUOTES + r"]{2}[^" + SINGLE_QUOTES
+    + r"]*)*[" + SINGLE_QUOTES + r"](?![" + SINGLE_QUOTES + r"])"
+    r"|(?<=[" + DOUBLE_QUOTES + r"])[^" + DOUBLE_QUOTES + r"`$]*(?:`.[^" + DOUBLE_QUOTES + r"`$]*)*[" + DOUBLE_QUOTES
+    + r"](?![" + DOUBLE_QUOTES + r"])"
+    r"|(?<=#)(?<![^ \t\r\n;(){}|,=&\ufeff]#)[^\r\n]*"
+    r"|(?<=<)#[^#]*(?:#(?!>)[^#]*)*(?:#>)?"
+    r"|(?<=`)."
+    r"|(?<=\$)\{[^}]*\}?"
+    r"|(?<=@)(?=[" + _Q + r"])"
+    r"|(?<=[" + _Q + r"])"
+    r")",
+    re.S,
+)
+
+
 def skip_balanced(text: str, i: int) -> int:
     """Offset just past the bracket matching the one at ``i``; strings and comments are skipped."""
     closers = [_OPENERS[text[i]]]
     j = i + 1
-    n = len(text)
+    search = _BALANCED_TOKEN.search
     while closers:
-        m = _CODE_SPECIAL.search(text, j)
+        m = search(text, j)
         if m is None:
             raise LexError(f"unclosed '{text[i]}'", i)
         j = m.start()
+        end = m.end()
         c = text[j]
         if c in "({[":
             closers.append(_OPENERS[c])
-            j += 1
         elif c in ")}]":
             if c == closers[-1]:
                 closers.pop()
-            j += 1
-        elif c == "#":
-            j = skip_line_comment(text, j) if _comment_starts(text, j) else j + 1
-        elif c == "<":
-            j = skip_block_comment(text, j) if text.startswith("<#", j) else j + 1
-        elif c == "`":
-            j += 2
-        elif c == "@":
-            if j + 1 < n and (text[j + 1] in SINGLE_QUOTES or text[j + 1] in DOUBLE_QUOTES):
-                end = _here_string_end(text, j, "'" if text[j + 1] in SINGLE_QUOTES else '"')
-                j = end if end is not None else j + 1
+        elif end == j + 1 and (c == "@" or c in _Q):  # not matched whole: read in Python
+            if c == "@":
+                here_end = _here_string_end(text, j, "'" if text[j + 1] in SINGLE_QUOTES else '"')
+                end = j + 1 if here_end is None else here_end
             else:
-                j += 1
-        elif c == "$":
-            if j + 1 < n and text[j + 1] == "{":
-                end = text.find("}", j + 2)
-                j = n if end < 0 else end + 1
-            else:
-                j += 1
-        else:  # quotes
-            j = skip_string(text, j)
+                end = skip_string(text, j)
+        j = end
     return j
 
 
@@ -294,11 +314,15 @@ _VAR = re.compile(r"\$(?:\{[^}]*\}|[\w:?^$]+|[\w]*)")
 _MEMBER_NAME = re.compile(r"\w+")
 # After a bare variable, these keep it a variable; anything else glues it into one word ($a-b).
 _VARIABLE_ENDS = re.compile(r"[\s,;|&(){}=.\[>]|`\s|$")
+_SPLAT = re.compile(r"@[\w:]+")
 
 
 def _skip_ws(text: str, i: int, newlines: bool = False) -> int:
     m = (_WS_NL if newlines else _WS).match(text, i)
     return m.end() if m else i
+
+
+_QUOTE_OR_ESCAPE = re.compile("[`" + SINGLE_QUOTES + DOUBLE_QUOTES + "]")
 
 
 def _scan_word(text: str, i: int) -> int:
@@ -307,18 +331,15 @@ def _scan_word(text: str, i: int) -> int:
     m = _BARE_STOP.search(text, i)
     j = m.start() if m else n
     k = i
-    while k < j:
-        ch = text[k]
-        if ch in SINGLE_QUOTES or ch in DOUBLE_QUOTES:
-            k = skip_string(text, k)
-            m = _BARE_STOP.search(text, k)
-            j = max(j, m.start() if m else n)
-        elif ch == "`":
-            k += 2
-            m = _BARE_STOP.search(text, k)
-            j = max(j, m.start() if m else n)
-        else:
-            k += 1
+    find = _QUOTE_OR_ESCAPE.search
+    while True:  # from quote or escape to the next one before the word's end (which each may push on)
+        q = find(text, k, j)
+        if q is None:
+            break
+        k = q.start()
+        k = k + 2 if text[k] == "`" else skip_string(text, k)
+        m = _BARE_STOP.search(text, k)
+        j = max(j, m.start() if m else n)
     return max(j, i + 1)
 
 
@@ -386,20 +407,23 @@ def scan_value(text: str, i: int) -> Element:
     """One argument value starting at ``i``; commas make it an array (a newline may follow a comma)."""
     items: list[Element] = []
     start = i
+    n = len(text)
     while True:
         end = scan_primary(text, i)
         items.append(Element(ElementKind.VALUE, text[i:end], i, end))
-        k = _skip_ws(text, end)
-        if k < len(text) and text[k] == ",":
-            k = _skip_ws(text, k + 1, newlines=True)
-            if k >= len(text) or text[k] in ";|)}":
+        m = _WS.match(text, end)
+        k = m.end() if m else end
+        if text.startswith(",", k):
+            m = _WS_NL.match(text, k + 1)
+            k = m.end() if m else k + 1
+            if k >= n or text[k] in ";|)}":
                 break
             i = k
             continue
         break
-    last = items[-1].end
     if len(items) == 1:
         return items[0]
+    last = items[-1].end
     return Element(ElementKind.VALUE, text[start:last], start, last, items=items)
 
 
@@ -408,8 +432,10 @@ def lex_arguments(text: str, i: int) -> CommandArguments:
     elements: list[Element] = []
     notes: list[str] = []
     n = len(text)
+    skip_ws = _WS.match
     while True:
-        i = _skip_ws(text, i)
+        ws = skip_ws(text, i)
+        i = ws.end() if ws else i
         if i >= n:
             return CommandArguments(elements, n, "eof", notes)
         c = text[i]
@@ -417,21 +443,21 @@ def lex_arguments(text: str, i: int) -> CommandArguments:
             return CommandArguments(elements, i, "newline", notes)
         if c == "#" and _comment_starts(text, i):
             return CommandArguments(elements, i, "newline", notes)
-        if text.startswith("<#", i):
+        if c == "<" and text.startswith("<#", i):
             i = skip_block_comment(text, i)
             continue
-        if text.startswith("&&", i) or text.startswith("||", i):
+        if (c == "&" or c == "|") and text.startswith(c + c, i):
             return CommandArguments(elements, i, text[i : i + 2], notes)
         if c in ";|)}":
             return CommandArguments(elements, i, c, notes)
-        if text.startswith("--%", i):
+        if c == "-" and text.startswith("--%", i):
             m = _LINE_END.search(text, i)
             end = m.start() if m else n
             elements.append(Element(ElementKind.VALUE, text[i:end], i, end))
             notes.append("stop-parsing token --% passes the rest of the line verbatim")
             return CommandArguments(elements, end, "newline", notes)
-        m = _REDIRECT.match(text, i)
-        if m and c in "12345*6><":
+        m = _REDIRECT.match(text, i) if c in "12345*6><" else None
+        if m:
             j = _skip_ws(text, m.end())
             if ">&" not in m.group() and j < n and text[j] not in "\r\n;|":
                 j = scan_primary(text, j)
@@ -442,7 +468,7 @@ def lex_arguments(text: str, i: int) -> CommandArguments:
             stop = _PARAM_END.search(text, i + 2)
             name_end = stop.start() if stop else n
             colon = name_end < n and text[name_end] == ":"
-            if name_end >= n or text[name_end] not in SINGLE_QUOTES + DOUBLE_QUOTES:
+            if name_end >= n or text[name_end] not in _Q:
                 param = Element(ElementKind.PARAMETER, text[i:name_end], i, name_end + (1 if colon else 0))
                 if colon:  # colon-bound: the value follows the colon (spaces allowed)
                     j = _skip_ws(text, param.end)
@@ -453,7 +479,7 @@ def lex_arguments(text: str, i: int) -> CommandArguments:
                 i = param.end
                 continue
         if c == "@" and i + 1 < n and (text[i + 1].isalnum() or text[i + 1] == "_"):
-            m2 = re.compile(r"@[\w:]+").match(text, i)
+            m2 = _SPLAT.match(text, i)
             assert m2 is not None
             elements.append(Element(ElementKind.SPLAT, m2.group(), i, m2.end()))
             i = m2.end()
