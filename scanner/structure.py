@@ -58,7 +58,7 @@ _CONDITIONAL_WORDS = {
 }
 _PLAIN_WORDS = {"try", "finally", "begin", "process", "end", "dynamicparam", "clean", "param"}
 _FUNCTION = re.compile(r"(function|filter|workflow)\s+([^\s(){}]+)\s*(\([^)]*\)\s*)?\{")
-_BRACES = re.compile(r"[{}](?<!\$\{)")  # a brace, but not the one of ${name}
+_BRACES = re.compile(r"([{}](?<!\$\{))")  # a brace, but not the one of ${name}
 _WORD_BEFORE = re.compile(r"([\w-]+)\s*$")
 # `param` then `(`; the word boundary before it is checked on each hit, so that the search can use the
 # literal prefix (a leading \b makes the regex engine try every offset).
@@ -66,9 +66,18 @@ _PARAM_BLOCK = re.compile(r"param\s*\(")
 _WORD_CHAR = re.compile(r"\w")
 # What skip_balanced sees in masked code: brackets, `x escapes and ${braced names} (each alternative starts
 # with a literal, so the search skips everything else in C; `$` without `{` fails and is passed over).
-_BRACKET_TOKEN = re.compile(r"\(|\)|\{|\}|\[|\]|`(?:.|\Z)|\$\{[^}]*\}?", re.S)
+_BRACKET_TOKEN = re.compile(r"(\(|\)|\{|\}|\[|\]|`(?:.|\Z)|\$\{[^}]*\}?)", re.S)
 _CLOSER_OF = {"(": ")", "{": "}", "[": "]"}
 _OTHER_HERE_OPENER = re.compile("@[\u201a\u201b\u201e]")
+
+
+def _tokens_and_offsets(pattern: "re.Pattern[str]", text: str) -> tuple[list[str], list[int]]:
+    """The matches of ``pattern`` (one group around all of it) in ``text`` and their offsets.
+
+    re.split hands back the text between matches and the matches in turn, and each match's offset is
+    the summed length of what comes before it: no Match object per token."""
+    parts = pattern.split(text)
+    return parts[1::2], list(accumulate(map(len, parts)))[0:-1:2]
 
 
 class Structure:
@@ -142,9 +151,7 @@ class Structure:
         every bracket with skip_balanced."""
         if _OTHER_HERE_OPENER.search(self.text):
             return {}
-        code = self.code
-        tokens = _BRACKET_TOKEN.findall(code)
-        offsets = map(re.Match.start, _BRACKET_TOKEN.finditer(code))
+        tokens, offsets = _tokens_and_offsets(_BRACKET_TOKEN, self.code)
         ends: dict[int, int] = {}
         openers: list[int] = []
         closers: list[str] = []
@@ -200,8 +207,8 @@ class Structure:
         ends: list[int] = []  # -1 while (or if never) closed
         parents: list[int] = []
         stack: list[int] = []  # indexes into starts
-        for i in map(re.Match.start, _BRACES.finditer(code)):
-            if code[i] == "{":
+        for brace, i in zip(*_tokens_and_offsets(_BRACES, code)):
+            if brace == "{":
                 parents.append(stack[-1] if stack else -1)
                 stack.append(len(starts))
                 starts.append(i)
