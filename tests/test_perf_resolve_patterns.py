@@ -142,3 +142,11 @@ def test_dot_source_statements_found_once_are_those_found_up_to_the_offset(code:
             break
         kept.append(m.span())
     assert kept == [m.span() for m in _DOT_SOURCE.finditer(code, 0, before)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", " ", "'", "\u2018", "\u2019", "\u201a", "\u201b", '"', "\u201c", "$", "`", "\n"]), max_size=20).map("".join))
+def test_ps_quote_doubles_every_single_quote_as_before(text: str) -> None:
+    from scanner.migrate.mapping import ps_quote
+
+    assert ps_quote(text) == "'" + re.sub(r"(['\u2018\u2019\u201a\u201b])", r"\1\1", text) + "'"

@@ -155,8 +155,12 @@ class GraphMapping:
 
 def ps_quote(text: str) -> str:
     """A single-quoted PowerShell literal for ``text`` (PowerShell treats curly quotes as quotes too)."""
-    escaped = re.sub(r"(['\u2018\u2019\u201a\u201b])", r"\1\1", text)
-    return "'" + escaped + "'"
+    if not _SINGLE_QUOTE.search(text):
+        return "'" + text + "'"
+    return "'" + _SINGLE_QUOTE.sub(r"\1\1", text) + "'"
+
+
+_SINGLE_QUOTE = re.compile(r"(['\u2018\u2019\u201a\u201b])")
 
 
 _SIMPLE_VARIABLE = re.compile(r"^\$(?:\{[^}]+\}|[A-Za-z_][\w]*(?::[\w]+)?)(?:\.[A-Za-z_]\w*|\[[^\]\[]*\])*$")
