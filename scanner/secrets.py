@@ -251,7 +251,7 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
         if len(args) >= 2:
             add(_literal_span(script, *args[1]), SecretKind.MAIL_PASSWORD, "Authenticate()")
     embedded_keys = ("client_secret=", "password=", "access_token=", "refresh_token=", "client_assertion=")
-    strings = script.structure.masked.strings if any(k in text_lower for k in embedded_keys) else []
+    strings = script.structure.masked.strings if any(map(text_lower.__contains__, embedded_keys)) else []
     for s, e in strings:
         for m in _CLIENT_SECRET_IN_STRING.finditer(text, s, e):
             embedded = m.group(2)
@@ -386,7 +386,13 @@ class _Hits:
             self.word_lines.setdefault(word, set()).add(bisect.bisect_right(line_starts, i) - 1)
 
     def lines(self, words: tuple[str, ...]) -> list[tuple[int, int]]:
-        lines = sorted(set().union(*(self.word_lines.get(word, ()) for word in words)))
+        word_lines = self.word_lines
+        selected: set[int] = set()
+        for word in words:
+            hit = word_lines.get(word)
+            if hit:
+                selected |= hit
+        lines = sorted(selected)
         starts = self.line_starts
         n = len(starts)
         return [(starts[line], starts[line + 1] if line + 1 < n else self.length) for line in lines]

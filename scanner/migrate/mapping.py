@@ -228,7 +228,7 @@ def _escape_double(text: str) -> str:
 
 def split_addresses(text: str) -> list[str]:
     """Split an address list the way MailAddressCollection.Add does: on commas outside quotes and <>."""
-    if not any(char in text for char in ',;"<'):
+    if "," not in text and ";" not in text and '"' not in text and "<" not in text:
         # Nothing to split on and no quote or angle bracket to track: the one address, if any.
         stripped = text.strip()
         return [stripped] if stripped else []
@@ -479,7 +479,7 @@ class _Builder:
         if self.call.api is not Api.SEND_MAILMESSAGE or self.call.param("Encoding") is not None:
             return
         changed = [name for name in ("Subject", "Body")
-                   if any(ord(char) > 127 for char in self.call.static_text(name) or "")]
+                   if not (self.call.static_text(name) or "").isascii()]
         if changed:
             self.note(NoteKind.LOST, "Send-MailMessage without -Encoding sends " + " and ".join(changed)
                       + " as ASCII, so each non-ASCII character arrived as '?'; Graph sends UTF-8: the message "
