@@ -6,7 +6,12 @@ memo keyed too broadly, and against the same question asked again after other qu
 
 from __future__ import annotations
 
-from scanner.extract.commands import CommandSpec, ParameterSpec, _name_hits, find_command_sites
+from scanner.extract.commands import (
+    CommandSpec,
+    ParameterSpec,
+    _name_hits,
+    find_command_sites,
+)
 from scanner.script import Script
 
 _SEND = CommandSpec("Send-It", (ParameterSpec("To", position=0), ParameterSpec("Timeout"), ParameterSpec("Subject")))

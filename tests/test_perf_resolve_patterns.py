@@ -8,9 +8,11 @@ finds, on any text and from any start and end offset (lookbehinds see before ``p
 
 from __future__ import annotations
 
+import bisect
 import re
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scanner import resolve, secrets
 
@@ -31,7 +33,7 @@ _PIECES = st.sampled_from(
 TEXTS = st.lists(_PIECES, max_size=40).map("".join)
 
 
-def _found(pattern: "re.Pattern[str]", text: str, pos: int, endpos: int) -> list[tuple[tuple[int, int], tuple[object, ...]]]:
+def _found(pattern: re.Pattern[str], text: str, pos: int, endpos: int) -> list[tuple[tuple[int, int], tuple[object, ...]]]:
     return [(m.span(), m.groups()) for m in pattern.finditer(text, pos, endpos)]
 
 
@@ -77,8 +79,6 @@ def test_word_hits_match_the_python_regex_on_any_text(low: str) -> None:
     assert hits.found == [(m.start(), m.group()) for m in secrets._WORDS_STR.finditer(low)]
     for words in (secrets._TEXT_SHAPE_WORDS, secrets._PREFIXED_KEY_WORDS, secrets._HASH_KEY_WORDS, ("pwd",), ("nothing",)):
         wanted = set(words)
-        import bisect
-
         lines = sorted({bisect.bisect_right(starts, i) - 1 for i, word in hits.found if word in wanted})
         assert hits.lines(words) == [(starts[n], starts[n + 1] if n + 1 < len(starts) else len(low)) for n in lines]
 
