@@ -24,20 +24,20 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Dict, List, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scanner import engine  # noqa: E402
-from scanner.extract import RECOGNIZERS, may_find  # noqa: E402
-from scanner.files import DecodeError, decode, discover, read_bytes  # noqa: E402
-from scanner.script import Script  # noqa: E402
-from scanner.secrets import find_secrets  # noqa: E402
+from scanner import engine
+from scanner.extract import RECOGNIZERS, may_find
+from scanner.files import DecodeError, decode, discover, read_bytes
+from scanner.script import Script
+from scanner.secrets import find_secrets
 
 
-def _once(files: List[Tuple[bytes, str]]) -> Dict[str, float]:
-    spent: Dict[str, float] = defaultdict(float)
+def _once(files: list[tuple[bytes, str]]) -> dict[str, float]:
+    spent: dict[str, float] = defaultdict(float)
 
     def timed(name: str, fn: Callable[[], object]) -> object:
         start = time.process_time()

@@ -25,19 +25,19 @@ import statistics
 import sys
 import time
 import zlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, List, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scanner import engine  # noqa: E402
-from scanner.files import decode, discover, read_bytes  # noqa: E402
-from scanner.script import Script  # noqa: E402
+from scanner import engine
+from scanner.files import decode, discover, read_bytes
+from scanner.script import Script
 
 _IDENT = bytes(c if chr(c).isalnum() or chr(c) in "_-" else 32 for c in range(256)).translate(
     bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
 )
-_COMMAND_WORD = re.compile(rb"(?:^|[;|{(=&.])[ \t]*([A-Za-z_][\w-]*)", re.M)
+_COMMAND_WORD = re.compile(rb"(?:^|[;|{(=&.])[ \t]*([A-Za-z_][\w-]*)", re.MULTILINE)
 _LINE_START = re.compile(rb"(?m)^[ \t]*([A-Za-z_][\w-]*)")
 _VERB_NOUN = re.compile(rb"[A-Za-z]+-[A-Za-z][\w-]*")
 _CODE_WORD = re.compile(r"[\w-]+")
@@ -66,7 +66,7 @@ def main(argv: Sequence[str]) -> int:
     rest = [p for p in paths if p not in mail_set]
 
     # The wrapper names of this corpus, from a real scan (what the second pass searches for).
-    result_wrappers: List[str] = []
+    result_wrappers: list[str] = []
     real_link = engine.link_wrapper_call_sites
     spent = {"pass": 0.0}
 
@@ -113,7 +113,7 @@ def main(argv: Sequence[str]) -> int:
             script = Script(decode(raw_of[p])[0], p)
         except Exception:  # noqa: BLE001 - an undecodable file is not analysed either
             continue
-        script.structure.code_lower  # built in pass 1 anyway
+        _ = script.structure.code_lower  # built in pass 1 anyway
         scripts.append(script)
 
     def record() -> None:
