@@ -416,11 +416,14 @@ def find_graph(script: Script) -> list[MailCall]:
     """Every Graph send in the script (REST to sendMail, Send-MgUserMail, draft then Send-MgUserMessage)."""
     from scanner.extract import may_find, recognizer_named
 
-    if script.is_data_file or not may_find(recognizer_named("graph"), script):
-        return []  # the recognizer's contract: a file without its tokens holds no call it finds
+    if script.is_data_file:
+        return []
     cached = _CACHE.get(script)
     if cached is None:
-        cached = _web_calls(script) + _sdk_calls(script)
+        # The recognizer's contract: a file without its tokens holds no call it finds (answered once
+        # per script like the calls: the recognizer and two file rules ask).
+        found = may_find(recognizer_named("graph"), script)
+        cached = _web_calls(script) + _sdk_calls(script) if found else []
         cached.sort(key=lambda c: c.location.start)
         _CACHE[script] = cached
     return list(cached)
