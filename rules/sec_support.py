@@ -116,7 +116,7 @@ _ASSIGNMENT = re.compile(r"(?i)(?<![\w$])\$(?:script:|global:|local:)?(\w+)(?:\.
 
 
 def _assignments(script: Any) -> list[_Assignment]:
-    from scanner.resolve import skip_spaces
+    from scanner.analysis.literals import skip_spaces
     from scanner.structure import assigned_value_extent
 
     cached = _ASSIGNMENTS.get(script)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from scanner.estate import EstateFacts
+from scanner.declared import EstateFacts
 from scanner.model import Api, Assessment, BindKind, BoundParam, CredentialKind, MailCall, Outcome, Provenance, ServerClass, Severity, UndecidedValue, Variant
 
 _SERVER_PATTERNS: list[tuple[re.Pattern[str], ServerClass]] = [

@@ -24,9 +24,10 @@ from scanner.model import (
     Severity,
     UnusedSuppression,
 )
-from scanner.estate import EstateFacts
+from scanner.declared import EstateFacts
 from scanner.redact import SecretRegistry
 from scanner.script import Script
+from scanner.analysis.functions import function_parameters
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -301,47 +302,6 @@ _FED = re.compile(r'(?i)"?\$\{?(?:script:|local:)?(\w+)\}?"?')
 _PARAM_NAME = re.compile(r"(?i)(?:^|[(,\]\s])\s*(?:\[[^\]]*\]\s*)*\$(\w+)")
 
 
-def function_parameters(script: Script, function: object) -> list[str]:
-    """Parameter names of a function, in declaration order: `function f($a, $b)` or its `param(…)` block
-    (read once per function and script: the wrapper pass and the SmtpClient recognizer both ask)."""
-    key = f"function-parameters:{function.name_start}"  # type: ignore[attr-defined]
-    memo = script.memo.get(key)
-    if memo is None:
-        memo = script.memo[key] = _function_parameters(script, function)
-    return list(memo)  # type: ignore[call-overload]
-
-
-def _function_parameters(script: Script, function: object) -> list[str]:
-    from scanner.lexer import LexError, split_arguments
-
-    text = script.text
-    name_end, body = function.name_end, function.body  # type: ignore[attr-defined]
-    header = text[name_end : body.start]
-    spans: list[tuple[int, int]] = []
-    paren = header.find("(")
-    if paren >= 0:
-        start = name_end + paren
-        try:
-            close = script.structure.balanced_end(start)
-            spans = split_arguments(text, start + 1, close - 1)
-        except LexError:
-            spans = []
-    else:
-        for block_start, block_end in script.structure.param_blocks:
-            if body.start < block_start < body.end and script.structure.function_at(block_start) == body:
-                opening = text.find("(", block_start)
-                spans = split_arguments(text, opening + 1, block_end - 1)
-                break
-    names: list[str] = []
-    for start, end in spans:
-        item = re.sub(r"\[[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\]", " ", text[start:end])  # attributes and types
-        item = re.sub(r"=.*$", "", item, flags=re.S)  # the default value
-        variables = re.findall(r"\$(\w+)", item)
-        if variables and variables[-1].lower() not in ("true", "false", "null"):
-            names.append(variables[-1])
-    return names
-
-
 def _file_findings(script: Script, rules: Sequence[object], secrets: Sequence[object], config: RuleConfig) -> list[Finding]:
     """Findings of rules that look at the whole file rather than at one call (secrets, Graph bugs)."""
     out: list[Finding] = []
@@ -397,8 +357,8 @@ _CRED_USER = re.compile(r"(?i)-UserName\s+['\"]?([^\s'\"]+)")
 
 def credential_user(script: Script, call: MailCall) -> Optional[str]:
     """The user name of the call's credential when the file builds it from a literal (or a variable holding one)."""
-    from scanner.extract.objects import constructor_arguments, literal_or_none
-    from scanner.resolve import resolve_variable
+    from scanner.analysis.literals import constructor_arguments, literal_or_none
+    from scanner.analysis.resolve import resolve_variable
 
     bound = call.params.get("Credential")
     if bound is None:
@@ -1088,7 +1048,8 @@ def _wrapper_chunk(
 
 def _site_arguments(script: Script, site: object, parameters: tuple[str, ...]) -> dict[str, list[object]]:
     """{parameter (lower case): [text, static value, conditional, reason, provenance, source]} as the call site binds them."""
-    from scanner.extract.commands import CommandSpec, ParameterSpec, bind_arguments, lex_call
+    from scanner.analysis.binding import bind_arguments
+    from scanner.analysis.commands import CommandSpec, ParameterSpec, lex_call
     from scanner.secrets import find_secrets, redact
 
     spec = CommandSpec("wrapper", tuple(ParameterSpec(p, position=i) for i, p in enumerate(parameters)))
@@ -1112,7 +1073,7 @@ def _wrapper_sites_in_file(
     path: str, rel: str, bodies: WrapperBodies, prefilter: Prefilter, max_bytes: int, parameters: Optional[dict[str, tuple[str, ...]]] = None
 ) -> list[list[object]]:
     """[name, line, column(, arguments)] of each call of a wrapper function in one file (outside its own body)."""
-    from scanner.extract.commands import find_command_sites
+    from scanner.analysis.commands import find_command_sites
     from scanner.files import DecodeError, decode, read_bytes
 
     try:

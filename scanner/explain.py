@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from scanner.estate import CONFIG_NAME
+from scanner.declared import CONFIG_NAME
 from scanner.model import ScanResult
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from scanner.engine import RuleConfig, ScanOptions, scan
-from scanner.estate import EstateFacts, parse_estate
+from scanner.declared import EstateFacts, parse_estate
 from scanner.model import FailOn, Finding, ScanResult, Severity
 from scanner.redact import SecretRegistry
 from scanner.safetext import safe_line, safe_text

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Optional
 
-from scanner.estate import EstateFacts
+from scanner.declared import EstateFacts
 from scanner.model import Location
 from scanner.parse import ParsedSource, parse_source
 from scanner.structure import Structure

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Optional
 
-from scanner.extract.commands import CommandSpec, ParameterSpec, bind_arguments, find_command_sites, lex_call
-from scanner.extract.objects import find_constructions
+from scanner.analysis.binding import bind_arguments
+from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites, lex_call
+from scanner.analysis.objects import find_constructions
 from scanner.lexer import SINGLE_QUOTES, DOUBLE_QUOTES
-from scanner.resolve import skip_spaces
+from scanner.analysis.literals import skip_spaces
 from scanner.script import Script
 from scanner.structure import assigned_value_extent
 from scanner.lexer import lower_same_length, split_arguments
@@ -98,7 +99,7 @@ def _literal_span(script: Script, start: int, end: int) -> tuple[int, int] | Non
 
 def _variable_literal(script: Script, start: int, end: int) -> tuple[int, int] | None:
     """The literal a `$variable` password argument was assigned, whatever the variable's name."""
-    from scanner.resolve import resolve_variable
+    from scanner.analysis.resolve import resolve_variable
 
     m = re.fullmatch(r"\$(?:script:|global:|local:)?(\w+)", script.text[start:end].strip())
     if m is None:
@@ -720,7 +721,7 @@ class _Tracer:
 
     def _member(self, start: int, end: int, path: list[str], depth: int) -> list[Alternative]:
         """The value of ``path`` inside the hashtable (or [pscustomobject]) literal at ``[start, end)``."""
-        from scanner.resolve import parse_hashtable_literal
+        from scanner.analysis.literals import parse_hashtable_literal
 
         text = self.text[start:end]
         m = re.match(r"(?is)\s*(?:\[[\w.]+\][ \t]*)?@\{", text)
@@ -929,7 +930,7 @@ def secret_values(script: Script) -> set[str]:
         if span is None or script.root is None or "$" not in text[span[0] : span[1]]:
             return
         from scanner.model import Provenance
-        from scanner.resolve import follow_value
+        from scanner.analysis.resolve import follow_value
 
         try:
             followed = follow_value(script, text[span[0] : span[1]], span[0])
@@ -1058,7 +1059,7 @@ def secret_values(script: Script) -> set[str]:
 
 def evaluate_hashtable_keys(script: Script, tracer: _Tracer, found: set[str], start: int, end: int, keys: tuple[str, ...]) -> None:
     """Register the values of ``keys`` in the hashtable literal at ``[start, end)``."""
-    from scanner.resolve import parse_hashtable_literal
+    from scanner.analysis.literals import parse_hashtable_literal
 
     m = re.match(r"(?s)\s*@\{", script.text[start:end])
     if m is None:

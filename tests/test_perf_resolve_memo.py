@@ -6,12 +6,8 @@ memo keyed too broadly, and against the same question asked again after other qu
 
 from __future__ import annotations
 
-from scanner.extract.commands import (
-    CommandSpec,
-    ParameterSpec,
-    _name_hits,
-    find_command_sites,
-)
+from scanner.analysis.commands import _name_hits
+from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites
 from scanner.script import Script
 
 _SEND = CommandSpec("Send-It", (ParameterSpec("To", position=0), ParameterSpec("Timeout"), ParameterSpec("Subject")))
@@ -53,7 +49,7 @@ def test_name_hits_are_remembered_per_script() -> None:
 
 
 def test_static_values_are_remembered_per_text_and_mode_and_each_caller_gets_its_own_list() -> None:
-    from scanner.resolve import static_value
+    from scanner.analysis.literals import static_value
 
     assert static_value("Get", argument_mode=True) == "Get"
     assert static_value("Get") is None

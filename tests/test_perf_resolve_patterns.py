@@ -14,7 +14,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner import resolve, secrets
+from scanner import secrets
+from scanner.analysis import resolve
 
 # The forms each pattern had before issue 16, kept here as the reference.
 ORIGINAL_VAR = r"(?<![\w$:])\$(?:script:|global:|local:|private:)?{name}(?![\w:])"
@@ -133,7 +134,7 @@ def test_split_addresses_fast_path_splits_as_before(text: str) -> None:
 def test_dot_source_statements_found_once_are_those_found_up_to_the_offset(code: str, before: int) -> None:
     """dot_sourced keeps the statements of the whole code and stops at the first that does not end
     before ``before``: the same statements as searching the code up to ``before``."""
-    from scanner.configfiles import _DOT_SOURCE
+    from scanner.analysis.configreads import _DOT_SOURCE
 
     whole = list(_DOT_SOURCE.finditer(code))
     kept = []

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scanner.cli import app
-from scanner.engine import function_parameters
+from scanner.analysis.functions import function_parameters
 from scanner.script import Script
 
 TREE = Path(__file__).parent / "fixtures" / "scan" / "wrappertree"

@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from scanner.extract.objects import MemberUse, find_constructions, member_uses
+from scanner.analysis.objects import MemberUse, find_constructions, member_uses
 from scanner.extract.smtpclient import _add, _value_param
 from scanner.lexer import LexError, skip_string
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
-from scanner.resolve import skip_spaces, static_value
+from scanner.analysis.literals import skip_spaces, static_value
 from scanner.script import Script
 from scanner.structure import assigned_value_extent
 

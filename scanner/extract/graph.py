@@ -19,10 +19,12 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Optional
 
-from scanner.extract.commands import CommandSpec, ParameterSpec, bind_arguments, find_command_sites, lex_call
+from scanner.analysis.binding import bind_arguments
+from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites, lex_call
 from scanner.lexer import LexError, literal_value, skip_balanced, split_arguments
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
-from scanner.resolve import parse_hashtable_literal, resolve_variable, skip_spaces, static_value
+from scanner.analysis.resolve import resolve_variable
+from scanner.analysis.literals import parse_hashtable_literal, skip_spaces, static_value
 from scanner.script import Script
 from scanner.structure import assigned_value_extent
 

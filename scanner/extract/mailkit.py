@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from scanner.extract.commands import CommandSpec, ParameterSpec, bind_arguments, find_command_sites, lex_call
-from scanner.extract.objects import Construction, MemberUse, constructor_arguments, find_constructions, literal_or_none, member_uses
+from scanner.analysis.binding import bind_arguments
+from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites, lex_call
+from scanner.analysis.objects import Construction, MemberUse, find_constructions, member_uses
+from scanner.analysis.literals import constructor_arguments, literal_or_none
 from scanner.extract.smtpclient import _add, _value_param
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
-from scanner.resolve import resolve_variable
+from scanner.analysis.resolve import resolve_variable
 from scanner.script import Script
 
 _MAILKIT_NS = re.compile(r"(?i)^\s*using\s+namespace\s+MailKit\.Net\.Smtp\s*$", re.M)

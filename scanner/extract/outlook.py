@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from scanner.extract.objects import Construction, _assigned_variable, find_constructions, member_uses
+from scanner.analysis.objects import Construction, _assigned_variable, find_constructions, member_uses
 from scanner.extract.smtpclient import _add, _value_param
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
-from scanner.resolve import resolve_variable
+from scanner.analysis.resolve import resolve_variable
 from scanner.script import Script
 
 TOKENS = ("outlook.application",)

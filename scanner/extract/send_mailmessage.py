@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scanner.extract.commands import (
-    CallSite,
-    CommandSpec,
-    ParameterSpec,
-    alias_definitions,
-    bind_arguments,
-    find_command_sites,
-    lex_call,
-)
+from scanner.analysis.binding import alias_definitions, bind_arguments
+from scanner.analysis.commands import CallSite, CommandSpec, ParameterSpec, find_command_sites, lex_call
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
-from scanner.resolve import ps_email_server
+from scanner.analysis.resolve import ps_email_server
 from scanner.script import Script
 
 # Parameter metadata from PowerShell's SendMailMessage.cs.

@@ -7,24 +7,10 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from scanner.extract.commands import (
-    Binding,
-    CallSite,
-    CommandSpec,
-    ParameterSpec,
-    bind_arguments,
-    find_command_sites,
-    lex_call,
-    set_alternatives,
-)
-from scanner.extract.objects import (
-    Construction,
-    MemberUse,
-    constructor_arguments,
-    find_constructions,
-    literal_or_none,
-    member_uses,
-)
+from scanner.analysis.binding import Binding, bind_arguments, set_alternatives
+from scanner.analysis.commands import CallSite, CommandSpec, ParameterSpec, find_command_sites, lex_call
+from scanner.analysis.objects import Construction, MemberUse, find_constructions, member_uses
+from scanner.analysis.literals import constructor_arguments, literal_or_none
 from scanner.lexer import split_arguments
 from scanner.model import (
     Api,
@@ -35,7 +21,8 @@ from scanner.model import (
     RelatedLocation,
     Variant,
 )
-from scanner.resolve import follow_value, static_value
+from scanner.analysis.resolve import follow_value
+from scanner.analysis.literals import static_value
 from scanner.script import Script
 from scanner.structure import FunctionDef
 
@@ -166,7 +153,7 @@ def _message_params(script: Script, message: Construction, send_at: int) -> dict
 
 def _mail_settings_defaults(script: Script, params: dict[str, BoundParam]) -> None:
     """A client without a Host takes .NET's system.net/mailSettings: from a web.config / app.config beside the script."""
-    from scanner.configfiles import mail_settings
+    from scanner.analysis.configfiles import mail_settings
     from scanner.model import Provenance
 
     node = mail_settings(script)
@@ -273,8 +260,8 @@ def _returned_sends(script: Script, client: Construction) -> list[tuple[MemberUs
     `function New-MailClient { $c = New-Object Net.Mail.SmtpClient(…); …; return $c }`, then
     `$smtp = New-MailClient` and `$smtp.Send($msg)`. The settings are the ones the function gives
     the client (its parameters taken from the call site), then the ones set on `$smtp` afterwards."""
-    from scanner.engine import function_parameters
-    from scanner.extract.objects import _assigned_variable
+    from scanner.analysis.functions import function_parameters
+    from scanner.analysis.objects import _assigned_variable
 
     body = script.structure.function_at(client.start)
     if body is None or not client.variable:
@@ -344,7 +331,7 @@ def _function_sends(script: Script, clients: list[Construction]) -> list[tuple[t
     `function Send-Status { param($Client, $Message) $Client.Send($Message) }` then
     `Send-Status -Client $smtp -Message $msg` (named or positional). For each such send in a
     function body: every call site of the function, grouped by the client it passes."""
-    from scanner.engine import function_parameters
+    from scanner.analysis.functions import function_parameters
 
     functions = [f for f in script.structure.functions if f.name.lower() != "send-mailmessage" and f.name.isascii()]
     variables = {c.variable for c in clients if c.variable}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from scanner.extract.cdo import configuration_fields, field_params
-from scanner.extract.objects import Construction, find_constructions, member_uses
+from scanner.analysis.objects import Construction, find_constructions, member_uses
 from scanner.extract.smtpclient import _add, _value_param
 from scanner.lexer import LexError, skip_balanced, split_arguments
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
-from scanner.resolve import skip_spaces
+from scanner.analysis.literals import skip_spaces
 from scanner.script import Script
 from scanner.structure import assigned_value_extent
 

@@ -5,111 +5,16 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional, Union
+from typing import Optional
 
-from scanner.lexer import LexError, literal_list, literal_value, scan_primary, scan_value, skip_balanced
+from scanner.lexer import LexError, literal_value, scan_primary, scan_value, skip_balanced
 from scanner.model import Provenance
 from scanner.script import Script
 from scanner.structure import Block, assigned_value_extent, matching_open_paren
+from scanner.analysis.configfiles import ConfigNode, child, scalar
+from scanner.analysis.configreads import config_node, dot_sourced
+from scanner.analysis.literals import Assignment, HashtableEntry, constructor_arguments, parse_hashtable_literal, skip_spaces, static_value
 
-if TYPE_CHECKING:
-    from scanner.configfiles import ConfigNode
-
-StaticValue = Union[str, bool, int, list[str]]
-
-_BOOL = {"$true": True, "$false": False}
-_INT = re.compile(r"[+-]?\d+$")
-
-
-_QUOTED_OR_NUMBER = re.compile(r"""^(?:@?\(|['"\u2018-\u201e]|@['"]|[+-]?\d)""")
-
-
-# static_value is a pure function of its text, and the same texts come back call after call and
-# script after script ('$true', '25', a shared $cred): answered once per process. Long texts are
-# rarely asked twice and are not kept; the table is emptied when full.
-_STATIC_VALUES: dict[tuple[str, bool], Optional[StaticValue]] = {}
-_STATIC_VALUES_MAX = 8192
-_STATIC_TEXT_MAX = 512
-
-
-def static_value(text: str, argument_mode: bool = False) -> Optional[StaticValue]:
-    """The constant a PowerShell value text denotes ('a', "b", 25, $true, 'a','b', @('a')), or None.
-
-    In expression mode (the right of `=`, a hashtable value) a bare word is a command call, not a
-    string; only command arguments (``argument_mode``) read bare words as strings.
-    """
-    if len(text) > _STATIC_TEXT_MAX:
-        return _static_value(text, argument_mode)
-    key = (text, bool(argument_mode))
-    try:
-        value = _STATIC_VALUES[key]
-    except KeyError:
-        value = _static_value(text, argument_mode)
-        if len(_STATIC_VALUES) >= _STATIC_VALUES_MAX:
-            _STATIC_VALUES.clear()
-        _STATIC_VALUES[key] = value
-    return list(value) if isinstance(value, list) else value  # each caller gets its own list, as before
-
-
-def _static_value(text: str, argument_mode: bool) -> Optional[StaticValue]:
-    t = text.strip()
-    if not t:
-        return None
-    low = t.lower()
-    if low in _BOOL:
-        return _BOOL[low]
-    if _INT.match(t):
-        return int(t)
-    try:
-        element = scan_value(t, 0)
-    except LexError:
-        return None
-    if element.end != len(t):
-        return None
-    if not argument_mode and not all(_QUOTED_OR_NUMBER.match(item.text) for item in (element.items or [element])):
-        return None
-    values = literal_list(element)
-    if values is None:
-        return None
-    if len(values) == 1 and not element.items and not t.startswith("@("):
-        return values[0]
-    return values
-
-
-@dataclass
-class Assignment:
-    """One value given to a variable or a hashtable key somewhere in the script."""
-
-    text: str
-    start: int  # offset of the value text
-    line: int
-    conditional: bool
-    value: Optional[StaticValue] = None
-    origin: str = ""  # "$name = …", "param default", ".Add()", …
-    provenance: Provenance = Provenance.WRITTEN
-    source: str = ""  # config-file / declared: "path: key" or the .smtp2graph.toml entry
-    # Configuration rows that disagree: (file, row number, value) of each; ``value`` is then None.
-    alternatives: list[tuple[str, int, object]] = field(default_factory=list)
-
-
-def skip_spaces(text: str, i: int) -> int:
-    """Where the value after an `=` starts: spaces and tabs skipped, and the line break PowerShell
-    allows right after the operator (`Body =` then the value on the next line).
-
-    Matching runs on masked code, where strings are blanked to spaces, so callers skip on the text.
-    """
-    n = len(text)
-    while i < n and text[i] in " \t":
-        i += 1
-    j = i
-    if j < n and text[j] == "#":  # a comment after the operator: the value is on a following line
-        while j < n and text[j] not in "\r\n":
-            j += 1
-    if j < n and text[j] in "\r\n":
-        while j < n and text[j] in " \t\r\n":
-            j += 1
-        return j
-    return i
 
 
 def _var_pattern(name: str) -> str:
@@ -277,9 +182,8 @@ def resolve_variable(script: Script, name: str, at: int, depth: int = 0) -> Opti
 
 def _dot_sourced_variable(script: Script, name: str, at: int, depth: int) -> Optional[Assignment]:
     """``$name`` as a dot-sourced script in the scanned tree sets it (the last such file wins)."""
-    from scanner.configfiles import dot_sourced
 
-    for sub, rel in reversed(dot_sourced(script, at)):
+    for sub, rel in reversed(dot_sourced(VALUES, script, at)):
         found = resolve_variable(sub, name, len(sub.text), depth + 1)
         if found is not None:
             found.origin = f"dot-sourced {rel}: {found.origin}"
@@ -365,7 +269,6 @@ def config_value(script: Script, text: str, at: int) -> Optional[Assignment]:
     When the file cannot be read (outside the tree, missing) the Assignment has no value and its
     origin says why, with the path; an [assume] entry for the file and key decides it then.
     """
-    from scanner.configfiles import config_node, scalar
 
     if script.root is None or "$" not in text:
         return None
@@ -377,7 +280,7 @@ def config_value(script: Script, text: str, at: int) -> Optional[Assignment]:
         return None
     script.memo["config-nesting"] = nesting + 1
     try:
-        node = config_node(script, text, at)
+        node = config_node(VALUES, script, text, at)
     finally:
         script.memo["config-nesting"] = nesting
     if node is None:
@@ -404,7 +307,6 @@ def config_value(script: Script, text: str, at: int) -> Optional[Assignment]:
 
 def _row_values(script: Script, text: str, at: int, node: ConfigNode) -> Assignment:
     """A column whose rows disagree: no one value, every distinct one listed with its rows."""
-    from scanner.configfiles import ConfigNode, scalar
 
     assert node.rows is not None
     by_value: dict[str, list[int]] = {}
@@ -483,7 +385,6 @@ def _expand(script: Script, inner: str, at: int, depth: int) -> Optional[Assignm
 def mail_address(script: Script, text: str, at: int, depth: int = 0) -> Optional[Assignment]:
     """`New-Object Net.Mail.MailAddress('a@b', 'Name')`, `[MailAddress]::new(…)` or `[mailaddress]'a@b'`
     as the address text Send-MailMessage and MailMessage would use ("Name <a@b>")."""
-    from scanner.extract.objects import constructor_arguments
 
     t = text.strip()
     cast = _MAIL_ADDRESS.match(t)
@@ -506,12 +407,6 @@ def mail_address(script: Script, text: str, at: int, depth: int = 0) -> Optional
 
 
 @dataclass
-class HashtableEntry:
-    key: str
-    assignment: Assignment
-
-
-@dataclass
 class Hashtable:
     """A hashtable as the script builds it before one use."""
 
@@ -523,44 +418,6 @@ class Hashtable:
 
     def set(self, key: str, assignment: Assignment) -> None:
         self.entries[key.lower()] = HashtableEntry(key, assignment)
-
-
-_KEY = re.compile(r"""[ \t]*(?:'([^']*)'|"([^"$]*)"|([\w-]+))[ \t]*=(?!=)[ \t]*""")
-_SEPARATORS = re.compile(r"(?:\s|;|`\r?\n)+")
-
-
-def parse_hashtable_literal(script: Script, brace: int, conditional: bool, origin: str) -> tuple[list[HashtableEntry], bool]:
-    """Entries of the `@{ … }` whose `{` is at ``brace``; the flag is False when a key is computed."""
-    text = script.text
-    try:
-        end = skip_balanced(text, brace) - 1
-    except LexError:
-        return [], False
-    entries: list[HashtableEntry] = []
-    complete = True
-    i = brace + 1
-    while i < end:
-        m = _SEPARATORS.match(text, i)
-        if m:
-            i = m.end()
-            continue
-        if text[i] == "#":
-            nl = text.find("\n", i)
-            i = end if nl < 0 or nl > end else nl + 1
-            continue
-        km = _KEY.match(text, i)
-        if km is None or km.end() > end:
-            complete = False
-            break
-        key = km.group(1) if km.group(1) is not None else km.group(2) if km.group(2) is not None else km.group(3)
-        vstart, vend = assigned_value_extent(script.structure, skip_spaces(text, km.end()))
-        vend = min(vend, end)
-        value_text = text[vstart:vend].strip()
-        entries.append(
-            HashtableEntry(key, Assignment(value_text, vstart, script.line_of(vstart), conditional, static_value(value_text), origin))
-        )
-        i = max(vend, km.end() + 1)
-    return entries, complete
 
 
 def resolve_hashtable(script: Script, name: str, at: int) -> Hashtable:
@@ -624,13 +481,11 @@ _CLONE = re.compile(r"(?i)\$(?:script:|global:|local:)?(\w+)(?:\.Clone\(\))?[ \t
 
 def _config_table(script: Script, name: str, stmt: int, value_start: int, conditional: bool) -> Optional[Hashtable]:
     """A splat read from a configuration file (`$mail = Import-PowerShellDataFile mail.psd1`, `$cfg.Mail`)."""
-    from scanner.configfiles import ConfigNode, child, config_node, scalar
-    from scanner.structure import assigned_value_extent
 
     if script.root is None:
         return None
     start, end = assigned_value_extent(script.structure, value_start)
-    node = config_node(script, script.text[start:end].strip(), start)
+    node = config_node(VALUES, script, script.text[start:end].strip(), start)
     if node is None:
         return None
     table = Hashtable(name)
@@ -827,3 +682,18 @@ def ps_email_server(script: Script, at: int) -> Optional[Assignment]:
     if found is not None:
         found.origin = f"$PSEmailServer (line {found.line})"
     return found
+
+
+class _ScriptValues:
+    """This module's answers, handed to the configuration readers below it (configreads.Values)."""
+
+    @staticmethod
+    def resolve_variable(script: Script, name: str, at: int, depth: int = 0) -> Optional[Assignment]:
+        return resolve_variable(script, name, at, depth)
+
+    @staticmethod
+    def follow_value(script: Script, text: str, at: int, depth: int = 0) -> Optional[Assignment]:
+        return follow_value(script, text, at, depth)
+
+
+VALUES = _ScriptValues()

@@ -10,9 +10,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from scanner.extract.commands import CommandSpec, ParameterSpec, bind_arguments, find_command_sites, lex_call
-from scanner.lexer import LexError, literal_value, skip_balanced, split_arguments
-from scanner.resolve import skip_spaces
+from scanner.analysis.binding import bind_arguments
+from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites, lex_call
+from scanner.lexer import LexError, split_arguments
+from scanner.analysis.literals import skip_spaces
 from scanner.script import Script
 from scanner.structure import assigned_value_extent
 
@@ -160,24 +161,3 @@ def member_uses(script: Script, variable: str, after: int, before: Optional[int]
     return uses
 
 
-_INNER_NEW = re.compile(r"(?is)^(?:New-Object\s+(?:-TypeName\s+)?[\w.]+\s*(?:-ArgumentList\s*)?|\[[\w.]+\]::new\s*)\((.*)\)$")
-_INNER_NEW_BARE = re.compile(r"(?is)^New-Object\s+(?:-TypeName\s+)?[\w.]+\s+(?:-ArgumentList\s+)?(.+)$")
-
-
-def constructor_arguments(text: str) -> Optional[list[str]]:
-    """Argument texts of an inline `New-Object T(a, b)` / `[T]::new(a, b)` value, else None."""
-    t = text.strip()
-    if t.startswith("(") and t.endswith(")"):
-        t = t[1:-1].strip()
-    m = _INNER_NEW.match(t) or _INNER_NEW_BARE.match(t)
-    if m is None:
-        return None
-    inner = m.group(1)
-    return [inner[s:e] for s, e in split_arguments(inner, 0, len(inner))]
-
-
-def literal_or_none(text: str) -> Optional[str]:
-    value = literal_value(text)
-    if value is not None and text.strip()[:1] not in "'\"\u2018\u2019\u201c\u201d@":
-        return None  # a bare word in expression mode is a command, not a string
-    return value
