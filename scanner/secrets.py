@@ -20,7 +20,6 @@ from scanner.analysis.literals import skip_spaces
 from scanner.script import Script
 from scanner.structure import assigned_value_extent
 from scanner.lexer import lower_same_length, split_arguments
-from scanner.redact import MIN_VALUE
 
 if TYPE_CHECKING:
     from scanner.redact import SecretRegistry

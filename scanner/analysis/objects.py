@@ -16,6 +16,10 @@ from scanner.lexer import LexError, split_arguments
 from scanner.analysis.literals import skip_spaces
 from scanner.script import Script
 from scanner.structure import assigned_value_extent
+from scanner.analysis.literals import constructor_arguments, literal_or_none, static_value
+from scanner.analysis.resolve import follow_value
+from scanner.model import BindKind, BoundParam
+from scanner.analysis.binding import set_alternatives
 
 NEW_OBJECT = CommandSpec(
     "New-Object",
@@ -55,7 +59,7 @@ class MemberUse:
     is_call: bool = False
 
 
-def _assigned_variable(script: Script, start: int) -> Optional[str]:
+def assigned_variable(script: Script, start: int) -> Optional[str]:
     code = script.code
     line_start = max(code.rfind("\n", 0, start), code.rfind(";", 0, start)) + 1
     m = re.search(r"\$(?:script:|global:|local:)?([\w]+)[ \t]*=[ \t]*(?:\([ \t]*)?$", code[line_start:start])
@@ -98,7 +102,7 @@ def _all_constructions(script: Script) -> list[tuple[str, str, Construction]]:
                 base = text.find(prop.text, site.name_end)
                 if base >= 0:
                     construction.property_spans = [(base, base + len(prop.text))]
-            construction.variable = _assigned_variable(script, site.start)
+            construction.variable = assigned_variable(script, site.start)
             found.append((kind, bound.value.strip(), construction))
     if "::new" in script.structure.code_lower:
         for m in _STATIC_NEW.finditer(script.code):
@@ -108,7 +112,7 @@ def _all_constructions(script: Script) -> list[tuple[str, str, Construction]]:
             except LexError:
                 close = len(text)
             construction = Construction(m.group(1), m.start(), close, split_arguments(text, paren + 1, close - 1), form="static-new")
-            construction.variable = _assigned_variable(script, m.start())
+            construction.variable = assigned_variable(script, m.start())
             found.append(("static-new", m.group(1), construction))
     found.sort(key=lambda item: item[2].start)
     script.memo["constructions"] = found
@@ -161,3 +165,55 @@ def member_uses(script: Script, variable: str, after: int, before: Optional[int]
     return uses
 
 
+
+
+def member_param(script: Script, name: str, span: tuple[int, int], reason: str) -> BoundParam:
+    """A mail parameter set on an object (a property, a constructor or method argument), followed to its value."""
+    text = script.text[span[0] : span[1]].strip()
+    value = static_value(text)
+    if value is None and name in ("From", "To", "Cc", "Bcc", "ReplyTo", "Attachments", "Sender"):
+        inner = constructor_arguments(text)  # New-Object Net.Mail.MailAddress('a@b', 'Name') / Attachment($p)
+        if inner:
+            address = literal_or_none(inner[0])
+            if address is not None:
+                display = literal_or_none(inner[1]) if len(inner) > 1 else None
+                value = f"{display} <{address}>" if display else address
+    if value is None and name == "Priority":
+        m = re.search(r"(?i)\bMailPriority\]::(\w+)", text)
+        value = m.group(1) if m else None
+    kind = BindKind.LITERAL if value is not None else BindKind.EXPRESSION
+    bound = BoundParam(name, text, kind, value, reason=reason, line=script.line_of(span[0]))
+    if value is None:
+        # $smtp = New-Object Net.Mail.SmtpClient($SMTPServer, $SMTPPort) with `$SMTPServer = "…"` above.
+        found = follow_value(script, text, span[0])
+        if found is not None and found.value is not None:
+            bound.value = found.value
+            bound.conditional = found.conditional
+            bound.reason = f"{reason}; value from {found.origin}"
+            bound.provenance, bound.source = found.provenance, found.source
+        elif found is not None and found.origin:
+            bound.reason, bound.provenance, bound.source = f"{reason}; {found.origin}", found.provenance, found.source
+            if found.alternatives:
+                set_alternatives(bound, found.alternatives)
+    return bound
+
+
+def add_param(params: dict[str, BoundParam], bound: BoundParam, conditional: bool) -> None:
+    """Add a member parameter; a collection (`.To.Add()`) grows with each item."""
+    bound.conditional = bound.conditional or conditional
+    existing = params.get(bound.name)
+    if existing is None:
+        params[bound.name] = bound
+        if isinstance(bound.value, str) and bound.name in ("To", "Cc", "Bcc") and "," in bound.value:
+            bound.value = [v.strip() for v in bound.value.split(",") if v.strip()]
+        return
+    # Collections grow with each .Add(): keep every item's text and the list of static values.
+    existing.text = f"{existing.text}, {bound.text}"
+    if isinstance(existing.value, list) and bound.value is not None:
+        existing.value = existing.value + ([bound.value] if isinstance(bound.value, str) else list(bound.value) if isinstance(bound.value, list) else [str(bound.value)])
+    elif isinstance(existing.value, str) and isinstance(bound.value, str):
+        existing.value = [existing.value, bound.value]
+    else:
+        existing.value = None
+        existing.kind = BindKind.EXPRESSION
+    existing.conditional = existing.conditional or bound.conditional

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from scanner.model import Api, MailCall
+from scanner.extract import tokens
 from scanner.script import Script
 
 
@@ -70,24 +71,21 @@ def _no_calls(script: Script) -> list[MailCall]:
     return []
 
 
-# The tokens are repeated here (not imported) so that building the prefilter imports no recognizer.
 RECOGNIZERS: list[Recognizer] = [
-    Recognizer("send-mailmessage", (Api.SEND_MAILMESSAGE, Api.GRAPH_SENDMAIL), ("send-mailmessage", "send-graphmailmessage"), _send_mailmessage),
-    Recognizer("smtpclient", (Api.SMTPCLIENT,), ("smtpclient",), _smtpclient),
-    Recognizer("mailkit", (Api.MAILKIT,), ("mailkit", "send-emailmessage"), _mailkit),
-    Recognizer("cdo", (Api.CDO,), ("cdo.message", "cdo/configuration"), _cdo),
-    Recognizer("system-web-mail", (Api.SYSTEM_WEB_MAIL,), ("web.mail",), _webmail),
-    Recognizer("outlook-com", (Api.OUTLOOK_COM,), ("outlook.application",), _outlook),
-    Recognizer("graph", (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL), ("sendmail", "send-mguser", "send-mgbetauser", "/send"), _graph),
-    # Finds no calls: its tokens let files that only request a Graph/Entra token reach the SEC rules.
-    Recognizer("token-requests", (), ("oauth2", "client_secret", "connect-mggraph"), _no_calls),
+    Recognizer("send-mailmessage", (Api.SEND_MAILMESSAGE, Api.GRAPH_SENDMAIL), tokens.SEND_MAILMESSAGE, _send_mailmessage),
+    Recognizer("smtpclient", (Api.SMTPCLIENT,), tokens.SMTPCLIENT, _smtpclient),
+    Recognizer("mailkit", (Api.MAILKIT,), tokens.MAILKIT, _mailkit),
+    Recognizer("cdo", (Api.CDO,), tokens.CDO, _cdo),
+    Recognizer("system-web-mail", (Api.SYSTEM_WEB_MAIL,), tokens.SYSTEM_WEB_MAIL, _webmail),
+    Recognizer("outlook-com", (Api.OUTLOOK_COM,), tokens.OUTLOOK_COM, _outlook),
+    Recognizer("graph", (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL), tokens.GRAPH, _graph),
+    Recognizer("token-requests", (), tokens.TOKEN_REQUESTS, _no_calls),
 ]
 
 
 def may_find(recognizer: Recognizer, script: Script) -> bool:
     """Whether the script holds one of the recognizer's tokens (without one it cannot find a call)."""
-    low = script.text_lower
-    return any(t in low for t in recognizer.tokens)
+    return tokens.holds_any(script, recognizer.tokens)
 
 
 def recognizer_named(name: str) -> Recognizer:

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Optional
 
 from scanner.analysis.objects import MemberUse, find_constructions, member_uses
-from scanner.extract.smtpclient import _add, _value_param
 from scanner.lexer import LexError, skip_string
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
 from scanner.analysis.literals import skip_spaces, static_value
 from scanner.script import Script
 from scanner.structure import assigned_value_extent
+from scanner.analysis.objects import add_param, member_param
 
 TOKENS = ("cdo.message", "cdo/configuration")
 
@@ -135,9 +135,9 @@ def field_params(script: Script, fields: list[ConfigurationField]) -> dict[str, 
         line = script.line_of(field.start)
         reason = f"cdo/configuration/{field.name} (line {line})"
         if field.name == "smtpserver":
-            params["SmtpServer"] = _value_param(script, "SmtpServer", field.value, reason)
+            params["SmtpServer"] = member_param(script, "SmtpServer", field.value, reason)
         elif field.name == "smtpserverport":
-            params["Port"] = _value_param(script, "Port", field.value, reason)
+            params["Port"] = member_param(script, "Port", field.value, reason)
         elif field.name == "smtpusessl":
             value = static_value(text)
             flag = None if value is None else str(value).lower() in ("true", "$true", "1")
@@ -150,7 +150,7 @@ def field_params(script: Script, fields: list[ConfigurationField]) -> dict[str, 
             value = static_value(text)
             params["SendUsing"] = BoundParam("SendUsing", text, BindKind.LITERAL if value is not None else BindKind.EXPRESSION, value, reason=reason, line=line)
         elif field.name == "sendusername":
-            user = _value_param(script, "Credential", field.value, reason)
+            user = member_param(script, "Credential", field.value, reason)
             # The credential is the user name; the password (sendpassword) is never copied into a report.
             params["Credential"] = BoundParam("Credential", user.text, BindKind.EXPRESSION, None, reason=reason, line=line)
         elif field.name == "sendpassword" and "Credential" not in params:
@@ -188,15 +188,15 @@ def find_cdo(script: Script) -> list[MailCall]:
                 conditional = script.structure.is_conditional(prop.start, start)
                 if prop.value is not None and len(parts) == 1 and parts[0] in _MESSAGE_PROPERTIES:
                     name = _MESSAGE_PROPERTIES[parts[0]]
-                    bound = _value_param(script, name, prop.value, f"${message.variable}.{prop.member} = (line {script.line_of(prop.start)})")
+                    bound = member_param(script, name, prop.value, f"${message.variable}.{prop.member} = (line {script.line_of(prop.start)})")
                     if isinstance(bound.value, str) and name in ("To", "Cc", "Bcc") and ("," in bound.value or ";" in bound.value):
                         bound.value = [v.strip() for v in re.split(r"[,;]", bound.value) if v.strip()]
                     params.pop(name, None)
-                    _add(params, bound, conditional)
+                    add_param(params, bound, conditional)
                     if parts[0] == "htmlbody":
                         params["BodyAsHtml"] = BoundParam("BodyAsHtml", "$true", BindKind.LITERAL, True, line=script.line_of(prop.start))
                 elif prop.is_call and parts[0] == "addattachment" and prop.arguments:
-                    _add(params, _value_param(script, "Attachments", prop.arguments[0], f"AddAttachment() (line {script.line_of(prop.start)})"), conditional)
+                    add_param(params, member_param(script, "Attachments", prop.arguments[0], f"AddAttachment() (line {script.line_of(prop.start)})"), conditional)
             notes = []
             if use is None:
                 notes.append("CDO.Message is configured to send here, but no .Send() in this file uses it")

@@ -25,6 +25,7 @@ from scanner.lexer import LexError, literal_value, skip_balanced, split_argument
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
 from scanner.analysis.resolve import resolve_variable
 from scanner.analysis.literals import parse_hashtable_literal, skip_spaces, static_value
+from scanner.extract.tokens import GRAPH as GRAPH_TOKENS, holds_any
 from scanner.script import Script
 from scanner.structure import assigned_value_extent
 
@@ -416,15 +417,13 @@ _CACHE: "weakref.WeakKeyDictionary[Script, list[MailCall]]" = weakref.WeakKeyDic
 
 def find_graph(script: Script) -> list[MailCall]:
     """Every Graph send in the script (REST to sendMail, Send-MgUserMail, draft then Send-MgUserMessage)."""
-    from scanner.extract import may_find, recognizer_named
-
     if script.is_data_file:
         return []
     cached = _CACHE.get(script)
     if cached is None:
         # The recognizer's contract: a file without its tokens holds no call it finds (answered once
         # per script like the calls: the recognizer and two file rules ask).
-        found = may_find(recognizer_named("graph"), script)
+        found = holds_any(script, GRAPH_TOKENS)
         cached = _web_calls(script) + _sdk_calls(script) if found else []
         cached.sort(key=lambda c: c.location.start)
         _CACHE[script] = cached

@@ -13,10 +13,10 @@ from scanner.analysis.binding import bind_arguments
 from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites, lex_call
 from scanner.analysis.objects import Construction, MemberUse, find_constructions, member_uses
 from scanner.analysis.literals import constructor_arguments, literal_or_none
-from scanner.extract.smtpclient import _add, _value_param
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
 from scanner.analysis.resolve import resolve_variable
 from scanner.script import Script
+from scanner.analysis.objects import add_param, member_param
 
 _MAILKIT_NS = re.compile(r"(?i)^\s*using\s+namespace\s+MailKit\.Net\.Smtp\s*$", re.M)
 _MIMEKIT_NS = re.compile(r"(?i)^\s*using\s+namespace\s+MimeKit\s*$", re.M)
@@ -151,12 +151,12 @@ def _message_params(script: Script, message: Construction, send_at: int) -> dict
         reason = f"${message.variable}.{use.member} (line {line})"
         if use.value is not None and len(parts) == 1 and parts[0] in _MESSAGE_PROPERTIES:
             name = _MESSAGE_PROPERTIES[parts[0]]
-            bound = _value_param(script, name, use.value, reason)
+            bound = member_param(script, name, use.value, reason)
             value_text = script.text[use.value[0] : use.value[1]]
             if name == "Body" and re.search(r"(?i)TextPart\s*\(\s*['\"]?html", value_text):
                 params["BodyAsHtml"] = BoundParam("BodyAsHtml", "$true", BindKind.LITERAL, True, reason=reason, line=line)
             params.pop(name, None)
-            _add(params, bound, conditional)
+            add_param(params, bound, conditional)
         elif use.value is not None and parts == ["body"]:
             continue
         elif use.is_call and len(parts) == 2 and parts[0] in _MESSAGE_LISTS and parts[1] == "add" and use.arguments:
@@ -165,7 +165,7 @@ def _message_params(script: Script, message: Construction, send_at: int) -> dict
             value = _mailbox_value(script, span)
             text = script.text[span[0] : span[1]].strip()
             bound = BoundParam(name, text, BindKind.LITERAL if value is not None else BindKind.EXPRESSION, value, reason=reason, line=line)
-            _add(params, bound, conditional)
+            add_param(params, bound, conditional)
     return params
 
 
@@ -192,7 +192,7 @@ def _client_params(script: Script, client: Construction, uses: list[MemberUse], 
         if method in ("connect", "connectasync") and use.arguments:
             related.append(RelatedLocation(script.path, *script.structure.line_col(use.start), "connect"))
             for name, span in zip(("SmtpServer", "Port"), use.arguments):
-                bound = _value_param(script, name, span, f"${client.variable}.{use.member}() (line {line})")
+                bound = member_param(script, name, span, f"${client.variable}.{use.member}() (line {line})")
                 bound.conditional = conditional
                 params[name] = bound
             if len(use.arguments) >= 3:

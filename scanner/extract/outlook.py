@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from scanner.analysis.objects import Construction, _assigned_variable, find_constructions, member_uses
-from scanner.extract.smtpclient import _add, _value_param
+from scanner.analysis.objects import Construction, find_constructions, member_uses
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
 from scanner.analysis.resolve import resolve_variable
 from scanner.script import Script
+from scanner.analysis.objects import add_param, assigned_variable, member_param
 
 TOKENS = ("outlook.application",)
 
@@ -52,7 +52,7 @@ def _running_instances(script: Script) -> list[Construction]:
     for m in _ACTIVE_OBJECT.finditer(script.text):
         if script.structure.in_string_or_comment(m.start()):
             continue
-        variable = _assigned_variable(script, m.start())
+        variable = assigned_variable(script, m.start())
         found.append(Construction(m.group(1), m.start(), m.end(), [], variable, form="active-object"))
     return found
 
@@ -72,7 +72,7 @@ def find_outlook(script: Script) -> list[MailCall]:
             mail_item = _is_mail_item(script, arg, create.start)
             if mail_item is False:
                 continue
-            item = _assigned_variable(script, create.start)
+            item = assigned_variable(script, create.start)
             if item is None:
                 continue
             uses = member_uses(script, item, create.end)
@@ -91,16 +91,16 @@ def find_outlook(script: Script) -> list[MailCall]:
                     reason = f"${item}.{prop.member} (line {script.line_of(prop.start)})"
                     if prop.value is not None and len(parts) == 1 and parts[0] in _PROPERTIES:
                         name = _PROPERTIES[parts[0]]
-                        bound = _value_param(script, name, prop.value, reason)
+                        bound = member_param(script, name, prop.value, reason)
                         if isinstance(bound.value, str) and name in ("To", "Cc", "Bcc") and ";" in bound.value:
                             bound.value = [v.strip() for v in bound.value.split(";") if v.strip()]
                         params.pop(name, None)
-                        _add(params, bound, conditional)
+                        add_param(params, bound, conditional)
                         if parts[0] == "htmlbody":
                             params["BodyAsHtml"] = BoundParam("BodyAsHtml", "$true", BindKind.LITERAL, True, line=script.line_of(prop.start))
                     elif prop.is_call and parts in (["recipients", "add"], ["attachments", "add"]) and prop.arguments:
                         name = "To" if parts[0] == "recipients" else "Attachments"
-                        _add(params, _value_param(script, name, prop.arguments[0], reason), conditional)
+                        add_param(params, member_param(script, name, prop.arguments[0], reason), conditional)
                     elif prop.value is not None and parts == ["sendusingaccount"]:
                         params["From"] = BoundParam("From", script.text[prop.value[0] : prop.value[1]].strip(), BindKind.EXPRESSION, None, conditional, reason, script.line_of(prop.start))
                 sent = target.member.lower() == "send"

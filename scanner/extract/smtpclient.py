@@ -7,10 +7,9 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from scanner.analysis.binding import Binding, bind_arguments, set_alternatives
+from scanner.analysis.binding import Binding, bind_arguments
 from scanner.analysis.commands import CallSite, CommandSpec, ParameterSpec, find_command_sites, lex_call
 from scanner.analysis.objects import Construction, MemberUse, find_constructions, member_uses
-from scanner.analysis.literals import constructor_arguments, literal_or_none
 from scanner.lexer import split_arguments
 from scanner.model import (
     Api,
@@ -21,10 +20,10 @@ from scanner.model import (
     RelatedLocation,
     Variant,
 )
-from scanner.analysis.resolve import follow_value
 from scanner.analysis.literals import static_value
 from scanner.script import Script
 from scanner.structure import FunctionDef
+from scanner.analysis.objects import add_param, assigned_variable, member_param
 
 _SIMPLE_VARIABLE = re.compile(r"\$(?:script:|global:|local:)?(\w+)$", re.I)
 _SYSTEM_NET_MAIL = re.compile(r"(?i)^\s*using\s+namespace\s+System\.Net\.Mail\s*$", re.M)
@@ -69,61 +68,11 @@ def _compiled_type_pattern(name: str, short_names: bool) -> re.Pattern[str]:
     return re.compile(r"(?i)(?:System\.)?Net\.Mail\." + name + ("|" + name if short_names else ""))
 
 
-def _value_param(script: Script, name: str, span: tuple[int, int], reason: str) -> BoundParam:
-    text = script.text[span[0] : span[1]].strip()
-    value = static_value(text)
-    if value is None and name in ("From", "To", "Cc", "Bcc", "ReplyTo", "Attachments", "Sender"):
-        inner = constructor_arguments(text)  # New-Object Net.Mail.MailAddress('a@b', 'Name') / Attachment($p)
-        if inner:
-            address = literal_or_none(inner[0])
-            if address is not None:
-                display = literal_or_none(inner[1]) if len(inner) > 1 else None
-                value = f"{display} <{address}>" if display else address
-    if value is None and name == "Priority":
-        m = re.search(r"(?i)\bMailPriority\]::(\w+)", text)
-        value = m.group(1) if m else None
-    kind = BindKind.LITERAL if value is not None else BindKind.EXPRESSION
-    bound = BoundParam(name, text, kind, value, reason=reason, line=script.line_of(span[0]))
-    if value is None:
-        # $smtp = New-Object Net.Mail.SmtpClient($SMTPServer, $SMTPPort) with `$SMTPServer = "…"` above.
-        found = follow_value(script, text, span[0])
-        if found is not None and found.value is not None:
-            bound.value = found.value
-            bound.conditional = found.conditional
-            bound.reason = f"{reason}; value from {found.origin}"
-            bound.provenance, bound.source = found.provenance, found.source
-        elif found is not None and found.origin:
-            bound.reason, bound.provenance, bound.source = f"{reason}; {found.origin}", found.provenance, found.source
-            if found.alternatives:
-                set_alternatives(bound, found.alternatives)
-    return bound
-
-
-def _add(params: dict[str, BoundParam], bound: BoundParam, conditional: bool) -> None:
-    bound.conditional = bound.conditional or conditional
-    existing = params.get(bound.name)
-    if existing is None:
-        params[bound.name] = bound
-        if isinstance(bound.value, str) and bound.name in ("To", "Cc", "Bcc") and "," in bound.value:
-            bound.value = [v.strip() for v in bound.value.split(",") if v.strip()]
-        return
-    # Collections grow with each .Add(): keep every item's text and the list of static values.
-    existing.text = f"{existing.text}, {bound.text}"
-    if isinstance(existing.value, list) and bound.value is not None:
-        existing.value = existing.value + ([bound.value] if isinstance(bound.value, str) else list(bound.value) if isinstance(bound.value, list) else [str(bound.value)])
-    elif isinstance(existing.value, str) and isinstance(bound.value, str):
-        existing.value = [existing.value, bound.value]
-    else:
-        existing.value = None
-        existing.kind = BindKind.EXPRESSION
-    existing.conditional = existing.conditional or bound.conditional
-
-
 def _message_params(script: Script, message: Construction, send_at: int) -> dict[str, BoundParam]:
     params: dict[str, BoundParam] = {}
     ctor_names = {2: ("From", "To"), 4: ("From", "To", "Subject", "Body")}.get(len(message.arguments), ())
     for name, span in zip(ctor_names, message.arguments):
-        _add(params, _value_param(script, name, span, f"MailMessage constructor (line {script.line_of(message.start)})"), False)
+        add_param(params, member_param(script, name, span, f"MailMessage constructor (line {script.line_of(message.start)})"), False)
     if message.variable is None:
         return params
     for use in member_uses(script, message.variable, message.end, send_at):
@@ -132,11 +81,11 @@ def _message_params(script: Script, message: Construction, send_at: int) -> dict
         line = script.line_of(use.start)
         if use.value is not None and len(parts) == 1 and parts[0] in _MESSAGE_PROPERTIES:
             name = _MESSAGE_PROPERTIES[parts[0]]
-            bound = _value_param(script, name, use.value, f"${message.variable}.{use.member} = (line {line})")
+            bound = member_param(script, name, use.value, f"${message.variable}.{use.member} = (line {line})")
             if name == "BodyAsHtml" and bound.value is not None and not isinstance(bound.value, bool):
                 bound.value = str(bound.value).lower() in ("true", "$true")
             params.pop(name, None)
-            _add(params, bound, conditional)
+            add_param(params, bound, conditional)
         elif use.is_call and len(parts) == 2 and parts[0] in _MESSAGE_COLLECTIONS and parts[1] == "add":
             name = _MESSAGE_COLLECTIONS[parts[0]]
             if name == "Headers" and len(use.arguments) >= 2:
@@ -145,9 +94,9 @@ def _message_params(script: Script, message: Construction, send_at: int) -> dict
                 k, v = static_value(key), static_value(value)
                 static = f"{k}: {v}" if isinstance(k, str) and isinstance(v, str) else None
                 text = f"{key}: {value}"
-                _add(params, BoundParam("Headers", text, BindKind.LITERAL if static else BindKind.EXPRESSION, static, reason=f"${message.variable}.Headers.Add() (line {line})", line=line), conditional)
+                add_param(params, BoundParam("Headers", text, BindKind.LITERAL if static else BindKind.EXPRESSION, static, reason=f"${message.variable}.Headers.Add() (line {line})", line=line), conditional)
             elif use.arguments:
-                _add(params, _value_param(script, name, use.arguments[0], f"${message.variable}.{use.member}() (line {line})"), conditional)
+                add_param(params, member_param(script, name, use.arguments[0], f"${message.variable}.{use.member}() (line {line})"), conditional)
     return params
 
 
@@ -193,7 +142,7 @@ def _client_params_written(script: Script, client: Construction, send_at: int) -
     params: dict[str, BoundParam] = {}
     line = script.line_of(client.start)
     for name, span in zip(("SmtpServer", "Port"), client.arguments):
-        params[name] = _value_param(script, name, span, f"SmtpClient constructor (line {line})")
+        params[name] = member_param(script, name, span, f"SmtpClient constructor (line {line})")
     if client.variable is None:
         return params
     for use in member_uses(script, client.variable, client.end, send_at):
@@ -201,7 +150,7 @@ def _client_params_written(script: Script, client: Construction, send_at: int) -
         if use.value is None or prop not in _CLIENT_PROPERTIES:
             continue
         name = _CLIENT_PROPERTIES[prop]
-        bound = _value_param(script, name, use.value, f"${client.variable}.{use.member} = (line {script.line_of(use.start)})")
+        bound = member_param(script, name, use.value, f"${client.variable}.{use.member} = (line {script.line_of(use.start)})")
         bound.conditional = script.structure.is_conditional(use.start, send_at)
         params[name] = bound
     return params
@@ -261,7 +210,6 @@ def _returned_sends(script: Script, client: Construction) -> list[tuple[MemberUs
     `$smtp = New-MailClient` and `$smtp.Send($msg)`. The settings are the ones the function gives
     the client (its parameters taken from the call site), then the ones set on `$smtp` afterwards."""
     from scanner.analysis.functions import function_parameters
-    from scanner.analysis.objects import _assigned_variable
 
     body = script.structure.function_at(client.start)
     if body is None or not client.variable:
@@ -279,7 +227,7 @@ def _returned_sends(script: Script, client: Construction) -> list[tuple[MemberUs
     for site in find_command_sites(script, {function.name.lower(): function.name}, module="*"):
         if body.start <= site.name_start < body.end:
             continue
-        holder = _assigned_variable(script, site.start)
+        holder = assigned_variable(script, site.start)
         if holder is None:
             continue
         arguments = lex_call(script, site)
@@ -497,7 +445,7 @@ def _send_call(
                                    f"passed as -{passed.name} {passed.text} to {through.function.name} at line {script.line_of(through.site.start)}" + (f"; {passed.reason}" if passed.reason else ""),
                                    script.line_of(span[0]), passed.provenance, passed.source)
             else:
-                bound = _value_param(script, name, span, f"{use.member}() argument")
+                bound = member_param(script, name, span, f"{use.member}() argument")
             if name == "To" and isinstance(bound.value, str) and "," in bound.value:
                 bound.value = [v.strip() for v in bound.value.split(",") if v.strip()]
             params[name] = bound

@@ -6,12 +6,12 @@ import re
 
 from scanner.extract.cdo import configuration_fields, field_params
 from scanner.analysis.objects import Construction, find_constructions, member_uses
-from scanner.extract.smtpclient import _add, _value_param
 from scanner.lexer import LexError, skip_balanced, split_arguments
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
 from scanner.analysis.literals import skip_spaces
 from scanner.script import Script
 from scanner.structure import assigned_value_extent
+from scanner.analysis.objects import add_param, member_param
 
 TOKENS = ("web.mail",)
 
@@ -32,16 +32,16 @@ def _message_params(script: Script, message: Construction, send_at: int) -> dict
         reason = f"${message.variable}.{use.member} (line {script.line_of(use.start)})"
         if use.value is not None and len(parts) == 1 and parts[0] in _PROPERTIES:
             name = _PROPERTIES[parts[0]]
-            bound = _value_param(script, name, use.value, reason)
+            bound = member_param(script, name, use.value, reason)
             if isinstance(bound.value, str) and name in ("To", "Cc", "Bcc") and ";" in bound.value:
                 bound.value = [v.strip() for v in bound.value.split(";") if v.strip()]
             params.pop(name, None)
-            _add(params, bound, conditional)
+            add_param(params, bound, conditional)
         elif use.value is not None and parts == ["bodyformat"]:
             html = bool(re.search(r"(?i)Html", script.text[use.value[0] : use.value[1]]))
             params["BodyAsHtml"] = BoundParam("BodyAsHtml", script.text[use.value[0] : use.value[1]].strip(), BindKind.LITERAL, html, conditional, reason, script.line_of(use.start))
         elif use.is_call and parts == ["attachments", "add"] and use.arguments:
-            _add(params, _value_param(script, "Attachments", use.arguments[0], reason), conditional)
+            add_param(params, member_param(script, "Attachments", use.arguments[0], reason), conditional)
     return params
 
 
@@ -71,7 +71,7 @@ def find_webmail(script: Script) -> list[MailCall]:
         if servers:
             server = servers[-1]
             span = assigned_value_extent(script.structure, skip_spaces(text, server.end()))
-            bound = _value_param(script, "SmtpServer", span, f"[SmtpMail]::SmtpServer (line {script.line_of(server.start())})")
+            bound = member_param(script, "SmtpServer", span, f"[SmtpMail]::SmtpServer (line {script.line_of(server.start())})")
             bound.conditional = script.structure.is_conditional(server.start(), m.start())
             params["SmtpServer"] = bound
             related.append(RelatedLocation(script.path, *script.structure.line_col(server.start()), "server"))
@@ -79,7 +79,7 @@ def find_webmail(script: Script) -> list[MailCall]:
             notes.append("[SmtpMail]::SmtpServer is not set in this file: the local SMTP service is used")
         if len(args) == 4:
             for name, span in zip(("From", "To", "Subject", "Body"), args):
-                params[name] = _value_param(script, name, span, "SmtpMail.Send() argument")
+                params[name] = member_param(script, name, span, "SmtpMail.Send() argument")
         elif len(args) == 1:
             message_text = text[args[0][0] : args[0][1]].strip()
             params["MailMessage"] = BoundParam("MailMessage", message_text, BindKind.EXPRESSION, None, line=script.line_of(args[0][0]))
