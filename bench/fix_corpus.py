@@ -41,7 +41,7 @@ from scanner.migrate.judge import (
     TreeSitterJudge,
     _structure_change,
 )
-from scanner.migrate.patch import FixStyle
+from scanner.migrate.safety import FixStyle
 from scanner.model import FixApplicability
 from scanner.powershell import find_pwsh, parse_scripts
 

@@ -144,7 +144,7 @@ def fix_command(
 ) -> None:
     """Rewrite SMTP mail calls to Microsoft Graph sendMail: a diff by default, --out DIR or --write to apply."""
     from scanner.migrate.commands import run_fix
-    from scanner.migrate.patch import FixStyle
+    from scanner.migrate.safety import FixStyle
 
     code = run_fix(paths, out, write, allow_dirty, unsafe_fixes, FixStyle(style.value), force, judge.value)
     if code:

@@ -16,7 +16,7 @@ from scanner.secrets import redact_value
 
 def preview_diff(script: Script, call: MailCall) -> Optional[str]:
     """A unified diff of the module-style edit at this call (without the per-file Import-Module line)."""
-    from scanner.migrate.patch import call_edit
+    from scanner.migrate.edits import call_edit
 
     edit = call_edit(call, script.text)
     if edit is None:
@@ -66,7 +66,7 @@ def fix_for(script: Script, call: MailCall, assessment: Optional[Assessment], se
 
     ``detail`` limits the material to what the output shows; safety and reason are always computed.
     """
-    from scanner.migrate.patch import FixStyle, alternate_views_reason, fix_info
+    from scanner.migrate.safety import FixStyle, alternate_views_reason, fix_info
 
     info = fix_info(call, assessment, material=detail == FULL)
     views = alternate_views_reason(call, script.code, FixStyle.MODULE) if info.available else ""

@@ -9,7 +9,9 @@ import pytest
 
 from scanner.engine import calls_in_text
 from scanner.migrate.mapping import map_call
-from scanner.migrate.patch import IMPORT_LINE, FixStyle, PatchedText, patch_text
+from scanner.migrate.patch import PatchedText, patch_text
+from scanner.migrate.placement import IMPORT_LINE
+from scanner.migrate.safety import FixStyle
 from scanner.migrate.snippets import _RECIPIENT_HELPER, message_lines
 from scanner.model import FixApplicability
 from scanner.powershell import run_pwsh

@@ -24,7 +24,9 @@ from scanner.migrate.judge import (
     default_judge,
     lexer_shape,
 )
-from scanner.migrate.patch import IMPORT_LINE, FilePatch, FixStyle, patch_source
+from scanner.migrate.patch import FilePatch, patch_source
+from scanner.migrate.placement import IMPORT_LINE
+from scanner.migrate.safety import FixStyle
 from scanner.powershell import find_pwsh, parse_scripts, run_pwsh
 
 STRUCTURE = Path(__file__).parent / "fixtures" / "migrate" / "structure"

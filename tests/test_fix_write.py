@@ -19,7 +19,7 @@ from scanner.migrate import commands, writer
 from scanner.migrate.judge import (
     TreeSitterJudge,  # these tests are about writing: no pwsh start per run
 )
-from scanner.migrate.patch import FixStyle
+from scanner.migrate.safety import FixStyle
 
 SCRIPT = ("Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject 'hi' "
           "-SmtpServer smtp.office365.com -UseSsl\n")

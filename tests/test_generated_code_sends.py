@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from scanner.engine import RuleConfig, analyze_script, calls_in_text
-from scanner.migrate.patch import FixStyle, patch_text
+from scanner.migrate.patch import patch_text
+from scanner.migrate.safety import FixStyle
 from scanner.model import FixApplicability
 from scanner.script import Script
 

@@ -269,7 +269,7 @@ def test_kit_readme_lists_senders_scripts_and_steps_in_order() -> None:
 def test_kit_readme_says_how_to_re_sign_a_patched_signed_script() -> None:
     # Issue 11 item 5: a patched script's Authenticode signature no longer matches; the kit tells its reader
     # how to re-sign, with the command fix's own reason gives (RESIGN_HINT), and to sign the module too.
-    from scanner.migrate.patch import RESIGN_HINT
+    from scanner.migrate.safety import RESIGN_HINT
 
     readme = render_kit(SENDERS, "examples")["README.md"].decode()
     section = readme[readme.index("## Re-signing signed scripts"):readme.index("## What is in the module")]

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from scanner.engine import calls_in_text
 from scanner.files import read_source
 from scanner.migrate.mapping import MESSAGE_PARAMS
-from scanner.migrate.patch import FixStyle, patch_text
+from scanner.migrate.patch import patch_text
+from scanner.migrate.safety import FixStyle
 from scanner.migrate.syntax import problem_count
 from scanner.model import Api, BindKind, MailCall
 

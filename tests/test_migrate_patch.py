@@ -15,17 +15,9 @@ import pytest
 from scanner.engine import calls_in_text
 from scanner.files import decode, read_source
 from scanner.migrate.mapping import map_call
-from scanner.migrate.patch import (
-    IMPORT_LINE,
-    FilePatch,
-    FixStyle,
-    classify,
-    fix_info,
-    header_end,
-    import_edit,
-    patch_source,
-    patch_text,
-)
+from scanner.migrate.patch import FilePatch, patch_source, patch_text
+from scanner.migrate.placement import IMPORT_LINE, header_end, import_edit
+from scanner.migrate.safety import FixStyle, classify, fix_info
 from scanner.migrate.syntax import problem_count
 from scanner.model import Api, BindKind, BoundParam, FixApplicability, Location, MailCall
 

@@ -188,7 +188,7 @@ def _calls_of_every_fixture() -> list[tuple[str, MailCall]]:
 
 def test_snippets_for_every_recognised_call_parse_cleanly() -> None:
     from scanner.assess import assess
-    from scanner.migrate.patch import fix_info
+    from scanner.migrate.safety import fix_info
 
     checked = 0
     for where, mail_call in _calls_of_every_fixture():

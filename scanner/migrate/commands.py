@@ -11,7 +11,8 @@ from pathlib import Path
 
 from scanner.migrate.judge import JudgeName, PatchJudge, default_judge
 from scanner.migrate.kit import KitError, SenderUse, build_kit, write_kit
-from scanner.migrate.patch import FilePatch, FixStyle, judge_patches, patch_source
+from scanner.migrate.patch import FilePatch, judge_patches, patch_source
+from scanner.migrate.safety import FixStyle
 from scanner.model import Api, FixApplicability
 from scanner.redact import SecretRegistry
 from scanner.safetext import matchable, safe_line, safe_path, safe_text
@@ -396,7 +397,7 @@ def run_snippet(location: str, flavour: str) -> int:
     from scanner.assess import assess
     from scanner.engine import calls_in_text
     from scanner.files import DecodeError, read_source
-    from scanner.migrate.patch import fix_info
+    from scanner.migrate.safety import fix_info
 
     parsed = _parse_location(location)
     if parsed is None:

@@ -124,7 +124,7 @@ _NAMED_BLOCK = re.compile(r"(dynamicparam|begin|process|end|clean)[ \t\r\n]*\{",
 
 def lexer_shape(text: str) -> tuple[bool, tuple[str, ...]]:
     """The script's param block and top-level named blocks, read with the lexer (no pwsh needed)."""
-    from scanner.migrate.patch import named_blocks, read_header
+    from scanner.migrate.placement import named_blocks, read_header
 
     end, has_param = read_header(text)
     return has_param, tuple(name for name, _, _ in named_blocks(text, end))

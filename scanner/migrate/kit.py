@@ -28,7 +28,7 @@ KIT_SCRIPTS: tuple[str, ...] = (
     "Test-Smtp2GraphSend.ps1",
     "README.md",
 )
-_GRAPH_APIS = {"graph-sendmail", "send-mgusermail"}
+GRAPH_APIS = {"graph-sendmail", "send-mgusermail"}
 # APIs whose calls send as a mailbox the app must be allowed to use.
 _SENDING_APIS = {
     "send-mailmessage",
@@ -199,7 +199,7 @@ def senders_from_scan(document: dict[str, Any]) -> list[SenderUse]:
         mailbox = sender.strip().lower() if isinstance(sender, str) else ""
         raw_assessment = finding.get("assessment")
         assessment: dict[str, Any] = raw_assessment if isinstance(raw_assessment, dict) else {}
-        if assessment.get("breaks") is False and call.get("api") not in _GRAPH_APIS:
+        if assessment.get("breaks") is False and call.get("api") not in GRAPH_APIS:
             continue  # an on-premises relay or direct send: it keeps working and never uses the app
         accumulator.add(
             mailbox,

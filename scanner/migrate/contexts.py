@@ -1,0 +1,147 @@
+"""Code that runs elsewhere: the innermost script block around a call that a job, a runspace or a
+remote Invoke-Command runs in another session (which needs its own Import-Module)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+
+class RunsElsewhere(str, Enum):
+    """Where a script block runs when it is not the script's own session."""
+
+    JOB = "job"  # Start-Job / Start-ThreadJob / ForEach-Object -Parallel: a new session on this machine
+    RUNSPACE = "runspace"  # [powershell]::Create().AddScript(...): a new runspace on this machine
+    REMOTE = "remote"  # Invoke-Command -ComputerName / -Session …: another computer
+
+
+@dataclass(frozen=True)
+class BlockContext:
+    """The innermost script block around a call that runs in another session, and how it gets there."""
+
+    kind: RunsElsewhere
+    what: str  # "Start-Job", "Invoke-Command -ComputerName", …
+    open_brace: int
+    close: int  # just past the `}`
+
+
+_JOB_COMMAND = re.compile(r"(?i)(?<![\w-])(Start-Job|Start-ThreadJob|sajb|Register-ScheduledJob)(?![\w-])")
+
+
+_PARALLEL = re.compile(r"(?i)(?<![\w-])(ForEach-Object|foreach|%)[ \t]+.*-Parallel\b")
+
+
+_INVOKE_COMMAND = re.compile(r"(?i)(?<![\w-])(Invoke-Command|icm)(?![\w-])")
+
+
+_REMOTE_PARAMETER = re.compile(
+    r"(?i)(?<![\w])-(ComputerName|Cn|Session|VMName|VMId|VMGuid|ContainerId|HostName|SSHConnection|"
+    r"ConnectionUri|Uri|RunAsAdministrator)\b")
+
+
+_RUNSPACE = re.compile(r"(?i)\.(AddScript|BeginInvoke)[ \t]*\(\s*$|\[(?:System\.Management\.Automation\.)?powershell\]::Create")
+
+
+_ASSIGNED_BLOCK = re.compile(r"(?i)\$(?:script:|global:|local:|private:)?(\w+)[ \t]*=[ \t]*$")
+
+
+def _statement_text(code: str, open_brace: int, close: int) -> str:
+    """The masked text of the statement a script block sits in: back to the start of its (continued) line,
+    on to the end of the line after its `}`."""
+    start = open_brace
+    while True:
+        line_start = code.rfind("\n", 0, start) + 1
+        previous_end = line_start - 1
+        if previous_end <= 0:
+            start = line_start
+            break
+        previous = code[code.rfind("\n", 0, previous_end) + 1 : previous_end].rstrip("\r \t")
+        if previous.endswith(("`", "|", "(", ",")):
+            start = previous_end
+            continue
+        start = line_start
+        break
+    end = code.find("\n", close)
+    end = len(code) if end < 0 else end
+    return code[start:open_brace] + " " + code[close:end]
+
+
+def _classify_block(code: str, open_brace: int, close: int) -> tuple[RunsElsewhere, str] | None:
+    before = code[:open_brace]
+    line_start = max(before.rfind("\n"), before.rfind(";"), before.rfind("{")) + 1
+    head = before[line_start:]
+    statement = _statement_text(code, open_brace, close)
+    if _RUNSPACE.search(head) or re.search(r"(?i)\.AddScript[ \t]*\(\s*$", before[-200:]):
+        return RunsElsewhere.RUNSPACE, "a runspace (AddScript)"
+    return _job_or_remote(statement)
+
+
+def _job_or_remote(text: str) -> tuple[RunsElsewhere, str] | None:
+    """Whether ``text`` hands a script block to a job, ForEach-Object -Parallel or a remote Invoke-Command."""
+    job = _JOB_COMMAND.search(text)
+    if job:
+        return RunsElsewhere.JOB, job.group(1)
+    if _PARALLEL.search(text):
+        return RunsElsewhere.JOB, "ForEach-Object -Parallel"
+    if _INVOKE_COMMAND.search(text):
+        remote = _REMOTE_PARAMETER.search(text)
+        if remote:
+            return RunsElsewhere.REMOTE, f"Invoke-Command -{remote.group(1)}"
+    return None
+
+
+def _variable_use(code: str, name: str, after: int) -> tuple[RunsElsewhere, str] | None:
+    """How a script block held in ``$name`` is run, when a job, runspace or remote command takes it."""
+    use = re.compile(r"(?i)\$(?:script:|global:|local:)?" + re.escape(name) + r"(?![\w:])")
+    for match in use.finditer(code, after):
+        line_start = code.rfind("\n", 0, match.start()) + 1
+        line_end = code.find("\n", match.end())
+        line = code[line_start : len(code) if line_end < 0 else line_end]
+        if re.search(r"(?i)\.AddScript[ \t]*\(", line):
+            return RunsElsewhere.RUNSPACE, "a runspace (AddScript)"
+        runner = _job_or_remote(line)
+        if runner:
+            return runner
+    return None
+
+
+def enclosing_blocks(code: str, offset: int) -> list[tuple[int, int]]:
+    """The `{ … }` pairs (masked code) around ``offset``, innermost first."""
+    stack: list[int] = []
+    for index in range(offset):
+        char = code[index]
+        if char == "{":
+            stack.append(index)
+        elif char == "}" and stack:
+            stack.pop()
+    out = []
+    for open_brace in reversed(stack):
+        close = _matching_brace(code, open_brace)
+        out.append((open_brace, close))
+    return out
+
+
+def _matching_brace(code: str, open_brace: int) -> int:
+    depth = 0
+    for index in range(open_brace, len(code)):
+        if code[index] == "{":
+            depth += 1
+        elif code[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return len(code)
+
+
+def runs_elsewhere(code: str, offset: int) -> BlockContext | None:
+    """The innermost script block around ``offset`` that runs in another session (job, runspace, remote)."""
+    for open_brace, close in enclosing_blocks(code, offset):
+        found = _classify_block(code, open_brace, close)
+        if found is None:
+            assigned = _ASSIGNED_BLOCK.search(code[max(0, open_brace - 120) : open_brace])
+            if assigned:
+                found = _variable_use(code, assigned.group(1), close)
+        if found is not None:
+            return BlockContext(found[0], found[1], open_brace, close)
+    return None

@@ -1,0 +1,241 @@
+"""The text edit that rewrites one call: a rename to Send-GraphMailMessage, SmtpClient.Send to
+`Send-GraphMailMessage -MailMessage`, or (inline styles) the expanded Graph request."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from scanner.lexer import ElementKind, LexError, lex_arguments, split_arguments
+from scanner.migrate.mapping import GraphMapping, map_call, ps_expression
+from scanner.migrate.snippets import message_lines
+from scanner.model import Api, MailCall
+from scanner.migrate.safety import FixStyle, MODULE_COMMAND, ACTION_PARAMETERS, common_parameters
+
+
+@dataclass
+class TextEdit:
+    start: int
+    end: int
+    replacement: str
+
+
+def _split_arguments(text: str) -> list[str]:
+    """Top-level comma-separated arguments of a method call's `( ... )` (quotes and brackets respected)."""
+    return [text[start:end] for start, end in split_arguments(text, 0, len(text))]
+
+
+def _command_argument(text: str) -> str:
+    """An expression as a command argument (parenthesised unless it is already one token)."""
+    return ps_expression(text)
+
+
+def _statement_context(text: str, start: int) -> bool:
+    """True when the call starts a statement (nothing but `{`, `;` or a keyword before it on its line)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[line_start:start].rstrip()
+    return before == "" or before.endswith(("{", ";")) or before.lower() in ("else", "try", "finally")
+
+
+def _smtpclient_replacement(call: MailCall, text: str) -> str | None:
+    """`$client.Send($m)` → `Send-GraphMailMessage -MailMessage $m`; the 4-string overload → named parameters."""
+    start, end = call.call_span
+    name_start, name_end = call.name_span
+    if not (start <= name_start < name_end <= end):
+        return None
+    rest = text[name_end:end].strip()
+    if not (rest.startswith("(") and rest.endswith(")")):
+        return None
+    args = _split_arguments(rest[1:-1])
+    if len(args) == 1 and args[0]:
+        command = f"{MODULE_COMMAND} -MailMessage {_command_argument(args[0])}"
+    elif len(args) == 4 and all(args):
+        # The message SmtpClient.Send(from, to, subject, body) builds itself: a $null body stays allowed, and
+        # -MailMessage fails like SmtpClient.Send (terminating), which named parameters would not.
+        built = ", ".join(arg.strip() for arg in args)
+        command = f"{MODULE_COMMAND} -MailMessage ([System.Net.Mail.MailMessage]::new({built}))"
+    else:
+        return None
+    return command if _statement_context(text, start) else f"({command})"
+
+
+def _rename_replacement(call: MailCall, text: str) -> str | None:
+    start, end = call.name_span
+    if end <= start:
+        return None
+    written = text[start:end]
+    if written[:1] in "'\"" and written[-1:] == written[:1]:
+        return written[0] + MODULE_COMMAND + written[0]
+    if written[:1] in "'\"":
+        return None
+    return MODULE_COMMAND
+
+
+def _indent_of_line(text: str, offset: int) -> str:
+    line_start = text.rfind("\n", 0, offset) + 1
+    match = re.match(r"[ \t]*", text[line_start:offset])
+    return match.group(0) if match else ""
+
+
+def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style: FixStyle, newline: str) -> str:
+    indent = _indent_of_line(text, call.call_span[0])
+    inner = indent + "    "
+    cmdlet = call.api is Api.SEND_MAILMESSAGE
+    lines = [f"# smtp2graph: {call.command} rewritten to Microsoft Graph sendMail ({style.value})"]
+    lines += [f"# Note: {note}" for note in mapping.notes]
+    if cmdlet:
+        # An advanced script block: its $PSCmdlet.WriteError reports a failure as the cmdlet did, non-terminating
+        # AND leaving $? false after the block (Write-Error inside a block does not: about_Automatic_Variables).
+        lines.append("[CmdletBinding()] param()")
+    action = _error_action(call, text)
+    if action:
+        # -ErrorAction on the original call: the same preference governs the failure reported below.
+        lines.append(f"$ErrorActionPreference = {action}")
+    lines += message_lines(mapping, _WRITE_ADDRESS_ERROR if cmdlet else None, "$PSCmdlet.ThrowTerminatingError($_)" if cmdlet else None)
+    save = "$true" if mapping.save_to_sent_items else "$false"
+    if style is FixStyle.INLINE:
+        lines += [
+            f"$request = @{{ message = $message; saveToSentItems = {save} }}",
+            "$json = ConvertTo-Json -InputObject $request -Depth 10",
+            "$uri = 'https://graph.microsoft.com/v1.0/users/' + [uri]::EscapeDataString($sender).Replace('%40', '@') + '/sendMail'",
+        ]
+        send = [
+            "$headers = @{ Authorization = 'Bearer ' + (Get-Smtp2GraphToken) }",
+            "$null = Invoke-RestMethod -Method Post -Uri $uri -Headers $headers -ContentType 'application/json' "
+            "-Body ([System.Text.Encoding]::UTF8.GetBytes($json))",
+        ]
+    else:
+        lines += [
+            "# Needs an app-only Connect-MgGraph session with Mail.Send before this point.",
+            f"$bodyParameter = @{{ message = $message; saveToSentItems = {save} }}",
+        ]
+        send = ["Send-MgUserMail -UserId $sender -BodyParameter $bodyParameter -ErrorAction Stop"]
+    lines += _ASCII_LOCAL_PART.splitlines()
+    lines.append("try {")
+    if cmdlet:
+        lines += [
+            "    if (-not ($message['toRecipients'] -or $message['ccRecipients'] -or $message['bccRecipients'])) {",
+            "        # What Send-MailMessage reports when every recipient was refused (SmtpClient's InvalidOperationException).",
+            "        throw (New-Object System.InvalidOperationException -ArgumentList 'A recipient must be specified.')",
+            "    }",
+        ]
+    lines.append("    Assert-GraphAsciiLocalPart -Message $message -Sender $sender")
+    lines += ["    " + line for line in send]
+    lines.append("} catch {")
+    if call.api is Api.SMTPCLIENT:
+        lines += [
+            "    # SmtpClient.Send fails with a statement-terminating MethodInvocationException around an SmtpException:",
+            "    # a method call that throws one does the same (typed catches match, the script goes on without try).",
+            "    # One error in $Error, as SmtpClient.Send leaves: the one handled here is replaced by the one thrown.",
+            "    if ($global:Error.Count -gt 0 -and [object]::ReferenceEquals($global:Error[0].Exception, $_.Exception)) "
+            "{ $global:Error.RemoveAt(0) }",
+            "    $failure = New-Object System.Net.Mail.SmtpException -ArgumentList "
+            "('Microsoft Graph refused the message: ' + $_.Exception.Message)",
+            "    [System.Runtime.ExceptionServices.ExceptionDispatchInfo]::Capture($failure).Throw()",
+        ]
+    else:
+        lines += [
+            "    # Send-MailMessage reports a failed send as a non-terminating error: so does this block",
+            "    # (the caller's $ErrorActionPreference decides whether it stops the script; $? is false after it).",
+            "    $PSCmdlet.WriteError($_)",
+        ]
+    lines.append("}")
+    body = newline.join((inner + line) if line else "" for line in lines)
+    # A child scope keeps the helper functions and variables out of the script's own. Inside an expression
+    # (`[void]$smtp.Send($m)`, `$null = ...`) it needs parentheses: `[void]& {` would run `[void]` as a job.
+    block = "& {" + newline + body + newline + indent + "}"
+    return block if _statement_context(text, call.call_span[0]) else "(" + block + ")"
+
+
+# SmtpClient (Send-MailMessage sends through it) delivers 7-bit (SmtpDeliveryFormat.SevenBit, the default, which the
+# cmdlet never changes): an address whose local part is not ASCII makes it refuse the whole message with an
+# SmtpException, nothing sent (a domain like zürich.ch is fine: punycode). Graph would send it: refuse it the same way.
+_ASCII_LOCAL_PART = """\
+function Assert-GraphAsciiLocalPart {
+    # SmtpClient sends 7-bit: it refuses an address whose local part (before the @) is not ASCII, and sends nothing.
+    param([hashtable]$Message, [string]$Sender)
+    $addresses = New-Object System.Collections.ArrayList
+    foreach ($field in @('toRecipients', 'ccRecipients', 'bccRecipients', 'from', 'replyTo')) {
+        foreach ($recipient in @($Message[$field])) {
+            if ($null -ne $recipient) { $null = $addresses.Add([string]$recipient.emailAddress.address) }
+        }
+    }
+    $null = $addresses.Add($Sender)
+    foreach ($address in $addresses) {
+        if (-not $address) { continue }
+        $local = $address
+        $at = $address.LastIndexOf('@')
+        if ($at -ge 0) { $local = $address.Substring(0, $at) }
+        if ($local -match '[^\\x00-\\x7F]') {
+            throw (New-Object System.Net.Mail.SmtpException -ArgumentList "The client or server is only configured for E-mail addresses with ASCII local-parts: $address.")
+        }
+    }
+}
+"""
+
+
+# How the inline Send-MailMessage block reports an address the cmdlet refuses (its FormatException, non-terminating).
+_WRITE_ADDRESS_ERROR = ("$PSCmdlet.WriteError((New-Object System.Management.Automation.ErrorRecord -ArgumentList {error}, "
+                        "'FormatException', ([System.Management.Automation.ErrorCategory]::InvalidType), $null))")
+
+
+def _error_action(call: MailCall, text: str) -> str:
+    for name, value in common_parameters(call, text):
+        if name in ACTION_PARAMETERS and value:
+            return ps_expression(value) if value.startswith(("$", "'", '"', "(")) else ps_expression(f"'{value}'")
+    return ""
+
+
+def edit_for(call: MailCall, mapping: GraphMapping, text: str, style: FixStyle, newline: str) -> TextEdit | None:
+    if style is not FixStyle.MODULE:
+        start, end = call.call_span
+        if end <= start:
+            return None
+        return TextEdit(start, end, _inline_replacement(call, mapping, text, style, newline))
+    if call.api is Api.SMTPCLIENT:
+        replacement = _smtpclient_replacement(call, text)
+        if replacement is None:
+            return None
+        return TextEdit(call.call_span[0], call.call_span[1], replacement)
+    replacement = _rename_replacement(call, text)
+    if replacement is None:
+        return None
+    return TextEdit(call.name_span[0], call.name_span[1], replacement)
+
+
+def call_edit(call: MailCall, text: str, style: FixStyle = FixStyle.MODULE, newline: str = "\n") -> TextEdit | None:
+    """The edit that rewrites one call in ``text`` (not parse-checked; patch_text does that), or None."""
+    return edit_for(call, map_call(call), text, style, newline)
+
+
+def credential_removal(call: MailCall, text: str) -> TextEdit | None:
+    """Drop a named `-Credential value` from a Send-MailMessage call: Graph authenticates with the app's token."""
+
+    start, end = call.call_span
+    name_end = call.name_span[1]
+    if not (start <= name_end <= end):
+        return None
+    try:
+        arguments = lex_arguments(text, name_end)
+    except LexError:
+        return None
+    elements = arguments.elements
+    for index, element in enumerate(elements):
+        if element.kind is not ElementKind.PARAMETER or element.end > end:
+            continue
+        name = element.text.lstrip("-\u2013\u2014\u2015").lower()
+        if len(name) < 2 or not "credential".startswith(name):
+            continue
+        if element.value is not None:
+            value_end = element.end
+        elif index + 1 < len(elements) and elements[index + 1].kind is ElementKind.VALUE:
+            value_end = elements[index + 1].end
+        else:
+            return None
+        if value_end > end:
+            return None
+        cut = element.start
+        while cut > name_end and text[cut - 1] in " \t":
+            cut -= 1
+        return TextEdit(cut, value_end, "")
+    return None

@@ -1,0 +1,273 @@
+"""Fix safety: whether a call's rewrite is safe, unsafe (shown for review, applied with --unsafe-fixes)
+or display-only, and why; what the file itself says (alternate views, a signature, credential lines)."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from scanner.extract.generated import GENERATED_FORM
+from scanner.lexer import ElementKind, LexError, lex_arguments
+from scanner.migrate.mapping import MESSAGE_PARAMS, GraphMapping, map_call
+from scanner.migrate.snippets import invoke_restmethod_snippet, send_mgusermail_snippet
+from scanner.model import Api, Assessment, BindKind, Confidence, FixApplicability, FixInfo, MailCall, ServerClass
+
+
+MODULE_COMMAND = "Send-GraphMailMessage"
+
+
+PATCHABLE_APIS = (Api.SEND_MAILMESSAGE, Api.SMTPCLIENT)
+
+
+GRAPH_APIS = (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL)
+
+
+_EXCHANGE_ONLINE = (ServerClass.EXO_SUBMISSION, ServerClass.EXO_LEGACY_TLS)
+
+
+class FixStyle(str, Enum):
+    MODULE = "module"  # Send-GraphMailMessage from the generated module: the smallest diff
+    INLINE = "inline"  # expanded Invoke-RestMethod request at each call
+    INLINE_SDK = "inline-sdk"  # expanded Send-MgUserMail call at each call
+
+
+def _is_plain_send(call: MailCall) -> bool:
+    """SmtpClient `.Send(...)` (not SendAsync / SendMailAsync, which callers await or hook)."""
+    if call.api is not Api.SMTPCLIENT:
+        return True
+    return call.form != "method-async" and not call.command.lower().endswith("async")
+
+
+def classify(call: MailCall, assessment: Assessment | None, mapping: GraphMapping,
+             style: FixStyle = FixStyle.MODULE) -> tuple[FixApplicability, str]:
+    """Fix safety for one call: safe, unsafe (needs --unsafe-fixes) or display-only, with the reason."""
+    if call.api in GRAPH_APIS:
+        return FixApplicability.DISPLAY_ONLY, "already sends through Microsoft Graph; nothing to rewrite"
+    if call.api not in PATCHABLE_APIS:
+        return (FixApplicability.DISPLAY_ONLY,
+                f"{call.api.value} has no drop-in rewrite: replace it by hand with the Graph snippet (smtp2graph snippet)")
+    if call.form == GENERATED_FORM:
+        return (FixApplicability.DISPLAY_ONLY,
+                "this text becomes code elsewhere: migrate it where it runs, with Import-Module Smtp2Graph")
+    if call.form == "shadowing-function":
+        return (FixApplicability.DISPLAY_ONLY,
+                "a function named Send-MailMessage shadows the cmdlet here; the calls inside it are fixed one by one")
+    if not call.sent:
+        return (FixApplicability.DISPLAY_ONLY,
+                "a mail client is configured but nothing in this file sends with it (after smtp2graph fix it is unused)")
+    if not _is_plain_send(call):
+        return (FixApplicability.DISPLAY_ONLY,
+                f"{call.command} is asynchronous (callbacks / tasks); rewrite it by hand with the Graph snippet")
+    if assessment is not None and assessment.breaks is False:
+        return FixApplicability.DISPLAY_ONLY, f"no change needed: {assessment.verdict}"
+    reasons: list[str] = []
+    if call.in_error_region:
+        reasons.append("the call sits in a region tree-sitter could not parse")
+    if call.confidence is Confidence.LOW:
+        reasons.append("the call was recognised with low confidence")
+    unresolved = [name for name, bound in call.params.items() if bound.kind is BindKind.UNRESOLVED]
+    if unresolved:
+        reasons.append("unresolved " + ", ".join(unresolved))
+    if assessment is not None:
+        if assessment.server is ServerClass.OUTLOOK_CONSUMER:
+            reasons.append("the sender is a consumer Outlook.com account, which an app cannot send as; use a Microsoft 365 mailbox")
+        elif assessment.server not in _EXCHANGE_ONLINE:
+            reasons.append(f"the SMTP server is not known to be Exchange Online ({assessment.server_text or 'not shown'}); "
+                           "Graph changes the mail path if it is another relay")
+    if style is not FixStyle.MODULE:
+        reasons.extend(_inline_blockers(call))
+        if "Attachments" in call.params:
+            # sendMail takes one request of 4 MB at most (base64 of every attachment + the body): the inline
+            # request has no draft / upload session, so mail the original sent can be refused by Graph.
+            reasons.append(INLINE_ATTACHMENT_LIMIT)
+    if style is FixStyle.INLINE_SDK:
+        reasons.append("Send-MgUserMail needs an app-only Connect-MgGraph session before the call; add one")
+    lost = [note.text for note in mapping.note_items if note.kind.value == "lost"]
+    reasons.extend(lost)
+    if reasons:
+        return FixApplicability.UNSAFE, "; ".join(dict.fromkeys(reasons))
+    if style is FixStyle.MODULE and call.api is Api.SMTPCLIENT:
+        return FixApplicability.SAFE, "SmtpClient.Send becomes Send-GraphMailMessage with the same message; nothing lost"
+    if style is FixStyle.MODULE:
+        return FixApplicability.SAFE, "drop-in rename to Send-GraphMailMessage: same parameters, nothing lost"
+    return FixApplicability.SAFE, "every parameter is known at the call: the expanded request sends the same message"
+
+
+INLINE_ATTACHMENT_LIMIT = ("one inline request is limited to 4 MB in all (attachments in base64 and the body); "
+                           "use --style module, which uses a draft and upload sessions")
+
+
+def _inline_blockers(call: MailCall) -> list[str]:
+    out: list[str] = []
+    kinds = {bound.kind for bound in call.params.values()}
+    if BindKind.PIPELINE in kinds:
+        out.append("pipeline input cannot be expanded inline")
+    if BindKind.SPLAT in kinds or BindKind.DEFAULT in kinds:
+        out.append("values from a splat or a default are copied to the call site; review them")
+    if any(bound.conditional for bound in call.params.values()):
+        out.append("parameters set only on some code paths")
+    return out
+
+
+_SPLAT_TEXT = re.compile(r"^@[\w:]+$")
+
+
+def inline_refusal(call: MailCall, mapping: GraphMapping, text: str = "") -> str:
+    """Why an inline style cannot rewrite this call at all ("" when it can); the module style still can."""
+    del mapping
+    piped = [name for name, bound in call.params.items() if bound.kind is BindKind.PIPELINE]
+    if piped:
+        return ("pipeline input (" + ", ".join(piped) + ") cannot be expanded inline: the request would lose "
+                "what the pipeline carries; use --style module, where Send-GraphMailMessage binds the pipeline")
+    variables = sorted({"-" + name for name, _ in common_parameters(call, text) if name in VARIABLE_PARAMETERS})
+    if variables:
+        return (", ".join(variables) + " on the call: an inline request cannot fill the variable; use --style module")
+    splats = sorted({bound.text.strip() for bound in call.params.values()
+                     if bound.kind is BindKind.UNRESOLVED and _SPLAT_TEXT.match(bound.text.strip())})
+    if splats:
+        return (f"values come from {', '.join(splats)}, which cannot be read from the script: an inline request "
+                "cannot be built from it (PowerShell does not allow a splat inside an expression); "
+                "use --style module, where Send-GraphMailMessage takes the splat as it is")
+    branches = [f"{name} (line {bound.line})" for name, bound in call.params.items()
+                if bound.conditional and name in MESSAGE_PARAMS]
+    if branches:
+        return ("set only on some code paths: " + ", ".join(branches) + "; one inline request would merge "
+                "the branches into one message; use --style module, which keeps the script's own branches")
+    hidden = _hidden_automatic_variables(call, text)
+    if hidden:
+        return (", ".join(hidden) + " in the call: the inline request runs in a script block of its own, where "
+                + ("this variable is" if len(hidden) == 1 else "these variables are") + " not the caller's; "
+                "use --style module")
+    context_blocks = [name for name, bound in call.params.items()
+                      if bound.kind is BindKind.DEFAULT and bound.text.strip().startswith("{")
+                      and re.search(r"(?i)\$(args|_|PSItem|input)\b", bound.text)]
+    if context_blocks:
+        return ("$PSDefaultParameterValues gives " + ", ".join(context_blocks) + " a script block that reads its "
+                "binding context ($args): it cannot be run at the call; use --style module")
+    return ""
+
+
+# Automatic variables a script block invoked with `& { }` defines for itself, so that the call's values, moved
+# into the inline block, would read the block's and not the caller's: $PSBoundParameters and $MyInvocation in any
+# block; $args in a plain block (the SmtpClient rewrite); $PSCmdlet in an advanced one (the Send-MailMessage rewrite).
+_BLOCK_OWN = re.compile(r"(?i)\$(PSBoundParameters|MyInvocation|args|PSCmdlet)(?![\w:])")
+
+
+def _hidden_automatic_variables(call: MailCall, text: str) -> list[str]:
+    start, end = call.call_span
+    sources = [text[start:end] if 0 <= start < end <= len(text) else ""]
+    sources += [bound.text for bound in call.params.values()]
+    own = {"psboundparameters", "myinvocation"} | ({"pscmdlet"} if call.api is Api.SEND_MAILMESSAGE else {"args"})
+    found = {match.group(1) for source in sources for match in _BLOCK_OWN.finditer(source)
+             if match.group(1).lower() in own}
+    return sorted("$" + name for name in {name.lower(): name for name in found}.values())
+
+
+def fix_info(call: MailCall, assessment: Assessment | None, style: FixStyle = FixStyle.MODULE, material: bool = True) -> FixInfo:
+    """The JSON report's `fix` for one call: safety, the Graph request, notes and both snippets.
+
+    ``material=False``: safety and reason only (no snippets, request or notes), for an output that shows none of them.
+    """
+    mapping = map_call(call)
+    applicability, reason = classify(call, assessment, mapping, style)
+    if not material:
+        return FixInfo(available=applicability is not FixApplicability.DISPLAY_ONLY, applicability=applicability, reason=reason)
+    snippet: dict[str, str] | None = None
+    if call.api not in GRAPH_APIS:
+        snippet = {
+            "invoke_restmethod": invoke_restmethod_snippet(mapping),
+            "send_mgusermail": send_mgusermail_snippet(mapping),
+        }
+    return FixInfo(
+        available=applicability is not FixApplicability.DISPLAY_ONLY,
+        applicability=applicability,
+        reason=reason,
+        graph_request=mapping.request if call.api not in GRAPH_APIS else None,
+        notes=list(mapping.notes),
+        snippet=snippet,
+    )
+
+
+ACTION_PARAMETERS = ("erroraction", "ea")
+
+
+VARIABLE_PARAMETERS = ("errorvariable", "ev", "outvariable", "ov", "warningvariable", "wv",
+                        "informationvariable", "iv", "pipelinevariable", "pv")
+
+
+def common_parameters(call: MailCall, text: str) -> list[tuple[str, str]]:
+    """The common parameters written on a Send-MailMessage call: (lower-case name, value text)."""
+
+    if call.api is not Api.SEND_MAILMESSAGE or call.name_span[1] <= call.name_span[0]:
+        return []
+    try:
+        elements = lex_arguments(text, call.name_span[1]).elements
+    except LexError:
+        return []
+    found = []
+    for index, element in enumerate(elements):
+        if element.kind is not ElementKind.PARAMETER or element.end > call.call_span[1]:
+            continue
+        name = element.text.lstrip("-\u2013\u2014\u2015").lower()
+        if name in ACTION_PARAMETERS + VARIABLE_PARAMETERS:
+            value = element.value.text if element.value is not None else (
+                elements[index + 1].text if index + 1 < len(elements) else "")
+            found.append((name, value))
+    return found
+
+
+_ALTERNATE_VIEWS = re.compile(r"(?i)\.AlternateViews\b|\bLinkedResources?\b|\.ContentId\b|AlternateView\]?::CreateAlternateView")
+
+
+_SIGNATURE = re.compile(r"(?m)^# SIG # Begin signature block\s*$")
+
+
+RESIGN_HINT = ("re-sign it after review: Set-AuthenticodeSignature -FilePath <script> -Certificate "
+               "(Get-ChildItem Cert:\\CurrentUser\\My -CodeSigningCert | Select-Object -First 1) "
+               "-TimestampServer <your timestamp URL>")
+
+
+def alternate_views_reason(call: MailCall, code: str, style: FixStyle) -> str:
+    """Why an SmtpClient send of a message with alternate views / linked resources is unsafe ("" otherwise).
+
+    A MailMessage with AlternateViews is a multipart/alternative mail (a text part and an HTML part, the
+    recipient's client shows one); a Graph message holds one body. ``code`` is the file's masked text: a
+    view built anywhere in the file counts, since the scanner cannot tell which message it joins.
+    """
+    if call.api is not Api.SMTPCLIENT or not _ALTERNATE_VIEWS.search(code):
+        return ""
+    what = "the message has alternate views or inline images (AlternateViews / LinkedResources / ContentId)"
+    if style is FixStyle.MODULE:
+        return (what + ": a Graph message holds one body, so Send-GraphMailMessage sends the HTML view as the body "
+                "and does not send the other part (the plain-text Body or a text/plain view), and linked images go "
+                "as inline attachments (cid: kept); a recipient whose mail client showed the text part now sees HTML")
+    return (what + ", which the inline request does not carry: it sends the Body only (the HTML view and linked "
+            "images are dropped); --style module sends the HTML view as the body with the linked images inline")
+
+
+def is_signed(text: str) -> bool:
+    """True when the script carries an Authenticode signature block (any edit invalidates it)."""
+    return bool(_SIGNATURE.search(text))
+
+
+_CREDENTIAL_LINE = re.compile(
+    r"(?i)(Get-Credential|ConvertTo-SecureString|PSCredential|NetworkCredential|Import-Clixml|"
+    r"Get-StoredCredential|Get-Secret\b|\.Credentials[ \t]*=|UseDefaultCredentials)")
+
+
+def credential_lines(text: str, code: str) -> list[tuple[int, str]]:
+    """Lines that build or hold the SMTP credential (line, what it is), for "no longer needed" notes.
+
+    Only a label is kept, never the line's text: a password literal must not reach a report.
+    """
+    from scanner.script import Script
+    from scanner.secrets import find_secrets
+
+    found: dict[int, str] = {}
+    for match in _CREDENTIAL_LINE.finditer(code):
+        line = code.count("\n", 0, match.start()) + 1
+        found.setdefault(line, match.group(1).strip(" \t=").lstrip("."))
+    for secret in find_secrets(Script(text)):
+        line = text.count("\n", 0, secret.start) + 1
+        found[line] = f"a {secret.kind.value} literal in {secret.name or 'the script'}"
+    return sorted(found.items())
