@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scanner.engine import calls_in_text  # noqa: E402
+from scanner.check import calls_in_text  # noqa: E402
 from scanner.files import DecodeError, decode  # noqa: E402
 from scanner.model import Api, BindKind, MailCall  # noqa: E402
 from scanner.powershell import BinderCall, ScriptBinding, bind_send_mailmessage  # noqa: E402

@@ -117,7 +117,8 @@ def encode(rng: random.Random, text: str) -> bytes:
 
 def run_case(script_text: str, path: str) -> tuple[str, str]:
     """('ok' | 'crash' | 'leak', detail)."""
-    from scanner.engine import RuleConfig, analyze_script
+    from scanner.check import analyze_script
+    from scanner.ruleconfig import RuleConfig
     from scanner.script import Script
 
     script = Script(script_text, path)

@@ -222,14 +222,14 @@ def scan_available(cmd: Sequence[str]) -> Tuple[bool, str]:
 def prefilter_tokens() -> Tuple[List[str], str]:
     """The literal tokens the scanner's byte prefilter looks for, and where they came from."""
     try:
-        from scanner.engine import default_prefilter
+        from scanner.estate.prefilter import default_prefilter
     except Exception as exc:  # noqa: BLE001 - any import failure means "not available"
-        return list(FALLBACK_TOKENS), f"fallback list (scanner.engine.default_prefilter not importable: {exc})"
+        return list(FALLBACK_TOKENS), f"fallback list (scanner.estate.prefilter.default_prefilter not importable: {exc})"
     try:
         tokens = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in default_prefilter().tokens]
     except Exception as exc:  # noqa: BLE001
         return list(FALLBACK_TOKENS), f"fallback list (default_prefilter() failed: {exc})"
-    return tokens, "scanner.engine.default_prefilter().tokens"
+    return tokens, "scanner.estate.prefilter.default_prefilter().tokens"
 
 
 def rg_command(tokens: Sequence[str], root: Path) -> Optional[List[str]]:
@@ -467,7 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def public_mail_subset(public: Path, workdir: Path) -> Tuple[Path, int, int]:
     """The files of the public corpus the scanner's prefilter passes (those it parses and analyses),
     copied into WORKDIR/public-mail with their relative paths: the public corpus's "mail-dense" part."""
-    from scanner.engine import default_prefilter
+    from scanner.estate.prefilter import default_prefilter
 
     prefilter = default_prefilter()
     target = workdir / "public-mail"

@@ -29,7 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scanner import engine
+from scanner.check import analyze_script
+from scanner.estate.prefilter import default_prefilter
+from scanner.ruleconfig import RuleConfig
 from scanner.extract import RECOGNIZERS, may_find
 from scanner.files import DecodeError, decode, discover, read_bytes
 from scanner.script import Script
@@ -60,10 +62,10 @@ def _once(files: list[tuple[bytes, str]]) -> dict[str, float]:
                 timed(f"recognizer {recognizer.name}", lambda: recognizer.find(script))
         timed("secrets (find_secrets)", lambda: find_secrets(script))
     staged = sum(spent.values()) - spent["decode"]
-    config = engine.RuleConfig()
+    config = RuleConfig()
     start = time.process_time()
     for text, rel in texts:
-        engine.analyze_script(Script(text, rel, rel.lower().endswith(".psd1")), config)  # type: ignore[arg-type]
+        analyze_script(Script(text, rel, rel.lower().endswith(".psd1")), config)  # type: ignore[arg-type]
     full = time.process_time() - start
     spent["rest (rules, verdicts, fix material, secret values, wrappers)"] = max(0.0, full - staged)
     spent["= analyze_script in full"] = full
@@ -76,7 +78,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
     root = args.corpus.resolve()
-    prefilter = engine.default_prefilter()
+    prefilter = default_prefilter()
     files = []
     for item in discover([root], root):
         if item.file is None:

@@ -30,7 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scanner import engine
+import scanner.estate.scan as estate_scan
+from scanner.estate.options import ScanOptions
+from scanner.estate.prefilter import Prefilter, default_prefilter
 from scanner.files import decode, discover, read_bytes
 from scanner.script import Script
 
@@ -59,7 +61,7 @@ def main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     root = args.corpus.resolve()
     paths = [d.file for d in discover([root], root) if d.file is not None]
-    prefilter = engine.default_prefilter()
+    prefilter = default_prefilter()
     raw_of = {p: read_bytes(p, 1 << 30)[0] or b"" for p in paths}
     mail = [p for p in paths if prefilter.matches(raw_of[p])]
     mail_set = set(mail)
@@ -67,7 +69,7 @@ def main(argv: Sequence[str]) -> int:
 
     # The wrapper names of this corpus, from a real scan (what the second pass searches for).
     result_wrappers: list[str] = []
-    real_link = engine.link_wrapper_call_sites
+    real_link = estate_scan.link_wrapper_call_sites
     spent = {"pass": 0.0}
 
     def link(*a, **k):  # type: ignore[no-untyped-def]
@@ -76,13 +78,13 @@ def main(argv: Sequence[str]) -> int:
         real_link(*a, **k)
         spent["pass"] = time.process_time() - start
 
-    engine.link_wrapper_call_sites = link  # type: ignore[assignment]
+    estate_scan.link_wrapper_call_sites = link  # type: ignore[assignment]
     try:
-        engine.scan([root], engine.ScanOptions(jobs=1, use_cache=False))
+        estate_scan.scan([root], ScanOptions(jobs=1, use_cache=False))
     finally:
-        engine.link_wrapper_call_sites = real_link  # type: ignore[assignment]
+        estate_scan.link_wrapper_call_sites = real_link  # type: ignore[assignment]
     names = sorted(set(result_wrappers)) or ["send-report"]
-    wrapper_prefilter = engine.Prefilter(tuple(names))
+    wrapper_prefilter = Prefilter(tuple(names))
 
     def reread() -> None:
         for p in rest:

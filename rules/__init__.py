@@ -11,9 +11,11 @@ import importlib
 import pkgutil
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
-from scanner.model import Api, Assessment, Confidence, Finding, FixApplicability, MailCall, Severity
+from scanner.model import Api, Assessment, Confidence, FixApplicability, MailCall, Severity
+from scanner.script import Script
+from scanner.secrets import SecretLiteral
 
 HELP_BASE = "https://github.com/smtp2graph/smtp2graph/blob/main/docs/rules.md#"
 
@@ -35,10 +37,38 @@ class Verdict:
     confidence: Optional[Confidence] = None  # None: the call's own confidence
 
 
+@dataclass(frozen=True)
+class RuleResult:
+    """What a whole-file rule reports at one place of the script (offsets ``start``..``end``); the
+    framework (scanner.findings) builds the Finding: masked snippet, excerpt, fingerprint, severity."""
+
+    start: int
+    end: int
+    message: str
+    severity: Severity
+    confidence: Confidence
+    related: tuple[tuple[int, str], ...] = ()  # (offset, role) of other places it is about
+    call: Optional[MailCall] = None  # the mail call the result is about, when it is one
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """What a whole-file rule sees: the script, every mail call the recognizers found in it (in
+    source order, and by recognizer name) and its secret literals. Rules never run a recognizer."""
+
+    script: Script
+    calls: tuple[MailCall, ...]
+    calls_by_recognizer: dict[str, tuple[MailCall, ...]]
+    secrets: tuple[SecretLiteral, ...]
+
+    def calls_of(self, recognizer: str) -> tuple[MailCall, ...]:
+        return self.calls_by_recognizer.get(recognizer, ())
+
+
 Check = Callable[[MailCall, Optional[Assessment]], Optional[Verdict]]
-# A whole-file check: (script, secret literals of the file, rule configuration) -> findings.
-# The engine calls it once per analysed file; see rules/sec_support.py for the helpers it uses.
-FileCheck = Callable[[Any, list[Any], Any], list[Finding]]
+# A whole-file check: the file's context -> results (the framework calls it once per analysed file;
+# rules/sec_support.py holds the helpers the secret rules share).
+FileCheck = Callable[[FileContext], list[RuleResult]]
 
 
 def no_call_check(call: MailCall, assessment: Optional[Assessment]) -> Optional[Verdict]:

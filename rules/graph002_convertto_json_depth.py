@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from scanner.extract.graph import json_depth_issues
+from scanner.model import Confidence, FixApplicability, Severity
+from scanner.rules import Example, FileContext, Rule, RuleResult, no_call_check
 
-from scanner.model import Confidence, Finding, FixApplicability, Severity
-from scanner.rules import Example, Rule, no_call_check
 
-
-def file_check(script: Any, secrets: list[Any], config: Any) -> list[Finding]:
-    """One finding per ConvertTo-Json of a mail message whose -Depth (default 2) loses part of it."""
-    from scanner.extract.graph import json_depth_issues
-    from scanner.rules.sec_support import file_finding
-
-    occurrences: dict[str, int] = {}
-    findings: list[Finding] = []
-    for issue in json_depth_issues(script):
+def file_check(context: FileContext) -> list[RuleResult]:
+    """One result per ConvertTo-Json of a mail message whose -Depth (default 2) loses part of it."""
+    results: list[RuleResult] = []
+    for issue in json_depth_issues(context.script):
         needed = issue.needed
         if issue.given is None and needed is not None:
             message = (
@@ -38,8 +33,8 @@ def file_check(script: Any, secrets: list[Any], config: Any) -> list[Finding]:
             confidence = Confidence.HIGH
         related = [(issue.structure_at, "message")] if issue.structure_at >= 0 else []
         related += [(offset, "graph-call") for offset in issue.feeds]
-        findings.append(file_finding(script, RULE, issue.start, issue.end, message, Severity.HIGH, confidence, secrets, config, occurrences, related))
-    return findings
+        results.append(RuleResult(issue.start, issue.end, message, Severity.HIGH, confidence, tuple(related)))
+    return results
 
 
 RULE = Rule(

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from scanner.extract.graph import app_only_evidence
+from scanner.model import Confidence, FixApplicability, Severity
+from scanner.rules import Example, FileContext, Rule, RuleResult, no_call_check
 
-from scanner.model import Confidence, Finding, FixApplicability, Severity
-from scanner.rules import Example, Rule, no_call_check
 
-
-def file_check(script: Any, secrets: list[Any], config: Any) -> list[Finding]:
+def file_check(context: FileContext) -> list[RuleResult]:
     """Each /me/sendMail call in a script that gets an app-only token."""
-    from scanner.extract.graph import app_only_evidence, find_graph
-    from scanner.rules.sec_support import file_finding
-
-    me_calls = [c for c in find_graph(script) if c.params.get("From") is not None and c.params["From"].text == "me"]
+    script = context.script
+    me_calls = [c for c in context.calls_of("graph") if c.params.get("From") is not None and c.params["From"].text == "me"]
     if not me_calls:
         return []
     evidence = app_only_evidence(script)
     if not evidence:
         return []
-    occurrences: dict[str, int] = {}
-    findings: list[Finding] = []
+    results: list[RuleResult] = []
     for call in me_calls:
         first = evidence[0]
         message = (
@@ -28,10 +24,10 @@ def file_check(script: Any, secrets: list[Any], config: Any) -> list[Finding]:
             f"{script.line_of(first.start)}): an application has no signed-in user, so Graph answers 400/403 and no mail "
             "is sent. Use /users/{sender}/sendMail with the sender mailbox."
         )
-        related = [(e.start, "token") for e in evidence]
+        related = tuple((e.start, "token") for e in evidence)
         start, end = call.call_span
-        findings.append(file_finding(script, RULE, start, end, message, Severity.HIGH, Confidence.HIGH, secrets, config, occurrences, related, call))
-    return findings
+        results.append(RuleResult(start, end, message, Severity.HIGH, Confidence.HIGH, related, call))
+    return results
 
 
 RULE = Rule(

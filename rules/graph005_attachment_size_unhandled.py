@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from scanner.extract.graph import attachment_issues
+from scanner.model import Confidence, FixApplicability, Severity
+from scanner.rules import Example, FileContext, Rule, RuleResult, no_call_check
 
-from scanner.model import Confidence, Finding, FixApplicability, Severity
-from scanner.rules import Example, Rule, no_call_check
 
-
-def file_check(script: Any, secrets: list[Any], config: Any) -> list[Finding]:
+def file_check(context: FileContext) -> list[RuleResult]:
     """Each `contentBytes` filled from a file in a script that never checks the size or uses an upload session."""
-    from scanner.extract.graph import attachment_issues
-    from scanner.rules.sec_support import file_finding
-
-    occurrences: dict[str, int] = {}
-    findings: list[Finding] = []
-    for issue in attachment_issues(script):
+    results: list[RuleResult] = []
+    for issue in attachment_issues(context.script):
         message = (
             "A file is read into contentBytes with no size check and no upload session: Graph caps a sendMail request "
             "at 4 MB (base64 adds a third), so any attachment over about 3 MB fails with 413/ErrorMessageSizeExceeded. "
             "Check the size and use a draft with createUploadSession (needs Mail.ReadWrite) for 3–150 MB."
         )
-        findings.append(file_finding(script, RULE, issue.start, issue.end, message, Severity.MEDIUM, Confidence.MEDIUM, secrets, config, occurrences))
-    return findings
+        results.append(RuleResult(issue.start, issue.end, message, Severity.MEDIUM, Confidence.MEDIUM))
+    return results
 
 
 RULE = Rule(

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from scanner.model import FixApplicability, Severity
+from scanner.rules import Example, FileContext, Rule, RuleResult, no_call_check
+from scanner.rules.sec_support import secret_results
 
-from scanner.model import Finding, FixApplicability, Severity
-from scanner.rules import Example, Rule, no_call_check
 
-
-def file_check(script: Any, secrets: list[Any], config: Any) -> list[Finding]:
+def file_check(context: FileContext) -> list[RuleResult]:
     """Literal passwords in NetworkCredential/PSCredential, -Password, CDO sendpassword, MailKit Authenticate."""
-    from scanner.rules.sec_support import secret_findings
-
-    return secret_findings(RULE, script, secrets, config)
+    return secret_results(RULE, context)
 
 
 RULE = Rule(

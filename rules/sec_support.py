@@ -1,21 +1,19 @@
-"""Helpers shared by the whole-file rules (SEC001–SEC004, GRAPH002, GRAPH003, GRAPH005).
-
-A whole-file rule reports a place that is not a mail call (a secret literal, a ConvertTo-Json),
-so it builds its findings here the way the engine builds call findings: masked snippet and
-context, a fingerprint without line numbers, severity overrides from the configuration.
-"""
+"""Helpers shared by the secret rules (SEC001–SEC004): the sinks a secret can feed (the file's mail
+sends, which the engine found, and its token requests) and which rule a secret literal belongs to."""
 
 from __future__ import annotations
 
 import functools
 import re
-import weakref
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Optional
 
-from scanner.model import Confidence, Finding, Location, MailCall, RelatedLocation, Severity
-
-CONTEXT_LINES = 3
+from scanner.analysis.literals import skip_spaces
+from scanner.model import Confidence, MailCall
+from scanner.rules import FileContext, Rule, RuleResult
+from scanner.script import Script
+from scanner.secrets import SecretKind, SecretLiteral
+from scanner.structure import assigned_value_extent, statement_end
 
 # Where a script asks Entra ID (or a library that does) for a token.
 _TOKEN_REQUEST = re.compile(
@@ -34,17 +32,7 @@ class Sink:
     references: str  # source text whose variables feed the sink (the call, its bound parameters)
 
 
-def mail_calls(script: Any) -> list[MailCall]:
-    """Every mail call of every recognizer in the script (whole-file rules need them all)."""
-    from scanner.extract import RECOGNIZERS
-
-    calls: list[MailCall] = []
-    for recognizer in RECOGNIZERS:
-        calls.extend(recognizer.find(script))
-    return sorted(calls, key=lambda c: c.location.start)
-
-
-def token_requests(script: Any) -> list[Sink]:
+def token_requests(script: Script) -> list[Sink]:
     """Token requests to Entra ID in code (not in comments), each with the statement that makes it."""
     found: list[Sink] = []
     assignments = _assignments(script)
@@ -66,34 +54,27 @@ def token_requests(script: Any) -> list[Sink]:
     return found
 
 
-def _in_comment(script: Any, offset: int) -> bool:
+def _in_comment(script: Script, offset: int) -> bool:
     return any(s <= offset < e for s, e in script.structure.masked.comments)
 
 
-def _statement(script: Any, offset: int) -> tuple[int, int]:
-    from scanner.structure import statement_end
-
+def _statement(script: Script, offset: int) -> tuple[int, int]:
     code = script.code
     start = max(code.rfind("\n", 0, offset), code.rfind(";", 0, offset)) + 1
     return start, statement_end(script.structure, offset)
 
 
-_SINKS: "weakref.WeakKeyDictionary[Any, list[Sink]]" = weakref.WeakKeyDictionary()
-_ASSIGNMENTS: "weakref.WeakKeyDictionary[Any, list[_Assignment]]" = weakref.WeakKeyDictionary()
+def sinks(context: FileContext) -> list[Sink]:
+    """Mail sends and token requests of the script, in text order (computed once per script: every
+    secret rule asks)."""
+    cached = context.script.memo.get("secret-sinks")
+    if cached is None:
+        cached = context.script.memo["secret-sinks"] = _sinks(context.script, context.calls)
+    assert isinstance(cached, list)
+    return cached
 
 
-def sinks(script: Any, calls: Optional[list[MailCall]] = None) -> list[Sink]:
-    """Mail sends and token requests of the script, in text order (computed once per script)."""
-    if calls is None:
-        cached = _SINKS.get(script)
-        if cached is None:
-            cached = _sinks(script, mail_calls(script))
-            _SINKS[script] = cached
-        return cached
-    return _sinks(script, calls)
-
-
-def _sinks(script: Any, calls: list[MailCall]) -> list[Sink]:
+def _sinks(script: Script, calls: tuple[MailCall, ...]) -> list[Sink]:
     out: list[Sink] = []
     for call in calls:
         if not call.sent:
@@ -115,18 +96,16 @@ class _Assignment:
 _ASSIGNMENT = re.compile(r"(?i)(?<![\w$])\$(?:script:|global:|local:)?(\w+)(?:\.\w+)*[ \t]*[+]?=(?!=)")
 
 
-def _assignments(script: Any) -> list[_Assignment]:
-    from scanner.analysis.literals import skip_spaces
-    from scanner.structure import assigned_value_extent
-
-    cached = _ASSIGNMENTS.get(script)
+def _assignments(script: Script) -> list[_Assignment]:
+    cached = script.memo.get("secret-assignments")
     if cached is not None:
+        assert isinstance(cached, list)
         return cached
     out: list[_Assignment] = []
     for m in _ASSIGNMENT.finditer(script.code):
         start, end = assigned_value_extent(script.structure, skip_spaces(script.text, m.end()))
         out.append(_Assignment(m.group(1).lower(), start, end))
-    _ASSIGNMENTS[script] = out
+    script.memo["secret-assignments"] = out
     return out
 
 
@@ -141,7 +120,7 @@ def _reference_pattern(names: frozenset[str]) -> "re.Pattern[str]":
     return re.compile(r"(?i)\$(?:\{)?(?:script:|global:|local:)?(?:" + alternation + r")(?![\w])")
 
 
-def feeding_sink(script: Any, start: int, end: int, targets: list[Sink]) -> Optional[Sink]:
+def feeding_sink(script: Script, start: int, end: int, targets: list[Sink]) -> Optional[Sink]:
     """The sink a secret literal at ``[start, end)`` flows into, following variables, or None.
 
     The literal feeds a sink when it is written inside it, or when a variable assigned from it
@@ -165,62 +144,6 @@ def feeding_sink(script: Any, start: int, end: int, targets: list[Sink]) -> Opti
     return next((t for t in targets if _references(t.references, tainted)), None)
 
 
-def _related(script: Any, offset: int, role: str) -> RelatedLocation:
-    line, column = script.structure.line_col(offset)
-    return RelatedLocation(script.path, int(line), int(column), role)
-
-
-def file_finding(
-    script: Any,
-    rule: Any,
-    start: int,
-    end: int,
-    message: str,
-    severity: Severity,
-    confidence: Confidence,
-    secrets: Sequence[Any],
-    config: Any,
-    occurrences: dict[str, int],
-    related: Sequence[tuple[int, str]] = (),
-    call: Optional[MailCall] = None,
-) -> Finding:
-    """A finding at ``[start, end)`` of ``script`` with every secret literal masked."""
-    from scanner.engine import fingerprint_of, normalized_text
-    from scanner.secrets import redact
-
-    from scanner.engine import excerpt
-
-    structure = script.structure
-    location = script.location(start, end)
-    snippet = "\n".join(excerpt(script, location.line, location.end_line, (start, end), secrets)).strip()
-    first = max(1, location.line - CONTEXT_LINES)
-    last = min(len(structure.line_starts), location.end_line + CONTEXT_LINES)
-    context = excerpt(script, first, last, (start, end), secrets)
-    if call is not None:
-        from scanner.secrets import redact_value
-
-        texts = {script.text[s.start : s.end] for s in secrets}
-        for bound in call.params.values():
-            bound.text = redact_value(bound.text, texts)
-    key = normalized_text(snippet)
-    index = occurrences.get(rule.id + key, 0)
-    occurrences[rule.id + key] = index + 1
-    return Finding(
-        rule=rule.id,
-        name=rule.name,
-        severity=config.severity(rule.id, severity),
-        confidence=confidence,
-        location=Location(location.path, location.line, location.column, location.end_line, location.end_column, location.start, location.end),
-        message=message,
-        snippet=snippet,
-        call=call,
-        related=[_related(script, offset, role) for offset, role in related],
-        fingerprint=fingerprint_of(rule.id, script.path, key, index),
-        context_start_line=first,
-        context_lines=context,
-    )
-
-
 # --------------------------------------------------------------------------- secrets (SEC001–SEC004)
 
 SEC_PLAINTEXT_SECURESTRING = "SEC001"
@@ -232,16 +155,14 @@ _TOKEN_NAMES = re.compile(r"(?i)secret|token|apikey|api_key|assertion")
 _NOT_A_SECRET = re.compile(r"""(?i)^['"](?:https?://|<[^>]*>$|\*+['"]$|\$)""")
 
 
-def _fed_to_securestring(script: Any, name: str, after: int) -> bool:
+def _fed_to_securestring(script: Script, name: str, after: int) -> bool:
     variable = re.escape(name.lstrip("$").split(":")[-1])
     pattern = re.compile(r"(?i)ConvertTo-SecureString\b[^\r\n|;]*?\$(?:script:|global:)?" + variable + r"\b[^\r\n|;]*-AsPlainText|ConvertTo-SecureString\b[^\r\n|;]*-AsPlainText[^\r\n|;]*?\$(?:script:|global:)?" + variable + r"\b")
     return pattern.search(script.code, after) is not None
 
 
-def secret_rule_id(script: Any, secret: Any) -> Optional[str]:
+def secret_rule_id(script: Script, secret: SecretLiteral) -> Optional[str]:
     """Which SEC rule a secret literal belongs to (None: not a secret after all, e.g. a URL)."""
-    from scanner.secrets import SecretKind
-
     value = script.text[secret.start : secret.end]
     if _NOT_A_SECRET.match(value) or len(value.strip("'\"")) < 3:
         return None
@@ -269,19 +190,17 @@ _WHAT = {
 }
 
 
-def secret_findings(rule: Any, script: Any, secrets: list[Any], config: Any) -> list[Finding]:
-    """Findings of one SEC rule: secret literals of its kind in a script that sends mail or requests a token."""
-    mine = [s for s in secrets if secret_rule_id(script, s) == rule.id]
+def secret_results(rule: Rule, context: FileContext) -> list[RuleResult]:
+    """Results of one SEC rule: secret literals of its kind in a script that sends mail or requests a token."""
+    script = context.script
+    mine = [s for s in context.secrets if secret_rule_id(script, s) == rule.id]
     if not mine:
         return []
-    targets = sinks(script)
+    targets = sinks(context)
     if not targets:
         return []  # a password for something else is not this tool's business
-    occurrences: dict[str, int] = {}
-    findings: list[Finding] = []
+    results: list[RuleResult] = []
     for secret in mine:
-        from scanner.secrets import SecretKind
-
         sink = feeding_sink(script, secret.start, secret.end, targets)
         if sink is None and secret.kind is SecretKind.MAIL_PASSWORD:
             sink = next((t for t in targets if t.start > secret.start), targets[-1])  # a mail API's own password field
@@ -294,7 +213,5 @@ def secret_findings(rule: Any, script: Any, secrets: list[Any], config: Any) -> 
             f"{sink.what} (line {script.line_of(sink.start)}). Anyone who can read the script or its history has it. "
             "Use a certificate or managed identity, or read the secret from SecretManagement / an environment variable, and rotate this one."
         )
-        findings.append(
-            file_finding(script, rule, secret.start, secret.end, message, rule.severity, Confidence.HIGH, secrets, config, occurrences, [(sink.start, "sink")])
-        )
-    return findings
+        results.append(RuleResult(secret.start, secret.end, message, rule.severity, Confidence.HIGH, ((sink.start, "sink"),)))
+    return results

@@ -27,7 +27,7 @@ def preview_diff(script: Script, call: MailCall) -> Optional[str]:
     start = structure.line_starts[first_line - 1]
     end = structure.line_starts[last_line] if last_line < len(structure.line_starts) else len(script.text)
     # A very long line (minified, generated) is shown as a window around the edit, as the report's excerpt is.
-    from scanner.engine import LINE_MAX
+    from scanner.safetext import LINE_MAX
 
     lo = start if edit.start - start <= LINE_MAX else edit.start - LINE_MAX // 3
     hi = end if end - edit.end <= LINE_MAX else edit.end + LINE_MAX // 3

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from scanner.engine import RuleConfig, ScanOptions, scan
+from scanner.estate.scan import scan
+from scanner.estate.options import ScanOptions
+from scanner.ruleconfig import RuleConfig
 from scanner.declared import EstateFacts, parse_estate
 from scanner.model import FailOn, Finding, ScanResult, Severity
 from scanner.redact import SecretRegistry

@@ -66,3 +66,11 @@ def matchable(path: str) -> str:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+# A source line longer than this is shown as a window around the finding: a minified or generated
+# one-line file would otherwise put the whole file into every finding (memory quadratic in calls).
+LINE_MAX = 400
+
+
+CLIP_MARK = "…"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.engine import RuleConfig, analyze_script
+from scanner.check import analyze_script
+from scanner.ruleconfig import RuleConfig
 from scanner.script import Script
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -38,7 +39,7 @@ def test_example_parses_cleanly(name: str) -> None:
 
 
 def test_every_new_api_has_an_example() -> None:
-    from scanner.engine import calls_in_text
+    from scanner.check import calls_in_text
 
     apis = set()
     for name in EXPECTED:

@@ -12,7 +12,7 @@ from typing import Optional
 import pytest
 
 from scanner.assess import assess, credential_kind
-from scanner.engine import calls_in_text
+from scanner.check import calls_in_text
 from scanner.model import Api, CredentialKind, MailCall, ServerClass
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "breadth"

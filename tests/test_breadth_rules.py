@@ -7,7 +7,8 @@ from typing import Optional
 
 import pytest
 
-from scanner.engine import RuleConfig, analyze_script
+from scanner.check import analyze_script
+from scanner.ruleconfig import RuleConfig
 from scanner.extract.graph import container_depth, json_depth_issues, variable_depth
 from scanner.model import Finding
 from scanner.rules import catalogue

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.engine import ScanOptions, scan
+from scanner.estate.scan import scan
+from scanner.estate.options import ScanOptions
 from scanner.model import ScanResult
 from scanner.reports import Format, render
 from scanner.script import Script

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from scanner.engine import RuleConfig, ScanOptions, analyze_script, scan
+from scanner.check import analyze_script
+from scanner.estate.scan import scan
+from scanner.estate.options import ScanOptions
+from scanner.ruleconfig import RuleConfig
 from scanner.reports import Format, render
 from scanner.script import Script
 
@@ -206,7 +209,7 @@ def test_cross_file_wrapper_lists_its_call_sites(tmp_path: Path, jobs: int) -> N
 def test_warm_scan_of_an_unchanged_tree_reads_no_file(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import time
 
-    import scanner.engine as engine
+    import scanner.estate.scan as estate_scan
 
     root = tmp_path / "src"
     root.mkdir()
@@ -215,13 +218,13 @@ def test_warm_scan_of_an_unchanged_tree_reads_no_file(tmp_path: Path, monkeypatc
     for path in root.rglob("*.ps1"):
         os.utime(path, (past, past))  # older than the racy window
     reads: list[str] = []
-    real = engine.analyze_file
+    real = estate_scan.analyze_file
 
     def counting(path: Path, rel=None):  # type: ignore[no-untyped-def]
         reads.append(os.path.basename(path))
         return real(path, rel)
 
-    monkeypatch.setattr(engine, "analyze_file", counting)
+    monkeypatch.setattr(estate_scan, "analyze_file", counting)
     options = ScanOptions(jobs=1, cache_dir=tmp_path / "cache")
     first = scan([root], options)
     assert len(reads) == 8
@@ -255,7 +258,7 @@ def test_psd1_data_is_not_code(tmp_path: Path) -> None:
 def test_warm_scan_reuses_wrapper_call_sites_and_writes_nothing(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import time
 
-    import scanner.engine as engine
+    import scanner.estate.wrappers as wrappers
 
     root = tmp_path / "src"
     root.mkdir()
@@ -271,13 +274,13 @@ def test_warm_scan_reuses_wrapper_call_sites_and_writes_nothing(tmp_path: Path, 
     (index_file,) = (tmp_path / "cache" / "index").glob("*.json")
     stamp = index_file.stat().st_mtime_ns
     opened: list[str] = []
-    real_sites = engine._wrapper_sites_in_file
+    real_sites = wrappers._wrapper_sites_in_file
 
     def counting(path, *args):  # type: ignore[no-untyped-def]
         opened.append(path)
         return real_sites(path, *args)
 
-    monkeypatch.setattr(engine, "_wrapper_sites_in_file", counting)
+    monkeypatch.setattr(wrappers, "_wrapper_sites_in_file", counting)
     second = scan([root], options)
     assert opened == [], "a warm scan re-read files to find wrapper call sites"
     assert [r.path for r in second.findings[0].related if r.role == "call-site"] == ["a.ps1"]
@@ -347,7 +350,7 @@ def test_credential_user_follows_variables() -> None:
 def test_prefix_matching_a_common_parameter_binds_the_cmdlets_own() -> None:
     # PowerShell's binder prefers the cmdlet's own parameter: -Pr is -Priority, not -ProgressAction
     # (StaticParameterBinder and a real run in 7.6 agree; tests/test_binder_oracle.py checks it).
-    from scanner.engine import calls_in_text
+    from scanner.check import calls_in_text
 
     (call,) = calls_in_text("Send-MailMessage -To a@contoso.com -Subject s -Pr High -E utf8\n")
     assert call.static_text("Priority") == "High"
@@ -361,7 +364,7 @@ def test_prefix_matching_a_common_parameter_binds_the_cmdlets_own() -> None:
 
 
 def test_splat_of_a_cast_hashtable_literal() -> None:
-    from scanner.engine import calls_in_text
+    from scanner.check import calls_in_text
 
     for cast in ("[ordered]", "[hashtable]", "[System.Collections.Hashtable] "):
         (call,) = calls_in_text(f"$p = {cast}@{{ To = 'a@contoso.com' }}\nSend-MailMessage @p -Subject s\n")
@@ -387,10 +390,10 @@ def test_a_tree_streamed_from_discovery_into_the_pool_gives_the_same_report(tmp_
     sites and a warm re-scan come out as with one process."""
     import time as _time
 
-    from scanner import engine
+    import scanner.estate.scan as estate_scan
 
     root = tmp_path / "tree"
-    count = engine._STREAM_AFTER + 150
+    count = estate_scan._STREAM_AFTER + 150
     for i in range(count):
         folder = root / f"d{i % 7}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -415,13 +418,13 @@ def test_a_tree_streamed_from_discovery_into_the_pool_gives_the_same_report(tmp_
                 [(e.path, e.message) for e in result.errors], result.files_scanned, result.scanned_paths)
 
     streamed: list[int] = []
-    real = engine._outcomes_streamed
+    real = estate_scan._outcomes_streamed
 
     def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
         streamed.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "_outcomes_streamed", counting)
+    monkeypatch.setattr(estate_scan, "_outcomes_streamed", counting)
     one = scan([root], ScanOptions(jobs=1, use_cache=False))
     two = scan([root], ScanOptions(jobs=2, use_cache=False))
     assert streamed == [1, 1], "both scans streamed the walk"

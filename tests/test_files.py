@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.engine import ScanOptions, scan
+from scanner.estate.scan import scan
+from scanner.estate.options import ScanOptions
 from scanner.files import DecodeError, decode, discover
 
 CALL = "Send-MailMessage -To a@contoso.com -Subject s -SmtpServer smtp.office365.com -Credential $c\n"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from scanner.engine import calls_in_text
+from scanner.check import calls_in_text
 from scanner.migrate.mapping import map_call
 from scanner.migrate.patch import PatchedText, patch_text
 from scanner.migrate.placement import IMPORT_LINE
@@ -306,7 +306,8 @@ def test_a_message_with_alternate_views_is_unsafe_in_both_styles_saying_what_cha
 
 
 def test_the_scan_labels_a_message_with_alternate_views_unsafe_as_fix_does() -> None:
-    from scanner.engine import RuleConfig, analyze_script
+    from scanner.check import analyze_script
+    from scanner.ruleconfig import RuleConfig
     from scanner.script import Script
 
     findings = [f for f in analyze_script(Script(ALTERNATE_VIEWS, "views.ps1"), RuleConfig()).findings

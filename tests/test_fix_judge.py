@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.engine import calls_in_text
+from scanner.check import calls_in_text
 from scanner.files import read_source
 from scanner.migrate import commands
 from scanner.migrate.judge import (

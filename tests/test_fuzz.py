@@ -7,7 +7,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanner.engine import RuleConfig, ScanOptions, analyze_script, scan
+from scanner.check import analyze_script
+from scanner.estate.scan import scan
+from scanner.estate.options import ScanOptions
+from scanner.ruleconfig import RuleConfig
 from scanner.script import Script
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "scan").glob("*.ps1"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.engine import RuleConfig, analyze_script, calls_in_text
+from scanner.check import analyze_script, calls_in_text
+from scanner.ruleconfig import RuleConfig
 from scanner.migrate.patch import patch_text
 from scanner.migrate.safety import FixStyle
 from scanner.model import FixApplicability

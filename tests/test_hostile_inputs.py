@@ -18,7 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 from scanner.cli import app
-from scanner.engine import LINE_MAX, ScanOptions, scan
+from scanner.safetext import LINE_MAX
+from scanner.estate.scan import scan
+from scanner.estate.options import ScanOptions
 
 CALL = "Send-MailMessage -From a@contoso.com -To b@contoso.com -Subject s -SmtpServer smtp.office365.com -UseSsl -Credential $c\n"
 ESC_NAME = "esc\x1b]0;pwned\x07\x1b[31mred\rline\nnext.ps1"
@@ -175,7 +177,7 @@ def test_unreadable_paths_on_the_command_line_are_error_entries(tmp_path: Path, 
 def test_a_crashed_or_killed_worker_is_an_error_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import multiprocessing
 
-    import scanner.engine as engine
+    import scanner.estate.worker as worker
 
     if multiprocessing.get_start_method() != "fork":
         pytest.skip("the crash is planted through fork-inherited state")
@@ -183,7 +185,7 @@ def test_a_crashed_or_killed_worker_is_an_error_entry(tmp_path: Path, monkeypatc
         (tmp_path / f"ok{i}.ps1").write_text(CALL, encoding="utf-8")
     (tmp_path / "killed.ps1").write_text(CALL, encoding="utf-8")
     (tmp_path / "buggy.ps1").write_text(CALL, encoding="utf-8")
-    real = engine.analyze_script
+    real = worker.analyze_script
 
     def planted(script, config, *args, **kwargs):  # type: ignore[no-untyped-def]
         if script.path == "killed.ps1":
@@ -192,7 +194,7 @@ def test_a_crashed_or_killed_worker_is_an_error_entry(tmp_path: Path, monkeypatc
             raise KeyError("a bug")
         return real(script, config, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "analyze_script", planted)
+    monkeypatch.setattr(worker, "analyze_script", planted)
     result = scan([tmp_path], ScanOptions(use_cache=False, jobs=2))
     messages = {e.path: e.message for e in result.errors}
     assert "crashed or was killed" in messages["killed.ps1"]

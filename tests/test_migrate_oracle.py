@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanner.engine import calls_in_text
+from scanner.check import calls_in_text
 from scanner.files import read_source
 from scanner.migrate.mapping import MESSAGE_PARAMS
 from scanner.migrate.patch import patch_text

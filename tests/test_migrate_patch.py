@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.engine import calls_in_text
+from scanner.check import calls_in_text
 from scanner.files import decode, read_source
 from scanner.migrate.mapping import map_call
 from scanner.migrate.patch import FilePatch, patch_source, patch_text

@@ -171,7 +171,7 @@ def test_every_generated_snippet_parses_cleanly(mail_call: MailCall) -> None:
 def _calls_of_every_fixture() -> list[tuple[str, MailCall]]:
     from pathlib import Path
 
-    from scanner.engine import calls_in_text
+    from scanner.check import calls_in_text
     from scanner.files import read_source
 
     root = Path(__file__).resolve().parent.parent

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from scanner.engine import RuleConfig, analyze_script
+from scanner.check import analyze_script
+from scanner.ruleconfig import RuleConfig
 from scanner.script import Script
 from scanner.secrets import find_secrets
 

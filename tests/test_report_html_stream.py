@@ -24,7 +24,8 @@ from scanner.reports.html import (
 from scanner.reports.json_report import to_document
 from scanner.reports.merge import _masked_copy, merge_documents
 
-from scanner.engine import ScanOptions, scan
+from scanner.estate.scan import scan
+from scanner.estate.options import ScanOptions
 
 # The escapes the page's data needs, as a translation table: the streamed, str.replace-based escaping must equal it.
 _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 0x2028: "\\u2028", 0x2029: "\\u2029"}

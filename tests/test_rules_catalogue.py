@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.engine import Prefilter, RuleConfig, analyze_script, default_prefilter
+from scanner.check import analyze_script
+from scanner.estate.prefilter import Prefilter, default_prefilter
+from scanner.ruleconfig import RuleConfig
 from scanner.rules import Example, Rule, catalogue
 from scanner.script import Script
 

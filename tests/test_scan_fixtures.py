@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scanner.engine import calls_in_text
+from scanner.check import calls_in_text
 from scanner.model import MailCall
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scan"

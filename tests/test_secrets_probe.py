@@ -225,7 +225,7 @@ def outputs(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
 
 def test_every_probe_is_a_real_secret_the_scanner_sees(tree: Path) -> None:
     """The canaries are in the scripts, and every shape's value is registered (so masking is by value)."""
-    from scanner.engine import file_secret_values
+    from scanner.findings import file_secret_values
     from scanner.script import Script
 
     for shape in SHAPES:

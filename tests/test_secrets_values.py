@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from scanner.engine import RuleConfig, analyze_script, file_secret_values
+from scanner.findings import file_secret_values
+from scanner.check import analyze_script
+from scanner.ruleconfig import RuleConfig
 from scanner.redact import MASK, Redactor, SecretRegistry
 from scanner.script import Script
 from scanner.secrets import secret_values

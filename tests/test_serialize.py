@@ -6,7 +6,10 @@ import json
 
 import pytest
 
-from scanner.engine import FileOutcome, RuleConfig, analyze_script
+from scanner.estate.worker import FileOutcome
+from scanner.estate.wrappers import file_wrappers
+from scanner.check import analyze_script
+from scanner.ruleconfig import RuleConfig
 from scanner.script import Script
 from scanner.serialize import from_data, to_data
 
@@ -19,8 +22,9 @@ SCRIPT = (
 
 
 def test_round_trip_of_real_findings() -> None:
-    analysis = analyze_script(Script(SCRIPT, "x.ps1"), RuleConfig())
-    outcome = FileOutcome("x.ps1", analysis.findings, analysis.unused_suppressions, None, analysis.wrappers, "k", (1, 2, 3))
+    script = Script(SCRIPT, "x.ps1")
+    analysis = analyze_script(script, RuleConfig())
+    outcome = FileOutcome("x.ps1", analysis.findings, analysis.unused_suppressions, None, file_wrappers(script, analysis.findings), "k", (1, 2, 3))
     data = json.loads(json.dumps(to_data(outcome)))
     assert from_data(FileOutcome, data) == outcome
     assert analysis.findings and analysis.findings[0].call is not None

@@ -13,7 +13,8 @@ import jsonschema
 from typer.testing import CliRunner
 
 from scanner.cli import app
-from scanner.engine import RuleConfig, analyze_script
+from scanner.check import analyze_script
+from scanner.ruleconfig import RuleConfig
 from scanner.model import Finding, Outcome
 from scanner.script import Script
 

@@ -89,7 +89,7 @@ def test_function_parameters_in_declaration_order() -> None:
 
 
 def test_a_caller_links_to_the_nearest_definition_and_ties_are_not_guessed() -> None:
-    from scanner.engine import WrapperDef, _nearest_definition
+    from scanner.estate.wrappers import WrapperDef, _nearest_definition
 
     here = WrapperDef("Send-X", "repo-a/lib/mail.psm1", 1, 0, 10)
     there = WrapperDef("Send-X", "repo-b/lib/mail.psm1", 1, 0, 10)

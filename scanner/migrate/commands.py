@@ -129,7 +129,8 @@ def collect_patches(
     PowerShell's parser judges every patch when pwsh is installed (all files in one pwsh run);
     tree-sitter otherwise.
     """
-    from scanner.engine import calls_in_text, default_prefilter
+    from scanner.check import calls_in_text
+    from scanner.estate.prefilter import default_prefilter
     from scanner.files import DecodeError, discover, read_source
     from scanner.powershell import PowerShellError
 
@@ -187,7 +188,7 @@ def collect_patches(
 
 def _secret_values(text: str, rel: str, root: Path | None = None) -> set[str]:
     """With ``root`` (the folder ``rel`` is relative to), also the values read from configuration files below it."""
-    from scanner.engine import file_secret_values
+    from scanner.findings import file_secret_values
     from scanner.script import Script
 
     script = Script(text, rel)
@@ -395,7 +396,7 @@ def _parse_location(location: str) -> tuple[Path, int] | None:
 def run_snippet(location: str, flavour: str) -> int:
     """Print the Graph equivalent of the mail call at FILE:LINE."""
     from scanner.assess import assess
-    from scanner.engine import calls_in_text
+    from scanner.check import calls_in_text
     from scanner.files import DecodeError, read_source
     from scanner.migrate.safety import fix_info
 

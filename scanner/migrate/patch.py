@@ -315,7 +315,7 @@ class FilePatch:
 
     def secret_texts(self, others: set[str] | None = None) -> set[str]:
         """The secret values of the original text, plus ``others`` (a run's registry), masked in every preview."""
-        from scanner.engine import file_secret_values
+        from scanner.findings import file_secret_values
         from scanner.script import Script
 
         return file_secret_values(Script(self.text_before, self.rel)) | set(others or ())

@@ -1,0 +1,29 @@
+"""What one run of the estate analysis is asked to do (from the command line and .smtp2graph.toml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from scanner.declared import EstateFacts
+from scanner.ruleconfig import RuleConfig
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    rules: RuleConfig = field(default_factory=RuleConfig)
+    jobs: int = 1
+    use_cache: bool = True
+    cache_dir: Optional[Path] = None
+    excludes: tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    max_bytes: int = 10 * 1024 * 1024
+    estate: EstateFacts = field(default_factory=EstateFacts)  # declared facts of .smtp2graph.toml
+    # How much fix material each finding carries (scanner.fixes FULL / DIFF / NONE): only what
+    # the output format shows is built (scanner.run.fix_detail_for).
+    fix_detail: str = "full"
+
+    def salt(self) -> str:
+        """Part of every cache key: the tool version, the rules, the declared estate facts and the fix detail."""
+        return self.rules.salt() + (f"|{self.estate!r}" if self.estate else "") + ("" if self.fix_detail == "full" else f"|fix={self.fix_detail}")

@@ -1,0 +1,258 @@
+"""One run of the estate analysis over files and folders: discovery, the stat index and cache,
+the pool, the wrapper pass, and redaction across files before any output sees the result."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from pathlib import Path
+from typing import Callable, Iterator, Optional, Sequence
+
+from scanner.estate.options import ScanOptions
+from scanner.model import FileError, Finding, ScanResult, UnusedSuppression
+from scanner.redact import SecretRegistry
+from scanner.findings import assign_fingerprints
+from scanner.estate.pool import LazyPool, in_order
+from scanner.estate.worker import FileOutcome, NO_FINDINGS, Packed, analyze_chunk, analyze_file, crashed_file, init_worker, values_of_file
+from scanner.estate.wrappers import WrapperDef, link_wrapper_call_sites
+
+
+def _outcomes(items: Sequence[tuple[str, str]], root: Path, options: ScanOptions, pools: Optional[LazyPool] = None) -> Iterator[Packed]:
+    """Each item's outcome, in order: a FileOutcome, or from the pool only the stat of a file without findings."""
+    pool = pools.get(len(items)) if pools is not None else None
+    if pool is None:
+        init_worker(root, options)
+        for path, rel in items:
+            yield analyze_file(path, rel)
+        return
+    yield from in_order(pool, analyze_chunk, items, options.jobs, crashed=crashed_file)
+
+
+def stat_index(root: Path, options: ScanOptions):  # type: ignore[no-untyped-def]
+    if not options.use_cache:
+        return None
+    from scanner.cache import StatIndex, default_cache_dir
+
+    return StatIndex.load(options.cache_dir or default_cache_dir(), str(root.resolve()), options.salt())
+
+
+# Files read before the first is handed to the pool: a tree this small is cut into chunks by its
+# known length (every worker gets some); a larger one streams from discovery into the pool, so the
+# workers start while the walk is still listing folders.
+_STREAM_AFTER = 512
+
+
+def indexed_outcomes(  # type: ignore[no-untyped-def]
+    discovered: Iterator[tuple[str, str]], files: list[str], rels: list[str], root: Path, options: ScanOptions, index,
+    stats: list[Optional[tuple[int, int, int]]], pools: Optional[LazyPool] = None
+) -> Iterator[FileOutcome]:
+    """Outcomes in discovery order: unchanged files (same size, mtime, inode) come from the stat index
+    and the cache without being read; the others go through the worker pool as discovery finds them.
+    ``files``, ``rels`` and ``stats`` are filled as the walk goes."""
+    from scanner.serialize import from_data
+
+    cache = None
+    if index is not None:
+        from scanner.cache import ResultCache, default_cache_dir
+
+        cache = ResultCache(options.cache_dir or default_cache_dir())
+    # (position, outcome) in discovery order; None: the next outcome computed by the pool.
+    pending: deque[tuple[int, Optional[FileOutcome]]] = deque()
+    feed: deque[tuple[str, str]] = deque()
+
+    def pull() -> bool:
+        """Take the next discovered file: answered from the index, or queued for analysis."""
+        item = next(discovered, None)
+        if item is None:
+            return False
+        path, rel = item
+        i = len(files)
+        files.append(path)
+        rels.append(rel)
+        stats.append(None)
+        if index is not None and cache is not None:
+            try:
+                st = os.stat(path)
+            except OSError:
+                st = None
+            if st is not None:
+                stat = (st.st_size, st.st_mtime_ns, st.st_ino)
+                stats[i] = stat
+                key = index.lookup(rel, stat)
+                if key == "-":
+                    pending.append((i, NO_FINDINGS))
+                    return True
+                if key:
+                    payload = cache.get(key)
+                    if payload is not None:
+                        try:
+                            pending.append((i, from_data(FileOutcome, payload)))
+                            return True
+                        except (TypeError, ValueError, KeyError):
+                            pass
+        pending.append((i, None))
+        feed.append((path, rel))
+        return True
+
+    def todo() -> Iterator[tuple[str, str]]:
+        while True:
+            while not feed:
+                if not pull():
+                    return
+            yield feed.popleft()
+
+    # A small tree is handed over as a list (its length decides the chunks); a large one streams.
+    head: list[tuple[str, str]] = []
+    stream = todo()
+    for item in stream:
+        head.append(item)
+        if len(head) >= _STREAM_AFTER:
+            break
+    if len(head) < _STREAM_AFTER:
+        computed = _outcomes(head, root, options, pools) if head else iter(())
+    else:
+        from itertools import chain
+
+        computed = _outcomes_streamed(chain(head, stream), root, options, pools)
+    while pending or pull():
+        i, outcome = pending.popleft()
+        if outcome is None:
+            packed = next(computed)
+            if isinstance(packed, tuple):  # the stat of a file without findings (from the pool)
+                stats[i] = packed
+                if index is not None:
+                    index.record(rels[i], packed, "-")
+                outcome = NO_FINDINGS
+            else:
+                outcome = packed
+                if outcome.stat != (0, 0, 0):
+                    stats[i] = outcome.stat
+                if index is not None and outcome.error is None and outcome.stat != (0, 0, 0) and not outcome.dependencies:
+                    index.record(outcome.rel, outcome.stat, outcome.cache_key or "-")
+        yield outcome
+
+
+def _outcomes_streamed(items: Iterator[tuple[str, str]], root: Path, options: ScanOptions, pools: Optional[LazyPool]) -> Iterator[Packed]:
+    """``_outcomes`` for a stream of files of unknown length (more than _STREAM_AFTER)."""
+    pool = pools.get(_STREAM_AFTER) if pools is not None else None
+    if pool is None:
+        init_worker(root, options)
+        for path, rel in items:
+            yield analyze_file(path, rel)
+        return
+    yield from in_order(pool, analyze_chunk, items, options.jobs, crashed=crashed_file)
+
+
+def scan(
+    paths: list[Path],
+    options: ScanOptions,
+    root: Optional[Path] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> ScanResult:
+    """Scan files and folders; every file that cannot be handled becomes an entry in ``errors``."""
+    from scanner.files import discover
+
+    if root is None:
+        root = paths[0] if len(paths) == 1 and paths[0].is_dir() else Path(os.path.commonpath([p.resolve() for p in paths])) if paths else Path.cwd()
+        if root.is_file():
+            root = root.parent
+    errors: list[FileError] = []  # the walk's, then the files' (in file order)
+    file_errors: list[FileError] = []
+    files: list[str] = []
+    rels: list[str] = []
+    by_rel: dict[str, str] = {}
+
+    def discovered() -> Iterator[tuple[str, str]]:
+        for item in discover(paths, root, options.excludes, options.respect_gitignore):  # type: ignore[arg-type]
+            if item.error is not None:
+                errors.append(item.error)
+            elif item.file is not None:
+                by_rel[item.rel] = item.file
+                yield item.file, item.rel
+
+    findings: list[Finding] = []
+    unused: list[UnusedSuppression] = []
+    wrappers: list[WrapperDef] = []
+    failed = 0
+    index = stat_index(root, options)
+    stats: list[Optional[tuple[int, int, int]]] = []
+    registry = SecretRegistry()
+    cache_keys: dict[str, str] = {}
+    with LazyPool(root, options, init_worker) as pools:
+        for done, outcome in enumerate(indexed_outcomes(discovered(), files, rels, root, options, index, stats, pools), 1):
+            if outcome.error is not None:
+                file_errors.append(outcome.error)
+                failed += 1
+            if outcome.secrets and not outcome.values and outcome.rel in by_rel:
+                outcome.values = values_of_file(by_rel[outcome.rel], outcome.rel, options.max_bytes)  # a cached result: values are never stored
+            registry.add(outcome.values)
+            if outcome.cache_key and outcome.findings:
+                cache_keys[outcome.rel] = outcome.cache_key
+            findings.extend(outcome.findings)
+            unused.extend(outcome.unused_suppressions)
+            wrappers.extend(outcome.wrappers)
+            if progress is not None:
+                progress(done, len(files))
+        errors.extend(file_errors)
+        if wrappers:
+            link_wrapper_call_sites(files, rels, stats, wrappers, findings, options.max_bytes, index, pools, options.estate, root)
+    if index is not None:
+        import time
+
+        index.save(time.time_ns())
+    result = ScanResult(root.as_posix(), len(files) - failed, findings, errors, unused, failed, scanned_paths=rels)
+    changed = redact_result(result, registry)
+    result.secret_registry = registry  # type: ignore[attr-defined]  # in memory only, for later passes
+    if changed and options.use_cache:
+        _recache_redacted({cache_keys[rel] for rel in changed if rel in cache_keys}, registry, options)
+    return result
+
+
+def _recache_redacted(keys: set[str], registry: SecretRegistry, options: ScanOptions) -> None:
+    """Rewrite the cache entries of files that held another file's secret: the cache stores only masked text."""
+    from scanner.cache import ResultCache, default_cache_dir
+    from scanner.serialize import from_data, to_data
+
+    cache = ResultCache(options.cache_dir or default_cache_dir())
+    redactor = registry.redactor()
+    for key in keys:
+        payload = cache.get(key)
+        if payload is None:
+            continue
+        try:
+            outcome: FileOutcome = from_data(FileOutcome, payload)
+        except (TypeError, ValueError, KeyError):
+            continue
+        redactor.redact_tree(outcome.findings)
+        assign_fingerprints(outcome.findings)
+        cache.put(key, to_data(outcome))
+
+
+def redact_result(result: ScanResult, registry: "SecretRegistry") -> set[str]:
+    """Mask every registered value in everything a scan result holds, once, before any formatter sees it,
+    and escape terminal control characters and lone surrogates (safe to print, encodable as UTF-8).
+
+    Each file's own values were masked in its worker; this pass adds the values of every other
+    file of the run (a password defined in one script and reused in another). Findings whose
+    snippet changed get fingerprints computed from the masked text.
+    """
+    redactor = registry.redactor(escape_controls=True)
+    changed: set[str] = set()
+    for finding in result.findings:
+        before = finding.snippet
+        redactor.redact_tree(finding)
+        if finding.snippet != before:
+            changed.add(finding.location.path)
+    result.errors[:] = [redactor.redact_tree(error) for error in result.errors]
+    result.unused_suppressions[:] = [redactor.redact_tree(unused) for unused in result.unused_suppressions]
+    from scanner.safetext import safe_path
+
+    result.root = safe_path(result.root)  # the scan root is the user's own folder: escaped, never masked
+    if changed:
+        per_file: dict[str, list[Finding]] = {}
+        for finding in result.findings:
+            if finding.location.path in changed:
+                per_file.setdefault(finding.location.path, []).append(finding)
+        for group in per_file.values():
+            assign_fingerprints(group)
+    return changed
