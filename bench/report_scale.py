@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fixtures
 from report_corpus import synthetic_scan  # noqa: E402
 
 from scanner.reports.html import render_html  # noqa: E402
-from scanner.reports.merge import ReportBuilder, iter_documents  # noqa: E402
+from scanner.reports.builder import ReportBuilder
+from scanner.reports.command import iter_documents  # noqa: E402
 
 
 def merge_seconds(paths: list[Path]) -> float:

@@ -12,7 +12,7 @@ import io
 import re
 from typing import Union
 
-from .merge import TRIAGE_LABELS, WORK_LABELS, JsonDict, MergedReport, Triage, WorkStep
+from .model import TRIAGE_LABELS, WORK_LABELS, JsonDict, MergedReport, Triage, WorkStep
 
 COLUMNS = (
     "repository", "path", "line", "column", "rule", "severity", "status", "breaks", "verdict", "server",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .action_plan import ordered_findings
-from .merge import TRIAGE_LABELS, JsonDict, MergedReport, Triage
+from .model import TRIAGE_LABELS, JsonDict, MergedReport, Triage
 from .terminal import display_path, printable
 
 _NEWLINES = re.compile(r"\s*[\r\n\u2028\u2029]+\s*")

@@ -12,7 +12,8 @@ from typing import Iterator, Optional
 import jinja2
 from markupsafe import Markup
 
-from .merge import JsonDict, MergedReport, merge_documents
+from .model import JsonDict, MergedReport
+from .builder import merge_documents
 
 def embed_json(data: object) -> str:
     """Serialize `data` for a `<script type="application/json">` element: no character can end the element."""
@@ -91,7 +92,7 @@ def render_html(documents: list[dict[str, object]], *, now: Optional[datetime] =
     """Render scan (and audit) JSON documents as one self-contained HTML report.
 
     `now` defaults to the newest document's `generated_at`; the days-left figure is computed from it.
-    Raises reports.merge.ReportInputError when a document is neither a scan nor an audit document.
+    Raises reports.model.ReportInputError when a document is neither a scan nor an audit document.
     """
     docs: list[JsonDict] = documents
     return render_report_html(merge_documents(docs, now=now))

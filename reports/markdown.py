@@ -8,7 +8,8 @@ from typing import Optional
 
 import jinja2
 
-from .merge import SEVERITIES, TRIAGE_LABELS, JsonDict, MergedReport, merge_documents
+from .model import SEVERITIES, TRIAGE_LABELS, JsonDict, MergedReport
+from .builder import merge_documents
 
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 # Characters that change meaning inside a GitHub-flavoured Markdown line (table cells, emphasis, links, code);
@@ -83,7 +84,7 @@ def render_report_markdown(report: MergedReport) -> str:
 def render_markdown(documents: list[dict[str, object]], *, now: Optional[datetime] = None) -> str:
     """Render scan (and audit) JSON documents as one Markdown report (same summary, senders and findings as HTML).
 
-    `now` defaults to the newest document's `generated_at`. Raises reports.merge.ReportInputError on a bad document.
+    `now` defaults to the newest document's `generated_at`. Raises reports.model.ReportInputError on a bad document.
     """
     docs: list[JsonDict] = documents
     return render_report_markdown(merge_documents(docs, now=now))

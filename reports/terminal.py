@@ -22,15 +22,8 @@ from rich.text import Text
 
 from scanner.model import Finding, ScanResult
 
-from .merge import (
-    TRIAGE_LABELS,
-    WORK_LABELS,
-    JsonDict,
-    MergedReport,
-    Triage,
-    WorkStep,
-    finding_triage,
-)
+from .model import TRIAGE_LABELS, WORK_LABELS, JsonDict, MergedReport, Triage, WorkStep
+from .builder import finding_triage
 
 _SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 _TRIAGE_STYLE = {
@@ -316,6 +309,6 @@ def _date(text: str):  # type: ignore[no-untyped-def]
 def format_terminal(result: ScanResult, width: Optional[int] = None, color: Optional[bool] = None) -> str:
     """Render a scan for the terminal (see format_report_terminal)."""
     from .json_report import to_document
-    from .merge import merge_documents
+    from .builder import merge_documents
 
     return format_report_terminal(merge_documents([to_document(result)]), width=width, color=color)

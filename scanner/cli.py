@@ -9,8 +9,8 @@ import typer
 
 from scanner.model import FailOn
 from scanner.graph.formats import OutputFormat as _GraphFormat  # light: no requests/msal
-from scanner.reports import Format, GroupBy
-from scanner.reports import ReportFormat as _ReportFormat
+from scanner.reports.formats import Format, GroupBy
+from scanner.reports.formats import ReportFormat as _ReportFormat
 
 if TYPE_CHECKING:
     from scanner.graph.commands import ConnectionOptions
@@ -186,7 +186,7 @@ def report_command(
         "--repository", metavar="NAME", help="Only findings in this repository (repeatable).")] = None,
 ) -> None:
     """Merge scan (and tenant audit) JSON files into one estate report: HTML, Markdown, CSV or Excel."""
-    from scanner.reports.merge import run_report
+    from scanner.reports.command import run_report
 
     code = run_report(inputs, output, report_format, owners=owner or [], repositories=repository or [])
     if code:

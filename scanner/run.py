@@ -272,7 +272,8 @@ def _progress_printer():  # type: ignore[no-untyped-def]
 
 def run_scan(request: ScanRequest) -> int:
     """The `scan` command: scan, render, write, summarise on stderr; returns the exit code."""
-    from scanner.reports import BINARY_FORMATS, Format, GroupBy, RenderOptions, render_bytes
+    from scanner.reports.formats import BINARY_FORMATS, Format, GroupBy, RenderOptions
+    from scanner.reports.render import render_bytes
 
     try:
         fmt = Format(request.format)
@@ -287,7 +288,7 @@ def run_scan(request: ScanRequest) -> int:
 
             content = json_chunks(result)  # written one finding at a time
         elif fmt is Format.HTML:
-            from scanner.reports import html_report_chunks
+            from scanner.reports.render import html_report_chunks
 
             content = html_report_chunks(result)  # the embedded data written one finding at a time
         else:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.reports import Format, render
+from scanner.reports.formats import Format
+from scanner.reports.render import render
 from scanner.run import ScanRequest, UsageError, execute_scan
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "breadth"

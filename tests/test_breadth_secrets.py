@@ -11,7 +11,8 @@ import pytest
 from scanner.estate.scan import scan
 from scanner.estate.options import ScanOptions
 from scanner.model import ScanResult
-from scanner.reports import Format, render
+from scanner.reports.formats import Format
+from scanner.reports.render import render
 from scanner.script import Script
 from scanner.secrets import find_secrets
 

@@ -12,7 +12,8 @@ from scanner.check import analyze_script
 from scanner.estate.scan import scan
 from scanner.estate.options import ScanOptions
 from scanner.ruleconfig import RuleConfig
-from scanner.reports import Format, render
+from scanner.reports.formats import Format
+from scanner.reports.render import render
 from scanner.script import Script
 
 EXO = "Send-MailMessage -To a@contoso.com -Subject s -SmtpServer smtp.office365.com -UseSsl -Credential $c"

@@ -161,13 +161,14 @@ def test_every_request_is_recorded(tenant: FakeTenant) -> None:
 
 def test_audit_json_is_accepted_by_the_report_merger() -> None:
     """The audit JSON contract is what the HTML/Markdown report owner classifies as an audit document."""
-    merge = pytest.importorskip("scanner.reports.merge")
     from datetime import datetime, timezone
 
     from scanner.graph.audit import AuditReport, MailSendApp, Section, SmtpAuthAccount
+    from scanner.reports.builder import classify_document
+    from scanner.reports.model import DocumentKind
 
     report = AuditReport(TENANT, datetime(2026, 11, 26, tzinfo=timezone.utc), 30,
                          Section(items=[MailSendApp("Alerts", APP_ID, "sp", "2025-01-01T00:00:00Z")]),
                          Section(items=[SmtpAuthAccount("svc-mail@contoso.com", 1, 1, 0, "2026-11-25T00:00:00Z",
                                                         ["203.0.113.10"])]))
-    assert merge.classify_document(json.loads(json.dumps(report.to_json()))) == merge.DocumentKind.AUDIT
+    assert classify_document(json.loads(json.dumps(report.to_json()))) == DocumentKind.AUDIT

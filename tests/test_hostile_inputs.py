@@ -66,7 +66,7 @@ def tree(tmp_path: Path) -> Path:
 
 
 def _formats() -> list[str]:
-    from scanner.reports import Format
+    from scanner.reports.formats import Format
 
     return [f.value for f in Format]
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from scanner.cli import app
 from scanner.reports.action_plan import COLUMNS, format_csv, format_xlsx, neutralise
-from scanner.reports.merge import merge_documents
+from scanner.reports.builder import merge_documents
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 sys.path.insert(0, str(FIXTURES))

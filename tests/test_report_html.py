@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from scanner.reports.html import embed_json, render_html
-from scanner.reports.merge import ReportInputError, merge_documents
+from scanner.reports.model import ReportInputError
+from scanner.reports.builder import merge_documents
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 sys.path.insert(0, str(FIXTURES))

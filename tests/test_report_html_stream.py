@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from markupsafe import Markup
-from scanner.reports import html_report_chunks
+from scanner.reports.render import html_report_chunks
 from scanner.reports.html import (
     _asset,
     _csp_hash,
@@ -22,7 +22,7 @@ from scanner.reports.html import (
     html_chunks,
 )
 from scanner.reports.json_report import to_document
-from scanner.reports.merge import _masked_copy, merge_documents
+from scanner.reports.builder import _masked_copy, merge_documents
 
 from scanner.estate.scan import scan
 from scanner.estate.options import ScanOptions

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scanner.reports.markdown import escape_markdown, render_markdown
-from scanner.reports.merge import merge_documents
+from scanner.reports.builder import merge_documents
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 

@@ -11,13 +11,9 @@ from typing import Any
 
 import pytest
 
-from scanner.reports.merge import (
-    ReportInputError,
-    classify_document,
-    mask_secrets,
-    merge_documents,
-    render_files,
-)
+from scanner.reports.model import ReportInputError
+from scanner.reports.builder import classify_document, mask_secrets, merge_documents
+from scanner.reports.command import render_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 sys.path.insert(0, str(FIXTURES))
@@ -199,7 +195,8 @@ def test_merging_hundreds_of_files_keeps_every_repository_and_finding(tmp_path: 
         path = tmp_path / f"scan-{index}.json"
         path.write_text(json.dumps(synthetic_scan(10, seed=index, root=f"repo-{index}", scripts=4)), encoding="utf-8")
         paths.append(path)
-    from scanner.reports.merge import ReportBuilder, iter_documents
+    from scanner.reports.builder import ReportBuilder
+    from scanner.reports.command import iter_documents
 
     builder = ReportBuilder()
     problems: list = []

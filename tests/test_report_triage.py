@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from scanner.cli import app
 from scanner.reports.annotations import escape_data, escape_property, format_github
-from scanner.reports.merge import Triage, finding_triage, merge_documents
+from scanner.reports.model import Triage
+from scanner.reports.builder import finding_triage, merge_documents
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 sys.path.insert(0, str(FIXTURES))
@@ -104,7 +105,7 @@ def test_terminal_leads_with_triage_lists_breaking_first_and_ends_with_the_fix_c
 
 def test_terminal_fits_a_narrow_terminal() -> None:
     """On an 80-column terminal every line fits: location and rule first, the message cut below it."""
-    from scanner.reports.merge import merge_documents as merge
+    from scanner.reports.builder import merge_documents as merge
     from scanner.reports.terminal import format_report_terminal
 
     document = json.loads((FIXTURES / "scan-ops.json").read_text(encoding="utf-8"))

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.reports import Format, RenderOptions, render_bytes
+from scanner.reports.formats import Format, RenderOptions
+from scanner.reports.render import render_bytes
 from scanner.run import ScanRequest, execute_scan, fix_detail_for
 
 REPO = Path(__file__).resolve().parents[1]
