@@ -11,7 +11,7 @@ ERROR or MISSING node is not applied and the fix says why. Unchanged bytes stay 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from scanner.migrate.mapping import (
@@ -69,21 +69,6 @@ class PatchedText:
         return self.patched != self.original
 
 
-# --------------------------------------------------------------------------- fix safety
-
-
-# --------------------------------------------------------------------------- edits
-
-
-# --------------------------------------------------------------------------- where the import goes
-
-
-# --------------------------------------------------------------------------- code that runs elsewhere
-
-
-# --------------------------------------------------------------------------- what the file itself says
-
-
 # --------------------------------------------------------------------------- applying
 
 
@@ -138,21 +123,57 @@ def render(text: str, chosen: list[CallEdit], style: FixStyle, newline: str,
     return patched, import_added
 
 
-def _plan(text: str, calls: list[MailCall], assessments: list[Assessment | None], style: FixStyle,
-          unsafe_fixes: bool, newline: str) -> tuple[list[CallFix], list[CallEdit]]:
-    """Fix safety for every call and the edits the options allow (overlapping ones refused)."""
+@dataclass
+class FilePlan:
+    """The fix plan of one file: each call's fix safety and reason, and the edits that would make the
+    fix (safe and unsafe alike; the options choose, the judge checks). Nothing is applied here."""
+
+    text: str
+    style: FixStyle
+    newline: str
+    fixes: list[CallFix] = field(default_factory=list)  # one per call, in the order given
+    edits: list[CallEdit] = field(default_factory=list)  # the calls that can be rewritten
+
+    def downgrade(self, reason: str) -> None:
+        """Every safe fix of the file becomes unsafe, for ``reason`` (a reviewer must look first)."""
+        for fix in self.fixes:
+            if fix.applicability is FixApplicability.SAFE:
+                fix.applicability = FixApplicability.UNSAFE
+                fix.reason = f"{reason}; {fix.reason}"
+
+    def chosen(self, unsafe_fixes: bool) -> tuple[list[CallFix], list[CallEdit]]:
+        """The fixes of one application (copies: each application records its own outcome) and the
+        edits it applies: the safe ones, with ``unsafe_fixes`` the unsafe ones too; of two
+        overlapping edits (a call inside another) the outer one."""
+        copies = {id(fix): replace(fix, notes=list(fix.notes)) for fix in self.fixes}
+        for fix in copies.values():
+            if fix.applicability is FixApplicability.UNSAFE and not unsafe_fixes:
+                fix.refused = "unsafe: pass --unsafe-fixes to apply"
+        wanted = [CallEdit(copies[id(item.fix)], item.edits, item.scope) for item in self.edits
+                  if unsafe_fixes or item.fix.applicability is not FixApplicability.UNSAFE]
+        kept: list[CallEdit] = []
+        for item in sorted(wanted, key=lambda e: (e.start, -e.end)):
+            if kept and item.start < kept[-1].end:
+                item.fix.refused = "overlaps another rewritten call"
+                continue
+            kept.append(item)
+        return [copies[id(fix)] for fix in self.fixes], kept
+
+
+def plan_fixes(text: str, calls: list[MailCall], assessments: list[Assessment | None], style: FixStyle,
+               newline: str) -> FilePlan:
+    """Fix safety for every call and the edit of each call that can be rewritten."""
     from scanner.lexer import mask
 
     code = mask(text).code
     signed = is_signed(text)
     credential_notes: list[str] | None = None
-    fixes: list[CallFix] = []
-    wanted: list[CallEdit] = []
+    plan = FilePlan(text, style, newline)
     for call, assessment in zip(calls, assessments, strict=True):
         mapping = map_call(call)
         applicability, reason = classify(call, assessment, mapping, style)
         fix = CallFix(call, applicability, reason, mapping)
-        fixes.append(fix)
+        plan.fixes.append(fix)
         if applicability is FixApplicability.DISPLAY_ONLY:
             continue
         context = runs_elsewhere(code, call.call_span[0]) if call.call_span[1] > call.call_span[0] else None
@@ -185,9 +206,6 @@ def _plan(text: str, calls: list[MailCall], assessments: list[Assessment | None]
             if credential_notes and ("Credential" in call.params or call.api is Api.SMTPCLIENT):
                 fix.notes.append("after the migration the mail call no longer needs the SMTP credential: review "
                                  "(and remove once nothing else uses them) " + ", ".join(credential_notes))
-        if fix.applicability is FixApplicability.UNSAFE and not unsafe_fixes:
-            fix.refused = "unsafe: pass --unsafe-fixes to apply"
-            continue
         edit = edit_for(call, mapping, text, style, newline)
         if edit is None:
             fix.refused = "the call's text has a shape the fixer does not rewrite"
@@ -199,15 +217,8 @@ def _plan(text: str, calls: list[MailCall], assessments: list[Assessment | None]
                 edits.append(removal)
                 fix.notes.append("-Credential is dropped from the call: Graph sends with the app's token")
         scope = context if context is not None and style is not FixStyle.INLINE_SDK else None
-        wanted.append(CallEdit(fix, edits, scope))
-    # Overlapping edits (a call inside another) keep the outer one.
-    kept: list[CallEdit] = []
-    for item in sorted(wanted, key=lambda e: (e.start, -e.end)):
-        if kept and item.start < kept[-1].end:
-            item.fix.refused = "overlaps another rewritten call"
-            continue
-        kept.append(item)
-    return fixes, kept
+        plan.edits.append(CallEdit(fix, edits, scope))
+    return plan
 
 
 def patch_text(
@@ -229,7 +240,14 @@ def patch_text(
         from scanner.assess import assess
 
         assessments = [assess(call) if call.api not in GRAPH_APIS else None for call in calls]
-    fixes, wanted = _plan(text, calls, assessments, style, unsafe_fixes, newline)
+    return apply_plan(plan_fixes(text, calls, assessments, style, newline), unsafe_fixes, judge, defer_judge)
+
+
+def apply_plan(plan: FilePlan, unsafe_fixes: bool = False, judge: PatchJudge | None = None,
+               defer_judge: bool = False) -> PatchedText:
+    """One application of a plan: the edits ``unsafe_fixes`` allows, judged (unless deferred)."""
+    text, style, newline = plan.text, plan.style, plan.newline
+    fixes, wanted = plan.chosen(unsafe_fixes)
     result = PatchedText(text, text, fixes, style=style, newline=newline, candidates=wanted)
     if defer_judge:
         result.patched, result.import_added = render(text, wanted, style, newline)
