@@ -4,6 +4,7 @@ masks secrets, fingerprints them and applies the script's suppressions."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -18,6 +19,9 @@ from scanner.findings import (
     file_secret_values,
     result_finding,
 )
+from scanner.fixes import FULL, plan_file
+from scanner.migrate.patch import FilePlan
+from scanner.migrate.safety import FixStyle
 from scanner.model import Api, Finding, MailCall, UnusedSuppression
 from scanner.redact import Redactor
 from scanner.ruleconfig import RuleConfig
@@ -51,12 +55,19 @@ class FileAnalysis:
     findings: list[Finding] = field(default_factory=list)
     unused_suppressions: list[UnusedSuppression] = field(default_factory=list)
     secret_values: set[str] = field(default_factory=set)  # in memory only: never cached, never reported
+    # The fix plan of the calls the findings report (suppressed ones left out), when one can be
+    # rewritten: the estate judges it and `fix` applies it. In memory only: it holds the text.
+    plan: Optional[FilePlan] = None
 
 
-def analyze_script(script: Script, config: RuleConfig, estate: Optional[EstateFacts] = None, fix_detail: str = "full") -> FileAnalysis:
-    """Findings of every enabled rule on one script, with suppressions applied.
+def analyze_script(
+    script: Script, config: RuleConfig, estate: Optional[EstateFacts] = None, fix_detail: str = FULL,
+    fix_style: FixStyle = FixStyle.MODULE,
+) -> FileAnalysis:
+    """Findings of every enabled rule on one script, with suppressions applied, and the fix plan.
 
-    ``fix_detail``: how much fix material each finding gets (scanner.fixes FULL, DIFF, NONE).
+    ``fix_detail``: how much fix material each finding gets (scanner.fixes FULL, DIFF, NONE);
+    ``fix_style``: how the plan rewrites the calls (the scan's reports show the module style).
     """
     rules = [r for r in catalogue().values() if config.enabled(r.id, script.path)]
     file_rules = [r for r in rules if r.file_check is not None]
@@ -73,6 +84,9 @@ def analyze_script(script: Script, config: RuleConfig, estate: Optional[EstateFa
     secrets = find_secrets(script)
     secret_texts = {script.text[s.start : s.end] for s in secrets}
     findings: list[Finding] = []
+    call_findings: list[Finding] = []
+    # The findings' calls get their secrets masked; an inline rewrite is built from the call as written.
+    written: dict[int, MailCall] = {} if fix_style is FixStyle.MODULE else {id(c): copy.deepcopy(c) for c in calls}
     for call in calls:
         interested = [rule for rule in rules if call.api in rule.apis]
         if not interested:
@@ -81,7 +95,9 @@ def analyze_script(script: Script, config: RuleConfig, estate: Optional[EstateFa
         for rule in interested:
             verdict = rule.check(call, assessment)
             if verdict is not None:
-                findings.append(call_finding(script, rule, call, assessment, verdict, secrets, secret_texts, config, fix_detail))
+                finding = call_finding(script, rule, call, assessment, verdict, secrets, secret_texts, config)
+                findings.append(finding)
+                call_findings.append(finding)
     if file_rules:
         context = FileContext(script, tuple(calls), {name: tuple(c) for name, c in found.items()}, tuple(secrets))
         for rule in file_rules:
@@ -94,4 +110,10 @@ def analyze_script(script: Script, config: RuleConfig, estate: Optional[EstateFa
         Redactor(analysis.secret_values).redact_tree(findings)
     assign_fingerprints(findings)
     analysis.findings, analysis.unused_suppressions = apply_suppressions(script, findings)
+    kept = {id(f) for f in analysis.findings}
+    planned = [f for f in call_findings if id(f) in kept]
+    if planned:
+        analysis.plan = plan_file(script, planned, fix_style, fix_detail, secret_texts, written, secrets)
+        if analysis.secret_values:
+            Redactor(analysis.secret_values).redact_tree([f.fix for f in planned])
     return analysis

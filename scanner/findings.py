@@ -13,7 +13,6 @@ from typing import Callable, Optional, Sequence
 
 from scanner.analysis.literals import constructor_arguments, literal_or_none
 from scanner.analysis.resolve import resolve_variable
-from scanner.fixes import fix_for
 from scanner.model import Api, Assessment, Finding, Location, MailCall, RelatedLocation, UnusedSuppression
 from scanner.ruleconfig import RuleConfig
 from scanner.safetext import CLIP_MARK as _CLIP_MARK, LINE_MAX
@@ -169,9 +168,10 @@ def _clipped(text: str, start: int, end: int, focus: tuple[int, int], secrets: S
 
 def call_finding(
     script: Script, rule: Rule, call: MailCall, assessment: Optional[Assessment], verdict: Verdict,
-    secrets: list[SecretLiteral], secret_texts: set[str], config: RuleConfig, fix_detail: str = "full",
+    secrets: list[SecretLiteral], secret_texts: set[str], config: RuleConfig,
 ) -> Finding:
-    """The finding of a rule's verdict on one call: masked snippet, parameters and excerpt, and the call's fix."""
+    """The finding of a rule's verdict on one call: masked snippet, parameters and excerpt (its fix comes
+    from the file's fix plan, scanner.fixes)."""
     start, end = call.call_span
     if end <= start:
         start, end = call.location.start, call.location.end
@@ -189,12 +189,6 @@ def call_finding(
     last = min(len(script.structure.line_starts), call.location.end_line + CONTEXT_LINES)
     context = excerpt(script, first, last, (start, end), secrets)
     related = list(call.related)
-    fix = fix_for(script, call, assessment, secret_texts, fix_detail)
-    if fix.snippet:
-        # Calls written alike get the same generated snippets: one string per file, not one per finding
-        # (a generated one-line script of 20,000 identical calls would otherwise hold 20,000 copies).
-        shared: dict[str, str] = script.memo.setdefault("shared-snippets", {})  # type: ignore[assignment]
-        fix.snippet = {style: shared.setdefault(code, code) for style, code in fix.snippet.items()}
     return Finding(
         rule=rule.id,
         name=rule.name,
@@ -206,7 +200,6 @@ def call_finding(
         call=call,
         assessment=assessment,
         related=related,
-        fix=fix,
         context_start_line=first,
         context_lines=context,
         sender=sender_address(call),

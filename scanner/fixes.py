@@ -7,17 +7,23 @@ finding (that is the fix command's job, which refuses any edit that adds parse e
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Optional
 
-from scanner.model import Assessment, FixApplicability, FixInfo, MailCall
+from scanner.files import dominant_newline
+from scanner.migrate.edits import call_edit
+from scanner.migrate.patch import CallFix, FilePlan, plan_fixes
+from scanner.migrate.safety import GRAPH_APIS, FixStyle
+from scanner.migrate.snippets import invoke_restmethod_snippet, send_mgusermail_snippet
+from scanner.model import Assessment, Finding, FixApplicability, FixInfo, MailCall
+from scanner.redact import Redactor
+from scanner.safetext import LINE_MAX
 from scanner.script import Script
-from scanner.secrets import redact_value
+from scanner.secrets import SecretLiteral, redact_value
 
 
 def preview_diff(script: Script, call: MailCall) -> Optional[str]:
     """A unified diff of the module-style edit at this call (without the per-file Import-Module line)."""
-    from scanner.migrate.edits import call_edit
-
     edit = call_edit(call, script.text)
     if edit is None:
         return None
@@ -27,8 +33,6 @@ def preview_diff(script: Script, call: MailCall) -> Optional[str]:
     start = structure.line_starts[first_line - 1]
     end = structure.line_starts[last_line] if last_line < len(structure.line_starts) else len(script.text)
     # A very long line (minified, generated) is shown as a window around the edit, as the report's excerpt is.
-    from scanner.safetext import LINE_MAX
-
     lo = start if edit.start - start <= LINE_MAX else edit.start - LINE_MAX // 3
     hi = end if end - edit.end <= LINE_MAX else edit.end + LINE_MAX // 3
     before = ("…" if lo > start else "") + script.text[lo:hi] + ("…\n" if hi < end else "")
@@ -46,8 +50,6 @@ def preview_diff(script: Script, call: MailCall) -> Optional[str]:
 
 
 def _shift_hunks(diff: str, offset: int) -> str:
-    import re
-
     def shift(m: "re.Match[str]") -> str:
         a, b = int(m.group(1)) + offset, int(m.group(3)) + offset
         return f"@@ -{a}{m.group(2) or ''} +{b}{m.group(4) or ''} @@"
@@ -61,19 +63,58 @@ DIFF = "diff"  # safety, reason and the preview diff (SARIF)
 NONE = "none"  # safety and reason only (terminal, concise, github, csv, xlsx, markdown)
 
 
-def fix_for(script: Script, call: MailCall, assessment: Optional[Assessment], secret_texts: set[str], detail: str = FULL) -> FixInfo:
-    """Fix safety and migration material for one finding, with every secret literal masked.
+def plan_file(
+    script: Script, findings: list[Finding], style: FixStyle, detail: str, secret_texts: set[str],
+    written: Optional[dict[int, MailCall]] = None, secrets: Optional[list[SecretLiteral]] = None,
+) -> Optional[FilePlan]:
+    """Plan the fixes of one script's call findings (scanner.migrate.patch) and give each finding what
+    the report shows of its fix, every secret literal masked. Returns the plan when some call can be
+    rewritten (the estate judges it; `fix` applies it), else None.
 
     ``detail`` limits the material to what the output shows; safety and reason are always computed.
     """
-    from scanner.migrate.safety import FixStyle, alternate_views_reason, fix_info
+    calls: list[MailCall] = []
+    assessments: list[Optional[Assessment]] = []
+    index: dict[int, int] = {}
+    for finding in findings:
+        call = finding.call
+        if call is not None and id(call) not in index:
+            index[id(call)] = len(calls)
+            calls.append(call)
+            assessments.append(finding.assessment)
+    if not calls:
+        return None
+    plan = plan_fixes(script.text, calls, assessments, style, dominant_newline(script.text), written, script.code, secrets)
+    edited = {id(item.fix) for item in plan.edits}
+    # Calls written alike get the same generated snippets: one string per file, not one per finding
+    # (a generated one-line script of 20,000 identical calls would otherwise hold 20,000 copies).
+    shared: dict[str, str] = {}
+    for finding in findings:
+        if finding.call is not None:
+            fix = plan.fixes[index[id(finding.call)]]
+            finding.fix = fix_info_of(script, fix, id(fix) in edited, detail, secret_texts)
+            if finding.fix.snippet:
+                finding.fix.snippet = {name: shared.setdefault(code, code) for name, code in finding.fix.snippet.items()}
+    return plan if plan.edits else None
 
-    info = fix_info(call, assessment, material=detail == FULL)
-    views = alternate_views_reason(call, script.code, FixStyle.MODULE) if info.available else ""
-    if views:
-        # What `fix` says of the same call (it reads the whole file): one body in Graph, so the message changes.
-        info.reason = views if info.applicability is not FixApplicability.UNSAFE else f"{views}; {info.reason}"
-        info.applicability = FixApplicability.UNSAFE
+
+def fix_info_of(script: Script, fix: CallFix, has_edit: bool, detail: str, secret_texts: set[str]) -> FixInfo:
+    """What a report shows of one call's planned fix: safety, reason and (``detail``) the material."""
+    call = fix.call
+    applicability, reason = fix.applicability, fix.reason
+    if applicability is not FixApplicability.DISPLAY_ONLY and not has_edit:
+        # Nothing `fix` could write: the call is left for a person, and the report says so.
+        applicability, reason = FixApplicability.DISPLAY_ONLY, f"no automatic rewrite: {fix.refused or reason}"
+    info = FixInfo(available=applicability is not FixApplicability.DISPLAY_ONLY, applicability=applicability, reason=reason)
+    mapping = fix.mapping
+    if detail == FULL and mapping is not None:
+        info.notes = list(mapping.notes)
+        if call.api not in GRAPH_APIS:
+            info.graph_request = mapping.request
+            info.snippet = {
+                "invoke_restmethod": invoke_restmethod_snippet(mapping),
+                "send_mgusermail": send_mgusermail_snippet(mapping),
+            }
     if info.available and detail != NONE:
         diff = preview_diff(script, call)
         info.diff = redact_value(diff, secret_texts) if diff else None
@@ -81,8 +122,6 @@ def fix_for(script: Script, call: MailCall, assessment: Optional[Assessment], se
         info.snippet = {k: redact_value(v, secret_texts) for k, v in info.snippet.items()}
     if info.graph_request is not None and secret_texts:
         # Masked on the data, not on its JSON text: a secret holding a quote must not break the JSON.
-        from scanner.redact import Redactor
-
         inner = {t[1:-1] if len(t) >= 2 and t[0] in "'\"" and t[-1] in "'\"" else t for t in secret_texts}
         Redactor(secret_texts | inner).redact_tree(info.graph_request)
     return info

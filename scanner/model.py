@@ -240,7 +240,20 @@ class FixInfo:
     graph_request: Optional[dict[str, object]] = None
     notes: list[str] = field(default_factory=list)
     snippet: Optional[dict[str, str]] = None
-    diff: Optional[str] = None
+    diff: Optional[str] = None  # this call's edit (secrets masked); the whole file's patch is ``patch``
+    patch: Optional[int] = None  # index of the file patch (ScanResult.patches) that applies this fix
+
+
+@dataclass
+class PatchView:
+    """What `smtp2graph fix --out` writes for one file, as a diff a reviewer reads (secrets masked):
+    the patch of the safe fixes, or (``unsafe_fixes``) the one `fix --unsafe-fixes` writes."""
+
+    path: str
+    unsafe_fixes: bool
+    diff: Optional[str]  # None when too large to show (`fix --out` still writes it)
+    applies: bool  # `git apply` accepts the diff (no secret on or right next to a changed line)
+    fingerprints: list[str] = field(default_factory=list)  # the findings whose fix it applies
 
 
 class OwnerSource(str, Enum):
@@ -321,6 +334,8 @@ class ScanResult:
     scanned_paths: list[str] = field(default_factory=list)  # root-relative paths of the files read
     repositories: list["RepositoryInfo"] = field(default_factory=list)  # set by scanner.owners
     deadline: str = ""  # ISO date every finding is due by (set with the owners)
+    patches: list[PatchView] = field(default_factory=list)  # what `fix --out` writes, per file and option set
+    fix_judge: str = ""  # which judge decided the patches parse no worse (PowerShell's parser, tree-sitter)
 
 
 @dataclass(frozen=True)

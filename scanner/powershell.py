@@ -12,6 +12,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -154,71 +156,195 @@ class ScriptShape:
         return (self.has_param_block, self.named_blocks, self.functions)
 
 
-_PARSE_SCRIPT = r"""
-param([string]$RequestPath)
+# One pwsh process answers a stream of parse requests: a line "ID<TAB>PATH" in, a line of JSON out.
+# Functions are found with an AST visitor (a class): a FindAll predicate runs a script block per AST
+# node, which costs more than the parse itself on a large script.
+_PARSE_LOOP = r"""
 $ErrorActionPreference = 'Stop'
-$request = Get-Content -LiteralPath $RequestPath -Raw -Encoding utf8 | ConvertFrom-Json
+class FunctionFinder : System.Management.Automation.Language.AstVisitor2 {
+    [System.Collections.Generic.List[object]] $Found = [System.Collections.Generic.List[object]]::new()
+    [System.Management.Automation.Language.AstVisitAction] VisitFunctionDefinition([System.Management.Automation.Language.FunctionDefinitionAst] $node) {
+        $this.Found.Add($node)
+        return [System.Management.Automation.Language.AstVisitAction]::Continue
+    }
+}
 function Get-BlockNames($body) {
-    $names = @()
-    if ($null -eq $body) { return ,$names }
+    $names = [System.Collections.Generic.List[string]]::new()
+    if ($null -eq $body) { return ,$names.ToArray() }
     foreach ($kind in 'DynamicParamBlock', 'BeginBlock', 'ProcessBlock', 'EndBlock', 'CleanBlock') {
         $block = $null
         if ($body.PSObject.Properties[$kind]) { $block = $body.$kind }
-        if ($null -ne $block -and -not $block.Unnamed) { $names += $kind.Replace('Block', '').ToLowerInvariant() }
+        if ($null -ne $block -and -not $block.Unnamed) { $names.Add($kind.Replace('Block', '').ToLowerInvariant()) }
     }
-    return ,$names
+    return ,$names.ToArray()
 }
-$answers = @()
-foreach ($file in @($request)) {
-    $text = [System.IO.File]::ReadAllText($file, [System.Text.Encoding]::UTF8)
+$stdout = [Console]::Out
+while ($true) {
+    $line = [Console]::In.ReadLine()
+    if ($null -eq $line) { break }
+    $id, $path = $line.Split("`t", 2)
+    $text = [System.IO.File]::ReadAllText($path, [System.Text.Encoding]::UTF8)
     $tokens = $null; $errors = $null
     $ast = [System.Management.Automation.Language.Parser]::ParseInput($text, [ref]$tokens, [ref]$errors)
-    $functions = @()
-    foreach ($fn in $ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] }, $true)) {
-        $functions += [ordered]@{
-            name = $fn.Name
-            param = ($null -ne $fn.Body.ParamBlock)
-            blocks = (Get-BlockNames $fn.Body)
-        }
+    $finder = [FunctionFinder]::new()
+    $ast.Visit($finder)
+    $functions = [System.Collections.Generic.List[object]]::new()
+    foreach ($fn in $finder.Found) {
+        $functions.Add([ordered]@{ name = $fn.Name; param = ($null -ne $fn.Body.ParamBlock); blocks = (Get-BlockNames $fn.Body) })
     }
-    $answers += [ordered]@{
+    $answer = [ordered]@{
+        id = $id
         errors = @($errors | ForEach-Object { '{0}:{1} {2} {3}' -f $_.Extent.StartLineNumber, $_.Extent.StartColumnNumber, $_.ErrorId, $_.Message })
         param = ($null -ne $ast.ParamBlock)
         blocks = (Get-BlockNames $ast)
-        functions = $functions
+        functions = $functions.ToArray()
     }
+    $stdout.WriteLine((ConvertTo-Json -InputObject $answer -Depth 6 -Compress))
+    $stdout.Flush()
 }
-ConvertTo-Json -InputObject @($answers) -Depth 6 -Compress
 """
+
+
+def _shape(answer: dict[str, Any]) -> ScriptShape:
+    return ScriptShape(
+        errors=tuple(answer.get("errors") or ()),
+        has_param_block=bool(answer.get("param")),
+        named_blocks=tuple(answer.get("blocks") or ()),
+        functions=tuple(
+            FunctionShape(fn["name"], bool(fn.get("param")), tuple(fn.get("blocks") or ()))
+            for fn in (answer.get("functions") or ())
+        ),
+    )
+
+
+class ParserSession:
+    """PowerShell's parser in one pwsh process that reads scripts as they are handed in: a run hands
+    each text in as soon as it has it (the parse overlaps the rest of the analysis) and asks for the
+    shapes when it needs them. Started on the first text; ``close`` ends it."""
+
+    def __init__(self, timeout: float = 300.0) -> None:
+        self.timeout = timeout
+        self._process: subprocess.Popen[str] | None = None
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._ids: dict[str, int] = {}  # text -> request id
+        self._answers: dict[int, ScriptShape] = {}
+        self._failure = ""
+        self._done = threading.Condition()
+        self._reader: threading.Thread | None = None
+
+    def submit(self, texts: list[str]) -> None:
+        """Hand texts to the parser (each once); it parses them while the caller goes on."""
+        new = [text for text in dict.fromkeys(texts) if text not in self._ids]
+        if not new:
+            return
+        process = self._start()
+        lines = []
+        assert self._folder is not None
+        for text in new:
+            number = len(self._ids)
+            self._ids[text] = number
+            path = Path(self._folder.name) / f"{number}.ps1"
+            # A lone surrogate (decoded from broken UTF-16) cannot be UTF-8: it is written as "?"
+            # the same way in the original and the patched text, so the judge compares like with like.
+            path.write_bytes(text.encode("utf-8", "replace"))
+            lines.append(f"{number}\t{path}\n")
+        try:
+            assert process.stdin is not None
+            process.stdin.write("".join(lines))
+            process.stdin.flush()
+        except OSError as exc:
+            self._fail(f"pwsh stopped reading: {exc}")
+
+    def shapes(self, texts: list[str]) -> list[ScriptShape]:
+        """The shape of each text (handed in now if it was not yet); raises PowerShellError."""
+        self.submit(texts)
+        wanted = [self._ids[text] for text in texts]
+        deadline = time.monotonic() + self.timeout
+        with self._done:
+            while not self._failure and not all(number in self._answers for number in wanted):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._failure = f"pwsh did not finish parsing within {self.timeout:g} s"
+                    break
+                self._done.wait(left)
+            if self._failure:
+                raise PowerShellError(self._failure)
+            return [self._answers[number] for number in wanted]
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            try:
+                if process.stdin is not None:
+                    process.stdin.close()
+                process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                process.kill()
+        if self._reader is not None:
+            self._reader.join(timeout=10)
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+
+    def __enter__(self) -> "ParserSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> subprocess.Popen[str]:
+        if self._process is not None:
+            return self._process
+        pwsh = find_pwsh()
+        if pwsh is None:
+            raise PowerShellError("pwsh (PowerShell 7) is not installed; see README 'Development' for how to get it")
+        self._folder = tempfile.TemporaryDirectory(prefix="smtp2graph-parse-")
+        script = Path(self._folder.name) / "parse.ps1"
+        script.write_text(_PARSE_LOOP, encoding="utf-8-sig")
+        env = dict(os.environ)
+        env.setdefault("POWERSHELL_TELEMETRY_OPTOUT", "1")
+        env.setdefault("POWERSHELL_UPDATECHECK", "Off")
+        env.setdefault("DOTNET_CLI_TELEMETRY_OPTOUT", "1")
+        try:
+            self._process = subprocess.Popen(
+                [pwsh, "-NoLogo", "-NoProfile", "-NonInteractive", "-File", str(script)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True, encoding="utf-8", errors="replace", env=env,
+            )
+        except OSError as exc:
+            raise PowerShellError(f"pwsh could not be started: {exc}") from exc
+        self._reader = threading.Thread(target=self._read, args=(self._process,), daemon=True)
+        self._reader.start()
+        return self._process
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            try:
+                answer = json.loads(line)
+                number, shape = int(answer["id"]), _shape(answer)
+            except (ValueError, KeyError, TypeError):
+                self._fail(f"pwsh did not answer JSON: {line.strip()[:300]!r}")
+                return
+            with self._done:
+                self._answers[number] = shape
+                self._done.notify_all()
+        if self._ids.keys() and len(self._answers) < len(self._ids):
+            stderr = process.stderr.read() if process.stderr is not None else ""
+            self._fail(f"pwsh exited with {process.wait()}: {stderr.strip()[:500]}")
+
+    def _fail(self, reason: str) -> None:
+        with self._done:
+            self._failure = self._failure or reason
+            self._done.notify_all()
 
 
 def parse_scripts(texts: list[str], *, timeout: float = 300.0) -> list[ScriptShape]:
     """Parse each text with PowerShell's own parser in one pwsh process; raises PowerShellError without pwsh."""
     if not texts:
         return []
-    with tempfile.TemporaryDirectory(prefix="smtp2graph-parse-") as folder:
-        paths = []
-        for index, text in enumerate(texts):
-            path = Path(folder) / f"{index}.ps1"
-            # A lone surrogate (decoded from broken UTF-16) cannot be UTF-8: it is written as "?"
-            # the same way in the original and the patched text, so the judge compares like with like.
-            path.write_bytes(text.encode("utf-8", "replace"))
-            paths.append(str(path))
-        answers = run_json(_PARSE_SCRIPT, paths, timeout=timeout)
-    if isinstance(answers, dict):
-        answers = [answers]
-    return [
-        ScriptShape(
-            errors=tuple(answer.get("errors") or ()),
-            has_param_block=bool(answer.get("param")),
-            named_blocks=tuple(answer.get("blocks") or ()),
-            functions=tuple(
-                FunctionShape(fn["name"], bool(fn.get("param")), tuple(fn.get("blocks") or ()))
-                for fn in (answer.get("functions") or ())
-            ),
-        )
-        for answer in answers
-    ]
+    with ParserSession(timeout) as session:
+        return session.shapes(texts)
 
 
 # --- the binder oracle ------------------------------------------------------------------------

@@ -98,8 +98,36 @@ def locate(script: Script, written: str) -> tuple[Optional[Path], str, str]:
         return None, rel, f"the configuration file {rel} is not read (no scan root)"
     full = script.root / rel
     if not full.is_file():
+        depends_on(script, rel, ABSENT)  # if it appears, the verdict may change: part of the cache key
         return None, rel, f"the configuration file {rel} is not in the scanned tree"
     return full, rel, ""
+
+
+# What the analysis of a script read besides the script itself (configuration files, dot-sourced
+# scripts) and what it looked for and did not find: rel -> file_state. A cached analysis is reused
+# only while every one of them is as it was (scanner.estate.worker).
+ABSENT = "absent"
+
+
+def depends_on(script: Script, rel: str, state: str) -> None:
+    dependencies = script.memo.setdefault("dependencies", {})
+    assert isinstance(dependencies, dict)
+    dependencies[rel] = state
+
+
+def content_state(raw: bytes) -> str:
+    return hashlib.sha256(raw[: MAX_CONFIG_BYTES + 1]).hexdigest()
+
+
+def file_state(full: Path) -> str:
+    """What a dependency is now: the hash of what the readers read of it, or ABSENT."""
+    try:
+        with open(full, "rb") as handle:
+            return content_state(handle.read(MAX_CONFIG_BYTES + 1))
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return ABSENT
+    except OSError:
+        return "unreadable"
 
 
 # --------------------------------------------------------------------------- loading
@@ -112,9 +140,7 @@ def read_config(script: Script, full: Path, rel: str) -> tuple[Optional[str], st
         return None, f"the configuration file {rel} cannot be read ({exc.strerror or exc})"
     if len(raw) > MAX_CONFIG_BYTES:
         return None, f"the configuration file {rel} is over {MAX_CONFIG_BYTES // 1024 // 1024} MB"
-    dependencies = script.memo.setdefault("dependencies", {})
-    assert isinstance(dependencies, dict)
-    dependencies[rel] = hashlib.sha256(raw).hexdigest()
+    depends_on(script, rel, content_state(raw))
     from scanner.files import DecodeError, decode
 
     try:
@@ -445,6 +471,7 @@ def mail_settings(script: Script) -> Optional[ConfigNode]:
         rel = posixpath.join(base, name) if base else name
         full = script.root / rel
         if not full.is_file():
+            depends_on(script, rel, ABSENT)
             continue
         text, problem = read_config(script, full, rel)
         if text is None:

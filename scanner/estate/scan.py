@@ -3,18 +3,29 @@ the pool, the wrapper pass, and redaction across files before any output sees th
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import time
+from contextlib import contextmanager
 from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
+from scanner.cache import ResultCache, StatIndex, default_cache_dir
+from scanner.estate.judging import JudgedFile, choose_judge, describe, judge_plans, needs_powershell, patch_views, plan_texts
+from scanner.migrate.judge import PatchJudge
 from scanner.estate.options import ScanOptions
-from scanner.model import FileError, Finding, ScanResult, UnusedSuppression
-from scanner.redact import SecretRegistry
-from scanner.findings import assign_fingerprints
 from scanner.estate.pool import LazyPool, in_order
 from scanner.estate.worker import FileOutcome, NO_FINDINGS, Packed, analyze_chunk, analyze_file, crashed_file, init_worker, values_of_file
 from scanner.estate.wrappers import WrapperDef, link_wrapper_call_sites
+from scanner.files import discover
+from scanner.findings import assign_fingerprints
+from scanner.fixes import FULL
+from scanner.model import FileError, FixApplicability, Finding, PatchView, ScanResult, UnusedSuppression
+from scanner.redact import Redactor, SecretRegistry
+from scanner.safetext import safe_path
+from scanner.serialize import from_data, to_data
 
 
 def _outcomes(items: Sequence[tuple[str, str]], root: Path, options: ScanOptions, pools: Optional[LazyPool] = None) -> Iterator[Packed]:
@@ -28,11 +39,9 @@ def _outcomes(items: Sequence[tuple[str, str]], root: Path, options: ScanOptions
     yield from in_order(pool, analyze_chunk, items, options.jobs, crashed=crashed_file)
 
 
-def stat_index(root: Path, options: ScanOptions):  # type: ignore[no-untyped-def]
+def stat_index(root: Path, options: ScanOptions) -> Optional[StatIndex]:
     if not options.use_cache:
         return None
-    from scanner.cache import StatIndex, default_cache_dir
-
     return StatIndex.load(options.cache_dir or default_cache_dir(), str(root.resolve()), options.salt())
 
 
@@ -42,19 +51,15 @@ def stat_index(root: Path, options: ScanOptions):  # type: ignore[no-untyped-def
 _STREAM_AFTER = 512
 
 
-def indexed_outcomes(  # type: ignore[no-untyped-def]
-    discovered: Iterator[tuple[str, str]], files: list[str], rels: list[str], root: Path, options: ScanOptions, index,
-    stats: list[Optional[tuple[int, int, int]]], pools: Optional[LazyPool] = None
+def indexed_outcomes(
+    discovered: Iterator[tuple[str, str]], files: list[str], rels: list[str], root: Path, options: ScanOptions,
+    index: Optional[StatIndex], stats: list[Optional[tuple[int, int, int]]], pools: Optional[LazyPool] = None
 ) -> Iterator[FileOutcome]:
     """Outcomes in discovery order: unchanged files (same size, mtime, inode) come from the stat index
     and the cache without being read; the others go through the worker pool as discovery finds them.
     ``files``, ``rels`` and ``stats`` are filled as the walk goes."""
-    from scanner.serialize import from_data
-
     cache = None
     if index is not None:
-        from scanner.cache import ResultCache, default_cache_dir
-
         cache = ResultCache(options.cache_dir or default_cache_dir())
     # (position, outcome) in discovery order; None: the next outcome computed by the pool.
     pending: deque[tuple[int, Optional[FileOutcome]]] = deque()
@@ -86,10 +91,13 @@ def indexed_outcomes(  # type: ignore[no-untyped-def]
                     payload = cache.get(key)
                     if payload is not None:
                         try:
-                            pending.append((i, from_data(FileOutcome, payload)))
-                            return True
+                            cached: FileOutcome = from_data(FileOutcome, payload)
                         except (TypeError, ValueError, KeyError):
-                            pass
+                            cached = None  # type: ignore[assignment]
+                        # `fix` needs the edits of a file with a fix, which the cache does not keep.
+                        if cached is not None and not (options.keep_plans and any(f.fix.available for f in cached.findings)):
+                            pending.append((i, cached))
+                            return True
         pending.append((i, None))
         feed.append((path, rel))
         return True
@@ -143,6 +151,24 @@ def _outcomes_streamed(items: Iterator[tuple[str, str]], root: Path, options: Sc
     yield from in_order(pool, analyze_chunk, items, options.jobs, crashed=crashed_file)
 
 
+@dataclass
+class Estate:
+    """One run of the estate analysis: the result every report shows, and (for `fix`) the judged
+    patches of each file with a fix."""
+
+    result: ScanResult
+    judged: dict[str, JudgedFile] = field(default_factory=dict)  # rel -> the file's judged patches
+    judge: str = ""  # which judge decided
+
+
+def scan_root(paths: list[Path]) -> Path:
+    """The folder reported paths are relative to: the folder given, else the folder holding every path."""
+    if len(paths) == 1 and paths[0].is_dir():
+        return paths[0]
+    root = Path(os.path.commonpath([p.resolve() for p in paths])) if paths else Path.cwd()
+    return root.parent if root.is_file() else root
+
+
 def scan(
     paths: list[Path],
     options: ScanOptions,
@@ -150,12 +176,21 @@ def scan(
     progress: Optional[Callable[[int, int], None]] = None,
 ) -> ScanResult:
     """Scan files and folders; every file that cannot be handled becomes an entry in ``errors``."""
-    from scanner.files import discover
+    return analyze_estate(paths, options, root, progress).result
 
+
+def analyze_estate(
+    paths: list[Path],
+    options: ScanOptions,
+    root: Optional[Path] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> Estate:
+    """The estate analysis every command is a view of: discovery, each file's findings (from the cache
+    when it holds), the judged fix plans, wrapper call sites across files, and redaction across files."""
     if root is None:
-        root = paths[0] if len(paths) == 1 and paths[0].is_dir() else Path(os.path.commonpath([p.resolve() for p in paths])) if paths else Path.cwd()
-        if root.is_file():
-            root = root.parent
+        root = scan_root(paths)
+    judge = choose_judge(options.judge)
+    options = dataclasses.replace(options, judge_id=describe(judge, options.judge))
     errors: list[FileError] = []  # the walk's, then the files' (in file order)
     file_errors: list[FileError] = []
     files: list[str] = []
@@ -173,12 +208,13 @@ def scan(
     findings: list[Finding] = []
     unused: list[UnusedSuppression] = []
     wrappers: list[WrapperDef] = []
+    outcomes: list[FileOutcome] = []
     failed = 0
     index = stat_index(root, options)
     stats: list[Optional[tuple[int, int, int]]] = []
     registry = SecretRegistry()
     cache_keys: dict[str, str] = {}
-    with LazyPool(root, options, init_worker) as pools:
+    with LazyPool(root, options, init_worker) as pools, _closing(judge):
         for done, outcome in enumerate(indexed_outcomes(discovered(), files, rels, root, options, index, stats, pools), 1):
             if outcome.error is not None:
                 file_errors.append(outcome.error)
@@ -188,31 +224,69 @@ def scan(
             registry.add(outcome.values)
             if outcome.cache_key and outcome.findings:
                 cache_keys[outcome.rel] = outcome.cache_key
+            if outcome.findings or outcome.patches or outcome.planned is not None:
+                outcomes.append(outcome)
+            if outcome.planned is not None and needs_powershell(outcome.planned, judge):
+                judge.prepare(plan_texts(outcome.planned))  # pwsh parses while the pool analyses
             findings.extend(outcome.findings)
             unused.extend(outcome.unused_suppressions)
             wrappers.extend(outcome.wrappers)
             if progress is not None:
                 progress(done, len(files))
         errors.extend(file_errors)
+        judged = [JudgedFile(o.rel, o.findings, o.planned) for o in outcomes if o.planned is not None]
+        decided = judge_plans(judged, judge)
+        _record_judged(judged, {o.rel: o for o in outcomes}, registry, options)
         if wrappers:
             link_wrapper_call_sites(files, rels, stats, wrappers, findings, options.max_bytes, index, pools, options.estate, root)
     if index is not None:
-        import time
-
         index.save(time.time_ns())
     result = ScanResult(root.as_posix(), len(files) - failed, findings, errors, unused, failed, scanned_paths=rels)
+    result.patches = _numbered_patches(outcomes, findings)
+    result.fix_judge = describe(decided, options.judge)
     changed = redact_result(result, registry)
     result.secret_registry = registry  # type: ignore[attr-defined]  # in memory only, for later passes
     if changed and options.use_cache:
         _recache_redacted({cache_keys[rel] for rel in changed if rel in cache_keys}, registry, options)
-    return result
+    return Estate(result, {item.rel: item for item in judged}, result.fix_judge)
+
+
+@contextmanager
+def _closing(judge: PatchJudge) -> Iterator[PatchJudge]:
+    try:
+        yield judge
+    finally:
+        judge.close()
+
+
+def _record_judged(judged: list[JudgedFile], outcomes: dict[str, FileOutcome], registry: SecretRegistry, options: ScanOptions) -> None:
+    """The judged files' patch views (for the reports that show them), and their outcomes cached now
+    that they are final. What the judge added (a parser's message quotes the script) is masked with
+    the file's own secret values, like the rest of the entry; other files' values are masked by
+    the pass over the whole result (and the entries re-cached, scan)."""
+    cache = ResultCache(options.cache_dir or default_cache_dir()) if options.use_cache else None
+    for item in judged:
+        outcome = outcomes[item.rel]
+        if outcome.values:
+            Redactor(outcome.values).redact_tree(outcome.findings)
+        if options.fix_detail == FULL:
+            outcome.patches = patch_views(item, registry.values)
+        if cache is not None and outcome.cache_key:
+            cache.put(outcome.cache_key, to_data(outcome))
+
+
+def _numbered_patches(outcomes: list[FileOutcome], findings: list[Finding]) -> list[PatchView]:
+    """Every file patch of the run, and in each finding the index of the patch that applies its fix
+    (the one of its own option set: an unsafe fix is in the patch `fix --unsafe-fixes` writes)."""
+    views = [view for outcome in outcomes for view in outcome.patches]
+    where = {(fingerprint, view.unsafe_fixes): index for index, view in enumerate(views) for fingerprint in view.fingerprints}
+    for finding in findings:
+        finding.fix.patch = where.get((finding.fingerprint, finding.fix.applicability is FixApplicability.UNSAFE))
+    return views
 
 
 def _recache_redacted(keys: set[str], registry: SecretRegistry, options: ScanOptions) -> None:
     """Rewrite the cache entries of files that held another file's secret: the cache stores only masked text."""
-    from scanner.cache import ResultCache, default_cache_dir
-    from scanner.serialize import from_data, to_data
-
     cache = ResultCache(options.cache_dir or default_cache_dir())
     redactor = registry.redactor()
     for key in keys:
@@ -224,6 +298,7 @@ def _recache_redacted(keys: set[str], registry: SecretRegistry, options: ScanOpt
         except (TypeError, ValueError, KeyError):
             continue
         redactor.redact_tree(outcome.findings)
+        redactor.redact_tree(outcome.patches)
         assign_fingerprints(outcome.findings)
         cache.put(key, to_data(outcome))
 
@@ -245,8 +320,7 @@ def redact_result(result: ScanResult, registry: "SecretRegistry") -> set[str]:
             changed.add(finding.location.path)
     result.errors[:] = [redactor.redact_tree(error) for error in result.errors]
     result.unused_suppressions[:] = [redactor.redact_tree(unused) for unused in result.unused_suppressions]
-    from scanner.safetext import safe_path
-
+    result.patches[:] = [redactor.redact_tree(view) for view in result.patches]
     result.root = safe_path(result.root)  # the scan root is the user's own folder: escaped, never masked
     if changed:
         per_file: dict[str, list[Finding]] = {}

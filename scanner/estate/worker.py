@@ -7,12 +7,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
+from scanner.analysis.configfiles import file_state
+from scanner.cache import ResultCache, content_key, default_cache_dir
 from scanner.check import analyze_script
+from scanner.files import DecodeError, decode, read_bytes, relative_path
+from scanner.estate.judging import PlannedFile, prejudge
+from scanner.serialize import from_data, to_data
 from scanner.estate.options import ScanOptions
 from scanner.estate.prefilter import Prefilter, default_prefilter
 from scanner.estate.wrappers import WrapperDef, file_wrappers
 from scanner.findings import file_secret_values
-from scanner.model import FileError, Finding, UnusedSuppression
+from scanner.model import FileError, Finding, PatchView, UnusedSuppression
 from scanner.script import Script
 
 
@@ -26,14 +31,17 @@ class FileOutcome:
     cache_key: str = ""  # the content cache key when the file was analysed
     stat: tuple[int, int, int] = (0, 0, 0)  # size, mtime_ns, inode when read
     secrets: int = 0  # how many secret values the file holds (the values themselves are never stored)
-    # Other files of the tree the analysis read (configuration files, dot-sourced scripts): such an
-    # outcome depends on more than this file's bytes, so it is neither cached nor stat-indexed.
-    dependencies: list[str] = field(default_factory=list)
+    # What the analysis read or looked for besides the file (configuration files, dot-sourced
+    # scripts, found or not): rel -> its state then. The cached outcome holds while each is as it
+    # was; such an outcome is not stat-indexed (the file alone does not decide it).
+    dependencies: dict[str, str] = field(default_factory=dict)
+    patches: list[PatchView] = field(default_factory=list)  # what `fix --out` writes for the file (judged)
 
     def __post_init__(self) -> None:
-        # The values travel to the parent in memory (pickled with the object); `to_data` (the
-        # cache) only writes dataclass fields, so they never reach the disk.
+        # The values and the plan travel to the parent in memory (pickled with the object);
+        # `to_data` (the cache) only writes dataclass fields, so they never reach the disk.
         self.values: set[str] = set()
+        self.planned: Optional[PlannedFile] = None
 
 
 @dataclass
@@ -50,18 +58,26 @@ _STATE: Optional[_WorkerState] = None
 
 def init_worker(root: Path, options: ScanOptions) -> None:
     global _STATE
-    from scanner.cache import ResultCache, default_cache_dir
-
     cache = None
     if options.use_cache:
         cache = ResultCache(options.cache_dir or default_cache_dir())
     _STATE = _WorkerState(root, options, default_prefilter(), cache, options.salt())
 
 
+def dependencies_hold(root: Path, dependencies: dict[str, str]) -> bool:
+    """Whether every file an analysis read or looked for is as it was then (found or not)."""
+    return all(file_state(root / rel) == state for rel, state in dependencies.items())
+
+
+def _usable(cached: FileOutcome, root: Path, options: ScanOptions) -> bool:
+    if cached.dependencies and not dependencies_hold(root, cached.dependencies):
+        return False  # a configuration file appeared, changed or went away: analyse again
+    # `fix` needs the edits, which the cache does not keep: a file with a fix is analysed again.
+    return not (options.keep_plans and any(f.fix.available for f in cached.findings))
+
+
 def analyze_file(path: Union[str, Path], rel: Optional[str] = None) -> FileOutcome:
     """Read, prefilter, look up the cache, then analyse one file (runs in a worker process)."""
-    from scanner.files import DecodeError, decode, read_bytes, relative_path
-
     state = _STATE
     assert state is not None, "init_worker was not called"
     if rel is None:
@@ -79,29 +95,27 @@ def analyze_file(path: Union[str, Path], rel: Optional[str] = None) -> FileOutco
         return FileOutcome(rel, stat=stat)
     key = None
     if state.cache is not None:
-        from scanner.cache import content_key
-        from scanner.serialize import from_data
-
         key = content_key(raw, rel, state.salt)
-        payload = state.cache.get(key)  # type: ignore[attr-defined]
+        payload = state.cache.get(key)
         if payload is not None:
             try:
                 cached: FileOutcome = from_data(FileOutcome, payload)
+            except (TypeError, ValueError, KeyError):
+                cached = None  # type: ignore[assignment]  # a foreign or damaged entry: analyse again and overwrite it
+            if cached is not None and _usable(cached, state.root, state.options):
                 cached.stat = stat
                 if cached.secrets:
                     cached.values = values_of_bytes(raw, rel, is_data_file, state.root)
                 return cached
-            except (TypeError, ValueError, KeyError):
-                pass  # a foreign or damaged entry: analyse again and overwrite it
     try:
-        text, _, _ = decode(raw)
+        text, encoding, bom = decode(raw)
     except DecodeError as exc:
         return FileOutcome(rel, error=FileError(rel, str(exc)))
     script = Script(text, rel, is_data_file)
     script.estate = state.options.estate
     script.root = state.root
     try:
-        analysis = analyze_script(script, state.options.rules, fix_detail=state.options.fix_detail)
+        analysis = analyze_script(script, state.options.rules, fix_detail=state.options.fix_detail, fix_style=state.options.fix_style)
     except RecursionError:
         return FileOutcome(rel, error=FileError(rel, "too deeply nested to analyse"))
     except Exception as exc:  # noqa: BLE001 - a bug on one file must not lose the report of the others
@@ -111,20 +125,22 @@ def analyze_file(path: Union[str, Path], rel: Optional[str] = None) -> FileOutco
     outcome.values = analysis.secret_values
     depends = script.memo.get("dependencies")
     if isinstance(depends, dict) and depends:
-        outcome.dependencies = sorted(depends)
-        outcome.cache_key = ""
+        outcome.dependencies = dict(sorted(depends.items()))
+    if analysis.plan is not None:
+        # tree-sitter judges it here; the parent asks PowerShell's parser where tree-sitter is unsure,
+        # settles every finding's fix and caches the outcome once it is final.
+        outcome.planned = PlannedFile(raw, encoding, bom, analysis.plan)
+        prejudge(rel, outcome.planned, state.options.judge)
         return outcome
     if state.cache is not None and key is not None:
-        from scanner.serialize import to_data
-
-        state.cache.put(key, to_data(outcome))  # type: ignore[attr-defined]
+        state.cache.put(key, to_data(outcome))
     return outcome
 
 
 # The outcome of every file without findings, errors or wrappers (most files: the prefilter rejected
 # them, or the stat index says so): one shared object, read and never changed (its lists are tuples),
 # instead of an object per file (0.1 s per 20,000 files in the parent, which shares the CPUs with the pool).
-NO_FINDINGS = FileOutcome("", findings=(), unused_suppressions=(), wrappers=(), dependencies=())  # type: ignore[arg-type]
+NO_FINDINGS = FileOutcome("", findings=(), unused_suppressions=(), wrappers=(), dependencies={}, patches=())  # type: ignore[arg-type]
 
 
 # What a worker sends back for a file: its outcome, or only its stat when nothing was found in it
@@ -137,7 +153,8 @@ def analyze_chunk(items: list[tuple[str, str]]) -> list[Packed]:
     packed: list[Packed] = []
     for path, rel in items:
         outcome = analyze_file(path, rel)
-        empty = not (outcome.findings or outcome.unused_suppressions or outcome.wrappers or outcome.error or outcome.cache_key or outcome.values or outcome.dependencies)
+        empty = not (outcome.findings or outcome.unused_suppressions or outcome.wrappers or outcome.error or outcome.cache_key
+                     or outcome.values or outcome.dependencies or outcome.planned)
         packed.append(outcome.stat if empty else outcome)
     return packed
 
@@ -150,8 +167,6 @@ def crashed_file(item: object, reason: str) -> "Packed":
 def values_of_bytes(raw: bytes, rel: str, is_data_file: bool = False, root: Optional[Path] = None) -> set[str]:
     """The secret values of a file's bytes (for a result taken from the cache, which holds none);
     with ``root``, also the values its credential sinks read from configuration files below it."""
-    from scanner.files import DecodeError, decode
-
     try:
         text = decode(raw)[0]
         script = Script(text, rel, is_data_file)
@@ -162,8 +177,6 @@ def values_of_bytes(raw: bytes, rel: str, is_data_file: bool = False, root: Opti
 
 
 def values_of_file(path: str, rel: str, max_bytes: int) -> set[str]:
-    from scanner.files import read_bytes
-
     try:
         raw, _ = read_bytes(path, max_bytes)
     except OSError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 
 class RunsElsewhere(str, Enum):
@@ -107,31 +108,29 @@ def _variable_use(code: str, name: str, after: int) -> tuple[RunsElsewhere, str]
 
 
 def enclosing_blocks(code: str, offset: int) -> list[tuple[int, int]]:
-    """The `{ … }` pairs (masked code) around ``offset``, innermost first."""
+    """The `{ … }` pairs (masked code) around ``offset``, innermost first: (offset of `{`, just past its `}`,
+    or the end of the code when it is never closed)."""
+    return [(open_brace, close) for open_brace, close, closed in reversed(_brace_pairs(code))
+            if open_brace < offset and (offset < close or not closed)]
+
+
+@lru_cache(maxsize=8)
+def _brace_pairs(code: str) -> tuple[tuple[int, int, bool], ...]:
+    """Every `{` of the code with the end of its block and whether it is closed, in text order: one
+    pass for every question about the file (a file of thousands of unclosed `@{` took a pass each)."""
+    pairs: list[list[int]] = []
     stack: list[int] = []
-    for index in range(offset):
-        char = code[index]
-        if char == "{":
-            stack.append(index)
-        elif char == "}" and stack:
-            stack.pop()
-    out = []
-    for open_brace in reversed(stack):
-        close = _matching_brace(code, open_brace)
-        out.append((open_brace, close))
-    return out
+    for match in _BRACES.finditer(code):
+        if match.group() == "{":
+            stack.append(len(pairs))
+            pairs.append([match.start(), len(code), 0])
+        elif stack:
+            pair = pairs[stack.pop()]
+            pair[1], pair[2] = match.start() + 1, 1
+    return tuple((start, end, bool(closed)) for start, end, closed in pairs)
 
 
-def _matching_brace(code: str, open_brace: int) -> int:
-    depth = 0
-    for index in range(open_brace, len(code)):
-        if code[index] == "{":
-            depth += 1
-        elif code[index] == "}":
-            depth -= 1
-            if depth == 0:
-                return index + 1
-    return len(code)
+_BRACES = re.compile(r"[{}]")
 
 
 def runs_elsewhere(code: str, offset: int) -> BlockContext | None:

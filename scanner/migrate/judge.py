@@ -1,11 +1,12 @@
 """The judge of a patch: does the patched script parse no worse and keep its structure?
 
-PowerShell's own parser (``scanner.powershell.parse_scripts``) is the judge whenever pwsh is
+PowerShell's own parser (``scanner.powershell.ParserSession``) is the judge whenever pwsh is
 installed: it decides whether a patch adds a parse error or changes the script's structure (its
 param block, its named begin/process/end blocks, each function and the blocks of each function).
 Without pwsh, tree-sitter-powershell counts ERROR/MISSING nodes and a small lexer reads the
 script's param block and named blocks (tree-sitter misreads ``begin {}`` after ``param()``).
-Every file of a run is judged in one pwsh process (it takes about half a second to start).
+Every file of a run is judged in one pwsh process (it takes about half a second to start), which
+reads each text as soon as the run hands it in.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
+
+from scanner.migrate.placement import named_blocks, read_header
+from scanner.migrate.syntax import problem_count
+from scanner.powershell import ParserSession, ScriptShape, find_pwsh
 
 # Helper functions the inline styles define inside their own `& { }` block: not the script's functions.
 GENERATED_FUNCTIONS = frozenset({"convertto-graphrecipient", "convertto-graphattachment", "assert-graphasciilocalpart",
@@ -43,6 +48,19 @@ class PatchJudge(Protocol):
         """One verdict per (original, patched) pair, in order."""
         ...
 
+    def rejects(self, texts: Sequence[str]) -> list[str]:
+        """For each text, the first parse error this judge reports ("" when it parses, or when the
+        judge cannot tell a script PowerShell rejects from one it cannot read itself)."""
+        ...
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Start reading these texts now (later questions about them cost less)."""
+        ...
+
+    def close(self) -> None:
+        """End what the judge started (a pwsh process)."""
+        ...
+
 
 # --------------------------------------------------------------------------- PowerShell's parser
 
@@ -59,8 +77,6 @@ def _describe_blocks(blocks: Sequence[str]) -> str:
 
 def _structure_change(before: object, after: object) -> str:
     """A sentence saying what a patch changed in the script's structure ("" when nothing)."""
-    from scanner.powershell import ScriptShape
-
     assert isinstance(before, ScriptShape) and isinstance(after, ScriptShape)
     if before.has_param_block != after.has_param_block:
         return "the script's param block " + ("disappears" if before.has_param_block else "appears")
@@ -85,26 +101,39 @@ class PowerShellJudge:
 
     def __init__(self, pwsh: str) -> None:
         self.description = f"PowerShell's parser ({pwsh})"
-        self._shapes: dict[str, object] = {}
+        self._session: ParserSession | None = None
+
+    @staticmethod
+    def _readable(texts: Sequence[str]) -> list[str]:
+        # A lone surrogate (undecodable UTF-16 in the file) cannot travel as UTF-8: the parser sees U+FFFD there.
+        return [text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace") for text in texts]
+
+    def _parser(self) -> ParserSession:
+        if self._session is None:
+            self._session = ParserSession()
+        return self._session
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Hand the texts to the pwsh process now: it parses them while the run goes on."""
+        self._parser().submit(self._readable(texts))
+
+    def _shapes(self, texts: Sequence[str]) -> list[ScriptShape]:
+        return self._parser().shapes(self._readable(texts))
+
+    def rejects(self, texts: Sequence[str]) -> list[str]:
+        return [shape.errors[0] if shape.errors else "" for shape in self._shapes(texts)]
 
     def judge(self, pairs: Sequence[tuple[str, str]]) -> list[Verdict]:
-        from scanner.powershell import parse_scripts
+        shapes = self._shapes([text for pair in pairs for text in pair])
+        return [self._verdict(shapes[2 * i], shapes[2 * i + 1]) for i in range(len(pairs))]
 
-        unknown = list(dict.fromkeys(text for pair in pairs for text in pair if text not in self._shapes))
-        # A lone surrogate (undecodable UTF-16 in the file) cannot travel as UTF-8: the parser sees U+FFFD there.
-        readable = [text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace") for text in unknown]
-        for text, shape in zip(unknown, parse_scripts(readable)):
-            self._shapes[text] = shape
-        verdicts: list[Verdict] = []
-        for before_text, after_text in pairs:
-            before, after = self._shapes[before_text], self._shapes[after_text]
-            verdicts.append(self._verdict(before, after))
-        return verdicts
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     @staticmethod
     def _verdict(before: object, after: object) -> Verdict:
-        from scanner.powershell import ScriptShape
-
         assert isinstance(before, ScriptShape) and isinstance(after, ScriptShape)
         added = Counter(_error_id(e) for e in after.errors) - Counter(_error_id(e) for e in before.errors)
         if added:
@@ -124,8 +153,6 @@ _NAMED_BLOCK = re.compile(r"(dynamicparam|begin|process|end|clean)[ \t\r\n]*\{",
 
 def lexer_shape(text: str) -> tuple[bool, tuple[str, ...]]:
     """The script's param block and top-level named blocks, read with the lexer (no pwsh needed)."""
-    from scanner.migrate.placement import named_blocks, read_header
-
     end, has_param = read_header(text)
     return has_param, tuple(name for name, _, _ in named_blocks(text, end))
 
@@ -138,9 +165,18 @@ class TreeSitterJudge:
     def __init__(self, why: str = "pwsh not found") -> None:
         self.description = f"tree-sitter-powershell ({why}; PowerShell's parser is the stronger judge)"
 
-    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[Verdict]:
-        from scanner.migrate.syntax import problem_count
+    def rejects(self, texts: Sequence[str]) -> list[str]:
+        # tree-sitter reports errors in about a quarter of the scripts PowerShell reads without one:
+        # it cannot tell a script PowerShell rejects (GRAMMAR_NOTES.md), so it never says so.
+        return ["" for _ in texts]
 
+    def prepare(self, texts: Sequence[str]) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[Verdict]:
         verdicts = []
         for before, after in pairs:
             if problem_count(after) > problem_count(before):
@@ -159,8 +195,6 @@ class TreeSitterJudge:
 def default_judge(use_powershell: bool = True) -> PatchJudge:
     """PowerShell's parser when pwsh is installed (and wanted), else the tree-sitter fallback."""
     if use_powershell:
-        from scanner.powershell import find_pwsh
-
         pwsh = find_pwsh()
         if pwsh is not None:
             return PowerShellJudge(pwsh)

@@ -11,8 +11,12 @@ ERROR or MISSING node is not applied and the fix says why. Unchanged bytes stay 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
+
+from scanner.lexer import mask
+from scanner.secrets import SecretLiteral
 
 from scanner.migrate.mapping import (
     GraphMapping,
@@ -123,6 +127,10 @@ def render(text: str, chosen: list[CallEdit], style: FixStyle, newline: str,
     return patched, import_added
 
 
+# Why an unsafe fix is not applied without the option (an option set's choice, not a judge's refusal).
+UNSAFE_REFUSAL = "unsafe: pass --unsafe-fixes to apply"
+
+
 @dataclass
 class FilePlan:
     """The fix plan of one file: each call's fix safety and reason, and the edits that would make the
@@ -148,7 +156,7 @@ class FilePlan:
         copies = {id(fix): replace(fix, notes=list(fix.notes)) for fix in self.fixes}
         for fix in copies.values():
             if fix.applicability is FixApplicability.UNSAFE and not unsafe_fixes:
-                fix.refused = "unsafe: pass --unsafe-fixes to apply"
+                fix.refused = UNSAFE_REFUSAL
         wanted = [CallEdit(copies[id(item.fix)], item.edits, item.scope) for item in self.edits
                   if unsafe_fixes or item.fix.applicability is not FixApplicability.UNSAFE]
         kept: list[CallEdit] = []
@@ -161,11 +169,16 @@ class FilePlan:
 
 
 def plan_fixes(text: str, calls: list[MailCall], assessments: list[Assessment | None], style: FixStyle,
-               newline: str) -> FilePlan:
-    """Fix safety for every call and the edit of each call that can be rewritten."""
-    from scanner.lexer import mask
+               newline: str, written: dict[int, MailCall] | None = None, code: str | None = None,
+               secrets: Sequence[SecretLiteral] | None = None) -> FilePlan:
+    """Fix safety for every call and the edit of each call that can be rewritten.
 
-    code = mask(text).code
+    ``written``: the calls as the script writes them, by id of ``calls`` (whose secrets a report has
+    masked): an inline rewrite carries the call's values, so it is built from those. ``code`` (the
+    masked text) and ``secrets`` (its secret literals) when the caller has them already.
+    """
+    if code is None:
+        code = mask(text).code
     signed = is_signed(text)
     credential_notes: list[str] | None = None
     plan = FilePlan(text, style, newline)
@@ -202,11 +215,12 @@ def plan_fixes(text: str, calls: list[MailCall], assessments: list[Assessment | 
             continue
         if call.api is Api.SEND_MAILMESSAGE or (call.api is Api.SMTPCLIENT and "Credential" in call.params):
             if credential_notes is None:
-                credential_notes = [f"line {line} ({label})" for line, label in credential_lines(text, code)]
+                credential_notes = [f"line {line} ({label})" for line, label in credential_lines(text, code, secrets)]
             if credential_notes and ("Credential" in call.params or call.api is Api.SMTPCLIENT):
                 fix.notes.append("after the migration the mail call no longer needs the SMTP credential: review "
                                  "(and remove once nothing else uses them) " + ", ".join(credential_notes))
-        edit = edit_for(call, mapping, text, style, newline)
+        source = written.get(id(call), call) if written else call
+        edit = edit_for(source, mapping if source is call else map_call(source), text, style, newline)
         if edit is None:
             fix.refused = "the call's text has a shape the fixer does not rewrite"
             continue
@@ -257,7 +271,7 @@ def apply_plan(plan: FilePlan, unsafe_fixes: bool = False, judge: PatchJudge | N
     from scanner.migrate.judge import TreeSitterJudge
 
     chosen_judge = judge or TreeSitterJudge("the default judge here")
-    if chosen_judge.name.value == "tree-sitter":
+    if chosen_judge.name.value == "tree-sitter" and wanted and problem_count(render(text, wanted, style, newline, imports=False)[0]) > problem_count(text):
         # One edit at a time: an edit that adds ERROR nodes is refused, the others still go in.
         baseline = problem_count(text)
         accepted: list[CallEdit] = []
@@ -331,29 +345,23 @@ class FilePatch:
     def changed(self) -> bool:
         return self.patched != self.original
 
-    def secret_texts(self, others: set[str] | None = None) -> set[str]:
-        """The secret values of the original text, plus ``others`` (a run's registry), masked in every preview."""
-        from scanner.findings import file_secret_values
-        from scanner.script import Script
-
-        return file_secret_values(Script(self.text_before, self.rel)) | set(others or ())
-
-    def diff(self, others: set[str] | None = None) -> str:
+    def diff(self, secrets: set[str]) -> str:
         """Unified diff of the change (empty when nothing changes) that `git apply` accepts, secrets kept out.
 
         The diff is shown on a terminal or saved as a review artefact: a password must not travel
-        with it. Context lines never hold a secret (the context shrinks around them); a secret on a
-        changed line is masked, and then that hunk cannot apply (:meth:`diff_applies` says so).
+        with it. ``secrets`` are the secret values the analysis found (this file's and the run's).
+        Context lines never hold a secret (the context shrinks around them); a secret on a changed
+        line is masked, and then that hunk cannot apply (:meth:`diff_applies` says so).
         """
         if not self.changed:
             return ""
-        return safe_unified_diff(self.rel, self.text_before, self.text_after, self.secret_texts(others))
+        return safe_unified_diff(self.rel, self.text_before, self.text_after, secrets)
 
-    def diff_applies(self, others: set[str] | None = None) -> bool:
+    def diff_applies(self, secrets: set[str]) -> bool:
         """False when a secret sits on a changed line or right after one, so the preview cannot `git apply`."""
         if not self.changed:
             return True
-        return safe_diff(self.rel, self.text_before, self.text_after, self.secret_texts(others))[1]
+        return safe_diff(self.rel, self.text_before, self.text_after, secrets)[1]
 
     def finish(self) -> None:
         """Encode the judged text back the way the file was read (or say why it cannot be)."""
@@ -395,6 +403,12 @@ def patch_source(
     """
     result = patch_text(text, calls, style=style, unsafe_fixes=unsafe_fixes, newline=newline,
                         judge=judge, defer_judge=defer_judge)
+    return file_patch(rel, raw, encoding, bom, result)
+
+
+def file_patch(rel: str, raw: bytes, encoding: str, bom: bytes, result: PatchedText) -> FilePatch:
+    """The file's bytes before and after an application of its plan (``result``, judged or deferred)."""
+    text = result.original
     patch = FilePatch(rel, raw, raw, text, text, result.fixes, result=result, encoding=encoding, bom=bom)
     if not result.changed:
         return patch

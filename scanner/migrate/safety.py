@@ -3,13 +3,17 @@ or display-only, and why; what the file itself says (alternate views, a signatur
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Sequence
 from enum import Enum
 
 from scanner.extract.generated import GENERATED_FORM
 from scanner.lexer import ElementKind, LexError, lex_arguments
 from scanner.migrate.mapping import MESSAGE_PARAMS, GraphMapping, map_call
 from scanner.migrate.snippets import invoke_restmethod_snippet, send_mgusermail_snippet
+from scanner.script import Script
+from scanner.secrets import SecretLiteral, find_secrets
 from scanner.model import Api, Assessment, BindKind, Confidence, FixApplicability, FixInfo, MailCall, ServerClass
 
 
@@ -255,19 +259,16 @@ _CREDENTIAL_LINE = re.compile(
     r"Get-StoredCredential|Get-Secret\b|\.Credentials[ \t]*=|UseDefaultCredentials)")
 
 
-def credential_lines(text: str, code: str) -> list[tuple[int, str]]:
-    """Lines that build or hold the SMTP credential (line, what it is), for "no longer needed" notes.
+def credential_lines(text: str, code: str, secrets: Sequence[SecretLiteral] | None = None) -> list[tuple[int, str]]:
+    """Lines that build or hold the SMTP credential (line, what it is), for "no longer needed" notes;
+    ``secrets``: the script's secret literals (found here when not given).
 
     Only a label is kept, never the line's text: a password literal must not reach a report.
     """
-    from scanner.script import Script
-    from scanner.secrets import find_secrets
-
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
     found: dict[int, str] = {}
     for match in _CREDENTIAL_LINE.finditer(code):
-        line = code.count("\n", 0, match.start()) + 1
-        found.setdefault(line, match.group(1).strip(" \t=").lstrip("."))
-    for secret in find_secrets(Script(text)):
-        line = text.count("\n", 0, secret.start) + 1
-        found[line] = f"a {secret.kind.value} literal in {secret.name or 'the script'}"
+        found.setdefault(bisect.bisect_right(starts, match.start()), match.group(1).strip(" \t=").lstrip("."))
+    for secret in find_secrets(Script(text)) if secrets is None else secrets:
+        found[bisect.bisect_right(starts, secret.start)] = f"a {secret.kind.value} literal in {secret.name or 'the script'}"
     return sorted(found.items())

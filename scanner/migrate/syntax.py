@@ -50,6 +50,17 @@ def parse_problems(source: bytes | str) -> list[ParseProblem]:
     return problems
 
 
+# The judge asks about the same texts several times (the original of each option set, a patch it
+# checks whole and edit by edit): each text is parsed once. Bounded: a run holds few texts at a time.
+_COUNTS: dict[str | bytes, int] = {}
+_COUNTS_MAX = 256
+
+
 def problem_count(source: bytes | str) -> int:
     """How many ERROR/MISSING nodes ``source`` has (0 for a clean parse)."""
-    return len(parse_problems(source))
+    count = _COUNTS.get(source)
+    if count is None:
+        if len(_COUNTS) >= _COUNTS_MAX:
+            _COUNTS.clear()
+        count = _COUNTS[source] = len(parse_problems(source))
+    return count
