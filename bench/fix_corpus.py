@@ -90,7 +90,8 @@ def measure(corpus: Path, style: FixStyle, unsafe: bool, judge: PatchJudge, work
     copy = work / f"{style.value}-{'unsafe' if unsafe else 'safe'}-{judge.name.value}"
     shutil.copytree(corpus, copy, symlinks=True)
     started = time.monotonic()
-    run = commands.collect_patches([copy], style, unsafe, judge=judge)
+    choice = "powershell" if judge.name.value == "powershell" else "tree-sitter"
+    run = commands.collect_patches([copy], commands.FixOptions(style=style, unsafe_fixes=unsafe, judge=choice, use_cache=False))
     written = commands._write_outputs(run, None, force=True)
     figures = Figures(style.value, unsafe, judge.description)
     refused: Counter[str] = Counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -29,6 +30,13 @@ app = typer.Typer(
 # ---- scan / rules (scanner core) ----
 
 
+class _JudgeOption(str, Enum):
+    AUTO = "auto"
+    POWERSHELL = "powershell"
+    TREE_SITTER = "tree-sitter"
+
+
+
 @app.command("scan")
 def scan_command(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders to scan (default: the current folder).", show_default=False)] = None,
@@ -53,6 +61,7 @@ def scan_command(
     group_by: Annotated[GroupBy, typer.Option("--group-by", help="Terminal view: order of work, or per owner or repository.")] = GroupBy.WORK,
     no_blame: Annotated[bool, typer.Option("--no-blame", help="Do not ask git blame for owners.")] = False,
     explain_unknown: Annotated[bool, typer.Option("--explain-unknown", help="List each unknown verdict, the value that would decide it, and the .smtp2graph.toml entry that declares it.")] = False,
+    judge: Annotated[_JudgeOption, typer.Option("--judge", help="Who decides each patch's fix safety, as for fix: auto, powershell or tree-sitter.")] = _JudgeOption.AUTO,
 ) -> None:
     """Find every script that sends mail over SMTP and say what the basic-auth retirement does to it."""
     from scanner.run import ScanRequest, run_scan
@@ -64,6 +73,7 @@ def scan_command(
             jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir, max_file_size=max_file_size,
             baseline=baseline, config=config, quiet=quiet, deadline=deadline, owners=owner or [],
             repositories=repository or [], group_by=group_by.value, use_git=not no_blame, explain_unknown=explain_unknown,
+            judge=judge.value,
         )
     )
     raise typer.Exit(code)
@@ -82,7 +92,6 @@ def rules_command(
 
 # ---- fix / snippet / kit (migration engine) ----
 
-from enum import Enum as _MigrateEnum  # noqa: E402
 
 
 @app.command("kit")
@@ -101,19 +110,13 @@ def kit_command(
         raise typer.Exit(code)
 
 
-class _FixStyleOption(str, _MigrateEnum):
+class _FixStyleOption(str, Enum):
     MODULE = "module"
     INLINE = "inline"
     INLINE_SDK = "inline-sdk"
 
 
-class _JudgeOption(str, _MigrateEnum):
-    AUTO = "auto"
-    POWERSHELL = "powershell"
-    TREE_SITTER = "tree-sitter"
-
-
-class _SnippetFlavour(str, _MigrateEnum):
+class _SnippetFlavour(str, Enum):
     BOTH = "both"
     INVOKE_RESTMETHOD = "invoke-restmethod"
     SEND_MGUSERMAIL = "send-mgusermail"
@@ -139,14 +142,27 @@ def fix_command(
         "--force", help="With --write: also patch read-only files (their permissions are kept).")] = False,
     judge: Annotated[_JudgeOption, typer.Option(
         "--judge", help="Who decides that a patch parses no worse and keeps the script's structure: auto "
-        "(PowerShell's parser when pwsh is installed, else tree-sitter), powershell (required), tree-sitter.")]
+        "(tree-sitter, and PowerShell's parser when pwsh is installed for what tree-sitter cannot read cleanly), "
+        "powershell (PowerShell's parser for every file; required), tree-sitter.")]
     = _JudgeOption.AUTO,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Configuration file (default: .smtp2graph.toml or [tool.smtp2graph] in pyproject.toml at the scan root).")] = None,
+    select: Annotated[Optional[list[str]], typer.Option("--select", help="Only these rules (ids or prefixes, repeatable), as for scan.")] = None,
+    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Skip these rules (ids or prefixes, repeatable), as for scan.")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Skip paths matching this gitignore-style glob (repeatable), as for scan.")] = None,
+    no_gitignore: Annotated[bool, typer.Option("--no-gitignore", help="Also fix files that .gitignore files exclude.")] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Parallel processes (default: CPU count).")] = None,
 ) -> None:
-    """Rewrite SMTP mail calls to Microsoft Graph sendMail: a diff by default, --out DIR or --write to apply."""
-    from scanner.migrate.commands import run_fix
+    """Rewrite SMTP mail calls to Microsoft Graph sendMail: a diff by default, --out DIR or --write to apply.
+
+    The patches are the ones `smtp2graph scan` reports: the same configuration, exclusions and suppressions."""
+    from scanner.migrate.commands import FixOptions, run_fix
     from scanner.migrate.safety import FixStyle
 
-    code = run_fix(paths, out, write, allow_dirty, unsafe_fixes, FixStyle(style.value), force, judge.value)
+    options = FixOptions(
+        style=FixStyle(style.value), unsafe_fixes=unsafe_fixes, judge=judge.value, config=config, select=tuple(select or ()),
+        ignore=tuple(ignore or ()), exclude=tuple(exclude or ()), respect_gitignore=not no_gitignore, jobs=jobs,
+    )
+    code = run_fix(paths, out, write, allow_dirty, options, force)
     if code:
         raise typer.Exit(code)
 
@@ -158,11 +174,12 @@ def snippet_command(
         show_default=False)],
     flavour: Annotated[_SnippetFlavour, typer.Option(
         "--flavour", help="Which Graph equivalent to print.")] = _SnippetFlavour.BOTH,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Configuration file (default: .smtp2graph.toml or [tool.smtp2graph] in pyproject.toml in the current folder).")] = None,
 ) -> None:
     """Print a standalone Graph equivalent (Invoke-RestMethod and Send-MgUserMail) of the mail call at FILE:LINE."""
     from scanner.migrate.commands import run_snippet
 
-    code = run_snippet(location, flavour.value)
+    code = run_snippet(location, flavour.value, config)
     if code:
         raise typer.Exit(code)
 
@@ -220,12 +237,12 @@ _GraphUrlOpt = Annotated[Optional[str], typer.Option(
 _TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for each HTTP answer.")]
 
 
-class _ThroughOption(str, _MigrateEnum):
+class _ThroughOption(str, Enum):
     GRAPH = "graph"
     MODULE = "module"
 
 
-class _CloudOption(str, _MigrateEnum):
+class _CloudOption(str, Enum):
     GLOBAL = "global"
     USGOV = "usgov"
     USGOVDOD = "usgovdod"

@@ -10,19 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from scanner.estate.scan import scan
-from scanner.estate.options import ScanOptions
-from scanner.ruleconfig import RuleConfig
-from scanner.declared import EstateFacts, parse_estate
+from scanner.estate.judging import JudgeUnavailable
+from scanner.estate.scan import analyze_estate, scan_root
+from scanner.estate.settings import UsageError, estate_settings
 from scanner.model import FailOn, Finding, ScanResult, Severity
 from scanner.redact import SecretRegistry
 from scanner.safetext import safe_line, safe_text
 
-CONFIG_FILE = ".smtp2graph.toml"
-
-
-class UsageError(Exception):
-    """A mistake in the command line or the configuration: exit code 2 with one line."""
 
 
 @dataclass
@@ -51,86 +45,7 @@ class ScanRequest:
     explain_unknown: bool = False
     # How much fix material the findings carry; None: what `format` shows (fix_detail_for).
     fix_detail: Optional[str] = None
-
-
-@dataclass
-class ProjectConfig:
-    """`.smtp2graph.toml` (or `[tool.smtp2graph]` in pyproject.toml) at the scan root."""
-
-    select: list[str] = field(default_factory=list)
-    ignore: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
-    severity: dict[str, str] = field(default_factory=dict)
-    per_path_ignores: dict[str, list[str]] = field(default_factory=dict)
-    owners: dict[str, str] = field(default_factory=dict)  # glob -> owner
-    source: Optional[Path] = None
-    estate: EstateFacts = field(default_factory=EstateFacts)
-
-
-def _load_toml(path: Path) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot read configuration: {exc}") from exc
-
-
-def load_project_config(root: Path, explicit: Optional[Path] = None) -> ProjectConfig:
-    """Read the project configuration; unknown keys and wrong types are usage errors naming the file."""
-    data: dict[str, Any] = {}
-    source: Optional[Path] = None
-    if explicit is not None:
-        source = explicit
-        data = _load_toml(explicit)
-        data = data.get("tool", {}).get("smtp2graph", data) if explicit.name == "pyproject.toml" else data
-    elif (root / CONFIG_FILE).is_file():
-        source = root / CONFIG_FILE
-        data = _load_toml(source)
-    elif (root / "pyproject.toml").is_file():
-        pyproject = _load_toml(root / "pyproject.toml")
-        if "smtp2graph" in pyproject.get("tool", {}):
-            source = root / "pyproject.toml"
-            data = pyproject["tool"]["smtp2graph"]
-    config = ProjectConfig(source=source)
-    estate_keys = {"exchange-online-hosts", "relay-hosts", "assume"}
-    allowed = {"select", "ignore", "exclude", "severity", "per-path-ignores", "owners"} | estate_keys
-    try:
-        config.estate = parse_estate({k: v for k, v in data.items() if k in estate_keys}, source.name if source is not None else "")
-    except ValueError as exc:
-        raise UsageError(f"{source}: {exc}") from exc
-    for key, value in data.items():
-        if key in estate_keys:
-            continue
-        if key not in allowed:
-            raise UsageError(f"{source}: unknown setting {key!r} (expected one of {', '.join(sorted(allowed))})")
-        if key in ("select", "ignore", "exclude"):
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise UsageError(f"{source}: {key} must be a list of strings")
-            setattr(config, key, value)
-        elif key == "severity":
-            if not isinstance(value, dict) or not all(v in {s.value for s in Severity} for v in value.values()):
-                raise UsageError(f"{source}: severity must map rule ids to one of {', '.join(s.value for s in Severity)}")
-            config.severity = {str(k): str(v) for k, v in value.items()}
-        elif key == "owners":
-            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-                raise UsageError(f"{source}: owners must map globs to owner names (\"reports/**\" = \"@ops\")")
-            config.owners = {str(k): v for k, v in value.items()}
-        else:
-            if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
-                raise UsageError(f"{source}: per-path-ignores must map globs to lists of rule ids")
-            config.per_path_ignores = {str(k): [str(r) for r in v] for k, v in value.items()}
-    return config
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on (a container or `taskset` can allow fewer than the host has)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
+    judge: str = "auto"  # who judges the fix plans (scanner.estate.judging.choose_judge)
 
 
 def _baseline_fingerprints(path: Path) -> set[str]:
@@ -180,38 +95,18 @@ def write_output(path: Path, content: "str | bytes | Iterable[str]") -> None:
 def execute_scan(request: ScanRequest) -> tuple[ScanResult, int]:
     """Scan, filter by baseline, and compute the exit code (without printing)."""
     paths = request.paths or [Path(".")]
-    root = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
-    project = load_project_config(root if root is not None else Path.cwd(), request.config)
-    from scanner.rules import catalogue
-
-    known = catalogue()
-    for rid in [*request.select, *request.ignore, *project.select, *project.ignore]:
-        if not any(r.startswith(rid.upper()) for r in known):
-            raise UsageError(f"unknown rule or prefix {rid!r} (see `smtp2graph rules`)")
-    config = RuleConfig(
-        select=tuple(request.select or project.select),
-        ignore=tuple(request.ignore + project.ignore),
-        severity_overrides=tuple(sorted(project.severity.items())),
-        per_path_ignores=tuple((glob, tuple(rules)) for glob, rules in sorted(project.per_path_ignores.items())),
+    settings = estate_settings(
+        paths, config=request.config, select=tuple(request.select), ignore=tuple(request.ignore),
+        exclude=tuple(request.exclude), respect_gitignore=request.respect_gitignore, jobs=request.jobs,
+        use_cache=request.use_cache, cache_dir=request.cache_dir, max_file_size=request.max_file_size,
+        fix_detail=request.fix_detail or fix_detail_for(request.format), judge=request.judge,
     )
-    jobs = request.jobs if request.jobs is not None else usable_cpus()
-    if jobs < 1:
-        raise UsageError("--jobs must be at least 1")
-    options = ScanOptions(
-        rules=config,
-        jobs=jobs,
-        use_cache=request.use_cache,
-        cache_dir=request.cache_dir,
-        excludes=tuple(request.exclude + project.exclude),
-        respect_gitignore=request.respect_gitignore,
-        max_bytes=request.max_file_size,
-        estate=project.estate,
-        fix_detail=request.fix_detail or fix_detail_for(request.format),
-    )
-    if all(not p.exists() for p in paths):
-        raise UsageError(f"{paths[0]}: no such file or directory")
+    project = settings.project
     progress = _progress_printer() if not request.quiet and sys.stderr.isatty() else None
-    result = scan(paths, options, root=root, progress=progress)
+    try:
+        result = analyze_estate(paths, settings.options, root=scan_root(paths), progress=progress).result
+    except JudgeUnavailable as exc:
+        raise UsageError(str(exc)) from None
     if request.baseline is not None:
         known_prints = _baseline_fingerprints(request.baseline)
         result.findings = [f for f in result.findings if f.fingerprint not in known_prints]

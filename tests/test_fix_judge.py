@@ -137,25 +137,38 @@ def test_tree_sitter_fallback_also_sees_the_named_blocks_disappear() -> None:
     assert not verdict.ok and "named blocks begin, process -> none" in verdict.reason
 
 
+def _count_pwsh_starts(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[int]]:
+    """(pwsh processes started, texts handed to them) of the parser sessions of a run."""
+    from scanner import powershell
+
+    starts: list[int] = []
+    texts: list[int] = []
+    real_start, real_submit = powershell.ParserSession._start, powershell.ParserSession.submit
+
+    def start(self: powershell.ParserSession):  # type: ignore[no-untyped-def]
+        if self._process is None:
+            starts.append(1)
+        return real_start(self)
+
+    def submit(self: powershell.ParserSession, batch: list[str]) -> None:
+        texts.extend(len(text) for text in dict.fromkeys(batch) if text not in self._ids)
+        real_submit(self, batch)
+
+    monkeypatch.setattr(powershell.ParserSession, "_start", start)
+    monkeypatch.setattr(powershell.ParserSession, "submit", submit)
+    return starts, texts
+
+
 @pytest.mark.pwsh
 def test_a_run_is_judged_in_one_pwsh_process_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    from scanner import powershell
-
     for name in ("a", "b", "c"):
         (tmp_path / f"{name}.ps1").write_text(
             f"Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject {name} "
             "-SmtpServer smtp.office365.com -UseSsl\n", encoding="utf-8")
-    calls: list[int] = []
-    real = powershell.parse_scripts
-
-    def counting(texts: list[str], **kwargs: float) -> list[powershell.ScriptShape]:
-        calls.append(len(texts))
-        return real(texts, **kwargs)
-
-    monkeypatch.setattr(powershell, "parse_scripts", counting)
-    run = commands.collect_patches([tmp_path], FixStyle.MODULE, False)
-    assert calls == [6]  # three originals and three patched texts, one pwsh start
+    starts, texts = _count_pwsh_starts(monkeypatch)
+    run = commands.collect_patches([tmp_path], commands.FixOptions(judge="powershell", use_cache=False, jobs=1))
+    assert starts == [1] and len(texts) == 6  # three originals and three patched texts, one pwsh start
     assert all(patch.changed for patch in run.patches)
     assert run.judge.startswith("PowerShell's parser")
     commands._report_fixes(run)
@@ -163,7 +176,28 @@ def test_a_run_is_judged_in_one_pwsh_process_and_says_so(tmp_path: Path, monkeyp
 
 
 @pytest.mark.pwsh
-def test_the_judge_refuses_only_the_call_that_breaks_the_script(tmp_path: Path) -> None:
+def test_auto_asks_powershell_only_about_what_tree_sitter_cannot_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tree-sitter reads these three scripts and their patches cleanly: no pwsh starts. A script it does not
+    read cleanly (a number with a size suffix after an operator, valid PowerShell) is read by PowerShell."""
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.ps1").write_text(
+            f"Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject {name} "
+            "-SmtpServer smtp.office365.com -UseSsl\n", encoding="utf-8")
+    starts, texts = _count_pwsh_starts(monkeypatch)
+    options = commands.FixOptions(use_cache=False, jobs=1)
+    run = commands.collect_patches([tmp_path], options)
+    assert starts == [] and all(patch.changed for patch in run.patches)
+    assert run.judge.startswith("tree-sitter-powershell, and PowerShell's parser")
+    (tmp_path / "d.ps1").write_text("Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject d "
+                                    "-SmtpServer smtp.office365.com -UseSsl\nfunction Get-Size { $size = $bytes / 1MB; $size }\n",
+                                    encoding="utf-8")
+    run = commands.collect_patches([tmp_path], options)
+    assert starts == [1] and len(texts) == 1  # the unclean script as it is: it parses, so tree-sitter's patch stands
+    assert all(patch.changed for patch in run.patches)
+
+
+@pytest.mark.pwsh
+def test_the_judge_refuses_only_the_call_that_breaks_the_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "two.ps1").write_text(
         "Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject one -SmtpServer smtp.office365.com -UseSsl\n"
         "Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject two -SmtpServer smtp.office365.com -UseSsl\n",
@@ -181,7 +215,8 @@ def test_the_judge_refuses_only_the_call_that_breaks_the_script(tmp_path: Path) 
                     "'svc@contoso.com' -Subject two" in after else verdict
                     for verdict, (_, after) in zip(super().judge(pairs), pairs)]
 
-    run = commands.collect_patches([tmp_path], FixStyle.MODULE, False, judge=PickyJudge(pwsh))
+    monkeypatch.setattr("scanner.estate.scan.choose_judge", lambda choice: PickyJudge(pwsh))
+    run = commands.collect_patches([tmp_path], commands.FixOptions(judge="powershell", use_cache=False, jobs=1))
     one, two = run.patches[0].fixes
     assert one.applied and not two.applied and two.refused == "refused for the test"
     assert seen == [1, 2, 1]  # the whole file, each call alone, the calls that passed together
@@ -205,7 +240,7 @@ def test_judge_powershell_is_refused_without_pwsh(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(powershell, "find_pwsh", lambda: None)
     (tmp_path / "a.ps1").write_text("Send-MailMessage -To a@contoso.com -From b@contoso.com -Subject s "
                                     "-SmtpServer smtp.office365.com -UseSsl\n", encoding="utf-8")
-    assert commands.run_fix([tmp_path], None, False, False, False, FixStyle.MODULE, judge_choice="powershell") == 2
+    assert commands.run_fix([tmp_path], None, False, False, commands.FixOptions(judge="powershell", use_cache=False)) == 2
     assert "--judge powershell: pwsh (PowerShell 7) is not installed" in capsys.readouterr().err
-    assert commands.run_fix([tmp_path], None, False, False, False, FixStyle.MODULE, judge_choice="auto") == 1
+    assert commands.run_fix([tmp_path], None, False, False, commands.FixOptions(judge="auto", use_cache=False)) == 1
     assert "Judge: tree-sitter-powershell (pwsh not found" in capsys.readouterr().err

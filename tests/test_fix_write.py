@@ -16,10 +16,6 @@ from typer.testing import CliRunner
 
 from scanner.cli import app
 from scanner.migrate import commands, writer
-from scanner.migrate.judge import (
-    TreeSitterJudge,  # these tests are about writing: no pwsh start per run
-)
-from scanner.migrate.safety import FixStyle
 
 SCRIPT = ("Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subject 'hi' "
           "-SmtpServer smtp.office365.com -UseSsl\n")
@@ -28,6 +24,9 @@ SCRIPT = ("Send-MailMessage -To 'ops@contoso.com' -From 'svc@contoso.com' -Subje
 def fix(*args: str) -> object:
     # Writing is under test here, not the judge: tree-sitter spares a pwsh start per run.
     return CliRunner().invoke(app, ["fix", *args, "--judge", "tree-sitter"])
+
+
+TREE_SITTER = commands.FixOptions(judge="tree-sitter", use_cache=False, jobs=1)
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -40,13 +39,14 @@ def leftovers(folder: Path) -> list[str]:
 def test_a_file_edited_after_it_was_read_is_skipped_with_an_error(tmp_path: Path) -> None:
     script = tmp_path / "job.ps1"
     script.write_text(SCRIPT, encoding="utf-8")
-    run = commands.collect_patches([script], FixStyle.MODULE, False, judge=TreeSitterJudge())
+    run = commands.collect_patches([script], TREE_SITTER)
     edited = "# edited by someone else\n" + SCRIPT
     script.write_text(edited, encoding="utf-8")
     assert commands._write_outputs(run, None) == []
     assert script.read_text(encoding="utf-8") == edited
     assert run.errors == ["job.ps1: changed since it was read; not written (run smtp2graph fix again)"]
     assert not run.patches[0].fixes[0].applied and run.patches[0].fixes[0].refused.startswith("not written")
+    assert not run.lines[0].applied and run.lines[0].state.startswith("not written")
 
 
 def _save(path: Path, content: str, how: str) -> None:
@@ -84,22 +84,29 @@ def test_concurrent_saves_are_never_lost(tmp_path: Path, how: str) -> None:
         scripts = [folder / f"s{index}.ps1" for index in range(30)]
         for script in scripts:
             script.write_text(SCRIPT, encoding="utf-8")
-        run = commands.collect_patches([folder], FixStyle.MODULE, False, judge=TreeSitterJudge())
+        run = commands.collect_patches([folder], TREE_SITTER)
         saves = {script: f"# edit {number}-{index}\n" + SCRIPT for index, script in enumerate(scripts)}
+        # Two saves at fixed moments make the outcome countable whatever the thread scheduling: one before
+        # the write (the writer must notice it and skip the file), one after (it must land on the patch).
+        before, after, racing = scripts[0], scripts[1], scripts[2:]
+        _save(before, saves[before], how)
         threads = [threading.Thread(target=_save_later, args=(script, saves[script], how, chooser.uniform(0, 0.03)))
-                   for script in scripts]
+                   for script in racing]
         for thread in threads:
             thread.start()
         written = commands._write_outputs(run, None)
         for thread in threads:
             thread.join()
+        _save(after, saves[after], how)
         lost += sum(script.read_text(encoding="utf-8") != saves[script] for script in scripts)
         raced += sum("changed" in error for error in run.errors)
         patched_then_saved += len(written)
         assert leftovers(folder) == []
+        assert any(error.startswith(f"{before.name}: changed since it was read") for error in run.errors)
+        assert before.resolve() not in {path.resolve() for path in written}
     assert lost == 0
     # Not vacuous: some saves beat the write (skipped or taken back), some came after a written patch.
-    assert raced > 0 and patched_then_saved > 0, (raced, patched_then_saved)
+    assert raced >= 8 and patched_then_saved >= 8, (raced, patched_then_saved)
 
 
 # --------------------------------------------------------------------------- symlinks, read-only, interruptions
@@ -149,7 +156,7 @@ def test_an_interrupted_write_leaves_no_temporary_file(tmp_path: Path, monkeypat
         os.kill(os.getpid(), signal.SIGTERM)  # the run is stopped mid-write
 
     monkeypatch.setattr(writer.os, "fsync", terminated)
-    run = commands.collect_patches([tmp_path], FixStyle.MODULE, False, judge=TreeSitterJudge())
+    run = commands.collect_patches([tmp_path], TREE_SITTER)
     with pytest.raises(KeyboardInterrupt):
         commands._write_outputs(run, None)
     assert leftovers(tmp_path) == []

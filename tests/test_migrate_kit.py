@@ -21,19 +21,21 @@ from scanner.powershell import find_pester, run_pwsh
 from scanner.migrate.kit import (
     KIT_SCRIPTS,
     MODULE_FILES,
-    SenderUse,
     module_sources,
     render_kit,
-    senders_from_scan,
     write_kit,
 )
 from scanner.migrate.syntax import parse_problems
+from scanner.estate.senders import DecideItem, OutOfScope, SenderPlan, SenderUse, plan_of_document
 
-SENDERS = [
-    SenderUse("alerts@contoso.com", ["reports/Nightly.ps1", "backup.ps1"], "explicit", "smtp.office365.com"),
-    SenderUse("o'brien@contoso.com", ["hr/onboard.ps1"], "default-windows-logon", "relay.contoso.local"),
-    SenderUse("", ["dynamic.ps1"]),
-]
+SENDERS = SenderPlan(
+    mailboxes=[
+        SenderUse("alerts@contoso.com", ["reports/Nightly.ps1", "backup.ps1"], credential="explicit", smtp_server="smtp.office365.com"),
+        SenderUse("o'brien@contoso.com", ["hr/onboard.ps1"], credential="default-windows-logon", smtp_server="relay.contoso.local"),
+    ],
+    decide=[DecideItem("dynamic.ps1", 4, "$cred.UserName", "the user name of the credential $cred, known only when the script runs", "breaks")],
+    out_of_scope=[OutOfScope("scanner@contoso.com", "every call goes to a relay", ["relay.ps1"])],
+)
 
 
 @dataclass
@@ -211,12 +213,12 @@ def test_module_covers_the_graph_behaviours(module_files: dict[str, bytes]) -> N
         assert needle in module, needle
 
 
-def _kit_files(tmp_path: Path, senders: list[SenderUse]) -> list[Path]:
+def _kit_files(tmp_path: Path, senders: SenderPlan) -> list[Path]:
     return write_kit(tmp_path, senders, root="examples")
 
 
-@pytest.mark.parametrize("senders", [SENDERS, []], ids=["senders", "no-senders"])
-def test_every_generated_powershell_file_parses_cleanly(tmp_path: Path, senders: list[SenderUse]) -> None:
+@pytest.mark.parametrize("senders", [SENDERS, SenderPlan()], ids=["senders", "no-senders"])
+def test_every_generated_powershell_file_parses_cleanly(tmp_path: Path, senders: SenderPlan) -> None:
     written = _kit_files(tmp_path, senders)
     powershell = [path for path in written if path.suffix in (".ps1", ".psm1", ".psd1")]
     assert len(powershell) == len(MODULE_FILES) + len(KIT_SCRIPTS) - 1
@@ -227,8 +229,8 @@ def test_every_generated_powershell_file_parses_cleanly(tmp_path: Path, senders:
         assert parse_problems(data) == [], path.name
 
 
-@pytest.mark.parametrize("senders", [SENDERS, []], ids=["senders", "no-senders"])
-def test_generated_powershell_avoids_powershell_7_only_syntax(tmp_path: Path, senders: list[SenderUse]) -> None:
+@pytest.mark.parametrize("senders", [SENDERS, SenderPlan()], ids=["senders", "no-senders"])
+def test_generated_powershell_avoids_powershell_7_only_syntax(tmp_path: Path, senders: SenderPlan) -> None:
     for path in _kit_files(tmp_path, senders):
         if path.suffix not in (".ps1", ".psm1", ".psd1"):
             continue
@@ -260,7 +262,9 @@ def test_kit_scripts_list_exactly_the_static_senders() -> None:
 def test_kit_readme_lists_senders_scripts_and_steps_in_order() -> None:
     readme = render_kit(SENDERS, "examples")["README.md"].decode()
     assert "| `alerts@contoso.com` | `backup.ps1`, `reports/Nightly.ps1` | `smtp.office365.com` | explicit |" in readme
-    assert "`dynamic.ps1`" in readme
+    assert "`dynamic.ps1:4` (breaks): the user name of the credential $cred" in readme
+    assert "`scanner@contoso.com`: every call goes to a relay (`relay.ps1`)" in readme
+    assert "scanner@contoso.com" not in render_kit(SENDERS, "examples")["Set-Smtp2GraphScope.ps1"].decode("utf-8-sig")
     steps = [readme.index(marker) for marker in ("Register-Smtp2GraphApp.ps1", "Set-Smtp2GraphScope.ps1",
                                                    "Install the module", "Test-Smtp2GraphSend.ps1")]
     assert steps == sorted(steps)
@@ -307,17 +311,19 @@ def scan_document() -> dict[str, Any]:
             finding("secrets.ps1", None, None),
             finding("outlook.ps1", "me@contoso.com", "outlook-com"),
             {**finding("relay.ps1", "scanner@contoso.com", "send-mailmessage"),
-             "assessment": {"credential": "none", "server_text": "relay.contoso.local", "breaks": False}},
+             "assessment": {"credential": "none", "server": "other-relay", "server_text": "relay.contoso.local", "breaks": False}},
         ],
     }
 
 
-def test_senders_from_scan_groups_by_mailbox() -> None:
-    senders = senders_from_scan(scan_document())
-    assert [(s.mailbox, s.scripts, s.credential) for s in senders] == [
-        ("", ["c.ps1"], "explicit"),
+def test_the_kits_sender_list_groups_mailboxes_and_says_what_is_left_out() -> None:
+    plan = plan_of_document(scan_document())
+    assert [(s.mailbox, s.scripts, s.credential) for s in plan.mailboxes] == [
         ("alerts@contoso.com", ["a.ps1", "b.ps1"], "explicit, default-windows-logon"),
     ]
+    assert [(d.path, d.verdict) for d in plan.decide] == [("c.ps1", "may break")]
+    assert [(o.mailbox, o.scripts) for o in plan.out_of_scope] == [("scanner@contoso.com", ["relay.ps1"])]
+    assert "relay" in plan.out_of_scope[0].reason
 
 
 def test_kit_command_writes_the_kit_scoped_to_a_scan(tmp_path: Path) -> None:

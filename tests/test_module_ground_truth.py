@@ -26,6 +26,7 @@ from aiosmtpd.controller import Controller
 
 from fakes.fixtures import APP_ID, SECRET, TENANT, cert_files, tenant  # noqa: F401
 from fakes.tenant import FakeTenant
+from scanner.estate.senders import SenderPlan
 from scanner.migrate.kit import write_kit
 from scanner.powershell import run_pwsh
 
@@ -184,7 +185,7 @@ def test_patched_calls_bind_send_and_fail_like_send_mailmessage_and_smtpclient(
     tmp_path: Path, tenant: FakeTenant, sink: tuple[_Sink, int], monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
     handler, port = sink
-    write_kit(tmp_path / "kit", [])
+    write_kit(tmp_path / "kit", SenderPlan())
     for name, value in {
         "SMTP2GRAPH_TENANT_ID": TENANT, "SMTP2GRAPH_CLIENT_ID": APP_ID, "SMTP2GRAPH_AUTH": "ClientSecret",
         "SMTP2GRAPH_CLIENT_SECRET": SECRET, "SMTP2GRAPH_AUTHORITY_HOST": tenant.base_url,

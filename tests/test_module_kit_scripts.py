@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from scanner.estate.senders import SenderPlan
 from scanner.migrate.kit import write_kit
 from scanner.powershell import run_pwsh
 
@@ -97,7 +98,7 @@ def _fake_modules(root: Path) -> Path:
 
 def _run_kit_script(tmp_path: Path, command: str, state: dict[str, Any]) -> tuple[int, str, list[dict[str, Any]]]:
     kit = tmp_path / "kit"
-    write_kit(kit, [])
+    write_kit(kit, SenderPlan())
     modules = _fake_modules(tmp_path)
     log = tmp_path / "calls.jsonl"
     state_file = tmp_path / "state.json"

@@ -159,6 +159,7 @@ class Estate:
     result: ScanResult
     judged: dict[str, JudgedFile] = field(default_factory=dict)  # rel -> the file's judged patches
     judge: str = ""  # which judge decided
+    files: dict[str, str] = field(default_factory=dict)  # rel -> the path the walk found it at
 
 
 def scan_root(paths: list[Path]) -> Path:
@@ -248,7 +249,7 @@ def analyze_estate(
     result.secret_registry = registry  # type: ignore[attr-defined]  # in memory only, for later passes
     if changed and options.use_cache:
         _recache_redacted({cache_keys[rel] for rel in changed if rel in cache_keys}, registry, options)
-    return Estate(result, {item.rel: item for item in judged}, result.fix_judge)
+    return Estate(result, {item.rel: item for item in judged}, result.fix_judge, by_rel)
 
 
 @contextmanager

@@ -182,15 +182,23 @@ def _collect_targets(senders: list[str], senders_from: Optional[Path], expect_de
     skipped: list[tuple[str, str]] = []
     if senders_from is not None:
         scanned = load_scan(senders_from)
-        if not scanned.senders:
-            print(safe_line(f"{senders_from}: no static sender in the scan report (dynamic From values cannot be tested)"),
-                  file=runtime.stderr)
-        relay = {} if include_relay else scanned.relay_only()
-        for sender in sorted(scanned.senders):
-            if sender in relay and sender not in wanted:
-                skipped.append((sender, relay[sender] + "; not test-sent (--include-relay to test it)"))
+        plan = scanned.plan
+        if not plan.mailboxes:
+            print(safe_line(f"{senders_from}: no sender mailbox in the app's scope in the scan report"), file=runtime.stderr)
+        wanted.extend(s.mailbox for s in plan.mailboxes if s.mailbox not in wanted)
+        relay = scanned.relay_only()
+        for item in plan.out_of_scope:
+            if item.mailbox in wanted:
+                continue
+            if include_relay and item.mailbox in relay:
+                wanted.append(item.mailbox)
+            elif item.mailbox in relay:
+                skipped.append((item.mailbox, relay[item.mailbox] + "; not test-sent (--include-relay to test it)"))
             else:
-                wanted.append(sender)
+                skipped.append((item.mailbox, f"not in the app's scope: {item.reason}; not test-sent"))
+        for decide in plan.decide:
+            print(safe_line(f"{senders_from}: {decide.path}:{decide.line} sends as a mailbox known only at run time "
+                            f"({decide.where}); add it with --from"), file=runtime.stderr)
     targets = build_targets(wanted, _addresses(expect_denied, "--expect-denied"))
     if not targets:
         raise ToolError("nothing to verify: give --from, --senders-from or --expect-denied"

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scanner.migrate.judge import JudgeName, PatchJudge, default_judge
-from scanner.migrate.kit import KitError, SenderUse, build_kit, write_kit
-from scanner.migrate.patch import FilePatch, judge_patches, patch_source
+from scanner.check import calls_in_text
+from scanner.estate.judging import JudgeUnavailable
+from scanner.estate.scan import analyze_estate, scan_root
+from scanner.estate.senders import SenderPlan, plan_of_findings
+from scanner.estate.settings import UsageError, estate_settings
+from scanner.files import DecodeError, is_script, read_source, relative_path
+from scanner.findings import file_secret_values
+from scanner.fixes import FULL, NONE
+from scanner.migrate.kit import KitError, build_kit, write_kit
+from scanner.migrate.patch import CallFix, FilePatch
 from scanner.migrate.safety import FixStyle
 from scanner.model import Api, FixApplicability
 from scanner.redact import SecretRegistry
 from scanner.safetext import matchable, safe_line, safe_path, safe_text
+from scanner.script import Script
 
 KIT_FOLDER = "smtp2graph-kit"
 
@@ -55,39 +62,46 @@ def run_kit(dest: Path, senders_from: Path | None) -> int:
 
 
 @dataclass
+class FixLine:
+    """What `fix` says of one mail call: its fix safety, what happened to it, and why."""
+
+    rel: str
+    line: int
+    command: str
+    applicability: FixApplicability
+    applied: bool
+    state: str  # applied / would apply / the refusal / no automatic change
+    reason: str
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class FixRun:
-    """Every file the fixer looked at, and the errors met on the way."""
+    """One `fix` run: the estate analysis's judged patches of one option set, and what it says."""
 
     root: Path
+    unsafe_fixes: bool = False
     patches: list[FilePatch] = field(default_factory=list)
+    lines: list[FixLine] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    senders: dict[str, SenderUse] = field(default_factory=dict)
     sources: dict[str, Path] = field(default_factory=dict)  # rel → the file it was read from
     # Every secret value of every file read (in memory only): diffs, messages and the kit pass through it.
     secrets: SecretRegistry = field(default_factory=SecretRegistry)
+    senders: SenderPlan = field(default_factory=SenderPlan)
+    judge: str = ""  # which judge decided that the patches parse no worse and keep their structure
 
     def redact(self, text: str) -> str:
         return self.secrets.redact(text)
-    judge: str = ""  # which judge decided that the patches parse no worse and keep their structure
 
     def counts(self) -> Counter[str]:
         counter: Counter[str] = Counter()
-        for patch in self.patches:
-            for fix in patch.fixes:
-                counter[fix.applicability.value] += 1
-                if fix.applied:
-                    counter["applied"] += 1
-                elif fix.applicability is not FixApplicability.DISPLAY_ONLY:
-                    counter["not applied"] += 1
+        for line in self.lines:
+            counter[line.applicability.value] += 1
+            if line.applied:
+                counter["applied"] += 1
+            elif line.applicability is not FixApplicability.DISPLAY_ONLY:
+                counter["not applied"] += 1
         return counter
-
-
-def _scan_root(paths: list[Path]) -> Path:
-    """The folder paths are reported relative to (absolute, so relative names and --write agree)."""
-    if not paths:
-        return Path.cwd().resolve()
-    common = Path(os.path.commonpath([path.resolve() for path in paths]))
-    return common.parent if common.is_file() else common
 
 
 def _excluded_output(root: Path, out: Path | None) -> tuple[str, ...]:
@@ -101,134 +115,77 @@ def _excluded_output(root: Path, out: Path | None) -> tuple[str, ...]:
     return (f"/{rel.as_posix()}/",) if rel.parts else ()
 
 
-def _record_sender(run: FixRun, patch: FilePatch) -> None:
-    from scanner.assess import assess
+@dataclass(frozen=True)
+class FixOptions:
+    """What a `fix` run is asked for besides the paths (the same configuration a scan reads)."""
 
-    for fix in patch.fixes:
-        if fix.call.api is Api.OUTLOOK_COM or fix.mapping is None or not fix.call.sent:
-            continue
-        assessment = assess(fix.call)
-        if assessment.breaks is False and fix.call.api not in (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL):
-            continue  # an on-premises relay or direct send keeps working and never uses the app
-        mailbox = fix.mapping.sender or ""
-        use = run.senders.setdefault(mailbox, SenderUse(mailbox))
-        if patch.rel not in use.scripts:
-            use.scripts.append(patch.rel)
-        for attribute, value in (("credential", assessment.credential.value), ("smtp_server", assessment.server_text)):
-            current = [item for item in getattr(use, attribute).split(", ") if item]
-            if value and value not in current:
-                setattr(use, attribute, ", ".join([*current, value]))
+    style: FixStyle = FixStyle.MODULE
+    unsafe_fixes: bool = False
+    judge: str = "auto"
+    config: Path | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    jobs: int | None = None
+    use_cache: bool = True
+    cache_dir: Path | None = None
 
 
-def collect_patches(
-    paths: list[Path], style: FixStyle, unsafe_fixes: bool, out: Path | None = None,
-    judge: PatchJudge | None = None,
-) -> FixRun:
-    """Read, recognise and patch every script under ``paths`` (nothing is written).
-
-    PowerShell's parser judges every patch when pwsh is installed (all files in one pwsh run);
-    tree-sitter otherwise.
-    """
-    from scanner.check import calls_in_text
-    from scanner.estate.prefilter import default_prefilter
-    from scanner.files import DecodeError, discover, read_source
-    from scanner.powershell import PowerShellError
-
-    root = _scan_root(paths)
-    run = FixRun(root)
-    if judge is None:
-        judge = default_judge()
-    deferred = judge.name is JudgeName.POWERSHELL
-    prefilter = default_prefilter()
-    for item in discover([path.resolve() for path in paths], root, _excluded_output(root, out)):
-        if item.error is not None:
-            run.errors.append(f"{item.error.path}: {item.error.message}")
-            continue
-        if item.path is None:
-            continue
-        try:
-            raw = item.path.read_bytes()
-            if not prefilter.matches(raw):
-                continue
-            source = read_source(item.path, root)
-        except (OSError, DecodeError) as error:
-            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-            run.errors.append(f"{item.path.as_posix()}: {reason}")
-            continue
-        if source.is_data_file:
-            continue
-        try:
-            run.secrets.add(_secret_values(source.text, source.rel, root))
-            calls = calls_in_text(source.text, source.rel, False)
-        except RecursionError:
-            run.errors.append(f"{source.rel}: too deeply nested to analyse; not patched")
-            continue
-        if not calls:
-            continue
-        run.sources[source.rel] = item.path
-        patch = patch_source(source.rel, source.raw, source.text, source.encoding, source.bom, source.newline,
-                             calls, style, unsafe_fixes, judge=None if deferred else judge, defer_judge=deferred)
-        run.patches.append(patch)
-        if patch.error:
-            run.errors.append(f"{source.rel}: {patch.error}")
-    if deferred:
-        try:
-            judge_patches(run.patches, judge)
-        except PowerShellError as error:
-            # pwsh is there but could not judge: fall back to tree-sitter rather than trust unjudged edits.
-            from scanner.migrate.judge import TreeSitterJudge
-
-            judge = TreeSitterJudge(f"PowerShell's parser failed: {error}")
-            judge_patches(run.patches, judge)
-    run.judge = judge.description
-    for patch in run.patches:
-        _record_sender(run, patch)
-    return run
-
-
-def _secret_values(text: str, rel: str, root: Path | None = None) -> set[str]:
-    """With ``root`` (the folder ``rel`` is relative to), also the values read from configuration files below it."""
-    from scanner.findings import file_secret_values
-    from scanner.script import Script
-
-    script = Script(text, rel)
-    script.root = root
-    return file_secret_values(script)
-
-
-def _neighbour_secret_values(path: Path, limit: int = 200) -> set[str]:
-    """Secret values of the scripts beside ``path`` (a password is often defined in a dot-sourced neighbour)."""
-    from scanner.files import DecodeError, is_script, read_source
-
-    values: set[str] = set()
+def collect_patches(paths: list[Path], options: FixOptions, out: Path | None = None) -> FixRun:
+    """The estate analysis of ``paths`` (configuration, exclusions and suppressions as `scan` reads them)
+    and the judged patch of each file for the option set asked (nothing is written). Raises UsageError."""
+    root = scan_root([path.resolve() for path in paths])
+    settings = estate_settings(
+        paths, config=options.config, select=options.select, ignore=options.ignore,
+        exclude=(*options.exclude, *_excluded_output(root, out)), respect_gitignore=options.respect_gitignore,
+        jobs=options.jobs, use_cache=options.use_cache, cache_dir=options.cache_dir, fix_detail=NONE,
+        fix_style=options.style, judge=options.judge, keep_plans=True,
+    )
     try:
-        neighbours = sorted(p for p in path.parent.iterdir() if is_script(p.name) and p.name != path.name)[:limit]
-    except OSError:
-        return values
-    for neighbour in neighbours:
-        try:
-            if not neighbour.is_file():
-                continue
-            source = read_source(neighbour, path.parent, 1024 * 1024)
-        except (OSError, DecodeError):
+        estate = analyze_estate([path.resolve() for path in paths], settings.options, root=root)
+    except JudgeUnavailable as error:
+        raise UsageError(str(error)) from None
+    result = estate.result
+    registry = getattr(result, "secret_registry", None)
+    run = FixRun(root, options.unsafe_fixes, secrets=registry if isinstance(registry, SecretRegistry) else SecretRegistry(),
+                 senders=plan_of_findings(result.findings), judge=estate.judge)
+    run.errors.extend(f"{error.path}: {error.message}" for error in result.errors)
+    applied: dict[int, CallFix] = {}
+    for rel, item in sorted(estate.judged.items()):
+        patch = item.patches[options.unsafe_fixes]
+        run.patches.append(patch)
+        run.sources[rel] = Path(estate.files.get(rel, str(root / rel)))
+        if patch.error:
+            run.errors.append(f"{rel}: {patch.error}")
+        applied.update((id(fix.call), fix) for fix in patch.fixes)
+    for finding in sorted(result.findings, key=lambda f: (f.location.path, f.location.start)):
+        call = finding.call
+        if call is None or call.api in (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL) or call.form == "wrapper-call-site":
+            continue  # already on Graph (nothing to rewrite), or a wrapper's caller (fixed in the wrapper)
+        if not finding.rule.startswith("SMTP"):
             continue
-        values |= _secret_values(source.text, source.rel, path.parent)
-    return values
+        fix = applied.get(id(call))
+        if fix is not None:
+            run.lines.append(FixLine(finding.location.path, finding.location.line, call.command, fix.applicability,
+                                     fix.applied, "", fix.reason, list(fix.notes)))
+            run.lines[-1].state = fix.refused
+        else:
+            run.lines.append(FixLine(finding.location.path, finding.location.line, call.command,
+                                     finding.fix.applicability, False, "", finding.fix.reason))
+    return run
 
 
 def _report_fixes(run: FixRun, written: bool = True) -> None:
     """One line per call on stderr (``written``: False for a preview, which applies nothing), then the totals."""
-    for patch in run.patches:
-        for fix in patch.fixes:
-            if fix.call.api in (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL):
-                continue  # already on Graph: counted, not listed
-            done = "applied" if written else "would apply (preview, not written)"
-            state = done if fix.applied else (fix.refused or "not applied")
-            if fix.applicability is FixApplicability.DISPLAY_ONLY:
-                state = "no automatic change"
-            _note(run.redact(f"{patch.rel}:{fix.line}: {fix.call.command}: {fix.applicability.value}, {state}: {fix.reason}"))
-            for note in fix.notes:
-                _note(run.redact(f"    note: {note}"))
+    for line in run.lines:
+        done = "applied" if written else "would apply (preview, not written)"
+        state = done if line.applied else (line.state or "not applied")
+        if line.applicability is FixApplicability.DISPLAY_ONLY:
+            state = "no automatic change"
+        _note(run.redact(f"{line.rel}:{line.line}: {line.command}: {line.applicability.value}, {state}: {line.reason}"))
+        for note in line.notes:
+            _note(run.redact(f"    note: {note}"))
     for error in run.errors:
         _error(run.redact(error))
     counts = run.counts()
@@ -277,6 +234,9 @@ def _write_outputs(run: FixRun, target_root: Path | None, force: bool = False) -
             if fix.applied:
                 fix.applied = False
                 fix.refused = f"not written: {reason}"
+        for line in run.lines:
+            if line.rel == patch.rel and line.applied:
+                line.applied, line.state = False, f"not written: {reason}"
 
     written: list[Path] = []
     in_place = InPlaceWriter()
@@ -308,29 +268,9 @@ def _write_outputs(run: FixRun, target_root: Path | None, force: bool = False) -
     return written
 
 
-def _choose_judge(choice: str) -> PatchJudge | None:
-    """The judge --judge asks for (None: PowerShell's parser was required and pwsh is missing)."""
-    from scanner.migrate.judge import TreeSitterJudge
-
-    if choice == "tree-sitter":
-        return TreeSitterJudge("chosen with --judge tree-sitter")
-    judge = default_judge()
-    if choice == "powershell" and judge.name is not JudgeName.POWERSHELL:
-        return None
-    return judge
-
-
-def run_fix(
-    paths: list[Path],
-    out: Path | None,
-    write: bool,
-    allow_dirty: bool,
-    unsafe_fixes: bool,
-    style: FixStyle,
-    force: bool = False,
-    judge_choice: str = "auto",
-) -> int:
-    """Preview (diff), write patched copies + the kit (--out), or patch in place (--write)."""
+def run_fix(paths: list[Path], out: Path | None, write: bool, allow_dirty: bool, options: FixOptions, force: bool = False) -> int:
+    """Preview (diff), write patched copies + the kit (--out), or patch in place (--write): the patches
+    the scan's report shows, judged the same way (the estate analysis, with the project's configuration)."""
     if out is not None and write:
         _error("--out and --write are exclusive: write patched copies, or patch in place")
         return 2
@@ -338,7 +278,7 @@ def run_fix(
     if missing:
         _error(f"{missing[0]}: no such file or directory")
         return 2
-    root = _scan_root(paths)
+    root = scan_root([path.resolve() for path in paths])
     if write and not allow_dirty:
         dirty = _git_dirty(root)
         if dirty:
@@ -346,11 +286,11 @@ def run_fix(
             _error(f"{root}: the git work tree has {changed} uncommitted change(s); commit or stash them first "
                    "so the fix can be reviewed and undone, or pass --allow-dirty")
             return 2
-    judge = _choose_judge(judge_choice)
-    if judge is None:
-        _error("--judge powershell: pwsh (PowerShell 7) is not installed; install it or use --judge auto")
+    try:
+        run = collect_patches(paths, options, out)
+    except UsageError as error:
+        _error(str(error))
         return 2
-    run = collect_patches(paths, style, unsafe_fixes, out, judge)
     try:
         if out is None and not write:
             for patch in run.patches:
@@ -367,7 +307,7 @@ def run_fix(
             assert out is not None
             for path in _write_outputs(run, out):
                 _print_path(path)
-            senders = run.secrets.redactor().redact_tree(sorted(run.senders.values(), key=lambda item: item.mailbox))
+            senders = run.secrets.redactor().redact_tree(run.senders)
             shown_root = paths[0].as_posix() if len(paths) == 1 else run.root.as_posix()
             for path in write_kit(out / KIT_FOLDER, senders, shown_root):
                 _print_path(path)
@@ -393,36 +333,75 @@ def _parse_location(location: str) -> tuple[Path, int] | None:
     return Path(path_text), int(line_text)
 
 
-def run_snippet(location: str, flavour: str) -> int:
-    """Print the Graph equivalent of the mail call at FILE:LINE."""
-    from scanner.assess import assess
-    from scanner.check import calls_in_text
-    from scanner.files import DecodeError, read_source
-    from scanner.migrate.safety import fix_info
+def _neighbour_secret_values(path: Path, limit: int = 200) -> set[str]:
+    """Secret values of the scripts beside ``path`` (a password is often defined in a dot-sourced neighbour)."""
+    values: set[str] = set()
+    try:
+        neighbours = sorted(p for p in path.parent.iterdir() if is_script(p.name) and p.name != path.name)[:limit]
+    except OSError:
+        return values
+    for neighbour in neighbours:
+        try:
+            if not neighbour.is_file():
+                continue
+            source = read_source(neighbour, path.parent, 1024 * 1024)
+        except (OSError, DecodeError):
+            continue
+        script = Script(source.text, source.rel)
+        script.root = path.parent
+        values |= file_secret_values(script)
+    return values
 
+
+def run_snippet(location: str, flavour: str, config: Path | None = None) -> int:
+    """Print the Graph equivalent of the mail call at FILE:LINE, as the scan of that file (with the
+    project's configuration) has it."""
     parsed = _parse_location(location)
     if parsed is None:
         _error(f"{location}: expected FILE:LINE, for example scripts/report.ps1:12")
         return 2
     path, line = parsed
+    if not path.is_file():
+        _error(f"{path}: {'no such file' if not path.exists() else 'not a file'}")
+        return 2
     try:
-        source = read_source(path, path.parent)
-    except (OSError, DecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        _error(f"{path}: {reason}")
+        settings = estate_settings([path], config=config, jobs=1, fix_detail=FULL)
+        estate = analyze_estate([path.resolve()], settings.options, root=path.resolve().parent)
+    except (UsageError, JudgeUnavailable) as error:
+        _error(str(error))
         return 2
-    calls = calls_in_text(source.text, source.rel, source.is_data_file)
-    secrets = SecretRegistry(_secret_values(source.text, source.rel, path.parent))
+    result = estate.result
+    rel = relative_path(path.resolve(), path.resolve().parent)  # as the scan names it (escaped)
+    errors = [error for error in result.errors if error.path == rel]
+    if errors:
+        _error(f"{path}: {errors[0].message}")
+        return 2
+    registry = getattr(result, "secret_registry", None)
+    secrets = registry if isinstance(registry, SecretRegistry) else SecretRegistry()
     secrets.add(_neighbour_secret_values(path))
-    chosen = [call for call in calls if call.location.line <= line <= call.location.end_line]
-    if not chosen:
-        lines = ", ".join(str(call.location.line) for call in calls) or "none"
-        _error(f"{path}:{line}: no mail call on this line (mail calls in this file start on lines: {lines})")
+    if rel not in result.scanned_paths:
+        _error(f"{path}: excluded from the scan by the configuration (.gitignore, exclude): no snippet")
         return 2
-    call = chosen[0]
-    info = fix_info(call, assess(call))
+    findings = [f for f in result.findings if f.call is not None and f.location.line <= line <= f.location.end_line
+                and f.call.form != "wrapper-call-site"]
+    if not findings:
+        try:
+            source = read_source(path, path.parent)
+        except (OSError, DecodeError) as error:
+            _error(f"{path}: {error.strerror if isinstance(error, OSError) and error.strerror else error}")
+            return 2
+        calls = calls_in_text(source.text, source.rel, source.is_data_file)
+        if any(call.location.line <= line <= call.location.end_line for call in calls):
+            _error(f"{path}:{line}: the mail call on this line is suppressed (# smtp2graph: ignore) or its rule is "
+                   "turned off by the configuration: no snippet")
+        else:
+            lines = ", ".join(str(call.location.line) for call in calls) or "none"
+            _error(f"{path}:{line}: no mail call on this line (mail calls in this file start on lines: {lines})")
+        return 2
+    finding = findings[0]
+    info = finding.fix
     if info.snippet is None:
-        _error(secrets.redact(f"{path}:{line}: {call.command} already sends through Microsoft Graph"))
+        _error(secrets.redact(f"{path}:{line}: {finding.call.command if finding.call else 'the call'} already sends through Microsoft Graph"))
         return 2
     parts = []
     if flavour in ("both", "invoke-restmethod"):

@@ -20,7 +20,8 @@ from typing import Protocol
 
 from scanner.migrate.placement import named_blocks, read_header
 from scanner.migrate.syntax import problem_count
-from scanner.powershell import ParserSession, ScriptShape, find_pwsh
+from scanner import powershell
+from scanner.powershell import ParserSession, ScriptShape
 
 # Helper functions the inline styles define inside their own `& { }` block: not the script's functions.
 GENERATED_FUNCTIONS = frozenset({"convertto-graphrecipient", "convertto-graphattachment", "assert-graphasciilocalpart",
@@ -195,7 +196,7 @@ class TreeSitterJudge:
 def default_judge(use_powershell: bool = True) -> PatchJudge:
     """PowerShell's parser when pwsh is installed (and wanted), else the tree-sitter fallback."""
     if use_powershell:
-        pwsh = find_pwsh()
+        pwsh = powershell.find_pwsh()  # looked up on the module: a test can stand in for it
         if pwsh is not None:
             return PowerShellJudge(pwsh)
         return TreeSitterJudge("pwsh not found")

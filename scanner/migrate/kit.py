@@ -7,12 +7,13 @@ import os
 import re
 import stat
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from scanner import __version__
+from scanner.estate.senders import SenderPlan, plan_of_document
 from scanner.migrate.mapping import ps_quote
 
 MODULE_NAME = "Smtp2Graph"
@@ -28,31 +29,8 @@ KIT_SCRIPTS: tuple[str, ...] = (
     "Test-Smtp2GraphSend.ps1",
     "README.md",
 )
-GRAPH_APIS = {"graph-sendmail", "send-mgusermail"}
-# APIs whose calls send as a mailbox the app must be allowed to use.
-_SENDING_APIS = {
-    "send-mailmessage",
-    "smtpclient",
-    "mailkit",
-    "cdo",
-    "system-web-mail",
-    "graph-sendmail",
-    "send-mgusermail",
-}
-
-
 class KitError(Exception):
     """A kit input the user must fix (unreadable scan JSON, wrong shape)."""
-
-
-@dataclass
-class SenderUse:
-    """One sender mailbox and the scripts that send as it (mailbox "" when computed at run time)."""
-
-    mailbox: str
-    scripts: list[str] = field(default_factory=list)  # paths relative to the scan root, '/' separators
-    credential: str = ""  # credential kinds seen (explicit, default-windows-logon, …), comma-joined
-    smtp_server: str = ""  # SMTP servers as written, comma-joined
 
 
 def _template_text(*parts: str) -> str:
@@ -113,8 +91,9 @@ def _md_code_or_dash(text: str) -> str:
     return _md_code(text) if text else "-"
 
 
-def render_kit(senders: list[SenderUse], root: str = "") -> dict[str, bytes]:
-    """The kit scripts and README rendered for these senders (name → bytes)."""
+def render_kit(plan: SenderPlan, root: str = "") -> dict[str, bytes]:
+    """The kit scripts and README rendered for the scan's sender list (name → bytes): the app is
+    scoped to its mailboxes; the README lists what to decide and what is left out of the scope."""
     import jinja2  # only the kit and fix commands pay for jinja2
 
     environment = jinja2.Environment(
@@ -123,15 +102,11 @@ def render_kit(senders: list[SenderUse], root: str = "") -> dict[str, bytes]:
     environment.filters["psq"] = ps_quote
     environment.filters["md_code"] = _md_code
     environment.filters["md_code_or_dash"] = _md_code_or_dash
-    static = sorted(
-        (replace(sender, scripts=sorted(sender.scripts)) for sender in senders if sender.mailbox),
-        key=lambda item: item.mailbox,
-    )
-    unknown = sorted({script for sender in senders if not sender.mailbox for script in sender.scripts})
+    static = sorted((replace(sender, scripts=sorted(sender.scripts)) for sender in plan.mailboxes), key=lambda item: item.mailbox)
     out: dict[str, bytes] = {}
     for name in KIT_SCRIPTS:
         template = environment.from_string(_template_text("kit", name + ".j2"))
-        text = template.render(version=__version__, senders=static, unknown=unknown, root=root)
+        text = template.render(version=__version__, senders=static, decide=plan.decide, out_of_scope=plan.out_of_scope, root=root)
         if name.endswith(".ps1"):
             out[name] = _generated(text)
         else:
@@ -140,74 +115,14 @@ def render_kit(senders: list[SenderUse], root: str = "") -> dict[str, bytes]:
     return out
 
 
-def write_kit(dest: Path, senders: list[SenderUse], root: str = "") -> list[Path]:
+def write_kit(dest: Path, plan: SenderPlan, root: str = "") -> list[Path]:
     """Write the module (under ``dest/Smtp2Graph``), the admin scripts and the kit README; return the paths."""
     written = write_module(dest / MODULE_NAME)
-    for name, data in render_kit(senders, root).items():
+    for name, data in render_kit(plan, root).items():
         target = dest / name
         write_atomic(target, data)
         written.append(target)
     return written
-
-
-def _join_unique(values: list[str]) -> str:
-    seen: list[str] = []
-    for value in values:
-        if value and value not in seen:
-            seen.append(value)
-    return ", ".join(seen)
-
-
-class _SenderAccumulator:
-    def __init__(self) -> None:
-        self.scripts: dict[str, list[str]] = {}
-        self.credentials: dict[str, list[str]] = {}
-        self.servers: dict[str, list[str]] = {}
-
-    def add(self, mailbox: str, script: str, credential: str, server: str) -> None:
-        scripts = self.scripts.setdefault(mailbox, [])
-        if script and script not in scripts:
-            scripts.append(script)
-        self.credentials.setdefault(mailbox, []).append(credential)
-        self.servers.setdefault(mailbox, []).append(server)
-
-    def result(self) -> list[SenderUse]:
-        return [
-            SenderUse(
-                mailbox=mailbox,
-                scripts=sorted(scripts),
-                credential=_join_unique(self.credentials[mailbox]),
-                smtp_server=_join_unique(self.servers[mailbox]),
-            )
-            for mailbox, scripts in sorted(self.scripts.items())
-        ]
-
-
-def senders_from_scan(document: dict[str, Any]) -> list[SenderUse]:
-    """Group a scan JSON document's mail-sending findings by sender mailbox."""
-    findings = document.get("findings")
-    if not isinstance(findings, list):
-        raise KitError("not a smtp2graph scan JSON document: no 'findings' list")
-    accumulator = _SenderAccumulator()
-    for finding in findings:
-        if not isinstance(finding, dict):
-            continue
-        call = finding.get("call")
-        if not isinstance(call, dict) or call.get("api") not in _SENDING_APIS:
-            continue
-        sender = finding.get("sender")
-        mailbox = sender.strip().lower() if isinstance(sender, str) else ""
-        raw_assessment = finding.get("assessment")
-        assessment: dict[str, Any] = raw_assessment if isinstance(raw_assessment, dict) else {}
-        if assessment.get("breaks") is False and call.get("api") not in GRAPH_APIS:
-            continue  # an on-premises relay or direct send: it keeps working and never uses the app
-        accumulator.add(
-            mailbox,
-            str(finding.get("path") or ""),
-            str(assessment.get("credential") or ""),
-            str(assessment.get("server_text") or ""),
-        )
-    return accumulator.result()
 
 
 def load_scan(path: Path) -> dict[str, Any]:
@@ -225,13 +140,12 @@ def load_scan(path: Path) -> dict[str, Any]:
 
 def build_kit(dest: Path, senders_from: Path | None = None) -> list[Path]:
     """The `kit` command: write the kit into ``dest``, scoped to the senders of a scan JSON file if given."""
-    senders: list[SenderUse] = []
+    plan = SenderPlan()
     root = ""
     if senders_from is not None:
         document = load_scan(senders_from)
-        try:
-            senders = senders_from_scan(document)
-        except KitError as error:
-            raise KitError(f"{senders_from}: {error}") from None
+        if not isinstance(document.get("findings"), list):
+            raise KitError(f"{senders_from}: not a smtp2graph scan JSON document: no 'findings' list")
+        plan = plan_of_document(document)
         root = str(document.get("root") or "")
-    return write_kit(dest, senders, root)
+    return write_kit(dest, plan, root)
