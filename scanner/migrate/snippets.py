@@ -16,6 +16,19 @@ from scanner.migrate.mapping import (
 )
 
 INDENT = "    "
+# The variable that holds the mailbox Graph sends as. Not `$sender`: that is an automatic variable in event actions
+# (PSScriptAnalyzer's PSAvoidAssignmentToAutomaticVariable flags assigning it).
+SENDER_VARIABLE = "$graphMailbox"
+# What message_lines assigned before SENDER_VARIABLE; kept as its default while callers still read `$sender`.
+LEGACY_SENDER_VARIABLE = "$sender"
+# Windows PowerShell 5.1 on .NET Framework may offer only TLS 1.0/1.1, which Graph and Entra ID refuse: a snippet offers
+# TLS 1.2 itself, whoever provides the token (importing the Smtp2Graph module would do it, but a snippet cannot count on it).
+TLS12_LINES = (
+    "# Windows PowerShell 5.1 may offer only TLS 1.0/1.1; Microsoft Graph accepts TLS 1.2 and later.",
+    "if ($PSVersionTable.PSEdition -ne 'Core') {",
+    "    [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12",
+    "}",
+)
 
 _RECIPIENT_HELPER = """\
 function ConvertTo-GraphRecipient {
@@ -101,8 +114,8 @@ function ConvertTo-GraphAttachment {
 _MAIL_MESSAGE_BLOCK = """\
 # The message is a System.Net.Mail.MailMessage built at run time: convert what Graph can carry.
 $mailMessage = {expr}
-$sender = $mailMessage.From.Address
-if ($mailMessage.Sender) {{ $sender = $mailMessage.Sender.Address }}
+{sender} = $mailMessage.From.Address
+if ($mailMessage.Sender) {{ {sender} = $mailMessage.Sender.Address }}
 $contentType = 'Text'
 if ($mailMessage.IsBodyHtml) {{ $contentType = 'HTML' }}
 $message = @{{
@@ -174,18 +187,18 @@ def _uses_recipient_helper(mapping: GraphMapping) -> bool:
     return any(item.expression is not None for item in lists)
 
 
-def _sender_lines(mapping: GraphMapping) -> list[str]:
+def _sender_lines(mapping: GraphMapping, variable: str) -> list[str]:
     if mapping.sender is not None and mapping.sender_is_literal:
-        return [f"$sender = {ps_quote(mapping.sender)}"]
+        return [f"{variable} = {ps_quote(mapping.sender)}"]
     if mapping.mail_message is None and mapping.sender_text:
         text = ps_expression(mapping.sender_text)
         return [
             "# From is computed at run time; Graph needs the bare mailbox address in the URL.",
-            f"$sender = (New-Object System.Net.Mail.MailAddress -ArgumentList ([string]{text})).Address",
+            f"{variable} = (New-Object System.Net.Mail.MailAddress -ArgumentList ([string]{text})).Address",
         ]
     return [
         "# TODO: the script names no sender; set the mailbox (user or shared) that sends this mail.",
-        "$sender = 'sender@contoso.com'",
+        f"{variable} = 'sender@contoso.com'",
     ]
 
 
@@ -199,8 +212,9 @@ def collects_address_errors(mapping: GraphMapping) -> bool:
         item.expression is not None and item.one_each for item in mapping.recipients.values())
 
 
-def message_lines(mapping: GraphMapping, write_error: str | None = None, stop: str | None = None) -> list[str]:
-    """PowerShell lines that define ``$sender`` and ``$message`` (helpers included when needed).
+def message_lines(mapping: GraphMapping, write_error: str | None = None, stop: str | None = None,
+                  sender_variable: str = LEGACY_SENDER_VARIABLE) -> list[str]:
+    """PowerShell lines that define ``sender_variable`` (the mailbox) and ``$message`` (helpers included when needed).
 
     ``write_error`` is a PowerShell statement template ({error} is the exception) that reports an address
     Send-MailMessage would refuse (a FormatException, non-terminating: the others still get the mail);
@@ -212,13 +226,13 @@ def message_lines(mapping: GraphMapping, write_error: str | None = None, stop: s
     collect = write_error is not None and collects_address_errors(mapping)
     gathered = stop is not None and (bool(mapping.attachments) or mapping.attachments_expression is not None)
     if mapping.mail_message is not None:
-        lines.extend(_MAIL_MESSAGE_BLOCK.format(expr=mapping.mail_message).splitlines())
+        lines.extend(_MAIL_MESSAGE_BLOCK.format(expr=mapping.mail_message, sender=sender_variable).splitlines())
         return lines
     if _uses_recipient_helper(mapping):
         lines.extend(_RECIPIENT_HELPER.splitlines())
     if mapping.attachments_expression is not None or gathered:
         lines.extend(_ATTACHMENT_HELPER.splitlines())
-    lines.extend(_sender_lines(mapping))
+    lines.extend(_sender_lines(mapping, sender_variable))
     if mapping.attachments and mapping.attachments_expression is None and not gathered:
         paths = ", ".join(spec.path.ps for spec in mapping.attachments)
         lines += [
@@ -326,21 +340,22 @@ def _save_flag(mapping: GraphMapping) -> str:
 def invoke_restmethod_snippet(mapping: GraphMapping) -> str:
     """A standalone Invoke-RestMethod call to /users/{sender}/sendMail equivalent to the mapped call."""
     lines = _header(mapping, "Invoke-RestMethod")
+    lines += TLS12_LINES
     lines += [
-        "# Token: Get-Smtp2GraphToken from the Smtp2Graph module (app-only, Mail.Send; configure it with",
-        "# Connect-Smtp2Graph or SMTP2GRAPH_* environment variables). Without the module, put an app-only",
-        "# access token for https://graph.microsoft.com in $token yourself; never paste a secret here.",
-        "Import-Module Smtp2Graph",
+        "# Token: Get-Smtp2GraphToken from the Smtp2Graph module (app-only, Mail.Send; PowerShell loads the installed",
+        "# module on first use; configure it with Connect-Smtp2Graph or SMTP2GRAPH_* environment variables). Without",
+        "# the module, put an app-only access token for https://graph.microsoft.com in $token yourself; never paste a",
+        "# secret here.",
         "$token = Get-Smtp2GraphToken",
     ]
-    lines += message_lines(mapping)
+    lines += message_lines(mapping, sender_variable=SENDER_VARIABLE)
     lines += [
         f"$request = @{{ message = $message; saveToSentItems = {_save_flag(mapping)} }}",
         "# UTF-8 bytes: Windows PowerShell 5.1 would send a string body as ISO-8859-1.",
         "$json = ConvertTo-Json -InputObject $request -Depth 10",
         "$sendParams = @{",
         "    Method      = 'Post'",
-        "    Uri         = 'https://graph.microsoft.com/v1.0/users/' + [uri]::EscapeDataString($sender).Replace('%40', '@') + '/sendMail'",
+        f"    Uri         = 'https://graph.microsoft.com/v1.0/users/' + [uri]::EscapeDataString({SENDER_VARIABLE}).Replace('%40', '@') + '/sendMail'",
         "    Headers     = @{ Authorization = 'Bearer ' + $token }",
         "    ContentType = 'application/json'",
         "    Body        = [System.Text.Encoding]::UTF8.GetBytes($json)",
@@ -359,9 +374,10 @@ def send_mgusermail_snippet(mapping: GraphMapping) -> str:
         "# Connect-MgGraph -TenantId $tenantId -ClientId $clientId -CertificateThumbprint $thumbprint",
         "Import-Module Microsoft.Graph.Users.Actions",
     ]
-    lines += message_lines(mapping)
+    lines += TLS12_LINES
+    lines += message_lines(mapping, sender_variable=SENDER_VARIABLE)
     lines += [
         f"$bodyParameter = @{{ message = $message; saveToSentItems = {_save_flag(mapping)} }}",
-        "Send-MgUserMail -UserId $sender -BodyParameter $bodyParameter",
+        f"Send-MgUserMail -UserId {SENDER_VARIABLE} -BodyParameter $bodyParameter",
     ]
     return "\n".join(lines) + "\n"
