@@ -159,8 +159,8 @@ def test_snippet_prints_both_flavours_for_a_line_inside_the_call() -> None:
     result = invoke("snippet", f"{EXAMPLES / 'onboarding' / 'New-UserWelcomeMail.ps1'}:31")
     assert result.exit_code == 0, result.stderr
     assert "Invoke-RestMethod @sendParams" in result.stdout
-    assert "Send-MgUserMail -UserId $sender -BodyParameter $bodyParameter" in result.stdout
-    assert "$sender = 'helpdesk@contoso.com'" in result.stdout
+    assert "Send-MgUserMail -UserId $graphMailbox -BodyParameter $bodyParameter" in result.stdout
+    assert "$graphMailbox = 'helpdesk@contoso.com'" in result.stdout
     assert "Welcome-Example-Only-1!" not in result.stdout  # the file's password literal never leaks
     assert parse_problems(result.stdout) == []
     only = invoke("snippet", f"{EXAMPLES / 'onboarding' / 'New-UserWelcomeMail.ps1'}:30", "--flavour", "send-mgusermail")

@@ -49,9 +49,9 @@ def test_invoke_restmethod_snippet_builds_a_correct_request() -> None:
     assert "ConvertTo-Json -InputObject $request -Depth 10" in snippet
     assert "ContentType = 'application/json'" in snippet
     assert "[System.Text.Encoding]::UTF8.GetBytes($json)" in snippet
-    assert "'https://graph.microsoft.com/v1.0/users/' + [uri]::EscapeDataString($sender)" in snippet
+    assert "'https://graph.microsoft.com/v1.0/users/' + [uri]::EscapeDataString($graphMailbox)" in snippet
     assert "/sendMail'" in snippet
-    assert "$sender = 'alerts@contoso.com'" in snippet
+    assert "$graphMailbox = 'alerts@contoso.com'" in snippet
     assert "[Convert]::ToBase64String([System.IO.File]::ReadAllBytes(" in snippet
     assert "name = 'daily.csv'" in snippet and "contentType = 'application/octet-stream'" in snippet  # as Send-MailMessage attaches it
     assert "@{ emailAddress = @{ address = 'ops@contoso.com' } }" in snippet
@@ -65,7 +65,7 @@ def test_invoke_restmethod_snippet_builds_a_correct_request() -> None:
 def test_send_mgusermail_snippet_uses_body_parameter() -> None:
     snippet = send_mgusermail_snippet(map_call(FULL))
     assert parse_problems(snippet) == []
-    assert "Send-MgUserMail -UserId $sender -BodyParameter $bodyParameter" in snippet
+    assert "Send-MgUserMail -UserId $graphMailbox -BodyParameter $bodyParameter" in snippet
     assert "Import-Module Microsoft.Graph.Users.Actions" in snippet
     assert "Invoke-RestMethod" not in snippet
 
@@ -73,7 +73,7 @@ def test_send_mgusermail_snippet_uses_body_parameter() -> None:
 def test_dynamic_from_is_reduced_to_the_mailbox_address() -> None:
     mapping = map_call(make_call(bound("From", "$cfg.From", kind=BindKind.EXPRESSION), bound("To", "'a@b.c'", "a@b.c")))
     snippet = invoke_restmethod_snippet(mapping)
-    assert "$sender = (New-Object System.Net.Mail.MailAddress -ArgumentList ([string]$cfg.From)).Address" in snippet
+    assert "$graphMailbox = (New-Object System.Net.Mail.MailAddress -ArgumentList ([string]$cfg.From)).Address" in snippet
     assert parse_problems(snippet) == []
 
 

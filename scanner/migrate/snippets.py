@@ -7,6 +7,9 @@ on Windows PowerShell 5.1 and PowerShell 7.
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 from scanner.migrate.mapping import (
     GraphMapping,
     PsValue,
@@ -16,6 +19,19 @@ from scanner.migrate.mapping import (
 )
 
 INDENT = "    "
+# The variable that holds the mailbox Graph sends as. Not `$sender`: that is an automatic variable in event actions
+# (PSScriptAnalyzer's PSAvoidAssignmentToAutomaticVariable flags assigning it).
+SENDER_VARIABLE = "$graphMailbox"
+# What message_lines assigned before SENDER_VARIABLE; kept as its default while callers still read `$sender`.
+LEGACY_SENDER_VARIABLE = "$sender"
+# Windows PowerShell 5.1 on .NET Framework may offer only TLS 1.0/1.1, which Graph and Entra ID refuse: a snippet offers
+# TLS 1.2 itself, whoever provides the token (importing the Smtp2Graph module would do it, but a snippet cannot count on it).
+TLS12_LINES = (
+    "# Windows PowerShell 5.1 may offer only TLS 1.0/1.1; Microsoft Graph accepts TLS 1.2 and later.",
+    "if ($PSVersionTable.PSEdition -ne 'Core') {",
+    "    [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12",
+    "}",
+)
 
 _RECIPIENT_HELPER = """\
 function ConvertTo-GraphRecipient {
@@ -101,8 +117,8 @@ function ConvertTo-GraphAttachment {
 _MAIL_MESSAGE_BLOCK = """\
 # The message is a System.Net.Mail.MailMessage built at run time: convert what Graph can carry.
 $mailMessage = {expr}
-$sender = $mailMessage.From.Address
-if ($mailMessage.Sender) {{ $sender = $mailMessage.Sender.Address }}
+{sender} = $mailMessage.From.Address
+if ($mailMessage.Sender) {{ {sender} = $mailMessage.Sender.Address }}
 $contentType = 'Text'
 if ($mailMessage.IsBodyHtml) {{ $contentType = 'HTML' }}
 $message = @{{
@@ -174,18 +190,18 @@ def _uses_recipient_helper(mapping: GraphMapping) -> bool:
     return any(item.expression is not None for item in lists)
 
 
-def _sender_lines(mapping: GraphMapping) -> list[str]:
+def _sender_lines(mapping: GraphMapping, variable: str) -> list[str]:
     if mapping.sender is not None and mapping.sender_is_literal:
-        return [f"$sender = {ps_quote(mapping.sender)}"]
+        return [f"{variable} = {ps_quote(mapping.sender)}"]
     if mapping.mail_message is None and mapping.sender_text:
         text = ps_expression(mapping.sender_text)
         return [
             "# From is computed at run time; Graph needs the bare mailbox address in the URL.",
-            f"$sender = (New-Object System.Net.Mail.MailAddress -ArgumentList ([string]{text})).Address",
+            f"{variable} = (New-Object System.Net.Mail.MailAddress -ArgumentList ([string]{text})).Address",
         ]
     return [
         "# TODO: the script names no sender; set the mailbox (user or shared) that sends this mail.",
-        "$sender = 'sender@contoso.com'",
+        f"{variable} = 'sender@contoso.com'",
     ]
 
 
@@ -199,8 +215,9 @@ def collects_address_errors(mapping: GraphMapping) -> bool:
         item.expression is not None and item.one_each for item in mapping.recipients.values())
 
 
-def message_lines(mapping: GraphMapping, write_error: str | None = None, stop: str | None = None) -> list[str]:
-    """PowerShell lines that define ``$sender`` and ``$message`` (helpers included when needed).
+def message_lines(mapping: GraphMapping, write_error: str | None = None, stop: str | None = None,
+                  sender_variable: str = LEGACY_SENDER_VARIABLE) -> list[str]:
+    """PowerShell lines that define ``sender_variable`` (the mailbox) and ``$message`` (helpers included when needed).
 
     ``write_error`` is a PowerShell statement template ({error} is the exception) that reports an address
     Send-MailMessage would refuse (a FormatException, non-terminating: the others still get the mail);
@@ -212,13 +229,13 @@ def message_lines(mapping: GraphMapping, write_error: str | None = None, stop: s
     collect = write_error is not None and collects_address_errors(mapping)
     gathered = stop is not None and (bool(mapping.attachments) or mapping.attachments_expression is not None)
     if mapping.mail_message is not None:
-        lines.extend(_MAIL_MESSAGE_BLOCK.format(expr=mapping.mail_message).splitlines())
+        lines.extend(_MAIL_MESSAGE_BLOCK.format(expr=mapping.mail_message, sender=sender_variable).splitlines())
         return lines
     if _uses_recipient_helper(mapping):
         lines.extend(_RECIPIENT_HELPER.splitlines())
     if mapping.attachments_expression is not None or gathered:
         lines.extend(_ATTACHMENT_HELPER.splitlines())
-    lines.extend(_sender_lines(mapping))
+    lines.extend(_sender_lines(mapping, sender_variable))
     if mapping.attachments and mapping.attachments_expression is None and not gathered:
         paths = ", ".join(spec.path.ps for spec in mapping.attachments)
         lines += [
@@ -311,6 +328,38 @@ def _single_recipient(recipients: RecipientList, indent: str) -> list[str]:
     return [f"{indent}from = @{{ emailAddress = @{{ {entry} }} }}"]
 
 
+_SPLATTED = re.compile(r"^\(?@(\w+)\)?$")
+# Which Send-MailMessage parameter each mapped value came from, to read it back out of the splatted table.
+_SPLAT_KEYS = {"toRecipients": "To", "ccRecipients": "Cc", "bccRecipients": "Bcc", "replyTo": "ReplyTo"}
+
+
+def _from_splat(text: str | None, key: str) -> str | None:
+    """`@Settings` (a value only the splat can supply) as the expression that reads it: `$Settings['From']`."""
+    if text is None:
+        return None
+    match = _SPLATTED.match(text.strip())
+    # `@name` is splatting syntax, a parse error anywhere but in a command's arguments; splatting looks the
+    # parameter up in the table by name, so the snippet does the same (a key written as a prefix is not found).
+    return f"${match.group(1)}[{ps_quote(key)}]" if match else text
+
+
+def _splat_lookups(mapping: GraphMapping) -> GraphMapping:
+    """The mapping with every value left as `@name` (an unresolved splat) read out of that table instead."""
+    recipients = {field_name: dataclasses.replace(items, expression=_from_splat(items.expression, _SPLAT_KEYS[field_name]))
+                  if field_name in _SPLAT_KEYS else items for field_name, items in mapping.recipients.items()}
+    values: dict[str, object] = {"recipients": recipients, "sender_text": _from_splat(mapping.sender_text, "From") or ""}
+    if mapping.from_recipient is not None:
+        values["from_recipient"] = dataclasses.replace(
+            mapping.from_recipient, expression=_from_splat(mapping.from_recipient.expression, "From"))
+    for name, key in (("subject", "Subject"), ("body", "Body"), ("importance", "Priority")):
+        value = getattr(mapping, name)
+        if value is not None and not value.is_static:
+            values[name] = dataclasses.replace(value, ps=_from_splat(value.ps, key))
+    if mapping.attachments_expression is not None:
+        values["attachments_expression"] = _from_splat(mapping.attachments_expression, "Attachments")
+    return dataclasses.replace(mapping, **values)  # type: ignore[arg-type]
+
+
 def _header(mapping: GraphMapping, flavour: str) -> list[str]:
     what = mapping.command or mapping.api.value
     lines = [f"# Microsoft Graph sendMail equivalent of {what} ({flavour}), generated by smtp2graph."]
@@ -325,22 +374,24 @@ def _save_flag(mapping: GraphMapping) -> str:
 
 def invoke_restmethod_snippet(mapping: GraphMapping) -> str:
     """A standalone Invoke-RestMethod call to /users/{sender}/sendMail equivalent to the mapped call."""
+    mapping = _splat_lookups(mapping)
     lines = _header(mapping, "Invoke-RestMethod")
+    lines += TLS12_LINES
     lines += [
-        "# Token: Get-Smtp2GraphToken from the Smtp2Graph module (app-only, Mail.Send; configure it with",
-        "# Connect-Smtp2Graph or SMTP2GRAPH_* environment variables). Without the module, put an app-only",
-        "# access token for https://graph.microsoft.com in $token yourself; never paste a secret here.",
-        "Import-Module Smtp2Graph",
+        "# Token: Get-Smtp2GraphToken from the Smtp2Graph module (app-only, Mail.Send; PowerShell loads the installed",
+        "# module on first use; configure it with Connect-Smtp2Graph or SMTP2GRAPH_* environment variables). Without",
+        "# the module, put an app-only access token for https://graph.microsoft.com in $token yourself; never paste a",
+        "# secret here.",
         "$token = Get-Smtp2GraphToken",
     ]
-    lines += message_lines(mapping)
+    lines += message_lines(mapping, sender_variable=SENDER_VARIABLE)
     lines += [
         f"$request = @{{ message = $message; saveToSentItems = {_save_flag(mapping)} }}",
         "# UTF-8 bytes: Windows PowerShell 5.1 would send a string body as ISO-8859-1.",
         "$json = ConvertTo-Json -InputObject $request -Depth 10",
         "$sendParams = @{",
         "    Method      = 'Post'",
-        "    Uri         = 'https://graph.microsoft.com/v1.0/users/' + [uri]::EscapeDataString($sender).Replace('%40', '@') + '/sendMail'",
+        f"    Uri         = 'https://graph.microsoft.com/v1.0/users/' + [uri]::EscapeDataString({SENDER_VARIABLE}).Replace('%40', '@') + '/sendMail'",
         "    Headers     = @{ Authorization = 'Bearer ' + $token }",
         "    ContentType = 'application/json'",
         "    Body        = [System.Text.Encoding]::UTF8.GetBytes($json)",
@@ -353,15 +404,17 @@ def invoke_restmethod_snippet(mapping: GraphMapping) -> str:
 
 def send_mgusermail_snippet(mapping: GraphMapping) -> str:
     """A standalone Send-MgUserMail (Microsoft Graph PowerShell SDK) call equivalent to the mapped call."""
+    mapping = _splat_lookups(mapping)
     lines = _header(mapping, "Send-MgUserMail")
     lines += [
         "# Needs Microsoft.Graph.Users.Actions and an app-only connection with Mail.Send, for example",
         "# Connect-MgGraph -TenantId $tenantId -ClientId $clientId -CertificateThumbprint $thumbprint",
         "Import-Module Microsoft.Graph.Users.Actions",
     ]
-    lines += message_lines(mapping)
+    lines += TLS12_LINES
+    lines += message_lines(mapping, sender_variable=SENDER_VARIABLE)
     lines += [
         f"$bodyParameter = @{{ message = $message; saveToSentItems = {_save_flag(mapping)} }}",
-        "Send-MgUserMail -UserId $sender -BodyParameter $bodyParameter",
+        f"Send-MgUserMail -UserId {SENDER_VARIABLE} -BodyParameter $bodyParameter",
     ]
     return "\n".join(lines) + "\n"

@@ -25,6 +25,7 @@ BeforeAll {
     $global:Smtp2GraphTestState = @{
         Requests  = New-Object System.Collections.ArrayList
         Responses = New-Object System.Collections.ArrayList
+        UploadUrl = 'https://upload.example.test/session'
     }
 
     function Initialize-TestGraph {
@@ -44,6 +45,7 @@ BeforeAll {
         }
         $global:Smtp2GraphTestState.Requests.Clear()
         $global:Smtp2GraphTestState.Responses.Clear()
+        $global:Smtp2GraphTestState.UploadUrl = 'https://upload.example.test/session'
         Mock Start-Sleep -ModuleName Smtp2Graph { $null }
         Mock Invoke-RestMethod -ModuleName Smtp2Graph { Invoke-TestGraph -Method $Method -Uri $Uri -Headers $Headers -Body $Body }
         # A failure is thrown as 'graph <status> <code> [<Retry-After>]', read back here as the module reads a real one.
@@ -74,7 +76,7 @@ BeforeAll {
             }
         }
         if ("$Uri" -like '*/messages' -and "$Method" -eq 'Post') { return [pscustomobject]@{ id = 'draft-1' } }
-        if ("$Uri" -like '*/createUploadSession') { return [pscustomobject]@{ uploadUrl = 'https://upload.example.test/session' } }
+        if ("$Uri" -like '*/createUploadSession') { return [pscustomobject]@{ uploadUrl = $state.UploadUrl } }
         $null
     }
 
@@ -94,6 +96,33 @@ BeforeAll {
         $found = @($global:Smtp2GraphTestState.Requests | Where-Object { $_.Uri -like $Like })
         if ($All) { return $found }
         if ($found.Count -gt 0) { return $found[$found.Count - 1] }
+    }
+
+    function New-TestCertificateFile {
+        # A throwaway self-signed certificate, with its private key (.pfx) and without it (.cer). PowerShell 7 makes it with
+        # CertificateRequest; Windows PowerShell 5.1 on .NET Framework 4.6.2 has neither CertificateRequest nor
+        # RSA.Create(int), so it uses New-SelfSignedCertificate and removes the certificate and its key from the store.
+        param([string]$Password)
+        $pfx = Join-Path -Path $TestDrive -ChildPath 'app.pfx'
+        $cer = Join-Path -Path $TestDrive -ChildPath 'app.cer'
+        if ($PSVersionTable.PSEdition -eq 'Core') {
+            $rsa = [System.Security.Cryptography.RSA]::Create(2048)
+            $request = New-Object System.Security.Cryptography.X509Certificates.CertificateRequest -ArgumentList 'CN=smtp2graph-test', $rsa, ([System.Security.Cryptography.HashAlgorithmName]::SHA256), ([System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
+            $certificate = $request.CreateSelfSigned([DateTimeOffset]::UtcNow.AddDays(-1), [DateTimeOffset]::UtcNow.AddDays(1))
+            $pfxBytes = $certificate.Export([System.Security.Cryptography.X509Certificates.X509ContentType]::Pfx, $Password)
+        }
+        else {
+            $certificate = New-SelfSignedCertificate -Subject 'CN=smtp2graph-test' -CertStoreLocation 'Cert:\CurrentUser\My' -KeyExportPolicy Exportable -KeySpec Signature -KeyLength 2048 -KeyAlgorithm RSA -HashAlgorithm SHA256 -NotAfter (Get-Date).AddDays(1)
+            try {
+                $pfxBytes = $certificate.Export([System.Security.Cryptography.X509Certificates.X509ContentType]::Pfx, $Password)
+            }
+            finally {
+                Remove-Item -LiteralPath ('Cert:\CurrentUser\My\' + $certificate.Thumbprint) -DeleteKey
+            }
+        }
+        [System.IO.File]::WriteAllBytes($pfx, $pfxBytes)
+        [System.IO.File]::WriteAllBytes($cer, $certificate.Export([System.Security.Cryptography.X509Certificates.X509ContentType]::Cert))
+        [pscustomobject]@{ Pfx = $pfx; Cer = $cer }
     }
 
     function New-TestFile {
@@ -514,6 +543,30 @@ Describe 'Attachments' {
         $errors.Count | Should -Be 1
         (Get-TestRequest -Like '*/messages/draft-1').Method | Should -Be 'Delete'
         @(Get-TestRequest -Like '*/messages/draft-1/send' -All).Count | Should -Be 0
+    }
+
+    It 'retries an upload chunk after a 504 (a chunk sends no mail), reading no undefined variable under Set-StrictMode' {
+        Add-TestResponse -Like 'https://upload.example.test/session' -Failure 'graph 504 GatewayTimeout'
+        InModuleScope Smtp2Graph {
+            Set-StrictMode -Version Latest
+            $attachment = [pscustomobject]@{ Name = 'big.bin'; ContentType = 'application/octet-stream'; Bytes = (New-Object byte[] 3300000); IsInline = $false; ContentId = $null }
+            Send-Smtp2GraphUpload -Mailbox 'b@contoso.com' -MessageId 'draft-1' -Attachment $attachment
+        }
+        # Two chunks, the first one twice.
+        $chunks = @(Get-TestRequest -Like 'https://upload.example.test/session' -All)
+        $chunks.Count | Should -Be 3
+        $chunks[0].Headers['Content-Range'] | Should -Be $chunks[1].Headers['Content-Range']
+    }
+
+    It 'sends no attachment to an upload URL that is not https, and deletes the draft' {
+        $global:Smtp2GraphTestState.UploadUrl = 'http://upload.example.test/session'
+        $path = New-TestFile -Name 'big.bin' -Bytes 3300000
+        $errors = $null
+        Send-GraphMailMessage -To 'a@contoso.com' -From 'b@contoso.com' -Subject 'big' -Attachments $path -ErrorAction SilentlyContinue -ErrorVariable errors
+        $errors.Count | Should -Be 1
+        "$($errors[0])" | Should -Match 'not https'
+        @(Get-TestRequest -Like 'http://upload.example.test/*' -All).Count | Should -Be 0
+        (Get-TestRequest -Like '*/messages/draft-1').Method | Should -Be 'Delete'
     }
 }
 
@@ -1034,15 +1087,9 @@ Describe 'Configuration and tokens' {
     }
 
     It 'signs the client assertion with a PFX read once per session, and refuses a certificate without its private key' {
-        $rsa = [System.Security.Cryptography.RSA]::Create(2048)
-        $request = New-Object System.Security.Cryptography.X509Certificates.CertificateRequest -ArgumentList 'CN=smtp2graph-test', $rsa, ([System.Security.Cryptography.HashAlgorithmName]::SHA256), ([System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
-        $certificate = $request.CreateSelfSigned([DateTimeOffset]::UtcNow.AddDays(-1), [DateTimeOffset]::UtcNow.AddDays(1))
-        $pfx = Join-Path -Path $TestDrive -ChildPath 'app.pfx'
-        $cer = Join-Path -Path $TestDrive -ChildPath 'app.cer'
-        [System.IO.File]::WriteAllBytes($pfx, $certificate.Export([System.Security.Cryptography.X509Certificates.X509ContentType]::Pfx, 'test-only-pfx'))
-        [System.IO.File]::WriteAllBytes($cer, $certificate.Export([System.Security.Cryptography.X509Certificates.X509ContentType]::Cert))
+        $files = New-TestCertificateFile -Password 'test-only-pfx'
         $env:SMTP2GRAPH_CERT_PASSWORD = 'test-only-pfx'
-        InModuleScope Smtp2Graph -Parameters @{ Pfx = $pfx; Cer = $cer } {
+        InModuleScope Smtp2Graph -Parameters @{ Pfx = $files.Pfx; Cer = $files.Cer } {
             param($Pfx, $Cer)
             $settings = @{ CertificatePath = $Pfx }
             $first = Get-Smtp2GraphCertificate -Settings $settings
@@ -1052,6 +1099,40 @@ Describe 'Configuration and tokens' {
             $assertion = New-Smtp2GraphClientAssertion -Certificate $first -ClientId 'app' -Audience 'https://login.example.test/t/oauth2/v2.0/token'
             @($assertion.Split('.')).Count | Should -Be 3
             { Get-Smtp2GraphCertificate -Settings @{ CertificatePath = $Cer } } | Should -Throw -ExpectedMessage '*no private key*'
+        }
+    }
+
+    It 'keeps a PFX key out of the account''s profile on Windows PowerShell: in memory on .NET Framework 4.7.2+, else the machine key set' {
+        InModuleScope Smtp2Graph {
+            # The X509KeyStorageFlags names of .NET Framework 4.6.2 (Windows Server 2016), then of 4.7.2 and later.
+            $net462 = @('DefaultKeySet', 'UserKeySet', 'MachineKeySet', 'Exportable', 'UserProtected', 'PersistKeySet')
+            $net472 = $net462 + 'EphemeralKeySet'
+            @(Get-Smtp2GraphKeyStorageFlag -Edition Desktop -Available $net462) | Should -Be @('MachineKeySet')
+            @(Get-Smtp2GraphKeyStorageFlag -Edition Desktop -Available $net472) | Should -Be @('EphemeralKeySet', 'MachineKeySet')
+            @(Get-Smtp2GraphKeyStorageFlag -Edition Core -Available $net472 -MacOS $false) | Should -Be @('EphemeralKeySet', 'DefaultKeySet')
+            # macOS cannot import a key as ephemeral.
+            @(Get-Smtp2GraphKeyStorageFlag -Edition Core -Available $net472 -MacOS $true) | Should -Be @('DefaultKeySet')
+            foreach ($names in @(, $net462) + @(, $net472)) {
+                $chosen = @(Get-Smtp2GraphKeyStorageFlag -Edition Desktop -Available $names)
+                $chosen | Should -Not -Contain 'DefaultKeySet'
+                $chosen | Should -Not -Contain 'UserKeySet'
+                $chosen | Should -Not -Contain 'PersistKeySet'
+            }
+            Get-Smtp2GraphKeyStorageFlag -Requested 'UserKeySet' -Available $net462 | Should -Be 'UserKeySet'
+            { Get-Smtp2GraphKeyStorageFlag -Requested 'EphemeralKeySet' -Available $net462 } | Should -Throw -ExpectedMessage '*SMTP2GRAPH_CERT_KEY_STORAGE*'
+        }
+    }
+
+    It 'tries the next key storage when one fails, and says why each failed when none works' {
+        $files = New-TestCertificateFile -Password 'test-only-pfx'
+        $env:SMTP2GRAPH_CERT_PASSWORD = 'test-only-pfx'
+        InModuleScope Smtp2Graph -Parameters @{ Pfx = $files.Pfx } {
+            param($Pfx)
+            Mock Get-Smtp2GraphKeyStorageFlag { @('NoSuchStorage', 'DefaultKeySet') }
+            (Get-Smtp2GraphCertificate -Settings @{ CertificatePath = $Pfx }).HasPrivateKey | Should -BeTrue
+            Clear-Smtp2GraphCertificateCache
+            $env:SMTP2GRAPH_CERT_PASSWORD = 'not-the-password'
+            { Get-Smtp2GraphCertificate -Settings @{ CertificatePath = $Pfx } } | Should -Throw -ExpectedMessage '*NoSuchStorage: *DefaultKeySet: *'
         }
     }
 

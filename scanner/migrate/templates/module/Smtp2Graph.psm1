@@ -34,6 +34,17 @@ $script:NationalGraphHosts = @('graph.microsoft.us', 'dod-graph.microsoft.us', '
 $script:Smtp2GraphCertificateCache = @{}
 # The machine's settings file, beside the module (a variable so the Pester suite can point it elsewhere).
 $script:ConfigPath = Join-Path -Path $PSScriptRoot -ChildPath 'Smtp2Graph.config.psd1'
+# Azure Arc's identity endpoint names its challenge key file in WWW-Authenticate: only a .key file of at most 4096 bytes
+# in the agent's own token folder is read, as Azure's SDKs and MSAL check it (Windows and Linux only; a variable so the
+# tests can point it elsewhere).
+$script:ArcKeyDirectory = $null
+$script:ArcKeyMaximumBytes = 4096
+if ($PSVersionTable.PSEdition -ne 'Core' -or $IsWindows) {
+    if ($env:ProgramData) { $script:ArcKeyDirectory = Join-Path -Path $env:ProgramData -ChildPath 'AzureConnectedMachineAgent\Tokens' }
+}
+elseif ($IsLinux) {
+    $script:ArcKeyDirectory = '/var/opt/azcmagent/tokens'
+}
 
 # Setting name and the environment variable that sets it (pairs, so no line looks like a secret assignment).
 $script:SettingNames = @(
@@ -49,7 +60,8 @@ $script:SettingNames = @(
     @('AuthorityHost', 'SMTP2GRAPH_AUTHORITY_HOST'),
     @('GraphEndpoint', 'SMTP2GRAPH_GRAPH_ENDPOINT'),
     @('GraphResource', 'SMTP2GRAPH_GRAPH_RESOURCE'),
-    @('SaveToSentItems', 'SMTP2GRAPH_SAVE_TO_SENT_ITEMS')
+    @('SaveToSentItems', 'SMTP2GRAPH_SAVE_TO_SENT_ITEMS'),
+    @('CertificateKeyStorage', 'SMTP2GRAPH_CERT_KEY_STORAGE')
 )
 
 function Get-Smtp2GraphConfiguration {
@@ -187,6 +199,8 @@ function Connect-Smtp2Graph {
     $script:Smtp2GraphToken = $null
     $script:Smtp2GraphTokenExpiry = [DateTime]::MinValue
     if ($script:Smtp2GraphSettings['AuthMethod'] -ne 'MgGraph') {
+        # Refused here rather than at the first send: the token would go to that endpoint.
+        $null = Get-Smtp2GraphEndpoint -Settings $script:Smtp2GraphSettings
         $null = Get-Smtp2GraphToken
     }
     [pscustomobject]@{
@@ -207,6 +221,7 @@ function Disconnect-Smtp2Graph {
     $script:Smtp2GraphSettings = $null
     $script:Smtp2GraphToken = $null
     $script:Smtp2GraphTokenExpiry = [DateTime]::MinValue
+    Clear-Smtp2GraphCertificateCache
 }
 
 function Get-Smtp2GraphSettings {
@@ -223,7 +238,8 @@ function Get-Smtp2GraphToken {
     An app-only access token for Microsoft Graph, cached until five minutes before it expires.
     .DESCRIPTION
     Throws when the module is set to reuse a Connect-MgGraph session, which holds its own token:
-    Send-GraphMailMessage then sends through Invoke-MgGraphRequest.
+    Send-GraphMailMessage then sends through Invoke-MgGraphRequest. A sign-in that fails is reported once,
+    with what the identity endpoint answered masked (client secret, assertion, identity header, tokens).
     #>
     [CmdletBinding()]
     [OutputType([string])]
@@ -232,6 +248,19 @@ function Get-Smtp2GraphToken {
     if ($script:Smtp2GraphToken -and [DateTime]::UtcNow.AddMinutes(5) -lt $script:Smtp2GraphTokenExpiry) {
         return $script:Smtp2GraphToken
     }
+    # Contained: the errors handled on the way (each holding what the endpoint answered) reach neither $Error nor the
+    # caller's -ErrorVariable; the one failure reported carries a masked message and no raw response.
+    $outcome = Invoke-Smtp2GraphContained -Action { Request-Smtp2GraphToken }
+    if ($null -ne $outcome.Failure) {
+        $text = Protect-Smtp2GraphText -Text $outcome.Failure.Message -Secret (Get-Smtp2GraphEnvironmentSecret)
+        $exception = New-Object System.InvalidOperationException -ArgumentList $text
+        $PSCmdlet.ThrowTerminatingError((New-Object System.Management.Automation.ErrorRecord -ArgumentList $exception, 'Smtp2GraphSignInFailed', ([System.Management.Automation.ErrorCategory]::AuthenticationError), $null))
+    }
+    $outcome.Result
+}
+
+function Request-Smtp2GraphToken {
+    # Sign in with the configured credential and cache the token (callers contain and mask the failures).
     $settings = Get-Smtp2GraphSettings
     $method = $settings['AuthMethod']
     switch ($method) {
@@ -250,6 +279,63 @@ function Get-Smtp2GraphToken {
     $script:Smtp2GraphToken = [string]$response.access_token
     $script:Smtp2GraphTokenExpiry = Get-Smtp2GraphExpiry -Response $response
     $script:Smtp2GraphToken
+}
+
+function Invoke-Smtp2GraphContained {
+    # Run $Action so that nothing raised inside reaches $Error or a caller's -ErrorVariable: a handled error stays in both
+    # otherwise, holding whatever the server answered (and may have echoed). Returns the output or the failure.
+    param([scriptblock]$Action)
+    $state = @{ Result = $null; Failure = $null }
+    $mark = $null
+    if ($global:Error.Count -gt 0) { $mark = $global:Error[0] }
+    $work = {
+        try {
+            $ErrorActionPreference = 'Stop'
+            $state.Result = & $Action
+        }
+        catch { $state.Failure = $_.Exception }
+    }
+    # Invoked as a script block, as Send-GraphMailMessage does: errors inside do not reach the caller's -ErrorVariable.
+    $null = $work.InvokeReturnAsIs()
+    while ($global:Error.Count -gt 0 -and -not [object]::ReferenceEquals($global:Error[0], $mark)) { $global:Error.RemoveAt(0) }
+    $state
+}
+
+function Get-Smtp2GraphEnvironmentSecret {
+    # The secrets the environment hands the module, and the cached token: masked in every message the module writes.
+    @($env:SMTP2GRAPH_CLIENT_SECRET, $env:SMTP2GRAPH_CERT_PASSWORD, $env:IDENTITY_HEADER, $env:MSI_SECRET, $script:Smtp2GraphToken) |
+        Where-Object { $_ }
+}
+
+function ConvertTo-Smtp2GraphSecretPattern {
+    # A regular expression for a secret as a server may echo it, character by character: as is, percent-encoded (either
+    # case; '+' for a space), JSON-escaped (\uXXXX) or as an HTML character reference.
+    param([string]$Secret)
+    $builder = New-Object System.Text.StringBuilder
+    foreach ($character in $Secret.ToCharArray()) {
+        $code = [int]$character
+        $percent = -join @([System.Text.Encoding]::UTF8.GetBytes([string]$character) | ForEach-Object { '%' + $_.ToString('X2') })
+        $forms = @([regex]::Escape([string]$character), $percent, ('\\u{0:X4}' -f $code), ('&#{0};' -f $code), ('&#x0*{0:X};' -f $code))
+        if ($character -eq ' ') { $forms += '\+' }
+        $null = $builder.Append('(?:' + ($forms -join '|') + ')')
+    }
+    $builder.ToString()
+}
+
+function Protect-Smtp2GraphText {
+    # Text fit to print or log: every given secret masked however it was encoded, then whatever looks like a credential
+    # (an Authorization value, a JWT, a secret-bearing form or JSON field), since a server may echo more than was given.
+    param([string]$Text, [string[]]$Secret)
+    if (-not $Text) { return $Text }
+    foreach ($value in @($Secret)) {
+        if ($value -and $value.Length -ge 4) {
+            $Text = [regex]::Replace($Text, (ConvertTo-Smtp2GraphSecretPattern -Secret $value), '***', [System.Text.RegularExpressions.RegexOptions]::IgnoreCase)
+        }
+    }
+    $Text = $Text -replace '(?i)\b(Bearer|Basic)(?:\s|%20|\+)+[A-Za-z0-9._~+/%-]{8,}=*', '$1 ***'
+    $Text = $Text -replace 'eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*', '***'
+    $Text = $Text -replace '(?i)([?&](?:authtoken|token|access_token|code|sig|signature)=)[^&\s"''<>]+', '$1***'
+    $Text -replace '(?i)(client_secret|client_assertion|access_token|refresh_token|id_token|password)((?:\\?["''])?\s*(?:=|:|%3D)\s*(?:\\?["''])?)[^"''&\s<>,;\\]+', '$1$2***'
 }
 
 function Get-Smtp2GraphExpiry {
@@ -299,6 +385,18 @@ function Get-Smtp2GraphScope {
     (Get-Smtp2GraphResource -Settings $Settings) + '/.default'
 }
 
+function Get-Smtp2GraphEndpoint {
+    # The Graph endpoint the token is sent to: https only, as the smtp2graph CLI requires (a bare host[:port] means https).
+    param([System.Collections.IDictionary]$Settings)
+    $endpoint = ([string]$Settings['GraphEndpoint']).Trim().TrimEnd('/')
+    if (-not $endpoint) { $endpoint = $script:DefaultGraphEndpoint }
+    if ($endpoint -notmatch '^[a-zA-Z][a-zA-Z0-9+.-]*://') { $endpoint = 'https://' + $endpoint }
+    if (-not $endpoint.StartsWith('https://', [System.StringComparison]::OrdinalIgnoreCase)) {
+        throw "Smtp2Graph sends its access token only over https: the Graph endpoint $endpoint (SMTP2GRAPH_GRAPH_ENDPOINT, or GraphEndpoint in Smtp2Graph.config.psd1) must start with https://."
+    }
+    $endpoint
+}
+
 function ConvertTo-Smtp2GraphThumbprint {
     # Thumbprints copied from the certificate dialog carry spaces and invisible marks (U+200E, U+200F, U+FEFF): keep the hex digits.
     param([string]$Thumbprint)
@@ -328,17 +426,24 @@ function Get-Smtp2GraphCertificate {
         $stamp = [System.IO.File]::GetLastWriteTimeUtc($path).Ticks
         $cacheKey = $path + '|' + $stamp
         if ($script:Smtp2GraphCertificateCache.ContainsKey($cacheKey)) { return $script:Smtp2GraphCertificateCache[$cacheKey] }
-        # EphemeralKeySet (.NET Core, .NET Framework 4.7.2+) keeps the key in memory: no key file left per import.
-        $flagNames = [enum]::GetNames([System.Security.Cryptography.X509Certificates.X509KeyStorageFlags])
-        if ($flagNames -contains 'EphemeralKeySet' -and $PSVersionTable.PSEdition -eq 'Core') {
-            $flags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]'EphemeralKeySet'
+        # The key storage (EphemeralKeySet, or the machine key set on .NET Framework before 4.7.2, never a profile's):
+        # Get-Smtp2GraphKeyStorageFlag says which and why.
+        $certificate = $null
+        $failures = @()
+        foreach ($name in @(Get-Smtp2GraphKeyStorageFlag -Requested ([string]$Settings['CertificateKeyStorage']))) {
+            try {
+                $flags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]$name
+                $certificate = New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList $path, $password, $flags
+                break
+            }
+            catch {
+                $failures += ($name + ': ' + $_.Exception.Message)
+                Write-Verbose "Smtp2Graph: loading $path with $name failed; trying the next key storage."
+            }
         }
-        else {
-            $flags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]::DefaultKeySet
-        }
-        $certificate = New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList $path, $password, $flags
+        if ($null -eq $certificate) { throw "Cannot load the certificate file $path ($($failures -join '; ')). Check its password (SMTP2GRAPH_CERT_PASSWORD_SECRET) and that this account can read it." }
         if (-not $certificate.HasPrivateKey) { throw "The certificate file $path holds no private key: export the certificate WITH its private key (.pfx)." }
-        $script:Smtp2GraphCertificateCache = @{}
+        Clear-Smtp2GraphCertificateCache
         $script:Smtp2GraphCertificateCache[$cacheKey] = $certificate
         return $certificate
     }
@@ -359,6 +464,43 @@ function Get-Smtp2GraphCertificate {
         }
     }
     throw "Certificate $thumbprint was not found in Cert:\CurrentUser\My or Cert:\LocalMachine\My (or this account cannot read its private key)."
+}
+
+function Get-Smtp2GraphKeyStorageFlag {
+    # Where a PFX's private key goes while it is loaded: X509KeyStorageFlags names, in the order to try.
+    # Windows PowerShell never takes the default (user) key set: it writes the key under the account's profile, which a
+    # service account or a scheduled task running without its profile loaded does not have ("The system cannot find the
+    # file specified"). .NET Framework 4.7.2 and later can keep the key in memory (EphemeralKeySet, whose key only
+    # GetRSAPrivateKey can use, as the signing here does); 4.6.2 to 4.7.1 have no such flag and get the machine key set: a
+    # temporary key file under ProgramData\Microsoft\Crypto that needs no profile and is deleted when the certificate is
+    # released. SMTP2GRAPH_CERT_KEY_STORAGE (CertificateKeyStorage) names another flag when a machine needs it.
+    param(
+        [string]$Requested,
+        [string]$Edition = $PSVersionTable.PSEdition,
+        [string[]]$Available = [enum]::GetNames([System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]),
+        [bool]$MacOS = [bool]$IsMacOS
+    )
+    if ($Requested -and $Requested -ne 'Auto') {
+        if ($Available -notcontains $Requested) {
+            throw "SMTP2GRAPH_CERT_KEY_STORAGE is '$Requested': use Auto, or one of $($Available -join ', ') that this .NET knows."
+        }
+        return $Requested
+    }
+    if ($Edition -eq 'Core') {
+        # macOS refuses ephemeral keys (PlatformNotSupportedException); Windows and Linux keep the key in memory.
+        if ($MacOS) { return 'DefaultKeySet' }
+        return @('EphemeralKeySet', 'DefaultKeySet')
+    }
+    if ($Available -contains 'EphemeralKeySet') { return @('EphemeralKeySet', 'MachineKeySet') }
+    'MachineKeySet'
+}
+
+function Clear-Smtp2GraphCertificateCache {
+    # Release the PFX certificates read so far: on Windows this deletes the temporary key file a machine key set import made.
+    foreach ($cached in @($script:Smtp2GraphCertificateCache.Values)) {
+        if ($null -ne $cached) { $cached.Reset() }
+    }
+    $script:Smtp2GraphCertificateCache = @{}
 }
 
 function New-Smtp2GraphClientAssertion {
@@ -409,14 +551,16 @@ function Get-Smtp2GraphCertificateToken {
     Assert-Smtp2GraphAppSettings -Settings $Settings
     $uri = Get-Smtp2GraphTokenUri -Settings $Settings
     $certificate = Get-Smtp2GraphCertificate -Settings $Settings
+    $assertion = New-Smtp2GraphClientAssertion -Certificate $certificate -ClientId $Settings['ClientId'] -Audience $uri
     $form = @{
         client_id             = $Settings['ClientId']
         scope                 = Get-Smtp2GraphScope -Settings $Settings
         grant_type            = 'client_credentials'
         client_assertion_type = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
-        client_assertion      = New-Smtp2GraphClientAssertion -Certificate $certificate -ClientId $Settings['ClientId'] -Audience $uri
+        client_assertion      = $assertion
     }
-    Invoke-Smtp2GraphTokenRequest -Uri $uri -Form $form
+    # The signed assertion is a credential for ten minutes: masked wherever the endpoint echoes it.
+    Invoke-Smtp2GraphTokenRequest -Uri $uri -Form $form -Secret @($assertion)
 }
 
 function Get-Smtp2GraphSecretToken {
@@ -442,18 +586,19 @@ function Get-Smtp2GraphSecretToken {
         grant_type    = 'client_credentials'
         client_secret = $plain
     }
-    Invoke-Smtp2GraphTokenRequest -Uri (Get-Smtp2GraphTokenUri -Settings $Settings) -Form $form
+    Invoke-Smtp2GraphTokenRequest -Uri (Get-Smtp2GraphTokenUri -Settings $Settings) -Form $form -Secret @($plain)
 }
 
 function Invoke-Smtp2GraphTokenRequest {
-    # POST the form to the token endpoint; the error names the Entra error code and never echoes the form.
-    param([string]$Uri, [hashtable]$Form)
+    # POST the form to the token endpoint. A refusal names Entra's error code and description with the credential masked
+    # (token endpoints and the proxies before them can echo the request), and shows no body that is not Entra's JSON.
+    param([string]$Uri, [hashtable]$Form, [string[]]$Secret)
     try {
         Invoke-RestMethod -Method Post -Uri $Uri -Body $Form -ContentType 'application/x-www-form-urlencoded' -ErrorAction Stop
     }
     catch {
-        $failure = Get-Smtp2GraphHttpError -ErrorRecord $_
-        throw "Entra ID refused the token request ($($failure.StatusCode) $($failure.Code)): $($failure.Message) Check the tenant id, the client id and that the certificate or secret is the app's and not expired."
+        $failure = Get-Smtp2GraphHttpError -ErrorRecord $_ -Secret $Secret
+        throw "Entra ID refused the token request ($(Join-Smtp2GraphStatus -Failure $failure)): $($failure.Message) Check the tenant id, the client id and that the certificate or secret is the app's and not expired."
     }
 }
 
@@ -465,28 +610,31 @@ function Get-Smtp2GraphManagedIdentityToken {
     if ($env:IDENTITY_ENDPOINT -and $env:IDENTITY_HEADER) {
         $uri = $env:IDENTITY_ENDPOINT + '?resource=' + [uri]::EscapeDataString($resource) + '&api-version=2019-08-01'
         if ($clientId) { $uri += '&client_id=' + [uri]::EscapeDataString($clientId) }
-        return Invoke-RestMethod -Method Get -Uri $uri -Headers @{ 'X-IDENTITY-HEADER' = $env:IDENTITY_HEADER } -ErrorAction Stop
+        return Invoke-Smtp2GraphIdentityRequest -Uri $uri -Headers @{ 'X-IDENTITY-HEADER' = $env:IDENTITY_HEADER } -Secret @($env:IDENTITY_HEADER) -Source 'The managed identity endpoint (IDENTITY_ENDPOINT)'
     }
     if (-not $env:IDENTITY_ENDPOINT -and $env:MSI_ENDPOINT) {
         # Older App Service and Functions hosts (api-version 2017-09-01): MSI_ENDPOINT with the MSI_SECRET header.
         if (-not $env:MSI_SECRET) { throw 'MSI_ENDPOINT is set but MSI_SECRET is not: this host offers no usable managed identity endpoint.' }
         $uri = $env:MSI_ENDPOINT + '?resource=' + [uri]::EscapeDataString($resource) + '&api-version=2017-09-01'
         if ($clientId) { $uri += '&clientid=' + [uri]::EscapeDataString($clientId) }
-        return Invoke-RestMethod -Method Get -Uri $uri -Headers @{ Secret = $env:MSI_SECRET } -ErrorAction Stop
+        return Invoke-Smtp2GraphIdentityRequest -Uri $uri -Headers @{ Secret = $env:MSI_SECRET } -Secret @($env:MSI_SECRET) -Source 'The managed identity endpoint (MSI_ENDPOINT)'
     }
     if ($env:IDENTITY_ENDPOINT) {
-        # Azure Arc: the first call answers 401 naming a key file only local administrators can read.
+        # Azure Arc: the first call answers 401 naming a key file only the agent's token readers can read.
         $uri = $env:IDENTITY_ENDPOINT + '?resource=' + [uri]::EscapeDataString($resource) + '&api-version=2020-06-01'
+        $challenge = $null
         try {
             return Invoke-RestMethod -Method Get -Uri $uri -Headers @{ Metadata = 'true' } -ErrorAction Stop
         }
         catch {
             $failure = Get-Smtp2GraphHttpError -ErrorRecord $_
-            if ($failure.StatusCode -ne 401 -or -not $failure.WwwAuthenticate) { throw }
-            $keyPath = ($failure.WwwAuthenticate -split 'realm=')[-1].Trim()
-            $key = Get-Content -LiteralPath $keyPath -Raw
-            return Invoke-RestMethod -Method Get -Uri $uri -Headers @{ Metadata = 'true'; Authorization = 'Basic ' + $key } -ErrorAction Stop
+            if ($failure.StatusCode -ne 401 -or -not $failure.WwwAuthenticate) {
+                throw "The Azure Arc managed identity endpoint (IDENTITY_ENDPOINT) refused the token request ($(Join-Smtp2GraphStatus -Failure $failure)): $($failure.Message)"
+            }
+            $challenge = $failure.WwwAuthenticate
         }
+        $key = Read-Smtp2GraphArcKey -Challenge $challenge
+        return Invoke-Smtp2GraphIdentityRequest -Uri $uri -Headers @{ Metadata = 'true'; Authorization = 'Basic ' + $key } -Secret @($key) -Source 'The Azure Arc managed identity endpoint (IDENTITY_ENDPOINT)'
     }
     $imds = 'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=' + [uri]::EscapeDataString($resource)
     if ($clientId) { $imds += '&client_id=' + [uri]::EscapeDataString($clientId) }
@@ -494,14 +642,63 @@ function Get-Smtp2GraphManagedIdentityToken {
         Invoke-RestMethod -Method Get -Uri $imds -Headers @{ Metadata = 'true' } -TimeoutSec 10 -ErrorAction Stop
     }
     catch {
-        throw "No managed identity answered (IDENTITY_ENDPOINT is not set and the VM metadata service did not respond): $($_.Exception.Message)"
+        $failure = Get-Smtp2GraphHttpError -ErrorRecord $_
+        throw "No managed identity answered (IDENTITY_ENDPOINT is not set and the VM metadata service did not give a token: $(Join-Smtp2GraphStatus -Failure $failure) $($failure.Message))"
     }
+}
+
+function Invoke-Smtp2GraphIdentityRequest {
+    # One GET to a managed identity endpoint; a refusal says which endpoint and why, with its credential header masked.
+    param([string]$Uri, [hashtable]$Headers, [string[]]$Secret, [string]$Source)
+    try {
+        Invoke-RestMethod -Method Get -Uri $Uri -Headers $Headers -ErrorAction Stop
+    }
+    catch {
+        $failure = Get-Smtp2GraphHttpError -ErrorRecord $_ -Secret $Secret
+        throw "$Source refused the managed identity token request ($(Join-Smtp2GraphStatus -Failure $failure)): $($failure.Message)"
+    }
+}
+
+function Read-Smtp2GraphArcKey {
+    # The key Azure Arc's identity endpoint names in 'WWW-Authenticate: Basic realm=<file>', read only as Azure's own SDKs
+    # and MSAL read it: a .key file directly in the agent's token folder, of at most 4096 bytes. Anything else the
+    # endpoint names (any readable file of this account) is refused and never sent.
+    param([string]$Challenge)
+    $directory = $script:ArcKeyDirectory
+    if (-not $directory) { throw 'Azure Arc managed identity works on Windows and Linux only: this machine has no Arc token folder.' }
+    $parts = $Challenge -split '=', 2
+    $named = ''
+    if ($parts.Count -eq 2) { $named = $parts[1].Trim().Trim('"') }
+    if (-not $named) { throw 'Azure Arc: the identity endpoint answered 401 without naming its key file (WWW-Authenticate: Basic realm=<file>).' }
+    $comparison = [System.StringComparison]::Ordinal
+    if ($PSVersionTable.PSEdition -ne 'Core' -or $IsWindows) { $comparison = [System.StringComparison]::OrdinalIgnoreCase }
+    $path = [System.IO.Path]::GetFullPath($named)
+    $expected = [System.IO.Path]::GetFullPath($directory).TrimEnd([System.IO.Path]::DirectorySeparatorChar, [System.IO.Path]::AltDirectorySeparatorChar)
+    if (-not [string]::Equals([System.IO.Path]::GetDirectoryName($path), $expected, $comparison)) {
+        throw "Azure Arc: the identity endpoint named the key file '$named', which is not in the agent's token folder $expected; refused (is IDENTITY_ENDPOINT the local Arc agent?)."
+    }
+    if (-not $path.EndsWith('.key', $comparison)) {
+        throw "Azure Arc: the identity endpoint named '$named', which is not a .key file; refused."
+    }
+    $file = New-Object System.IO.FileInfo -ArgumentList $path
+    if (-not $file.Exists) {
+        throw "Azure Arc: the key file '$named' does not exist or is not a file (only accounts the Arc agent lets read its token folder can use the machine's identity)."
+    }
+    if ($file.Attributes -band [System.IO.FileAttributes]::ReparsePoint) {
+        throw "Azure Arc: the key file '$named' is a link; refused."
+    }
+    if ($file.Length -gt $script:ArcKeyMaximumBytes) {
+        throw "Azure Arc: the key file '$named' is larger than $($script:ArcKeyMaximumBytes) bytes; refused."
+    }
+    [System.IO.File]::ReadAllText($path)
 }
 
 function Get-Smtp2GraphHttpError {
     # Status, Graph error code and message, Retry-After and WWW-Authenticate of a failed web request,
     # from Windows PowerShell 5.1 (WebException) and PowerShell 7 (HttpResponseException) alike.
-    param([System.Management.Automation.ErrorRecord]$ErrorRecord)
+    # The message is fit to show: the code and message of a JSON error body with -Secret and anything credential-like
+    # masked; a body that is not a JSON error (an HTML or text page, which may repeat the request) is never shown.
+    param([System.Management.Automation.ErrorRecord]$ErrorRecord, [string[]]$Secret)
     $result = [pscustomobject]@{
         StatusCode      = 0
         Code            = ''
@@ -513,11 +710,13 @@ function Get-Smtp2GraphHttpError {
     $response = $null
     if ($exception.PSObject.Properties['Response']) { $response = $exception.Response }
     $body = ''
+    $mediaType = ''
     if ($null -ne $response) {
         try { $result.StatusCode = [int]$response.StatusCode } catch { $result.StatusCode = 0 }
         if ($response -is [System.Net.HttpWebResponse]) {
             $result.RetryAfter = $response.Headers['Retry-After']
             $result.WwwAuthenticate = [string]$response.Headers['WWW-Authenticate']
+            $mediaType = [string]$response.ContentType
         }
         else {
             try {
@@ -525,6 +724,7 @@ function Get-Smtp2GraphHttpError {
                     if ($null -ne $response.Headers.RetryAfter.Delta) { $result.RetryAfter = $response.Headers.RetryAfter.Delta.TotalSeconds }
                 }
                 $result.WwwAuthenticate = [string]$response.Headers.WwwAuthenticate
+                if ($null -ne $response.Content -and $null -ne $response.Content.Headers.ContentType) { $mediaType = [string]$response.Content.Headers.ContentType.MediaType }
             }
             catch {
                 Write-Verbose 'Smtp2Graph: the error response carries no readable headers.'
@@ -545,24 +745,40 @@ function Get-Smtp2GraphHttpError {
         }
     }
     if ($body) {
-        try {
-            $parsed = ConvertFrom-Json -InputObject $body -ErrorAction Stop
-            if ($parsed.PSObject.Properties['error']) {
-                if ($parsed.error -is [string]) {
-                    $result.Code = $parsed.error
-                    if ($parsed.PSObject.Properties['error_description']) { $result.Message = $parsed.error_description }
-                }
-                else {
-                    $result.Code = [string]$parsed.error.code
-                    $result.Message = [string]$parsed.error.message
-                }
+        $parsed = $null
+        try { $parsed = ConvertFrom-Json -InputObject $body -ErrorAction Stop } catch { $parsed = $null }
+        if ($null -ne $parsed -and $parsed.PSObject.Properties['error']) {
+            if ($parsed.error -is [string]) {
+                $result.Code = $parsed.error
+                if ($parsed.PSObject.Properties['error_description']) { $result.Message = $parsed.error_description }
+            }
+            else {
+                $result.Code = [string]$parsed.error.code
+                $result.Message = [string]$parsed.error.message
             }
         }
-        catch {
-            $result.Message = $body
+        elseif ($null -ne $parsed -and $parsed.PSObject.Properties['message']) {
+            # Managed identity endpoints answer {"statusCode": ..., "message": ...}.
+            $result.Message = [string]$parsed.message
+        }
+        else {
+            if (-not $mediaType) { $mediaType = 'non-JSON' }
+            $result.Message = $result.Message + " (its $mediaType body is not shown: it may repeat the request, credentials included)"
         }
     }
+    # What the server wrote in its headers is never shown; these two fields are read, not printed.
+    $secrets = @(@($Secret) + @(Get-Smtp2GraphEnvironmentSecret) | Where-Object { $_ })
+    $result.Code = Protect-Smtp2GraphText -Text ([string]$result.Code) -Secret $secrets
+    $result.Message = Protect-Smtp2GraphText -Text ([string]$result.Message) -Secret $secrets
     $result
+}
+
+function Join-Smtp2GraphStatus {
+    # '401 invalid_client', or '500' when the answer named no error code.
+    param($Failure)
+    $text = [string]$Failure.StatusCode
+    if ($Failure.Code) { $text += ' ' + $Failure.Code }
+    $text
 }
 
 function ConvertTo-Smtp2GraphErrorMessage {
@@ -648,6 +864,10 @@ function Invoke-Smtp2GraphRequest {
     $settings = Get-Smtp2GraphSettings
     $json = $null
     if ($null -ne $Body) { $json = ConvertTo-Json -InputObject $Body -Depth 10 }
+    $endpoint = $null
+    # Checked before any token is fetched: the token never travels over plain http.
+    if ($settings['AuthMethod'] -ne 'MgGraph') { $endpoint = Get-Smtp2GraphEndpoint -Settings $settings }
+    $token = $null
     $attempt = 0
     while ($true) {
         try {
@@ -659,7 +879,7 @@ function Invoke-Smtp2GraphRequest {
             $token = Get-Smtp2GraphToken
             $restParams = @{
                 Method      = $Method
-                Uri         = ([string]$settings['GraphEndpoint']).TrimEnd('/') + '/v1.0' + $Path
+                Uri         = $endpoint + '/v1.0' + $Path
                 Headers     = @{ Authorization = 'Bearer ' + $token }
                 ErrorAction = 'Stop'
             }
@@ -675,7 +895,8 @@ function Invoke-Smtp2GraphRequest {
             return Invoke-RestMethod @restParams
         }
         catch {
-            $failure = Get-Smtp2GraphHttpError -ErrorRecord $_
+            # The token is masked in what Graph (or a proxy before it) answered: error bodies can echo the request.
+            $failure = Get-Smtp2GraphHttpError -ErrorRecord $_ -Secret @($token)
             $mayHaveSent = ($failure.StatusCode -eq 504 -and $script:SendOperations -contains $Operation)
             if (-not $mayHaveSent -and $script:RetryStatusCodes -contains $failure.StatusCode -and $attempt -lt $script:MaxRetries) {
                 $attempt++
@@ -690,7 +911,8 @@ function Invoke-Smtp2GraphRequest {
                 $script:Smtp2GraphToken = $null
                 continue
             }
-            if ($failure.StatusCode -eq 0) { throw }
+            # No answer from Graph (a connection failure, or a sign-in that failed): the masked message, not the raw error.
+            if ($failure.StatusCode -eq 0) { throw $failure.Message }
             throw (New-Smtp2GraphSmtpException -StatusCode $failure.StatusCode -Code $failure.Code -Text (ConvertTo-Smtp2GraphErrorMessage -StatusCode $failure.StatusCode -Code $failure.Code -Message $failure.Message -Mailbox $Mailbox -Operation $Operation))
         }
     }
@@ -1010,6 +1232,16 @@ function Send-Smtp2GraphUpload {
     }
     $path = (Get-Smtp2GraphUserPath -Mailbox $Mailbox) + '/messages/' + $MessageId + '/attachments/createUploadSession'
     $session = Invoke-Smtp2GraphRequest -Method Post -Path $path -Body @{ AttachmentItem = $item } -Mailbox $Mailbox -Operation 'createUploadSession'
+    # The upload URL is pre-authenticated (its query carries a token): https only, and masked in any message.
+    $uploadUrl = [string]$session.uploadUrl
+    if (-not $uploadUrl.StartsWith('https://', [System.StringComparison]::OrdinalIgnoreCase)) {
+        throw (New-Smtp2GraphSmtpException -StatusCode 0 -Code '' -Text "Graph answered an upload session whose URL is not https: the attachment $($Attachment.Name) is not sent over plain http.")
+    }
+    $operation = 'attachment upload'
+    # Masked in messages: the URL and each value of its query (a server may echo the path and query alone).
+    $uploadSecrets = @($uploadUrl)
+    $query = ([uri]$uploadUrl).Query.TrimStart('?')
+    if ($query) { $uploadSecrets += @($query) + @($query -split '&' | ForEach-Object { ($_ -split '=', 2)[-1] }) }
     $offset = 0
     while ($offset -lt $size) {
         $length = [math]::Min($script:UploadChunkSize, $size - $offset)
@@ -1020,18 +1252,20 @@ function Send-Smtp2GraphUpload {
         $attempt = 0
         while ($true) {
             try {
-                $null = Invoke-RestMethod -Method Put -Uri $session.uploadUrl -Headers $headers -Body $chunk -ContentType 'application/octet-stream' -ErrorAction Stop
+                # -Verbose:$false: PowerShell 7 would print the pre-authenticated URL, token included, in its verbose line.
+                $null = Invoke-RestMethod -Method Put -Uri $uploadUrl -Headers $headers -Body $chunk -ContentType 'application/octet-stream' -ErrorAction Stop -Verbose:$false
                 break
             }
             catch {
-                $failure = Get-Smtp2GraphHttpError -ErrorRecord $_
-                $mayHaveSent = ($failure.StatusCode -eq 504 -and $script:SendOperations -contains $Operation)
-            if (-not $mayHaveSent -and $script:RetryStatusCodes -contains $failure.StatusCode -and $attempt -lt $script:MaxRetries) {
+                $failure = Get-Smtp2GraphHttpError -ErrorRecord $_ -Secret $uploadSecrets
+                # A chunk sends no mail: even after a 504 it is retried (only sendMail and send draft may have sent).
+                $mayHaveSent = ($failure.StatusCode -eq 504 -and $script:SendOperations -contains $operation)
+                if (-not $mayHaveSent -and $script:RetryStatusCodes -contains $failure.StatusCode -and $attempt -lt $script:MaxRetries) {
                     $attempt++
                     Start-Sleep -Seconds (Get-Smtp2GraphRetryDelay -RetryAfter $failure.RetryAfter -Attempt $attempt)
                     continue
                 }
-                throw (New-Smtp2GraphSmtpException -StatusCode $failure.StatusCode -Code $failure.Code -Text (ConvertTo-Smtp2GraphErrorMessage -StatusCode $failure.StatusCode -Code $failure.Code -Message $failure.Message -Mailbox $Mailbox -Operation 'attachment upload'))
+                throw (New-Smtp2GraphSmtpException -StatusCode $failure.StatusCode -Code $failure.Code -Text (ConvertTo-Smtp2GraphErrorMessage -StatusCode $failure.StatusCode -Code $failure.Code -Message $failure.Message -Mailbox $Mailbox -Operation $operation))
             }
         }
         $offset += $length
