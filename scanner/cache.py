@@ -6,7 +6,9 @@ rename), and any entry that does not parse or does not carry its own key is igno
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -17,6 +19,27 @@ from scanner import fastjson
 # Format 2: entries hold only masked text. Format-1 entries (before masking by value) may hold a
 # secret in clear text: they are never read, and deleted when met.
 MAGIC = "smtp2graph-cache/2"
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """What the installed code is: the size and modification time of every file of the package (its
+    rules, reports and templates included). A cache entry made by other code is never reused: a
+    version number alone does not change when a checkout is edited or updated in place."""
+    digest = hashlib.sha256()
+    roots = [Path(__file__).resolve().parent]
+    for name in ("scanner.rules", "scanner.reports"):  # where they are, without importing them
+        spec = importlib.util.find_spec(name)
+        roots.extend(Path(p) for p in (spec.submodule_search_locations or []) if spec is not None)
+    for root in dict.fromkeys(roots):
+        for path in sorted(root.rglob("*")):
+            if path.suffix in (".py", ".j2", ".js", ".css", ".psm1", ".psd1", ".ps1") and "__pycache__" not in path.parts:
+                try:
+                    info = path.stat()
+                except OSError:
+                    continue
+                digest.update(f"{path.relative_to(root)}\0{info.st_size}\0{info.st_mtime_ns}\0".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:16]
 
 
 def default_cache_dir() -> Path:

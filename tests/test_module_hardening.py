@@ -26,7 +26,8 @@ import pytest
 from fakes.fixtures import PFX_PASSPHRASE, make_certificate
 from fakes.hostile import Answer, HostileServer
 
-from scanner.engine import calls_in_text
+from scanner.check import calls_in_text
+from scanner.estate.senders import SenderPlan
 from scanner.migrate.kit import write_kit, write_module
 from scanner.migrate.mapping import map_call
 from scanner.migrate.snippets import invoke_restmethod_snippet, send_mgusermail_snippet
@@ -371,7 +372,7 @@ def umask_zero() -> Iterator[None]:
 
 def test_register_writes_the_pfx_owner_only_from_its_creation(tmp_path: Path, umask_zero: None) -> None:
     kit = tmp_path / "kit"
-    write_kit(kit, [])
+    write_kit(kit, SenderPlan())
     modules = tmp_path / "modules" / "Microsoft.Graph.Applications"
     modules.mkdir(parents=True)
     (modules / "Microsoft.Graph.Applications.psm1").write_text(STUB_GRAPH, encoding="utf-8")
@@ -468,7 +469,7 @@ def test_the_kit_readme_says_where_a_pfx_key_goes_as_the_module_decides(module_p
     """The admin reads the key storage in the README; the module's own choice, asked for each runtime, must match it."""
     from scanner.migrate.kit import render_kit
 
-    readme = render_kit([])["README.md"].decode("utf-8")
+    readme = render_kit(SenderPlan())["README.md"].decode("utf-8")
     section = readme.split("**Scheduled tasks and service accounts", 1)[1].split("\n4. ", 1)[0]
     for fact in ("EphemeralKeySet", "4.7.2", "MachineKeySet", "4.6.2", "SMTP2GRAPH_CERT_KEY_STORAGE", "profile"):
         assert fact in section, fact

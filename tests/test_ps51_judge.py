@@ -140,8 +140,8 @@ def test_everything_smtp2graph_ships_or_writes_passes_the_51_judge(tmp_path: Pat
 def test_a_snippet_for_an_unresolved_splat_reads_the_splatted_table(tmp_path: Path) -> None:
     """The judge found `(@Settings)` used as a value in snippets, a parse error: a snippet now reads $Settings['From']."""
     from scanner.assess import assess
-    from scanner.engine import calls_in_text
-    from scanner.migrate.patch import fix_info
+    from scanner.check import calls_in_text
+    from scanner.migrate.safety import fix_info
 
     text = "function Send-Notice {\n    param([hashtable]$Settings)\n    Send-MailMessage @Settings -Subject 'from settings'\n}\n"
     call, = calls_in_text(text, "notice.ps1", False)

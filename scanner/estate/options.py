@@ -29,6 +29,7 @@ class ScanOptions:
     # tree-sitter), "powershell" or "tree-sitter" (`fix --judge`).
     judge: str = "auto"
     judge_id: str = ""  # the judge the run resolved (its description): part of the cache key
+    code_id: str = ""  # the code installed (scanner.cache.code_digest): part of the cache key
     # `fix` applies the plans: a file whose cached findings have a fix is analysed again (the cache
     # keeps no source text and no edit, only what the reports show).
     keep_plans: bool = False
@@ -42,4 +43,5 @@ class ScanOptions:
             + ("" if self.fix_detail == "full" else f"|fix={self.fix_detail}")
             + ("" if self.fix_style is FixStyle.MODULE else f"|style={self.fix_style.value}")
             + (f"|judge={self.judge_id}" if self.judge_id else "")
+            + (f"|code={self.code_id}" if self.code_id else "")
         )

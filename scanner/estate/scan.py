@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
-from scanner.cache import ResultCache, StatIndex, default_cache_dir
+from scanner.cache import ResultCache, StatIndex, code_digest, default_cache_dir
 from scanner.estate.judging import JudgedFile, choose_judge, describe, judge_plans, needs_powershell, patch_views, plan_texts
 from scanner.migrate.judge import PatchJudge
 from scanner.estate.options import ScanOptions
@@ -191,7 +191,8 @@ def analyze_estate(
     if root is None:
         root = scan_root(paths)
     judge = choose_judge(options.judge)
-    options = dataclasses.replace(options, judge_id=describe(judge, options.judge))
+    options = dataclasses.replace(options, judge_id=describe(judge, options.judge),
+                                  code_id=code_digest() if options.use_cache else "")
     errors: list[FileError] = []  # the walk's, then the files' (in file order)
     file_errors: list[FileError] = []
     files: list[str] = []

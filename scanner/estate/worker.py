@@ -61,7 +61,7 @@ def init_worker(root: Path, options: ScanOptions) -> None:
     cache = None
     if options.use_cache:
         cache = ResultCache(options.cache_dir or default_cache_dir())
-    _STATE = _WorkerState(root, options, default_prefilter(), cache, options.salt())
+    _STATE = _WorkerState(root, options, default_prefilter(), cache, options.salt() if cache is not None else "")
 
 
 def dependencies_hold(root: Path, dependencies: dict[str, str]) -> bool:

@@ -365,7 +365,7 @@ def run_snippet(location: str, flavour: str, config: Path | None = None) -> int:
         _error(f"{path}: {'no such file' if not path.exists() else 'not a file'}")
         return 2
     try:
-        settings = estate_settings([path], config=config, jobs=1, fix_detail=FULL)
+        settings = estate_settings([path], config=config, jobs=1, use_cache=False, fix_detail=FULL)
         estate = analyze_estate([path.resolve()], settings.options, root=path.resolve().parent)
     except (UsageError, JudgeUnavailable) as error:
         _error(str(error))

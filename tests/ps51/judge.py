@@ -203,10 +203,11 @@ def judge(artefacts: list[Artefact], *, libraries: list[Path] | None = None, tim
 
 def shipped_artefacts(workdir: Path) -> list[Artefact]:
     """The module (with its Pester tests and config example) and the kit's admin scripts, as `smtp2graph kit` writes them."""
+    from scanner.estate.senders import SenderPlan
     from scanner.migrate.kit import write_kit
 
     kit = workdir / "kit"
-    written = write_kit(kit, [])
+    written = write_kit(kit, SenderPlan())
     return [Artefact(f"kit/{path.relative_to(kit).as_posix()}", path, "shipped")
             for path in written if path.suffix in (".ps1", ".psm1", ".psd1")]
 
@@ -234,9 +235,9 @@ def patched_artefacts(workdir: Path) -> list[Artefact]:
 def snippet_artefacts(workdir: Path) -> list[Artefact]:
     """Both snippet flavours of every call `smtp2graph snippet` answers for, in the fixtures and examples."""
     from scanner.assess import assess
-    from scanner.engine import calls_in_text
+    from scanner.check import calls_in_text
     from scanner.files import DecodeError, read_source
-    from scanner.migrate.patch import fix_info
+    from scanner.migrate.safety import fix_info
 
     found: list[Artefact] = []
     folder = workdir / "snippets"
