@@ -27,6 +27,10 @@ class ScannedAccounts:
     credential_users: dict[str, list[str]] = field(default_factory=dict)  # account -> script paths
     # sender -> the scanner's server classes of its calls ("exchange-online-submission", "other-relay", …)
     sender_servers: dict[str, set[str]] = field(default_factory=dict)
+    # EWS (issue 24): scripts that use EWS, the app (client) ids they name, and the mailboxes they send as.
+    ews_scripts: list[str] = field(default_factory=list)
+    ews_app_ids: dict[str, list[str]] = field(default_factory=dict)  # app id (lower case) -> script paths
+    ews_senders: dict[str, list[str]] = field(default_factory=dict)  # mailbox -> script paths
 
     def relay_only(self) -> dict[str, str]:
         """Senders whose every call goes to a relay or direct send (no SMTP AUTH): sender -> why."""
@@ -115,6 +119,7 @@ def load_scan(path: Path) -> ScannedAccounts:
             server = assessment.get("server") if isinstance(assessment, dict) else None
             # A call without an assessment counts as "unknown": never a reason to skip the sender.
             accounts.sender_servers.setdefault(sender, set()).add(str(server or "unknown"))
+        _add_ews(accounts, finding, script, sender)
         user = finding.get("credential_user")
         if isinstance(user, str) and user.strip():
             account = user.strip().lower()
@@ -122,3 +127,23 @@ def load_scan(path: Path) -> ScannedAccounts:
             if script not in scripts:
                 scripts.append(script)
     return accounts
+
+
+def _add_ews(accounts: ScannedAccounts, finding: dict[str, Any], script: str, sender: Optional[str]) -> None:
+    """Record a finding of an EWS call: its script, the app id it names, the mailbox it sends as."""
+    call = finding.get("call")
+    if not isinstance(call, dict) or call.get("api") != "ews":
+        return
+    if script not in accounts.ews_scripts:
+        accounts.ews_scripts.append(script)
+    params = call.get("params") if isinstance(call.get("params"), dict) else {}
+    bound = params.get("AppId") if isinstance(params, dict) else None
+    text = str(bound.get("text") or "").strip().lower() if isinstance(bound, dict) else ""
+    if re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", text):
+        scripts = accounts.ews_app_ids.setdefault(text, [])
+        if script not in scripts:
+            scripts.append(script)
+    if sender and call.get("sent", True):
+        scripts = accounts.ews_senders.setdefault(sender, [])
+        if script not in scripts:
+            scripts.append(script)
