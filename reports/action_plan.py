@@ -17,7 +17,7 @@ from .model import TRIAGE_LABELS, WORK_LABELS, JsonDict, MergedReport, Triage, W
 COLUMNS = (
     "repository", "path", "line", "column", "rule", "severity", "status", "breaks", "verdict", "server",
     "sender", "credential account", "fix safety", "work step", "owner", "owner source", "due", "message",
-    "fingerprint",
+    "fingerprint", "retirement", "retirement date",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
@@ -86,7 +86,17 @@ def finding_row(finding: JsonDict) -> list[Cell]:
         _text(finding.get("due")),
         _text(finding.get("message")),
         _text(finding.get("fingerprint")),
+        *retirement_cells(finding),
     ]
+
+
+_RETIREMENT_WORDS = {"smtp-auth": "SMTP AUTH basic auth", "ews": "EWS in Exchange Online"}
+
+
+def retirement_cells(finding: JsonDict) -> list[Cell]:
+    """Which Exchange Online retirement the finding's send depends on, and its date (issue 24)."""
+    key = str(finding.get("retirement") or "")
+    return [_RETIREMENT_WORDS.get(key, ""), _text(finding.get("retirement_date"))]
 
 
 def format_csv(report: MergedReport) -> str:
@@ -149,6 +159,7 @@ def format_xlsx(report: MergedReport) -> bytes:
         summary.write_number(row, 1, item.findings)
         summary.write_number(row, 2, item.scripts)
         row += 1
+    row = _retirement_rows(summary, row, report, bold)
     for heading, groups in (("Repository", report.summary.by_repository), ("Owner", report.summary.by_owner)):
         row += 1
         summary.write_row(row, 0, [heading, "Will break", "May break", "Findings"], bold)
@@ -183,5 +194,19 @@ def _findings_sheet(workbook, name: str, findings: list[JsonDict], bold) -> None
                 sheet.write_number(index, col, value)
             else:
                 sheet.write_string(index, col, value)
-    for col, width in enumerate((18, 40, 6, 6, 9, 9, 22, 8, 50, 26, 26, 22, 12, 6, 22, 12, 11, 60, 18)):
+    for col, width in enumerate((18, 40, 6, 6, 9, 9, 22, 8, 50, 26, 26, 22, 12, 6, 22, 12, 11, 60, 18, 22, 12)):
         sheet.set_column(col, col, width)
+
+
+def _retirement_rows(sheet, row: int, report: MergedReport, bold) -> int:  # type: ignore[no-untyped-def]
+    """The deadline summary on the summary sheet: each retirement, its dates and its sends."""
+    row += 1
+    sheet.write_row(row, 0, ["Deadline", "Sends", "Will break", "May break", "Already broken"], bold)
+    row += 1
+    for retirement in report.retirements:
+        dates = "; ".join(f"{m.date}: {m.text}" for m in retirement.milestones)
+        sheet.write_string(row, 0, _text(f"{retirement.label} — {dates}"))
+        for col, value in enumerate((retirement.sends, retirement.will_break, retirement.may_break, retirement.already_broken), 1):
+            sheet.write_number(row, col, value)
+        row += 1
+    return row

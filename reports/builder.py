@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Optional
+from scanner.reports.retirements import EWS, RetirementTally, ews_already_broken, is_send, retirement_date, retirement_of
 from scanner.reports.model import APIS, BASIC_AUTH_OFF, BurnPoint, Category, DEADLINE_TEXT, DocumentKind, DynamicSender, FIX_SAFETIES, GRAPH_APIS, GroupCount, JsonDict, MergedReport, ReportInputError, Repository, SEVERITIES, Sender, SenderScript, Summary, TILE_LABELS, Tile, Triage, WORK_LABELS, WorkItem, WorkStep
 
 
@@ -146,7 +147,8 @@ def finding_triage(finding: JsonDict) -> Triage:
     if assessment.get("outcome") == "consumer-basic-auth-removed":
         return Triage.ALREADY_BROKEN  # Outlook.com has been removing basic auth since September 2024
     if breaks is True:
-        return Triage.ALREADY_BROKEN if server in _ALREADY_BROKEN_SERVERS else Triage.WILL_BREAK
+        broken = server in _ALREADY_BROKEN_SERVERS or ews_already_broken(finding)
+        return Triage.ALREADY_BROKEN if broken else Triage.WILL_BREAK
     if breaks is False:
         return Triage.NOT_AFFECTED
     if server in _EXO_SUBMISSION and assessment.get("credential") in _NO_PASSWORD:
@@ -177,7 +179,13 @@ def finding_categories(finding: JsonDict) -> list[str]:
             categories.append(Category.FIX_UNSAFE.value)
         else:
             categories.append(Category.MANUAL.value)
+    categories.extend(ews_categories(finding))
     return categories
+
+
+def ews_categories(finding: JsonDict) -> list[str]:
+    """The EWS tile for a send through EWS (its other use is information, not a send)."""
+    return [Category.EWS_SEND.value] if retirement_of(finding) == EWS and is_send(finding) else []
 
 
 def _fix_safety(finding: JsonDict) -> str:
@@ -312,6 +320,8 @@ class ReportBuilder:
         self._newest: dict[str, tuple[str, _Span]] = {}  # identity -> (generated_at, what its scan added)
         self._history: list[tuple[str, str, int, int]] = []
         self._dropped: list[_Span] = []  # parts added by scans a newer scan of the same repository replaced
+        self._retirements = RetirementTally()
+        self._work_retirement: dict[int, Counter[str]] = {step.value: Counter() for step in WorkStep}
 
     def add(self, document: JsonDict) -> None:
         """Add one scan or audit document (raises ReportInputError when it is neither)."""
@@ -411,6 +421,8 @@ class ReportBuilder:
         self._work = {step.value: [0, 0] for step in WorkStep}
         self._work_scripts = {step.value: set() for step in WorkStep}
         self._by_repo, self._by_owner = {}, {}
+        self._retirements = RetirementTally()
+        self._work_retirement = {step.value: Counter() for step in WorkStep}
         self._findings = []
         for index, finding in enumerate(findings):
             finding["id"] = index
@@ -460,6 +472,7 @@ class ReportBuilder:
         finding["triage"] = triage.value
         step = work_step(triage, fix_safety)
         finding["work_step"] = step.value
+        _add_retirement(finding)
         self._findings.append(finding)
         self._tally(finding)
 
@@ -477,6 +490,9 @@ class ReportBuilder:
             self._category_findings[category] += 1
         self._work[step.value][0] += 1
         self._work_scripts[step.value].add(script)
+        self._retirements.add(finding)
+        if finding.get("retirement"):
+            self._work_retirement[step.value][str(finding["retirement"])] += 1
         self._by_repo.setdefault(repo, Counter())[triage.value] += 1
         self._by_owner.setdefault(_str(finding.get("owner")) or _NO_OWNER, Counter())[triage.value] += 1
         self._severity[_str(finding.get("severity")) or "info"] += 1
@@ -546,7 +562,7 @@ class ReportBuilder:
             by_triage={triage.value: self._category_findings[triage.value] for triage in Triage},
             work_order=[
                 WorkItem(step=step.value, label=WORK_LABELS[step], findings=self._work[step.value][0],
-                         scripts=len(self._work_scripts[step.value]))
+                         scripts=len(self._work_scripts[step.value]), by_retirement=dict(sorted(self._work_retirement[step.value].items())))
                 for step in WorkStep
             ],
             by_repository=_group_counts(self._by_repo),
@@ -595,7 +611,15 @@ class ReportBuilder:
             },
             burndown=burndown_points(self._history),
             due=min(self._deadlines) if self._deadlines else BASIC_AUTH_OFF.isoformat(),
+            retirements=self._retirements.build(stamp),
         )
+
+
+def _add_retirement(finding: JsonDict) -> None:
+    """The retirement a finding depends on and that retirement's date (the exports and the page show both)."""
+    key = retirement_of(finding)
+    finding["retirement"] = key or None
+    finding["retirement_date"] = retirement_date(key) if key else None
 
 
 def _group_counts(groups: dict[str, Counter[str]]) -> list[GroupCount]:

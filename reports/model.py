@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from enum import Enum
 
+from scanner.reports.retirements import Retirement
+
 
 # Exchange Online disables SMTP AUTH basic auth by default at the end of December 2026 (GRAPH_NOTES.md).
 BASIC_AUTH_OFF = date(2026, 12, 31)
@@ -76,6 +78,7 @@ class Category(str, Enum):
     FIX_SAFE = "fix-safe"
     FIX_UNSAFE = "fix-unsafe"
     MANUAL = "manual"
+    EWS_SEND = "ews-send"  # sends through EWS, beside the SMTP AUTH ones (issue 24)
 
 
 TILE_LABELS: dict[Category, str] = {
@@ -83,6 +86,7 @@ TILE_LABELS: dict[Category, str] = {
     Category.FIX_SAFE: "Auto-fixable (safe)",
     Category.FIX_UNSAFE: "Auto-fixable (unsafe)",
     Category.MANUAL: "Need manual work",
+    Category.EWS_SEND: "EWS sends (blocked by default since 1 October 2026, off 1 April 2027)",
 }
 
 
@@ -126,6 +130,7 @@ class WorkItem:
     label: str
     findings: int
     scripts: int
+    by_retirement: dict[str, int] = field(default_factory=dict)  # findings of this step per retirement (smtp-auth, ews)
 
 
 @dataclass
@@ -227,6 +232,7 @@ class MergedReport:
     filters: dict[str, list[str]] = field(default_factory=dict)
     burndown: list[BurnPoint] = field(default_factory=list)
     due: str = BASIC_AUTH_OFF.isoformat()  # the team's deadline: the cut-over, or the earliest --deadline of a scan
+    retirements: list[Retirement] = field(default_factory=list)  # the deadline summary: each retirement with its dates
 
     def to_json(self) -> JsonDict:
         """The report as plain JSON-able data (what the page is rendered from)."""

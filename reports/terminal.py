@@ -24,6 +24,7 @@ from scanner.model import Finding, ScanResult
 
 from .model import TRIAGE_LABELS, WORK_LABELS, JsonDict, MergedReport, Triage, WorkStep
 from .builder import finding_triage
+from .retirements import ews_summary_clause
 
 _SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 _TRIAGE_STYLE = {
@@ -105,6 +106,10 @@ def summary_line(result: ScanResult) -> str:
         f"{len(result.findings)} finding(s)" + (f" ({by_sev})" if by_sev else ""),
         verdicts,
     ]
+    ews = [f for f in result.findings if f.call is not None and f.call.api.value == "ews" and f.call.sent]
+    if ews:
+        parts.append(f"{len(ews)} EWS send(s) in {len({f.location.path for f in ews})} script(s) (EWS in Exchange Online "
+                     "blocked by default since 1 October 2026, off 1 April 2027)")
     if result.errors:
         parts.append(f"{len(result.errors)} error(s)")
     if result.unused_suppressions:
@@ -274,6 +279,9 @@ def report_summary_line(report: MergedReport) -> str:
             + f"; {len(breaks)} script(s) break when basic auth is disabled, {len(may)} more may break (verdict unknown)")
     if broken:
         text += f", {len(broken)} already broken"
+    ews = ews_summary_clause(report.retirements)
+    if ews:
+        text += f"; {ews}"
     if report.errors:
         text += f"; {len(report.errors)} error(s)"
     if report.unused_suppressions:

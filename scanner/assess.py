@@ -184,6 +184,10 @@ def _assess_variants(call: MailCall, estate: Optional[EstateFacts]) -> Assessmen
 
 
 def _assess(call: MailCall, estate: Optional[EstateFacts]) -> Assessment:
+    if call.api is Api.EWS:
+        from scanner.assess_ews import assess_ews
+
+        return assess_ews(call, estate)
     if call.api is Api.OUTLOOK_COM:
         return _assess_outlook(call)
     result = _assess_smtp(call, estate)

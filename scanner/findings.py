@@ -21,7 +21,7 @@ from scanner.rules.sec_support import secret_rule_id
 from scanner.script import Script
 from scanner.secrets import SecretLiteral, find_secrets, redact, redact_value, secret_values
 
-LEGACY_APIS = {Api.SEND_MAILMESSAGE, Api.SMTPCLIENT, Api.MAILKIT, Api.CDO, Api.SYSTEM_WEB_MAIL, Api.OUTLOOK_COM}
+LEGACY_APIS = {Api.SEND_MAILMESSAGE, Api.SMTPCLIENT, Api.MAILKIT, Api.CDO, Api.SYSTEM_WEB_MAIL, Api.OUTLOOK_COM, Api.EWS}
 CONTEXT_LINES = 3
 SNIPPET_MAX_LINES = 20
 

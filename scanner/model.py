@@ -43,6 +43,7 @@ class Api(str, Enum):
     CDO = "cdo"
     SYSTEM_WEB_MAIL = "system-web-mail"
     OUTLOOK_COM = "outlook-com"
+    EWS = "ews"  # Exchange Web Services: the EWS Managed API, SOAP CreateItem/SendItem, New-WebServiceProxy
     GRAPH_SENDMAIL = "graph-sendmail"
     SEND_MGUSERMAIL = "send-mgusermail"
 
@@ -74,6 +75,8 @@ class ServerClass(str, Enum):
     EXO_DIRECT_SEND = "exchange-online-direct-send"  # *.mail.protection.outlook.com
     OUTLOOK_CONSUMER = "outlook-consumer"  # smtp-mail.outlook.com
     AZURE_COMMUNICATION = "azure-communication-services"  # smtp.azurecomm.net
+    EXO_EWS = "exchange-online-ews"  # EWS at outlook.office365.com (and the sovereign clouds)
+    EWS_ON_PREMISES = "exchange-on-premises-ews"  # EWS on an Exchange server: keeps working
     OTHER = "other-relay"  # on-premises Exchange, third party, localhost
     UNKNOWN = "unknown"  # an expression, an unresolved variable, or nothing at all
 
@@ -105,6 +108,7 @@ class CredentialKind(str, Enum):
     EXPLICIT = "explicit"  # -Credential / .Credentials = ...
     DEFAULT_LOGON = "default-windows-logon"  # UseDefaultCredentials, or Send-MailMessage with neither -Credential nor -UseSsl
     NONE = "none"  # anonymous
+    OAUTH = "oauth"  # an OAuth 2.0 bearer token (EWS OAuthCredentials, an Authorization: Bearer header)
     UNKNOWN = "unknown"
 
 

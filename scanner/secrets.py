@@ -202,10 +202,14 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
                 if candidate is not None and candidate.text == value.text:
                     span = _literal_span(script, candidate.start, candidate.end) or _variable_literal(script, candidate.start, candidate.end)
                     add(span, SecretKind.SECURESTRING_PLAINTEXT, "ConvertTo-SecureString")
-    cred_type = re.compile(r"(?i)(?:System\.)?Net\.NetworkCredential|(?:System\.Management\.Automation\.)?PSCredential")
+    cred_type = re.compile(r"(?i)(?:System\.)?Net\.NetworkCredential|(?:System\.Management\.Automation\.)?PSCredential|" + _EWS_CREDENTIALS)
     for construction in find_constructions(script, cred_type):
         if len(construction.arguments) >= 2:
             s, e = construction.arguments[1]
+            add(_literal_span(script, s, e) or _variable_literal(script, s, e), SecretKind.CREDENTIAL_PASSWORD, construction.type_name)
+    for construction in find_constructions(script, _EWS_TOKEN_TYPE):
+        if construction.arguments:  # EWS OAuthCredentials('eyJ…'): the bearer token itself
+            s, e = construction.arguments[0]
             add(_literal_span(script, s, e) or _variable_literal(script, s, e), SecretKind.CREDENTIAL_PASSWORD, construction.type_name)
     for name, is_variable, value_start in _named_assignments(script):
         if _DESCRIBES_A_SECRET.search(name):
@@ -311,7 +315,10 @@ _FRAGMENT_MIN = 4  # a known part of a partly dynamic secret ("prefix" + $env:X)
 
 _ASSIGNMENT_ANY = re.compile(r"(?i)\$(?<![\w$:`]\$)(?:script:|global:|local:|private:)?(\w+)((?:\.\w+|\[[^\]\r\n]{0,80}\])*)[ \t]*(\+?=)(?!=)")
 _SECRET_PARAM_ANY = re.compile(r"(?i)[-\u2013\u2014](?<![\w-][-\u2013\u2014])(\w*(?:password|passwd|secret|token|apikey|passphrase))(:?)(?=[\s:]|$)")
-_CRED_TYPES = re.compile(r"(?i)(?:System\.)?Net\.NetworkCredential|(?:System\.Management\.Automation\.)?PSCredential|NetworkCredential")
+# EWS Managed API credentials: WebCredentials(user, password[, domain]) and OAuthCredentials(token).
+_EWS_CREDENTIALS = r"(?:Microsoft\.Exchange\.WebServices\.Data\.)?WebCredentials"
+_EWS_TOKEN_TYPE = re.compile(r"(?i)(?:Microsoft\.Exchange\.WebServices\.Data\.)?OAuthCredentials")
+_CRED_TYPES = re.compile(r"(?i)(?:System\.)?Net\.NetworkCredential|(?:System\.Management\.Automation\.)?PSCredential|NetworkCredential|" + _EWS_CREDENTIALS)
 _HASH_SECRET_KEY = re.compile(
     r"(?i)(?<![\w$.\-])['\"]?(client_?secret|client_assertion|refresh_token|access_token|password|passwd|pwd|securepassword|"
     r"api_?key|apitoken|passphrase|secret)['\"]?[ \t]*=(?!=)[ \t]*"
@@ -993,6 +1000,9 @@ def secret_values(script: Script) -> set[str]:
     for construction in find_constructions(script, _CRED_TYPES):
         if len(construction.arguments) >= 2:
             evaluate(construction.arguments[1])
+    for construction in find_constructions(script, _EWS_TOKEN_TYPE):
+        if construction.arguments:
+            evaluate(construction.arguments[0])
         for s, e in construction.property_spans:
             evaluate_hashtable_keys(script, tracer, found, s, e, ("password", "securepassword"))
     # -Password / -ClientSecret / -AccessToken … of any command.

@@ -82,7 +82,7 @@ def test_audit_queries_filter_and_page(tenant: FakeTenant, monkeypatch: pytest.M
     assert len(signin_pages) == 2  # 4 matching rows, 2 per page
     assert signin_pages[0].query["$filter"] == [
         "clientAppUsed eq 'Authenticated SMTP' and createdDateTime ge 2026-10-27T15:00:00Z"]
-    assignment_pages = [r for r in tenant.graph_requests() if r.path.endswith("/appRoleAssignedTo")]
+    assignment_pages = [r for r in tenant.graph_requests() if r.path.endswith("/appRoleAssignedTo") and "00000003-" in r.path]
     assert len(assignment_pages) == 3  # 6 assignments (4 + 1 + 1), 2 per page
 
 
@@ -142,7 +142,8 @@ def test_audit_json_contract(tenant: FakeTenant, monkeypatch: pytest.MonkeyPatch
     document = json.loads(out)
     assert set(document) == {"schema_version", "kind", "tool", "tenant", "cloud", "generated_at", "days", "notes",
                              "mail_send_apps", "delegated_mail_send", "exchange_scoping", "smtp_auth_signins",
-                             "email_app_usage", "smtp_auth_switches", "correlation"}
+                             "email_app_usage", "smtp_auth_switches", "correlation",
+                             "ews_apps", "ews_switches", "ews_correlation"}  # issue 24: the EWS sections
     assert (document["schema_version"], document["kind"], document["days"]) == (2, "audit", 7)
     assert document["tool"] == {"name": "smtp2graph", "version": __version__}
     assert document["generated_at"] == "2026-11-26T15:00:00Z" and document["tenant"] == TENANT

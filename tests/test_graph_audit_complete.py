@@ -79,6 +79,8 @@ def test_delegated_mail_send_grants(estate: FakeTenant, monkeypatch: pytest.Monk
     ]
     grants = [r for r in estate.graph_requests() if r.path == "/v1.0/oauth2PermissionGrants"]
     assert grants[0].query["$filter"] == [f"resourceId eq '{estate.graph_service_principal_id}'"]
+    # The EWS section asks for its own resource's grants (Office 365 Exchange Online), after these.
+    assert grants[-1].query["$filter"] == [f"resourceId eq '{estate.exchange_service_principal_id}'"]
 
 
 def test_delegated_grants_unreadable_is_degraded(estate: FakeTenant, monkeypatch: pytest.MonkeyPatch) -> None:

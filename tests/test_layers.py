@@ -17,8 +17,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("analysis", (r"scanner\.analysis(\..+)?",)),
     ("recognizers", (r"scanner\.extract(\..+)?",)),
     ("findings", (
-        r"scanner\.(assess|secrets|findings|fixes|check)", r"scanner\.rules(\..+)?",
-        r"scanner\.migrate(\.(mapping|snippets|syntax|judge|safety|edits|placement|contexts|diffs|patch))?",
+        r"scanner\.(assess|assess_ews|secrets|findings|fixes|check)", r"scanner\.rules(\..+)?",
+        r"scanner\.migrate(\.(mapping|snippets|syntax|judge|safety|edits|placement|contexts|diffs|patch|ews_fix))?",
     )),
     ("estate", (r"scanner\.estate(\..+)?", r"scanner\.owners")),
     ("outputs", (

@@ -52,6 +52,7 @@ def test_csv_has_every_column_for_every_finding(estate_json: Path) -> None:
         "server": "smtp.office365.com", "sender": "alerts@contoso.com", "credential account": "",
         "fix safety": "safe", "work step": "1", "owner": "'@contoso/billing-team", "owner source": "CODEOWNERS",
         "due": "2026-12-31", "message": source["message"], "fingerprint": source["fingerprint"],
+        "retirement": "SMTP AUTH basic auth", "retirement date": "2026-12-31",  # issue 24: each send's own deadline
     }
     unknown = next(r for r in table if r["path"] == "Old.ps1")
     assert (unknown["repository"], unknown["breaks"], unknown["status"], unknown["work step"]) == (

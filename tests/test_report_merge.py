@@ -56,6 +56,7 @@ def expected_tiles(documents: list[dict[str, Any]]) -> dict[str, tuple[int, int]
         "already-broken": lambda f: legacy(f) and (
             (verdict(f) is True and server(f) == "outlook-consumer") or (verdict(f) is None and no_password_on_exo(f))),
         "not-affected": lambda f: legacy(f) and verdict(f) is False,
+        "ews-send": lambda f: (f.get("call") or {}).get("api") == "ews" and (f.get("call") or {}).get("sent", True),
         "fix-safe": lambda f: fixable(f, "safe"),
         "fix-unsafe": lambda f: fixable(f, "unsafe"),
         "manual": lambda f: legacy(f) and not fixable(f, "safe") and not fixable(f, "unsafe"),

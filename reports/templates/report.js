@@ -87,6 +87,19 @@
     return dl;
   }
 
+  // ---------- the EWS retirement beside SMTP AUTH: each with its own dates ----------
+  var EWS_OFF = '2027-04-01';
+  function renderRetirements(countdown) {
+    arr(DATA.retirements).forEach(function (r) {
+      if (r.key !== 'ews') { return; }
+      var dates = arr(r.milestones).map(function (m) { return m.date + ': ' + m.text; }).join('; ');
+      add(countdown, el('br'), el('strong', null, plural(r.sends, 'EWS send')), ' in ' + plural(r.scripts, 'script') +
+        ' (' + r.will_break + ' will break, ' + r.may_break + ' may break, ' + r.already_broken + ' already broken)' +
+        (r.other_use_scripts ? ' and ' + plural(r.other_use_scripts, 'script') + ' with other EWS use' : '') +
+        ' — ' + r.label + ': ' + dates + (r.days_left >= 0 ? ' (' + plural(r.days_left, 'day') + ' left).' : '.'));
+    });
+  }
+
   // ---------- header: are we ready? ----------
   function renderHeader() {
     var repos = DATA.repositories.map(function (r) { return repoLabel(r.name); });
@@ -106,10 +119,12 @@
       add(countdown, 'Basic auth for SMTP AUTH has been off by default since the ' + DATA.deadline_text + ': ',
         el('strong', null, plural(-days, 'day')), ' ago.');
     }
+    renderRetirements(countdown);
     var tiles = clear(document.getElementById('tiles'));
     var fixTiles = clear(document.getElementById('fix-tiles'));
     var triageKeys = Object.keys(TRIAGE_LABELS);
     DATA.summary.tiles.forEach(function (tile) {
+      if (tile.key === 'ews-send' && !tile.findings) { return; }  // no EWS in this estate: no tile
       var b = el('button', 'tile tile-' + tile.key);
       b.type = 'button';
       b.setAttribute('data-tile', tile.key);
@@ -137,8 +152,10 @@
         state.page = 0;
         update();
       });
+      var ews = obj(item.by_retirement) ? item.by_retirement.ews : 0;
       add(work, add(el('li', 'step step-' + item.step), b,
-        el('span', 'step-count', ' — ' + plural(item.findings, 'finding') + ' in ' + plural(item.scripts, 'script'))));
+        el('span', 'step-count', ' — ' + plural(item.findings, 'finding') + ' in ' + plural(item.scripts, 'script') +
+          (ews ? ' (' + ews + ' through EWS, due ' + EWS_OFF + ')' : ''))));
     });
     var charts = clear(document.getElementById('charts'));
     var sev = Object.keys(DATA.summary.by_severity).map(function (k) { return [k, DATA.summary.by_severity[k], 'bar-' + k]; });
@@ -601,7 +618,7 @@
       ['Script', repoLabel(f.repo) + ' / ' + repoPath(f) + ':' + f.line + (f.column ? ':' + f.column : '')],
       ['Status', (TRIAGE_LABELS[f.triage] || str(f.triage)) + (f.work_step ? ' (step ' + f.work_step + ' of the order of work)' : '')],
       ['Owner', f.owner ? f.owner + ' (from ' + str(f.owner_source).replace('-', ' ') + ')' : 'nobody named (no CODEOWNERS, owners map or git history)'],
-      ['Due', f.due || DATA.due],
+      ['Due', f.retirement === 'ews' ? f.retirement_date + ' (EWS in Exchange Online: blocked by default since 2026-10-01, off for good on ' + f.retirement_date + ')' : (f.due || DATA.due)],
       ['Severity', f.severity + (f.confidence ? ' (confidence ' + f.confidence + ')' : '')],
       ['API', f.call ? api(f) + ' — ' + str(f.call.command) + (f.call.form ? ' (' + f.call.form + ')' : '') : null],
       ['Sender', f.call ? (f.sender || 'dynamic (not a constant)') : null],

@@ -61,6 +61,12 @@ def _outlook(script: Script) -> list[MailCall]:
     return find_outlook(script)
 
 
+def _ews(script: Script) -> list[MailCall]:
+    from scanner.extract.ews import find_ews
+
+    return find_ews(script)
+
+
 def _graph(script: Script) -> list[MailCall]:
     from scanner.extract.graph import find_graph
 
@@ -78,6 +84,7 @@ RECOGNIZERS: list[Recognizer] = [
     Recognizer("cdo", (Api.CDO,), tokens.CDO, _cdo),
     Recognizer("system-web-mail", (Api.SYSTEM_WEB_MAIL,), tokens.SYSTEM_WEB_MAIL, _webmail),
     Recognizer("outlook-com", (Api.OUTLOOK_COM,), tokens.OUTLOOK_COM, _outlook),
+    Recognizer("ews", (Api.EWS,), tokens.EWS, _ews),
     Recognizer("graph", (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL), tokens.GRAPH, _graph),
     Recognizer("token-requests", (), tokens.TOKEN_REQUESTS, _no_calls),
 ]

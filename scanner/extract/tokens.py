@@ -12,6 +12,8 @@ MAILKIT = ("mailkit", "send-emailmessage")
 CDO = ("cdo.message", "cdo/configuration")
 SYSTEM_WEB_MAIL = ("web.mail",)
 OUTLOOK_COM = ("outlook.application",)
+# EWS: the Managed API namespace and service, the SOAP endpoint and operations that send, a web service proxy.
+EWS = ("webservices.data", "exchangeservice", "exchange.asmx", "createitem", "senditem", "new-webserviceproxy")
 GRAPH = ("sendmail", "send-mguser", "send-mgbetauser", "/send")
 # No calls: these let files that only request a Graph/Entra token reach the SEC rules.
 TOKEN_REQUESTS = ("oauth2", "client_secret", "connect-mggraph")

@@ -18,6 +18,8 @@ from typing import Any, Callable, Generic, Optional, TypeVar
 from urllib.parse import quote
 
 from scanner import __version__
+from scanner.graph.audit_ews import EwsApp, EwsScriptApp, correlate_ews, ews_switch_commands, list_ews_apps
+from scanner.graph.audit_ews import EWS_SWITCH_MESSAGE
 from scanner.graph.client import GraphClient
 from scanner.graph.clouds import SIGN_IN_LOGS, USAGE_REPORT, CloudEndpoints, CLOUDS, Cloud
 from scanner.graph.errors import (
@@ -186,6 +188,10 @@ class AuditReport:
     exchange_scoping: Section[str] = field(default_factory=Section)
     email_app_usage: Section[UsageRow] = field(default_factory=Section)
     smtp_auth_switches: Section[str] = field(default_factory=Section)
+    # The EWS retirement (issue 24): apps with EWS / SMTP OAuth permissions, the EWS switches, scripts per app.
+    ews_apps: Section[EwsApp] = field(default_factory=Section)
+    ews_switches: Section[str] = field(default_factory=Section)
+    ews_correlation: Optional[Section[EwsScriptApp]] = None
     cloud: str = Cloud.GLOBAL.value
     notes: list[str] = field(default_factory=list)
 
@@ -206,6 +212,9 @@ class AuditReport:
             "smtp_auth_signins": self.smtp_auth_signins.to_json(),
             "email_app_usage": self.email_app_usage.to_json(),
             "smtp_auth_switches": self.smtp_auth_switches.to_json(),
+            "ews_apps": self.ews_apps.to_json(),
+            "ews_switches": self.ews_switches.to_json(),
+            "ews_correlation": None if self.ews_correlation is None else self.ews_correlation.to_json(),
             "correlation": None if self.correlation is None else {
                 "status": self.correlation.status.value,
                 "message": self.correlation.message,
@@ -473,6 +482,29 @@ def _script_activity(scanned: ScannedAccounts, seen: dict[str, SmtpAuthAccount],
     return rows
 
 
+def ews_sections(client: GraphClient, scanned: Optional[ScannedAccounts]) -> tuple[Section[EwsApp], Section[str], Optional[Section[EwsScriptApp]]]:
+    """Apps holding EWS / SMTP OAuth permissions, the EWS switch commands, and the scanned EWS scripts per app."""
+    try:
+        apps, _ = list_ews_apps(client)
+        section: Section[EwsApp] = Section(SectionStatus.OK, "", apps)
+        unreadable = sum(1 for a in apps if a.note)
+        if unreadable:
+            section.message = f"{unreadable} principal(s) could not be read: their rows say why"
+    except GraphError as error:
+        if _aborts_audit(error):
+            raise
+        section = Section(SectionStatus.DEGRADED, _degraded_message(error, "Application.Read.All (Directory.Read.All for delegated grants)"))
+    mailboxes = sorted(scanned.ews_senders) if scanned is not None else []
+    switches: Section[str] = Section(SectionStatus.COMMANDS, EWS_SWITCH_MESSAGE, [], ews_switch_commands(mailboxes))
+    correlation: Optional[Section[EwsScriptApp]] = None
+    if scanned is not None:
+        rows = correlate_ews(section.items, scanned.ews_app_ids, scanned.ews_scripts)
+        status = SectionStatus.OK if section.status is SectionStatus.OK else SectionStatus.DEGRADED
+        message = "" if status is SectionStatus.OK else "the EWS apps could not be read: " + section.message
+        correlation = Section(status, message, rows)
+    return section, switches, correlation
+
+
 def run_audit(
     client: GraphClient,
     *,
@@ -496,6 +528,8 @@ def run_audit(
         usage: Section[UsageRow] = Section(SectionStatus.UNAVAILABLE, f"not available in the {cloud.cloud.value} cloud")
     else:
         usage = list_email_app_usage(client, days)
+    delegated = list_delegated_mail_send(client)
+    ews_apps, ews_switches, ews_correlation = ews_sections(client, scanned)
     return AuditReport(
         tenant=tenant,
         generated_at=moment,
@@ -503,10 +537,13 @@ def run_audit(
         mail_send_apps=apps,
         smtp_auth_signins=signins,
         correlation=correlate(signins, scanned, usage) if scanned is not None else None,
-        delegated_mail_send=list_delegated_mail_send(client),
+        delegated_mail_send=delegated,
         exchange_scoping=exchange_scoping(apps, scanned),
         email_app_usage=usage,
         smtp_auth_switches=smtp_auth_switches(scanned),
+        ews_apps=ews_apps,
+        ews_switches=ews_switches,
+        ews_correlation=ews_correlation,
         cloud=cloud.cloud.value,
         notes=notes,
     )

@@ -170,6 +170,8 @@ def format_audit(report: AuditReport, output: OutputFormat) -> str:
     parts.append(_section_line("SMTP AUTH switches", report.smtp_auth_switches))
     parts += [Command(f"    {command}") for command in report.smtp_auth_switches.commands]
 
+    parts += _ews_parts(report)
+
     correlation = report.correlation
     if correlation is not None:
         if correlation.status.value != "ok":
@@ -194,3 +196,36 @@ def format_audit(report: AuditReport, output: OutputFormat) -> str:
                 _add_row(scripts, row.script, ", ".join(row.accounts), row.state, row.evidence)
             parts.append(scripts)
     return _console_text(*parts)
+
+
+def _ews_parts(report: AuditReport) -> list[object]:
+    """The EWS retirement sections: apps with EWS / SMTP OAuth permissions, the EWS switches, scripts per app."""
+    parts: list[object] = []
+    apps = report.ews_apps
+    title = "Apps holding EWS or SMTP OAuth permissions on Office 365 Exchange Online"
+    if apps.status.value != "ok" or apps.message or not apps.items:
+        parts.append(_section_line(title, apps) + ("" if apps.items or apps.status.value != "ok" else " (none)"))
+    if apps.items:
+        table = Table(title=title + " (EWS in Exchange Online: blocked by default since 1 October 2026, off on 1 April 2027)",
+                      title_justify="left")
+        for column in ("Display name", "App id", "Permission", "Kind", "Granted / consent", "Scripts", "Note"):
+            table.add_column(column, overflow="fold")
+        for app_item in apps.items:
+            consent = app_item.granted if app_item.kind == "application" else f"{app_item.consent_type} {app_item.principal_id}".strip()
+            _add_row(table, app_item.display_name, app_item.app_id, app_item.permission, app_item.kind, consent,
+                     ", ".join(app_item.scripts), app_item.note)
+        parts.append(table)
+    parts.append(_section_line("EWS switches (EwsEnabled, app allow list)", report.ews_switches))
+    parts += [Command(f"    {command}") for command in report.ews_switches.commands]
+    correlation = report.ews_correlation
+    if correlation is not None:
+        if correlation.status.value != "ok" or correlation.message:
+            parts.append(_section_line("Scanned EWS scripts and their apps", correlation))
+        if correlation.items:
+            table = Table(title="Scanned EWS scripts and their apps", title_justify="left")
+            for column in ("Script", "App id", "State", "What it means"):
+                table.add_column(column, overflow="fold")
+            for row in correlation.items:
+                _add_row(table, row.script, row.app_id or "-", row.state, row.detail)
+            parts.append(table)
+    return parts

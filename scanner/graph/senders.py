@@ -7,8 +7,10 @@ scoped to, who verify test-sends as, and what the reports list.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Optional
 
 from scanner.estate.senders import GRAPH_APIS, SenderPlan, evidence_from_json, parse_address, sender_plan
 from scanner.graph.errors import ToolError
@@ -26,6 +28,10 @@ class ScannedAccounts:
     plan: SenderPlan = field(default_factory=SenderPlan)
     senders: dict[str, list[str]] = field(default_factory=dict)  # every static SMTP sender -> script paths
     credential_users: dict[str, list[str]] = field(default_factory=dict)  # account -> script paths
+    # EWS (issue 24): scripts that use EWS, the app (client) ids they name, and the mailboxes they send as.
+    ews_scripts: list[str] = field(default_factory=list)
+    ews_app_ids: dict[str, list[str]] = field(default_factory=dict)  # app id (lower case) -> script paths
+    ews_senders: dict[str, list[str]] = field(default_factory=dict)  # mailbox -> script paths
 
     def relay_only(self) -> dict[str, str]:
         """Senders whose every call goes to a relay, direct send or High Volume Email: sender -> why."""
@@ -63,9 +69,10 @@ def load_scan(path: Path) -> ScannedAccounts:
             scripts = accounts.senders.setdefault(item.sender, [])
             if item.path not in scripts:
                 scripts.append(item.path)
-    for finding in document["findings"]:
+    for finding, item in zip(document["findings"], evidence):
         if not isinstance(finding, dict):
             continue
+        _add_ews(accounts, finding, str(finding.get("path") or "?"), item.sender if item is not None else None)
         user = finding.get("credential_user")
         if isinstance(user, str) and user.strip():
             scripts = accounts.credential_users.setdefault(user.strip().lower(), [])
@@ -73,3 +80,26 @@ def load_scan(path: Path) -> ScannedAccounts:
             if script not in scripts:
                 scripts.append(script)
     return accounts
+
+
+_APP_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _add_ews(accounts: ScannedAccounts, finding: dict[str, Any], script: str, sender: Optional[str]) -> None:
+    """Record a finding of an EWS call: its script, the app id it names, the mailbox it sends as."""
+    call = finding.get("call")
+    if not isinstance(call, dict) or call.get("api") != "ews":
+        return
+    if script not in accounts.ews_scripts:
+        accounts.ews_scripts.append(script)
+    params = call.get("params") if isinstance(call.get("params"), dict) else {}
+    bound = params.get("AppId") if isinstance(params, dict) else None
+    text = str(bound.get("text") or "").strip().lower() if isinstance(bound, dict) else ""
+    if _APP_ID.fullmatch(text):
+        scripts = accounts.ews_app_ids.setdefault(text, [])
+        if script not in scripts:
+            scripts.append(script)
+    if sender and call.get("sent", True):
+        scripts = accounts.ews_senders.setdefault(sender, [])
+        if script not in scripts:
+            scripts.append(script)

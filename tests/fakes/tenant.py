@@ -47,6 +47,18 @@ ROLE_IDS = {
     "Application.Read.All": "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
     "User.Read.All": "df021288-bdef-4463-88db-98f22de89214",
 }
+# Office 365 Exchange Online, the resource of the EWS and SMTP OAuth permissions. The ids of its roles and
+# scopes are made up here on purpose: the audit must read them from the service principal, not know them.
+EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
+EXCHANGE_APP_ROLES = ("full_access_as_app", "SMTP.SendAsApp", "Exchange.ManageAsApp", "Mail.Send", "IMAP.AccessAsApp")
+EXCHANGE_SCOPES = ("EWS.AccessAsUser.All", "SMTP.Send", "IMAP.AccessAsUser.All", "Mail.Read")
+
+
+def exchange_role_id(value: str) -> str:
+    """The fake tenant's id of an Office 365 Exchange Online app role or scope (not Microsoft's)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "fake-exchange-online/" + value))
+
+
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 MAX_UPLOAD_BYTES = 150 * 1024 * 1024
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -74,6 +86,8 @@ class FakeApp:
     exchange_scope_history: list[tuple[float, frozenset[str]]] = field(default_factory=list)
     # Mailboxes the app may read through an Exchange "Application Mail.Read" assignment.
     exchange_read_mailboxes: set[str] = field(default_factory=set)
+    # Application permissions on Office 365 Exchange Online (full_access_as_app for EWS, SMTP.SendAsApp, …).
+    exchange_roles: tuple[str, ...] = ()
 
     def set_exchange_scope(self, mailboxes: set[str] | frozenset[str], *, effective_in: float = 0.0) -> None:
         """Assign "Application Mail.Send" scoped to `mailboxes`; Exchange applies it after `effective_in` seconds."""
@@ -222,7 +236,8 @@ class FakeTenant:
         self.token_lifetime = 3599
         self.graph_resource = "https://graph.microsoft.com"  # the cloud this tenant lives in
         self.unreadable_principals: set[str] = set()  # service principal ids whose lookup answers 403
-        # oauth2PermissionGrants rows: {"clientId": sp id, "consentType", "principalId", "scope"}
+        # oauth2PermissionGrants rows: {"clientId": sp id, "consentType", "principalId", "scope"}; a row with
+        # "resource": "exchange" is a grant on Office 365 Exchange Online (EWS.AccessAsUser.All), else on Graph.
         self.delegated_grants: list[dict[str, Any]] = []
         # Email app usage report rows: {"upn", "display_name", "last_activity", "smtp": bool}
         self.email_app_usage: list[dict[str, Any]] = []
@@ -241,6 +256,7 @@ class FakeTenant:
         self._uploads: dict[str, _UploadSession] = {}
         self._reports: dict[str, bytes] = {}
         self.graph_service_principal_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, "graph." + tenant))
+        self.exchange_service_principal_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, "exchange-online." + tenant))
         self._signing_key = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._ca = trustme.CA()
@@ -791,9 +807,40 @@ class FakeTenant:
             raise GraphFailure(400, "BadRequest", f"Invalid filter clause: {wanted}")
         rows = []
         for index, grant in enumerate(self.delegated_grants):
-            row = {"id": f"grant-{index}", "resourceId": self.graph_service_principal_id, "principalId": None, **grant}
+            grant = dict(grant)
+            resource = self.exchange_service_principal_id if grant.pop("resource", "") == "exchange" else self.graph_service_principal_id
+            row = {"id": f"grant-{index}", "resourceId": resource, "principalId": None, **grant}
             if not match or row["resourceId"] == match.group(1):
                 rows.append(row)
+        return rows
+
+    def exchange_service_principal(self, token: _Token) -> dict[str, Any]:
+        """`GET /servicePrincipals(appId='00000002-0000-0ff1-ce00-000000000000')` with its appRoles and scopes."""
+        self._require_role(token, "Application.Read.All", "Directory.Read.All")
+        return {
+            "id": self.exchange_service_principal_id, "appId": EXCHANGE_APP_ID, "displayName": "Office 365 Exchange Online",
+            "appRoles": [{"allowedMemberTypes": ["Application"], "description": f"{value} (fake)", "displayName": value,
+                          "id": exchange_role_id(value), "isEnabled": True, "origin": "Application", "value": value}
+                         for value in EXCHANGE_APP_ROLES],
+            "oauth2PermissionScopes": [{"adminConsentDescription": f"{value} (fake)", "adminConsentDisplayName": value,
+                                        "id": exchange_role_id(value), "isEnabled": True, "type": "User",
+                                        "userConsentDescription": value, "userConsentDisplayName": value, "value": value}
+                                       for value in EXCHANGE_SCOPES],
+        }
+
+    def exchange_role_assignments(self, token: _Token) -> list[dict[str, Any]]:
+        """`appRoleAssignedTo` of Office 365 Exchange Online: the apps holding its application permissions."""
+        self._require_role(token, "Application.Read.All", "Directory.Read.All")
+        rows = []
+        for app in self.apps.values():
+            for role in app.exchange_roles:
+                rows.append({
+                    "id": _b64url(hashlib.sha256(f"exo{app.client_id}{role}".encode()).digest()[:24]),
+                    "appRoleId": exchange_role_id(role), "createdDateTime": app.granted, "deletedDateTime": None,
+                    "principalDisplayName": app.display_name, "principalId": app.service_principal_id,
+                    "principalType": "ServicePrincipal", "resourceDisplayName": "Office 365 Exchange Online",
+                    "resourceId": self.exchange_service_principal_id,
+                })
         return rows
 
     def usage_csv(self, period: str) -> bytes:
@@ -1096,6 +1143,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(202, None, request_id=request_id)
             return
         match = re.fullmatch(r"/servicePrincipals\(appId='([^']+)'\)/appRoleAssignedTo", graph_path)
+        if match and method == "GET" and match.group(1) == EXCHANGE_APP_ID:
+            rows = fake.exchange_role_assignments(token)
+            self._send(200, fake.page(path, query, rows), request_id=request_id)
+            return
         if match and method == "GET":
             if match.group(1) != GRAPH_APP_ID:
                 raise GraphFailure(404, "Request_ResourceNotFound", f"Resource '{match.group(1)}' does not exist.")
@@ -1107,6 +1158,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, fake.application(token, match.group(1)), request_id=request_id)
             return
         match = re.fullmatch(r"/servicePrincipals\(appId='([^']+)'\)", graph_path)
+        if match and method == "GET" and match.group(1) == EXCHANGE_APP_ID:
+            self._send(200, fake.exchange_service_principal(token), request_id=request_id)
+            return
         if match and method == "GET":
             if match.group(1) != GRAPH_APP_ID:
                 raise GraphFailure(404, "Request_ResourceNotFound", f"Resource '{match.group(1)}' does not exist.")
