@@ -205,7 +205,9 @@ def test_json_report_names_the_api_and_canonical_params(tmp_path: Path) -> None:
     (finding,) = json.loads(result.stdout)["findings"]
     assert finding["call"]["api"] == "ews" and finding["assessment"]["credential"] == "oauth"
     assert {"From", "To", "Subject", "Body", "BodyAsHtml"} <= set(finding["call"]["params"])
-    assert finding["fix"]["applicability"] == "display-only" and finding["fix"]["snippet"]
+    # The module-style rewrite exists; AutodiscoverUrl stays behind and still calls Exchange: a reviewer decides.
+    assert finding["fix"]["applicability"] == "unsafe" and finding["fix"]["snippet"]
+    assert "AutodiscoverUrl stays in the script" in finding["fix"]["reason"]
 
 
 def test_other_items_that_send_a_meeting_cancellation_and_a_copy() -> None:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from scanner.lexer import ElementKind, LexError, lex_arguments, split_arguments
+from scanner.migrate import ews_fix
 from scanner.migrate.mapping import GraphMapping, map_call, ps_expression
 from scanner.migrate.snippets import message_lines
 from scanner.model import Api, MailCall
@@ -197,6 +198,9 @@ def edit_for(call: MailCall, mapping: GraphMapping, text: str, style: FixStyle, 
         if replacement is None:
             return None
         return TextEdit(call.call_span[0], call.call_span[1], replacement)
+    if call.api is Api.EWS:
+        ews = ews_fix.edit_for(call, text)
+        return None if ews is None else TextEdit(ews.start, ews.end, ews.replacement)
     replacement = _rename_replacement(call, text)
     if replacement is None:
         return None

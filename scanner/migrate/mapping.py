@@ -649,6 +649,9 @@ class _Builder:
         self.mail_message()
         self.smtp_only()
         mapping = self.mapping
+        saved = self.call.params.get("SaveToSentItems")
+        if saved is not None and saved.value is True and not saved.conditional:
+            mapping.save_to_sent_items = True  # EWS SendAndSaveCopy / Graph saveToSentItems: the copy stays
         mapping.note_items = list(self.notes)
         mapping.notes = [note.text for note in self.notes]
         mapping.lossless = all(note.kind != NoteKind.LOST for note in self.notes)

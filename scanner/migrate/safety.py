@@ -10,6 +10,7 @@ from enum import Enum
 
 from scanner.extract.generated import GENERATED_FORM
 from scanner.lexer import ElementKind, LexError, lex_arguments
+from scanner.migrate import ews_fix
 from scanner.migrate.mapping import MESSAGE_PARAMS, GraphMapping, map_call
 from scanner.migrate.snippets import invoke_restmethod_snippet, send_mgusermail_snippet
 from scanner.script import Script
@@ -20,7 +21,7 @@ from scanner.model import Api, Assessment, BindKind, Confidence, FixApplicabilit
 MODULE_COMMAND = "Send-GraphMailMessage"
 
 
-PATCHABLE_APIS = (Api.SEND_MAILMESSAGE, Api.SMTPCLIENT)
+PATCHABLE_APIS = (Api.SEND_MAILMESSAGE, Api.SMTPCLIENT, Api.EWS)
 
 
 GRAPH_APIS = (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL)
@@ -47,6 +48,11 @@ def classify(call: MailCall, assessment: Assessment | None, mapping: GraphMappin
     """Fix safety for one call: safe, unsafe (needs --unsafe-fixes) or display-only, with the reason."""
     if call.api in GRAPH_APIS:
         return FixApplicability.DISPLAY_ONLY, "already sends through Microsoft Graph; nothing to rewrite"
+    if call.api is Api.EWS:
+        if style is not FixStyle.MODULE:
+            return (FixApplicability.DISPLAY_ONLY,
+                    "an EWS send has no inline rewrite: use --style module, or the Graph snippet (smtp2graph snippet)")
+        return ews_fix.classify(call, assessment)
     if call.api not in PATCHABLE_APIS:
         return (FixApplicability.DISPLAY_ONLY,
                 f"{call.api.value} has no drop-in rewrite: replace it by hand with the Graph snippet (smtp2graph snippet)")
