@@ -8,6 +8,7 @@ from typing import Any, Iterator, Optional
 
 from scanner import __version__, fastjson
 from scanner.model import Finding, ScanResult
+from scanner.rules import catalogue
 
 SCHEMA_VERSION = "1.0"
 
@@ -102,7 +103,6 @@ def _ownership(finding: Finding) -> dict[str, Any]:
 
 def rules_section(result: ScanResult) -> dict[str, Any]:
     """Metadata and docs of every rule that has a finding in the result."""
-    from scanner.rules import catalogue
 
     rules = catalogue()
     used = sorted({f.rule for f in result.findings})

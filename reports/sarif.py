@@ -7,6 +7,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.model import Finding, ScanResult, Severity
+from scanner.rules import catalogue
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -30,7 +31,6 @@ def _level(finding: Finding) -> str:
 
 
 def _rule_descriptor(rule_id: str) -> dict[str, Any]:
-    from scanner.rules import catalogue
 
     rule = catalogue()[rule_id]
     return {

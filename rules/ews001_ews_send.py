@@ -5,6 +5,7 @@ from __future__ import annotations
 from scanner.rules import Example, Rule, Verdict
 
 from scanner.model import Api, Assessment, FixApplicability, MailCall, Severity
+from scanner.extract.ews import OTHER_USE_FORM
 
 _SHAPES = {
     "send": "EmailMessage.Send()",
@@ -18,9 +19,6 @@ _SHAPES = {
 
 
 def check(call: MailCall, assessment: Assessment | None) -> Verdict | None:
-    from scanner.extract.ews import (
-        OTHER_USE_FORM,  # not at import: listing the rules loads no recognizer
-    )
 
     if call.form == OTHER_USE_FORM or not call.sent:
         return None

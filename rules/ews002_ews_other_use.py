@@ -5,12 +5,10 @@ from __future__ import annotations
 from scanner.rules import Example, Rule, Verdict
 
 from scanner.model import Api, Assessment, Confidence, MailCall, Severity
+from scanner.extract.ews import OTHER_USE_FORM
 
 
 def check(call: MailCall, assessment: Assessment | None) -> Verdict | None:
-    from scanner.extract.ews import (
-        OTHER_USE_FORM,  # not at import: listing the rules loads no recognizer
-    )
 
     if call.form != OTHER_USE_FORM:
         return None

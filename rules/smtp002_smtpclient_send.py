@@ -6,10 +6,10 @@ from typing import Optional
 
 from scanner.model import Api, Assessment, Confidence, FixApplicability, MailCall, Severity
 from scanner.rules import Example, Rule, Verdict
+from scanner.extract.smtpclient import LEFT_OVER_NOTE
 
 
 def check(call: MailCall, assessment: Optional[Assessment]) -> Optional[Verdict]:
-    from scanner.extract.smtpclient import LEFT_OVER_NOTE  # not at import: listing the rules loads no recognizer
 
     assert assessment is not None
     if not call.sent and LEFT_OVER_NOTE in call.notes:

@@ -12,6 +12,8 @@ from typing import Optional
 
 from scanner.declared import EstateFacts
 from scanner.model import Api, Assessment, BindKind, BoundParam, CredentialKind, MailCall, Outcome, Provenance, ServerClass, Severity, UndecidedValue, Variant
+from scanner.assess_ews import assess_ews
+from scanner.extract.smtpclient import credential_is_default
 
 _SERVER_PATTERNS: list[tuple[re.Pattern[str], ServerClass]] = [
     (re.compile(r"^smtp-legacy\.(office365\.com|partner\.outlook\.cn)$"), ServerClass.EXO_LEGACY_TLS),
@@ -62,7 +64,6 @@ def credential_kind(call: MailCall) -> CredentialKind:
             return CredentialKind.DEFAULT_LOGON
         return CredentialKind.NONE
     if call.api is Api.SMTPCLIENT:
-        from scanner.extract.smtpclient import credential_is_default  # not at import: a warm scan needs no recognizer
 
         if credential_is_default(call.params):
             return CredentialKind.DEFAULT_LOGON
@@ -185,7 +186,6 @@ def _assess_variants(call: MailCall, estate: Optional[EstateFacts]) -> Assessmen
 
 def _assess(call: MailCall, estate: Optional[EstateFacts]) -> Assessment:
     if call.api is Api.EWS:
-        from scanner.assess_ews import assess_ews
 
         return assess_ews(call, estate)
     if call.api is Api.OUTLOOK_COM:

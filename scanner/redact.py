@@ -14,6 +14,7 @@ import dataclasses
 import re
 from enum import Enum
 from typing import Any, Iterable, Optional
+from scanner.safetext import safe_text
 
 MASK = "***"
 # Shorter values would mask ordinary words everywhere; a rule never reports a value this short.
@@ -182,7 +183,6 @@ class Redactor:
             text = self.redact(text, prose)
         # Printable ASCII holds no control character: most strings skip the escaping regex.
         if self.escape_controls and not (text.isascii() and text.isprintable()):
-            from scanner.safetext import safe_text
 
             text = safe_text(text)
         return text

@@ -10,19 +10,21 @@ import base64
 import re
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from scanner.analysis.binding import bind_arguments
 from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites, lex_call
+from scanner.analysis.literals import parse_hashtable_literal, skip_spaces
 from scanner.analysis.objects import find_constructions
-from scanner.lexer import SINGLE_QUOTES, DOUBLE_QUOTES
-from scanner.analysis.literals import skip_spaces
+from scanner.analysis.resolve import follow_value, resolve_variable
+from scanner.lexer import (
+    DOUBLE_QUOTES, SINGLE_QUOTES, ElementKind, LexError, lex_arguments, lower_same_length, skip_balanced, skip_string,
+    split_arguments,
+)
+from scanner.model import Provenance
+from scanner.redact import SecretRegistry
 from scanner.script import Script
 from scanner.structure import assigned_value_extent
-from scanner.lexer import lower_same_length, split_arguments
-
-if TYPE_CHECKING:
-    from scanner.redact import SecretRegistry
 
 MASK = "***"
 
@@ -98,7 +100,6 @@ def _literal_span(script: Script, start: int, end: int) -> tuple[int, int] | Non
 
 def _variable_literal(script: Script, start: int, end: int) -> tuple[int, int] | None:
     """The literal a `$variable` password argument was assigned, whatever the variable's name."""
-    from scanner.analysis.resolve import resolve_variable
 
     m = re.fullmatch(r"\$(?:script:|global:|local:)?(\w+)", script.text[start:end].strip())
     if m is None:
@@ -230,7 +231,6 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
         while start < len(text) and text[start] in " \t":
             start += 1
         if start < len(text) and text[start] in _QUOTES:
-            from scanner.lexer import LexError, skip_string
 
             try:
                 end = skip_string(text, start)
@@ -245,7 +245,6 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
             if span is not None and text[span[1] - 1 : span[1]] in _QUOTES:
                 add(span, SecretKind.MAIL_PASSWORD, "sendpassword")
     for m in _AUTHENTICATE.finditer(code):
-        from scanner.lexer import LexError, skip_balanced, split_arguments
 
         try:
             close = skip_balanced(text, m.end() - 1)
@@ -727,7 +726,6 @@ class _Tracer:
 
     def _member(self, start: int, end: int, path: list[str], depth: int) -> list[Alternative]:
         """The value of ``path`` inside the hashtable (or [pscustomobject]) literal at ``[start, end)``."""
-        from scanner.analysis.literals import parse_hashtable_literal
 
         text = self.text[start:end]
         m = re.match(r"(?is)\s*(?:\[[\w.]+\][ \t]*)?@\{", text)
@@ -783,7 +781,6 @@ class _Tracer:
         return out
 
     def _securestring(self, start: int, end: int, depth: int) -> list[Alternative]:
-        from scanner.lexer import ElementKind, lex_arguments
 
         name_end = start + len("ConvertTo-SecureString")
         arguments = lex_arguments(self.text[:end], name_end)
@@ -935,8 +932,6 @@ def secret_values(script: Script) -> set[str]:
         # ConvertFrom-Json, $ini['password'], a .psd1): the resolver knows its value, so is it a secret.
         if span is None or script.root is None or "$" not in text[span[0] : span[1]]:
             return
-        from scanner.model import Provenance
-        from scanner.analysis.resolve import follow_value
 
         try:
             followed = follow_value(script, text[span[0] : span[1]], span[0])
@@ -1068,7 +1063,6 @@ def secret_values(script: Script) -> set[str]:
 
 def evaluate_hashtable_keys(script: Script, tracer: _Tracer, found: set[str], start: int, end: int, keys: tuple[str, ...]) -> None:
     """Register the values of ``keys`` in the hashtable literal at ``[start, end)``."""
-    from scanner.analysis.literals import parse_hashtable_literal
 
     m = re.match(r"(?s)\s*@\{", script.text[start:end])
     if m is None:
@@ -1081,6 +1075,5 @@ def evaluate_hashtable_keys(script: Script, tracer: _Tracer, found: set[str], st
 
 def registry_for(script: Script) -> "SecretRegistry":
     """A registry holding the secret values of one script."""
-    from scanner.redact import SecretRegistry
 
     return SecretRegistry(secret_values(script))

@@ -24,6 +24,8 @@ from typing import Any, Optional, Union
 
 from scanner.lexer import LexError, scan_primary
 from scanner.script import Script
+from scanner.analysis.literals import parse_hashtable_literal, static_value
+from scanner.files import DecodeError, decode
 
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
 ROOT_MARK = "\x00scriptroot\x00"
@@ -141,7 +143,6 @@ def read_config(script: Script, full: Path, rel: str) -> tuple[Optional[str], st
     if len(raw) > MAX_CONFIG_BYTES:
         return None, f"the configuration file {rel} is over {MAX_CONFIG_BYTES // 1024 // 1024} MB"
     depends_on(script, rel, content_state(raw))
-    from scanner.files import DecodeError, decode
 
     try:
         return decode(raw)[0], ""
@@ -237,7 +238,6 @@ def _psd1(text: str) -> Any:
 
 
 def _psd1_table(sub: Script, brace: int) -> dict[str, Any]:
-    from scanner.analysis.literals import parse_hashtable_literal, static_value
 
     entries, _ = parse_hashtable_literal(sub, brace, False, "psd1")
     table: dict[str, Any] = {}
@@ -325,7 +325,6 @@ def command_path(text: str, command_end: int) -> Optional[str]:
 
 def csv_options(arguments: str) -> Optional[dict[str, Any]]:
     """Import-Csv's -Delimiter and -Header as written ({} when neither), None when they are not constants."""
-    from scanner.analysis.literals import static_value
 
     quote = ""
     for i, c in enumerate(arguments):  # this command's arguments only: up to a `|`, `;` or line end outside quotes

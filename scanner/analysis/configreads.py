@@ -19,6 +19,7 @@ from scanner.analysis.functions import function_parameters
 from scanner.analysis.literals import Assignment, static_value
 from scanner.lexer import LexError, scan_primary, skip_balanced
 from scanner.script import Script
+from scanner.structure import matching_open_paren
 
 
 class Values(Protocol):
@@ -227,7 +228,6 @@ def _lines_source(values: Values, script: Script, block_start: int, depth: int =
         text, at = script.text[span[0] : span[1]], span[0]
     else:
         # `foreach (<var> in <expr>) {`: the parenthesis right before the block must be the foreach's.
-        from scanner.structure import matching_open_paren
 
         close = block_start - 1
         while close >= 0 and script.code[close] in " \t\r\n":

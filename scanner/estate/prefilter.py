@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 from typing import Iterable
+from scanner.extract import all_tokens
+from scanner.files import decode
 
 
 
@@ -22,7 +24,6 @@ class Prefilter:
     def matches(self, raw: bytes) -> bool:
         if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or (b"\0" in raw[:4096]):
             try:
-                from scanner.files import decode
 
                 raw = decode(raw)[0].encode("utf-8", "surrogatepass")
             except ValueError:
@@ -44,6 +45,5 @@ def _re2_alternation(tokens: tuple[bytes, ...]):  # type: ignore[no-untyped-def]
 
 
 def default_prefilter() -> Prefilter:
-    from scanner.extract import all_tokens
 
     return Prefilter(all_tokens())

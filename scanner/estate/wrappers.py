@@ -17,6 +17,13 @@ from scanner.findings import LEGACY_APIS, fingerprint_of, normalized_text, sende
 from scanner.model import Finding, RelatedLocation
 from scanner.script import Script
 from scanner.analysis.functions import function_parameters
+from scanner.analysis.binding import bind_arguments
+from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites, lex_call
+from scanner.assess import assess
+from scanner.files import DecodeError, decode, read_bytes
+from scanner.model import BindKind, BoundParam, FixApplicability, FixInfo, Location, Provenance
+from scanner.rules import catalogue
+from scanner.secrets import find_secrets, redact
 
 if TYPE_CHECKING:
     from scanner.cache import StatIndex
@@ -165,9 +172,6 @@ def _wrapper_chunk(
 
 def _site_arguments(script: Script, site: object, parameters: tuple[str, ...]) -> dict[str, list[object]]:
     """{parameter (lower case): [text, static value, conditional, reason, provenance, source]} as the call site binds them."""
-    from scanner.analysis.binding import bind_arguments
-    from scanner.analysis.commands import CommandSpec, ParameterSpec, lex_call
-    from scanner.secrets import find_secrets, redact
 
     spec = CommandSpec("wrapper", tuple(ParameterSpec(p, position=i) for i, p in enumerate(parameters)))
     arguments = lex_call(script, site)  # type: ignore[arg-type]
@@ -191,8 +195,6 @@ def _wrapper_sites_in_file(
     root: Optional[Path] = None, estate: Optional[EstateFacts] = None,
 ) -> list[list[object]]:
     """[name, line, column(, arguments)] of each call of a wrapper function in one file (outside its own body)."""
-    from scanner.analysis.commands import find_command_sites
-    from scanner.files import DecodeError, decode, read_bytes
 
     try:
         raw, _ = read_bytes(path, max_bytes)
@@ -285,10 +287,6 @@ def call_site_findings(
 ) -> list[Finding]:
     """One finding per call site of a wrapper whose server, sender or credential the caller passes:
     the wrapper's call with the site's values, its own verdict, and the wrapper's fix (migrated once)."""
-
-    from scanner.assess import assess
-    from scanner.model import BindKind, BoundParam, FixApplicability, FixInfo, Location, Provenance
-    from scanner.rules import catalogue
 
     rules = catalogue()
     by_fingerprint = {f.fingerprint: f for f in findings}

@@ -39,6 +39,7 @@ from scanner.model import (
 )
 from scanner.analysis.resolve import follow_value, resolve_variable
 from scanner.script import Script
+from scanner.model import Variant
 
 # The recognizer's tokens (scanner.extract repeats them): a file without one cannot use EWS.
 TOKENS = ("webservices.data", "exchangeservice", "exchange.asmx", "createitem", "senditem", "new-webserviceproxy")
@@ -564,7 +565,6 @@ def _call_site_services(script: Script, services: list[_Service], function: obje
 
 def _settings(script: Script, fed: list[tuple[str, _Service | None]], at: int, notes: list[str]) -> tuple[dict[str, BoundParam], list[tuple[str, dict[str, BoundParam]]]]:
     """The service settings of a send, and per-path variants when the services fed to it differ on the endpoint."""
-    from scanner.model import Variant  # noqa: F401 - the caller builds Variants from these pairs
 
     resolved: list[tuple[str, dict[str, BoundParam]]] = []
     for label, service in fed:
@@ -595,7 +595,6 @@ def _sends_on(script: Script, variable: str, after: int, before: int | None) -> 
 
 def _message_call(script: Script, message: _Message, use: MemberUse, services: list[_Service], service_arg: str, through: str | None = None,
                   at: int | None = None) -> MailCall:
-    from scanner.model import Variant
 
     notes: list[str] = []
     construction = message.construction

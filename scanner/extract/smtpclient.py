@@ -24,6 +24,10 @@ from scanner.analysis.literals import static_value
 from scanner.script import Script
 from scanner.structure import FunctionDef
 from scanner.analysis.objects import add_param, assigned_variable, member_param
+from scanner.analysis.configfiles import mail_settings
+from scanner.analysis.functions import function_parameters
+from scanner.lexer import skip_balanced
+from scanner.model import Provenance
 
 _SIMPLE_VARIABLE = re.compile(r"\$(?:script:|global:|local:)?(\w+)$", re.I)
 _SYSTEM_NET_MAIL = re.compile(r"(?i)^\s*using\s+namespace\s+System\.Net\.Mail\s*$", re.M)
@@ -102,8 +106,6 @@ def _message_params(script: Script, message: Construction, send_at: int) -> dict
 
 def _mail_settings_defaults(script: Script, params: dict[str, BoundParam]) -> None:
     """A client without a Host takes .NET's system.net/mailSettings: from a web.config / app.config beside the script."""
-    from scanner.analysis.configfiles import mail_settings
-    from scanner.model import Provenance
 
     node = mail_settings(script)
     if node is None or node.data is None:
@@ -179,7 +181,6 @@ def find_smtpclient(script: Script) -> list[MailCall]:
             inline = re.compile(r"\)[ \t]*\.(Send|SendAsync|SendMailAsync)[ \t]*\(", re.I).match(script.code, client.end)
             if inline:
                 paren = inline.end() - 1
-                from scanner.lexer import skip_balanced
 
                 close = skip_balanced(script.text, paren)
                 use = MemberUse(inline.group(1), client.start, close, inline.start() + 1, is_call=True, arguments=split_arguments(script.text, paren + 1, close - 1))
@@ -209,7 +210,6 @@ def _returned_sends(script: Script, client: Construction) -> list[tuple[MemberUs
     `function New-MailClient { $c = New-Object Net.Mail.SmtpClient(…); …; return $c }`, then
     `$smtp = New-MailClient` and `$smtp.Send($msg)`. The settings are the ones the function gives
     the client (its parameters taken from the call site), then the ones set on `$smtp` afterwards."""
-    from scanner.analysis.functions import function_parameters
 
     body = script.structure.function_at(client.start)
     if body is None or not client.variable:
@@ -279,7 +279,6 @@ def _function_sends(script: Script, clients: list[Construction]) -> list[tuple[t
     `function Send-Status { param($Client, $Message) $Client.Send($Message) }` then
     `Send-Status -Client $smtp -Message $msg` (named or positional). For each such send in a
     function body: every call site of the function, grouped by the client it passes."""
-    from scanner.analysis.functions import function_parameters
 
     functions = [f for f in script.structure.functions if f.name.lower() != "send-mailmessage" and f.name.isascii()]
     variables = {c.variable for c in clients if c.variable}

@@ -18,6 +18,9 @@ from scanner.graph.auth import PASSPHRASE_ENV, AuthMode, AuthSettings
 from scanner.graph.client import GraphClient
 from scanner.graph.errors import NOT_ENABLED_FOR_REST, GraphError, ToolError, error_for_status
 from scanner.graph.verify import Attempt, VerifyTarget, build_test_message, describe_missing_mailbox, ordered_targets
+from scanner.graph.redact import redact
+from scanner.migrate.kit import write_module
+from scanner.powershell import PowerShellError, find_pwsh, run_pwsh
 
 MODULE_NAME = "Smtp2Graph"
 # The module ends every Graph refusal with "(Graph <status> <code>: <message>)".
@@ -47,7 +50,6 @@ ConvertTo-Json -InputObject @($results) -Depth 4 -Compress
 def module_folder(path: Optional[Path]) -> tuple[Path, Optional[tempfile.TemporaryDirectory[str]]]:
     """The folder holding Smtp2Graph.psd1: a given module or kit folder, else a freshly generated module."""
     if path is None:
-        from scanner.migrate.kit import write_module
 
         holder = tempfile.TemporaryDirectory(prefix="smtp2graph-module-")
         folder = Path(holder.name) / MODULE_NAME
@@ -99,7 +101,6 @@ def module_environment(settings: AuthSettings, graph_url: str, certificate: Opti
 
 def check_module_prerequisites(settings: AuthSettings, certificate: Optional[Path]) -> None:
     """Refuse, before any sign-in, what the module path cannot do: no pwsh, a delegated sign-in, a PEM file."""
-    from scanner.powershell import find_pwsh
 
     if find_pwsh() is None:
         raise ToolError("verify --through module needs pwsh (PowerShell 7): install it, or use --through graph")
@@ -113,7 +114,6 @@ def check_module_prerequisites(settings: AuthSettings, certificate: Optional[Pat
 
 def _error_from(message: str) -> GraphError:
     """A typed error from the module's message; status 0 when the module failed before Graph answered."""
-    from scanner.graph.redact import redact
 
     match = _GRAPH_DETAIL.search(message)
     if match is None:
@@ -128,7 +128,6 @@ def send_through_module(targets: list[VerifyTarget], to: str, app_id: str, *, se
                         graph_url: str, certificate: Optional[Path], module: Optional[Path], client: GraphClient,
                         now: Any, timeout: float = 600.0, run_id: str = "") -> list[Attempt]:
     """Run Send-GraphMailMessage once per target in one pwsh; return the attempts for judging."""
-    from scanner.powershell import PowerShellError, find_pwsh, run_pwsh
 
     if find_pwsh() is None:
         raise ToolError("verify through the module needs pwsh (PowerShell 7): install it, or verify without --through module")
@@ -154,7 +153,6 @@ def send_through_module(targets: list[VerifyTarget], to: str, app_id: str, *, se
     try:
         answers = json.loads(run.stdout)
     except json.JSONDecodeError:
-        from scanner.graph.redact import redact
 
         detail = redact((run.stderr or run.stdout).strip().splitlines()[-1] if (run.stderr or run.stdout).strip() else "")
         raise ToolError(f"verify through the module: pwsh exited with {run.returncode} without an answer ({detail})") from None

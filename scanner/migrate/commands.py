@@ -23,6 +23,7 @@ from scanner.model import Api, FixApplicability
 from scanner.redact import SecretRegistry
 from scanner.safetext import matchable, safe_line, safe_path, safe_text
 from scanner.script import Script
+from scanner.migrate.writer import InPlaceWriter, WriteSkipped, interruptible_writes, write_under
 
 KIT_FOLDER = "smtp2graph-kit"
 
@@ -221,12 +222,6 @@ def _write_outputs(run: FixRun, target_root: Path | None, force: bool = False) -
     A file that cannot be written safely is skipped with a one-line error, and its fixes are not
     counted as applied.
     """
-    from scanner.migrate.writer import (
-        InPlaceWriter,
-        WriteSkipped,
-        interruptible_writes,
-        write_under,
-    )
 
     def not_written(patch: FilePatch, reason: str) -> None:
         run.errors.append(f"{patch.rel}: {reason}")

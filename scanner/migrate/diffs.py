@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from scanner.redact import Redactor
 
 
 def unified_diff(rel: str, before: str, after: str) -> str:
@@ -40,7 +41,6 @@ def safe_unified_diff(rel: str, before: str, after: str, secrets: set[str], cont
 def safe_diff(rel: str, before: str, after: str, secrets: set[str], context: int = 3) -> tuple[str, bool]:
     """The diff, and whether `git apply` accepts it: no secret on a changed line, and every hunk keeps at
     least one trailing context line unless it reaches the end of the file (git anchors such a hunk there)."""
-    from scanner.redact import Redactor
 
     redactor = Redactor(secrets)
     old = before.replace("\r\n", "\n").splitlines(keepends=True)

@@ -27,6 +27,7 @@ from typing import Optional
 
 from scanner.migrate.mapping import ps_quote
 from scanner.model import Api, Assessment, BindKind, BoundParam, Confidence, FixApplicability, MailCall, ServerClass
+from scanner.lexer import ElementKind, lex_arguments
 
 COMMAND = "Send-GraphMailMessage"
 _MANAGED_FORMS = ("send", "send-and-save-copy")
@@ -179,7 +180,6 @@ _KEPT = re.compile(r"(?i)^-(ErrorAction|EA|ErrorVariable|EV|WarningAction|WA|War
 def _post_span(call: MailCall, text: str) -> Optional[tuple[int, int, list[str]]]:
     """The web cmdlet that posts a SOAP request (the related "post" location): its span and the common
     parameters it carries. A .NET post (WebClient, HttpClient, WebRequest) is not rewritten."""
-    from scanner.lexer import ElementKind, lex_arguments
 
     post = next((r for r in call.related if r.role == "post"), None)
     if post is None:

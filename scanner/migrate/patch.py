@@ -34,6 +34,8 @@ from scanner.migrate.edits import TextEdit, credential_removal, edit_for
 from scanner.migrate.placement import IMPORT_PRESENT, import_edits_in_body
 from scanner.migrate.contexts import BlockContext, RunsElsewhere, runs_elsewhere
 from scanner.migrate.diffs import safe_diff, safe_unified_diff
+from scanner.assess import assess
+from scanner.migrate.judge import TreeSitterJudge
 
 if TYPE_CHECKING:
     from scanner.migrate.judge import PatchJudge
@@ -251,7 +253,6 @@ def patch_text(
     judges a whole run at once (:func:`judge_patches`), as the PowerShell judge does.
     """
     if assessments is None:
-        from scanner.assess import assess
 
         assessments = [assess(call) if call.api not in GRAPH_APIS else None for call in calls]
     return apply_plan(plan_fixes(text, calls, assessments, style, newline), unsafe_fixes, judge, defer_judge)
@@ -268,7 +269,6 @@ def apply_plan(plan: FilePlan, unsafe_fixes: bool = False, judge: PatchJudge | N
         for item in wanted:
             item.fix.applied = True
         return result
-    from scanner.migrate.judge import TreeSitterJudge
 
     chosen_judge = judge or TreeSitterJudge("the default judge here")
     if chosen_judge.name.value == "tree-sitter" and wanted and problem_count(render(text, wanted, style, newline, imports=False)[0]) > problem_count(text):
