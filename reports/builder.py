@@ -302,6 +302,8 @@ class ReportBuilder:
         self._repo_suffix: dict[str, int] = {}
         self._errors: list[JsonDict] = []
         self._unused: list[JsonDict] = []
+        self._patches: list[JsonDict] = []
+        self._patch_offset = 0  # where the document being added puts its patches
         self._audits: list[JsonDict] = []
         self._stamps: list[JsonDict] = []
         self._scripts: dict[str, set[tuple[str, str]]] = {category.value: set() for category in Category}
@@ -393,6 +395,11 @@ class ReportBuilder:
             for rule_id, meta in rules.items():
                 if isinstance(meta, dict):
                     self._rules.setdefault(str(rule_id), _masked_copy(meta))
+        self._patch_offset = len(self._patches)
+        patches = document.get("patches")
+        for patch in patches if isinstance(patches, list) else []:
+            self._patches.append(dict(_masked_copy(patch), repo=default_repo) if isinstance(patch, dict) else {})
+        self._patch_count = len(self._patches) - self._patch_offset
         for finding in findings:
             repo = names.get(_str(finding.get("repository")), default_repo)
             if self._wanted(repo, finding):
@@ -454,6 +461,13 @@ class ReportBuilder:
         for key in ("call", "fix", "assessment", "context"):
             if not isinstance(finding.get(key), dict):
                 finding[key] = None
+        fix = finding.get("fix")
+        if isinstance(fix, dict):
+            # The document's patch index becomes an index into the merged report's patches.
+            index = fix.get("patch")
+            valid = isinstance(index, int) and not isinstance(index, bool) and 0 <= index < getattr(self, "_patch_count", 0)
+            # A new dict: the masked copy shares what it did not have to change with the input document.
+            finding["fix"] = dict(fix, patch=self._patch_offset + index if valid else None)  # type: ignore[operator]
         if not isinstance(finding.get("related_locations"), list):
             finding["related_locations"] = []
         for key in ("sender", "credential_user", "owner", "owner_source", "due"):
@@ -599,6 +613,7 @@ class ReportBuilder:
             dynamic_senders=sorted(self._dynamic, key=lambda d: (d.repo, d.path, d.line)),
             errors=self._errors,
             unused_suppressions=self._unused,
+            patches=self._patches,
             audits=self._audits,
             filters={
                 "severity": [s for s in SEVERITIES if self._severity.get(s)],

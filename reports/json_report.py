@@ -7,10 +7,11 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
 
 from scanner import __version__, fastjson
+from scanner.estate.senders import plan_of_findings
 from scanner.model import Finding, ScanResult
 from scanner.rules import catalogue
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: patches, fix.patch, fix_judge, senders
 
 
 def _finding(finding: Finding) -> dict[str, Any]:
@@ -63,6 +64,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
             "notes": fix.notes,
             "snippet": fix.snippet,
             "diff": fix.diff,
+            "patch": fix.patch,
         },
         "fingerprint": finding.fingerprint,
         "sender": finding.sender,
@@ -143,6 +145,15 @@ def _document(result: ScanResult, generated_at: Optional[datetime], findings: li
             else {}
         ),
         "findings": findings,
+        # What `smtp2graph fix --out` writes for each file (with --unsafe-fixes where unsafe_fixes),
+        # as a diff; a finding's fix.patch is the index of the one that applies its fix.
+        "patches": [
+            {"path": p.path, "unsafe_fixes": p.unsafe_fixes, "diff": p.diff, "applies": p.applies, "fingerprints": p.fingerprints}
+            for p in result.patches
+        ],
+        **({"fix_judge": result.fix_judge} if result.fix_judge else {}),
+        # The one sender list: the new app's scope, senders to decide, and those left out (scanner.estate.senders).
+        "senders": plan_of_findings(result.findings).to_json(),
         "errors": [{"path": e.path, "message": e.message} for e in result.errors],
         "unused_suppressions": [
             {"path": u.path, "line": u.line, "rules": list(u.rules)} for u in result.unused_suppressions

@@ -42,7 +42,7 @@ JsonDict = dict[str, object]
 
 
 # MergedReport fields that hold (masked copies of) the input documents' own JSON.
-_DOCUMENT_PARTS = ("findings", "rules", "errors", "unused_suppressions", "audits")
+_DOCUMENT_PARTS = ("findings", "rules", "errors", "unused_suppressions", "audits", "patches")
 
 
 class Triage(str, Enum):
@@ -231,6 +231,7 @@ class MergedReport:
     audits: list[JsonDict]
     filters: dict[str, list[str]] = field(default_factory=dict)
     burndown: list[BurnPoint] = field(default_factory=list)
+    patches: list[JsonDict] = field(default_factory=list)  # the scans' file patches; a finding's fix.patch indexes them
     due: str = BASIC_AUTH_OFF.isoformat()  # the team's deadline: the cut-over, or the earliest --deadline of a scan
     retirements: list[Retirement] = field(default_factory=list)  # the deadline summary: each retirement with its dates
 

@@ -674,7 +674,17 @@
     if (fix.graph_request) {
       add(body, el('h4', null, 'Graph request'), el('pre', null, JSON.stringify(fix.graph_request, null, 2)));
     }
-    if (fix.diff) { add(body, el('h4', null, 'Patch'), diffBlock(fix.diff)); }
+    var patch = (typeof fix.patch === 'number' && arr(DATA.patches)[fix.patch]) ? obj(DATA.patches[fix.patch]) : null;
+    if (patch && patch.diff) {
+      // The whole file's patch, byte for byte what `smtp2graph fix --out` writes (import line included).
+      add(body, el('h4', null, 'Patch: what `smtp2graph fix --out' + (patch.unsafe_fixes ? ' --unsafe-fixes' : '') +
+        '` writes for this file'), diffBlock(str(patch.diff)));
+      if (patch.applies === false) {
+        add(body, el('p', 'note', 'A secret sits on or next to a changed line (shown as ***): this diff will not `git apply`; use smtp2graph fix.'));
+      }
+    } else if (patch) {
+      add(body, el('p', 'note', 'This file\'s patch is too large to show here; smtp2graph fix --out writes it.'));
+    } else if (fix.diff) { add(body, el('h4', null, 'Patch (this call)'), diffBlock(fix.diff)); }
     var rule = rules[f.rule];
     if (rule) {
       add(body, el('h3', null, 'Rule ' + f.rule + (rule.name ? ' — ' + rule.name : '')));
