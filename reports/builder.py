@@ -170,8 +170,9 @@ def finding_categories(finding: JsonDict) -> list[str]:
     fix = _obj(finding.get("fix"))
     triage = finding_triage(finding)
     categories: list[str] = [triage.value]
-    if triage not in (Triage.SECRET, Triage.GRAPH):
-        # A legacy sender: either the fixer rewrites it, or a person has to.
+    if triage not in (Triage.SECRET, Triage.GRAPH, Triage.NOT_AFFECTED):
+        # A legacy sender the retirement breaks (or may): either the fixer rewrites it, or a person has to.
+        # One it does not touch needs neither, and never counts as manual work.
         applicability = fix.get("applicability") if fix.get("available") else None
         if applicability == "safe":
             categories.append(Category.FIX_SAFE.value)

@@ -68,7 +68,7 @@ def credential_kind(call: MailCall) -> CredentialKind:
         if credential_is_default(call.params):
             return CredentialKind.DEFAULT_LOGON
         if cred is not None:
-            return CredentialKind.EXPLICIT
+            return CredentialKind.UNKNOWN if cred.kind is BindKind.UNRESOLVED else CredentialKind.EXPLICIT
         return CredentialKind.NONE
     if call.api is Api.MAILKIT:
         if cred is not None:
@@ -336,5 +336,17 @@ def _assess_smtp(call: MailCall, estate: Optional[EstateFacts] = None) -> Assess
         return verdict(server, False, f"Sends {auth} to {shown}, an on-premises or third-party relay: not affected by the Exchange Online change.", "No change needed for the retirement; on-premises Exchange keeps working. Keep the relay authenticated.", Severity.LOW)
     bound = call.params.get("SmtpServer")
     why = bound.reason if bound is not None and bound.reason else "an expression evaluated at run time" if bound is not None else "no SmtpServer and no $PSEmailServer in this file"
+    if cred in (CredentialKind.NONE, CredentialKind.DEFAULT_LOGON):
+        # Either a relay (not affected) or Exchange Online client submission without a password, which
+        # needs SMTP AUTH and fails already: the basic-auth retirement changes nothing either way.
+        return verdict(
+            server, False,
+            f"Sends without a password ({cred.value}) to a server this file does not name ({written or why}): a relay is not "
+            "affected by the Exchange Online change, and Exchange Online client submission without SMTP AUTH fails already; "
+            "the retirement changes nothing for this call.",
+            "No change needed for the retirement. If the server is a relay that submits to Exchange Online with SMTP AUTH "
+            "basic, declare it in .smtp2graph.toml (relay-hosts) and migrate the relay.",
+            Severity.LOW,
+        )
     severity = Severity.MEDIUM
     return verdict(server, None, f"The SMTP server is not known from this file ({written or why}); if it is smtp.office365.com with a password, this call breaks at the end of December 2026.", "Find the server value; if it is Exchange Online, migrate to Graph sendMail. Or declare it in .smtp2graph.toml (smtp2graph scan --explain-unknown).", severity)

@@ -108,13 +108,18 @@ def _no_password_on_exo(f: dict) -> bool:
     return a.get("server") == "exchange-online-submission" and a.get("credential") in ("none", "default-windows-logon")
 
 
+def _needs_work(f: dict) -> bool:
+    return legacy(f) and (f.get("assessment") or {}).get("breaks") is not False
+
+
 TILES: dict[str, Callable[[dict], bool]] = {
     "will-break": lambda f: legacy(f) and (f.get("assessment") or {}).get("breaks") is True,
     "may-break": lambda f: legacy(f) and (f.get("assessment") or {}).get("breaks") is None and not _no_password_on_exo(f),
     "not-affected": lambda f: legacy(f) and (f.get("assessment") or {}).get("breaks") is False,
-    "fix-safe": lambda f: legacy(f) and f["fix"]["available"] and f["fix"]["applicability"] == "safe",
-    "fix-unsafe": lambda f: legacy(f) and f["fix"]["available"] and f["fix"]["applicability"] == "unsafe",
-    "manual": lambda f: legacy(f) and not (f["fix"]["available"] and f["fix"]["applicability"] in ("safe", "unsafe")),
+    # The fix tiles count the calls the retirement breaks or may break: a call it does not touch is no work.
+    "fix-safe": lambda f: _needs_work(f) and f["fix"]["available"] and f["fix"]["applicability"] == "safe",
+    "fix-unsafe": lambda f: _needs_work(f) and f["fix"]["available"] and f["fix"]["applicability"] == "unsafe",
+    "manual": lambda f: _needs_work(f) and not (f["fix"]["available"] and f["fix"]["applicability"] in ("safe", "unsafe")),
     "graph": lambda f: f["rule"].startswith("GRAPH") or (f.get("call") or {}).get("api") in GRAPH_APIS,
     "secret": lambda f: f["rule"].startswith("SEC"),
 }

@@ -37,8 +37,11 @@ def expected_tiles(documents: list[dict[str, Any]]) -> dict[str, tuple[int, int]
         api = (f.get("call") or {}).get("api")
         return f["rule"].startswith("SMTP") and api not in GRAPH_APIS
 
+    def needs_migration(f: dict) -> bool:
+        return legacy(f) and verdict(f) is not False  # a call the retirement does not touch needs no work
+
     def fixable(f: dict, how: str) -> bool:
-        return legacy(f) and f["fix"]["available"] and f["fix"]["applicability"] == how
+        return needs_migration(f) and f["fix"]["available"] and f["fix"]["applicability"] == how
 
     def verdict(f: dict) -> object:
         return (f.get("assessment") or {}).get("breaks")
@@ -59,7 +62,7 @@ def expected_tiles(documents: list[dict[str, Any]]) -> dict[str, tuple[int, int]
         "ews-send": lambda f: (f.get("call") or {}).get("api") == "ews" and (f.get("call") or {}).get("sent", True),
         "fix-safe": lambda f: fixable(f, "safe"),
         "fix-unsafe": lambda f: fixable(f, "unsafe"),
-        "manual": lambda f: legacy(f) and not fixable(f, "safe") and not fixable(f, "unsafe"),
+        "manual": lambda f: needs_migration(f) and not fixable(f, "safe") and not fixable(f, "unsafe"),
         "graph": lambda f: f["rule"].startswith("GRAPH") or (f.get("call") or {}).get("api") in GRAPH_APIS,
         "secret": lambda f: f["rule"].startswith("SEC"),
     }

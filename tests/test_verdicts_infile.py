@@ -158,7 +158,19 @@ def test_password_only_apis_to_exchange_online_break_whatever_the_credential_is(
 
 # --------------------------------------------------------------------------- item 6: unknown stays visible
 
-UNKNOWN = "Send-MailMessage -To a@x.example -From b@x.example -Subject s -SmtpServer $env:MAILHOST\n"
+UNKNOWN = "Send-MailMessage -To a@x.example -From b@x.example -Subject s -SmtpServer $env:MAILHOST -Credential $cred\n"
+
+
+def test_a_send_without_a_password_to_an_unknown_server_is_not_affected() -> None:
+    """A relay is not affected, and Exchange Online without SMTP AUTH fails already: the retirement changes
+    nothing, whichever server it is (issue 21): never "may break", and no fix to migrate it."""
+    for text in ("Send-MailMessage -To a@x.example -From b@x.example -Subject s -SmtpServer $env:MAILHOST\n",
+                 "Send-MailMessage -To a@x.example -From b@x.example -Subject s -SmtpServer $env:MAILHOST -UseSsl\n"):
+        (finding,) = findings_of(text)
+        assert finding.assessment is not None and finding.assessment.breaks is False, text
+        assert not finding.may_break and finding.assessment.outcome is Outcome.NOT_AFFECTED
+        assert "the retirement changes nothing" in finding.assessment.verdict
+        assert not finding.fix.available
 
 
 def test_an_unknown_verdict_is_at_least_medium_and_says_what_would_decide_it() -> None:

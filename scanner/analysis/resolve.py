@@ -249,10 +249,12 @@ def follow_value(script: Script, text: str, at: int, depth: int = 0) -> Optional
     variable = _VARIABLE_TEXT.match(t)
     if variable:
         found = resolve_variable(script, variable.group(1), at, depth + 1)
-        if found is None or found.value is None:
+        if found is None or found.value is None or _parameter_default(script, found.start):
+            # What .smtp2graph.toml declares is what the run gives: it decides over a parameter's
+            # default (`[string]$MailServer = ''`), which any caller may replace.
             assumed = assumed_variable(script, variable.group(1), at)
-            if assumed is None and found is not None and found.provenance is Provenance.CONFIG_FILE:
-                return found  # no value, but the reason names the configuration file
+            if assumed is None and found is not None and (found.value is not None or found.provenance is Provenance.CONFIG_FILE):
+                return found  # no declaration: the default, or no value but the reason names the configuration file
             return assumed
         return found
     if len(t) >= 2 and t[0] == '"' and t[-1] == '"' and "$(" not in t:
@@ -342,6 +344,13 @@ MAX_ROW_VALUES = 20
 def _rows_text(rows: list[int]) -> str:
     shown = ", ".join(str(r) for r in rows[:8]) + (f" and {len(rows) - 8} more" if len(rows) > 8 else "")
     return ("row " if len(rows) == 1 else "rows ") + shown
+
+
+def _parameter_default(script: Script, offset: int) -> bool:
+    """Whether a value at ``offset`` is the default of a script or function parameter."""
+    if any(start <= offset < end for start, end in script.structure.param_blocks):
+        return True
+    return _header_owner(script, offset) is not None
 
 
 def assumed_variable(script: Script, name: str, at: int) -> Optional[Assignment]:

@@ -386,8 +386,7 @@ def _function_send_call(
         )
     for label, where, settings in groups:
         if settings is None:
-            unknown = BoundParam("SmtpServer", where, BindKind.UNRESOLVED, None, reason=f"{where} is not a client built in this file")
-            call.variants.append(Variant(label, {"SmtpServer": unknown}))
+            call.variants.append(Variant(label, _stranger(where, f"{where} is not a client built in this file")))
         else:
             call.variants.append(Variant(label, settings))
     return call
@@ -404,11 +403,20 @@ def _function_send_call(
     for p, settings in groups:
         label = f"called at line {script.line_of(p.site.start)} with {p.argument}"
         if settings is None:
-            unknown = BoundParam("SmtpServer", p.argument, BindKind.UNRESOLVED, None, reason=f"{p.argument} (line {script.line_of(p.site.start)}) is not a client built in this file")
-            call.variants.append(Variant(label, {"SmtpServer": unknown}))
+            why = f"{p.argument} (line {script.line_of(p.site.start)}) is not a client built in this file"
+            call.variants.append(Variant(label, _stranger(p.argument, why)))
         else:
             call.variants.append(Variant(label, settings))
     return call
+
+
+def _stranger(written: str, why: str) -> dict[str, BoundParam]:
+    """The settings of a client this file does not build: its server and its credential are unknown
+    (never "no credential": the client may carry one)."""
+    return {
+        "SmtpServer": BoundParam("SmtpServer", written, BindKind.UNRESOLVED, None, reason=why),
+        "Credential": BoundParam("Credential", f"{written}.Credentials", BindKind.UNRESOLVED, None, reason=why),
+    }
 
 
 def _site_argument(through: Optional[_Pass], text: str) -> Optional[BoundParam]:
