@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,8 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_maps_rules_and_reports_into_the_package(tmp_path: Path) -> None:
+    # Built from a copy: setuptools writes build/ and *.egg-info beside the sources it builds.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", ".pytest_cache"))
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
@@ -28,3 +32,4 @@ def test_wheel_maps_rules_and_reports_into_the_package(tmp_path: Path) -> None:
     assert any(n.endswith(".psm1") or n.endswith(".psm1.j2") for n in module_templates), module_templates
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "smtp2graph = scanner.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+

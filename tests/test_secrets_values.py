@@ -91,8 +91,11 @@ def test_a_self_referencing_variable_stops() -> None:
 def test_assignment_at_the_very_end_of_a_file() -> None:
     """Found by bench/fuzz_mutation.py: `$x =` as the last characters raised IndexError."""
     text = "Invoke-RestMethod -Uri https://login.microsoftonline.com/x/oauth2/v2.0/token -Body $b\n$token ="
-    analysis = analyze_script(Script(text, "t.ps1"), RuleConfig())
-    assert analysis is not None
+    script = Script(text, "t.ps1")
+    analysis = analyze_script(script, RuleConfig())
+    # The token request is read, the dangling assignment holds no literal: nothing to report, nothing to mask.
+    assert analysis.findings == [] and analysis.unused_suppressions == []
+    assert file_secret_values(script) == set()
 
 
 def test_every_reported_secret_literal_is_registered() -> None:

@@ -19,7 +19,7 @@ from scanner.model import Finding, Outcome
 from scanner.script import Script
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scan"
-SARIF_SCHEMA = Path("/work/shared/data/sarif-schema-2.1.0.json")
+SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
 runner = CliRunner()
 
 
