@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Optional
 from scanner.reports.retirements import EWS, RetirementTally, ews_already_broken, is_send, retirement_date, retirement_of
-from scanner.reports.model import APIS, BASIC_AUTH_OFF, BurnPoint, Category, DEADLINE_TEXT, DocumentKind, DynamicSender, FIX_SAFETIES, GRAPH_APIS, GroupCount, JsonDict, MergedReport, ReportInputError, Repository, SEVERITIES, Sender, SenderScript, Summary, TILE_LABELS, Tile, Triage, WORK_LABELS, WorkItem, WorkStep
+from scanner.estate.senders import GRAPH_APIS as SENDER_GRAPH_APIS, SenderEvidence, evidence_from_json, sender_plan
+from scanner.reports.model import APIS, BASIC_AUTH_OFF, BurnPoint, Category, DEADLINE_TEXT, DocumentKind, DynamicSender, ExcludedSender, FIX_SAFETIES, GRAPH_APIS, GroupCount, JsonDict, MergedReport, ReportInputError, Repository, SEVERITIES, Sender, SenderScript, Summary, TILE_LABELS, Tile, Triage, WORK_LABELS, WorkItem, WorkStep
 
 
 # Servers where a call presenting no password already fails (or failed) before the cut-over.
@@ -210,6 +211,7 @@ class _SenderTally:
     users: set[str] = field(default_factory=set)
     servers: set[str] = field(default_factory=set)
     apis: set[str] = field(default_factory=set)
+    verdicts: set[str] = field(default_factory=set)
     calls: int = 0
 
 
@@ -313,8 +315,7 @@ class ReportBuilder:
         self._severity: Counter[str] = Counter()
         self._api: Counter[str] = Counter()
         self._fix: Counter[str] = Counter()
-        self._senders: dict[str, _SenderTally] = {}
-        self._dynamic: list[DynamicSender] = []
+        self._sender_evidence: list[tuple[SenderEvidence, JsonDict]] = []
         self._work: dict[int, list[int]] = {step.value: [0, 0] for step in WorkStep}
         self._work_scripts: dict[int, set[tuple[str, str]]] = {step.value: set() for step in WorkStep}
         self._by_repo: dict[str, Counter[str]] = {}
@@ -425,7 +426,7 @@ class ReportBuilder:
         self._scripts = {category.value: set() for category in Category}
         self._category_findings, self._all_scripts = Counter(), set()
         self._severity, self._api, self._fix = Counter(), Counter(), Counter()
-        self._senders, self._dynamic = {}, []
+        self._sender_evidence = []
         self._work = {step.value: [0, 0] for step in WorkStep}
         self._work_scripts = {step.value: set() for step in WorkStep}
         self._by_repo, self._by_owner = {}, {}
@@ -518,37 +519,49 @@ class ReportBuilder:
             self._add_sender(finding, call)
 
     def _add_sender(self, finding: JsonDict, call: JsonDict) -> None:
-        assessment = _obj(finding.get("assessment"))
-        credential = _str(assessment.get("credential")) or "unknown"
-        server = _str(assessment.get("server_text")) or _str(assessment.get("server")) or "unknown"
-        repo, path, line = _str(finding.get("repo")), _str(finding.get("path")), _int(finding.get("line"))
-        mailbox = _str(finding.get("sender")).strip().lower()
-        if not mailbox:
-            bound = _obj(_obj(call.get("params")).get("From"))
-            self._dynamic.append(
-                DynamicSender(
-                    repo=repo,
-                    path=path,
-                    line=line,
-                    finding=_int(finding.get("id")),
-                    from_text=_str(bound.get("text")),
-                    reason=_str(bound.get("reason")) or ("no From parameter" if not bound else "not a constant"),
-                    credential=credential,
-                    server=server,
-                )
+        evidence = evidence_from_json(finding, _str(finding.get("repo")))
+        if evidence is not None:
+            self._sender_evidence.append((evidence, finding))
+
+    def _sender_lists(self) -> tuple[list[Sender], list[DynamicSender], list[ExcludedSender]]:
+        """The merged estate's sender list, by the scan's rule (scanner.estate.senders): mailboxes in the
+        app's scope, calls whose sender is known only at run time, and senders left out of the scope."""
+        plan = sender_plan(evidence for evidence, _ in self._sender_evidence)
+        in_scope = {use.mailbox for use in plan.mailboxes}
+        tallies: dict[str, _SenderTally] = {}
+        by_call: dict[tuple[str, str, int], tuple[SenderEvidence, JsonDict]] = {}
+        for evidence, finding in self._sender_evidence:
+            by_call.setdefault((evidence.repo, evidence.path, evidence.line), (evidence, finding))
+            if evidence.sender not in in_scope or evidence.api in SENDER_GRAPH_APIS or evidence.breaks is False:
+                continue  # the calls the app must send for: what the kit scopes it to
+            entry = tallies.setdefault(evidence.sender or "", _SenderTally())
+            entry.scripts.setdefault((evidence.repo, evidence.path), []).append(evidence.line)
+            entry.credentials.add(evidence.credential or "unknown")
+            entry.servers.add(evidence.server_text or evidence.server or "unknown")
+            if evidence.credential_user:
+                entry.users.add(evidence.credential_user)
+            entry.apis.add(evidence.api)
+            entry.verdicts.add("breaks" if evidence.breaks else "may break")
+            entry.calls += 1
+        senders = [
+            Sender(
+                mailbox=mailbox,
+                scripts=[SenderScript(repo=repo, path=path, lines=sorted(lines)) for (repo, path), lines in sorted(entry.scripts.items())],
+                credentials=sorted(entry.credentials), credential_users=sorted(entry.users), servers=sorted(entry.servers),
+                apis=sorted(entry.apis), findings=entry.calls, verdicts=sorted(entry.verdicts),
             )
-            return
-        entry = self._senders.get(mailbox)
-        if entry is None:
-            entry = self._senders[mailbox] = _SenderTally()
-        entry.scripts.setdefault((repo, path), []).append(line)
-        entry.credentials.add(credential)
-        entry.servers.add(server)
-        if _str(finding.get("credential_user")):
-            entry.users.add(_str(finding.get("credential_user")))
-        if _str(call.get("api")):
-            entry.apis.add(_str(call.get("api")))
-        entry.calls += 1
+            for mailbox, entry in sorted(tallies.items())
+        ]
+        dynamic = []
+        for item in plan.decide:
+            evidence, finding = by_call[(item.repo, item.path, item.line)]
+            dynamic.append(DynamicSender(
+                repo=item.repo, path=item.path, line=item.line, finding=_int(finding.get("id")), from_text=item.from_text,
+                reason=item.where, credential=evidence.credential or "unknown",
+                server=evidence.server_text or evidence.server or "unknown", verdict=item.verdict,
+            ))
+        excluded = [ExcludedSender(mailbox=o.mailbox, reason=o.reason, scripts=list(o.scripts)) for o in plan.out_of_scope]
+        return senders, sorted(dynamic, key=lambda d: (d.repo, d.path, d.line)), excluded
 
     def build(self, *, now: Optional[datetime] = None) -> MergedReport:
         """Finish: compute the summary, senders and filter choices."""
@@ -585,21 +598,7 @@ class ReportBuilder:
             fixable_safe=self._fix.get("safe", 0),
             fixable_unsafe=self._fix.get("unsafe", 0),
         )
-        senders = [
-            Sender(
-                mailbox=mailbox,
-                scripts=[
-                    SenderScript(repo=repo, path=path, lines=sorted(lines))
-                    for (repo, path), lines in sorted(entry.scripts.items())
-                ],
-                credentials=sorted(entry.credentials),
-                credential_users=sorted(entry.users),
-                servers=sorted(entry.servers),
-                apis=sorted(entry.apis),
-                findings=entry.calls,
-            )
-            for mailbox, entry in sorted(self._senders.items())
-        ]
+        senders, dynamic_senders, excluded_senders = self._sender_lists()
         rule_ids = sorted({_str(f.get("rule")) for f in self._findings} | set(self._rules))
         return MergedReport(
             generated_at=stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -611,7 +610,8 @@ class ReportBuilder:
             findings=self._findings,
             rules=self._rules,
             senders=senders,
-            dynamic_senders=sorted(self._dynamic, key=lambda d: (d.repo, d.path, d.line)),
+            dynamic_senders=dynamic_senders,
+            excluded_senders=excluded_senders,
             errors=self._errors,
             unused_suppressions=self._unused,
             patches=self._patches,

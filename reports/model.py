@@ -180,6 +180,16 @@ class Sender:
     servers: list[str]
     apis: list[str]
     findings: int
+    verdicts: list[str] = field(default_factory=list)  # breaks / may break: why the app must send as it
+
+
+@dataclass
+class ExcludedSender:
+    """A sender the new app must not be scoped to (already on Graph, a consumer account, relay-only), and why."""
+
+    mailbox: str
+    reason: str
+    scripts: list[str]
 
 
 @dataclass
@@ -194,6 +204,7 @@ class DynamicSender:
     reason: str
     credential: str
     server: str
+    verdict: str = ""  # breaks / may break
 
 
 @dataclass
@@ -232,6 +243,7 @@ class MergedReport:
     filters: dict[str, list[str]] = field(default_factory=dict)
     burndown: list[BurnPoint] = field(default_factory=list)
     patches: list[JsonDict] = field(default_factory=list)  # the scans' file patches; a finding's fix.patch indexes them
+    excluded_senders: list[ExcludedSender] = field(default_factory=list)  # left out of the app's scope, and why
     due: str = BASIC_AUTH_OFF.isoformat()  # the team's deadline: the cut-over, or the earliest --deadline of a scan
     retirements: list[Retirement] = field(default_factory=list)  # the deadline summary: each retirement with its dates
 

@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from scanner.reports.builder import merge_documents
 from scanner.reports.html import render_html
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
@@ -285,10 +286,13 @@ def test_dark_mode_and_print_styles(driver: WebDriver, fixture_page: Path) -> No
 def test_senders_and_audit_sections(driver: WebDriver, fixture_page: Path) -> None:
     open_report(driver, fixture_page)
     rows = driver.find_elements(By.CSS_SELECTOR, "#senders-static table.senders tbody tr")
-    mailboxes = sorted({f["sender"] for _, f in all_findings() if f.get("call") and f.get("sender")})
-    assert [row.find_element(By.TAG_NAME, "th").text for row in rows] == mailboxes
+    report = merge_documents(load_fixtures())  # the sender list itself is tested in test_report_merge
+    assert [row.find_element(By.TAG_NAME, "th").text for row in rows] == [s.mailbox for s in report.senders]
+    assert "breaks" in rows[0].text  # each mailbox says why the app needs it
     dynamic = driver.find_elements(By.CSS_SELECTOR, "#senders-dynamic table tbody tr")
-    assert len(dynamic) == len([f for _, f in all_findings() if f.get("call") and not f.get("sender")])
+    assert len(dynamic) == len(report.dynamic_senders)
+    excluded = driver.find_element(By.ID, "senders-excluded").text
+    assert all(e.mailbox in excluded for e in report.excluded_senders) and report.excluded_senders
     audit = driver.find_element(By.ID, "audit")
     assert audit.is_displayed()
     assert "svc-mail@contoso.com" in audit.find_element(By.CSS_SELECTOR, "table.audit-signins").text
@@ -362,7 +366,7 @@ def test_mailbox_list_for_scoping(driver: WebDriver, fixture_page: Path) -> None
     open_report(driver, fixture_page)
     details = driver.find_element(By.CSS_SELECTOR, "#senders details.mailbox-list")
     details.find_element(By.TAG_NAME, "summary").click()
-    mailboxes = sorted({f["sender"] for _, f in all_findings() if f.get("call") and f.get("sender")})
+    mailboxes = [s.mailbox for s in merge_documents(load_fixtures()).senders]
     assert details.find_element(By.TAG_NAME, "pre").text.splitlines() == mailboxes
 
 

@@ -716,9 +716,9 @@
     if (!DATA.senders.length) { box.appendChild(el('p', 'empty', 'No constant sender mailbox found.')); }
     else {
       box.appendChild(table('Sender mailboxes (' + DATA.senders.length + ')',
-        ['Sender mailbox', 'Scripts', 'Credential', 'Credential user', 'SMTP server', 'APIs', 'Calls'],
+        ['Sender mailbox', 'Verdict', 'Scripts', 'Credential', 'Credential user', 'SMTP server', 'APIs', 'Calls'],
         DATA.senders.map(function (s) {
-          return [s.mailbox, list(s.scripts.map(function (sc) {
+          return [s.mailbox, arr(s.verdicts).join(', '), list(s.scripts.map(function (sc) {
             return repoLabel(sc.repo) + ' / ' + sc.path + ':' + sc.lines.join(',');
           })), s.credentials.join(', '), s.credential_users.join(', '), s.servers.join(', '), s.apis.join(', '), s.findings];
         }), 'data senders'));
@@ -730,12 +730,19 @@
         el('pre', null, DATA.senders.map(function (s) { return s.mailbox; }).join('\n')));
       box.appendChild(mailboxes);
     }
+    var out = clear(document.getElementById('senders-excluded'));
+    var excluded = arr(DATA.excluded_senders);
+    if (!excluded.length) { out.appendChild(el('p', 'empty', 'None.')); }
+    else {
+      out.appendChild(table('Senders left out of the app\'s scope (' + excluded.length + ')', ['Mailbox', 'Why', 'Scripts'],
+        excluded.map(function (e) { return [str(e.mailbox), str(e.reason), arr(e.scripts).map(str).join(', ')]; }), 'data excluded-senders'));
+    }
     var dyn = clear(document.getElementById('senders-dynamic'));
     if (!DATA.dynamic_senders.length) { dyn.appendChild(el('p', 'empty', 'None: every sender is a constant.')); return; }
-    dyn.appendChild(table('Calls whose sender is not a constant (' + DATA.dynamic_senders.length + ')',
-      ['Script', 'From (as written)', 'Why unknown', 'Credential', 'SMTP server'],
+    dyn.appendChild(table('Calls whose sender is known only at run time (' + DATA.dynamic_senders.length + ')',
+      ['Script', 'Verdict', 'From (as written)', 'Where the value comes from', 'Credential', 'SMTP server'],
       DATA.dynamic_senders.map(function (d) {
-        return [repoLabel(d.repo) + ' / ' + d.path + ':' + d.line, add(el('code'), d.from_text || '(none)'), d.reason, d.credential, d.server];
+        return [repoLabel(d.repo) + ' / ' + d.path + ':' + d.line, str(d.verdict), add(el('code'), d.from_text || '(none)'), d.reason, d.credential, d.server];
       }), 'data dynamic-senders'));
   }
 
