@@ -1,25 +1,30 @@
 """The patcher: golden before/after files for every call form, byte-exact encodings, safety, idempotency.
 
-Golden files live in tests/fixtures/migrate/expected/: `<name>.fixed<ext>` is the file after
-`smtp2graph fix --unsafe-fixes` (module style) and `<name>.fixes.txt` lists each call's fix safety.
+Golden files live in tests/fixtures/migrate/expected/: `<name>.fixed<ext>` is what the patcher
+makes of each call form with `--unsafe-fixes` (module style) and `<name>.fixes.txt` lists each
+call's fix safety. Most forms are written without a server or a password, a send the retirement does not touch,
+which `fix` leaves alone (tested below and in test_one_analysis.py); to test the rewrite of every
+form, the goldens patch such a call as one whose verdict is not known (unsafe).
 Regenerate deliberately with SMTP2GRAPH_UPDATE_GOLDEN=1 and review the diff.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from scanner.assess import assess
 from scanner.check import calls_in_text
 from scanner.files import decode, read_source
 from scanner.migrate.mapping import map_call
 from scanner.migrate.patch import FilePatch, patch_source, patch_text
 from scanner.migrate.placement import IMPORT_LINE, header_end, import_edit
-from scanner.migrate.safety import FixStyle, classify, fix_info
+from scanner.migrate.safety import GRAPH_APIS, FixStyle, classify, fix_info
 from scanner.migrate.syntax import problem_count
-from scanner.model import Api, BindKind, BoundParam, FixApplicability, Location, MailCall
+from scanner.model import Api, BindKind, BoundParam, FixApplicability, Location, MailCall, Outcome, ServerClass
 
 FIXTURES = Path(__file__).parent / "fixtures" / "migrate"
 EXPECTED = FIXTURES / "expected"
@@ -29,11 +34,18 @@ INPUTS = sorted(FORMS.glob("*.ps*1")) + sorted((FIXTURES / "files").glob("*.ps*1
 UPDATE = os.environ.get("SMTP2GRAPH_UPDATE_GOLDEN") == "1"
 
 
-def fix_file(path: Path, style: FixStyle = FixStyle.MODULE, unsafe: bool = True) -> FilePatch:
+def fix_file(path: Path, style: FixStyle = FixStyle.MODULE, unsafe: bool = True, serverless: bool = False) -> FilePatch:
+    """``serverless=True``: a call whose server the file does not name is patched as one whose verdict is
+    not known (its server and credential may come from a profile), instead of being left alone."""
     source = read_source(path, path.parent)
     calls = calls_in_text(source.text, source.rel, source.is_data_file)
+    assessments = [assess(call) if call.api not in GRAPH_APIS else None for call in calls]
+    if serverless:
+        assessments = [replace(a, breaks=None, outcome=Outcome.UNKNOWN)
+                       if a is not None and a.breaks is False and a.server is ServerClass.UNKNOWN else a
+                       for a in assessments]
     return patch_source(source.rel, source.raw, source.text, source.encoding, source.bom, source.newline,
-                        calls, style, unsafe)
+                        calls, style, unsafe, assessments=assessments)
 
 
 def fixes_summary(patch: FilePatch) -> str:
@@ -51,7 +63,7 @@ def golden_name(path: Path) -> str:
 
 @pytest.mark.parametrize("path", INPUTS, ids=[golden_name(p) for p in INPUTS])
 def test_golden_before_after(path: Path) -> None:
-    patch = fix_file(path)
+    patch = fix_file(path, serverless=True)
     fixed = EXPECTED / f"{golden_name(path)}.fixed{path.suffix}"
     summary = EXPECTED / f"{golden_name(path)}.fixes.txt"
     if UPDATE:
@@ -207,7 +219,7 @@ def test_inline_style_replaces_the_call_with_a_graph_request() -> None:
 def test_inline_style_refuses_pipeline_input_even_with_unsafe_fixes() -> None:
     # The oracle showed inline rewrites of piped calls losing the attachments and recipients (P7).
     path = FORMS / "smm_pipeline.ps1"
-    patch = fix_file(path, style=FixStyle.INLINE, unsafe=True)
+    patch = fix_file(path, style=FixStyle.INLINE, unsafe=True, serverless=True)
     piped = [fix for fix in patch.fixes if "Attachments" in fix.call.params
              and fix.call.params["Attachments"].kind.value == "pipeline"]
     assert piped and all(fix.applicability is FixApplicability.DISPLAY_ONLY and not fix.applied for fix in piped)
@@ -232,3 +244,14 @@ def test_header_end(text: str, expected_prefix: str) -> None:
 def test_import_edit_without_trailing_newline() -> None:
     edit = import_edit("param($a)", "\n")
     assert edit is not None and edit.replacement == "\n" + IMPORT_LINE
+
+
+def test_a_send_the_retirement_does_not_touch_is_left_alone_even_with_unsafe_fixes() -> None:
+    # No password and no server in the file: a relay is not affected, and Exchange Online without
+    # SMTP AUTH fails already. fix keeps its hands off, as scan says "no change needed".
+    patch = fix_file(FORMS / "smm_alias.ps1", unsafe=True)
+    assert patch.fixes and not any(fix.applied for fix in patch.fixes)
+    assert all(fix.reason.startswith("no change needed") for fix in patch.fixes)
+    assert patch.patched == (FORMS / "smm_alias.ps1").read_bytes()
+    # The same file with the server left open (the goldens' view) is patched.
+    assert any(fix.applied for fix in fix_file(FORMS / "smm_alias.ps1", unsafe=True, serverless=True).fixes)

@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scanner.cli import app
+from scanner.files import decode
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -77,10 +78,10 @@ DECLARED = {
 }
 
 
-def build_estate(tmp_path: Path, with_examples: bool = True) -> Path:
+def build_estate(tmp_path: Path, with_examples: bool = True, base: Path = EXAMPLES) -> Path:
     root = tmp_path / "estate"
     if with_examples:
-        shutil.copytree(EXAMPLES, root)
+        shutil.copytree(base, root)
     root.mkdir(exist_ok=True)
     (root / ".smtp2graph.toml").write_text(PROJECT_CONFIG, encoding="utf-8")
     for rel, text in DECLARED.items():
@@ -116,13 +117,17 @@ def apply_diff(original: str, diff: str) -> str:
         start = int(header.group(1)) - (0 if header.group(2) == "0" else 1)
         new.extend(old[position:start])
         position = start
+        previous = ""
         while i < len(lines) and not lines[i].startswith("@@"):
             line = lines[i]
             i += 1
             if line.startswith("\\"):
-                if new and new[-1].endswith("\n"):
+                # "\ No newline at end of file" speaks of the line just above it: the new text's when
+                # that line was added or kept, the old text's (already consumed) when it was removed.
+                if previous in " +" and new and new[-1].endswith("\n"):
                     new[-1] = new[-1][:-1]
                 continue
+            previous = line[0]
             if line[0] in " -":
                 assert old[position].rstrip("\n") == line[1:].rstrip("\n"), (old[position], line)
                 position += 1
@@ -132,28 +137,34 @@ def apply_diff(original: str, diff: str) -> str:
     return "".join(new)
 
 
+def text_of(path: Path) -> str:
+    """A script's text as PowerShell reads it (UTF-8, UTF-16 with BOM, Windows-1252), line endings as LF."""
+    return decode(path.read_bytes())[0].replace("\r\n", "\n")
+
+
 def patched_files(out: Path) -> dict[str, str]:
-    return {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
-            for p in out.rglob("*") if p.is_file() and "smtp2graph-kit" not in p.parts}
+    return {p.relative_to(out).as_posix(): text_of(p) for p in out.rglob("*") if p.is_file() and "smtp2graph-kit" not in p.parts}
 
 
+@pytest.mark.parametrize("base", [EXAMPLES, FIXTURES], ids=["examples", "fixtures"])
 @pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe-fixes"])
-def test_the_reports_patch_is_what_fix_out_writes(tmp_path: Path, unsafe: bool) -> None:
-    root = build_estate(tmp_path)
+def test_the_reports_patch_is_what_fix_out_writes(tmp_path: Path, unsafe: bool, base: Path) -> None:
+    # Every fixture and examples/, with the declared estate's configuration, suppression, exclusion
+    # and configuration file in play.
+    root = build_estate(tmp_path, base=base)
     document = scan_json(root)
     out = tmp_path / "out"
     fix_out(root, out, *(["--unsafe-fixes"] if unsafe else []))
     written = patched_files(out)
     by_path: dict[str, dict] = {}
-    for view in document["patches"]:
-        if view["unsafe_fixes"] == unsafe or view["path"] not in by_path:
+    for view in sorted(document["patches"], key=lambda v: v["unsafe_fixes"]):
+        if view["unsafe_fixes"] == unsafe or (unsafe and view["path"] not in by_path):
             by_path[view["path"]] = view  # the safe patch stands for both when no unsafe fix differs
     assert set(written) == set(by_path), "fix --out wrote other files than the report's patches"
     compared = 0
     for path, view in by_path.items():
         assert view["diff"], path
-        original = (root / path).read_text(encoding="utf-8-sig")
-        assert apply_diff(original, view["diff"]) == written[path], path
+        assert apply_diff(text_of(root / path), view["diff"]) == written[path], path
         compared += 1
     assert compared >= 5
     # Each finding's fix points at the patch of its own option set, which lists it.

@@ -253,7 +253,6 @@ def patch_text(
     judges a whole run at once (:func:`judge_patches`), as the PowerShell judge does.
     """
     if assessments is None:
-
         assessments = [assess(call) if call.api not in GRAPH_APIS else None for call in calls]
     return apply_plan(plan_fixes(text, calls, assessments, style, newline), unsafe_fixes, judge, defer_judge)
 
@@ -396,13 +395,15 @@ def patch_source(
     unsafe_fixes: bool = False,
     judge: PatchJudge | None = None,
     defer_judge: bool = False,
+    assessments: list[Assessment | None] | None = None,
 ) -> FilePatch:
     """Patch one decoded file; the result's bytes differ from ``raw`` only inside the edits.
 
     With ``defer_judge`` the file is patched unjudged; :func:`judge_patches` must judge it.
+    ``assessments`` (one per call, None for "not assessed") default to each call's own verdict.
     """
     result = patch_text(text, calls, style=style, unsafe_fixes=unsafe_fixes, newline=newline,
-                        judge=judge, defer_judge=defer_judge)
+                        judge=judge, defer_judge=defer_judge, assessments=assessments)
     return file_patch(rel, raw, encoding, bom, result)
 
 
