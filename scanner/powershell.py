@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -231,6 +232,7 @@ class ParserSession:
         self._failure = ""
         self._done = threading.Condition()
         self._reader: threading.Thread | None = None
+        self._finalizer: weakref.finalize | None = None
 
     def submit(self, texts: list[str]) -> None:
         """Hand texts to the parser (each once); it parses them while the caller goes on."""
@@ -272,21 +274,15 @@ class ParserSession:
             return [self._answers[number] for number in wanted]
 
     def close(self) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            try:
-                if process.stdin is not None:
-                    process.stdin.close()
-                process.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                process.kill()
+        self._process = None
+        if self._finalizer is not None:
+            self._finalizer()  # ends pwsh and removes the folder (once)
+            self._finalizer = None
         if self._reader is not None:
             self._reader.join(timeout=10)
-        if self._folder is not None:
-            self._folder.cleanup()
-            self._folder = None
+        self._folder = None
 
-    def __enter__(self) -> "ParserSession":
+    def __enter__(self) -> ParserSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -313,22 +309,25 @@ class ParserSession:
             )
         except OSError as exc:
             raise PowerShellError(f"pwsh could not be started: {exc}") from exc
-        self._reader = threading.Thread(target=self._read, args=(self._process,), daemon=True)
+        # A session nobody closed still ends its pwsh once it is dropped: the reader holds it only weakly.
+        self._finalizer = weakref.finalize(self, _end_session, self._process, self._folder)
+        self._reader = threading.Thread(target=_read_answers, args=(self._process, weakref.ref(self)), daemon=True)
         self._reader.start()
         return self._process
 
-    def _read(self, process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            try:
-                answer = json.loads(line)
-                number, shape = int(answer["id"]), _shape(answer)
-            except (ValueError, KeyError, TypeError):
-                self._fail(f"pwsh did not answer JSON: {line.strip()[:300]!r}")
-                return
-            with self._done:
-                self._answers[number] = shape
-                self._done.notify_all()
+    def _answer(self, line: str) -> bool:
+        try:
+            answer = json.loads(line)
+            number, shape = int(answer["id"]), _shape(answer)
+        except (ValueError, KeyError, TypeError):
+            self._fail(f"pwsh did not answer JSON: {line.strip()[:300]!r}")
+            return False
+        with self._done:
+            self._answers[number] = shape
+            self._done.notify_all()
+        return True
+
+    def _ended(self, process: subprocess.Popen[str]) -> None:
         if self._ids.keys() and len(self._answers) < len(self._ids):
             stderr = process.stderr.read() if process.stderr is not None else ""
             self._fail(f"pwsh exited with {process.wait()}: {stderr.strip()[:500]}")
@@ -337,6 +336,30 @@ class ParserSession:
         with self._done:
             self._failure = self._failure or reason
             self._done.notify_all()
+
+
+def _read_answers(process: subprocess.Popen[str], session: weakref.ref[ParserSession]) -> None:
+    """The reader thread: each answer line goes to the session while it exists."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        alive = session()
+        if alive is None or not alive._answer(line):
+            return
+        del alive
+    alive = session()
+    if alive is not None:
+        alive._ended(process)
+
+
+def _end_session(process: subprocess.Popen[str], folder: tempfile.TemporaryDirectory[str]) -> None:
+    """End a parser session's pwsh (end of input, then a kill if it lingers) and remove its folder."""
+    try:
+        if process.stdin is not None:
+            process.stdin.close()
+        process.wait(timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        process.kill()
+    folder.cleanup()
 
 
 def parse_scripts(texts: list[str], *, timeout: float = 300.0) -> list[ScriptShape]:

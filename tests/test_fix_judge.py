@@ -160,6 +160,28 @@ def _count_pwsh_starts(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list
 
 
 @pytest.mark.pwsh
+def test_a_parser_session_nobody_closes_ends_its_pwsh_when_dropped() -> None:
+    import gc
+    import os
+
+    from scanner import powershell
+
+    session = powershell.ParserSession()
+    (shape,) = session.shapes(["Send-MailMessage -To a@contoso.com\n"])
+    assert shape.errors == ()
+    process = session._process
+    assert process is not None and process.poll() is None
+    folder = Path(session._folder.name)  # type: ignore[union-attr]
+    del session
+    gc.collect()
+    # The finalizer ended pwsh (end of input, then waited for it) and removed its folder.
+    assert process.returncode is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(process.pid, 0)
+    assert not folder.exists()
+
+
+@pytest.mark.pwsh
 def test_a_run_is_judged_in_one_pwsh_process_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     for name in ("a", "b", "c"):
