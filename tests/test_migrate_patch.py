@@ -24,7 +24,16 @@ from scanner.migrate.patch import FilePatch, patch_source, patch_text
 from scanner.migrate.placement import IMPORT_LINE, header_end, import_edit
 from scanner.migrate.safety import GRAPH_APIS, FixStyle, classify, fix_info
 from scanner.migrate.syntax import problem_count
-from scanner.model import Api, BindKind, BoundParam, FixApplicability, Location, MailCall, Outcome, ServerClass
+from scanner.model import (
+    Api,
+    BindKind,
+    BoundParam,
+    FixApplicability,
+    Location,
+    MailCall,
+    Outcome,
+    ServerClass,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "migrate"
 EXPECTED = FIXTURES / "expected"

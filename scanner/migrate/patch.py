@@ -15,12 +15,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from scanner.assess import assess
 from scanner.lexer import mask
-from scanner.secrets import SecretLiteral
-
+from scanner.migrate.contexts import BlockContext, RunsElsewhere, runs_elsewhere
+from scanner.migrate.diffs import safe_diff, safe_unified_diff
+from scanner.migrate.edits import TextEdit, credential_removal, edit_for
+from scanner.migrate.judge import TreeSitterJudge
 from scanner.migrate.mapping import (
     GraphMapping,
     map_call,
+)
+from scanner.migrate.placement import IMPORT_PRESENT, import_edits_in_body
+from scanner.migrate.safety import (
+    GRAPH_APIS,
+    RESIGN_HINT,
+    FixStyle,
+    alternate_views_reason,
+    classify,
+    credential_lines,
+    inline_refusal,
+    is_signed,
 )
 from scanner.migrate.syntax import problem_count
 from scanner.model import (
@@ -29,13 +43,7 @@ from scanner.model import (
     FixApplicability,
     MailCall,
 )
-from scanner.migrate.safety import FixStyle, RESIGN_HINT, GRAPH_APIS, alternate_views_reason, classify, credential_lines, inline_refusal, is_signed
-from scanner.migrate.edits import TextEdit, credential_removal, edit_for
-from scanner.migrate.placement import IMPORT_PRESENT, import_edits_in_body
-from scanner.migrate.contexts import BlockContext, RunsElsewhere, runs_elsewhere
-from scanner.migrate.diffs import safe_diff, safe_unified_diff
-from scanner.assess import assess
-from scanner.migrate.judge import TreeSitterJudge
+from scanner.secrets import SecretLiteral
 
 if TYPE_CHECKING:
     from scanner.migrate.judge import PatchJudge
