@@ -27,6 +27,10 @@ def test_wheel_maps_rules_and_reports_into_the_package(tmp_path: Path) -> None:
     for template in (ROOT / "reports" / "templates").glob("*"):
         assert f"scanner/reports/templates/{template.name}" in names
     assert "scanner/reports/json_report.py" in names
+    # Every package of the source tree is in the wheel (pyproject lists them one by one).
+    for init in (ROOT / "scanner").rglob("__init__.py"):
+        if "templates" not in init.parts:
+            assert init.relative_to(ROOT).as_posix() in names, f"{init.parent.name} is missing from pyproject's packages"
     assert not any(n.startswith(("rules/", "reports/", "tests/", "examples/")) for n in names)
     module_templates = [n for n in names if n.startswith("scanner/migrate/templates/")]
     assert any(n.endswith(".psm1") or n.endswith(".psm1.j2") for n in module_templates), module_templates
