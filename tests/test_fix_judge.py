@@ -266,3 +266,20 @@ def test_judge_powershell_is_refused_without_pwsh(monkeypatch: pytest.MonkeyPatc
     assert "--judge powershell: pwsh (PowerShell 7) is not installed" in capsys.readouterr().err
     assert commands.run_fix([tmp_path], None, False, False, commands.FixOptions(judge="auto", use_cache=False)) == 1
     assert "Judge: tree-sitter-powershell (pwsh not found" in capsys.readouterr().err
+
+
+def test_the_analysis_parse_stands_for_the_judges_parse_of_the_original() -> None:
+    # The worker hands the judge the tree the analysis parsed; it must count what a fresh parse counts.
+    from scanner.migrate import syntax
+    from scanner.parse import parse_source
+
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted((Path(__file__).parent / "fixtures" / "scan").glob("*.ps1"))]
+    texts.append("function f {\n  Send-MailMessage -To (\n")  # a MISSING node and an ERROR
+    unclean = 0
+    for text in texts:
+        fresh = len(syntax.parse_problems(text))
+        syntax._COUNTS.clear()
+        syntax.remember_parse(text, parse_source(text).tree)
+        assert syntax._COUNTS[text] == fresh, text[:80]
+        unclean += fresh > 0
+    assert unclean >= 2  # the comparison covered texts with problems, not only clean ones

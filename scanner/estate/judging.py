@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from scanner.migrate.diffs import safe_diff
 from scanner.migrate.judge import JudgeName, PatchJudge, TreeSitterJudge, default_judge
 from scanner.migrate.patch import UNSAFE_REFUSAL, CallFix, FilePatch, FilePlan, apply_plan, file_patch, judge_patches, render
 from scanner.migrate.syntax import problem_count
@@ -203,8 +204,8 @@ def patch_views(item: JudgedFile, secrets: set[str]) -> list[PatchView]:
         patch = item.patches[unsafe_fixes]
         if not patch.changed:
             continue
-        diff: Optional[str] = patch.diff(secrets)
-        applies = patch.diff_applies(secrets)
+        diff: Optional[str]
+        diff, applies = safe_diff(patch.rel, patch.text_before, patch.text_after, secrets)  # one diff, not two
         if diff is not None and len(diff) > PATCH_VIEW_MAX:
             diff = None
         prints = [by_call[id(fix.call)].fingerprint for fix in patch.fixes if fix.applied and id(fix.call) in by_call]

@@ -13,6 +13,7 @@ from scanner.check import analyze_script
 from scanner.files import DecodeError, decode, read_bytes, relative_path
 from scanner.estate.judging import PlannedFile, prejudge
 from scanner.serialize import from_data, to_data
+from scanner.migrate.syntax import remember_parse
 from scanner.estate.options import ScanOptions
 from scanner.estate.prefilter import Prefilter, default_prefilter
 from scanner.estate.wrappers import WrapperDef, file_wrappers
@@ -130,6 +131,9 @@ def analyze_file(path: Union[str, Path], rel: Optional[str] = None) -> FileOutco
         # tree-sitter judges it here; the parent asks PowerShell's parser where tree-sitter is unsure,
         # settles every finding's fix and caches the outcome once it is final.
         outcome.planned = PlannedFile(raw, encoding, bom, analysis.plan)
+        parsed = script.__dict__.get("parsed")  # the analysis's own parse, when it made one
+        if parsed is not None:
+            remember_parse(script.text, parsed.tree)  # the judge reads the original from it
         prejudge(rel, outcome.planned, state.options.judge)
         return outcome
     if state.cache is not None and key is not None:

@@ -31,7 +31,11 @@ def _parser() -> Any:
 def parse_problems(source: bytes | str) -> list[ParseProblem]:
     """Every outermost ERROR node and every MISSING node in ``source`` (UTF-8 when given as text)."""
     data = source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source  # a UTF-16 file may hold lone surrogates
-    tree = _parser().parse(data)
+    return tree_problems(_parser().parse(data), data)
+
+
+def tree_problems(tree: Any, data: bytes) -> list[ParseProblem]:
+    """:func:`parse_problems` of a tree already parsed from ``data``."""
     problems: list[ParseProblem] = []
     if not tree.root_node.has_error:
         return problems
@@ -54,6 +58,15 @@ def parse_problems(source: bytes | str) -> list[ParseProblem]:
 # checks whole and edit by edit): each text is parsed once. Bounded: a run holds few texts at a time.
 _COUNTS: dict[str | bytes, int] = {}
 _COUNTS_MAX = 256
+
+
+def remember_parse(text: str, tree: Any) -> None:
+    """Let :func:`problem_count` use the tree the analysis already parsed from ``text`` (the same
+    UTF-8 bytes, the same grammar) instead of parsing the text again."""
+    if text not in _COUNTS:
+        if len(_COUNTS) >= _COUNTS_MAX:
+            _COUNTS.clear()
+        _COUNTS[text] = len(tree_problems(tree, text.encode("utf-8", "surrogatepass")))
 
 
 def problem_count(source: bytes | str) -> int:
