@@ -186,7 +186,6 @@ def _assess_variants(call: MailCall, estate: Optional[EstateFacts]) -> Assessmen
 
 def _assess(call: MailCall, estate: Optional[EstateFacts]) -> Assessment:
     if call.api is Api.EWS:
-
         return assess_ews(call, estate)
     if call.api is Api.OUTLOOK_COM:
         return _assess_outlook(call)
@@ -322,9 +321,9 @@ def _assess_smtp(call: MailCall, estate: Optional[EstateFacts] = None) -> Assess
             )
         return verdict(server, None, f"{shown} is Outlook.com consumer SMTP, which needs a signed-in account; this call sends without a password ({cred.value}) and probably fails already.", options, Severity.MEDIUM)
     if server is ServerClass.EXO_HVE:
-        return verdict(server, False, f"{shown} is High Volume Email: basic auth keeps working until September 2028 (internal recipients only).", "Not urgent; plan the move to Graph sendMail before September 2028.", Severity.LOW, Outcome.HVE_UNTIL_2028)
+        return verdict(server, False, f"{shown} is High Volume Email: basic auth keeps working until September 2028 (internal recipients only); it also accepts OAuth 2.0 (XOAUTH2, up to 10 apps per HVE account).", "Not urgent; before September 2028 move to Graph sendMail, or to OAuth 2.0 on the same endpoint.", Severity.LOW, Outcome.HVE_UNTIL_2028)
     if server is ServerClass.EXO_DIRECT_SEND:
-        return verdict(server, False, f"{shown} is direct send / a connector relay: no SMTP AUTH, so the basic-auth retirement does not affect it (a tenant can still reject Direct Send).", "No change needed for the retirement; keep the connector, or move to Graph sendMail to stop depending on Direct Send.", Severity.LOW)
+        return verdict(server, False, f"{shown} is direct send / a connector relay: no SMTP AUTH, so the basic-auth retirement does not affect it. A tenant that rejects direct send (Set-OrganizationConfig -RejectDirectSend $true) refuses such a send with 550 5.7.68 unless an inbound connector covers the sender.", "No change needed for the retirement. Check Get-OrganizationConfig | Format-List RejectDirectSend: when it is True, send through a connector or move to Graph sendMail.", Severity.LOW)
     if server is ServerClass.AZURE_COMMUNICATION:
         return verdict(server, False, f"{shown} is Azure Communication Services Email (Entra app credentials): not affected.", "No change needed.", Severity.INFO)
     if server is ServerClass.OTHER:
