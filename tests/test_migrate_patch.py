@@ -151,8 +151,9 @@ def test_import_line_goes_after_requires_help_and_param() -> None:
 def test_import_line_goes_after_using_and_requires() -> None:
     patch = fix_file(FIXTURES / "files" / "using_and_requires.ps1")
     lines = patch.text_after.splitlines()
-    assert lines[:4] == ["#Requires -Modules ActiveDirectory", "using namespace System.Net.Mail", "# helper comment",
-                         IMPORT_LINE]
+    # The comment right above the code describes it: the import goes before the comment, not between the two.
+    assert lines[:4] == ["#Requires -Modules ActiveDirectory", "using namespace System.Net.Mail", IMPORT_LINE,
+                         "# helper comment"]
 
 
 def test_existing_import_is_not_duplicated() -> None:
@@ -239,7 +240,12 @@ def test_inline_style_refuses_pipeline_input_even_with_unsafe_fixes() -> None:
     ("text", "expected_prefix"),
     [
         ("$x = 1\n", ""),
-        ("# just a comment\n$x = 1\n", "# just a comment"),
+        ("# just a comment\n$x = 1\n", ""),  # it describes $x = 1
+        ("# a file header\n\n$x = 1\n", "# a file header"),
+        ("#requires -Version 5.1\n# set x\n$x = 1\n", "#requires -Version 5.1"),
+        ("param($a)\n\n# set x\n$x = 1\n", "param($a)"),
+        ("<#\n.SYNOPSIS\nx\n#>\n$x = 1\n", "<#\n.SYNOPSIS\nx\n#>"),  # help stays first
+        ("param($a)\n# only comments follow\n", "param($a)\n# only comments follow"),
         ("<#\n.SYNOPSIS\nx\n#>\nparam($a)\n$x = 1\n", "<#\n.SYNOPSIS\nx\n#>\nparam($a)"),
         ("[CmdletBinding()]\nparam(\n  [string]$a = ')'\n)\n$x\n", "[CmdletBinding()]\nparam(\n  [string]$a = ')'\n)"),
         ("[string]$x = 'not a param'\n", ""),

@@ -144,3 +144,38 @@ def runs_elsewhere(code: str, offset: int) -> BlockContext | None:
         if found is not None:
             return BlockContext(found[0], found[1], open_brace, close)
     return None
+
+
+_TRY_BEFORE = re.compile(r"(?i)(?<![\w-])try\s*$")
+_CATCH = re.compile(r"(?i)\s*catch\b((?:\s*\[[^\]\r\n]+\]\s*,?)*)\s*\{")
+_CATCH_TYPE = re.compile(r"\[([^\]\r\n]+)\]")
+
+
+@dataclass(frozen=True)
+class TryContext:
+    """The innermost `try { }` around a call and the exception types its catch clauses name (() for a plain catch)."""
+
+    open_brace: int
+    catches: tuple[tuple[str, ...], ...]
+
+    @property
+    def catches_everything(self) -> bool:
+        return any(not types for types in self.catches)
+
+
+def enclosing_try(code: str, offset: int) -> TryContext | None:
+    """The innermost try block (masked code) whose braces hold ``offset``, with its catch clauses; None outside one."""
+    for open_brace, close in enclosing_blocks(code, offset):
+        if not _TRY_BEFORE.search(code, max(0, open_brace - 40), open_brace):
+            continue
+        catches: list[tuple[str, ...]] = []
+        position = close
+        while True:
+            match = _CATCH.match(code, position)
+            if match is None:
+                break
+            catches.append(tuple(t.strip() for t in _CATCH_TYPE.findall(match.group(1))))
+            block = next((end for start, end, _ in _brace_pairs(code) if start == match.end() - 1), len(code))
+            position = block
+        return TryContext(open_brace, tuple(catches))
+    return None

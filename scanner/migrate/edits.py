@@ -238,8 +238,46 @@ def credential_removal(call: MailCall, text: str) -> TextEdit | None:
             return None
         if value_end > end:
             return None
-        cut = element.start
-        while cut > name_end and text[cut - 1] in " \t":
-            cut -= 1
-        return TextEdit(cut, value_end, "")
+        return _removal(text, element.start, value_end, name_end)
     return None
+
+
+_CONTINUATION = re.compile(r"[ \t]*`\r?\n")
+
+
+def _removal(text: str, start: int, end: int, floor: int) -> TextEdit:
+    """Remove the argument at ``start:end`` so that no line is left holding only spaces or a backtick.
+
+    On a line of its own and continued (`` ` `` at its end), the whole line goes. On a line of its own and last
+    (the command ends with it), the line goes with the continuation that led to it. Among other arguments, the
+    spaces before it go (or, at the start of a line, the spaces after it, so the indentation stays).
+    """
+    line_start = text.rfind("\n", 0, start) + 1
+    alone_before = line_start > floor and not text[line_start:start].strip()
+    continued = _CONTINUATION.match(text, end)
+    rest_end = text.find("\n", end)
+    rest_end = len(text) if rest_end < 0 else rest_end
+    alone_after = continued is not None or not text[end:rest_end].strip(" \t\r")
+    if alone_before and alone_after:
+        if continued is not None:
+            return TextEdit(line_start, continued.end(), "")
+        # The last line of the command: drop it and the backtick that continued the line before onto it.
+        previous = text[:line_start].rstrip("\r\n")
+        if previous.endswith("`"):
+            return TextEdit(len(previous[:-1].rstrip(" \t")), _line_end(text, end), "")
+    if alone_before:
+        after = end
+        while after < len(text) and text[after] in " \t":
+            after += 1
+        return TextEdit(start, after, "")
+    cut = start
+    while cut > floor and text[cut - 1] in " \t":
+        cut -= 1
+    return TextEdit(cut, end, "")
+
+
+def _line_end(text: str, offset: int) -> int:
+    """``offset`` moved past the spaces after it (the line's CR LF or LF kept)."""
+    while offset < len(text) and text[offset] in " \t":
+        offset += 1
+    return offset

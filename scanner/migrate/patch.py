@@ -35,6 +35,7 @@ from scanner.migrate.safety import (
     credential_lines,
     inline_refusal,
     is_signed,
+    missing_module_notes,
 )
 from scanner.migrate.syntax import problem_count
 from scanner.model import (
@@ -240,6 +241,8 @@ def plan_fixes(text: str, calls: list[MailCall], assessments: list[Assessment | 
             if removal is not None and not (removal.start < edit.end and edit.start < removal.end):
                 edits.append(removal)
                 fix.notes.append("-Credential is dropped from the call: Graph sends with the app's token")
+        if style is FixStyle.MODULE:
+            fix.notes.extend(missing_module_notes(call, code, text))
         scope = context if context is not None and style is not FixStyle.INLINE_SDK else None
         plan.edits.append(CallEdit(fix, edits, scope))
     return plan

@@ -10,7 +10,13 @@ from scanner.lexer import LexError, skip_balanced, skip_block_comment, skip_line
 from scanner.migrate.edits import TextEdit
 
 
-IMPORT_LINE = "Import-Module Smtp2Graph -ErrorAction Stop"
+# Guarded: where Smtp2Graph is not installed (yet), a failing import must not stop the script, or a toolkit module
+# (whose commands would never be defined), where before only a failed send was reported. With -ErrorAction Ignore
+# nothing is shown or kept in $Error, even under $ErrorActionPreference = 'Stop', and the missing module surfaces at
+# the Send-GraphMailMessage call itself, where the send was (measured: bench/import_strategies.py). The explicit
+# import still serves sessions that do not auto-load modules ($PSModuleAutoLoadingPreference) and shows reviewers
+# the dependency.
+IMPORT_LINE = "Import-Module Smtp2Graph -ErrorAction Ignore"
 
 
 IMPORT_PRESENT = re.compile(r"(?im)^[ \t]*Import-Module\s+(?:-Name\s+)?['\"]?(?:[^\s'\"]*[\\/])?Smtp2Graph(?:\.psd1)?['\"]?(?:\s|;|$)")
@@ -106,17 +112,46 @@ def named_blocks(text: str, index: int) -> list[tuple[str, int, int]]:
     return blocks
 
 
+_HELP_KEYWORD = re.compile(r"(?im)^[ \t]*\.(SYNOPSIS|DESCRIPTION|PARAMETER|EXAMPLE|NOTES|LINK|INPUTS|OUTPUTS|COMPONENT|"
+                           r"ROLE|FUNCTIONALITY|FORWARDHELPTARGETNAME|FORWARDHELPCATEGORY|REMOTEHELPRUNSPACE|EXTERNALHELP)\b")
+_DIRECTIVE = re.compile(r"(?i)#(requires\b|!)")
+
+
+def _describes_code(text: str, start: int, end: int) -> bool:
+    """Whether the comment at ``start:end`` may describe the code below it: not comment-based help, #requires or #!."""
+    if text.startswith("<#", start):
+        return not _HELP_KEYWORD.search(text, start, end)
+    return not _DIRECTIVE.match(text, start)
+
+
 def _end_of_comments(text: str, start: int, stop: int) -> int:
-    """End of the last comment between ``start`` and ``stop`` (``start`` when there is none)."""
-    end = start
+    """End of the last comment between ``start`` and ``stop`` that belongs to the header (``start`` when none does).
+
+    The comments right above the code at ``stop`` (no blank line between them, nor between them and the code)
+    describe that code: the import must not come between them and it, so they are not header. Comment-based help,
+    `#requires` and `#!` are always header; so is every comment when no code follows.
+    """
+    comments: list[tuple[int, int]] = []
     index = start
     while index < stop:
         if text.startswith("<#", index) or text[index] == "#":
-            index = _skip_comment(text, index)
-            end = index
+            end = _skip_comment(text, index)
+            comments.append((index, end))
+            index = end
         else:
             index += 1
-    return end
+    if stop < len(text):
+        following = stop
+        while comments:
+            comment_start, comment_end = comments[-1]
+            gap = text[comment_end:following]
+            line_start = text.rfind("\n", 0, comment_start) + 1
+            trailing = bool(text[line_start:comment_start].strip(" \t\ufeff"))  # ends a line of code: belongs to it
+            if trailing or gap.count("\n") > 1 or not _describes_code(text, comment_start, comment_end):
+                break
+            comments.pop()
+            following = comment_start
+    return comments[-1][1] if comments else start
 
 
 def import_edit(text: str, newline: str) -> TextEdit | None:

@@ -11,6 +11,7 @@ from enum import Enum
 from scanner.extract.generated import GENERATED_FORM
 from scanner.lexer import ElementKind, LexError, lex_arguments
 from scanner.migrate import ews_fix
+from scanner.migrate.contexts import enclosing_try
 from scanner.migrate.mapping import MESSAGE_PARAMS, GraphMapping, map_call
 from scanner.migrate.snippets import invoke_restmethod_snippet, send_mgusermail_snippet
 from scanner.script import Script
@@ -278,3 +279,36 @@ def credential_lines(text: str, code: str, secrets: Sequence[SecretLiteral] | No
     for secret in find_secrets(Script(text)) if secrets is None else secrets:
         found[bisect.bisect_right(starts, secret.start)] = f"a {secret.kind.value} literal in {secret.name or 'the script'}"
     return sorted(found.items())
+
+
+_SMTP_EXCEPTION_TYPES = ("system.net.mail.smtpexception", "net.mail.smtpexception", "smtpexception",
+                         "system.net.mail.smtpfailedrecipientexception", "system.net.mail.smtpfailedrecipientsexception")
+
+
+def missing_module_notes(call: MailCall, code: str, text: str) -> list[str]:
+    """Where a module-style call would be handled differently when Smtp2Graph is not installed where it runs.
+
+    The guarded import lets the script go on; the call itself then fails as a command that is not found (a
+    statement-terminating CommandNotFoundException), not as a refused send (an SmtpException). Most scripts handle
+    both alike; these do not.
+    """
+    if call.api not in (Api.SEND_MAILMESSAGE, Api.SMTPCLIENT) or call.call_span[1] <= call.call_span[0]:
+        return []
+    notes: list[str] = []
+    where = "if Smtp2Graph is not installed where this runs, Send-GraphMailMessage fails as a command that is not found"
+    context = enclosing_try(code, call.call_span[0])
+    if context is not None:
+        typed = [t for types in context.catches for t in types if t.lower() in _SMTP_EXCEPTION_TYPES]
+        if typed:
+            rest = ("the catch without a type runs instead" if context.catches_everything else
+                    "no other catch takes it, so under $ErrorActionPreference = 'Stop' the script stops there")
+            notes.append(f"{where} (CommandNotFoundException), which catch [{typed[0]}] does not catch: {rest}; "
+                         "install the module before deploying this script")
+    written = {name: value.strip("'\"").lower() for name, value in common_parameters(call, text)}
+    quiet = sorted({"-ErrorVariable" if name in VARIABLE_PARAMETERS[:2] else "-ErrorAction " + value.capitalize().replace("continue", "Continue")
+                    for name, value in written.items()
+                    if name in VARIABLE_PARAMETERS[:2] or (name in ACTION_PARAMETERS and value in ("silentlycontinue", "ignore"))})
+    if quiet:
+        notes.append(f"{where}: {' and '.join(quiet)} do not apply to that error (it is shown, and an error variable "
+                     "stays empty); install the module before deploying this script")
+    return notes

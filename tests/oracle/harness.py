@@ -39,6 +39,9 @@ from .tenant import APP_ID, SECRET, TENANT, OracleTenant
 STYLES = ("module", "inline")
 REFERENCE = "reference.ps1"  # the original side of a shape PowerShell 7 cannot run as written (Shape.reference)
 GRAPH_FAILURES = ("403", "404")
+# The patched script on a machine where Smtp2Graph is not installed (yet): compared with the original whose send
+# failed (smtp-550), since a missing module must fail no wider than the send it replaced (issue 23, item 1).
+NO_MODULE = "no-module"
 _REPORT_LINE = re.compile(r"^(?P<rel>[^:\n]+):(?P<line>\d+): (?P<command>.+?): (?P<applicability>safe|unsafe|display-only), "
                           r"(?P<state>[^:]+): (?P<reason>.*)$")
 
@@ -240,9 +243,10 @@ def _prelude(workspace: Workspace, job_dir: Path, sink: SmtpSink, tenant: Option
     return path
 
 
-def _job_env(workspace: Workspace, tenant: Optional[OracleTenant]) -> dict[str, str]:
+def _job_env(workspace: Workspace, tenant: Optional[OracleTenant], mode: str = "ok") -> dict[str, str]:
     env = _base_env(workspace.root)
-    env["PSModulePath"] = os.pathsep.join([str(workspace.kit), str(workspace.stubs)])
+    modules = [str(workspace.stubs)] if mode == NO_MODULE else [str(workspace.kit), str(workspace.stubs)]
+    env["PSModulePath"] = os.pathsep.join(modules)
     if tenant is not None:
         env["SSL_CERT_FILE"] = str(tenant.ca_path)
         env["SMTP2GRAPH_CLIENT_SECRET"] = SECRET
@@ -290,7 +294,7 @@ def run_job(workspace: Workspace, job: Job) -> dict[str, Run]:
         if job.side.startswith("patched") else None
     try:
         prelude = _prelude(workspace, job_dir, sink, tenant)
-        env = _job_env(workspace, tenant)
+        env = _job_env(workspace, tenant, job.mode)
         tree = workspace.root / job.side
         runs: dict[str, Run] = {}
         if job.isolated:
@@ -416,6 +420,7 @@ def run_oracle(shapes: Optional[list[Shape]] = None, *, workers: int = 2, keep: 
             jobs += list(_jobs_for(f"patched-{style}", "ok", items, 2))
             for mode in GRAPH_FAILURES:
                 jobs += list(_jobs_for(f"patched-{style}", mode, [s for s in items if mode in s.failures], 1))
+            jobs += list(_jobs_for(f"patched-{style}", NO_MODULE, items, 1))
         results: dict[tuple[str, str], dict[str, Run]] = {}
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [(job, pool.submit(run_job, workspace, job)) for job in jobs if job.shapes]
@@ -445,6 +450,10 @@ def run_oracle(shapes: Optional[list[Shape]] = None, *, workers: int = 2, keep: 
                     continue
                 outcome.flow_diffs[mode] = compare_flow(failed.flow, patched_run.flow)
                 outcome.modes.append(mode)
+            missing = results.get((side, NO_MODULE), {}).get(name)
+            if failed is not None and missing is not None:
+                outcome.flow_diffs[NO_MODULE] = compare_flow(failed.flow, missing.flow)
+                outcome.modes.append(NO_MODULE)
             outcome.fields_compared = 16 + 4 * len(outcome.modes)
             noise = [n for n in after.noise + before.noise if n]
             if not before.messages and not outcome.message_diffs and not outcome.shape.original_refuses:

@@ -19,7 +19,7 @@ class Known:
     shapes: tuple[str, ...]  # fnmatch patterns of shape names
     styles: tuple[str, ...]  # "module", "inline"
     difference: str  # regex searched in the difference line ("<mode>: <field>: original ... / patched ...")
-    kind: str  # "intended" or "finding"
+    kind: str  # "intended", "finding", or "module-missing" (the no-module mode: the send fails another way, no wider)
     text: str  # the reason (intended) or the finding as ORACLE_FINDINGS.md words it
     owner: str = ""  # finding: "module" or "patch"
 
@@ -63,6 +63,19 @@ KNOWN: tuple[Known, ...] = (
     Known(("smm-non-ascii", "fixture-utf8-bom", "fixture-utf16le-bom"), BOTH, r"^ok: (Subject|Body):", "intended",
           "P2 Send-MailMessage without -Encoding sends Subject and Body as ASCII ('?' for every non-ASCII character); "
           "Graph sends UTF-8, the real text; fix marks the call unsafe when it can read the text (literal or resolved)"),
+    # --- module missing (the no-module mode, compared with the original's failed send): the Send-GraphMailMessage call
+    # fails as a command that is not found (a statement-terminating CommandNotFoundException), not as a refused send;
+    # the script goes on exactly as far (Terminated and Exit code never differ: those would be wider, and no entry
+    # here explains them). The inline style fails as a send (its try/catch reports the missing token command).
+    Known(("sc-catch-typed",), MODULE, r"^no-module: Output:", "module-missing",
+          "catch [System.Net.Mail.SmtpException] does not match CommandNotFoundException: the next catch runs; fix notes it "
+          "at the call (under $ErrorActionPreference = 'Stop' with no other catch the script would stop there)"),
+    Known(("smm-try-no-stop",), MODULE, r"^no-module: (Output|Errors):", "module-missing",
+          "a command that is not found stops its statement: the catch runs where Send-MailMessage's non-terminating "
+          "error let the try block go on"),
+    Known(("smm-errorvariable",), MODULE, r"^no-module: (Output|Errors):", "module-missing",
+          "-ErrorVariable and -ErrorAction SilentlyContinue do not apply to a command that is not found: the error is "
+          "shown and the variable stays empty; fix notes it at the call"),
     # --- findings still open on main (see /work/wt/ORACLE_FINDINGS.md); F1-F8 F10-F13 P3 P4 P14 P15 fixed, F9 P2 intended
 )
 

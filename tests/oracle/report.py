@@ -17,6 +17,7 @@ class Row:
     unexplained: list[str] = field(default_factory=list)
     findings: list[Known] = field(default_factory=list)
     intended: list[Known] = field(default_factory=list)
+    missing_module: list[Known] = field(default_factory=list)  # explained differences of the no-module mode
 
     @property
     def owners(self) -> list[str]:
@@ -36,6 +37,9 @@ def classify(outcome: Outcome) -> Row:
         elif known.kind == "finding":
             if known not in row.findings:
                 row.findings.append(known)
+        elif known.kind == "module-missing":
+            if known not in row.missing_module:
+                row.missing_module.append(known)
         elif known not in row.intended:
             row.intended.append(known)
     if row.intended and outcome.applicability == "safe":
@@ -47,6 +51,8 @@ def classify(outcome: Outcome) -> Row:
         row.note = "; ".join(f"[{k.owner}] {k.text}" for k in row.findings)
     elif row.intended:
         row.verdict, row.note = "intended", "; ".join(k.text for k in row.intended)
+    elif row.missing_module:
+        row.note = "module missing: " + "; ".join(k.text for k in row.missing_module)
     return row
 
 
@@ -59,6 +65,7 @@ def rows_as_json(rows: list[Row]) -> list[dict[str, object]]:
     return [{"shape": r.outcome.shape.name, "style": r.outcome.style, "category": r.outcome.shape.category,
              "source": r.outcome.shape.source, "verdict": r.verdict, "note": r.note, "unexplained": r.unexplained,
              "findings": [k.text for k in r.findings], "owners": r.owners, "intended": [k.text for k in r.intended],
+             "missing_module": [k.text for k in r.missing_module],
              "reason": r.outcome.not_patched_reason, "differences": r.outcome.differences(),
              "applicability": r.outcome.applicability, "modes": r.outcome.modes} for r in rows]
 
@@ -79,6 +86,7 @@ def render_table(rows: list[Row], *, details: bool = False, seconds: float = 0.0
             for diff in o.differences():
                 lines.append(f"{'':<{width}}      {diff}")
     counts = Counter(row.verdict for row in rows)
+    missing = sum(1 for row in rows if row.missing_module)
     owners = Counter(owner for row in rows if row.verdict == "xfail" for owner in row.owners)
     shapes = {row.outcome.shape.name for row in rows}
     matrix = {row.outcome.shape.name for row in rows if row.outcome.shape.source == "matrix"}
@@ -86,6 +94,7 @@ def render_table(rows: list[Row], *, details: bool = False, seconds: float = 0.0
     lines.append(f"{len(shapes)} shapes ({len(matrix)} generated, {len(shapes) - len(matrix)} fixtures/examples) x "
                  f"{len({r.outcome.style for r in rows})} styles = {len(rows)} rows: "
                  + ", ".join(f"{counts[k]} {k}" for k in ("pass", "intended", "xfail", "FAIL", "not patched", "error"))
+                 + (f" ({missing} of them fail another way, no wider, when Smtp2Graph is missing)" if missing else "")
                  + (f"; xfail by owner: " + ", ".join(f"{k} {v}" for k, v in sorted(owners.items())) if owners else "")
                  + (f"; {seconds:.0f} s" if seconds else ""))
     return "\n".join(lines) + "\n"
