@@ -57,7 +57,7 @@ RULE = Rule(
     fix_safety=(
         "Safe when every message parameter is bound statically and nothing is lost in Graph (the command name "
         "changes to the drop-in `Send-GraphMailMessage`). Unsafe when a splat cannot be rebuilt from the file or "
-        "a behaviour changes (Encoding, DeliveryNotificationOption OnFailure/Delay, ReplyTo on Windows "
+        "a behaviour changes (Encoding, DeliveryNotificationOption Delay/Never, ReplyTo on Windows "
         "PowerShell 5.1). Calls to relays the retirement does not touch are display-only."
     ),
     references=(

@@ -164,11 +164,22 @@ def test_dynamic_priority_is_lower_cased_at_run_time() -> None:
     assert message(mapping.request)["importance"] == "([string]$level).ToLower()"
 
 
-def test_delivery_notification_on_success_requests_a_receipt_and_on_failure_is_lost() -> None:
+def test_delivery_notification_on_failure_asks_for_what_exchange_online_does_anyway() -> None:
+    # Issue 23 item 6: Exchange Online sends the sender a non-delivery report for any message it cannot deliver
+    # (Microsoft Learn, "Email non-delivery reports in Exchange Online"), a Graph send included: nothing is lost.
     mapping = map_call(call(*BASE, bound("DeliveryNotificationOption", "OnSuccess, OnFailure", "OnSuccess, OnFailure")))
     assert message(mapping.request)["isDeliveryReceiptRequested"] is True
-    assert not mapping.lossless
-    assert any("OnFailure" in note and "no equivalent" in note for note in mapping.notes)
+    assert mapping.lossless
+    assert any("OnFailure" in note and "non-delivery report" in note for note in mapping.notes)
+    failure_only = map_call(call(*BASE, bound("DeliveryNotificationOption", "OnFailure", "OnFailure")))
+    assert failure_only.lossless and "isDeliveryReceiptRequested" not in message(failure_only.request)
+
+
+def test_delivery_notification_delay_and_never_are_lost() -> None:
+    for option in ("Delay", "Never", "OnFailure, Delay"):
+        mapping = map_call(call(*BASE, bound("DeliveryNotificationOption", option, option)))
+        assert not mapping.lossless, option
+        assert any("no equivalent" in note for note in mapping.notes), option
 
 
 def test_delivery_notification_list_value() -> None:

@@ -66,6 +66,12 @@ _CONTENT_TYPES: dict[str, str] = {
 
 _UTF8_NAMES = {"utf8", "utf-8", "utf8nobom", "utf8bom", "utf8encoding"}
 
+# Exchange Online sends a non-delivery report to the sender of every message it cannot deliver ("Email non-delivery
+# reports in Exchange Online", learn.microsoft.com/exchange/mail-flow-best-practices/non-delivery-reports-in-exchange-
+# online/non-delivery-reports-in-exchange-online), a Graph send included (it leaves from the sender's mailbox).
+ON_FAILURE_NOTE = ("DeliveryNotificationOption OnFailure: Graph has no such field, and needs none: Exchange Online "
+                   "sends the sender a non-delivery report for any message it cannot deliver, as OnFailure asked.")
+
 
 class NoteKind(str, Enum):
     """Whether a remark means behaviour is lost (blocks a safe fix) or is only worth knowing."""
@@ -522,14 +528,20 @@ class _Builder:
         }
         if "onsuccess" in options:
             self.mapping.delivery_receipt = PsValue(ps="$true", static=True)
-        lost = sorted(option for option in options if option in ("onfailure", "delay", "never"))
+        if "onfailure" in options and "never" not in options:
+            # OnFailure asks for a non-delivery report, which Exchange Online sends the sender of any message it
+            # cannot deliver, however it was submitted ("Email non-delivery reports in Exchange Online", Microsoft
+            # Learn): nothing to ask for, nothing lost.
+            self.note(NoteKind.INFO, ON_FAILURE_NOTE)
+        lost = sorted(option for option in options if option in ("delay", "never"))
         if lost:
-            names = {"onfailure": "OnFailure", "delay": "Delay", "never": "Never"}
+            names = {"delay": "Delay", "never": "Never"}
             self.note(
                 NoteKind.LOST,
                 "DeliveryNotificationOption "
                 + ", ".join(names[option] for option in lost)
-                + ": Graph has no equivalent (non-delivery reports follow the tenant's defaults).",
+                + ": Graph has no equivalent (delivery notifications follow the tenant's defaults; Never cannot "
+                "turn off the non-delivery report Exchange Online sends the sender).",
             )
 
     def encoding(self) -> None:

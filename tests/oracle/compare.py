@@ -99,7 +99,10 @@ def from_smtp(message: SmtpMessage) -> Normalized:
     notify = {value for value in message.notify.values()}
     options = {item for value in notify for item in value.split(",")}
     values["Delivery receipt"] = "SUCCESS" in options
-    values["Other notifications"] = ",".join(sorted(options - {"SUCCESS"}))
+    # FAILURE asks for what Exchange Online does for every message it cannot deliver, a Graph send included: send the
+    # sender a non-delivery report (Microsoft Learn, "Email non-delivery reports in Exchange Online"); only DELAY and
+    # NEVER ask for something a Graph send cannot (issue 23, item 6).
+    values["Other notifications"] = ",".join(sorted(options - {"SUCCESS", "FAILURE"}))
     values["Headers"] = tuple(sorted(f"{name}: {value}" for name, value in parsed.items()
                                      if name.lower() not in _STANDARD_HEADERS))
     values["Sent Items copy"] = False  # SMTP submission never keeps a copy

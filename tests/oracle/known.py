@@ -51,9 +51,9 @@ ANY = r"."
 
 KNOWN: tuple[Known, ...] = (
     # --- intended: Graph cannot carry it, and fix marks the call unsafe saying so ----------------------
-    Known(("smm-dno-onfailure", "fixture-behaviour-differences"), BOTH, r"^ok: (#\d+ )?Other notifications:", "intended",
-          "DeliveryNotificationOption OnFailure/Delay/Never has no Graph equivalent (only OnSuccess maps, to "
-          "isDeliveryReceiptRequested); fix marks the call unsafe"),
+    Known(("smm-dno-onfailure",), BOTH, r"^ok: (#\d+ )?Other notifications:", "intended",
+          "DeliveryNotificationOption Delay/Never has no Graph equivalent (OnSuccess maps to isDeliveryReceiptRequested; "
+          "OnFailure asks for the non-delivery report Exchange Online sends anyway); fix marks the call unsafe"),
     Known(("sc-headers-other",), BOTH, r"^ok: Headers:", "intended",
           "Graph accepts only custom headers whose names start with x- (at most 5); fix marks the call unsafe"),
     Known(("sc-alternate-views", "sc-inline-image"), BOTH, r"^ok: (Body|HTML|Attachments|Alternate views):", "intended",

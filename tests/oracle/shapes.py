@@ -95,6 +95,7 @@ def send_mailmessage_shapes() -> list[Shape]:
     add(_smm("smm-priority-high", "named", f"Send-MailMessage {BASIC} -Subject 'Urgent' -Body 'x' -Priority High {SERVER}"))
     add(_smm("smm-priority-low", "named", f"Send-MailMessage {BASIC} -Subject 'FYI' -Body 'x' -Priority Low {SERVER}"))
     add(_smm("smm-dno-onsuccess", "named", f"Send-MailMessage {BASIC} -Subject 'Receipt' -Body 'x' -DeliveryNotificationOption OnSuccess {SERVER}"))
+    add(_smm("smm-dno-onfailure-only", "named", f"Send-MailMessage {BASIC} -Subject 'Bounce only' -Body 'x' -DeliveryNotificationOption OnFailure {SERVER}"))
     add(_smm("smm-dno-onfailure", "named", f"Send-MailMessage {BASIC} -Subject 'Bounce' -Body 'x' -DeliveryNotificationOption OnFailure, Delay {SERVER}"))
     add(_smm("smm-attachments", "named", f"Send-MailMessage {BASIC} -Subject 'Files' -Body 'x' "
              f"-Attachments (Join-Path $PSScriptRoot 'report.csv'), (Join-Path $PSScriptRoot 'logo.png') {SERVER}",
