@@ -192,7 +192,7 @@ def _message_script(text: str) -> str:
     call = calls_in_text(text, "t.ps1", False)[-1]
     lines = message_lines(map_call(call))
     prelude = text[: call.call_span[0]]
-    return prelude + "\n".join(lines) + "\n[pscustomobject]@{ sender = $sender; message = $message } | ConvertTo-Json -Depth 8 -Compress\n"
+    return prelude + "\n".join(lines) + "\n[pscustomobject]@{ sender = $graphMailbox; message = $message } | ConvertTo-Json -Depth 8 -Compress\n"
 
 
 @pytest.mark.pwsh

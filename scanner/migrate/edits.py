@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from scanner.lexer import ElementKind, LexError, lex_arguments, split_arguments
 from scanner.migrate import ews_fix
 from scanner.migrate.mapping import GraphMapping, map_call, ps_expression
-from scanner.migrate.snippets import message_lines
+from scanner.migrate.snippets import SENDER_VARIABLE, message_lines
 from scanner.model import Api, MailCall
 from scanner.migrate.safety import FixStyle, MODULE_COMMAND, ACTION_PARAMETERS, common_parameters
 
@@ -92,16 +92,20 @@ def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style:
     if action:
         # -ErrorAction on the original call: the same preference governs the failure reported below.
         lines.append(f"$ErrorActionPreference = {action}")
-    lines += message_lines(mapping, _WRITE_ADDRESS_ERROR if cmdlet else None, "$PSCmdlet.ThrowTerminatingError($_)" if cmdlet else None)
+    lines += message_lines(mapping, _WRITE_ADDRESS_ERROR if cmdlet else None,
+                           "$PSCmdlet.ThrowTerminatingError($_)" if cmdlet else None, sender_variable=SENDER_VARIABLE)
     save = "$true" if mapping.save_to_sent_items else "$false"
+    mailbox = SENDER_VARIABLE
     if style is FixStyle.INLINE:
         lines += [
             f"$request = @{{ message = $message; saveToSentItems = {save} }}",
             "$json = ConvertTo-Json -InputObject $request -Depth 10",
-            "$uri = 'https://graph.microsoft.com/v1.0/users/' + [uri]::EscapeDataString($sender).Replace('%40', '@') + '/sendMail'",
+            f"$uri = 'https://graph.microsoft.com/v1.0/users/' + [uri]::EscapeDataString({mailbox}).Replace('%40', '@') + '/sendMail'",
+            "$graphToken = $null",
         ]
         send = [
-            "$headers = @{ Authorization = 'Bearer ' + (Get-Smtp2GraphToken) }",
+            "$graphToken = Get-Smtp2GraphToken",
+            "$headers = @{ Authorization = 'Bearer ' + $graphToken }",
             "$null = Invoke-RestMethod -Method Post -Uri $uri -Headers $headers -ContentType 'application/json' "
             "-Body ([System.Text.Encoding]::UTF8.GetBytes($json))",
         ]
@@ -109,10 +113,16 @@ def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style:
         lines += [
             "# Needs an app-only Connect-MgGraph session with Mail.Send before this point.",
             f"$bodyParameter = @{{ message = $message; saveToSentItems = {save} }}",
+            "$graphToken = $null",
         ]
-        send = ["Send-MgUserMail -UserId $sender -BodyParameter $bodyParameter -ErrorAction Stop"]
+        send = [f"Send-MgUserMail -UserId {mailbox} -BodyParameter $bodyParameter -ErrorAction Stop"]
     lines += _ASCII_LOCAL_PART.splitlines()
-    lines.append("try {")
+    lines += _SEND_FAILURE.splitlines()
+    lines += [
+        "$errorMark = $null",
+        "if ($global:Error.Count -gt 0) { $errorMark = $global:Error[0] }",
+        "try {",
+    ]
     if cmdlet:
         lines += [
             "    if (-not ($message['toRecipients'] -or $message['ccRecipients'] -or $message['bccRecipients'])) {",
@@ -120,25 +130,29 @@ def _inline_replacement(call: MailCall, mapping: GraphMapping, text: str, style:
             "        throw (New-Object System.InvalidOperationException -ArgumentList 'A recipient must be specified.')",
             "    }",
         ]
-    lines.append("    Assert-GraphAsciiLocalPart -Message $message -Sender $sender")
+    lines.append(f"    Assert-GraphAsciiLocalPart -Message $message -Sender {mailbox}")
     lines += ["    " + line for line in send]
-    lines.append("} catch {")
+    lines += [
+        "} catch {",
+        "    # As Send-GraphMailMessage reports it: an SmtpException with Graph's status and error code, masked.",
+        f"    $failure = ConvertTo-GraphSendFailure -ErrorRecord $_ -Mailbox {mailbox} -Token $graphToken",
+        "    # Handled here, reported below: none of the errors raised on the way (the raw one holds Graph's answer,",
+        "    # which may repeat the token) stays in $Error.",
+        "    while ($global:Error.Count -gt 0 -and -not [object]::ReferenceEquals($global:Error[0], $errorMark)) "
+        "{ $global:Error.RemoveAt(0) }",
+    ]
     if call.api is Api.SMTPCLIENT:
         lines += [
             "    # SmtpClient.Send fails with a statement-terminating MethodInvocationException around an SmtpException:",
             "    # a method call that throws one does the same (typed catches match, the script goes on without try).",
-            "    # One error in $Error, as SmtpClient.Send leaves: the one handled here is replaced by the one thrown.",
-            "    if ($global:Error.Count -gt 0 -and [object]::ReferenceEquals($global:Error[0].Exception, $_.Exception)) "
-            "{ $global:Error.RemoveAt(0) }",
-            "    $failure = New-Object System.Net.Mail.SmtpException -ArgumentList "
-            "('Microsoft Graph refused the message: ' + $_.Exception.Message)",
             "    [System.Runtime.ExceptionServices.ExceptionDispatchInfo]::Capture($failure).Throw()",
         ]
     else:
         lines += [
             "    # Send-MailMessage reports a failed send as a non-terminating error: so does this block",
             "    # (the caller's $ErrorActionPreference decides whether it stops the script; $? is false after it).",
-            "    $PSCmdlet.WriteError($_)",
+            "    $PSCmdlet.WriteError((New-Object System.Management.Automation.ErrorRecord -ArgumentList $failure, "
+            f"'SmtpException', ([System.Management.Automation.ErrorCategory]::InvalidOperation), {mailbox}))",
         ]
     lines.append("}")
     body = newline.join((inner + line) if line else "" for line in lines)
@@ -171,6 +185,59 @@ function Assert-GraphAsciiLocalPart {
             throw (New-Object System.Net.Mail.SmtpException -ArgumentList "The client or server is only configured for E-mail addresses with ASCII local-parts: $address.")
         }
     }
+}
+"""
+
+
+# A failed inline send as Send-GraphMailMessage (New-Smtp2GraphSmtpException, Get-Smtp2GraphHttpError) reports it: the
+# SmtpException an SMTP refusal was, with the same StatusCode for the same Graph status, so typed catches and scripts
+# that read StatusCode keep working; Graph's status, error code and message kept, the token and anything credential-like
+# masked; a body that is not a JSON error is never shown. What the block itself refuses (no recipient, a non-ASCII
+# local part) is kept as it is.
+_SEND_FAILURE = """\
+function ConvertTo-GraphSendFailure {
+    param([System.Management.Automation.ErrorRecord]$ErrorRecord, [string]$Mailbox, [string]$Token)
+    $exception = $ErrorRecord.Exception
+    while ($exception -is [System.Management.Automation.MethodInvocationException] -and $null -ne $exception.InnerException) { $exception = $exception.InnerException }
+    if ($exception -is [System.Net.Mail.SmtpException] -or $exception.GetType() -eq [System.InvalidOperationException]) { return $exception }
+    $status = 0
+    $response = $null
+    if ($exception.PSObject.Properties['Response']) { $response = $exception.Response }
+    if ($null -ne $response) { try { $status = [int]$response.StatusCode } catch { $status = 0 } }
+    $body = ''
+    if ($ErrorRecord.ErrorDetails -and $ErrorRecord.ErrorDetails.Message) { $body = $ErrorRecord.ErrorDetails.Message }
+    elseif ($response -is [System.Net.HttpWebResponse]) {
+        # Windows PowerShell 5.1 leaves ErrorDetails empty when the response has no Content-Length.
+        try {
+            $stream = $response.GetResponseStream()
+            if ($stream.CanSeek) { $stream.Position = 0 }
+            $body = (New-Object System.IO.StreamReader -ArgumentList $stream).ReadToEnd()
+        }
+        catch { $body = '' }
+    }
+    $code = ''
+    $text = [string]$exception.Message
+    if ($body) {
+        $parsed = $null
+        try { $parsed = ConvertFrom-Json -InputObject $body -ErrorAction Stop } catch { $parsed = $null }
+        if ($null -ne $parsed -and $null -ne $parsed.PSObject.Properties['error'] -and $null -ne $parsed.error.PSObject.Properties['code']) {
+            $code = [string]$parsed.error.code
+            $text = [string]$parsed.error.message
+        }
+        else { $text += ' (the response body is not shown: it may repeat the request, credentials included)' }
+    }
+    if ($Token -and $Token.Length -ge 8) { $code = $code.Replace($Token, '***'); $text = $text.Replace($Token, '***') }
+    $text = $text -replace '(?i)\\b(Bearer|Basic)(?:\\s|%20|\\+)+[A-Za-z0-9._~+/%-]{8,}=*', '$1 ***'
+    $text = $text -replace 'eyJ[A-Za-z0-9_-]{6,}\\.[A-Za-z0-9_-]{6,}\\.[A-Za-z0-9_-]*', '***'
+    if ($status -eq 0) {
+        return New-Object System.Net.Mail.SmtpException -ArgumentList ([System.Net.Mail.SmtpStatusCode]::GeneralFailure), ('Failure sending mail through Microsoft Graph: ' + $text)
+    }
+    $smtpStatus = [System.Net.Mail.SmtpStatusCode]::TransactionFailed
+    if ($status -eq 404 -or $status -eq 403 -or $code -eq 'MailboxNotEnabledForRESTAPI') { $smtpStatus = [System.Net.Mail.SmtpStatusCode]::MailboxUnavailable }
+    elseif ($status -eq 401) { $smtpStatus = [System.Net.Mail.SmtpStatusCode]::ClientNotPermitted }
+    elseif (@(429, 503, 504) -contains $status) { $smtpStatus = [System.Net.Mail.SmtpStatusCode]::ServiceNotAvailable }
+    elseif ($status -eq 413 -or $code -eq 'ErrorMessageSizeExceeded') { $smtpStatus = [System.Net.Mail.SmtpStatusCode]::ExceededStorageAllocation }
+    New-Object System.Net.Mail.SmtpException -ArgumentList $smtpStatus, ("Microsoft Graph refused the message for '$Mailbox' (Graph $status $code" + ': ' + $text + ')')
 }
 """
 

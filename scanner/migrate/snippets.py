@@ -22,8 +22,6 @@ INDENT = "    "
 # The variable that holds the mailbox Graph sends as. Not `$sender`: that is an automatic variable in event actions
 # (PSScriptAnalyzer's PSAvoidAssignmentToAutomaticVariable flags assigning it).
 SENDER_VARIABLE = "$graphMailbox"
-# What message_lines assigned before SENDER_VARIABLE; kept as its default while callers still read `$sender`.
-LEGACY_SENDER_VARIABLE = "$sender"
 # Windows PowerShell 5.1 on .NET Framework may offer only TLS 1.0/1.1, which Graph and Entra ID refuse: a snippet offers
 # TLS 1.2 itself, whoever provides the token (importing the Smtp2Graph module would do it, but a snippet cannot count on it).
 TLS12_LINES = (
@@ -216,7 +214,7 @@ def collects_address_errors(mapping: GraphMapping) -> bool:
 
 
 def message_lines(mapping: GraphMapping, write_error: str | None = None, stop: str | None = None,
-                  sender_variable: str = LEGACY_SENDER_VARIABLE) -> list[str]:
+                  sender_variable: str = SENDER_VARIABLE) -> list[str]:
     """PowerShell lines that define ``sender_variable`` (the mailbox) and ``$message`` (helpers included when needed).
 
     ``write_error`` is a PowerShell statement template ({error} is the exception) that reports an address

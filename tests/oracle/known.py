@@ -67,7 +67,11 @@ KNOWN: tuple[Known, ...] = (
     # fails as a command that is not found (a statement-terminating CommandNotFoundException), not as a refused send;
     # the script goes on exactly as far (Terminated and Exit code never differ: those would be wider, and no entry
     # here explains them). The inline style fails as a send (its try/catch reports the missing token command).
-    Known(("sc-catch-typed",), MODULE, r"^no-module: Output:", "module-missing",
+    Known(("sc-catch-typed-status", "smm-catch-typed-status"), INLINE, r"^no-module: Output:", "module-missing",
+          "the inline request fails as a send (an SmtpException, so typed catches still run) but with StatusCode "
+          "GeneralFailure: Get-Smtp2GraphToken is missing, so Graph never answered (as the module reports a sign-in "
+          "that got no answer)"),
+    Known(("sc-catch-typed", "sc-catch-typed-status", "smm-catch-typed-status"), MODULE, r"^no-module: Output:", "module-missing",
           "catch [System.Net.Mail.SmtpException] does not match CommandNotFoundException: the next catch runs; fix notes it "
           "at the call (under $ErrorActionPreference = 'Stop' with no other catch the script would stop there)"),
     Known(("smm-try-no-stop",), MODULE, r"^no-module: (Output|Errors):", "module-missing",

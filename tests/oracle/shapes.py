@@ -218,6 +218,10 @@ def send_mailmessage_shapes() -> list[Shape]:
              "    'sent'\n}\ncatch {\n    'caught'\n}", after="'after'", retry=True))
     add(_smm("smm-try-no-stop", "try/catch", f"try {{\n    Send-MailMessage {BASIC} -Subject 'No stop' -Body 'x' {SERVER}\n    'sent'\n}}\n"
              "catch {\n    'caught'\n}", after="'after'"))
+    # A typed catch that reads the SmtpException's StatusCode (550 from SMTP, 403/404 from Graph: MailboxUnavailable).
+    add(_smm("smm-catch-typed-status", "try/catch", f"try {{\n    Send-MailMessage {BASIC} -Subject 'Typed' -Body 'x' {SERVER} -ErrorAction Stop\n"
+             "    'sent'\n}\ncatch [System.Net.Mail.SmtpException] {\n    'smtp failed ' + $_.Exception.StatusCode\n}\n"
+             "catch {\n    'other failure ' + $_.Exception.GetType().Name\n}", after="'after'"))
     add(_smm("smm-errorvariable", "try/catch", f"Send-MailMessage {BASIC} -Subject 'ErrorVariable' -Body 'x' {SERVER} -ErrorVariable sendError "
              "-ErrorAction SilentlyContinue\nif ($sendError) { 'failed' } else { 'sent' }", after=""))
     add(_smm("smm-dollar-question", "try/catch", f"Send-MailMessage {BASIC} -Subject 'Status' -Body 'x' {SERVER}\n"
@@ -290,6 +294,11 @@ def smtpclient_shapes() -> list[Shape]:
     add(_sc("sc-try-catch", "try/catch", send="try {\n    $smtp.Send($msg)\n    'sent'\n}\ncatch {\n    'caught'\n}", after="'after'", retry=True))
     add(_sc("sc-catch-typed", "try/catch", send="try {\n    $smtp.Send($msg)\n    'sent'\n}\ncatch [System.Net.Mail.SmtpException] {\n"
             "    'smtp failed'\n}\ncatch {\n    'other failure'\n}", after="'after'"))
+    # The SmtpException inside SmtpClient's MethodInvocationException, and its StatusCode.
+    add(_sc("sc-catch-typed-status", "try/catch", send="try {\n    $smtp.Send($msg)\n    'sent'\n}\n"
+            "catch [System.Net.Mail.SmtpException] {\n    $e = $_.Exception\n"
+            "    while ($null -ne $e.InnerException -and -not ($e -is [System.Net.Mail.SmtpException])) { $e = $e.InnerException }\n"
+            "    'smtp failed ' + $e.StatusCode\n}\ncatch {\n    'other failure'\n}", after="'after'"))
     add(_sc("sc-uncaught", "try/catch", send="$smtp.Send($msg)", isolate=True))
     add(_sc("sc-exit-code", "try/catch", send="try {\n    $smtp.Send($msg)\n}\ncatch {\n    'caught'\n    exit 3\n}", after="'sent'", isolate=True))
     add(_sc("sc-finally-dispose", "try/catch", send="try {\n    $smtp.Send($msg)\n    'sent'\n}\nfinally {\n    $msg.Dispose()\n    $smtp.Dispose()\n    'disposed'\n}",
