@@ -84,7 +84,9 @@ def plan_file(
             assessments.append(finding.assessment)
     if not calls:
         return None
-    plan = plan_fixes(script.text, calls, assessments, style, dominant_newline(script.text), written, script.code, secrets)
+    users = {id(f.call): f.credential_user for f in findings if f.call is not None}
+    plan = plan_fixes(script.text, calls, assessments, style, dominant_newline(script.text), written, script.code, secrets,
+                      credential_users=users, encoding=script.encoding)
     edited = {id(item.fix) for item in plan.edits}
     # Calls written alike get the same generated snippets: one string per file, not one per finding
     # (a generated one-line script of 20,000 identical calls would otherwise hold 20,000 copies).

@@ -33,6 +33,8 @@ class Script:
         self.estate: Optional[EstateFacts] = None
         # The scan root on disk: configuration files the script loads are read below it.
         self.root: Optional[Path] = None
+        # How the file was read (scanner.files.decode: "utf-8" is UTF-8 without a BOM), when it came from a file.
+        self.encoding: Optional[str] = None
 
     @cached_property
     def text_lower(self) -> str:

@@ -220,7 +220,7 @@ def test_inline_style_replaces_the_call_with_a_graph_request() -> None:
     assert problem_count(patch.text_after) == 0
     assert all(fix.applicability is FixApplicability.SAFE for fix in patch.fixes)
     sdk = fix_file(path, style=FixStyle.INLINE_SDK)
-    assert "Send-MgUserMail -UserId $sender -BodyParameter $bodyParameter" in sdk.text_after
+    assert "Send-MgUserMail -UserId $graphMailbox -BodyParameter $bodyParameter" in sdk.text_after
     assert all("Connect-MgGraph" in fix.reason for fix in sdk.fixes)
     assert not fix_file(path, style=FixStyle.INLINE_SDK, unsafe=False).changed
     assert IMPORT_LINE not in sdk.text_after

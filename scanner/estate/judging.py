@@ -74,7 +74,7 @@ class PlannedFile:
 
 
 def unsafe_present(plan: FilePlan) -> bool:
-    return any(edit.fix.applicability is FixApplicability.UNSAFE for edit in plan.edits)
+    return plan.offers_unsafe
 
 
 def _apply(rel: str, planned: PlannedFile, judge: Optional[PatchJudge], deferred: bool) -> list[FilePatch]:

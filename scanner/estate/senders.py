@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
+from scanner.migrate.mapping import credential_sender
 from scanner.model import Finding
 
 GRAPH_APIS = frozenset({"graph-sendmail", "send-mgusermail"})
@@ -122,9 +123,14 @@ def evidence_of(finding: Finding) -> Optional[SenderEvidence]:
         return None
     bound = call.params.get("From")
     assessment = finding.assessment
+    sender = parse_address(finding.sender) if finding.sender else None
+    if sender is None and bound is not None:
+        # From is the user name of the call's own credential, known from the file: that mailbox (the fix offers it).
+        credential = call.params.get("Credential")
+        sender = credential_sender(bound.text, credential.text if credential is not None else "", finding.credential_user)
     return SenderEvidence(
         path=finding.location.path, line=finding.location.line, api=call.api.value,
-        sender=parse_address(finding.sender) if finding.sender else None,
+        sender=sender,
         from_text=bound.text if bound is not None else "", from_reason=bound.reason if bound is not None else "",
         credential=assessment.credential.value if assessment is not None else "unknown",
         credential_user=finding.credential_user,
@@ -169,6 +175,9 @@ def evidence_from_json(finding: object, repo: str = "") -> Optional[SenderEviden
     sender = parse_address(_str(finding.get("sender"))) if _str(finding.get("sender")) else None
     if sender is None and _str(bound.get("kind")) in _STATIC_KINDS and _quoted_constant(_str(bound.get("text"))):
         sender = parse_address(_str(bound.get("text")))  # a report without `sender` (older, or written by hand)
+    if sender is None and isinstance(user, str):
+        credential = params.get("Credential") if isinstance(params, dict) else None
+        sender = credential_sender(_str(bound.get("text")), _str(credential.get("text")) if isinstance(credential, dict) else "", user)
     return SenderEvidence(
         path=_str(finding.get("path")) or "?", line=line if isinstance(line, int) and not isinstance(line, bool) else 0,
         api=_str(call.get("api")), sender=sender,

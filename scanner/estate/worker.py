@@ -115,6 +115,7 @@ def analyze_file(path: Union[str, Path], rel: Optional[str] = None) -> FileOutco
     script = Script(text, rel, is_data_file)
     script.estate = state.options.estate
     script.root = state.root
+    script.encoding = encoding
     try:
         analysis = analyze_script(script, state.options.rules, fix_detail=state.options.fix_detail, fix_style=state.options.fix_style)
     except RecursionError:

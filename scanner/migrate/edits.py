@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from scanner.lexer import ElementKind, LexError, lex_arguments, split_arguments
 from scanner.migrate import ews_fix
-from scanner.migrate.mapping import GraphMapping, map_call, ps_expression
+from scanner.migrate.mapping import GraphMapping, map_call, ps_expression, ps_quote
 from scanner.migrate.snippets import SENDER_VARIABLE, message_lines
 from scanner.model import Api, MailCall
 from scanner.migrate.safety import FixStyle, MODULE_COMMAND, ACTION_PARAMETERS, common_parameters
@@ -348,3 +348,28 @@ def _line_end(text: str, offset: int) -> int:
     while offset < len(text) and text[offset] in " \t":
         offset += 1
     return offset
+
+
+def from_replacement(call: MailCall, text: str, mailbox: str) -> TextEdit | None:
+    """`-From $cred.UserName` on a Send-MailMessage call as `-From '<mailbox>'` (None when From is not written there)."""
+    start, end = call.call_span
+    name_end = call.name_span[1]
+    if call.api is not Api.SEND_MAILMESSAGE or not (start <= name_end <= end):
+        return None
+    try:
+        elements = lex_arguments(text, name_end).elements
+    except LexError:
+        return None
+    for index, element in enumerate(elements):
+        if element.kind is not ElementKind.PARAMETER or element.end > end:
+            continue
+        name = element.text.lstrip("-\u2013\u2014\u2015").lower()
+        if len(name) < 2 or not "from".startswith(name):
+            continue
+        value = element.value
+        if value is None and index + 1 < len(elements) and elements[index + 1].kind is ElementKind.VALUE:
+            value = elements[index + 1]
+        if value is None or value.end > end:
+            return None
+        return TextEdit(value.start, value.end, ps_quote(mailbox))
+    return None

@@ -66,6 +66,13 @@ _CONTENT_TYPES: dict[str, str] = {
 
 _UTF8_NAMES = {"utf8", "utf-8", "utf8nobom", "utf8bom", "utf8encoding"}
 
+# What recipients of a Graph send see where Send-MailMessage's default ASCII sent '?' (a script PowerShell reads as written).
+ASCII_CHANGE = "(recipients see the real characters where they saw '?')."
+# The same for a BOM-less UTF-8 script, which Windows PowerShell 5.1 reads in the ANSI code page (about_Character_Encoding).
+ASCII_CHANGE_BOMLESS = ("(on PowerShell 7 recipients see the real characters where they saw '?'; Windows PowerShell 5.1 "
+                        "reads this file, UTF-8 without a BOM, in the ANSI code page, so there the script's text is "
+                        "already garbled and recipients see mojibake, such as 'Ã©' for 'é', where they saw '?').")
+
 # Exchange Online sends a non-delivery report to the sender of every message it cannot deliver ("Email non-delivery
 # reports in Exchange Online", learn.microsoft.com/exchange/mail-flow-best-practices/non-delivery-reports-in-exchange-
 # online/non-delivery-reports-in-exchange-online), a Graph send included (it leaves from the sender's mailbox).
@@ -154,6 +161,32 @@ class GraphMapping:
     # SMTP submission never kept a copy in Sent Items; keep it that way unless asked.
     save_to_sent_items: bool = False
     note_items: list[MappingNote] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- a sender kept in the credential
+
+# From written as the user name of a credential: $cred.UserName, $cred.GetNetworkCredential().UserName.
+_CREDENTIAL_USER_FROM = re.compile(r"(?i)^\$(?:script:|global:|local:)?(\w+)\.(?:UserName|GetNetworkCredential\(\)\.UserName)$")
+_CREDENTIAL_TEXT = re.compile(r"(?i)^\$(?:script:|global:|local:)?(\w+)(?:\.GetNetworkCredential\(\))?$")
+_MAILBOX = re.compile(r"^[^@\s<>\"'$`(){}]+@[^@\s<>\"'$`(){}]+\.[^@\s<>\"'$`(){}]+$")
+
+
+def credential_variable(from_text: str) -> str | None:
+    """The credential variable whose user name From is (`$cred.UserName` -> "cred"), or None."""
+    match = _CREDENTIAL_USER_FROM.match(from_text.strip())
+    return match.group(1) if match else None
+
+
+def credential_sender(from_text: str, credential_text: str, credential_user: str | None) -> str | None:
+    """The sender a call sends as when From is the user name of its own credential and that user name is known
+    from the file (`New-Object PSCredential('svc@contoso.com', ...)`, `Get-Credential -UserName ...`): that mailbox
+    (lower case), else None. The sender list (scanner.estate.senders) and the fix plan both resolve it here."""
+    variable = credential_variable(from_text)
+    credential = _CREDENTIAL_TEXT.match(credential_text.strip())
+    if variable is None or credential is None or credential.group(1).lower() != variable.lower() or not credential_user:
+        return None
+    user = credential_user.strip().lower()
+    return user if _MAILBOX.match(user) else None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -489,7 +522,7 @@ class _Builder:
         if changed:
             self.note(NoteKind.LOST, "Send-MailMessage without -Encoding sends " + " and ".join(changed)
                       + " as ASCII, so each non-ASCII character arrived as '?'; Graph sends UTF-8: the message "
-                      "changes (recipients see the real characters where they saw '?').")
+                      "changes " + ASCII_CHANGE)
 
     def priority(self) -> None:
         bound = self.call.param("Priority")

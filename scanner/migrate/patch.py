@@ -16,13 +16,18 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from scanner.assess import assess
+from scanner.findings import credential_user
 from scanner.lexer import mask
 from scanner.migrate.contexts import BlockContext, RunsElsewhere, runs_elsewhere
 from scanner.migrate.diffs import safe_diff, safe_unified_diff
-from scanner.migrate.edits import TextEdit, credential_removal, edit_for
+from scanner.migrate.edits import TextEdit, credential_removal, edit_for, from_replacement
 from scanner.migrate.judge import TreeSitterJudge
 from scanner.migrate.mapping import (
+    ASCII_CHANGE,
+    ASCII_CHANGE_BOMLESS,
     GraphMapping,
+    credential_sender,
+    credential_variable,
     map_call,
 )
 from scanner.migrate.placement import IMPORT_PRESENT, import_edits_in_body
@@ -33,6 +38,7 @@ from scanner.migrate.safety import (
     alternate_views_reason,
     classify,
     credential_lines,
+    credential_from_note,
     inline_refusal,
     is_signed,
     missing_module_notes,
@@ -44,6 +50,7 @@ from scanner.model import (
     FixApplicability,
     MailCall,
 )
+from scanner.script import Script
 from scanner.secrets import SecretLiteral
 
 if TYPE_CHECKING:
@@ -93,11 +100,18 @@ def _apply(text: str, edit: TextEdit) -> str:
 
 @dataclass
 class CallEdit:
-    """The text edits of one call, and the scope whose top needs the import (None: the file)."""
+    """The text edits of one call, and the scope whose top needs the import (None: the file).
+
+    ``unsafe_edits`` go in only with --unsafe-fixes, even when the call's own fix is safe: a change offered beside
+    it that a reviewer must look at (the sender the report resolved written into -From). So does ``bom``: a UTF-8
+    BOM at the start of the file (one per file, however many calls ask for it).
+    """
 
     fix: CallFix
     edits: list[TextEdit]
     scope: BlockContext | None = None
+    unsafe_edits: list[TextEdit] = field(default_factory=list)
+    bom: bool = False  # planned: --unsafe-fixes also gives the file a UTF-8 BOM; chosen: the file gets one
 
     @property
     def start(self) -> int:
@@ -135,7 +149,12 @@ def render(text: str, chosen: list[CallEdit], style: FixStyle, newline: str,
     patched = text
     for edit in sorted(edits, key=lambda e: (e.start, e.end > e.start), reverse=True):
         patched = _apply(patched, edit)
+    if any(item.bom for item in chosen) and not patched.startswith(BOM):
+        patched = BOM + patched  # before everything, the import included: the file's first bytes (EF BB BF in UTF-8)
     return patched, import_added
+
+
+BOM = "\ufeff"
 
 
 # Why an unsafe fix is not applied without the option (an option set's choice, not a judge's refusal).
@@ -153,6 +172,11 @@ class FilePlan:
     fixes: list[CallFix] = field(default_factory=list)  # one per call, in the order given
     edits: list[CallEdit] = field(default_factory=list)  # the calls that can be rewritten
 
+    @property
+    def offers_unsafe(self) -> bool:
+        """Whether --unsafe-fixes changes more than the safe set: an unsafe fix, or an unsafe change beside a safe one."""
+        return any(item.fix.applicability is FixApplicability.UNSAFE or item.unsafe_edits or item.bom for item in self.edits)
+
     def downgrade(self, reason: str) -> None:
         """Every safe fix of the file becomes unsafe, for ``reason`` (a reviewer must look first)."""
         for fix in self.fixes:
@@ -168,8 +192,9 @@ class FilePlan:
         for fix in copies.values():
             if fix.applicability is FixApplicability.UNSAFE and not unsafe_fixes:
                 fix.refused = UNSAFE_REFUSAL
-        wanted = [CallEdit(copies[id(item.fix)], item.edits, item.scope) for item in self.edits
-                  if unsafe_fixes or item.fix.applicability is not FixApplicability.UNSAFE]
+        wanted = [CallEdit(copies[id(item.fix)], item.edits + (item.unsafe_edits if unsafe_fixes else []), item.scope,
+                           bom=item.bom and unsafe_fixes)
+                  for item in self.edits if unsafe_fixes or item.fix.applicability is not FixApplicability.UNSAFE]
         kept: list[CallEdit] = []
         for item in sorted(wanted, key=lambda e: (e.start, -e.end)):
             if kept and item.start < kept[-1].end:
@@ -181,17 +206,23 @@ class FilePlan:
 
 def plan_fixes(text: str, calls: list[MailCall], assessments: list[Assessment | None], style: FixStyle,
                newline: str, written: dict[int, MailCall] | None = None, code: str | None = None,
-               secrets: Sequence[SecretLiteral] | None = None) -> FilePlan:
+               secrets: Sequence[SecretLiteral] | None = None,
+               credential_users: dict[int, str | None] | None = None, encoding: str | None = None) -> FilePlan:
     """Fix safety for every call and the edit of each call that can be rewritten.
 
     ``written``: the calls as the script writes them, by id of ``calls`` (whose secrets a report has
     masked): an inline rewrite carries the call's values, so it is built from those. ``code`` (the
     masked text) and ``secrets`` (its secret literals) when the caller has them already.
+    ``credential_users``: each call's credential user name as its finding has it (by id of ``calls``): a From
+    that is that credential's user name resolves to it, as in the report's sender list. ``encoding``: how the
+    file was read (scanner.files.decode): "utf-8" is UTF-8 without a BOM, which Windows PowerShell 5.1 reads in
+    the ANSI code page.
     """
     if code is None:
         code = mask(text).code
     signed = is_signed(text)
     credential_notes: list[str] | None = None
+    script: Script | None = None
     plan = FilePlan(text, style, newline)
     for call, assessment in zip(calls, assessments, strict=True):
         mapping = map_call(call)
@@ -243,9 +274,56 @@ def plan_fixes(text: str, calls: list[MailCall], assessments: list[Assessment | 
                 fix.notes.append("-Credential is dropped from the call: Graph sends with the app's token")
         if style is FixStyle.MODULE:
             fix.notes.extend(missing_module_notes(call, code, text))
+        unsafe_edits: list[TextEdit] = []
+        if call.api is Api.SEND_MAILMESSAGE and "From" in call.params:
+            credential = call.params.get("Credential")
+            user = None
+            if credential is not None and credential_variable(call.params["From"].text) is not None:
+                if credential_users is not None:
+                    user = credential_users.get(id(call))
+                else:
+                    # What the call's finding would hold (scanner.findings.credential_user), for callers without one.
+                    script = script or Script(text)
+                    user = credential_user(script, call)
+            sender = credential_sender(call.params["From"].text, credential.text if credential is not None else "", user)
+            offered = from_replacement(call, text, sender) if sender and style is FixStyle.MODULE else None
+            if offered is not None and any(offered.start < e.end and e.start < offered.end for e in edits):
+                offered = None
+            note = credential_from_note(call, code, text, sender, offer=offered is not None)
+            if note:
+                fix.notes.append(note)
+                if offered is not None:
+                    unsafe_edits.append(offered)
+        wants_bom = False
+        if encoding == "utf-8" and ASCII_CHANGE in fix.reason and not text.isascii():
+            wants_bom = bomless_utf8(fix, text)
         scope = context if context is not None and style is not FixStyle.INLINE_SDK else None
-        plan.edits.append(CallEdit(fix, edits, scope))
+        plan.edits.append(CallEdit(fix, edits, scope, unsafe_edits, wants_bom))
     return plan
+
+
+BOM_NOTE = ("--unsafe-fixes also gives the file a UTF-8 BOM (a change of its own, shown on line 1 of the diff), so "
+            "that Windows PowerShell 5.1 reads it as UTF-8 and recipients see the real characters there too; review "
+            "it: on 5.1 every other non-ASCII string of the script changes as well (to what it says)")
+SHEBANG_NOTE = ("the file starts with #!: a BOM before it would stop it running as a program on Linux and macOS, so "
+                "none is offered; on Windows PowerShell 5.1, save it as UTF-8 with a BOM or keep its text ASCII")
+
+
+def bomless_utf8(fix: CallFix, text: str) -> bool:
+    """Say what a BOM-less UTF-8 file means on Windows PowerShell 5.1 (issue 23, item 5); whether to offer a BOM.
+
+    5.1 reads a script without a BOM in the ANSI code page (about_Character_Encoding), so a non-ASCII Subject or
+    Body is already mojibake when it runs: Send-MailMessage sent it as '?', a Graph send carries the mojibake. The
+    reason "recipients see the real characters" holds on PowerShell 7 only; a BOM makes it hold on 5.1 too.
+    """
+    fix.reason = fix.reason.replace(ASCII_CHANGE, ASCII_CHANGE_BOMLESS)
+    if fix.mapping is not None:
+        fix.mapping.notes = [note.replace(ASCII_CHANGE, ASCII_CHANGE_BOMLESS) for note in fix.mapping.notes]
+    if text.startswith("#!"):
+        fix.notes.append(SHEBANG_NOTE)
+        return False
+    fix.notes.append(BOM_NOTE)
+    return True
 
 
 def patch_text(
@@ -257,15 +335,18 @@ def patch_text(
     newline: str = "\n",
     judge: PatchJudge | None = None,
     defer_judge: bool = False,
+    encoding: str | None = None,
 ) -> PatchedText:
     """Apply the fixes the options allow to ``text``; the result must parse no worse and keep its structure.
 
     The judge is tree-sitter unless given. With ``defer_judge`` nothing is checked here: the caller
-    judges a whole run at once (:func:`judge_patches`), as the PowerShell judge does.
+    judges a whole run at once (:func:`judge_patches`), as the PowerShell judge does. ``encoding``: how the
+    text was read (scanner.files.decode), when it came from a file.
     """
     if assessments is None:
         assessments = [assess(call) if call.api not in GRAPH_APIS else None for call in calls]
-    return apply_plan(plan_fixes(text, calls, assessments, style, newline), unsafe_fixes, judge, defer_judge)
+    plan = plan_fixes(text, calls, assessments, style, newline, encoding=encoding)
+    return apply_plan(plan, unsafe_fixes, judge, defer_judge)
 
 
 def apply_plan(plan: FilePlan, unsafe_fixes: bool = False, judge: PatchJudge | None = None,
@@ -414,7 +495,7 @@ def patch_source(
     ``assessments`` (one per call, None for "not assessed") default to each call's own verdict.
     """
     result = patch_text(text, calls, style=style, unsafe_fixes=unsafe_fixes, newline=newline,
-                        judge=judge, defer_judge=defer_judge, assessments=assessments)
+                        judge=judge, defer_judge=defer_judge, assessments=assessments, encoding=encoding)
     return file_patch(rel, raw, encoding, bom, result)
 
 

@@ -12,7 +12,7 @@ from scanner.extract.generated import GENERATED_FORM
 from scanner.lexer import ElementKind, LexError, lex_arguments
 from scanner.migrate import ews_fix
 from scanner.migrate.contexts import enclosing_try
-from scanner.migrate.mapping import MESSAGE_PARAMS, GraphMapping, map_call
+from scanner.migrate.mapping import MESSAGE_PARAMS, GraphMapping, credential_variable, map_call
 from scanner.migrate.snippets import invoke_restmethod_snippet, send_mgusermail_snippet
 from scanner.script import Script
 from scanner.secrets import SecretLiteral, find_secrets
@@ -312,3 +312,54 @@ def missing_module_notes(call: MailCall, code: str, text: str) -> list[str]:
         notes.append(f"{where}: {' and '.join(quiet)} do not apply to that error (it is shown, and an error variable "
                      "stays empty); install the module before deploying this script")
     return notes
+
+
+_CREDENTIAL_SOURCES = (
+    (re.compile(r"(?i)\bGet-Credential\b"), "the Get-Credential prompt"),
+    (re.compile(r"(?i)\bImport-Clixml\b"), "the stored credential file Import-Clixml reads"),
+    (re.compile(r"(?i)\bGet-StoredCredential\b"), "the stored credential (Get-StoredCredential)"),
+    (re.compile(r"(?i)\bGet-Secret\b"), "the secret (Get-Secret)"),
+    (re.compile(r"(?i)PSCredential|ConvertTo-SecureString|NetworkCredential"), "the password it is built from"),
+)
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def credential_from_note(call: MailCall, code: str, text: str, sender: str | None, offer: bool = True) -> str:
+    """What a reviewer should know when From is the user name of the SMTP credential ("" when it is not).
+
+    After the patch no credential is sent: a script that keeps `Get-Credential` / `Import-Clixml` only to read
+    `$cred.UserName` for From keeps a prompt or a stored password for nothing. ``sender`` is the mailbox the report
+    resolved for the call (offered as an unsafe fix when ``offer``), None when it is known only at run time.
+    """
+    bound = call.params.get("From")
+    variable = credential_variable(bound.text) if bound is not None else None
+    if bound is None or variable is None:
+        return ""
+    name = re.escape(variable)
+    start, end = call.call_span
+    assigned = [m for m in re.finditer(r"(?im)^[ \t]*\$(?:script:|global:|local:)?" + name + r"[ \t]*=(?!=)[ \t]*(.*)$", code)]
+    if not assigned:
+        return ""  # not a credential this file builds
+    last = assigned[-1]
+    source = next((label for pattern, label in _CREDENTIAL_SOURCES if pattern.search(last.group(1))), "the credential")
+    source += f" (line {_line_of(code, last.start())})"
+    assignment_spans = [(m.start(), m.end()) for m in assigned]
+    uses = sorted({_line_of(code, m.start()) for m in re.finditer(r"(?i)\$(?:script:|global:|local:|using:)?" + name + r"(?![\w:])", code)
+                   if not (start <= m.start() < end) and not any(a <= m.start() < b for a, b in assignment_spans)})
+    head = f"From is {bound.text.strip()}, the user name of the SMTP credential ${variable}"
+    if uses:
+        head += (f"; the credential is also used on line{'s' if len(uses) > 1 else ''} "
+                 + ", ".join(str(line) for line in uses) + ", so it stays")
+    else:
+        head += (f": after the patch nothing sends the credential, which serves only this address, so {source} stays "
+                 "required for nothing")
+    if sender is not None and not offer:
+        return head + f"; write '{sender}' (the sender the report lists for this call) in -From instead"
+    if sender is None:
+        return (head + "; write the mailbox in -From instead (the report lists this call among the senders to decide: "
+                "the user name is known only when the script runs)" + ("" if uses else ", then remove the credential lines"))
+    return (head + f"; with --unsafe-fixes -From becomes '{sender}', the sender the report lists for this call"
+            + ("" if uses else " (then remove the credential lines: the password stays in them until you do)"))
