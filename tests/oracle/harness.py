@@ -110,7 +110,7 @@ def _write_shape(root: Path, shape: Shape) -> None:
         target = folder / (shape.entry if not shape.script else source.name)
         shutil.copyfile(source, target)
     if shape.script:
-        (folder / shape.entry).write_text(shape.script, encoding="utf-8-sig")
+        (folder / shape.entry).write_text(shape.script, encoding="utf-8-sig" if shape.bom else "utf-8")
     if shape.reference:
         (folder / REFERENCE).write_text(shape.reference, encoding="utf-8-sig")
     for name, data in shape.files.items():

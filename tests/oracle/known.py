@@ -60,7 +60,7 @@ KNOWN: tuple[Known, ...] = (
           "F9 a MailMessage with AlternateViews / LinkedResources is multipart/alternative; a Graph message holds one "
           "body: the module sends the HTML view as the body (the plain Body is not sent) with linked images as inline "
           "attachments, the inline request sends the Body only; fix marks the call unsafe saying so"),
-    Known(("smm-non-ascii", "fixture-utf8-bom", "fixture-utf16le-bom"), BOTH, r"^ok: (Subject|Body):", "intended",
+    Known(("smm-non-ascii", "smm-non-ascii-bomless", "fixture-utf8-bom", "fixture-utf16le-bom"), BOTH, r"^ok: (Subject|Body):", "intended",
           "P2 Send-MailMessage without -Encoding sends Subject and Body as ASCII ('?' for every non-ASCII character); "
           "Graph sends UTF-8, the real text; fix marks the call unsafe when it can read the text (literal or resolved)"),
     # --- module missing (the no-module mode, compared with the original's failed send): the Send-GraphMailMessage call
@@ -74,9 +74,15 @@ KNOWN: tuple[Known, ...] = (
     Known(("sc-catch-typed", "sc-catch-typed-status", "smm-catch-typed-status"), MODULE, r"^no-module: Output:", "module-missing",
           "catch [System.Net.Mail.SmtpException] does not match CommandNotFoundException: the next catch runs; fix notes it "
           "at the call (under $ErrorActionPreference = 'Stop' with no other catch the script would stop there)"),
-    Known(("smm-try-no-stop",), MODULE, r"^no-module: (Output|Errors):", "module-missing",
+    Known(("smm-try-no-stop", "smm-script-module-eap"), MODULE, r"^no-module: (Output|Errors):", "module-missing",
           "a command that is not found stops its statement: the catch runs where Send-MailMessage's non-terminating "
-          "error let the try block go on"),
+          "error let the try block go on (also from inside a module function the try calls)"),
+    Known(("smm-comma-list",), MODULE, r"^no-module: Errors:", "module-missing",
+          "Send-MailMessage reported the refused address and then 'A recipient must be specified' (two errors); the "
+          "missing command is one error, and nothing more happens"),
+    Known(("fixture-already-imported",), BOTH, r"^no-module: Errors:", "module-missing",
+          "the script's own `Import-Module Smtp2Graph` (written before the fix, without -ErrorAction) reports the "
+          "missing module too; fix leaves a line the script wrote as it is"),
     Known(("smm-errorvariable",), MODULE, r"^no-module: (Output|Errors):", "module-missing",
           "-ErrorVariable and -ErrorAction SilentlyContinue do not apply to a command that is not found: the error is "
           "shown and the variable stays empty; fix notes it at the call"),

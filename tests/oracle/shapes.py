@@ -56,6 +56,7 @@ class Shape:
     # reference, which neither 5.1 nor 7.6 does (see smm-pipe-csv); they now compare what the cmdlet does.
     reference: str = ""
     original_refuses: bool = False  # the original sends nothing by design (the comparison is that both refuse)
+    bom: bool = True  # the entry script is written as UTF-8 with a BOM (False: without, as many scripts are)
 
     @property
     def failures(self) -> tuple[str, ...]:
@@ -107,6 +108,13 @@ def send_mailmessage_shapes() -> list[Shape]:
                             original_refuses=True))
     add(_smm("smm-non-ascii", "named", "Send-MailMessage -To 'Zoë Brontë <zoe@contoso.com>' -From 'Relatórios <reports@contoso.com>' "
              f"-Subject 'Relatório diário — Zürich ✓' -Body 'Olá, ça va? 日本語のテキスト' {SERVER}"))
+    add(dataclasses.replace(_smm("smm-non-ascii-bomless", "named", f"Send-MailMessage {BASIC} -Subject 'Résumé — Zürich' "
+                                 f"-Body 'Prêt à partir' {SERVER}"), bom=False))
+    # From is the user name of a credential the script builds: --unsafe-fixes writes that mailbox into -From.
+    add(_smm("smm-from-credential-user", "named", "Send-MailMessage -To 'ops@contoso.com' -From $mailCred.UserName "
+             "-Subject 'From the credential' -Body 'x' -SmtpServer 'smtp.office365.com' -Port 587 -UseSsl -Credential $mailCred",
+             before="$mailCred = New-Object System.Management.Automation.PSCredential('svc@contoso.com', "
+                    "(New-Object System.Security.SecureString))"))
     add(_smm("smm-encoding", "named", f"Send-MailMessage {BASIC} -Subject 'Encodage é' -Body 'Größe' -Encoding UTF8 {SERVER}"))
     add(_smm("smm-positional", "positional", f"Send-MailMessage 'ops@contoso.com' 'Positional' 'Body by position' 'smtp.office365.com' "
              "-From 'alerts@contoso.com' -Port 587 -UseSsl -Credential $cred"))
