@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, TextIO, Union
 
+from scanner.outputs import prepare_output
 from scanner.safetext import safe_line, safe_text
 
 from .builder import ReportBuilder, _obj, classify_document
@@ -111,6 +112,7 @@ def run_report(
         sys.stdout.flush()
         return 0
     try:
+        prepare_output(output, "the report", stream)
         output.write_bytes(content)
     except OSError as error:
         print(safe_line(f"smtp2graph: error: {output}: cannot write the report: {error.strerror or error}"), file=stream)

@@ -17,10 +17,12 @@ import sys
 from collections import Counter
 from typing import Optional
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
 from scanner.model import Finding, ScanResult
+from scanner.outputs import ERROR_PREFIX, WARNING_PREFIX
 
 from .model import TRIAGE_LABELS, WORK_LABELS, JsonDict, MergedReport, Triage, WorkStep
 from .builder import finding_triage
@@ -138,24 +140,104 @@ def _ordered(findings: list[JsonDict]) -> dict[WorkStep, list[JsonDict]]:
     return steps
 
 
+Segment = tuple[str, str]  # (text, rich style)
+
+
+def _chop(word: str, width: int) -> list[str]:
+    """A word wider than ``width`` cells, cut into pieces that fit (a long URL or path in a message)."""
+    pieces: list[str] = []
+    current = ""
+    for char in word:
+        if current and cell_len(current + char) > width:
+            pieces.append(current)
+            current = ""
+        current += char
+    return pieces + ([current] if current else [])
+
+
+def wrap_segments(parts: tuple[Segment, ...], width: int, indent: int) -> list[list[Segment]]:
+    """Styled text broken at spaces into lines of at most ``width`` cells, every line after the first
+    indented by ``indent`` spaces. Nothing is left out: a word wider than a line is cut across lines."""
+    indent = max(0, min(indent, width - 1))
+    lines: list[list[Segment]] = [[]]
+    used = 0
+
+    def new_line() -> int:
+        lines.append([(" " * indent, "")])
+        return indent
+
+    for text, style in parts:
+        for index, word in enumerate(text.split(" ")):
+            space = " " if index > 0 else ""
+            if not word:  # a run of spaces (the two between columns): kept while the line has room
+                if space and used < width:
+                    lines[-1].append((" ", style))
+                    used += 1
+                continue
+            if used + cell_len(space + word) <= width:
+                lines[-1].append((space + word, style))
+                used += cell_len(space + word)
+                continue
+            if used > (indent if len(lines) > 1 else 0):
+                used = new_line()
+            for number, piece in enumerate(_chop(word, max(1, min(width - used, width - indent)))):
+                if number:
+                    used = new_line()
+                lines[-1].append((piece, style))
+                used += cell_len(piece)
+    return lines
+
+
 class _Writer:
-    def __init__(self, width: int, color: bool, truncate: bool) -> None:
+    """Lines for the terminal. On a terminal (``fit``) every line fits its width without losing a word:
+    long text wraps onto indented lines; in a file or a pipe every line stays whole (grep, editors)."""
+
+    def __init__(self, width: int, color: bool, fit: bool) -> None:
         self.buffer = io.StringIO()
         self.width = width
-        self.truncate = truncate
-        self.console = Console(file=self.buffer, width=width if truncate else 100_000, force_terminal=color,
-                               no_color=not color, highlight=False, soft_wrap=not truncate, emoji=False, markup=False)
+        self.fit = fit
+        self.console = Console(file=self.buffer, width=100_000, force_terminal=color, no_color=not color,
+                               highlight=False, soft_wrap=True, emoji=False, markup=False)
 
-    def line(self, *parts: tuple[str, str]) -> None:
-        text = Text()
-        for content, style in parts:
-            text.append(content, style=style or None)
-        if self.truncate and text.cell_len > self.width:
-            text.truncate(self.width, overflow="ellipsis")
-        self.console.print(text, no_wrap=True, overflow="ellipsis" if self.truncate else "ignore", crop=self.truncate)
+    def line(self, *parts: Segment, indent: int = 4) -> None:
+        """One logical line; on a terminal wider than ``width`` it wraps, continuation lines indented."""
+        rows = wrap_segments(parts, self.width, indent) if self.fit else [list(parts)]
+        for row in rows:
+            text = Text()
+            for content, style in row:
+                text.append(content.replace("\u00a0", " "), style=style or None)
+            text.rstrip()
+            self.console.print(text, no_wrap=True, overflow="ignore", crop=False)
 
     def blank(self) -> None:
         self.console.print()
+
+
+def shorten_location(location: str, width: int) -> str:
+    """`path:line:col` in at most ``width`` cells: the middle of the path gives way ("…"), never the file
+    name's end or the line and column."""
+    if cell_len(location) <= width:
+        return location
+    path, _, where = location.rpartition(":")
+    path, _, line = path.rpartition(":")
+    tail = f":{line}:{where}"
+    parts = path.split("/")
+    # Keep the last folders and the file name that fit after the first part and "…".
+    kept: list[str] = []
+    head = parts[0] + "/…/" if len(parts) > 1 else "…"
+    for part in reversed(parts[1:] if len(parts) > 1 else parts):
+        candidate = "/".join([part, *kept])
+        if cell_len(head + candidate + tail) > width:
+            break
+        kept.insert(0, part)
+    if kept:
+        return head + "/".join(kept) + tail
+    # Not even the file name fits after a folder: its end, with the line and column.
+    name = parts[-1]
+    room = max(1, width - cell_len(tail) - 1)
+    while name and cell_len(name) > room:
+        name = name[1:]
+    return "…" + name + tail
 
 
 def _counts_block(out: _Writer, report: MergedReport) -> None:
@@ -197,21 +279,25 @@ def owner_sources(report: MergedReport) -> dict[str, str]:
 
 
 def _finding_line(out: _Writer, finding: JsonDict, roots: dict[str, str], show_owner: bool) -> None:
+    """One finding: `path:line:col  RULE severity  message  — owner`. On a terminal the location, rule and
+    severity always stay on the first line (a long path gives way in its middle) and the message wraps
+    below: at 120 columns and more it starts on the same line, narrower it starts on the next one."""
     severity = str(finding.get("severity") or "info")
     owner = str(finding.get("owner") or "")
-    parts: list[tuple[str, str]] = [
-        ("  " + printable(finding_location(finding, roots)), "bold"),
-        ("  " + printable(finding.get("rule")), ""),
-        (" " + severity, _SEVERITY_STYLE.get(severity, "")),
-    ]
-    message = ("  " + printable(finding.get("message")), "")
-    owned = ("  — " + printable(owner), "cyan") if show_owner and owner else ("", "")
-    if out.truncate and out.width < 120:
-        # A narrow terminal: the location and rule on one line, the message (cut to fit) below it.
-        out.line(*parts, owned)
-        out.line(("    " + message[0].strip(), ""))
+    rule = printable(finding.get("rule"))
+    location = printable(finding_location(finding, roots))
+    if out.fit:
+        location = shorten_location(location, out.width - cell_len(f"    {rule} {severity}"))
+    head: list[Segment] = [("  " + location, "bold"), ("  " + rule, ""), (" " + severity, _SEVERITY_STYLE.get(severity, ""))]
+    message: Segment = ("  " + printable(finding.get("message")), "")
+    # "—" and the owner never part at a wrap (a no-break space, printed as a space).
+    owned: Segment = ("  —\u00a0" + printable(owner), "cyan") if show_owner and owner else ("", "")
+    if out.fit and out.width < 120:
+        # A narrow terminal: the location and rule on one line, the message wrapped below it.
+        out.line(*head)
+        out.line(("    " + message[0].strip(), ""), owned, indent=4)
         return
-    out.line(*parts, message, owned)
+    out.line(*head, message, owned, indent=4)
 
 
 def format_report_terminal(
@@ -220,7 +306,8 @@ def format_report_terminal(
 ) -> str:
     """Render a merged report for the terminal: triage, order of work, one line per finding, the fix count.
 
-    On a terminal, lines are cut at its width with "…"; written to a file or a pipe, every line is whole.
+    On a terminal, long lines wrap at its width onto indented lines (nothing is cut); written to a file or a
+    pipe, every line is whole.
     """
     tty = sys.stdout.isatty()
     if width is None:
@@ -229,7 +316,7 @@ def format_report_terminal(
         color = tty and "NO_COLOR" not in os.environ
     if truncate is None:
         truncate = tty
-    out = _Writer(width, color, truncate)
+    out = _Writer(width, color, fit=truncate)
     roots = _roots(report)
     repos = report.repositories
     files = sum(repo.files_scanned for repo in repos)
@@ -255,11 +342,11 @@ def format_report_terminal(
     _group_block(out, "By repository", report.summary.by_repository, {})
     _group_block(out, "By owner", report.summary.by_owner, owner_sources(report))
     for error in report.errors:
-        out.line((f"error: {printable(error.get('path'))}: {printable(error.get('message'))}", "red"))
+        out.line((f"{ERROR_PREFIX}{printable(error.get('path'))}: {printable(error.get('message'))}", "red"))
     for unused in report.unused_suppressions:
         listed = unused.get("rules")
         rules = ",".join(str(r) for r in listed) if isinstance(listed, list) and listed else "all rules"
-        out.line((f"warning: {printable(unused.get('path'))}:{unused.get('line')}: unused suppression ({rules})", "yellow"))
+        out.line((f"{WARNING_PREFIX}{printable(unused.get('path'))}:{unused.get('line')}: unused suppression ({rules})", "yellow"))
     out.line((report_summary_line(report), ""))
     out.line((fix_line(report), "bold"))
     return out.buffer.getvalue()

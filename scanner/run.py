@@ -13,7 +13,9 @@ from typing import Any, Iterable, Optional
 from scanner.estate.judging import JudgeUnavailable
 from scanner.estate.scan import analyze_estate, scan_root
 from scanner.estate.settings import UsageError, estate_settings
+from scanner.files import is_script
 from scanner.model import FailOn, Finding, ScanResult, Severity
+from scanner.outputs import prepare_output, print_error, print_warning
 from scanner.redact import SecretRegistry
 from scanner.safetext import safe_line, safe_text
 
@@ -102,11 +104,14 @@ def execute_scan(request: ScanRequest) -> tuple[ScanResult, int]:
         fix_detail=request.fix_detail or fix_detail_for(request.format), judge=request.judge,
     )
     project = settings.project
-    progress = _progress_printer() if not request.quiet and sys.stderr.isatty() else None
+    progress = ScanProgress() if not request.quiet and sys.stderr.isatty() else None
     try:
         result = analyze_estate(paths, settings.options, root=scan_root(paths), progress=progress).result
     except JudgeUnavailable as exc:
         raise UsageError(str(exc)) from None
+    finally:
+        if progress is not None:
+            progress.finish()
     if request.baseline is not None:
         known_prints = _baseline_fingerprints(request.baseline)
         result.findings = [f for f in result.findings if f.fingerprint not in known_prints]
@@ -154,15 +159,83 @@ def fails(finding: Finding, fail_on: FailOn) -> bool:
     return rank >= threshold.rank
 
 
-def _progress_printer():  # type: ignore[no-untyped-def]
-    def show(done: int, total: int) -> None:
-        if total >= 200 and (done % 100 == 0 or done == total):
-            sys.stderr.write(f"\rscanned {done}/{total} files")
-            if done == total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
+def _elapsed(seconds: float) -> str:
+    """0:07, 12:40, 1:02:03: minutes and seconds (hours when it comes to that)."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
-    return show
+
+class ScanProgress:
+    """The progress line of a long scan on a terminal (stderr): files analysed, files found, time elapsed.
+
+    The walk finds files while they are analysed, so until it ends the count found is not a total: the
+    line says "found so far" then, and "of N (P%)" once the walk is over. Nothing is shown in the first
+    ``delay`` seconds (a small scan prints no progress) and the line is redrawn at most every ``interval``
+    seconds, cut to the terminal's width so that each redraw overwrites the last.
+    """
+
+    def __init__(self, stream: Any = None, clock: Any = None, width: Optional[int] = None,
+                 delay: float = 1.0, interval: float = 0.25) -> None:
+        import shutil
+        import time
+
+        self.stream = stream if stream is not None else sys.stderr
+        self.clock = clock or time.monotonic
+        self.width = width or shutil.get_terminal_size((80, 24)).columns
+        self.delay = delay
+        self.interval = interval
+        self.started = self.clock()
+        self.drawn_at: Optional[float] = None
+        self.drawn = 0  # cells of the line on screen
+        self.done = 0
+
+    def line(self, done: int, found: int, walking: bool, now: float) -> str:
+        """The text of the progress line for these counts."""
+        elapsed = _elapsed(now - self.started)
+        if walking:
+            return f"scanning: {done:,} files analysed, {found:,} found so far (still looking for more), {elapsed} elapsed"
+        share = f" ({100 * done // found}%)" if found else ""
+        return f"scanning: {done:,} of {found:,} files{share}, {elapsed} elapsed"
+
+    def __call__(self, done: int, found: int, walking: bool = False) -> None:
+        self.done = done
+        now = self.clock()
+        if now - self.started < self.delay:
+            return
+        if self.drawn_at is not None and now - self.drawn_at < self.interval and (walking or done < found):
+            return
+        self._draw(self.line(done, found, walking, now))
+        self.drawn_at = now
+
+    def _draw(self, text: str) -> None:
+        text = text[: max(10, self.width - 1)]
+        self.stream.write("\r" + text + " " * max(0, self.drawn - len(text)))
+        self.stream.flush()
+        self.drawn = len(text)
+
+    def finish(self) -> None:
+        """End the progress line (only when one was drawn): the files scanned and the time it took."""
+        if self.drawn_at is None:
+            return
+        self._draw(f"scanned {self.done:,} files in {_elapsed(self.clock() - self.started)}")
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def named_scripts(paths: list[Path]) -> list[Path]:
+    """The paths to scan: a file named on the command line that is not a PowerShell file (.ps1, .psm1, .psd1)
+    is left out with a warning (PowerShell would not run it as a script); none left is a usage error."""
+    kept: list[Path] = []
+    for path in paths:
+        if path.is_file() and not is_script(path):
+            print_warning(f"{path}: not a PowerShell file (.ps1, .psm1, .psd1): not scanned")
+        else:
+            kept.append(path)
+    if paths and not kept:
+        raise UsageError("nothing to scan: name PowerShell scripts (.ps1, .psm1, .psd1) or the folders that hold them")
+    return kept
 
 
 def run_scan(request: ScanRequest) -> int:
@@ -174,6 +247,7 @@ def run_scan(request: ScanRequest) -> int:
         fmt = Format(request.format)
         if fmt in BINARY_FORMATS and request.output is None and sys.stdout.isatty():
             raise UsageError(f"--format {fmt.value} writes a binary file: add --output FILE.{fmt.value}")
+        request.paths = named_scripts(request.paths)
         result, code = execute_scan(request)
         if result.files_scanned == 0 and not result.errors and not request.quiet:
             sys.stderr.write(safe_line(f"smtp2graph: no PowerShell file (.ps1, .psm1, .psd1) found under {', '.join(str(p) for p in request.paths)}") + "\n")
@@ -189,6 +263,7 @@ def run_scan(request: ScanRequest) -> int:
         else:
             content = render_bytes(result, fmt, RenderOptions(group_by=GroupBy(request.group_by)))
         if request.output is not None:
+            prepare_output(request.output)
             write_output(request.output, content)
         else:
             sys.stdout.flush()
@@ -199,14 +274,14 @@ def run_scan(request: ScanRequest) -> int:
                     sys.stdout.write(piece.decode("utf-8") if isinstance(piece, bytes) else piece)
             sys.stdout.flush()
     except UsageError as exc:
-        sys.stderr.write(safe_line(f"smtp2graph: error: {exc}") + "\n")
+        print_error(str(exc))
         return 2
     except OSError as exc:
-        sys.stderr.write(safe_line(f"smtp2graph: error: {getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}") + "\n")
+        print_error(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}")
         return 2
     if not request.quiet and (fmt is not Format.TERMINAL or request.output is not None):
         for error in result.errors:
-            sys.stderr.write(safe_line(f"error: {error.path}: {error.message}") + "\n")
+            print_error(f"{error.path}: {error.message}")
         from scanner.reports.terminal import summary_line  # rich: only when a summary is printed
 
         sys.stderr.write(summary_line(result) + "\n")
@@ -253,7 +328,7 @@ def run_rules(rule_id: Optional[str], markdown: bool = False) -> int:
     if rule_id:
         rule = rules.get(rule_id.upper()) or next((r for r in rules.values() if r.name == rule_id.lower()), None)
         if rule is None:
-            sys.stderr.write(f"smtp2graph: error: unknown rule {rule_id!r}; `smtp2graph rules` lists them\n")
+            print_error(f"unknown rule {rule_id!r}; `smtp2graph rules` lists them")
             return 2
         console.print(Markdown(rule.docs()))
         return 0

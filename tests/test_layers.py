@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     )),
     ("estate", (r"scanner\.estate(\..+)?", r"scanner\.owners")),
     ("outputs", (
-        r"scanner\.(cli|__main__|run|explain|errors)", r"scanner\.reports(\..+)?", r"scanner\.graph(\..+)?",
+        r"scanner\.(cli|__main__|run|explain|errors|outputs)", r"scanner\.reports(\..+)?", r"scanner\.graph(\..+)?",
         r"scanner\.migrate\.(commands|writer|kit)",
     )),
 ]

@@ -104,7 +104,7 @@ def test_terminal_leads_with_triage_lists_breaking_first_and_ends_with_the_fix_c
 
 
 def test_terminal_fits_a_narrow_terminal() -> None:
-    """On an 80-column terminal every line fits: location and rule first, the message cut below it."""
+    """On an 80-column terminal every line fits: location and rule first, the message wrapped below it (whole)."""
     from scanner.reports.builder import merge_documents as merge
     from scanner.reports.terminal import format_report_terminal
 
@@ -114,7 +114,7 @@ def test_terminal_fits_a_narrow_terminal() -> None:
     assert max(len(line) for line in lines) <= 80
     first = next(i for i, line in enumerate(lines) if line.startswith("  ") and ".ps1:" in line)
     assert lines[first].split()[0] == "ops-scripts/reports/Nightly-Report.ps1:8:1"
-    assert lines[first + 1].startswith("    ") and lines[first + 1].endswith("…")
+    assert lines[first + 1].startswith("    ") and lines[first + 2].startswith("    ") and "…" not in text
     assert first < 12  # the first breaking call is on the first screen
 
 

@@ -174,7 +174,7 @@ def scan(
     paths: list[Path],
     options: ScanOptions,
     root: Optional[Path] = None,
-    progress: Optional[Callable[[int, int], None]] = None,
+    progress: Optional[Callable[[int, int, bool], None]] = None,
 ) -> ScanResult:
     """Scan files and folders; every file that cannot be handled becomes an entry in ``errors``."""
     return analyze_estate(paths, options, root, progress).result
@@ -184,10 +184,12 @@ def analyze_estate(
     paths: list[Path],
     options: ScanOptions,
     root: Optional[Path] = None,
-    progress: Optional[Callable[[int, int], None]] = None,
+    progress: Optional[Callable[[int, int, bool], None]] = None,
 ) -> Estate:
     """The estate analysis every command is a view of: discovery, each file's findings (from the cache
-    when it holds), the judged fix plans, wrapper call sites across files, and redaction across files."""
+    when it holds), the judged fix plans, wrapper call sites across files, and redaction across files.
+    ``progress(done, found, walking)`` follows it: files analysed, files found so far, and whether the walk
+    is still finding files (until it ends, ``found`` is not the total)."""
     if root is None:
         root = scan_root(paths)
     judge = choose_judge(options.judge)
@@ -198,6 +200,7 @@ def analyze_estate(
     files: list[str] = []
     rels: list[str] = []
     by_rel: dict[str, str] = {}
+    walking = [True]
 
     def discovered() -> Iterator[tuple[str, str]]:
         for item in discover(paths, root, options.excludes, options.respect_gitignore):  # type: ignore[arg-type]
@@ -206,6 +209,7 @@ def analyze_estate(
             elif item.file is not None:
                 by_rel[item.rel] = item.file
                 yield item.file, item.rel
+        walking[0] = False
 
     findings: list[Finding] = []
     unused: list[UnusedSuppression] = []
@@ -234,7 +238,7 @@ def analyze_estate(
             unused.extend(outcome.unused_suppressions)
             wrappers.extend(outcome.wrappers)
             if progress is not None:
-                progress(done, len(files))
+                progress(done, len(files), walking[0])
         errors.extend(file_errors)
         judged = [JudgedFile(o.rel, o.findings, o.planned) for o in outcomes if o.planned is not None]
         decided = judge_plans(judged, judge)
