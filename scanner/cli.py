@@ -298,8 +298,9 @@ def verify(
     wait_for_arrival: Annotated[float, typer.Option(
         "--wait-for-arrival", help="Seconds to wait for each test message to arrive in --to (read back; needs "
         "Mail.Read on it). Without it a 202 only proves the message was queued.", metavar="SECONDS")] = 0.0,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and the exact requests; send nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and the exact request; send nothing, read no credential.")] = False,
     output_format: _GraphFormatOpt = _GraphFormat.TABLE,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result (or the --dry-run plan) to this file.")] = None,
     authority_host: _AuthorityOpt = None,
     graph_url: _GraphUrlOpt = None,
     timeout: _TimeoutOpt = 30.0,
@@ -315,7 +316,7 @@ def verify(
     raise typer.Exit(verify_command(
         options, senders=sender or [], senders_from=senders_from, to=to, expect_denied=expect_denied or [],
         dry_run=dry_run, output=output_format, scope_changed_at=scope_changed_at, include_relay=include_relay,
-        through=through.value, module=module, wait_for_arrival=wait_for_arrival,
+        through=through.value, module=module, wait_for_arrival=wait_for_arrival, output_file=output,
     ))
 
 
@@ -334,7 +335,8 @@ def audit(
         "--scan", help="Scan JSON to correlate SMTP AUTH sign-ins with scanned scripts.")] = None,
     days: Annotated[int, typer.Option("--days", help="Sign-in log window in days (1-30).")] = 30,
     output_format: _GraphFormatOpt = _GraphFormat.TABLE,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result to this file.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result (or the --dry-run plan) to this file.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the reads the audit would make and the permission each needs; send nothing, read no credential.")] = False,
     authority_host: _AuthorityOpt = None,
     graph_url: _GraphUrlOpt = None,
     timeout: _TimeoutOpt = 30.0,
@@ -344,7 +346,8 @@ def audit(
     from scanner.graph.commands import audit_command
 
     options = _connection_options(locals())
-    raise typer.Exit(audit_command(options, scan=scan, days=days, output=output_format, output_file=output))
+    raise typer.Exit(audit_command(options, scan=scan, days=days, output=output_format, output_file=output,
+                                   dry_run=dry_run))
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from scanner import __version__
 from scanner.graph.audit_ews import EwsApp, EwsScriptApp, correlate_ews, ews_switch_commands, list_ews_apps
-from scanner.graph.audit_ews import EWS_SWITCH_MESSAGE
+from scanner.graph.audit_ews import EWS_DELEGATED_SCOPE, EWS_SWITCH_MESSAGE, EXCHANGE_ONLINE_APP_ID
 from scanner.graph.client import GraphClient
 from scanner.graph.clouds import SIGN_IN_LOGS, USAGE_REPORT, CloudEndpoints, CLOUDS, Cloud
 from scanner.graph.errors import (
@@ -503,6 +503,59 @@ def ews_sections(client: GraphClient, scanned: Optional[ScannedAccounts]) -> tup
         message = "" if status is SectionStatus.OK else "the EWS apps could not be read: " + section.message
         correlation = Section(status, message, rows)
     return section, switches, correlation
+
+
+@dataclass(frozen=True)
+class PlannedRead:
+    """One read `audit` makes, for `audit --dry-run`: the section it fills, the request and what it needs."""
+
+    section: str
+    method: str
+    url: str
+    permission: str
+    note: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"section": self.section, "method": self.method, "url": self.url, "permission": self.permission,
+                "note": self.note}
+
+
+def audit_plan(graph_url: str, *, days: int, now: datetime, cloud: Optional[CloudEndpoints] = None) -> list[PlannedRead]:
+    """Every Graph read `audit` makes, in the order it makes them (a dry run shows them and sends none).
+    The audit's own requests are kept in step with this list by a test that runs both against the fake tenant."""
+    cloud = cloud or CLOUDS[Cloud.GLOBAL]
+    base = graph_url.rstrip("/")
+    graph_sp = f"{base}/servicePrincipals(appId='{GRAPH_APP_ID}')"
+    exchange_sp = f"{base}/servicePrincipals(appId='{EXCHANGE_ONLINE_APP_ID}')"
+    once_per = "then GET /servicePrincipals/{id} once per app found, for its app id"
+    plan = [PlannedRead("Apps holding Mail.Send", "GET", f"{graph_sp}/appRoleAssignedTo?$top=999",
+                        "Application.Read.All", f"every page (@odata.nextLink); {once_per}")]
+    if SIGN_IN_LOGS in cloud.lacks:
+        plan.append(PlannedRead("SMTP AUTH sign-ins", "-", "(skipped)", "-", f"not offered in the {cloud.cloud.value} cloud"))
+    else:
+        since = iso_utc(now - timedelta(days=min(days, SIGN_IN_DAYS_MAX)))
+        plan.append(PlannedRead(
+            "SMTP AUTH sign-ins", "GET",
+            f"{base}/auditLogs/signIns?$filter=clientAppUsed eq '{SMTP_CLIENT_APP}' and createdDateTime ge {since}&$top=1000",
+            "AuditLog.Read.All", "needs Entra ID P1 or P2; every page"))
+    if USAGE_REPORT in cloud.lacks:
+        plan.append(PlannedRead("Email app usage", "-", "(skipped)", "-", f"not offered in the {cloud.cloud.value} cloud"))
+    else:
+        plan.append(PlannedRead("Email app usage", "GET", f"{base}/reports/getEmailAppUsageUserDetail(period='{usage_period(days)}')",
+                                "Reports.Read.All", "then the CSV it redirects to, without the token"))
+    plan += [
+        PlannedRead("Delegated Mail.Send grants", "GET", f"{graph_sp}?$select=id", "Directory.Read.All",
+                    "the Microsoft Graph service principal's id"),
+        PlannedRead("Delegated Mail.Send grants", "GET", f"{base}/oauth2PermissionGrants?$filter=resourceId eq '<that id>'",
+                    "Directory.Read.All", f"every page; {once_per}"),
+        PlannedRead("EWS apps", "GET", f"{exchange_sp}?$select=id,appId,displayName,appRoles,oauth2PermissionScopes",
+                    "Application.Read.All", "Office 365 Exchange Online: its role and scope ids"),
+        PlannedRead("EWS apps", "GET", f"{exchange_sp}/appRoleAssignedTo?$top=999", "Application.Read.All",
+                    f"full_access_as_app, SMTP.SendAsApp; every page; {once_per}"),
+        PlannedRead("EWS apps", "GET", f"{base}/oauth2PermissionGrants?$filter=resourceId eq '<Exchange Online id>'",
+                    "Directory.Read.All", f"{EWS_DELEGATED_SCOPE}; every page; {once_per}"),
+    ]
+    return plan
 
 
 def run_audit(

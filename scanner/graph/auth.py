@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 from urllib.parse import urlparse
 
-from scanner.graph.errors import AuthError, ToolError
+from scanner.graph.errors import AuthError, ToolError, UnreachableError
 from scanner.graph.redact import register_secret
 
 DEFAULT_AUTHORITY_HOST = "login.microsoftonline.com"
@@ -253,7 +253,7 @@ class TokenProvider:
             if isinstance(exc, (ValueError, msal.exceptions.MsalError)):
                 raise ToolError(f"unexpected answer from the identity platform ({type(exc).__name__})") from None
             # requests' ConnectionError / SSLError / Timeout are OSErrors; MSAL lets them through.
-            raise ToolError(
+            raise UnreachableError(
                 f"cannot reach the identity platform at {authority_base(self.settings.authority_host)} "
                 f"({type(exc).__name__}): check the network, proxy and CA bundle"
             ) from None
@@ -315,7 +315,7 @@ class TokenProvider:
             # MSAL raises ValueError for an unreachable / unknown authority or a bad credential shape.
             raise ToolError(f"cannot use authority {self.settings.authority}: {str(exc).splitlines()[0]}") from None
         except OSError as exc:
-            raise ToolError(f"cannot reach {self.settings.authority}: {type(exc).__name__}") from None
+            raise UnreachableError(f"cannot reach {self.settings.authority}: {type(exc).__name__}") from None
 
     def _client_credentials(self) -> dict[str, Any]:
         import msal

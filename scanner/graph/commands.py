@@ -18,9 +18,10 @@ from scanner.graph.auth import (
     infer_mode,
 )
 from scanner.graph.client import GraphClient, RetryPolicy
-from scanner.graph.errors import GraphError, ToolError
-from scanner.graph.render import OutputFormat, format_audit, format_plan, format_verify
+from scanner.graph.errors import GraphConnectionError, GraphError, ToolError, UnreachableError
+from scanner.graph.render import OutputFormat, format_audit, format_audit_plan, format_plan, format_verify
 from scanner.graph.verify import VerifyTarget
+from scanner.outputs import error_line, prepare_output
 from scanner.safetext import safe_line, safe_text
 
 if TYPE_CHECKING:
@@ -116,6 +117,37 @@ class Runtime:
 
 def _no_token() -> str:
     raise ToolError("internal: a dry run must not request a token")
+
+
+def _error_text(error: Exception, options: ConnectionOptions) -> str:
+    """The one error line of verify and audit: a connection failure also says which proxy (masked) and CA
+    bundle the request used, by the names of the settings that change them."""
+    from scanner.graph.network import network_hint
+
+    text = str(error)
+    url = ""
+    if isinstance(error, UnreachableError):
+        url = options.resolved_authority_host()
+        url = url if "://" in url else "https://" + url
+    elif isinstance(error, GraphConnectionError):
+        url = getattr(error, "url", "") or options.resolved_graph_url()
+    return error_line(f"{text} — {network_hint(url)}" if url else text)
+
+
+def _emit(text: str, output_file: Optional[Path], runtime: Runtime, what: str) -> bool:
+    """Print a result on stdout, or write it to ``output_file`` (its folder created, and said); False when the
+    file cannot be written (said in one line)."""
+    if output_file is None:
+        runtime.stdout.write(text)
+        return True
+    try:
+        prepare_output(output_file, what, runtime.stderr)
+        output_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(error_line(f"{output_file}: cannot write {what} ({exc.strerror or exc})"), file=runtime.stderr)
+        return False
+    print(safe_line(f"wrote {what} to {output_file}"), file=runtime.stderr)
+    return True
 
 
 def _client(options: ConnectionOptions, provider: Callable[[], str], runtime: Runtime) -> GraphClient:
@@ -231,6 +263,7 @@ def verify_command(
     through: str = "graph",
     module: Optional[Path] = None,
     wait_for_arrival: float = 0.0,
+    output_file: Optional[Path] = None,
     runtime: Optional[Runtime] = None,
 ) -> int:
     """Run `smtp2graph verify`; returns the exit code.
@@ -258,8 +291,9 @@ def verify_command(
             client = _client(options, _no_token, runtime)
             app_id = options.client_id or "(managed identity)"
             planned = plan_requests(client, targets, recipient, app_id, runtime.now())
-            runtime.stdout.write(format_plan(targets, planned, skipped, output, through))
-            print(f"dry run: {len(targets)} request(s) shown, nothing sent, no token requested", file=runtime.stderr)
+            if not _emit(format_plan(targets, planned, skipped, output, through), output_file, runtime, "the verify plan"):
+                return EXIT_USAGE
+            print(f"dry run: {len(targets)} request(s) planned, nothing sent, no token requested", file=runtime.stderr)
             return EXIT_OK
         settings = options.settings(VERIFY_PERMISSIONS)
         if through == "module":
@@ -302,9 +336,10 @@ def verify_command(
         report.skipped = skipped
         report.credentials = _credential_health(options, settings, client, app_id, runtime)
     except (ToolError, GraphError) as error:
-        print(safe_line(f"smtp2graph verify: {error}"), file=runtime.stderr)
+        print(_error_text(error, options), file=runtime.stderr)
         return EXIT_USAGE
-    runtime.stdout.write(format_verify(report, output))
+    if not _emit(format_verify(report, output), output_file, runtime, "the verify result"):
+        return EXIT_USAGE
     return {Verdict.PASS: EXIT_OK, Verdict.FAIL: EXIT_FAILED, Verdict.INCONCLUSIVE: EXIT_INCONCLUSIVE}[report.verdict]
 
 
@@ -315,10 +350,12 @@ def audit_command(
     days: int,
     output: OutputFormat,
     output_file: Optional[Path] = None,
+    dry_run: bool = False,
     runtime: Optional[Runtime] = None,
 ) -> int:
-    """Run `smtp2graph audit`; returns 0 (degraded sections included) or 2 on a usage/tool error."""
-    from scanner.graph.audit import run_audit
+    """Run `smtp2graph audit`; returns 0 (degraded sections included) or 2 on a usage/tool error.
+    With ``dry_run`` it prints the reads it would make and contacts nothing (no credential read)."""
+    from scanner.graph.audit import audit_plan, run_audit
     from scanner.graph.senders import load_scan
 
     runtime = runtime or Runtime()
@@ -328,6 +365,17 @@ def audit_command(
             raise ToolError(f"--days {days}: choose 1 to 180 (sign-in logs cover at most 30 days, the email app "
                             "usage report 180)")
         scanned = load_scan(scan) if scan is not None else None
+        if dry_run:
+            from scanner.graph.auth import authority_base
+
+            if not options.tenant:
+                raise ToolError("--tenant is required (contoso.onmicrosoft.com or the tenant GUID)")
+            token_url = f"{authority_base(options.resolved_authority_host())}/{options.tenant}/oauth2/v2.0/token"
+            plan = audit_plan(options.resolved_graph_url(), days=days, now=runtime.now(), cloud=options.endpoints())
+            if not _emit(format_audit_plan(options.tenant, plan, output, token_url), output_file, runtime, "the audit plan"):
+                return EXIT_USAGE
+            print(f"dry run: {len(plan)} read(s) planned, nothing sent, no token requested", file=runtime.stderr)
+            return EXIT_OK
         settings = options.settings(AUDIT_PERMISSIONS)
         cloud = options.endpoints()
         for feature in cloud.lacks:
@@ -339,16 +387,6 @@ def audit_command(
         _show_claims(provider, runtime)
         report = run_audit(client, tenant=settings.tenant, days=days, scanned=scanned, now=runtime.now, cloud=cloud)
     except (ToolError, GraphError) as error:
-        print(safe_line(f"smtp2graph audit: {error}"), file=runtime.stderr)
+        print(_error_text(error, options), file=runtime.stderr)
         return EXIT_USAGE
-    text = format_audit(report, output)
-    if output_file is not None:
-        try:
-            output_file.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            print(safe_line(f"smtp2graph audit: {output_file}: cannot write ({exc.strerror})"), file=runtime.stderr)
-            return EXIT_USAGE
-        print(safe_line(f"audit written to {output_file}"), file=runtime.stderr)
-    else:
-        runtime.stdout.write(text)
-    return EXIT_OK
+    return EXIT_OK if _emit(format_audit(report, output), output_file, runtime, "the audit") else EXIT_USAGE

@@ -24,6 +24,10 @@ class ToolError(Exception):
     """A user or environment error: printed as one line, exit code 2, never a stack trace."""
 
 
+class UnreachableError(ToolError):
+    """No connection to the identity platform at all (DNS, proxy, TLS, refused): the network is the problem."""
+
+
 class AuthError(ToolError):
     """The identity platform refused to issue a token (wrong tenant, app, credential or consent)."""
 

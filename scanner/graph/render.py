@@ -8,7 +8,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from scanner.graph.audit import AuditReport
+from scanner.graph.audit import AuditReport, PlannedRead
 from scanner.graph.formats import OutputFormat
 from scanner import __version__
 from scanner.graph.client import PlannedRequest
@@ -44,7 +44,8 @@ def _console_text(*renderables: object) -> str:
 
 def format_plan(targets: list[VerifyTarget], planned: list[PlannedRequest], skipped: list[tuple[str, str]],
                 output: OutputFormat, through: str = "graph") -> str:
-    """`verify --dry-run`: the plan table (sender, purpose, request), then each request in full; or the plan JSON."""
+    """`verify --dry-run`: the plan table (sender, purpose, request), then the first request in full (the others
+    differ only in the sender); or the plan JSON, which holds every request in full."""
     purposes = {"send": "send", "denied": "expect-denied"}
     if output is OutputFormat.JSON:
         document = {
@@ -66,7 +67,35 @@ def format_plan(targets: list[VerifyTarget], planned: list[PlannedRequest], skip
     if through == "module":
         parts.append("sends go through Send-GraphMailMessage of the generated Smtp2Graph module in pwsh; the "
                      "module builds the same request")
-    parts += [Command(request.render() + "\n") for request in planned]
+    if planned:
+        parts.append(f"The request for {targets[0].sender}, exactly as it would be sent:")
+        parts.append(Command(planned[0].render() + "\n"))
+        if len(planned) > 1:
+            parts.append(f"The other {len(planned) - 1} request(s) differ only in the sender (URL, subject, text); "
+                         "--format json shows each in full.")
+    return _console_text(*parts)
+
+
+def format_audit_plan(tenant: str, plan: list[PlannedRead], output: OutputFormat, token_url: str) -> str:
+    """`audit --dry-run`: the reads the audit would make, the section each fills and the permission it needs."""
+    if output is OutputFormat.JSON:
+        document = {"schema_version": 2, "kind": "audit-plan", "tool": {"name": "smtp2graph", "version": __version__},
+                    "tenant": tenant, "token_url": token_url, "plan": [read.to_json() for read in plan]}
+        return json_safe(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
+    parts: list[object] = [
+        f"smtp2graph audit --dry-run — tenant {tenant}: the reads the audit would make (nothing is sent)",
+        "Sign-in first (not requested in a dry run):", Command(f"  POST {token_url}"), ""]
+    for number, read in enumerate(plan, 1):
+        if read.method == "-":
+            parts.append(f"{number}. {read.section}: skipped — {read.note}")
+            continue
+        parts.append(f"{number}. {read.section} — needs {read.permission}")
+        parts.append(Command(f"   {read.method} {read.url}"))
+        if read.note:
+            parts.append(f"   {read.note}")
+    parts += ["", "Every request is a GET: the audit changes nothing. A permission the token lacks, or no Entra ID "
+              "P1 licence for the sign-ins, marks only that section degraded; the Exchange Online commands the audit "
+              "prints (scoping, SMTP AUTH switches, EWS) need no request."]
     return _console_text(*parts)
 
 
