@@ -130,7 +130,8 @@ def fix_command(
         "--out", help="Write patched copies under DIR, plus the migration kit in DIR/smtp2graph-kit.",
         metavar="DIR")] = None,
     write: Annotated[bool, typer.Option(
-        "--write", help="Patch the files in place (refuses a dirty git work tree).")] = False,
+        "--write", help="Patch the files in place (refuses a dirty git work tree; outside git, the originals are "
+        "copied to .smtp2graph-backup/ first).")] = False,
     allow_dirty: Annotated[bool, typer.Option(
         "--allow-dirty", help="With --write: patch even when the git work tree has uncommitted changes.")] = False,
     unsafe_fixes: Annotated[bool, typer.Option(
@@ -140,6 +141,9 @@ def fix_command(
         "Invoke-RestMethod request; inline-sdk: expanded Send-MgUserMail.")] = _FixStyleOption.MODULE,
     force: Annotated[bool, typer.Option(
         "--force", help="With --write: also patch read-only files (their permissions are kept).")] = False,
+    no_backup: Annotated[bool, typer.Option(
+        "--no-backup", help="With --write outside a git work tree (or with --allow-dirty): replace the files without "
+        "first copying the originals to .smtp2graph-backup/.")] = False,
     judge: Annotated[_JudgeOption, typer.Option(
         "--judge", help="Who decides that a patch parses no worse and keeps the script's structure: auto "
         "(tree-sitter, and PowerShell's parser when pwsh is installed for what tree-sitter cannot read cleanly), "
@@ -162,7 +166,7 @@ def fix_command(
         style=FixStyle(style.value), unsafe_fixes=unsafe_fixes, judge=judge.value, config=config, select=tuple(select or ()),
         ignore=tuple(ignore or ()), exclude=tuple(exclude or ()), respect_gitignore=not no_gitignore, jobs=jobs,
     )
-    code = run_fix(paths, out, write, allow_dirty, options, force)
+    code = run_fix(paths, out, write, allow_dirty, options, force, no_backup)
     if code:
         raise typer.Exit(code)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 from collections import Counter
@@ -17,9 +19,10 @@ from scanner.files import DecodeError, is_script, read_source, relative_path
 from scanner.findings import file_secret_values
 from scanner.fixes import FULL, NONE
 from scanner.migrate.kit import KitError, build_kit, write_kit
-from scanner.migrate.patch import CallFix, FilePatch
+from scanner.migrate.patch import UNSAFE_REFUSAL, CallFix, FilePatch
 from scanner.migrate.safety import FixStyle
 from scanner.model import Api, FixApplicability
+from scanner.outputs import print_error, print_warning
 from scanner.redact import SecretRegistry
 from scanner.safetext import matchable, safe_line, safe_path, safe_text
 from scanner.script import Script
@@ -29,7 +32,11 @@ KIT_FOLDER = "smtp2graph-kit"
 
 
 def _error(message: str) -> None:
-    print(f"smtp2graph: error: {safe_line(message)}", file=sys.stderr)
+    print_error(message)
+
+
+def _warning(message: str) -> None:
+    print_warning(message)
 
 
 def _note(message: str) -> None:
@@ -74,6 +81,17 @@ class FixLine:
     state: str  # applied / would apply / the refusal / no automatic change
     reason: str
     notes: list[str] = field(default_factory=list)
+    needed: bool = True  # False: the retirement does not touch the call (display-only, no change needed)
+
+    def outcome(self, written: bool) -> str:
+        """What happened to the call, in the words of the summary (each call has exactly one)."""
+        if self.applied:
+            return "fixed" if written else "would be fixed"
+        if self.applicability is FixApplicability.DISPLAY_ONLY:
+            return "to rewrite by hand" if self.needed else "no change needed"
+        if self.state == UNSAFE_REFUSAL:
+            return "need --unsafe-fixes"
+        return "not applied"
 
 
 @dataclass
@@ -174,29 +192,48 @@ def collect_patches(paths: list[Path], options: FixOptions, out: Path | None = N
         else:
             run.lines.append(FixLine(finding.location.path, finding.location.line, call.command,
                                      finding.fix.applicability, False, "", finding.fix.reason))
+        if finding.assessment is not None and finding.assessment.breaks is False:
+            last = run.lines[-1]
+            last.needed = False
+            if last.applicability is FixApplicability.DISPLAY_ONLY and not last.reason.startswith("no change needed"):
+                # Not touched by the retirement: say why, rather than how one would rewrite it.
+                last.reason = f"no change needed: {finding.assessment.verdict}"
     return run
 
 
+# The summary's words, in its order; every call line printed counts in exactly one of them.
+OUTCOMES = ("fixed", "would be fixed", "need --unsafe-fixes", "not applied", "to rewrite by hand", "no change needed")
+
+
+def _state_text(line: FixLine, written: bool) -> str:
+    outcome = line.outcome(written)
+    if outcome == "need --unsafe-fixes":
+        return "not applied, needs --unsafe-fixes"
+    if outcome == "not applied":
+        return line.state if line.state.startswith("not ") else f"not applied: {line.state or 'refused'}"
+    return outcome
+
+
 def _report_fixes(run: FixRun, written: bool = True) -> None:
-    """One line per call on stderr (``written``: False for a preview, which applies nothing), then the totals."""
+    """One line per mail call on stderr (``written``: False for a preview, which applies nothing), then one
+    summary whose counts are counts of those lines: `N mail calls: a fixed in F file(s), b need --unsafe-fixes, ...`."""
     for line in run.lines:
-        done = "applied" if written else "would apply (preview, not written)"
-        state = done if line.applied else (line.state or "not applied")
-        if line.applicability is FixApplicability.DISPLAY_ONLY:
-            state = "no automatic change"
-        _note(run.redact(f"{line.rel}:{line.line}: {line.command}: {line.applicability.value}, {state}: {line.reason}"))
+        reason = line.reason
+        if line.outcome(written) == "no change needed" and reason.startswith("no change needed: "):
+            reason = reason[len("no change needed: "):]
+        _note(run.redact(f"{line.rel}:{line.line}: {line.command}: {_state_text(line, written)} "
+                         f"({line.applicability.value}): {reason}"))
         for note in line.notes:
             _note(run.redact(f"    note: {note}"))
     for error in run.errors:
         _error(run.redact(error))
-    counts = run.counts()
-    files = sum(1 for patch in run.patches if patch.changed)
-    _note(
-        f"{sum(counts[k.value] for k in FixApplicability)} calls: {counts['safe']} safe, {counts['unsafe']} unsafe, "
-        f"{counts['display-only']} display-only; {counts['applied']} "
-        + ("fixed" if written else "would be fixed") + f" in {files} file(s)"
-        + (f", {counts['not applied']} not applied" if counts["not applied"] else "")
-    )
+    tally = Counter(line.outcome(written) for line in run.lines)
+    files = sum(1 for patch in run.patches if patch.changed and any(fix.applied for fix in patch.fixes))
+    fixed = "fixed" if written else "would be fixed"
+    parts = [f"{tally[fixed]} {fixed} in {files} file(s)"]
+    parts += [f"{tally[outcome]} {outcome}" for outcome in OUTCOMES if outcome not in ("fixed", "would be fixed")
+              and tally[outcome]]
+    _note(f"{len(run.lines)} mail call(s): " + ", ".join(parts))
     if run.judge:
         _note(f"Judge: {run.judge}")
 
@@ -216,8 +253,46 @@ def _git_dirty(root: Path) -> str | None:
     return status.stdout if status.returncode == 0 else None
 
 
-def _write_outputs(run: FixRun, target_root: Path | None, force: bool = False) -> list[Path]:
-    """Write changed files under ``target_root`` (same relative paths), or in place when it is None.
+BACKUP_FOLDER = ".smtp2graph-backup"
+
+
+def _backup_folder(root: Path) -> Path:
+    """A new folder for this run's backups: ROOT/.smtp2graph-backup/<UTC time>. The parent holds a .gitignore
+    of `*`, so git and later scans (which honour .gitignore) leave the copies alone."""
+    from datetime import datetime, timezone
+
+    base = root / BACKUP_FOLDER
+    base.mkdir(exist_ok=True)
+    ignore = base / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# smtp2graph fix --write: copies of the files it replaced\n*\n", encoding="utf-8")
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    for suffix in [""] + [f"-{n}" for n in range(2, 100)]:
+        folder = base / (stamp + suffix)
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise OSError(f"{base}: no free backup folder name for {stamp}")
+
+
+def _back_up(folder: Path, rel: str, original: bytes, source: Path) -> None:
+    """Copy the bytes about to be replaced to folder/rel (its mode and times too), and check the copy reads back."""
+    copy = write_under(folder, rel, original)
+    try:
+        status = os.stat(source)
+        os.chmod(copy, stat.S_IMODE(status.st_mode))
+        os.utime(copy, ns=(status.st_atime_ns, status.st_mtime_ns))
+    except OSError:
+        pass  # the bytes are what matters; mode and times are a courtesy
+    if copy.read_bytes() != original:
+        raise OSError(f"{copy}: the copy does not read back as the original")
+
+
+def _write_outputs(run: FixRun, target_root: Path | None, force: bool = False, backup: Path | None = None) -> list[Path]:
+    """Write changed files under ``target_root`` (same relative paths), or in place when it is None; in place,
+    with ``backup``, a copy of each original goes there first (no copy, no write).
 
     A file that cannot be written safely is skipped with a one-line error, and its fixes are not
     counted as applied.
@@ -242,16 +317,23 @@ def _write_outputs(run: FixRun, target_root: Path | None, force: bool = False) -
                 if not patch.changed:
                     continue
                 source = run.sources[patch.rel]
+                try:  # the real name: a report shows it escaped, the copy keeps its bytes
+                    rel = source.relative_to(run.root).as_posix()
+                except ValueError:
+                    rel = patch.rel
                 try:
                     if target_root is None:
+                        if backup is not None:
+                            try:
+                                _back_up(backup, rel, patch.original, source)
+                            except (OSError, WriteSkipped) as error:
+                                why = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+                                raise WriteSkipped(f"no backup copy could be made ({why}); not written (pass "
+                                                   "--no-backup to write without one)") from None
                         path = in_place.write(source, patch.patched, patch.original, force)
                         by_path[path] = patch
                         written.append(path)
                         continue
-                    try:  # the real name: a report shows it escaped, the copy keeps its bytes
-                        rel = source.relative_to(run.root).as_posix()
-                    except ValueError:
-                        rel = patch.rel
                     written.append(write_under(target_root, rel, patch.patched))
                 except WriteSkipped as skipped:
                     not_written(patch, str(skipped))
@@ -263,9 +345,13 @@ def _write_outputs(run: FixRun, target_root: Path | None, force: bool = False) -
     return written
 
 
-def run_fix(paths: list[Path], out: Path | None, write: bool, allow_dirty: bool, options: FixOptions, force: bool = False) -> int:
+def run_fix(paths: list[Path], out: Path | None, write: bool, allow_dirty: bool, options: FixOptions, force: bool = False,
+            no_backup: bool = False) -> int:
     """Preview (diff), write patched copies + the kit (--out), or patch in place (--write): the patches
-    the scan's report shows, judged the same way (the estate analysis, with the project's configuration)."""
+    the scan's report shows, judged the same way (the estate analysis, with the project's configuration).
+
+    --write where git cannot undo it (outside a git work tree, or a dirty tree with --allow-dirty) first
+    copies each original to ROOT/.smtp2graph-backup/<time>/, unless --no-backup says not to (with a warning)."""
     if out is not None and write:
         _error("--out and --write are exclusive: write patched copies, or patch in place")
         return 2
@@ -274,18 +360,21 @@ def run_fix(paths: list[Path], out: Path | None, write: bool, allow_dirty: bool,
         _error(f"{missing[0]}: no such file or directory")
         return 2
     root = scan_root([path.resolve() for path in paths])
-    if write and not allow_dirty:
-        dirty = _git_dirty(root)
-        if dirty:
-            changed = len(dirty.splitlines())
-            _error(f"{root}: the git work tree has {changed} uncommitted change(s); commit or stash them first "
-                   "so the fix can be reviewed and undone, or pass --allow-dirty")
-            return 2
+    dirty = _git_dirty(root) if write else ""
+    if write and not allow_dirty and dirty:
+        changed = len(dirty.splitlines())
+        _error(f"{root}: the git work tree has {changed} uncommitted change(s); commit or stash them first "
+               "so the fix can be reviewed and undone, or pass --allow-dirty")
+        return 2
+    # git undoes a --write in a clean work tree; anywhere else the originals are copied first.
+    wants_backup = write and (dirty is None or bool(dirty))
+    where = "is not in a git work tree" if dirty is None else "has uncommitted changes"
     try:
         run = collect_patches(paths, options, out)
     except UsageError as error:
         _error(str(error))
         return 2
+    backed_up = ""
     try:
         if out is None and not write:
             for patch in run.patches:
@@ -296,8 +385,21 @@ def run_fix(paths: list[Path], out: Path | None, write: bool, allow_dirty: bool,
                         _note(f"{patch.rel}: a secret sits on or right next to a changed line (shown as *** or left out of the context): this file's part of "
                               "the preview will not `git apply`; use --out DIR or --write to apply it")
         elif write:
-            for path in _write_outputs(run, None, force):
+            backup: Path | None = None
+            if wants_backup and not no_backup and any(patch.changed for patch in run.patches):
+                backup = _backup_folder(run.root)
+            elif wants_backup and no_backup:
+                _warning(f"{run.root} {where} and --no-backup was given: the files are replaced with no copy of "
+                         "the originals")
+            written = _write_outputs(run, None, force, backup)
+            for path in written:
                 _print_path(path)
+            if backup is not None:
+                if written:
+                    backed_up = (f"Backup: {run.root} {where}, so the {len(written)} original file(s) were copied to "
+                                 f"{backup} before they were replaced (to undo, copy them back)")
+                else:
+                    _discard_empty(backup)
         else:
             assert out is not None
             for path in _write_outputs(run, out):
@@ -310,12 +412,33 @@ def run_fix(paths: list[Path], out: Path | None, write: bool, allow_dirty: bool,
         _error(run.redact(f"{error.filename or out or root}: cannot write: {error.strerror or error}"))
         return 2
     _report_fixes(run, written=out is not None or write)
+    if backed_up:
+        _note(backed_up)
     if out is None and not write:
         pending = any(patch.changed for patch in run.patches)
         if pending:
             _note("Preview only: nothing written. Use --out DIR for patched copies and the kit, or --write.")
         return 1 if pending else 0
+    if out is not None:
+        _note(f"Next: follow {out / KIT_FOLDER / 'README.md'}: register and scope the app, install the module, prove "
+              "it with `smtp2graph verify`, then deploy the patched copies from " + str(out))
+    elif any(line.applied for line in run.lines):
+        review = "git diff" if not wants_backup else "compare with the backup"
+        _note(f"Next: review the change ({review}); `smtp2graph kit DIR` writes the module and the app scripts, "
+              "and its README.md takes you through to `smtp2graph verify`")
     return 1 if run.counts()["not applied"] else 0
+
+
+def _discard_empty(folder: Path) -> None:
+    """Remove a backup folder that received nothing (and its parent when that is all it held)."""
+    try:
+        folder.rmdir()
+        parent = folder.parent
+        if [p.name for p in parent.iterdir()] == [".gitignore"]:
+            (parent / ".gitignore").unlink()
+            parent.rmdir()
+    except OSError:
+        pass
 
 
 # --------------------------------------------------------------------------- snippet
