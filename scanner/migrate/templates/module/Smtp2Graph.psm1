@@ -14,6 +14,9 @@ if ($PSVersionTable.PSEdition -ne 'Core') {
 }
 
 $script:Smtp2GraphSettings = $null
+# True once Connect-Smtp2Graph chose the settings; otherwise they come from the environment and the config file,
+# and a sign-in that fails reads them again on the next send (no re-import needed after setting SMTP2GRAPH_*).
+$script:Smtp2GraphConnected = $false
 $script:Smtp2GraphToken = $null
 $script:Smtp2GraphTokenExpiry = [DateTime]::MinValue
 # Graph caps a request at 4 MB: the whole request (body, and the base64 of every attachment, a third larger).
@@ -139,6 +142,19 @@ function Connect-Smtp2Graph {
     Connect-Smtp2Graph -TenantId contoso.onmicrosoft.com -ClientId $appId -CertificateThumbprint $thumb
     .EXAMPLE
     Connect-Smtp2Graph -ManagedIdentity
+    .NOTES
+    The settings and their environment variables (Smtp2Graph.config.psd1 takes the same names as keys):
+    TenantId SMTP2GRAPH_TENANT_ID, ClientId SMTP2GRAPH_CLIENT_ID, AuthMethod SMTP2GRAPH_AUTH (Certificate,
+    ClientSecret, ManagedIdentity, MgGraph), CertificateThumbprint SMTP2GRAPH_CERT_THUMBPRINT, CertificatePath
+    SMTP2GRAPH_CERT_PATH (a .pfx; its password from SecretManagement, CertificatePasswordName
+    SMTP2GRAPH_CERT_PASSWORD_SECRET), ClientSecretName SMTP2GRAPH_SECRET_NAME and SecretVault
+    SMTP2GRAPH_SECRET_VAULT (SecretManagement), ManagedIdentityClientId SMTP2GRAPH_MI_CLIENT_ID, AuthorityHost
+    SMTP2GRAPH_AUTHORITY_HOST, GraphEndpoint SMTP2GRAPH_GRAPH_ENDPOINT and GraphResource
+    SMTP2GRAPH_GRAPH_RESOURCE (national clouds), SaveToSentItems
+    SMTP2GRAPH_SAVE_TO_SENT_ITEMS, CertificateKeyStorage SMTP2GRAPH_CERT_KEY_STORAGE. Explicit values beat the
+    variables, which beat the file. Step 3 of the kit's README.md (smtp2graph kit DIR) walks through them.
+    .LINK
+    Send-GraphMailMessage
     #>
     [CmdletBinding(DefaultParameterSetName = 'Auto')]
     param(
@@ -196,6 +212,7 @@ function Connect-Smtp2Graph {
         'MgGraph' { $explicit['AuthMethod'] = 'MgGraph' }
     }
     $script:Smtp2GraphSettings = Get-Smtp2GraphConfiguration -Explicit $explicit
+    $script:Smtp2GraphConnected = $true
     $script:Smtp2GraphToken = $null
     $script:Smtp2GraphTokenExpiry = [DateTime]::MinValue
     if ($script:Smtp2GraphSettings['AuthMethod'] -ne 'MgGraph') {
@@ -252,6 +269,9 @@ function Get-Smtp2GraphToken {
     # caller's -ErrorVariable; the one failure reported carries a masked message and no raw response.
     $outcome = Invoke-Smtp2GraphContained -Action { Request-Smtp2GraphToken }
     if ($null -ne $outcome.Failure) {
+        # Settings read from the environment or the config file are read again on the next send: an admin who sets
+        # SMTP2GRAPH_* after this failure needs no Import-Module -Force. Settings from Connect-Smtp2Graph stay.
+        if (-not $script:Smtp2GraphConnected) { $script:Smtp2GraphSettings = $null }
         $text = Protect-Smtp2GraphText -Text $outcome.Failure.Message -Secret (Get-Smtp2GraphEnvironmentSecret)
         $exception = New-Object System.InvalidOperationException -ArgumentList $text
         $PSCmdlet.ThrowTerminatingError((New-Object System.Management.Automation.ErrorRecord -ArgumentList $exception, 'Smtp2GraphSignInFailed', ([System.Management.Automation.ErrorCategory]::AuthenticationError), $null))
@@ -273,7 +293,8 @@ function Request-Smtp2GraphToken {
         default {
             throw ('Smtp2Graph is not configured: set SMTP2GRAPH_TENANT_ID, SMTP2GRAPH_CLIENT_ID and SMTP2GRAPH_CERT_THUMBPRINT ' +
                 '(or SMTP2GRAPH_CERT_PATH, SMTP2GRAPH_SECRET_NAME, SMTP2GRAPH_AUTH=ManagedIdentity), write Smtp2Graph.config.psd1 ' +
-                'beside the module, or call Connect-Smtp2Graph first.')
+                'beside the module, or call Connect-Smtp2Graph first; the next send reads them (no re-import needed). ' +
+                'Get-Help Connect-Smtp2Graph -Full and the kit''s README.md (step 3) describe each way.')
         }
     }
     $script:Smtp2GraphToken = [string]$response.access_token
@@ -1344,6 +1365,18 @@ function Send-GraphMailMessage {
     Send-GraphMailMessage -To 'ops@contoso.com' -From 'alerts@contoso.com' -Subject 'Nightly' -Body $html -BodyAsHtml
     .EXAMPLE
     Send-GraphMailMessage -MailMessage $message
+    .NOTES
+    Authentication is set up once per machine or account, never in the script: the SMTP2GRAPH_TENANT_ID and
+    SMTP2GRAPH_CLIENT_ID environment variables plus one credential (SMTP2GRAPH_CERT_THUMBPRINT,
+    SMTP2GRAPH_CERT_PATH, SMTP2GRAPH_SECRET_NAME, or SMTP2GRAPH_AUTH=ManagedIdentity), or Smtp2Graph.config.psd1
+    beside the module, or Connect-Smtp2Graph. Step 3 of the kit's README.md (smtp2graph kit DIR) sets it up;
+    Get-Help Connect-Smtp2Graph -Full lists every setting. After a failed sign-in the settings are read again on
+    the next send, so setting the variables needs no re-import. The app must be allowed to send as From: prove it
+    with `smtp2graph verify --through module` before the cut-over.
+    .LINK
+    Connect-Smtp2Graph
+    .LINK
+    Disconnect-Smtp2Graph
     #>
     [CmdletBinding(DefaultParameterSetName = 'Message')]
     param(
