@@ -29,6 +29,8 @@ _GRAPH_DETAIL = re.compile(r"\(Graph (\d+) ([^:\s]*): (.*)\)\s*$", re.DOTALL)
 _SEND_SCRIPT = r"""
 param([string]$RequestPath)
 $ErrorActionPreference = 'Stop'
+# Error text without colour codes: a failure is quoted in smtp2graph's one-line message.
+if ($null -ne $PSStyle) { $PSStyle.OutputRendering = 'PlainText' }
 $request = Get-Content -LiteralPath $RequestPath -Raw -Encoding UTF8 | ConvertFrom-Json
 Import-Module -Name $request.module -Force
 $results = @()
@@ -139,7 +141,8 @@ def send_through_module(targets: list[VerifyTarget], to: str, app_id: str, *, se
         for target in ordered:
             message = build_test_message(target.sender, to, app_id, now(), target.expectation, run_id)
             requests.append({"sender": target.sender, "subject": message["subject"], "body": message["body"]["content"]})
-        payload = {"module": str(folder / f"{MODULE_NAME}.psd1"), "to": to, "targets": requests}
+        # Absolute: pwsh reads a relative name as a module name, not a path (verify --module kit/ from the shell).
+        payload = {"module": str((folder / f"{MODULE_NAME}.psd1").resolve()), "to": to, "targets": requests}
         with tempfile.TemporaryDirectory(prefix="smtp2graph-verify-") as work:
             request = Path(work) / "request.json"
             request.write_text(json.dumps(payload), encoding="utf-8")
