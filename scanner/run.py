@@ -17,7 +17,7 @@ from scanner.files import is_script
 from scanner.model import FailOn, Finding, ScanResult, Severity
 from scanner.outputs import prepare_output, print_error, print_warning
 from scanner.redact import SecretRegistry
-from scanner.safetext import safe_line, safe_text
+from scanner.safetext import safe_text
 
 
 
@@ -250,7 +250,7 @@ def run_scan(request: ScanRequest) -> int:
         request.paths = named_scripts(request.paths)
         result, code = execute_scan(request)
         if result.files_scanned == 0 and not result.errors and not request.quiet:
-            sys.stderr.write(safe_line(f"smtp2graph: no PowerShell file (.ps1, .psm1, .psd1) found under {', '.join(str(p) for p in request.paths)}") + "\n")
+            print_warning(f"no PowerShell file (.ps1, .psm1, .psd1) found under {', '.join(str(p) for p in request.paths)}")
         content: "bytes | Iterable[str]"
         if fmt is Format.JSON:
             from scanner.reports.json_report import json_chunks

@@ -184,4 +184,4 @@ def test_no_powershell_file_is_said_on_stderr(tmp_path: Path) -> None:
     (tmp_path / "readme.txt").write_text("nothing here", encoding="utf-8")
     code, out, err = scan(str(tmp_path), "--format", "json")
     assert code == 0
-    assert f"smtp2graph: no PowerShell file (.ps1, .psm1, .psd1) found under {tmp_path}" in err
+    assert f"smtp2graph: warning: no PowerShell file (.ps1, .psm1, .psd1) found under {tmp_path}" in err

@@ -21,7 +21,7 @@ from scanner.graph.client import GraphClient, RetryPolicy
 from scanner.graph.errors import GraphConnectionError, GraphError, ToolError, UnreachableError
 from scanner.graph.render import OutputFormat, format_audit, format_audit_plan, format_plan, format_verify
 from scanner.graph.verify import VerifyTarget
-from scanner.outputs import error_line, prepare_output
+from scanner.outputs import error_line, prepare_output, warning_line
 from scanner.safetext import safe_line, safe_text
 
 if TYPE_CHECKING:
@@ -216,7 +216,7 @@ def _collect_targets(senders: list[str], senders_from: Optional[Path], expect_de
         scanned = load_scan(senders_from)
         plan = scanned.plan
         if not plan.mailboxes:
-            print(safe_line(f"{senders_from}: no sender mailbox in the app's scope in the scan report"), file=runtime.stderr)
+            print(warning_line(f"{senders_from}: no sender mailbox in the app's scope in the scan report"), file=runtime.stderr)
         wanted.extend(s.mailbox for s in plan.mailboxes if s.mailbox not in wanted)
         relay = scanned.relay_only()
         for item in plan.out_of_scope:
@@ -229,8 +229,8 @@ def _collect_targets(senders: list[str], senders_from: Optional[Path], expect_de
             else:
                 skipped.append((item.mailbox, f"not in the app's scope: {item.reason}; not test-sent"))
         for decide in plan.decide:
-            print(safe_line(f"{senders_from}: {decide.path}:{decide.line} sends as a mailbox known only at run time "
-                            f"({decide.where}); add it with --from"), file=runtime.stderr)
+            print(warning_line(f"{senders_from}: {decide.path}:{decide.line} sends as a mailbox known only at run time "
+                               f"({decide.where}); add it with --from"), file=runtime.stderr)
     targets = build_targets(wanted, _addresses(expect_denied, "--expect-denied"))
     if not targets:
         raise ToolError("nothing to verify: give --from, --senders-from or --expect-denied"
