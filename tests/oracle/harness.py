@@ -42,8 +42,9 @@ GRAPH_FAILURES = ("403", "404")
 # The patched script on a machine where Smtp2Graph is not installed (yet): compared with the original whose send
 # failed (smtp-550), since a missing module must fail no wider than the send it replaced (issue 23, item 1).
 NO_MODULE = "no-module"
-_REPORT_LINE = re.compile(r"^(?P<rel>[^:\n]+):(?P<line>\d+): (?P<command>.+?): (?P<applicability>safe|unsafe|display-only), "
-                          r"(?P<state>[^:]+): (?P<reason>.*)$")
+# `path:line: command: what happened (fix safety): why` (smtp2graph fix, one line per mail call).
+_REPORT_LINE = re.compile(r"^(?P<rel>[^:\n]+):(?P<line>\d+): (?P<command>.+?): (?P<state>.+?) "
+                          r"\((?P<applicability>safe|unsafe|display-only)\): (?P<reason>.*)$")
 
 
 @dataclass
@@ -129,9 +130,12 @@ def _fix_reports(stderr: str) -> dict[str, list[CallReport]]:
         if not match:
             continue
         shape = match.group("rel").split("/", 1)[0]
+        state, reason = match.group("state"), match.group("reason")
+        if state == "no change needed":  # said once on the line; the refusals in known.py quote it with the reason
+            reason = f"{state}: {reason}"
         reports.setdefault(shape, []).append(CallReport(int(match.group("line")), match.group("command"),
-                                                        match.group("applicability"), match.group("state"),
-                                                        match.group("reason")))
+                                                        match.group("applicability"),
+                                                        "applied" if state == "fixed" else state, reason))
     return reports
 
 
