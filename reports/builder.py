@@ -326,6 +326,7 @@ class ReportBuilder:
         self._dropped: list[_Span] = []  # parts added by scans a newer scan of the same repository replaced
         self._retirements = RetirementTally()
         self._work_retirement: dict[int, Counter[str]] = {step.value: Counter() for step in WorkStep}
+        self._scans = 0
 
     def add(self, document: JsonDict) -> None:
         """Add one scan or audit document (raises ReportInputError when it is neither)."""
@@ -334,6 +335,7 @@ class ReportBuilder:
             self._stamps.append({"generated_at": document.get("generated_at")})
             self._audits.append(_masked_copy(document))
             return
+        self._scans += 1
         identity = _document_identity(document)
         if identity is None:
             self._add_scan(document)
@@ -628,6 +630,7 @@ class ReportBuilder:
             burndown=burndown_points(self._history),
             due=min(self._deadlines) if self._deadlines else BASIC_AUTH_OFF.isoformat(),
             retirements=self._retirements.build(stamp),
+            scans=self._scans,
         )
 
 

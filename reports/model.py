@@ -246,6 +246,7 @@ class MergedReport:
     excluded_senders: list[ExcludedSender] = field(default_factory=list)  # left out of the app's scope, and why
     due: str = BASIC_AUTH_OFF.isoformat()  # the team's deadline: the cut-over, or the earliest --deadline of a scan
     retirements: list[Retirement] = field(default_factory=list)  # the deadline summary: each retirement with its dates
+    scans: int = 0  # scan documents merged (older scans of a repository included: they are its history)
 
     def to_json(self) -> JsonDict:
         """The report as plain JSON-able data (what the page is rendered from)."""

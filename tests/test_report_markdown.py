@@ -139,3 +139,21 @@ def test_any_text_stays_inside_its_cell(text: str) -> None:
     assert "\n" not in cell and "\r" not in cell and "<" not in cell
     assert _cells(f"| {cell} | x |") == 2
     assert "`" not in cell.replace("\\`", "")
+
+
+def test_the_header_counts_scans_not_repositories() -> None:
+    """Issue 25: one scan of a folder of three repositories said "from 3 scans"."""
+    document = json.loads((FIXTURES / "scan-ops.json").read_text(encoding="utf-8"))
+    document["repositories"] = [{"name": name, "path": name, "kind": "git", "files_scanned": 4}
+                                for name in ("billing", "hr-tools", "misc")]
+    header = render_markdown([document]).splitlines()[2]
+    assert header.startswith("Generated 2026-11-26T15:00:00Z from 1 scan of 3 repositories (billing, hr-tools, misc): ")
+    older = json.loads(json.dumps(document))
+    older["generated_at"] = "2026-10-01T08:00:00Z"
+    header = render_markdown([older, document]).splitlines()[2]
+    assert " from 2 scans of 3 repositories (billing, hr-tools, misc): 12 files scanned" in header  # the older scan is history
+    many = dict(document, repositories=[{"name": f"repo{i}", "files_scanned": 1} for i in range(32)])
+    header = render_markdown([many]).splitlines()[2]
+    assert " from 1 scan of 32 repositories: 32 files scanned" in header  # 32 names would bury the sentence
+    assert "from 3 scans of 3 repositories (ops-scripts, hr-automation, evil&lt;b&gt;repo&lt;/b&gt;) and 1 tenant audit: " in \
+        render_markdown(fixture_documents()).splitlines()[2]
