@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Optional
+from scanner.reports.request_preview import request_expressions
 from scanner.reports.retirements import EWS, RetirementTally, ews_already_broken, is_send, retirement_date, retirement_of
 from scanner.estate.senders import GRAPH_APIS as SENDER_GRAPH_APIS, SenderEvidence, evidence_from_json, sender_plan
 from scanner.reports.model import APIS, BASIC_AUTH_OFF, BurnPoint, Category, DEADLINE_TEXT, DocumentKind, DynamicSender, ExcludedSender, FIX_SAFETIES, GRAPH_APIS, GroupCount, JsonDict, MergedReport, ReportInputError, Repository, SEVERITIES, Sender, SenderScript, Summary, TILE_LABELS, Tile, Triage, WORK_LABELS, WorkItem, WorkStep
@@ -472,6 +473,10 @@ class ReportBuilder:
             valid = isinstance(index, int) and not isinstance(index, bool) and 0 <= index < getattr(self, "_patch_count", 0)
             # A new dict: the masked copy shares what it did not have to change with the input document.
             finding["fix"] = dict(fix, patch=self._patch_offset + index if valid else None)  # type: ignore[operator]
+            if isinstance(fix.get("graph_request"), dict):
+                # The page shows these values of the request as PowerShell expressions, not as JSON strings.
+                finding["fix"]["graph_request_expressions"] = request_expressions(
+                    fix["graph_request"], _obj(finding.get("call")).get("params"))
         if not isinstance(finding.get("related_locations"), list):
             finding["related_locations"] = []
         for key in ("sender", "credential_user", "owner", "owner_source", "due"):

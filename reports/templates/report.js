@@ -547,6 +547,57 @@
     return pre;
   }
 
+  // The sendMail body as JSON, except the values the script computes when it runs: those are PowerShell
+  // expressions, shown unquoted and marked (a quoted "$EmailTo" would read as text the script sends).
+  var RECIPIENT_FIELDS = { toRecipients: 1, ccRecipients: 1, bccRecipients: 1, replyTo: 1 };
+  function requestBlock(request, expressionPaths) {
+    var marked = {};
+    expressionPaths.forEach(function (path) { marked[JSON.stringify(arr(path))] = true; });
+    var pre = el('pre', 'graph-request');
+    var text = '';
+    var shapes = {};
+    function flush() { if (text) { pre.appendChild(document.createTextNode(text)); text = ''; } }
+    function pad(depth) { return new Array(depth + 1).join('  '); }
+    function write(value, path, depth) {
+      var key = path[path.length - 1];
+      if (typeof value === 'string' && marked[JSON.stringify(path)]) {
+        flush();
+        var expr = el('span', 'ps-expr', value);
+        expr.title = 'PowerShell, evaluated when the script runs';
+        pre.appendChild(expr);
+        if (RECIPIENT_FIELDS[key]) { shapes.recipients = true; } else if (key === 'from') { shapes.from = true; }
+        else if (key === 'attachments') { shapes.attachments = true; }
+        return;
+      }
+      if (Array.isArray(value) || (value && typeof value === 'object')) {
+        var keys = Array.isArray(value) ? value.map(function (_, i) { return i; }) : Object.keys(value);
+        var open = Array.isArray(value) ? '[' : '{', close = Array.isArray(value) ? ']' : '}';
+        if (!keys.length) { text += open + close; return; }
+        text += open + '\n';
+        keys.forEach(function (k, i) {
+          text += pad(depth + 1) + (Array.isArray(value) ? '' : JSON.stringify(k) + ': ');
+          write(value[k], path.concat([k]), depth + 1);
+          text += (i < keys.length - 1 ? ',' : '') + '\n';
+        });
+        text += pad(depth) + close;
+        return;
+      }
+      text += JSON.stringify(value);
+    }
+    write(request, [], 0);
+    flush();
+    var box = el('div', 'graph-request-box');
+    box.appendChild(pre);
+    if (expressionPaths.length) {
+      var notes = ['Marked values are PowerShell expressions, not text: the script computes them when it runs.'];
+      if (shapes.recipients) { notes.push('A recipient list becomes one {"emailAddress": {"address": …}} per address.'); }
+      if (shapes.from) { notes.push('from becomes {"emailAddress": {"address": …}}.'); }
+      if (shapes.attachments) { notes.push('Each attachment path becomes one fileAttachment with the file\'s bytes.'); }
+      box.appendChild(el('p', 'legend request-legend', notes.join(' ')));
+    }
+    return box;
+  }
+
   function diffBlock(text) {
     var pre = el('pre', 'diff');
     str(text).split('\n').forEach(function (line) {
@@ -672,12 +723,12 @@
       });
     }
     if (fix.graph_request) {
-      add(body, el('h4', null, 'Graph request'), el('pre', null, JSON.stringify(fix.graph_request, null, 2)));
+      add(body, el('h4', null, 'Graph request (the sendMail body)'), requestBlock(fix.graph_request, arr(fix.graph_request_expressions)));
     }
     var patch = (typeof fix.patch === 'number' && arr(DATA.patches)[fix.patch]) ? obj(DATA.patches[fix.patch]) : null;
     if (patch && patch.diff) {
       // The whole file's patch, byte for byte what `smtp2graph fix --out` writes (import line included).
-      add(body, el('h4', null, 'Patch: what `smtp2graph fix --out' + (patch.unsafe_fixes ? ' --unsafe-fixes' : '') +
+      add(body, inline('h4', 'Patch: what `smtp2graph fix --out' + (patch.unsafe_fixes ? ' --unsafe-fixes' : '') +
         '` writes for this file'), diffBlock(str(patch.diff)));
       if (patch.applies === false) {
         add(body, el('p', 'note', 'A secret sits on or next to a changed line (shown as ***): this diff will not `git apply`; use smtp2graph fix.'));

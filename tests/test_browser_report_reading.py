@@ -1,0 +1,148 @@
+"""The HTML report as an admin reads it, at 390 px (a phone) and 1440 px (a desktop): issue 25, item 4,
+one test per slip the admin met, each at both widths."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from test_browser_report import FIXTURES, driver, open_report, reset_viewport, set_viewport, wait_for_count  # noqa: F401
+
+from scanner.reports.builder import merge_documents
+from scanner.reports.html import render_html
+
+sys.path.insert(0, str(FIXTURES))
+from report_corpus import synthetic_scan  # noqa: E402
+
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.chrome.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+Doc = dict[str, Any]
+VIEWPORTS = {"phone": (390, 844), "desktop": (1440, 900)}
+
+WEEKLY = """param([string]$EmailTo)
+$subject = 'Weekly report'
+$cred = Get-Credential
+Send-MailMessage -To $EmailTo -From 'reports@contoso.com' -Subject $subject -Body $body -SmtpServer smtp.office365.com -Port 587 -UseSsl -Credential $cred
+"""
+RELAY = "Send-MailMessage -To 'desk@contoso.com' -From 'scanner@contoso.com' -Subject 'Scan' -SmtpServer relay.contoso.local\n"
+
+
+@pytest.fixture(scope="module")
+def documents(tmp_path_factory: pytest.TempPathFactory) -> list[Doc]:
+    """A real scan (a send to $EmailTo, a relay-only sender; no git, no owners map: nobody owns them)
+    beside the ops and hr fixture scans."""
+    from typer.testing import CliRunner
+
+    from scanner.cli import app
+
+    folder = tmp_path_factory.mktemp("reading") / "tools"
+    (folder / "reports").mkdir(parents=True)
+    (folder / "reports" / "Send-Weekly.ps1").write_text(WEEKLY, encoding="utf-8")
+    (folder / "relay").mkdir()
+    (folder / "relay" / "Scan-To-Mail.ps1").write_text(RELAY, encoding="utf-8")
+    output = folder.parent / "scan.json"
+    result = CliRunner().invoke(app, ["scan", str(folder), "--format", "json", "--output", str(output), "--no-cache",
+                                      "--jobs", "1", "--no-blame"])
+    assert result.exit_code == 1, result.stderr
+    scan = json.loads(output.read_text(encoding="utf-8"))
+    return [scan] + [json.loads((FIXTURES / name).read_text(encoding="utf-8")) for name in ("scan-ops.json", "scan-hr.json")]
+
+
+@pytest.fixture(scope="module")
+def page(documents: list[Doc], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("reading-page") / "report.html"
+    path.write_text(render_html(documents), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def paged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Doc]:
+    """250 findings: three pages of the table."""
+    document = synthetic_scan(250, seed=25)
+    path = tmp_path_factory.mktemp("reading-paged") / "report.html"
+    path.write_text(render_html([document]), encoding="utf-8")
+    return path, document
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def viewport(request: pytest.FixtureRequest, driver: WebDriver) -> Iterator[tuple[int, int]]:  # noqa: F811
+    width, height = VIEWPORTS[request.param]
+    set_viewport(driver, width, height)
+    try:
+        yield width, height
+    finally:
+        reset_viewport(driver)
+
+
+def in_view(driver: WebDriver, element: Any) -> bool:
+    return bool(driver.execute_script(
+        "var r = arguments[0].getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0;",
+        element))
+
+
+def open_finding(driver: WebDriver, text: str) -> Any:
+    search = driver.find_element(By.ID, "search")
+    search.clear()
+    search.send_keys(text, Keys.ENTER)
+    wait_for_count(driver, 1)
+    driver.find_element(By.CSS_SELECTOR, "#findings-body .open-detail").click()
+    pane = driver.find_element(By.ID, "detail")
+    WebDriverWait(driver, 5).until(lambda d: pane.is_displayed())
+    return pane
+
+
+def test_graph_request_shows_expressions_as_expressions(driver: WebDriver, page: Path, viewport: tuple[int, int]) -> None:  # noqa: F811
+    open_report(driver, page)
+    pane = open_finding(driver, "Send-Weekly")
+    request = pane.find_element(By.CSS_SELECTOR, "pre.graph-request")
+    text = request.text
+    assert '"toRecipients": $EmailTo\n' in text  # not the JSON string "$EmailTo"
+    assert '"$EmailTo"' not in text and '"content": $body' in text
+    assert '"subject": "Weekly report"' in text  # resolved from $subject: the value Graph gets
+    marked = [e.text for e in request.find_elements(By.CSS_SELECTOR, ".ps-expr")]
+    assert marked == ["$body", "$EmailTo"]
+    assert all(e.is_displayed() for e in request.find_elements(By.CSS_SELECTOR, ".ps-expr"))
+    legend = pane.find_element(By.CSS_SELECTOR, ".request-legend").text
+    assert "PowerShell expressions" in legend and 'one {"emailAddress": {"address": …}} per address' in legend
+    assert driver.execute_script("return document.getElementById('detail').scrollWidth <= document.getElementById('detail').clientWidth")
+
+
+BADGES = """
+return Array.prototype.map.call(document.querySelectorAll(
+    '#findings-body .status-badge, #findings-body .badge, #findings-body .sev, #findings-body .rule-name, #findings-body .open-detail'),
+  function (e) { var r = e.getBoundingClientRect(), lh = parseFloat(getComputedStyle(e).lineHeight);
+    return {text: e.textContent, lines: Math.round((r.height - 2) / lh), rects: e.getClientRects().length}; });
+"""
+
+
+def option_counts(driver: WebDriver, select_id: str) -> dict[str, int]:
+    options = Select(driver.find_element(By.ID, select_id)).options
+    counts = {}
+    for option in options:
+        label = option.text
+        assert label.endswith(f" ({option.get_attribute('data-count')})"), label
+        counts[option.get_attribute("value")] = int(option.get_attribute("data-count"))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def reads_only(tmp_path_factory: pytest.TempPathFactory) -> Doc:
+    """An estate whose only EWS use is reading: no EWS send."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from scanner.cli import app
+
+    tree = tmp_path_factory.mktemp("ews-reads")
+    shutil.copyfile(Path(__file__).parent / "fixtures" / "ews" / "reads_only.ps1", tree / "reads_only.ps1")
+    (tree / "Weekly.ps1").write_text(WEEKLY, encoding="utf-8")
+    result = CliRunner().invoke(app, ["scan", str(tree), "-f", "json", "--no-cache", "--jobs", "1", "--exit-zero", "--no-blame"])
+    return json.loads(result.stdout)
