@@ -122,6 +122,31 @@ return Array.prototype.map.call(document.querySelectorAll(
 """
 
 
+def test_rows_are_short_and_no_badge_wraps(driver: WebDriver, page: Path, viewport: tuple[int, int]) -> None:  # noqa: F811
+    width, _ = viewport
+    open_report(driver, page)
+    badges = driver.execute_script(BADGES)
+    assert len(badges) > 20
+    wrapped = [b["text"] for b in badges if b["lines"] > 1 or b["rects"] > 1]
+    assert wrapped == []  # "send-mailmess/age", "uns/afe" were two lines each
+    rows = driver.find_elements(By.CSS_SELECTOR, "#findings-body tr.finding-row")
+    line = float(driver.execute_script("return parseFloat(getComputedStyle(document.body).lineHeight)"))
+    heights = [row.rect["height"] / line for row in rows]
+    if width == 1440:
+        assert max(heights) <= 3.6, heights  # at most three lines (a long message); three to five before
+        assert sorted(heights)[len(heights) // 2] <= 2.6
+    else:
+        # A card: status, severity and rule on its first line, sender / owner / fix, then the message.
+        row = rows[0]
+        tops = {round(row.find_element(By.CSS_SELECTOR, css).rect["y"]) for css in (".status-badge", ".sev", ".open-detail")}
+        assert max(tops) - min(tops) <= 6
+        assert max(heights) <= 12, heights  # nine labelled lines and more before
+    # A mailbox breaks after its '@', never inside a word.
+    sender = driver.find_element(By.CSS_SELECTOR, "#findings-body td.cell-sender .ident")
+    assert driver.execute_script("return getComputedStyle(arguments[0]).overflowWrap", sender) == "break-word"
+    assert sender.get_attribute("innerHTML").count("<wbr>") == sender.text.count("@") == 1
+
+
 def option_counts(driver: WebDriver, select_id: str) -> dict[str, int]:
     options = Select(driver.find_element(By.ID, select_id)).options
     counts = {}

@@ -52,6 +52,15 @@
   function arr(value) { return Array.isArray(value) ? value : []; }  // scan JSON is input: never trust a shape
   function obj(value) { return value && typeof value === 'object' && !Array.isArray(value) ? value : null; }
   function safeUrl(url) { return /^https?:\/\//i.test(str(url)) ? String(url) : null; }
+  // A mailbox, host or path breaks only after '@', '/' or '\\' (never mid-word): "reports@" / "contoso.com".
+  function breakable(text, className) {
+    var span = el('span', 'ident' + (className ? ' ' + className : ''));
+    str(text).replace(/([@\/\\])/g, '$1\u0000').split('\u0000').forEach(function (part, i) {
+      if (i) { span.appendChild(document.createElement('wbr')); }
+      span.appendChild(document.createTextNode(part));
+    });
+    return span;
+  }
 
   function table(caption, headers, rows, className) {
     var t = el('table', className || 'data');
@@ -335,12 +344,12 @@
   function findingRow(f) {
     var tr = el('tr', 'finding-row');
     tr.setAttribute('data-id', String(f.id));
-    var sevCell = add(el('td'), el('span', 'sev sev-' + str(f.severity), f.severity));
+    var sevCell = add(el('td', 'cell-sev'), el('span', 'sev sev-' + str(f.severity), f.severity));
     var open = el('button', 'link open-detail', f.rule);
     open.type = 'button';
     open.setAttribute('aria-label', 'Details of ' + f.rule + ' at ' + f.path + ':' + f.line);
     open.addEventListener('click', function () { openDetail(f, open); });
-    var ruleCell = add(el('td'), open, f.name ? el('div', 'hint', f.name) : null);
+    var ruleCell = add(el('td', 'cell-rule'), open, f.name ? el('div', 'rule-name', f.name) : null);
     var status = add(el('td', 'cell-status'), el('span', 'status-badge status-' + str(f.triage), TRIAGE_LABELS[f.triage] || str(f.triage)));
     function cell(cls, label, content) {
       var td = el('td', cls);
@@ -352,8 +361,8 @@
     sevCell.setAttribute('data-label', 'Severity');
     ruleCell.setAttribute('data-label', 'Rule');
     add(tr, status, sevCell, ruleCell, cell('mono cell-line', 'Line', f.line),
-      cell('cell-sender', 'Sender', f.sender || (f.call ? 'dynamic' : '—')),
-      cell('cell-owner', 'Owner', f.owner || '—'),
+      cell('cell-sender', 'Sender', f.sender ? breakable(f.sender) : (f.call ? 'dynamic' : '—')),
+      cell('cell-owner', 'Owner', f.owner ? breakable(f.owner) : el('span', 'no-owner', 'none')),
       cell('cell-fix', 'Fix', el('span', 'badge', f.fix_safety === 'none' ? 'no fix' : f.fix_safety)),
       cell('message', 'Message', f.message));
     tr.addEventListener('dblclick', function () { openDetail(f, open); });
