@@ -147,6 +147,24 @@ def test_rows_are_short_and_no_badge_wraps(driver: WebDriver, page: Path, viewpo
     assert sender.get_attribute("innerHTML").count("<wbr>") == sender.text.count("@") == 1
 
 
+def test_next_page_starts_at_its_first_row(driver: WebDriver, paged: tuple[Path, Doc], viewport: tuple[int, int]) -> None:  # noqa: F811
+    open_report(driver, paged[0])
+    button = driver.find_element(By.ID, "page-next")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'end'})", button)
+    first = driver.find_element(By.CSS_SELECTOR, "#findings-body tr.finding-row")
+    assert not in_view(driver, first)  # the reader is at the bottom of page 1
+    button.click()
+    assert driver.find_element(By.ID, "page-info").text == "Page 2 of 3"
+    status = driver.find_element(By.ID, "match-count")
+    assert status.text.startswith("Showing 101–200 of 250 findings")
+    assert in_view(driver, status)
+    assert in_view(driver, driver.find_element(By.CSS_SELECTOR, "#findings-body tr.finding-row"))
+    assert driver.switch_to.active_element == button  # the keyboard stays on the pager: Enter again goes on
+    driver.find_element(By.ID, "page-prev").click()
+    assert driver.find_element(By.ID, "page-info").text == "Page 1 of 3"
+    assert in_view(driver, driver.find_element(By.CSS_SELECTOR, "#findings-body tr.finding-row"))
+
+
 def option_counts(driver: WebDriver, select_id: str) -> dict[str, int]:
     options = Select(driver.find_element(By.ID, select_id)).options
     counts = {}
@@ -155,6 +173,25 @@ def option_counts(driver: WebDriver, select_id: str) -> dict[str, int]:
         assert label.endswith(f" ({option.get_attribute('data-count')})"), label
         counts[option.get_attribute("value")] = int(option.get_attribute("data-count"))
     return counts
+
+
+def test_a_tile_brings_its_filter_into_view(driver: WebDriver, page: Path, viewport: tuple[int, int]) -> None:  # noqa: F811
+    open_report(driver, page)
+    total = int(driver.find_element(By.ID, "match-count").get_attribute("data-count"))
+    tile = driver.find_element(By.CSS_SELECTOR, '#tiles button[data-tile="will-break"]')
+    bar = driver.find_element(By.ID, "active-filters")
+    assert not in_view(driver, driver.find_element(By.ID, "match-count"))  # the table is below the fold
+    tile.send_keys(Keys.ENTER)  # from the keyboard
+    chip = bar.find_element(By.CSS_SELECTOR, 'button[data-filter-chip="tile"]')
+    assert in_view(driver, bar) and in_view(driver, chip)
+    assert in_view(driver, driver.find_element(By.CSS_SELECTOR, "#findings-body tr.finding-row"))
+    assert driver.switch_to.active_element == chip  # Enter removes the filter again
+    chip.send_keys(Keys.ENTER)
+    wait_for_count(driver, total)
+    step = driver.find_element(By.CSS_SELECTOR, '#work-order button[data-step="1"]')
+    driver.execute_script("window.scrollTo(0, 0)")
+    step.click()
+    assert in_view(driver, bar.find_element(By.CSS_SELECTOR, 'button[data-filter-chip="step"]'))
 
 
 @pytest.fixture(scope="module")

@@ -147,6 +147,7 @@
         state.tile = state.tile === tile.key ? null : tile.key;
         state.page = 0;
         update();
+        if (state.tile) { revealFilter('tile'); }
       });
       (triageKeys.indexOf(tile.key) >= 0 ? tiles : fixTiles).appendChild(b);
     });
@@ -160,6 +161,7 @@
         state.step = state.step === item.step ? null : item.step;
         state.page = 0;
         update();
+        if (state.step) { revealFilter('step'); }
       });
       var ews = obj(item.by_retirement) ? item.by_retirement.ews : 0;
       add(work, add(el('li', 'step step-' + item.step), b,
@@ -473,6 +475,23 @@
     }
   }
 
+  // A tile or a step of the order of work filters a table that is further down: bring the table and the
+  // bar that names the filter into view, and focus the filter's chip (Enter removes it, Tab goes on to the rows).
+  function revealFilter(name) {
+    var bar = document.getElementById('active-filters');
+    document.getElementById('findings').scrollIntoView({ block: 'start' });
+    if (bar.getBoundingClientRect().bottom > window.innerHeight / 2) { bar.scrollIntoView({ block: 'start' }); }
+    var chip = bar.querySelector('button[data-filter-chip="' + name + '"]');
+    if (chip) { chip.focus({ preventScroll: true }); }
+  }
+
+  function revealRows() {
+    var top = document.getElementById('match-count');
+    if (top.getBoundingClientRect().top < 0 || top.getBoundingClientRect().top > window.innerHeight) {
+      top.scrollIntoView({ block: 'start' });
+    }
+  }
+
   function setupControls() {
     var form = document.getElementById('filters');
     form.addEventListener('submit', function (event) { event.preventDefault(); });
@@ -527,8 +546,9 @@
         clear(th).appendChild(b);
       })(ths[t]);
     }
-    document.getElementById('page-prev').addEventListener('click', function () { state.page -= 1; update(); });
-    document.getElementById('page-next').addEventListener('click', function () { state.page += 1; update(); });
+    // A new page starts at its first row, not where the reader left the last one (the pager stays focused).
+    document.getElementById('page-prev').addEventListener('click', function () { state.page -= 1; update(); revealRows(); });
+    document.getElementById('page-next').addEventListener('click', function () { state.page += 1; update(); revealRows(); });
     document.getElementById('detail-close').addEventListener('click', closeDetail);
     window.addEventListener('beforeprint', function () { printing = true; update(); });
     window.addEventListener('afterprint', function () { printing = false; update(); });
