@@ -175,6 +175,28 @@ def option_counts(driver: WebDriver, select_id: str) -> dict[str, int]:
     return counts
 
 
+def test_select_filters_show_counts(driver: WebDriver, paged: tuple[Path, Doc], viewport: tuple[int, int]) -> None:  # noqa: F811
+    path, document = paged
+    findings = document["findings"]
+    open_report(driver, path)
+    severity = option_counts(driver, "filter-severity")
+    expected = {s: sum(1 for f in findings if f["severity"] == s) for s in ("critical", "high", "medium", "low", "info")}
+    assert severity == {"": len(findings), **{s: n for s, n in expected.items() if n}}
+    assert Select(driver.find_element(By.ID, "filter-severity")).options[1].text == f"critical ({expected['critical']})"
+    # Counts follow the other filters: with one API chosen, each severity counts that API's findings.
+    Select(driver.find_element(By.ID, "filter-api")).select_by_value("smtpclient")
+    smtpclient = [f for f in findings if (f.get("call") or {}).get("api") == "smtpclient"]
+    wait_for_count(driver, len(smtpclient))
+    severity = option_counts(driver, "filter-severity")
+    assert severity["high"] == sum(1 for f in smtpclient if f["severity"] == "high") == len(smtpclient)
+    assert severity["critical"] == 0
+    assert option_counts(driver, "filter-api")["smtpclient"] == len(smtpclient)  # its own filter does not narrow it
+    Select(driver.find_element(By.ID, "filter-severity")).select_by_value("high")
+    wait_for_count(driver, severity["high"])
+    driver.find_element(By.ID, "clear-filters").click()
+    wait_for_count(driver, len(findings))
+
+
 def test_a_tile_brings_its_filter_into_view(driver: WebDriver, page: Path, viewport: tuple[int, int]) -> None:  # noqa: F811
     open_report(driver, page)
     total = int(driver.find_element(By.ID, "match-count").get_attribute("data-count"))

@@ -302,24 +302,49 @@
   }
   function compare(a, b) { return a < b ? -1 : a > b ? 1 : 0; }
 
+  // The select filters, and the value of each a finding has.
+  var FACETS = ['severity', 'rule', 'api', 'fix', 'repo', 'owner', 'triage'];
+  function facetValue(f, name) {
+    switch (name) {
+      case 'severity': return str(f.severity);
+      case 'rule': return str(f.rule);
+      case 'api': return api(f);
+      case 'fix': return str(f.fix_safety);
+      case 'repo': return str(f.repo);
+      case 'owner': return owner(f);
+      default: return str(f.triage);
+    }
+  }
+  // facetCounts[name][value]: the findings that match every other filter and have this value: what the
+  // table would show with this option chosen (one pass, as code-scanning facets count).
+  var facetCounts = {};
+
   function computeView() {
     var q = state.q.trim().toLowerCase();
     var terms = q ? q.split(/\s+/) : [];
     var groups = new Map();
+    facetCounts = {};
+    FACETS.forEach(function (name) { facetCounts[name] = {}; });
     for (var i = 0; i < findings.length; i++) {
       var f = findings[i];
       if (state.tile && f.categories.indexOf(state.tile) < 0) { continue; }
-      if (state.severity && f.severity !== state.severity) { continue; }
-      if (state.rule && f.rule !== state.rule) { continue; }
-      if (state.api && api(f) !== state.api) { continue; }
-      if (state.fix && f.fix_safety !== state.fix) { continue; }
-      if (state.repo && f.repo !== state.repo) { continue; }
-      if (state.owner && owner(f) !== state.owner) { continue; }
-      if (state.triage && f.triage !== state.triage) { continue; }
       if (state.step && f.work_step !== state.step) { continue; }
       var miss = false;
       for (var t = 0; t < terms.length; t++) { if (haystacks[i].indexOf(terms[t]) < 0) { miss = true; break; } }
       if (miss) { continue; }
+      var failed = null, failures = 0;
+      for (var c = 0; c < FACETS.length; c++) {
+        var name = FACETS[c];
+        if (state[name] && facetValue(f, name) !== state[name]) { failed = name; failures++; if (failures > 1) { break; } }
+      }
+      if (failures > 1) { continue; }
+      for (var d = 0; d < FACETS.length; d++) {
+        if (failures === 0 || FACETS[d] === failed) {
+          var value = facetValue(f, FACETS[d]);
+          facetCounts[FACETS[d]][value] = (facetCounts[FACETS[d]][value] || 0) + 1;
+        }
+      }
+      if (failures) { continue; }
       var key = scriptKey(f);
       var bucket = groups.get(key);
       if (!bucket) { bucket = []; groups.set(key, bucket); }
@@ -429,7 +454,10 @@
       steps[w].setAttribute('aria-pressed', Number(steps[w].getAttribute('data-step')) === state.step ? 'true' : 'false');
     }
     var selectsNow = document.querySelectorAll('#filters select[data-filter]');
-    for (var q = 0; q < selectsNow.length; q++) { selectsNow[q].classList.toggle('is-active', !!selectsNow[q].value); }
+    for (var q = 0; q < selectsNow.length; q++) {
+      selectsNow[q].classList.toggle('is-active', !!selectsNow[q].value);
+      labelOptions(selectsNow[q]);
+    }
     document.getElementById('search').classList.toggle('is-active', !!state.q.trim());
     var tiles = document.querySelectorAll('.tiles .tile');
     for (var i = 0; i < tiles.length; i++) {
@@ -440,6 +468,19 @@
       var sorted = ths[t].getAttribute('data-sort') === state.sortKey;
       if (sorted) { ths[t].setAttribute('aria-sort', state.sortDir === 1 ? 'ascending' : 'descending'); }
       else { ths[t].removeAttribute('aria-sort'); }
+    }
+  }
+
+  // Each option says how many findings it would show, given the other filters ("high (72)").
+  function labelOptions(select) {
+    var counts = facetCounts[select.getAttribute('data-filter')] || {};
+    var total = 0;
+    Object.keys(counts).forEach(function (k) { total += counts[k]; });
+    for (var i = 0; i < select.options.length; i++) {
+      var option = select.options[i];
+      var n = option.value ? (counts[option.value] || 0) : total;
+      option.textContent = option.getAttribute('data-label') + ' (' + n + ')';
+      option.setAttribute('data-count', String(n));
     }
   }
 
@@ -501,7 +542,7 @@
     for (var i = 0; i < selects.length; i++) {
       (function (select) {
         var name = select.getAttribute('data-filter');
-        var all = el('option', null, labels[name]); all.value = '';
+        var all = el('option', null, labels[name]); all.value = ''; all.setAttribute('data-label', labels[name]);
         select.appendChild(all);
         (DATA.filters[name] || []).forEach(function (value) {
           var label = value;
@@ -509,7 +550,7 @@
           if (name === 'fix' && value === 'none') { label = 'no fix'; }
           if (name === 'repo') { label = repoLabel(value); }
           if (name === 'triage') { label = TRIAGE_LABELS[value] || value; }
-          var option = el('option', null, label); option.value = value;
+          var option = el('option', null, label); option.value = value; option.setAttribute('data-label', label);
           select.appendChild(option);
         });
         select.addEventListener('change', function () { state[name] = select.value; state.page = 0; update(); });
