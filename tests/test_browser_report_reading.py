@@ -216,6 +216,29 @@ def test_a_tile_brings_its_filter_into_view(driver: WebDriver, page: Path, viewp
     assert in_view(driver, bar.find_element(By.CSS_SELECTOR, 'button[data-filter-chip="step"]'))
 
 
+def test_charts_draw_no_zero_row_and_colour_graph_apart(driver: WebDriver, documents: list[Doc], viewport: tuple[int, int],  # noqa: F811
+                                                        tmp_path: Path) -> None:
+    page = tmp_path / "charts.html"
+    graph = synthetic_scan(60, seed=7)  # its Graph calls only: the estate's other APIs stay at zero
+    graph["findings"] = [f for f in graph["findings"] if f["rule"].startswith("GRAPH")]
+    page.write_text(render_html(documents[:1] + [graph]), encoding="utf-8")
+    open_report(driver, page)
+    data = json.loads(driver.execute_script("return document.getElementById('report-data').textContent"))
+    by_api = data["summary"]["by_api"]
+    assert 0 in by_api.values() and 0 in data["summary"]["by_severity"].values()  # there are zero rows to leave out
+    drawn = {r.get_attribute("data-name"): r for r in driver.find_elements(By.CSS_SELECTOR, ".chart-api rect")}
+    assert set(drawn) == {api for api, n in by_api.items() if n}
+    severities = {r.get_attribute("data-name") for r in driver.find_elements(By.CSS_SELECTOR, ".chart-severity rect")}
+    assert severities == {s for s, n in data["summary"]["by_severity"].items() if n}
+    fill = {name: driver.execute_script("return getComputedStyle(arguments[0]).fill", rect) for name, rect in drawn.items()}
+    graph = {fill[name] for name in ("graph-sendmail", "send-mgusermail") if name in fill}
+    legacy = {fill[name] for name in fill if name not in ("graph-sendmail", "send-mgusermail")}
+    assert len(graph) == 1 and len(legacy) == 1 and graph != legacy
+    names = [t.text for t in driver.find_elements(By.CSS_SELECTOR, ".chart-api text")][::2]
+    assert names.index("send-mailmessage") < names.index("graph-sendmail")  # legacy first, then Graph
+    assert "green: already on Microsoft Graph" in driver.find_element(By.CSS_SELECTOR, ".chart-api").text
+
+
 @pytest.fixture(scope="module")
 def reads_only(tmp_path_factory: pytest.TempPathFactory) -> Doc:
     """An estate whose only EWS use is reading: no EWS send."""

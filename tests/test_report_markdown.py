@@ -157,3 +157,14 @@ def test_the_header_counts_scans_not_repositories() -> None:
     assert " from 1 scan of 32 repositories: 32 files scanned" in header  # 32 names would bury the sentence
     assert "from 3 scans of 3 repositories (ops-scripts, hr-automation, evil&lt;b&gt;repo&lt;/b&gt;) and 1 tenant audit: " in \
         render_markdown(fixture_documents()).splitlines()[2]
+
+
+def test_no_zero_rows() -> None:
+    """Issue 25: a count of zero is not a row (no "| cdo | 0 |")."""
+    document = json.loads((FIXTURES / "scan-ops.json").read_text(encoding="utf-8"))
+    text = render_markdown([document])
+    report = merge_documents([document])
+    zero = [api for api, count in report.summary.by_api.items() if not count]
+    assert zero and all(f"| {api} | 0 |" not in text for api in zero)
+    assert [s for s, n in report.summary.by_severity.items() if n] == [
+        line.split(" | ")[0][2:] for line in text.split("| Severity | Findings |")[1].split("\n\n")[0].splitlines()[2:]]

@@ -15,6 +15,7 @@
   var FILTER_NAMES = { severity: 'Severity', rule: 'Rule', api: 'API', fix: 'Fix safety', repo: 'Repository',
     owner: 'Owner', triage: 'Status', step: 'Step', tile: 'Tile', q: 'Search' };
   var NO_OWNER = '(no owner)';
+  var GRAPH_API = { 'graph-sendmail': true, 'send-mgusermail': true };
   var state = { tile: null, step: null, q: '', severity: '', rule: '', api: '', fix: '', repo: '', owner: '', triage: '',
                 sortKey: 'work', sortDir: 1, page: 0 };
   var view = [];  // filtered + sorted findings
@@ -170,12 +171,16 @@
     });
     var charts = clear(document.getElementById('charts'));
     var sev = Object.keys(DATA.summary.by_severity).map(function (k) { return [k, DATA.summary.by_severity[k], 'bar-' + k]; });
-    var apis = Object.keys(DATA.summary.by_api).map(function (k) { return [k, DATA.summary.by_api[k], 'bar-api']; });
+    // Legacy APIs first, then the calls already on Graph, each in its own colour.
+    var apiNames = Object.keys(DATA.summary.by_api);
+    var apis = apiNames.filter(function (k) { return !GRAPH_API[k]; }).concat(apiNames.filter(function (k) { return GRAPH_API[k]; }))
+      .map(function (k) { return [k, DATA.summary.by_api[k], GRAPH_API[k] ? 'bar-graph' : 'bar-legacy']; });
     add(charts,
       stackChart('Breaking and may-break calls by repository', arr(DATA.summary.by_repository), 'chart-repo', repoLabel),
       stackChart('Breaking and may-break calls by owner', arr(DATA.summary.by_owner), 'chart-owner', str),
       burndownChart(arr(DATA.burndown)),
-      barChart('Findings by severity', sev), barChart('Mail calls by API', apis));
+      barChart('Findings by severity', sev, 'chart-severity'),
+      barChart('Mail calls by API', apis, 'chart-api', 'purple: legacy mail API (SMTP, COM, EWS) · green: already on Microsoft Graph'));
   }
 
   function svgEl(tag, attrs, text) {
@@ -248,9 +253,12 @@
     return fig;
   }
 
-  function barChart(title, rows) {
-    var fig = el('figure', 'chart');
+  // One bar per non-zero row: a zero is not drawn (the caption's title lists what is there).
+  function barChart(title, allRows, className, legend) {
+    var rows = allRows.filter(function (r) { return r[1] > 0; });
+    var fig = el('figure', 'chart ' + className);
     add(fig, el('figcaption', null, title));
+    if (!rows.length) { fig.appendChild(el('p', 'empty', 'None.')); return fig; }
     var rowH = 20, labelW = 130, barW = 220, numW = 50;
     var max = rows.reduce(function (m, r) { return Math.max(m, r[1]); }, 0) || 1;
     var svg = document.createElementNS(SVG_NS, 'svg');
@@ -271,12 +279,14 @@
       bar.setAttribute('height', String(rowH - 6));
       bar.setAttribute('width', String(Math.max(r[1] ? 2 : 0, Math.round(barW * r[1] / max))));
       bar.setAttribute('class', r[2]);
+      bar.setAttribute('data-name', r[0]);
       var num = document.createElementNS(SVG_NS, 'text');
       num.setAttribute('x', String(labelW + barW + 6)); num.setAttribute('y', String(y + 14));
       num.textContent = String(r[1]);
       svg.appendChild(label); svg.appendChild(bar); svg.appendChild(num);
     });
     fig.appendChild(svg);
+    if (legend) { add(fig, el('p', 'legend', legend)); }
     return fig;
   }
 
