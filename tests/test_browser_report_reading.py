@@ -239,6 +239,14 @@ def test_charts_draw_no_zero_row_and_colour_graph_apart(driver: WebDriver, docum
     assert "green: already on Microsoft Graph" in driver.find_element(By.CSS_SELECTOR, ".chart-api").text
 
 
+def test_the_rule_heading_is_said_once(driver: WebDriver, page: Path, viewport: tuple[int, int]) -> None:  # noqa: F811
+    open_report(driver, page)
+    pane = open_finding(driver, "Send-Weekly")
+    headings = [h.text for h in pane.find_elements(By.CSS_SELECTOR, "h2, h3, h4")]
+    assert [h for h in headings if "SMTP001" in h] == ["SMTP001 send-mailmessage"]  # the pane's title only
+    assert "Rule documentation" in headings and "What it does" in headings
+
+
 @pytest.fixture(scope="module")
 def reads_only(tmp_path_factory: pytest.TempPathFactory) -> Doc:
     """An estate whose only EWS use is reading: no EWS send."""

@@ -701,9 +701,14 @@
   }
 
   // A small Markdown subset (headings, fenced code, lists, paragraphs) rendered as text nodes.
-  function ruleDocs(markdown) {
+  // The docs' own title ("# SMTP001 send-mailmessage") is dropped: the pane already has the rule's heading.
+  function ruleDocs(markdown, ruleId) {
     var box = el('div', 'docs');
     var lines = str(markdown).split('\n');
+    var first = 0;
+    while (first < lines.length && !lines[first].trim()) { first++; }
+    if (first < lines.length && /^#{1,6}\s/.test(lines[first]) &&
+        lines[first].replace(/^#+\s+/, '').split(/\s+/)[0] === str(ruleId)) { lines = lines.slice(first + 1); }
     var para = [], listEl = null, code = null;
     function flush() {
       if (para.length) { box.appendChild(inline('p', para.join(' '))); para = []; }
@@ -818,9 +823,9 @@
     } else if (fix.diff) { add(body, el('h4', null, 'Patch (this call)'), diffBlock(fix.diff)); }
     var rule = rules[f.rule];
     if (rule) {
-      add(body, el('h3', null, 'Rule ' + f.rule + (rule.name ? ' — ' + rule.name : '')));
+      add(body, el('h3', 'rule-docs-title', 'Rule documentation'));
       if (rule.summary) { add(body, el('p', null, rule.summary)); }
-      if (rule.docs) { add(body, ruleDocs(rule.docs)); }
+      if (rule.docs) { add(body, ruleDocs(rule.docs, f.rule)); }
       var href = safeUrl(rule.help_uri);
       if (href) {
         var link = el('a', null, href); link.href = href; link.rel = 'noopener noreferrer'; link.target = '_blank';
