@@ -247,6 +247,25 @@ def test_the_rule_heading_is_said_once(driver: WebDriver, page: Path, viewport: 
     assert "Rule documentation" in headings and "What it does" in headings
 
 
+def test_senders_say_why_each_mailbox_is_there(driver: WebDriver, page: Path, documents: list[Doc],
+                                               viewport: tuple[int, int]) -> None:  # noqa: F811
+    width, _ = viewport
+    open_report(driver, page)
+    report = merge_documents(documents)
+    rows = driver.find_elements(By.CSS_SELECTOR, "#senders-static table.senders tbody tr")
+    assert [row.find_element(By.TAG_NAME, "th").text for row in rows] == [s.mailbox for s in report.senders]
+    labels = {"breaks": "Will break", "may break": "May break"}
+    for row, sender in zip(rows, report.senders):
+        badges = [b.text for b in row.find_elements(By.CSS_SELECTOR, "td .status-badge")]
+        assert badges == [labels[v] for v in sender.verdicts] and badges
+    assert "scanner@contoso.com" not in driver.find_element(By.ID, "senders-static").text  # relay-only: not in the scope
+    excluded = driver.find_element(By.CSS_SELECTOR, "#senders-excluded table").text
+    assert "scanner@contoso.com" in excluded and "relay" in excluded
+    credential = rows[0].find_elements(By.TAG_NAME, "td")[2]
+    label = driver.execute_script("return getComputedStyle(arguments[0], '::before').content", credential)
+    assert label == ('"Credential: "' if width == 390 else "none")  # a phone's card names each value
+
+
 @pytest.fixture(scope="module")
 def reads_only(tmp_path_factory: pytest.TempPathFactory) -> Doc:
     """An estate whose only EWS use is reading: no EWS send."""

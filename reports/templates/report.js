@@ -74,7 +74,7 @@
       var tr = el('tr');
       cells.forEach(function (cell, i) {
         var td = el(i === 0 ? 'th' : 'td');
-        if (i === 0) { td.scope = 'row'; }
+        if (i === 0) { td.scope = 'row'; } else { td.setAttribute('data-label', headers[i]); }  // a card's labels (phone)
         if (cell instanceof Node) { td.appendChild(cell); } else { td.textContent = str(cell); }
         tr.appendChild(td);
       });
@@ -847,6 +847,17 @@
   }
 
   // ---------- senders, problems, audit ----------
+  // The sender list's verdicts ("breaks", "may break") as the findings table's status badges.
+  var VERDICT_STATUS = { breaks: 'will-break', 'may break': 'may-break' };
+  function verdictBadges(verdicts) {
+    var box = el('span', 'verdicts');
+    verdicts.forEach(function (verdict) {
+      var status = VERDICT_STATUS[verdict];
+      box.appendChild(el('span', 'status-badge' + (status ? ' status-' + status : ''), status ? TRIAGE_LABELS[status] : verdict));
+    });
+    return box;
+  }
+
   function renderSenders() {
     var box = clear(document.getElementById('senders-static'));
     if (!DATA.senders.length) { box.appendChild(el('p', 'empty', 'No constant sender mailbox found.')); }
@@ -854,9 +865,9 @@
       box.appendChild(table('Sender mailboxes (' + DATA.senders.length + ')',
         ['Sender mailbox', 'Verdict', 'Scripts', 'Credential', 'Credential user', 'SMTP server', 'APIs', 'Calls'],
         DATA.senders.map(function (s) {
-          return [s.mailbox, arr(s.verdicts).join(', '), list(s.scripts.map(function (sc) {
-            return repoLabel(sc.repo) + ' / ' + sc.path + ':' + sc.lines.join(',');
-          })), s.credentials.join(', '), s.credential_users.join(', '), s.servers.join(', '), s.apis.join(', '), s.findings];
+          return [breakable(s.mailbox), verdictBadges(arr(s.verdicts)), list(s.scripts.map(function (sc) {
+            return breakable(repoLabel(sc.repo) + ' / ' + sc.path + ':' + sc.lines.join(','));
+          })), s.credentials.join(', '), s.credential_users.join(', '), breakable(s.servers.join(', ')), s.apis.join(', '), s.findings];
         }), 'data senders'));
       // The bare list, ready to paste into a RecipientRestrictionFilter or a group.
       var mailboxes = el('details', 'mailbox-list');
@@ -871,14 +882,14 @@
     if (!excluded.length) { out.appendChild(el('p', 'empty', 'None.')); }
     else {
       out.appendChild(table('Senders left out of the app\'s scope (' + excluded.length + ')', ['Mailbox', 'Why', 'Scripts'],
-        excluded.map(function (e) { return [str(e.mailbox), str(e.reason), arr(e.scripts).map(str).join(', ')]; }), 'data excluded-senders'));
+        excluded.map(function (e) { return [breakable(e.mailbox), str(e.reason), breakable(arr(e.scripts).map(str).join(', '))]; }), 'data excluded-senders'));
     }
     var dyn = clear(document.getElementById('senders-dynamic'));
     if (!DATA.dynamic_senders.length) { dyn.appendChild(el('p', 'empty', 'None: every sender is a constant.')); return; }
     dyn.appendChild(table('Calls whose sender is known only at run time (' + DATA.dynamic_senders.length + ')',
       ['Script', 'Verdict', 'From (as written)', 'Where the value comes from', 'Credential', 'SMTP server'],
       DATA.dynamic_senders.map(function (d) {
-        return [repoLabel(d.repo) + ' / ' + d.path + ':' + d.line, str(d.verdict), add(el('code'), d.from_text || '(none)'), d.reason, d.credential, d.server];
+        return [breakable(repoLabel(d.repo) + ' / ' + d.path + ':' + d.line), verdictBadges([str(d.verdict)]), add(el('code'), d.from_text || '(none)'), d.reason, d.credential, breakable(d.server)];
       }), 'data dynamic-senders'));
   }
 
