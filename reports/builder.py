@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Optional
+from scanner.owners import HOW_TO_NAME_OWNERS
 from scanner.reports.request_preview import request_expressions
 from scanner.reports.retirements import EWS, RetirementTally, ews_already_broken, is_send, retirement_date, retirement_of
 from scanner.estate.senders import GRAPH_APIS as SENDER_GRAPH_APIS, SenderEvidence, evidence_from_json, sender_plan
@@ -606,6 +607,7 @@ class ReportBuilder:
             fixable_unsafe=self._fix.get("unsafe", 0),
         )
         senders, dynamic_senders, excluded_senders = self._sender_lists()
+        unowned = sum(self._by_owner.get(_NO_OWNER, Counter()).values())
         rule_ids = sorted({_str(f.get("rule")) for f in self._findings} | set(self._rules))
         return MergedReport(
             generated_at=stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -636,6 +638,8 @@ class ReportBuilder:
             due=min(self._deadlines) if self._deadlines else BASIC_AUTH_OFF.isoformat(),
             retirements=self._retirements.build(stamp),
             scans=self._scans,
+            unowned=unowned,
+            owner_hint=HOW_TO_NAME_OWNERS if unowned else "",
         )
 
 

@@ -247,6 +247,8 @@ class MergedReport:
     due: str = BASIC_AUTH_OFF.isoformat()  # the team's deadline: the cut-over, or the earliest --deadline of a scan
     retirements: list[Retirement] = field(default_factory=list)  # the deadline summary: each retirement with its dates
     scans: int = 0  # scan documents merged (older scans of a repository included: they are its history)
+    unowned: int = 0  # findings no CODEOWNERS, owners map or git blame names an owner for
+    owner_hint: str = ""  # how to name owners, when some finding has none
 
     def to_json(self) -> JsonDict:
         """The report as plain JSON-able data (what the page is rendered from)."""

@@ -31,6 +31,12 @@ from scanner.model import Ownership, OwnerSource, RepositoryInfo, ScanResult
 # Exchange Online disables SMTP AUTH basic auth by default at the end of December 2026 (GRAPH_NOTES.md).
 CUT_OVER = date(2026, 12, 31)
 CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+# What a report says where a finding has no owner: how to name one (every source above, in its order).
+HOW_TO_NAME_OWNERS = (
+    'Name an owner in a CODEOWNERS file of the repository (a line such as "/scripts/hr/ @contoso/hr-team") or in '
+    'the [owners] map of .smtp2graph.toml at the scan root ("hr-tools/**" = "hr@contoso.com"), then scan again; '
+    "in a git work tree the last author of the line is the owner unless --no-blame is given."
+)
 _BLAME_TIMEOUT = 60.0
 _NOT_COMMITTED = "not.committed.yet"
 

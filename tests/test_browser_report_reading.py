@@ -266,6 +266,29 @@ def test_senders_say_why_each_mailbox_is_there(driver: WebDriver, page: Path, do
     assert label == ('"Credential: "' if width == 390 else "none")  # a phone's card names each value
 
 
+def test_an_unowned_finding_says_how_to_name_an_owner(driver: WebDriver, page: Path, viewport: tuple[int, int]) -> None:  # noqa: F811
+    open_report(driver, page)
+    hint = driver.find_element(By.ID, "owner-hint")
+    summary = hint.find_element(By.TAG_NAME, "summary")
+    assert summary.text == "No finding has an owner: how to name one"
+    summary.click()
+    text = hint.find_element(By.TAG_NAME, "p").text
+    assert "CODEOWNERS" in text and "[owners] map of .smtp2graph.toml" in text and '"hr-tools/**" = "hr@contoso.com"' in text
+    assert driver.find_element(By.CSS_SELECTOR, "#findings-body td.cell-owner").text.endswith("none")
+    pane = open_finding(driver, "Send-Weekly")
+    assert "Owner\nnone: no CODEOWNERS, owners map or git history names one. Name an owner in a CODEOWNERS file" in pane.text
+
+
+def test_an_owned_estate_shows_no_owner_hint(driver: WebDriver, documents: list[Doc], tmp_path: Path) -> None:  # noqa: F811
+    owned = json.loads(json.dumps(documents[0]))
+    for finding in owned["findings"]:
+        finding["owner"], finding["owner_source"] = "@contoso/tools", "CODEOWNERS"
+    page = tmp_path / "owned.html"
+    page.write_text(render_html([owned]), encoding="utf-8")
+    open_report(driver, page)
+    assert not driver.find_element(By.ID, "owner-hint").is_displayed()
+
+
 @pytest.fixture(scope="module")
 def reads_only(tmp_path_factory: pytest.TempPathFactory) -> Doc:
     """An estate whose only EWS use is reading: no EWS send."""

@@ -168,3 +168,16 @@ def test_no_zero_rows() -> None:
     assert zero and all(f"| {api} | 0 |" not in text for api in zero)
     assert [s for s, n in report.summary.by_severity.items() if n] == [
         line.split(" | ")[0][2:] for line in text.split("| Severity | Findings |")[1].split("\n\n")[0].splitlines()[2:]]
+
+
+def test_unowned_findings_say_how_to_name_an_owner() -> None:
+    document = json.loads((FIXTURES / "scan-ops.json").read_text(encoding="utf-8"))
+    text = render_markdown([document])
+    assert "No finding has an owner. Name an owner in a CODEOWNERS file" in text
+    assert "\\[owners\\] map of .smtp2graph.toml" in text
+    document["findings"][0]["owner"] = "@ops"
+    assert f"\n{len(document['findings']) - 1} of {len(document['findings'])} findings have no owner. Name an owner" in \
+        render_markdown([document])
+    for finding in document["findings"]:
+        finding["owner"] = "@ops"
+    assert "have no owner" not in render_markdown([document]) and "CODEOWNERS" not in render_markdown([document])

@@ -753,7 +753,8 @@
     add(body, kv([
       ['Script', repoLabel(f.repo) + ' / ' + repoPath(f) + ':' + f.line + (f.column ? ':' + f.column : '')],
       ['Status', (TRIAGE_LABELS[f.triage] || str(f.triage)) + (f.work_step ? ' (step ' + f.work_step + ' of the order of work)' : '')],
-      ['Owner', f.owner ? f.owner + ' (from ' + str(f.owner_source).replace('-', ' ') + ')' : 'nobody named (no CODEOWNERS, owners map or git history)'],
+      ['Owner', f.owner ? f.owner + ' (from ' + str(f.owner_source).replace('-', ' ') + ')'
+        : 'none: no CODEOWNERS, owners map or git history names one. ' + str(DATA.owner_hint)],
       ['Due', f.retirement === 'ews' ? f.retirement_date + ' (EWS in Exchange Online: blocked by default since 2026-10-01, off for good on ' + f.retirement_date + ')' : (f.due || DATA.due)],
       ['Severity', f.severity + (f.confidence ? ' (confidence ' + f.confidence + ')' : '')],
       ['API', f.call ? api(f) + ' — ' + str(f.call.command) + (f.call.form ? ' (' + f.call.form + ')' : '') : null],
@@ -963,7 +964,18 @@
     });
   }
 
+  function renderOwnerHint() {
+    var hint = document.getElementById('owner-hint');
+    if (!DATA.unowned || !DATA.owner_hint) { return; }
+    hint.hidden = false;
+    hint.querySelector('summary').textContent = (DATA.unowned === findings.length ? 'No finding has an owner' :
+      plural(DATA.unowned, 'finding') + ' of ' + findings.length + (DATA.unowned === 1 ? ' has' : ' have') + ' no owner') +
+      ': how to name one';
+    hint.querySelector('p').textContent = str(DATA.owner_hint);
+  }
+
   renderHeader();
+  renderOwnerHint();
   setupControls();
   update();
   renderSenders();
