@@ -303,3 +303,14 @@ def reads_only(tmp_path_factory: pytest.TempPathFactory) -> Doc:
     (tree / "Weekly.ps1").write_text(WEEKLY, encoding="utf-8")
     result = CliRunner().invoke(app, ["scan", str(tree), "-f", "json", "--no-cache", "--jobs", "1", "--exit-zero", "--no-blame"])
     return json.loads(result.stdout)
+
+
+def test_no_line_of_zero_ews_sends(driver: WebDriver, reads_only: Doc, viewport: tuple[int, int], tmp_path: Path) -> None:  # noqa: F811
+    page = tmp_path / "ews.html"
+    page.write_text(render_html([reads_only]), encoding="utf-8")
+    open_report(driver, page)
+    countdown = driver.find_element(By.ID, "countdown").text
+    assert "0 EWS sends" not in countdown  # "0 EWS sends in 0 scripts (0 will break, 0 may break, 0 already broken)" before
+    assert "1 script uses EWS for other things than sending (reads, searches, calendar)" in countdown
+    assert "2027-04-01: EWS switched off for good" in countdown
+    assert not driver.find_elements(By.CSS_SELECTOR, '#fix-tiles button[data-tile="ews-send"]')

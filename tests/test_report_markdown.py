@@ -181,3 +181,14 @@ def test_unowned_findings_say_how_to_name_an_owner() -> None:
     for finding in document["findings"]:
         finding["owner"] = "@ops"
     assert "have no owner" not in render_markdown([document]) and "CODEOWNERS" not in render_markdown([document])
+
+
+def test_an_estate_without_ews_sends_has_no_line_of_zeros() -> None:
+    document = json.loads((FIXTURES / "scan-ops.json").read_text(encoding="utf-8"))
+    reads = dict(document["findings"][0], rule="EWS002", name="ews-other-use", path="mail/Read-Inbox.ps1",
+                 call={"api": "ews", "command": "EWS FindItems", "form": "other-ews-use", "sent": False, "params": {}},
+                 assessment=None)
+    document["findings"].append(reads)
+    text = render_markdown([document])
+    assert "0 EWS sends" not in text
+    assert "1 script uses EWS for other things than sending (reads, searches, calendar): " in text

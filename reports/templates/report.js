@@ -103,6 +103,15 @@
     arr(DATA.retirements).forEach(function (r) {
       if (r.key !== 'ews') { return; }
       var dates = arr(r.milestones).map(function (m) { return m.date + ': ' + m.text; }).join('; ');
+      var left = r.days_left >= 0 ? ' (' + plural(r.days_left, 'day') + ' left).' : '.';
+      if (!r.sends) {  // no send through EWS: no line of zeros, only the scripts that use it otherwise
+        if (r.other_use_scripts) {
+          add(countdown, el('br'), el('span', 'ews-other', plural(r.other_use_scripts, 'script') + ' use' +
+            (r.other_use_scripts === 1 ? 's' : '') + ' EWS for other things than sending (reads, searches, calendar) — ' +
+            r.label + ': ' + dates + left));
+        }
+        return;
+      }
       add(countdown, el('br'), el('strong', null, plural(r.sends, 'EWS send')), ' in ' + plural(r.scripts, 'script') +
         ' (' + r.will_break + ' will break, ' + r.may_break + ' may break, ' + r.already_broken + ' already broken)' +
         (r.other_use_scripts ? ' and ' + plural(r.other_use_scripts, 'script') + ' with other EWS use' : '') +
