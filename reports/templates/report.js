@@ -410,9 +410,17 @@
       cell('cell-sender', 'Sender', f.sender ? breakable(f.sender) : (f.call ? 'dynamic' : '—')),
       cell('cell-owner', 'Owner', f.owner ? breakable(f.owner) : el('span', 'no-owner', 'none')),
       cell('cell-fix', 'Fix', el('span', 'badge', f.fix_safety === 'none' ? 'no fix' : f.fix_safety)),
-      cell('message', 'Message', f.message));
+      cell('message', 'Message', messageText(f.message)));
     tr.addEventListener('dblclick', function () { openDetail(f, open); });
     return tr;
+  }
+
+  // A long message shows its first lines (two on a desktop) and an ellipsis: every row stays short; the whole
+  // message is the detail pane's first line, the tooltip, and the printout.
+  function messageText(message) {
+    var span = el('span', 'msg', message);
+    span.title = str(message);
+    return span;
   }
 
   function groupRow(f, count, continued) {
