@@ -16,6 +16,7 @@ from scanner.findings import (
     apply_suppressions,
     assign_fingerprints,
     call_finding,
+    file_mask,
     file_secret_values,
     result_finding,
 )
@@ -23,7 +24,7 @@ from scanner.fixes import FULL, plan_file
 from scanner.migrate.patch import FilePlan
 from scanner.migrate.safety import FixStyle
 from scanner.model import Api, Finding, MailCall, UnusedSuppression
-from scanner.redact import Redactor
+from scanner.masking import SourceMask
 from scanner.ruleconfig import RuleConfig
 from scanner.rules import FileContext, catalogue
 from scanner.script import Script
@@ -58,6 +59,8 @@ class FileAnalysis:
     # The fix plan of the calls the findings report (suppressed ones left out), when one can be
     # rewritten: the estate judges it and `fix` applies it. In memory only: it holds the text.
     plan: Optional[FilePlan] = None
+    # What of the file any output may show (in memory only; the plan's diffs pass through it).
+    mask: Optional[SourceMask] = None
 
 
 def analyze_script(
@@ -105,15 +108,16 @@ def analyze_script(
             occurrences: dict[str, int] = {}
             findings.extend(result_finding(script, rule, result, secrets, config, occurrences) for result in rule.file_check(context))
     analysis.secret_values = file_secret_values(script, secrets)
-    if analysis.secret_values:
-        # Mask by value before anything leaves this function (the cache stores what it returns).
-        Redactor(analysis.secret_values).redact_tree(findings)
+    mask = analysis.mask = file_mask(script, secrets)
+    if mask:
+        # Mask before anything leaves this function (the cache stores what it returns).
+        mask.redactor().redact_tree(findings)
     assign_fingerprints(findings)
     analysis.findings, analysis.unused_suppressions = apply_suppressions(script, findings)
     kept = {id(f) for f in analysis.findings}
     planned = [f for f in call_findings if id(f) in kept]
     if planned:
         analysis.plan = plan_file(script, planned, fix_style, fix_detail, secret_texts, written, secrets)
-        if analysis.secret_values:
-            Redactor(analysis.secret_values).redact_tree([f.fix for f in planned])
+        if mask:
+            mask.redactor().redact_tree([f.fix for f in planned])
     return analysis

@@ -19,7 +19,8 @@ from scanner.safetext import CLIP_MARK as _CLIP_MARK, LINE_MAX
 from scanner.rules import Rule, RuleResult, Verdict
 from scanner.rules.sec_support import secret_rule_id
 from scanner.script import Script
-from scanner.secrets import SecretLiteral, find_secrets, redact, redact_value, secret_values
+from scanner.masking import SourceMask, source_mask
+from scanner.secrets import SecretLiteral, find_secrets, redact_value, secret_values
 
 LEGACY_APIS = {Api.SEND_MAILMESSAGE, Api.SMTPCLIENT, Api.MAILKIT, Api.CDO, Api.SYSTEM_WEB_MAIL, Api.OUTLOOK_COM, Api.EWS}
 CONTEXT_LINES = 3
@@ -34,6 +35,18 @@ def file_secret_values(script: Script, secrets: Optional[Sequence[SecretLiteral]
             literal = script.text[secret.start : secret.end]
             values.add(literal[1:-1] if len(literal) >= 2 and literal[0] in "'\"" and literal[-1] in "'\"" else literal)
     return {v for v in values if len(v.strip()) >= 3}
+
+
+def file_mask(script: Script, secrets: Optional[Sequence[SecretLiteral]] = None) -> SourceMask:
+    """The mask every piece of ``script``'s text passes through before it leaves the scanner
+    (scanner.masking), with the literals the SEC rules report (computed once per script)."""
+    memo = script.memo.get("file_mask")
+    if isinstance(memo, SourceMask):
+        return memo
+    literals = list(find_secrets(script) if secrets is None else secrets)
+    mask = source_mask(script, file_secret_values(script, literals), [(s.start, s.end) for s in literals])
+    script.memo["file_mask"] = mask
+    return mask
 
 
 def assign_fingerprints(findings: list[Finding]) -> None:
@@ -139,30 +152,31 @@ def credential_user(script: Script, call: MailCall) -> Optional[str]:
 
 
 def excerpt(script: Script, first: int, last: int, focus: tuple[int, int], secrets: Sequence[SecretLiteral]) -> list[str]:
-    """Lines ``first``..``last`` (1-based) with secrets masked, each long line clipped around ``focus`` (offsets)."""
+    """Lines ``first``..``last`` (1-based) through the file's mask, each long line clipped around ``focus`` (offsets)."""
     structure = script.structure
     text = script.text
     starts = structure.line_starts
+    mask = file_mask(script, secrets)
     out: list[str] = []
     for number in range(first, last + 1):
         start = starts[number - 1]
         end = starts[number] if number < len(starts) else len(text)
         while end > start and text[end - 1] in "\r\n":
             end -= 1
-        out.append(_clipped(text, start, end, focus, secrets, redact))
+        out.append(_clipped(text, start, end, focus, mask.slice))
     return out
 
 
-def _clipped(text: str, start: int, end: int, focus: tuple[int, int], secrets: Sequence[SecretLiteral], redact: Callable[..., str]) -> str:
+def _clipped(text: str, start: int, end: int, focus: tuple[int, int], masked: Callable[[str, int, int], str]) -> str:
     if end - start <= LINE_MAX:
-        return redact(text[start:end], start, list(secrets))
+        return masked(text, start, end)
     if focus[1] > start and focus[0] < end:  # the line holds the finding: a window around it
         lo = max(start, focus[0] - LINE_MAX // 3)
         hi = min(end, max(focus[1], focus[0]) + LINE_MAX // 3)
         hi = min(hi, lo + LINE_MAX * 2)
     else:
         lo, hi = start, start + LINE_MAX
-    body = redact(text[lo:hi], lo, list(secrets))
+    body = masked(text, lo, hi)
     return (_CLIP_MARK if lo > start else "") + body + (_CLIP_MARK if hi < end else "")
 
 
@@ -175,16 +189,18 @@ def call_finding(
     start, end = call.call_span
     if end <= start:
         start, end = call.location.start, call.location.end
+    mask = file_mask(script, secrets)
     if end - start > LINE_MAX * SNIPPET_MAX_LINES:
-        snippet_lines = redact(script.text[start : start + LINE_MAX * SNIPPET_MAX_LINES], start, secrets).splitlines() + ["…"]
+        snippet_lines = mask.slice(script.text, start, start + LINE_MAX * SNIPPET_MAX_LINES).splitlines() + ["…"]
     else:
-        snippet_lines = redact(script.text[start:end], start, secrets).splitlines()
+        snippet_lines = mask.slice(script.text, start, end).splitlines()
     snippet_lines = [line if len(line) <= LINE_MAX else line[:LINE_MAX] + _CLIP_MARK for line in snippet_lines]
     snippet = "\n".join(snippet_lines[:SNIPPET_MAX_LINES]) + ("\n…" if len(snippet_lines) > SNIPPET_MAX_LINES else "")
     for bound in call.params.values():
         bound.text = redact_value(bound.text, secret_texts)
         if isinstance(bound.value, str) and bound.value in {t.strip("'\"") for t in secret_texts}:
             bound.value = "***"
+    mask.redactor().redact_tree(call.params)
     first = max(1, call.location.line - CONTEXT_LINES)
     last = min(len(script.structure.line_starts), call.location.end_line + CONTEXT_LINES)
     context = excerpt(script, first, last, (start, end), secrets)
@@ -225,6 +241,7 @@ def result_finding(
         texts = {script.text[s.start : s.end] for s in secrets}
         for bound in result.call.params.values():
             bound.text = redact_value(bound.text, texts)
+        file_mask(script, secrets).redactor().redact_tree(result.call.params)
     key = normalized_text(snippet)
     index = occurrences.get(rule.id + key, 0)
     occurrences[rule.id + key] = index + 1

@@ -6,11 +6,12 @@ finding (that is the fix command's job, which refuses any edit that adds parse e
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Optional
 
 from scanner.files import dominant_newline
+from scanner.findings import file_mask
+from scanner.migrate.diffs import unified_diff
 from scanner.migrate.edits import call_edit
 from scanner.migrate.patch import CallFix, FilePlan, plan_fixes
 from scanner.migrate.safety import GRAPH_APIS, FixStyle
@@ -35,16 +36,13 @@ def preview_diff(script: Script, call: MailCall) -> Optional[str]:
     # A very long line (minified, generated) is shown as a window around the edit, as the report's excerpt is.
     lo = start if edit.start - start <= LINE_MAX else edit.start - LINE_MAX // 3
     hi = end if end - edit.end <= LINE_MAX else edit.end + LINE_MAX // 3
-    before = ("…" if lo > start else "") + script.text[lo:hi] + ("…\n" if hi < end else "")
-    after = ("…" if lo > start else "") + script.text[lo : edit.start] + edit.replacement + script.text[edit.end : hi] + ("…\n" if hi < end else "")
-    lines = difflib.unified_diff(
-        before.replace("\r\n", "\n").splitlines(keepends=True),
-        after.replace("\r\n", "\n").splitlines(keepends=True),
-        f"a/{script.path}",
-        f"b/{script.path}",
-        n=0,
-    )
-    diff = "".join(lines)
+    # Both sides through the file's mask (scanner.masking): the diff shows what the report shows.
+    mask = file_mask(script)
+    text = script.text
+    before = ("…" if lo > start else "") + mask.slice(text, lo, hi) + ("…\n" if hi < end else "")
+    after = (("…" if lo > start else "") + mask.slice(text, lo, edit.start) + mask.redactor().redact(edit.replacement)
+             + mask.slice(text, edit.end, hi) + ("…\n" if hi < end else ""))
+    diff = unified_diff(script.path, before, after, context=0)
     # difflib numbers hunks from 1 within the excerpt; shift them to the file's line numbers.
     return _shift_hunks(diff, first_line - 1) if diff else None
 

@@ -19,6 +19,12 @@ from scanner.safetext import safe_text
 MASK = "***"
 # Shorter values would mask ordinary words everywhere; a rule never reports a value this short.
 MIN_VALUE = 3
+# A secret value this long is masked inside longer words too; a longer one also by each window of
+# _WINDOW characters (a part of a token pasted into a note is as bad as the token).
+_ANYWHERE = 10  # a plain word this long is masked inside longer words too
+_LONG = 16
+_WINDOW = 12
+_SECRET, _LITERAL, _PART = 0, 1, 2
 
 
 def _encodings(value: str) -> list[str]:
@@ -33,7 +39,7 @@ def _encodings(value: str) -> list[str]:
 
 
 # Fields that hold the tool's own words or identities, never a script's value.
-_NOT_MASKED = frozenset({"path", "root", "fingerprint", "rule", "name", "role", "cache_key"})
+_NOT_MASKED = frozenset({"path", "root", "fingerprint", "rule", "name", "role", "cache_key", "command", "form"})
 # Fields written by the tool in which a script's values are quoted (messages, verdicts, reasons).
 _PROSE = frozenset({"message", "verdict", "migration", "reason", "notes", "refused"})
 _WORD = re.compile(r"\w", re.UNICODE)
@@ -48,6 +54,8 @@ def _whole_token(text: str, span: tuple[int, int], prose: bool) -> bool:
     value = text[start:end]
     if not _PLAIN_WORD.fullmatch(value):
         return True  # a value with digits or symbols is a real secret: masked wherever it appears
+    if not prose and len(value) >= _ANYWHERE:
+        return True  # a long word is masked inside longer ones too ("Sunshine" in "Sunshine2024")
     if _WORD.match(value[0]) and start > 0 and _WORD.match(text[start - 1]):
         return False
     if _WORD.match(value[-1]) and end < len(text) and _WORD.match(text[end]):
@@ -57,6 +65,23 @@ def _whole_token(text: str, span: tuple[int, int], prose: bool) -> bool:
         after = text[end] if end < len(text) else ""
         return bool(before and before in _QUOTE_CHARS) or bool(after and after in _QUOTE_CHARS) or before in ("=", ":") and not after.isspace()
     return True
+
+
+def _keep(text: str, span: tuple[int, int], tier: int, prose: bool) -> bool:
+    """Whether a match of a value of ``tier`` at ``span`` is masked (see Redactor)."""
+    if tier == _SECRET:
+        return _whole_token(text, span, prose)
+    start, end = span
+    if tier == _PART:
+        return True
+    value = text[start:end]
+    if value[:1] in _QUOTE_CHARS + "#" or value[-1:] in _QUOTE_CHARS:
+        return True  # a literal as written, quotes and all (or a comment line)
+    if not text[:start].strip() and not text[end:].strip():
+        return True  # the whole field
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    return bool(before) and before in _QUOTE_CHARS and bool(after) and after in _QUOTE_CHARS
 
 
 class SecretRegistry:
@@ -96,45 +121,60 @@ class SecretRegistry:
 
 
 class Redactor:
-    """Replaces every occurrence of any of a set of values with ``***`` in one pass per text."""
+    """Replaces every occurrence of any of a set of values with ``***`` in one pass per text.
 
-    def __init__(self, values: Iterable[str], escape_controls: bool = False) -> None:
+    ``values`` are secrets: masked wherever they stand (a short plain word only as a whole word),
+    and a long one also where a part of it of _WINDOW characters stands. ``literals`` are the
+    masked literals and comments of a file (scanner.masking): masked where one stands whole, as
+    written (quotes or comment marker included), as the whole of a field, or between quotes.
+    """
+
+    def __init__(self, values: Iterable[str], escape_controls: bool = False, literals: Iterable[str] = ()) -> None:
         # escape_controls: also make every string safe to show (terminal controls, lone surrogates)
         self.escape_controls = escape_controls
         self.values = sorted({v for v in values if len(v) >= MIN_VALUE and v != MASK}, key=len, reverse=True)
+        self.literals = sorted({v for v in literals if len(v) >= MIN_VALUE and v != MASK} - set(self.values), key=len, reverse=True)
+        self._tiers: dict[str, int] = {}
+        for value in self.literals:
+            self._tiers[value] = _LITERAL
+        for value in self.values:
+            self._tiers[value] = _SECRET
+            if len(value) >= _LONG:
+                for i in range(len(value) - _WINDOW + 1):
+                    self._tiers.setdefault(value[i : i + _WINDOW], _PART)
         self._automaton: Any = None
         self._regex: Optional[re.Pattern[str]] = None
-        if not self.values:
+        if not self._tiers:
             return
         try:
             import ahocorasick
         except ImportError:  # pragma: no cover - pyahocorasick is a declared dependency
-            self._regex = re.compile("|".join(re.escape(v) for v in self.values))
+            self._regex = re.compile("|".join(re.escape(v) for v in sorted(self._tiers, key=len, reverse=True)))
             return
         automaton = ahocorasick.Automaton()
-        for value in self.values:
-            automaton.add_word(value, len(value))
+        for value, tier in self._tiers.items():
+            automaton.add_word(value, (len(value), tier))
         automaton.make_automaton()
         self._automaton = automaton
 
     def __bool__(self) -> bool:
-        return bool(self.values)
+        return bool(self._tiers)
 
     def _spans(self, text: str, prose: bool = False) -> list[tuple[int, int]]:
         if self._automaton is not None:
-            found = [(end - length + 1, end + 1) for end, length in self._automaton.iter(text)]
+            found = [(end - length + 1, end + 1, tier) for end, (length, tier) in self._automaton.iter(text)]
         elif self._regex is not None:
-            found = [m.span() for m in self._regex.finditer(text)]
+            found = [(m.start(), m.end(), self._tiers[m.group()]) for m in self._regex.finditer(text)]
         else:
             return []
         if not found:
             return []
-        found = [span for span in found if _whole_token(text, span, prose)]
-        if not found:
+        kept = [(s, e) for s, e, tier in found if _keep(text, (s, e), tier, prose)]
+        if not kept:
             return []
-        found.sort()
-        merged = [found[0]]
-        for start, end in found[1:]:
+        kept.sort()
+        merged = [kept[0]]
+        for start, end in kept[1:]:
             last = merged[-1]
             if start <= last[1]:
                 if end > last[1]:
@@ -144,13 +184,13 @@ class Redactor:
         return merged
 
     def redact(self, text: str, prose: bool = False) -> str:
-        """``text`` with every registered value replaced by ``***`` where it stands as a whole token.
+        """``text`` with every registered value replaced by ``***`` where it stands (see the class).
 
         ``prose``: the tool's own sentences (messages, verdicts): a value that is a plain word
         ("password", "public") is masked there only where a script value is quoted into them, so
         the sentence around it stays readable.
         """
-        if not self.values or not text:
+        if not self._tiers or not text:
             return text
         spans = self._spans(text, prose)
         if not spans:
@@ -166,7 +206,7 @@ class Redactor:
 
     def leaks(self, text: str) -> bool:
         """Whether ``text`` still holds a registered value."""
-        return bool(self.values) and bool(self._spans(text))
+        return bool(self._tiers) and bool(self._spans(text))
 
     def redact_tree(self, obj: Any) -> Any:
         """Redact every string inside dataclasses, lists, tuples and dicts (values, not keys).
@@ -174,12 +214,12 @@ class Redactor:
         Mutable containers and dataclasses are changed in place; the (possibly new) object is
         returned, so frozen dataclasses and tuples are rebuilt.
         """
-        if not self.values and not self.escape_controls:
+        if not self._tiers and not self.escape_controls:
             return obj
         return self._walk(obj)
 
     def _text(self, text: str, prose: bool = False) -> str:
-        if self.values:
+        if self._tiers:
             text = self.redact(text, prose)
         # Printable ASCII holds no control character: most strings skip the escaping regex.
         if self.escape_controls and not (text.isascii() and text.isprintable()):

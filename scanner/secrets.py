@@ -251,8 +251,8 @@ def find_secrets(script: Script) -> list[SecretLiteral]:
         except LexError:
             continue
         args = split_arguments(text, m.end(), close - 1)
-        if len(args) >= 2:
-            add(_literal_span(script, *args[1]), SecretKind.MAIL_PASSWORD, "Authenticate()")
+        if len(args) >= 2:  # (user, password) or (encoding, user, password): the password is the last
+            add(_literal_span(script, *args[-1]), SecretKind.MAIL_PASSWORD, "Authenticate()")
     embedded_keys = ("client_secret=", "password=", "access_token=", "refresh_token=", "client_assertion=")
     strings = script.structure.masked.strings if any(map(text_lower.__contains__, embedded_keys)) else []
     for s, e in strings:
@@ -332,6 +332,10 @@ _TEXT_SHAPES = re.compile(
     r"|(?:^|[;'\"\s])(?:password|pwd|accountkey|sharedaccesskey)[ \t]*=[ \t]*(?P<conn>[^;'\"\r\n$]{3,})"
     r"|\b[a-z][a-z0-9+.-]*://(?P<user>[^/\s:@'\"$]+):(?P<pass>[^/\s@'\"$]{3,})@"
     r"|\b(?:Bearer|Basic)[ \t]+(?P<bearer>[A-Za-z0-9._~+/-]{8,}=*)"
+    # JSON or a dictionary written in a string: "password": "…", 'client_secret':'…'
+    r"|[\"'](?:password|passwd|pwd|pass|secret|client_secret|token|access_token|apikey|api_key)[\"'][ \t]*:[ \t]*[\"'](?P<json>[^\"'\r\n]{3,})[\"']"
+    # A command line: blat.exe … -pw x, sendEmail … -xp x, /password:x
+    r"|(?:^|[\s'\"])[-/](?:pw|pwd|pass|passwd|password|xp)(?:[ \t]+|[:=])(?P<cli>[^\s'\"`$;|)]{3,})"
 )
 _PREFIXED_KEYS = re.compile(
     r"\bSG\.[\w-]{16,}\.[\w-]{16,}|\bgh[pousr]_[A-Za-z0-9]{30,}|\bgithub_pat_\w{30,}|\bxox[abposr]-[\w-]{10,}"
@@ -348,11 +352,76 @@ _CONVERT_TO_SECURE = re.compile(r"(?i)^ConvertTo-SecureString\b")
 _VARIABLE = re.compile(r"(?i)^\$(?:\{(?P<braced>[^}]+)\}|(?:(?P<scope>script|global|local|private|env|using):)?(?P<name>\w+))(?P<path>(?:\.\w+|\.'[^']*'|\.\"[^\"]*\"|\[[^\]]*\])*)$")
 _AUTOMATIC = {"true", "false", "null", "_", "psitem", "args", "input", "this", "matches", "pscmdlet"}
 _OPERATOR = re.compile(r"(?i)-(f|join)(?![\w-])")
+_PIPELINE_VARIABLES = {"_", "psitem", "args", "input", "matches", "this"}
+_VARIABLE_REF = re.compile(r"(?<![\w`])\$(?:script:|global:|local:|private:)?(\w+(?::\w+)?)")
+_COMMAND_HEAD = re.compile(r"[\s(&.]*([A-Za-z][A-Za-z0-9]*-[A-Za-z][\w.-]*)(?![\w.\[:])")
+_MEMBER_CHAIN = re.compile(r"[$(\s]*\$[\w:]+(?:(?:\.\w+|\(\s*\))\s*)*\)?")
+_NUMBER = re.compile(r"[\d.]+")
+_NUMBER_LIST = re.compile(r"(?<![\w.])\d{1,6}(?:[ \t]*,[ \t\r\n`]*\d{1,6}){2,}(?![\w.])")
+_CHAR_CODES = re.compile(r"(?is)^\[char\[\]\][ \t]*@?\(([\d\s,]+)\)$")
+_STRING_NEW = re.compile(r"(?is)^\[(?:System\.)?String\]::(?:new|(join))\((?:[ \t]*(?:''|\"\")[ \t]*,)?")
+_IF = re.compile(r"(?i)^if[ \t]*\(")
+_TO_CHAR_ARRAY = re.compile(r"(?i)\.ToCharArray\([ \t]*\)$")
+_SET_VARIABLE = re.compile(r"(?:set|new)-variable\s+(?:-name\s+)?['\"]?(?P<name>\w+)['\"]?\s+(?:-value\s+)?(?=[^-\s])")
+_FOREACH = re.compile(r"foreach\s*(?P<open>\()\s*\$(?P<name>\w+)\s+in\s+")
+
+
+def _spans_within(spans: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
+    import bisect
+
+    i = bisect.bisect_left(spans, (start, -1))
+    out = []
+    while i < len(spans) and spans[i][0] < end:
+        if spans[i][1] <= end:
+            out.append(spans[i])
+        i += 1
+    return out
+
+
+def _is_string_at(script: Script, start: int, end: int) -> bool:
+    """Whether ``[start, end)`` is one whole string literal (not code that starts and ends with quotes)."""
+    if start >= end or script.text[start] not in _QUOTES:
+        return False
+    try:
+        return _skip_string(script.text, start) == end
+    except _LexError:
+        return False
+
+
+def _top_level_pipes(code: str, start: int, end: int) -> list[int]:
+    """Offsets of the `|` that separate the commands of a pipeline in ``code[start:end]`` (not `||`, not nested)."""
+    if code.find("|", start, end) < 0:
+        return []
+    out: list[int] = []
+    depth = 0
+    i = start
+    while i < end:
+        c = code[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == "`":
+            i += 1
+        elif c == "|" and depth == 0:
+            if code[i + 1 : i + 2] == "|" or code[i - 1 : i] == "|":
+                i += 2 if code[i + 1 : i + 2] == "|" else 1
+                continue
+            out.append(i)
+        i += 1
+    return out
+
+
+def _from_codes(codes: str) -> Optional[str]:
+    try:
+        return "".join(chr(int(n)) for n in codes.replace("\n", " ").split(",") if n.strip())
+    except (ValueError, OverflowError):
+        return None
 
 
 # Literal words one of the patterns above needs: the (slow, case-insensitive) patterns run only on
 # the lines where a fast substring search finds one of them.
-_TEXT_SHAPE_WORDS = ("password", "passwd", "pwd", "token", "key", "secret", "sig=", "assertion", "://", "bearer", "basic")
+_TEXT_SHAPE_WORDS = ("password", "passwd", "pwd", "token", "key", "secret", "sig=", "assertion", "://", "bearer", "basic", "pw", "pass", "xp")
 _PREFIXED_KEY_WORDS = ("sg.", "gh", "github_pat_", "xox", "k_live_", "k_test_", "akia", "aiza", "key-", "q~", "eyj", "-us")
 _HASH_KEY_WORDS = ("secret", "assertion", "token", "password", "passwd", "pwd", "apikey", "api_key", "passphrase")
 _SECRET_PARAM_WORDS = ("password", "passwd", "secret", "token", "apikey", "passphrase")
@@ -427,6 +496,17 @@ class _Tracer:
         # exponentially; each variable is evaluated once, and the whole script gets a budget.
         self.budget = 4000
         self._variables: dict[tuple[str, tuple[str, ...]], list[Alternative]] = {}
+        # The string literals (and bare words, numeric code lists) a sink's value was evaluated from:
+        # each is masked where it is written, whatever its value turns out to be.
+        self.visited: set[tuple[int, int]] = set()
+        # Why a sink's value could not be followed inside the file (an expression the tracer does not
+        # evaluate, a variable set where it does not look): the whole file is then masked but for the
+        # literals known to be harmless where they stand. Values from outside the file ($env:, a
+        # prompt, a vault, a script parameter) are unknown without making the flow opaque.
+        self.opaque: list[str] = []
+        self._functions: Optional[set[str]] = None
+        self._argument_spans: set[tuple[int, int]] = set()
+        self._script_parameters: Optional[set[str]] = None
 
     # ---- assignments, indexed once per script
 
@@ -444,8 +524,81 @@ class _Tracer:
             structure = self.script.structure
             found = self._assignments[key] = [
                 (member, *assigned_value_extent(structure, skip_spaces(self.text, after))) for member, after in self._assigned.get(key, ())
-            ]
+            ] + self._other_assignments(key)
         return found
+
+    def _other_assignments(self, key: str) -> list[tuple[str, int, int]]:
+        """Values given to ``$key`` without `=`: `Set-Variable`/`New-Variable` (named or by position) and
+        `foreach ($key in …)` (each item: evaluated as the whole collection, which masks its literals)."""
+        structure = self.script.structure
+        low = structure.code_lower
+        if key not in low:
+            return []
+        out: list[tuple[str, int, int]] = []
+        # On the text (the value may be a string, which the code blanks), outside strings and comments.
+        for m in _SET_VARIABLE.finditer(lower_same_length(self.text)) if "-variable" in low else ():
+            if m.group("name") != key or structure.in_string_or_comment(m.start()):
+                continue
+            span = _argument_after(self.script, m.end())
+            if span is not None:
+                out.append(("", *span))
+                self._argument_spans.add(span)  # a bare word there is a string
+        for m in _FOREACH.finditer(lower_same_length(self.text)) if "foreach" in low else ():
+            if m.group("name") != key or structure.in_string_or_comment(m.start()):
+                continue
+            try:
+                close = self.script.structure.balanced_end(m.start("open"))
+            except (_LexError, ValueError):
+                continue
+            out.append(("", m.end(), max(m.end(), close - 1)))
+        return out
+
+    def _unknown(self, start: int, end: int, depth: int, why: str = "") -> list[Alternative]:
+        """An expression the tracer does not evaluate: every string literal in it (and every list of
+        character codes) is visited, the variables it reads are followed so that theirs are too, and
+        unless it only calls a command defined outside the file on values from outside, the flow is
+        opaque."""
+        structure = self.script.structure
+        for s, e in _spans_within(structure.masked.strings, start, end):
+            self.visited.add((s, e))
+        code = self.script.code[start:end]
+        for m in _NUMBER_LIST.finditer(code):
+            self.visited.add((start + m.start(), start + m.end()))
+        known = False
+        for m in _VARIABLE_REF.finditer(code):
+            if depth >= _MAX_DEPTH or self.budget <= 0:
+                break
+            name = m.group(1)
+            if name.lower() in _AUTOMATIC or ":" in name:
+                continue
+            before = len(self.opaque)
+            found = self._variable("$" + name, depth + 1)
+            known = known or any(p is not None for a in found for p in a) or len(self.opaque) > before
+        head = _COMMAND_HEAD.match(code)
+        if head is not None and head.group(1).lower() not in self.functions() and not known:
+            return [(None,)]  # a command from outside the file (Read-Host, Get-Secret, Import-Clixml …)
+        literal = any(True for _ in _spans_within(structure.masked.strings, start, end)) or _NUMBER_LIST.search(code) is not None
+        if literal or known or why or not _MEMBER_CHAIN.fullmatch(code.strip()):
+            self.opaque.append(why or code.strip()[:60])
+        return [(None,)]
+
+    def functions(self) -> set[str]:
+        """Lower-case names of the functions this script defines (their output is computed in the file)."""
+        if self._functions is None:
+            self._functions = {f.name.lower() for f in self.script.structure.functions}
+        return self._functions
+
+    def script_parameters(self) -> set[str]:
+        """Lower-case names of the script's (or a function's) declared parameters: values from a caller."""
+        if self._script_parameters is None:
+            names: set[str] = set()
+            for s, e in self.script.structure.param_blocks:
+                names.update(m.group(1).lower() for m in _VARIABLE_REF.finditer(self.script.code, s, e))
+            for function in self.script.structure.functions:
+                header = self.script.code[function.name_end : function.body.start]
+                names.update(m.group(1).lower() for m in _VARIABLE_REF.finditer(header))
+            self._script_parameters = names
+        return self._script_parameters
 
     # ---- expressions
 
@@ -453,13 +606,15 @@ class _Tracer:
         text = self.text[start:end]
         lead = len(text) - len(text.lstrip())
         start, end = start + lead, start + len(text.rstrip())
-        if start >= end or depth > _MAX_DEPTH or self.budget <= 0:
+        if start >= end:
             return [(None,)]
+        if depth > _MAX_DEPTH or self.budget <= 0:
+            return self._unknown(start, end, _MAX_DEPTH, "too deep to follow")
         self.budget -= 1
         try:
             return [_bounded(a) for a in self._binary(start, end, depth, argument_mode)[:_MAX_ALTERNATIVES]]
         except (_LexError, IndexError, ValueError, RecursionError):
-            return [(None,)]
+            return self._unknown(start, end, _MAX_DEPTH, "not read")
 
     def _split(self, start: int, end: int, separators: str) -> list[tuple[int, int, str]]:
         """Top-level pieces of ``text[start:end]`` split at ``+``, ``,`` or ``-f``/``-join`` (``separators``)."""
@@ -523,7 +678,7 @@ class _Tracer:
         if not self.text[s0:e0].strip():  # unary -join (a, b)
             if parts[1][2] == "-join":
                 return self._join(parts[1][0], parts[1][1], "", depth)
-            return [(None,)]
+            return self._unknown(start, end, depth, "unary operator")
         result = self._sum(s0, e0, depth, argument_mode)
         for s, e, op in parts[1:]:
             if op == "-f":
@@ -552,6 +707,8 @@ class _Tracer:
             values = [a for a in self.assignments(name) if not a[0]]
             if values:
                 return self._items(values[-1][1], values[-1][2], depth + 1)
+        if _top_level_pipes(self.script.code, offset, offset + len(text)):
+            return [self._unknown(offset, offset + len(text), depth, "pipeline")]
         parts = self._split(offset, offset + len(text), ",")
         return [self._sum(s, e, depth, False) for s, e, _ in parts]
 
@@ -608,13 +765,22 @@ class _Tracer:
         if not t:
             return [()]
         c = t[0]
-        if c in SINGLE_QUOTES and len(t) >= 2 and t[-1] in SINGLE_QUOTES:
+        pipes = _top_level_pipes(self.script.code, start, end)
+        if pipes:
+            # 'x' | ConvertTo-SecureString …: the value piped in; any other pipeline is not evaluated.
+            last = self.text[pipes[-1] + 1 : end].strip()
+            if len(pipes) == 1 and _CONVERT_TO_SECURE.match(last):
+                return self.evaluate(start, pipes[0], depth + 1)
+            return self._unknown(start, end, depth, "pipeline")
+        if _is_string_at(self.script, start, end):
+            self.visited.add((start, end))
+        if c in SINGLE_QUOTES and len(t) >= 2 and t[-1] in SINGLE_QUOTES and _is_string_at(self.script, start, end):
             inner = t[1:-1]
             value = re.sub("[" + SINGLE_QUOTES + "]{2}", "'", inner)
             if value != inner:
                 self.sources.append((value, inner))
             return [(value,)]
-        if c in DOUBLE_QUOTES and len(t) >= 2 and t[-1] in DOUBLE_QUOTES:
+        if c in DOUBLE_QUOTES and len(t) >= 2 and t[-1] in DOUBLE_QUOTES and _is_string_at(self.script, start, end):
             return [self._expandable(start + 1, end - 1, depth)]
         if t[:2] in ("@'", "@\u2018", '@"', "@\u201c") and len(t) >= 5:
             body_start = text.find("\n", start) + 1
@@ -622,7 +788,7 @@ class _Tracer:
             if body_end > 0 and text[body_end - 1] == "\r":
                 body_end -= 1
             if body_start <= 0 or body_end < body_start:
-                return [(None,)]
+                return self._unknown(start, end, depth, "here-string")
             if t[1] in SINGLE_QUOTES:
                 return [(text[body_start:body_end],)]
             return [self._expandable(body_start, body_end, depth)]
@@ -635,17 +801,60 @@ class _Tracer:
                 m = pattern.match(t)
                 if m:
                     return handler(m, start, depth)
+            codes = _CHAR_CODES.match(t)
+            if codes is not None:  # [char[]](80, 97, …): a string written as its character codes
+                self.visited.add((start, end))
+                return [(_from_codes(codes.group(1)),)]
+            new = _STRING_NEW.match(t)
+            if new is not None:  # [string]::new(…) / [String]::Join('', …)
+                inner_start = start + new.end()
+                return self._join(inner_start, end - 1, "", depth + 1) if new.group(1) else self.evaluate(inner_start, end - 1, depth + 1)
             cast = _CAST.match(t)
             if cast and cast.end() < len(t):
                 return self._operand(start + cast.end(), end, depth, argument_mode)
-            return [(None,)]
+            return self._unknown(start, end, depth)
         if _CONVERT_TO_SECURE.match(t):
             return self._securestring(start, end, depth)
         if c == "$":
-            return self._variable(t, depth)
+            return self._variable(t, depth, start, end)
+        if _IF.match(t):
+            return self._branches(start, end, depth)
+        chars = _TO_CHAR_ARRAY.search(t)
+        if chars is not None and chars.start() > 0:  # 'x'.ToCharArray(): fed to a SecureString one character at a time
+            return self._operand(start, start + chars.start(), depth + 1, False)
         if argument_mode and not any(ch in t for ch in "$()[]{}"):
+            self.visited.add((start, end))
             return [(t,)]
-        return [(None,)]
+        if _NUMBER.fullmatch(t):
+            return [(t,)]
+        return self._unknown(start, end, depth)
+
+    def _branches(self, start: int, end: int, depth: int) -> list[Alternative]:
+        """`if (…) { 'a' } elseif (…) { 'b' } else { 'c' }`: the value of each branch's block."""
+        structure = self.script.structure
+        code = self.script.code
+        each: list[list[Alternative]] = []
+        i = start
+        while i < end:
+            brace = code.find("{", i, end)
+            if brace < 0:
+                break
+            try:
+                close = structure.balanced_end(brace)
+            except (_LexError, ValueError):
+                return self._unknown(start, end, depth, "if")
+            if close <= brace or close > end:
+                return self._unknown(start, end, depth, "if")
+            each.append(self.evaluate(brace + 1, close - 1, depth + 1))
+            i = close
+            rest = code[i:end].lstrip().lower()
+            if not rest.startswith(("else", "elseif")):
+                if rest:
+                    return self._unknown(start, end, depth, "if")
+                break
+            if rest.startswith("else") and not rest.startswith("elseif"):
+                i = code.find("else", i, end) + 4
+        return _merge(each) if each else self._unknown(start, end, depth, "if")
 
     def _expandable(self, start: int, end: int, depth: int) -> Alternative:
         """Pieces of a double-quoted string body: literal text, expanded `$var` / `$(…)` / `${x}`."""
@@ -691,9 +900,11 @@ class _Tracer:
                 self.sources.append((known, raw))
         return result
 
-    def _variable(self, t: str, depth: int) -> list[Alternative]:
+    def _variable(self, t: str, depth: int, start: int = -1, end: int = -1) -> list[Alternative]:
         m = _VARIABLE.match(t)
         if m is None or depth >= _MAX_DEPTH:
+            if start >= 0:
+                return self._unknown(start, end, depth)  # $x.Method(…), $a[$i] …
             return [(None,)]
         if m.group("scope") and m.group("scope").lower() in ("env", "using"):
             return [(None,)]  # the environment (or a caller's scope) is outside the file: not a secret written here
@@ -703,6 +914,8 @@ class _Tracer:
                 return [(None,)]
             name = name.split(":", 1)[1]
         if name.lower() in _AUTOMATIC:
+            if name.lower() in _PIPELINE_VARIABLES:
+                self.opaque.append("$" + name)  # an item of a pipeline or loop the tracer does not follow
             return [(None,)]
         path = [p.strip(".[]'\"").lower() for p in re.findall(r"\.'[^']*'|\.\"[^\"]*\"|\.\w+|\[[^\]]*\]", m.group("path") or "")]
         key = (name.lower(), tuple(path))
@@ -716,12 +929,15 @@ class _Tracer:
 
     def _assignments_of(self, name: str, path: list[str], depth: int) -> list[Alternative]:
         each: list[list[Alternative]] = []
-        for member, start, end in self.assignments(name):
+        assigned = self.assignments(name)
+        for member, start, end in assigned:
             members = [p.strip(".[]'\"").lower() for p in re.findall(r"\.\w+|\[[^\]]*\]", member)]
             if members == path:
-                each.append(self.evaluate(start, end, depth + 1))
+                each.append(self.evaluate(start, end, depth + 1, argument_mode=(start, end) in self._argument_spans))
             elif not members and path:
                 each.append(self._member(start, end, path, depth + 1))
+        if not assigned and name.lower() not in self.script_parameters():
+            self.opaque.append("$" + name)  # set where the tracer does not look (another file, [ref], a scope)
         return _merge(each)
 
     def _member(self, start: int, end: int, path: list[str], depth: int) -> list[Alternative]:
@@ -733,7 +949,13 @@ class _Tracer:
             constructed = re.match(r"(?is)\s*\(?\s*New-Object\b", text)
             if constructed is not None and path[-1] in ("password", "securepassword"):
                 return []  # the constructor sink registers it
-            return []
+            if path[0].isdigit():  # $values[1] of `$values = 'a', 'b'`
+                items = self._items(start, end, depth + 1)
+                index = int(path[0])
+                if index < len(items) and len(path) == 1:
+                    return items[index]
+            # Inline JSON piped to ConvertFrom-Json, a method's result …: its literals are visited.
+            return self._unknown(start, end, depth, "member of " + text.strip()[:40])
         entries, _ = parse_hashtable_literal(self.script, start + m.end() - 1, False, "")
         for entry in entries:
             if entry.key.lower() == path[0]:
@@ -742,7 +964,7 @@ class _Tracer:
                 if len(path) == 1:
                     return self.evaluate(vstart, vend, depth)
                 return self._member(vstart, vend, path[1:], depth + 1)
-        return []
+        return self._unknown(start, end, depth, "key not in the hashtable")
 
     def _decode(self, m: "re.Match[str]", start: int, depth: int) -> list[Alternative]:
         codec = _codec(m.group(1))
@@ -903,7 +1125,45 @@ def _argument_after(script: Script, offset: int) -> Optional[tuple[int, int]]:
     return element.start, element.end
 
 
+@dataclass(frozen=True)
+class CredentialFlows:
+    """What reaches the credential sinks of one script: the values (in memory only), the literals they
+    were evaluated from (masked where written), whether a sink's value could not be followed inside
+    the file (``opaque``: then everything but what is known to be harmless is masked), and whether
+    the file holds a credential sink at all."""
+
+    values: frozenset[str]
+    visited: tuple[tuple[int, int], ...]
+    opaque: tuple[str, ...]
+    has_sink: bool
+
+
+# Code (strings and comments blanked) that takes a credential: a file holding one is masked but for
+# what is known to be harmless (scanner.masking).
+_CREDENTIAL_CODE = re.compile(
+    r"credential|securestring|authenticate|sendpassword|authorization|password|passwd|pwd|secret|token|apikey|api_key"
+    r"|passphrase|x509certificate2|appendchar|sendusing|withclientsecret|-pw\b|-pass\b|-xp\b|\$pass\b|\$pw\b"
+)
+_X509 = re.compile(r"(?i)(?:System\.Security\.Cryptography\.X509Certificates\.)?X509Certificate2(?:Collection)?")
+_CERT_IMPORT = re.compile(r"(?i)\.Import[ \t]*\(")
+_APPEND_CHAR = re.compile(r"(?i)\.(?:AppendChar|InsertAt)[ \t]*\(")
+_NATIVE_PASSWORD = re.compile(r"(?i)(?<![\w-])[-/](?:pw|pwd|pass|passwd|xp)(?=[ \t]+[^-\s|;])")
+
+
+def credential_flows(script: Script) -> CredentialFlows:
+    """The credential flows of ``script`` (computed once per script)."""
+    memo = script.memo.get("credential_flows")
+    if memo is None:
+        memo = script.memo["credential_flows"] = _credential_flows(script)
+    return memo  # type: ignore[return-value]
+
+
 def secret_values(script: Script) -> set[str]:
+    """Every string value that reaches a credential sink in ``script``, and secret shapes written anywhere in it."""
+    return set(credential_flows(script).values)
+
+
+def _credential_flows(script: Script) -> CredentialFlows:
     """Every string value that reaches a credential sink in ``script``, and secret shapes written anywhere in it.
 
     Sinks: ConvertTo-SecureString (-AsPlainText in any order, -String, piped, -Key/-SecureKey),
@@ -913,17 +1173,17 @@ def secret_values(script: Script) -> set[str]:
     Shapes anywhere: URL user-info, password=/token=/key= parameters, Password= in connection
     strings, bearer tokens, API keys with known prefixes.
     """
-    memo = script.memo.get("secret_values")
-    if memo is not None:
-        return memo  # type: ignore[return-value]
     text = script.text
     tracer = _Tracer(script)
     found: set[str] = set()
     structure = script.structure
+    sinks = 0
 
     def evaluate(span: Optional[tuple[int, int]], argument_mode: bool = False, scheme: str = "") -> None:
+        nonlocal sinks
         if span is None or span[0] >= span[1]:
             return
+        sinks += 1
         _register(found, tracer.evaluate(span[0], span[1], argument_mode=argument_mode), scheme)
         from_config(span)
 
@@ -1000,6 +1260,33 @@ def secret_values(script: Script) -> set[str]:
             evaluate(construction.arguments[0])
         for s, e in construction.property_spans:
             evaluate_hashtable_keys(script, tracer, found, s, e, ("password", "securepassword"))
+    low_code = structure.code_lower
+    if "x509certificate2" in low_code:
+        # X509Certificate2(path, password[, flags]) and $cert.Import(path, password, flags): the .pfx password.
+        for construction in find_constructions(script, _X509):
+            if len(construction.arguments) >= 2:
+                evaluate(construction.arguments[1])
+        for m in _CERT_IMPORT.finditer(script.code):
+            try:
+                close = _skip_balanced(text, m.end() - 1)
+            except _LexError:
+                continue
+            args = split_arguments(text, m.end(), close - 1)
+            if len(args) >= 2:
+                evaluate(args[1])
+    if "appendchar" in low_code or "insertat" in low_code:
+        # A SecureString filled one character at a time.
+        for m in _APPEND_CHAR.finditer(script.code):
+            try:
+                close = _skip_balanced(text, m.end() - 1)
+            except _LexError:
+                continue
+            args = split_arguments(text, m.end(), close - 1)
+            if args:
+                evaluate(args[-1])
+    # A native tool's password switch: blat.exe … -pw x, sendEmail … -xp x.
+    for m in _NATIVE_PASSWORD.finditer(script.code):
+        evaluate(_argument_after(script, m.end()), argument_mode=True)
     # -Password / -ClientSecret / -AccessToken … of any command.
     for m in _matches(_SECRET_PARAM_ANY, script.code, code_hits, _SECRET_PARAM_WORDS):
         name = m.group(1).lower()
@@ -1036,7 +1323,7 @@ def secret_values(script: Script) -> set[str]:
         evaluate(span)
     # Shapes that are secrets wherever they are written.
     for m in _matches(_TEXT_SHAPES, text, text_hits, _TEXT_SHAPE_WORDS):
-        for group in ("query", "conn", "pass", "bearer"):
+        for group in ("query", "conn", "pass", "bearer", "json", "cli"):
             value = m.group(group)
             if value:
                 found.add(value.rstrip())
@@ -1056,9 +1343,9 @@ def secret_values(script: Script) -> set[str]:
                     decoded = _b64decode(literal, codec)
                     if decoded and decoded in found:
                         found.add(literal)
-    result = {v for v in found if len(v.strip()) >= MIN_VALUE_WHOLE and not v.startswith("$") and "***" not in v}
-    script.memo["secret_values"] = result
-    return result
+    result = frozenset(v for v in found if len(v.strip()) >= MIN_VALUE_WHOLE and not v.startswith("$") and "***" not in v)
+    has_sink = bool(sinks or result) or _CREDENTIAL_CODE.search(low_code) is not None
+    return CredentialFlows(result, tuple(sorted(tracer.visited)), tuple(dict.fromkeys(tracer.opaque)), has_sink)
 
 
 def evaluate_hashtable_keys(script: Script, tracer: _Tracer, found: set[str], start: int, end: int, keys: tuple[str, ...]) -> None:

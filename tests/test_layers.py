@@ -17,7 +17,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("analysis", (r"scanner\.analysis(\..+)?",)),
     ("recognizers", (r"scanner\.extract(\..+)?",)),
     ("findings", (
-        r"scanner\.(assess|assess_ews|secrets|findings|fixes|check)", r"scanner\.rules(\..+)?",
+        r"scanner\.(assess|assess_ews|secrets|masking|findings|fixes|check)", r"scanner\.rules(\..+)?",
         r"scanner\.migrate(\.(mapping|snippets|syntax|judge|safety|edits|placement|contexts|diffs|patch|ews_fix))?",
     )),
     ("estate", (r"scanner\.estate(\..+)?", r"scanner\.owners")),

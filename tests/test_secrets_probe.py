@@ -29,11 +29,23 @@ SEND = (
 CRED = "$cred = New-Object System.Management.Automation.PSCredential('alerts@contoso.com', $sec)\n"
 
 
+# A send that does not repeat the canary: for shapes where only a comment says it is a password.
+QUIET_SEND = (
+    "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject 'nightly' "
+    "-SmtpServer smtp.office365.com -Port 587 -UseSsl -Credential $cred  # relay pw {value}\n"
+)
+
+
 @dataclass(frozen=True)
 class Shape:
     name: str
-    setup: str  # PowerShell lines that bring the canary to a sink; {value} / {part1} {part2} / {b64}
+    setup: str  # PowerShell lines that bring the canary to a sink; {value} / {part1} {part2} / {b64} / {codes}
     tail: str = CRED  # what turns the sink into $cred (or nothing)
+    send: str = SEND  # the mail call (it reuses the canary as Subject, Body and in a comment)
+    parts: bool = False  # the halves of the canary are written apart: neither may show either
+    # Whether the tracer knows the value; when it does not (a pipeline item, a comment), masking by
+    # construction must hide it all the same.
+    known: bool = True
 
     @property
     def value(self) -> str:
@@ -48,12 +60,19 @@ class Shape:
             "part2": v[half:],
             "b64": base64.b64encode(v.encode()).decode(),
             "basic": base64.b64encode(f"alerts@contoso.com:{v}".encode()).decode(),
+            "codes": ",".join(str(ord(c)) for c in v),
         }
-        return self.setup.format(**fields) + self.tail.format(**fields) + SEND.format(value=v)
+        return self.setup.format(**fields) + self.tail.format(**fields) + self.send.format(value=v)
 
     def forbidden(self) -> list[str]:
         v = self.value
-        return [v, base64.b64encode(v.encode()).decode(), base64.b64encode(v.encode("utf-16-le")).decode()]
+        out = [v, base64.b64encode(v.encode()).decode(), base64.b64encode(v.encode("utf-16-le")).decode()]
+        if self.parts:
+            half = len(v) // 2
+            out += [v[:half], v[half:]]
+        if "{codes}" in self.setup + self.tail:
+            out.append(",".join(str(ord(c)) for c in v))
+        return out
 
 
 SHAPES = [
@@ -107,6 +126,36 @@ SHAPES = [
           "$sec = ConvertTo-SecureString -String $data.Login -AsPlainText -Force\n"
           "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject \"pw $($data.Login)\" -SmtpServer smtp.office365.com -UseSsl -Credential $cred\n"),
     Shape("apikey", "", ""),  # value itself is a prefixed key (below)
+    # Shapes a second review found leaking (issue 22), each written anew here.
+    Shape("twobranches", "$pw = if ($env:COMPUTERNAME -eq 'PROD01') {{ '{value}' }} else {{ 'staging-only-login' }}\n"
+          "$sec = ConvertTo-SecureString $pw -AsPlainText -Force\n"),
+    Shape("setvariable", "Set-Variable -Name relayLogin -Value '{value}' -Scope Script\n"
+          "$sec = ConvertTo-SecureString $relayLogin -AsPlainText -Force\n"),
+    Shape("setvarpositional", "New-Variable relayLogin '{value}'\n$sec = ConvertTo-SecureString -String $relayLogin -AsPlainText -Force\n"),
+    Shape("arrayindex", "$logins = @('alerts@contoso.com', '{value}')\n$sec = ConvertTo-SecureString $logins[1] -AsPlainText -Force\n"),
+    Shape("appendcharpipe", "$sec = New-Object System.Security.SecureString\n"
+          "'{value}'.ToCharArray() | ForEach-Object {{ $sec.AppendChar($_) }}\n", known=False),
+    Shape("appendcharloop", "$sec = [System.Security.SecureString]::new()\n"
+          "foreach ($ch in '{value}'.ToCharArray()) {{ $sec.AppendChar($ch) }}\n$sec.MakeReadOnly()\n"),
+    Shape("charcodes", "$plain = [string]::new([char[]]({codes}))\n$sec = ConvertTo-SecureString $plain -AsPlainText -Force\n"),
+    Shape("charjoin", "$plain = -join [char[]]({codes})\n$sec = ConvertTo-SecureString $plain -AsPlainText -Force\n"),
+    Shape("charloop", "$plain = ({codes} | ForEach-Object {{ [char]$_ }}) -join ''\n$sec = ConvertTo-SecureString $plain -AsPlainText -Force\n", known=False),
+    Shape("concatdouble", "$plain = \"{part1}\" + `\n        \"{part2}\"\n$sec = ConvertTo-SecureString $plain -AsPlainText -Force\n", parts=True),
+    Shape("concatsplit", "$plain = '{part1}' +\n    '{part2}'\n$sec = ConvertTo-SecureString $plain -AsPlainText -Force\n", parts=True),
+    Shape("parenvariable", "$plain = '{value}'\n",
+          "$cred = New-Object PSCredential('alerts@contoso.com', (ConvertTo-SecureString ($plain) -AsPlainText -Force))\n"),
+    Shape("parenparameter", "$plain = '{value}'\nSend-EmailMessage -Server smtp.office365.com -Username alerts@contoso.com -Password ($plain) -To ops@contoso.com\n", ""),
+    Shape("x509ctor", "$cert = New-Object System.Security.Cryptography.X509Certificates.X509Certificate2(\"$PSScriptRoot\\mail.pfx\", '{value}')\n", ""),
+    Shape("x509static", "$pfxPass = '{value}'\n$cert = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new('C:\\certs\\mail.pfx', $pfxPass, 'Exportable')\n", ""),
+    Shape("blockcomment", "<#\n  Relay account: alerts@contoso.com\n  Relay password: {value}\n#>\n",
+          "$cred = Import-Clixml \"$PSScriptRoot\\relay.xml\"\n", QUIET_SEND, known=False),
+    Shape("linecomment", "", "$cred = Get-Credential -UserName alerts@contoso.com -Message 'relay'\n", QUIET_SEND, known=False),
+    Shape("startprocess", "Start-Process -FilePath \"$env:ProgramFiles\\blat\\blat.exe\" -ArgumentList "
+          "\"-to ops@contoso.com -f alerts@contoso.com -u alerts -pw {value} -server smtp.office365.com:587\" -Wait\n", ""),
+    Shape("nativeargs", "& \"$PSScriptRoot\\blat.exe\" report.txt -to ops@contoso.com -u alerts -pw {value} -server smtp.office365.com\n", ""),
+    Shape("inlinejson", "$settings = '{{\"relay\":\"smtp.office365.com\",\"user\":\"alerts@contoso.com\",\"password\":\"{value}\"}}' | ConvertFrom-Json\n"
+          "$sec = ConvertTo-SecureString $settings.password -AsPlainText -Force\n"),
+    Shape("longernote", "$sec = ConvertTo-SecureString '{value}' -AsPlainText -Force\n$note = \"rotated:{value}2024 by ops\"\n"),
 ]
 
 APIKEY = "SG.probeKeyAbcdefghij012.KLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv12"
@@ -235,7 +284,12 @@ def test_every_probe_is_a_real_secret_the_scanner_sees(tree: Path) -> None:
         script.root = tree  # configuration files are read below the scan root
         values = file_secret_values(script)
         expected = APIKEY if shape.name == "apikey" else shape.value
-        assert expected in values, (shape.name, sorted(values))
+        if shape.known:
+            assert expected in values, (shape.name, sorted(values))
+        else:
+            from scanner.secrets import credential_flows
+
+            assert expected not in values and credential_flows(script).has_sink, shape.name
 
 
 @pytest.mark.parametrize("shape", ALL, ids=[s.name for s in ALL])

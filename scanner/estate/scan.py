@@ -23,7 +23,8 @@ from scanner.files import discover
 from scanner.findings import assign_fingerprints
 from scanner.fixes import FULL
 from scanner.model import FileError, FixApplicability, Finding, PatchView, ScanResult, UnusedSuppression
-from scanner.redact import Redactor, SecretRegistry
+from scanner.masking import SourceMask, strong
+from scanner.redact import SecretRegistry
 from scanner.safetext import safe_path
 from scanner.serialize import from_data, to_data
 
@@ -160,6 +161,8 @@ class Estate:
     judged: dict[str, JudgedFile] = field(default_factory=dict)  # rel -> the file's judged patches
     judge: str = ""  # which judge decided
     files: dict[str, str] = field(default_factory=dict)  # rel -> the path the walk found it at
+    # rel -> what of each file with a fix an output may show (in memory only; the fix preview's diffs)
+    masks: dict[str, SourceMask] = field(default_factory=dict)
 
 
 def scan_root(paths: list[Path]) -> Path:
@@ -227,7 +230,8 @@ def analyze_estate(
                 failed += 1
             if outcome.secrets and not outcome.values and outcome.rel in by_rel:
                 outcome.values = values_of_file(by_rel[outcome.rel], outcome.rel, options.max_bytes)  # a cached result: values are never stored
-            registry.add(outcome.values)
+            # Only a value no word or name can be is masked in the other files of the run (scanner.masking.strong).
+            registry.add(value for value in outcome.values if strong(value))
             if outcome.cache_key and outcome.findings:
                 cache_keys[outcome.rel] = outcome.cache_key
             if outcome.findings or outcome.patches or outcome.planned is not None:
@@ -254,7 +258,8 @@ def analyze_estate(
     result.secret_registry = registry  # type: ignore[attr-defined]  # in memory only, for later passes
     if changed and options.use_cache:
         _recache_redacted({cache_keys[rel] for rel in changed if rel in cache_keys}, registry, options)
-    return Estate(result, {item.rel: item for item in judged}, result.fix_judge, by_rel)
+    masks = {o.rel: o.mask.with_secrets(registry.values) for o in outcomes if o.mask is not None}
+    return Estate(result, {item.rel: item for item in judged}, result.fix_judge, by_rel, masks)
 
 
 @contextmanager
@@ -273,10 +278,11 @@ def _record_judged(judged: list[JudgedFile], outcomes: dict[str, FileOutcome], r
     cache = ResultCache(options.cache_dir or default_cache_dir()) if options.use_cache else None
     for item in judged:
         outcome = outcomes[item.rel]
-        if outcome.values:
-            Redactor(outcome.values).redact_tree(outcome.findings)
+        mask = outcome.mask
+        if mask is not None:
+            mask.redactor().redact_tree(outcome.findings)
         if options.fix_detail == FULL:
-            outcome.patches = patch_views(item, registry.values)
+            outcome.patches = patch_views(item, mask.with_secrets(registry.values) if mask is not None else registry.values)
         if cache is not None and outcome.cache_key:
             cache.put(outcome.cache_key, to_data(outcome))
 
@@ -310,12 +316,13 @@ def _recache_redacted(keys: set[str], registry: SecretRegistry, options: ScanOpt
 
 
 def redact_result(result: ScanResult, registry: "SecretRegistry") -> set[str]:
-    """Mask every registered value in everything a scan result holds, once, before any formatter sees it,
+    """Mask the run's strong values in everything a scan result holds, once, before any formatter sees it,
     and escape terminal control characters and lone surrogates (safe to print, encodable as UTF-8).
 
-    Each file's own values were masked in its worker; this pass adds the values of every other
-    file of the run (a password defined in one script and reused in another). Findings whose
-    snippet changed get fingerprints computed from the masked text.
+    Each file was masked in its worker through its own mask (scanner.masking: scoped to the file,
+    never to the estate); this pass adds the values of other files that no word or name can be
+    (a generated password defined in one script and pasted into another). Findings whose snippet
+    changed get fingerprints computed from the masked text.
     """
     redactor = registry.redactor(escape_controls=True)
     changed: set[str] = set()

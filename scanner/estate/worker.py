@@ -18,6 +18,7 @@ from scanner.estate.options import ScanOptions
 from scanner.estate.prefilter import Prefilter, default_prefilter
 from scanner.estate.wrappers import WrapperDef, file_wrappers
 from scanner.findings import file_secret_values
+from scanner.masking import SourceMask
 from scanner.model import FileError, Finding, PatchView, UnusedSuppression
 from scanner.script import Script
 
@@ -43,6 +44,7 @@ class FileOutcome:
         # `to_data` (the cache) only writes dataclass fields, so they never reach the disk.
         self.values: set[str] = set()
         self.planned: Optional[PlannedFile] = None
+        self.mask: Optional[SourceMask] = None  # what of the file an output may show (its patches' diffs)
 
 
 @dataclass
@@ -125,6 +127,7 @@ def analyze_file(path: Union[str, Path], rel: Optional[str] = None) -> FileOutco
     wrappers = file_wrappers(script, analysis.findings)
     outcome = FileOutcome(rel, analysis.findings, analysis.unused_suppressions, None, wrappers, key or "", stat, len(analysis.secret_values))
     outcome.values = analysis.secret_values
+    outcome.mask = analysis.mask if analysis.plan is not None else None  # only a file with a fix has diffs to show
     depends = script.memo.get("dependencies")
     if isinstance(depends, dict) and depends:
         outcome.dependencies = dict(sorted(depends.items()))

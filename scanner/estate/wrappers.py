@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 from scanner.declared import EstateFacts
 from scanner.estate.pool import LazyPool, in_order
 from scanner.estate.prefilter import Prefilter
-from scanner.findings import LEGACY_APIS, fingerprint_of, normalized_text, sender_address
+from scanner.findings import LEGACY_APIS, file_mask, fingerprint_of, normalized_text, sender_address
 from scanner.model import Finding, RelatedLocation
 from scanner.script import Script
 from scanner.analysis.functions import function_parameters
@@ -23,7 +23,7 @@ from scanner.assess import assess
 from scanner.files import DecodeError, decode, read_bytes
 from scanner.model import BindKind, BoundParam, FixApplicability, FixInfo, Location, Provenance
 from scanner.rules import catalogue
-from scanner.secrets import find_secrets, redact
+from scanner.secrets import find_secrets
 
 if TYPE_CHECKING:
     from scanner.cache import StatIndex
@@ -184,7 +184,9 @@ def _site_arguments(script: Script, site: object, parameters: tuple[str, ...]) -
         if secrets is None:
             secrets = find_secrets(script)
         start = script.text.find(bound.text, site.start)  # type: ignore[attr-defined]
-        text = redact(bound.text, start, secrets) if start >= 0 else bound.text
+        # Through the call site's file mask (scanner.masking), by position; by value when not found.
+        mask = file_mask(script, secrets)
+        text = mask.slice(script.text, start, start + len(bound.text)) if start >= 0 else mask.redactor().redact(bound.text)
         value = bound.value if isinstance(bound.value, (str, int, bool, list)) and text == bound.text else None  # a masked secret never leaves the worker
         out[name.lower()] = [text, value, bound.conditional, bound.reason, bound.provenance.value, bound.source]
     return out

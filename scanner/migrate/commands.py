@@ -23,6 +23,7 @@ from scanner.migrate.patch import UNSAFE_REFUSAL, CallFix, FilePatch
 from scanner.migrate.safety import FixStyle
 from scanner.model import Api, FixApplicability
 from scanner.outputs import print_error, print_warning
+from scanner.masking import SourceMask, strong
 from scanner.redact import SecretRegistry
 from scanner.safetext import matchable, safe_line, safe_path, safe_text
 from scanner.script import Script
@@ -104,13 +105,23 @@ class FixRun:
     lines: list[FixLine] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     sources: dict[str, Path] = field(default_factory=dict)  # rel → the file it was read from
-    # Every secret value of every file read (in memory only): diffs, messages and the kit pass through it.
+    # The run's strong values (scanner.masking.strong; in memory only): messages and the kit pass through it.
     secrets: SecretRegistry = field(default_factory=SecretRegistry)
     senders: SenderPlan = field(default_factory=SenderPlan)
     judge: str = ""  # which judge decided that the patches parse no worse and keep their structure
+    # rel -> the file's mask (scanner.masking), with the strong values: its diff and messages pass through it.
+    masks: dict[str, SourceMask] = field(default_factory=dict)
 
-    def redact(self, text: str) -> str:
+    def redact(self, text: str, rel: str | None = None) -> str:
+        """``text`` with the strong values masked, and with ``rel``, what that file's mask hides."""
+        mask = self.masks.get(rel) if rel is not None else None
+        if mask is not None:
+            return mask.redactor().redact(text, prose=True)
         return self.secrets.redact(text)
+
+    def diff_secrets(self, rel: str) -> "SourceMask | set[str]":
+        """What a file's diff is masked with: its mask (by position and value), else the strong values."""
+        return self.masks.get(rel) or set(self.secrets.values)
 
     def counts(self) -> Counter[str]:
         counter: Counter[str] = Counter()
@@ -168,7 +179,7 @@ def collect_patches(paths: list[Path], options: FixOptions, out: Path | None = N
     result = estate.result
     registry = getattr(result, "secret_registry", None)
     run = FixRun(root, options.unsafe_fixes, secrets=registry if isinstance(registry, SecretRegistry) else SecretRegistry(),
-                 senders=plan_of_findings(result.findings), judge=estate.judge)
+                 senders=plan_of_findings(result.findings), judge=estate.judge, masks=dict(estate.masks))
     run.errors.extend(f"{error.path}: {error.message}" for error in result.errors)
     applied: dict[int, CallFix] = {}
     for rel, item in sorted(estate.judged.items()):
@@ -221,12 +232,14 @@ def _report_fixes(run: FixRun, written: bool = True) -> None:
         reason = line.reason
         if line.outcome(written) == "no change needed" and reason.startswith("no change needed: "):
             reason = reason[len("no change needed: "):]
-        _note(run.redact(f"{line.rel}:{line.line}: {line.command}: {_state_text(line, written)} "
-                         f"({line.applicability.value}): {reason}"))
+        # The path is the user's own file name: escaped, never masked; what follows quotes the script.
+        _note(f"{line.rel}:{line.line}: " + run.redact(f"{line.command}: {_state_text(line, written)} "
+                                                      f"({line.applicability.value}): {reason}", line.rel))
         for note in line.notes:
-            _note(run.redact(f"    note: {note}"))
+            _note("    note: " + run.redact(note, line.rel))
     for error in run.errors:
-        _error(run.redact(error))
+        rel, sep, message = error.partition(": ")
+        _error(rel + sep + run.redact(message, rel) if sep else run.redact(error))
     tally = Counter(line.outcome(written) for line in run.lines)
     files = sum(1 for patch in run.patches if patch.changed and any(fix.applied for fix in patch.fixes))
     fixed = "fixed" if written else "would be fixed"
@@ -380,8 +393,8 @@ def run_fix(paths: list[Path], out: Path | None, write: bool, allow_dirty: bool,
             for patch in run.patches:
                 if patch.changed:
                     # A preview for people: secrets masked, control characters escaped.
-                    sys.stdout.write(safe_text(run.redact(patch.diff(run.secrets.values))))
-                    if not patch.diff_applies(run.secrets.values):
+                    sys.stdout.write(safe_text(run.redact(patch.diff(run.diff_secrets(patch.rel)))))  # type: ignore[arg-type]
+                    if not patch.diff_applies(run.diff_secrets(patch.rel)):  # type: ignore[arg-type]
                         _note(f"{patch.rel}: a secret sits on or right next to a changed line (shown as *** or left out of the context): this file's part of "
                               "the preview will not `git apply`; use --out DIR or --write to apply it")
         elif write:
@@ -452,7 +465,8 @@ def _parse_location(location: str) -> tuple[Path, int] | None:
 
 
 def _neighbour_secret_values(path: Path, limit: int = 200) -> set[str]:
-    """Secret values of the scripts beside ``path`` (a password is often defined in a dot-sourced neighbour)."""
+    """Strong secret values of the scripts beside ``path`` (a password is often defined in a dot-sourced neighbour;
+    masking is scoped to a file, so only values no word or name can be are masked across files)."""
     values: set[str] = set()
     try:
         neighbours = sorted(p for p in path.parent.iterdir() if is_script(p.name) and p.name != path.name)[:limit]
@@ -467,7 +481,7 @@ def _neighbour_secret_values(path: Path, limit: int = 200) -> set[str]:
             continue
         script = Script(source.text, source.rel)
         script.root = path.parent
-        values |= file_secret_values(script)
+        values |= {value for value in file_secret_values(script) if strong(value)}
     return values
 
 

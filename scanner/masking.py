@@ -1,0 +1,416 @@
+"""What of one script any output may show: a mask built from the script, applied to every piece of its
+text that leaves the scanner (snippets, excerpts, diffs, bound parameters, messages, the cache).
+
+Safe by construction rather than by recognising each way of writing a password: in a file that holds a
+credential sink, every string literal and comment is masked unless it is known to be harmless where it
+stands (an address where an address goes, a host where a host goes, a path, a type or parameter name,
+an enum value) or proven unrelated to every sink (the tracer, ``scanner.secrets``, followed each sink's
+value to its literals and could follow all of them). A literal a sink's value was evaluated from is
+masked wherever it stands; when the tracer could not follow a sink's value inside the file (the flow
+is *opaque*), every literal that is not known to be harmless is masked. Comments of such a file are
+masked (a comment cannot be proven unrelated). In a file without a credential sink only what looks
+like a secret is masked (secret shapes, a comment or string that names a password with a value).
+
+Masking is scoped to the file: a value that is secret in one script is not masked in another
+(``strong_values`` are the exception: a value no ordinary word or name can be, which a reviewer
+would recognise as the same secret wherever it is pasted).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Optional
+
+from scanner.redact import MASK, Redactor
+from scanner.script import Script
+from scanner.secrets import credential_flows
+
+# A masked region: (start, end, kind); kind "string", "comment" or "raw" (a bare word, a code list).
+Region = tuple[int, int, str]
+
+_ADDRESS = re.compile(r"(?:[^<>@\r\n,;'\"]*<)?[\w.!#%&*+/=?^`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}>?")
+_ADDRESSES = re.compile(r"[ \t]*" + _ADDRESS.pattern + r"(?:[ \t]*[,;][ \t]*" + _ADDRESS.pattern + r")*[ \t]*")
+_ACCOUNT = re.compile(r"[\w.-]+(?:\\[\w.$-]+)?|" + _ADDRESS.pattern)
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})?\.)*[A-Za-z](?:[A-Za-z0-9-]{0,62})?(?::\d{1,5})?|\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?|\[[0-9A-Fa-f:]+\]")
+_PATH = re.compile(
+    r"(?:[A-Za-z]:[\\/]|\\\\|\.{1,2}[\\/]|~[\\/]|/|\$\w+[\\/]|\$\([^)]*\)[\\/]|\$env:\w+[\\/])[^'\"`\r\n|<>*?]*"
+    r"|[^'\"`\s\r\n|<>*?]+\.(?:ps1|psm1|psd1|csv|txt|log|xml|json|html?|pfx|cer|pem|key|zip|xlsx?|docx?|pdf|config|ini|yml|yaml|clixml)"
+)
+_NAME = re.compile(r"[A-Za-z_][\w.+/-]{0,80}")
+_URL = re.compile(r"(?i)https?://[A-Za-z0-9.-]+(?::\d+)?(?:/[^\s'\"`?#@]*)?")
+_SCHEMA = re.compile(r"(?i)https?://schemas\.microsoft\.com/[\w./-]*")
+# A value named in a string or comment: "password: x", "pwd=x", "kennwort ist x".
+_SECRET_WORDS = re.compile(r"(?i)pass(?:wor[dt])?|passwd|pwd|\bpw\b|secret|token|api[_ -]?key|passphrase|kennwort|contrase|mot de passe|credential")
+_SUPPRESSION = re.compile(r"(?i)smtp2graph:\s*ignore(?:\[[A-Za-z0-9_,\s]*\])?")
+
+# Where a literal stands, by the name before it (a parameter, a key, a variable, a property), and what
+# it may look like there to be shown.
+_ADDRESS_NAMES = {
+    "from", "to", "cc", "bcc", "replyto", "reply_to", "replytolist", "sender", "recipient", "recipients", "recipientlist",
+    "mailfrom", "mailto", "emailfrom", "emailto", "fromaddress", "toaddress", "address", "email", "emailaddress", "mail",
+    "mailbox", "userid", "userprincipalname", "upn", "sendas", "senderaddress", "recipientaddress", "toaddresses", "displayname",
+}
+_ACCOUNT_NAMES = {"username", "user", "login", "account", "accountname", "samaccountname", "sendusername", "smtpuser", "mailuser", "clientid", "client_id", "appid", "applicationid", "tenantid", "tenant", "tenant_id"}
+_HOST_NAMES = {
+    "smtpserver", "server", "smtphost", "host", "hostname", "relay", "smtp", "mailserver", "smtprelay", "computername",
+    "smtpserveraddress", "mailhost", "exchangeserver", "smtpservername", "servername", "dnsname", "fqdn",
+}
+_PATH_NAMES = {
+    "path", "filepath", "literalpath", "attachments", "attachment", "file", "filename", "logfile", "logpath", "outfile",
+    "folder", "directory", "destination", "source", "configpath", "importpath", "workingdirectory", "exportpath", "outputpath",
+    "csvpath", "reportpath", "logdir", "logfolder", "root", "modulepath", "certificatepath", "pfxpath", "certpath",
+}
+_URL_NAMES = {"uri", "url", "endpoint", "baseurl", "resource", "scope", "scopes", "authority", "tokenurl", "tokenendpoint", "resourceurl", "graphurl", "redirecturi"}
+_ENUM_NAMES = {
+    "erroraction", "warningaction", "informationaction", "encoding", "priority", "deliverynotificationoption", "foregroundcolor",
+    "backgroundcolor", "method", "contenttype", "bodyformat", "typename", "comobject", "assemblyname", "module", "modulename",
+    "name", "scope", "type", "level", "severity", "status", "format", "delimiter", "culture", "protocol", "securityprotocol",
+    "itemtype", "class", "property", "sortby", "filter", "include", "exclude", "outputtype", "contenttransferencoding",
+    "bodyencoding", "subjectencoding", "deliverymethod", "parametersetname", "certificatethumbprint", "thumbprint",
+}
+_METHOD_ROLES = {  # method or constructor (lower case) -> the role of each argument, by position
+    "mailaddress": ("address", "free"), "add": ("address",), "connect": ("host",), "smtpclient": ("host",),
+    "networkcredential": ("account",), "pscredential": ("account",), "webcredentials": ("account",),
+    "authenticate": ("account",), "new-object": ("name",), "join-path": ("path", "path"), "test-path": ("path",),
+    "item": ("name",), "write-host": ("free",),
+}
+_ROLE_SHAPES: dict[str, re.Pattern[str]] = {
+    "address": _ADDRESSES, "account": _ACCOUNT, "host": _HOST, "path": _PATH, "url": _URL, "name": _NAME,
+}
+_PARAMETER_BEFORE = re.compile(r"(?<![\w$])-([A-Za-z][\w]*)[ \t]*:?[ \t]*$")
+_ASSIGNED_NAME_BEFORE = re.compile(r"(?:(?<![\w$])\$?(?:[\w:]+\.)*|['\"]?)([A-Za-z_]\w*)['\"]?[ \t]*=[ \t]*$")
+_CALL_BEFORE = re.compile(r"(?:\.|::|(?<![\w$])(?:New-Object[ \t]+(?:-TypeName[ \t]+)?)?(?:[\w]+\.)*)([A-Za-z_][\w-]*)[ \t]*\($")
+_ARRAY_GAP = re.compile(r"[\s,`@(]*$")
+
+
+def _role_of_name(name: str) -> Optional[str]:
+    low = name.lower()
+    if low in _ADDRESS_NAMES:
+        return "address"
+    if low in _ACCOUNT_NAMES:
+        return "account"
+    if low in _HOST_NAMES:
+        return "host"
+    if low in _PATH_NAMES or low.endswith(("path", "file", "folder", "dir")):
+        return "path"
+    if low in _URL_NAMES or low.endswith(("uri", "url")):
+        return "url"
+    if low in _ENUM_NAMES:
+        return "name"
+    return None
+
+
+def place_of(script: Script, start: int) -> Optional[str]:
+    """The role of the literal at ``start`` where it stands (address, account, host, path, url, name,
+    key), from the parameter, key, variable, property or call before it; None when not known."""
+    code = script.code
+    text = script.text
+    end = script.structure.masked.strings
+    # A key: 'From' = …, $x['From'], $x.'From'
+    after = _skip_literal(script, start)
+    if after is not None:
+        rest = code[after : after + 3].lstrip(" \t")
+        if rest.startswith("=") and not rest.startswith("=="):
+            return "key"
+        if rest.startswith("]") and code[max(0, start - 1) : start] == "[":
+            return "key"
+    lo = max(0, start - 200)
+    before = code[lo:start]
+    # Skip back over the other items of a list (their text is blank in the code) to what the list belongs to.
+    gap = _ARRAY_GAP.search(before)
+    head = before[: gap.start()] if gap is not None and "," in gap.group() else before
+    m = _PARAMETER_BEFORE.search(head)
+    if m is not None:
+        return _role_of_name(m.group(1))
+    m = _ASSIGNED_NAME_BEFORE.search(head)
+    if m is not None:
+        return _role_of_name(m.group(1))
+    # An argument of a call or constructor: its position among the arguments decides.
+    call = _call_before(code, start)
+    if call is not None:
+        name, index = call
+        roles = _METHOD_ROLES.get(name.lower().rsplit(".", 1)[-1])
+        if roles is not None:
+            return roles[index] if index < len(roles) else None
+    del end, text
+    return None
+
+
+def _call_before(code: str, start: int) -> Optional[tuple[str, int]]:
+    """(callee, argument index) when ``start`` is an argument of `name(…)`, `.Method(…)` or `[T]::new(…)`."""
+    depth = 0
+    index = 0
+    i = start - 1
+    floor = max(0, start - 400)
+    while i >= floor:
+        c = code[i]
+        if c in ")]}":
+            depth += 1
+        elif c in "([{":
+            if depth == 0:
+                if c != "(":
+                    return None
+                m = _CALL_BEFORE.search(code, max(0, i - 120), i + 1)
+                if m is None:
+                    return None
+                name = m.group(1)
+                if name.lower() == "new":
+                    t = re.search(r"\[([\w.]+)\]::new\($", code[max(0, i - 120) : i + 1], re.I)
+                    name = t.group(1) if t else name
+                return name, index
+            depth -= 1
+        elif c == "," and depth == 0:
+            index += 1
+        elif c in "\n;|" and depth == 0:
+            return None
+        i -= 1
+    return None
+
+
+def _skip_literal(script: Script, start: int) -> Optional[int]:
+    spans = script.structure.masked.strings
+    i = bisect.bisect_left(spans, (start, -1))
+    if i < len(spans) and spans[i][0] == start:
+        return spans[i][1]
+    return None
+
+
+def _inner(literal: str) -> str:
+    """A string literal's text without its quotes (or here-string markers)."""
+    if literal[:2] in ("@'", '@"', "@\u2018", "@\u201c"):
+        body = literal[2:]
+        body = body[body.find("\n") + 1 :] if "\n" in body else body
+        return body[: max(0, len(body) - 2)].rstrip("\r\n")
+    return literal[1:-1] if len(literal) >= 2 else literal
+
+
+def harmless(role: Optional[str], content: str) -> bool:
+    """Whether ``content`` is harmless to show in a place of ``role`` (it has the shape that place holds)."""
+    if _SCHEMA.fullmatch(content):
+        return True  # CDO / System.Web.Mail field names
+    if role is None or not content or "$" in content and role not in ("path",):
+        return False
+    if role == "key":
+        return _NAME.fullmatch(content) is not None
+    shape = _ROLE_SHAPES.get(role)
+    return shape is not None and shape.fullmatch(content) is not None
+
+
+def _names_a_secret(content: str) -> bool:
+    return _SECRET_WORDS.search(content) is not None
+
+
+@dataclass
+class SourceMask:
+    """The masked regions of one script and the values to mask in text derived from it (never written
+    anywhere: it lives in memory, and travels from a worker to the parent with the file's plan)."""
+
+    regions: list[Region] = field(default_factory=list)  # sorted, not overlapping
+    secrets: frozenset[str] = frozenset()  # values that reach a sink (and secret shapes): masked in any text
+    literals: frozenset[str] = frozenset()  # masked literals and comment lines: masked where they stand whole
+    opaque: tuple[str, ...] = ()  # why a sink's value could not be followed (the whole file is then masked)
+    has_sink: bool = False
+    _redactor: Optional[Redactor] = field(default=None, repr=False, compare=False)
+
+    def __bool__(self) -> bool:
+        return bool(self.regions or self.secrets or self.literals)
+
+    def __iter__(self) -> Iterator[str]:
+        """Every value this mask hides in derived text (a diff's added lines, a bound parameter)."""
+        yield from self.secrets
+        yield from self.literals
+
+    @property
+    def values(self) -> frozenset[str]:
+        return self.secrets | self.literals
+
+    def with_secrets(self, values: Iterable[str]) -> "SourceMask":
+        """This mask, also hiding ``values`` (the run's strong values, scanner.estate.scan)."""
+        extra = frozenset(v for v in values if len(v.strip()) >= 3) - self.secrets
+        if not extra:
+            return self
+        return SourceMask(self.regions, self.secrets | extra, self.literals, self.opaque, self.has_sink)
+
+    def redactor(self, escape_controls: bool = False) -> Redactor:
+        """Masks this file's values in text taken out of its place (parameters, messages, generated code)."""
+        if escape_controls:
+            return Redactor(self.secrets, escape_controls=True, literals=self.literals)
+        if self._redactor is None:
+            self._redactor = Redactor(self.secrets, literals=self.literals)
+        return self._redactor
+
+    def slice(self, text: str, start: int, end: int) -> str:
+        """``text[start:end]`` (``text`` is the script's) with every masked region in it replaced, line
+        breaks kept; a region cut by the window is masked all the same."""
+        regions = self.regions
+        i = bisect.bisect_left(regions, (start, -1, ""))
+        if i > 0 and regions[i - 1][1] > start:
+            i -= 1
+        out: list[str] = []
+        cursor = start
+        while i < len(regions) and regions[i][0] < end:
+            rs, re_, kind = regions[i]
+            i += 1
+            if re_ <= start:
+                continue
+            s, e = max(rs, start), min(re_, end)
+            out.append(text[cursor:s])
+            out.append(_replacement(text, rs, re_, kind, s, e))
+            cursor = e
+        out.append(text[cursor:end])
+        masked = "".join(out)
+        return self.redactor().redact(masked) if self.secrets or self.literals else masked
+
+    def masked_text(self, text: str) -> str:
+        """The whole script as any output may show it (same lines)."""
+        return self.slice(text, 0, len(text))
+
+    def masked_count(self) -> int:
+        return len(self.regions)
+
+
+def _replacement(text: str, rs: int, re_: int, kind: str, s: int, e: int) -> str:
+    """What stands for ``text[s:e]``, the part of the masked region ``[rs, re_)`` a window shows: each line of
+    it ``***``, the quotes or comment markers kept where the window shows them."""
+    out: list[str] = []
+    pos = s
+    while pos < e:
+        nl = text.find("\n", pos, e)
+        line_end = e if nl < 0 else nl
+        segment = text[pos:line_end]
+        open_mark = close_mark = ""
+        if kind == "string":
+            if pos == rs:
+                open_mark = segment[:2] if segment[:1] == "@" else segment[:1]
+            if line_end == re_ and line_end > pos:
+                close_mark = segment[-2:] if text[rs] == "@" else segment[-1:]
+                if pos == rs and len(segment) <= len(open_mark):
+                    close_mark = ""
+        elif kind == "comment":
+            if pos == rs:
+                open_mark = "<#" if segment.startswith("<#") else "#"
+                directive = _SUPPRESSION.search(segment)
+                if directive is not None:
+                    open_mark += " " + directive.group()
+            if line_end == re_ and segment.endswith("#>") and line_end > pos:
+                close_mark = "#>"
+        stripped = segment.strip()
+        indent = segment[: len(segment) - len(segment.lstrip())] if pos != rs else ""
+        if stripped in (open_mark.strip(), close_mark, open_mark + close_mark) and stripped:
+            body = segment  # a line that is only the quote or a marker
+        elif kind == "comment" and pos == rs:
+            body = open_mark + " " + MASK + (" " + close_mark if close_mark else "")
+        elif segment.strip() or open_mark or close_mark:
+            body = indent + open_mark + MASK + close_mark
+        else:
+            body = segment
+        if segment.endswith("\r") and not body.endswith("\r"):
+            body += "\r"
+        out.append(body)
+        if nl < 0:
+            break
+        out.append("\n")
+        pos = nl + 1
+    return "".join(out)
+
+
+def source_mask(script: Script, extra_secrets: Iterable[str] = (), extra_regions: Iterable[tuple[int, int]] = ()) -> SourceMask:
+    """The mask of ``script``: its credential flows' values and literals, plus ``extra_secrets`` (values
+    a rule reports) and ``extra_regions`` (literals a rule reports, masked where they stand)."""
+    return _build(script, frozenset(extra_secrets), sorted(extra_regions))
+
+
+def _build(script: Script, extra: frozenset[str], extra_regions: list[tuple[int, int]]) -> SourceMask:
+    text = script.text
+    flows = credential_flows(script)
+    structure = script.structure
+    strings = structure.masked.strings
+    comments = structure.masked.comments
+    visited = sorted(set(flows.visited) | set(extra_regions))
+    regions: list[Region] = []
+    literals: set[str] = set()
+    opaque = bool(flows.opaque)
+
+    def visited_in(s: int, e: int) -> bool:
+        k = bisect.bisect_left(visited, (s, -1))
+        if k > 0 and visited[k - 1][1] > s:
+            return True
+        return k < len(visited) and visited[k][0] < e
+
+    secret_values = flows.values | extra
+    for s, e in strings:
+        literal = text[s:e]
+        content = _inner(literal)
+        if visited_in(s, e):
+            masked = True
+        elif not flows.has_sink:
+            masked = _named_value(content)
+        else:
+            role = place_of(script, s)
+            if harmless(role, content):
+                masked = False
+            elif opaque:
+                masked = True
+            else:
+                masked = _names_a_secret(content)
+        if masked:
+            regions.append((s, e, "string"))
+            _remember(literals, literal, content)
+    for s, e in comments:
+        body = text[s:e]
+        if flows.has_sink or _names_a_secret(body):
+            regions.append((s, e, "comment"))
+            for line in body.splitlines():
+                line = line.strip().lstrip("<#").rstrip("#>").strip()
+                if len(line) >= 4:
+                    literals.add(line)
+    # Bare words and code lists a sink's value came from (outside any string).
+    for s, e in visited:
+        k = bisect.bisect_right(strings, (s, len(text) + 1)) - 1
+        if k >= 0 and strings[k][0] <= s and e <= strings[k][1]:
+            continue
+        regions.append((s, e, "raw"))
+        word = text[s:e].strip()
+        if len(word) >= 3:
+            literals.add(word)
+    regions.sort()
+    merged: list[Region] = []
+    for region in regions:
+        if merged and region[0] < merged[-1][1]:
+            last = merged[-1]
+            if region[1] > last[1]:
+                merged[-1] = (last[0], region[1], last[2] if last[0] <= region[0] else region[2])
+            continue
+        merged.append(region)
+    addresses = {v for v in literals if _ADDRESSES.fullmatch(v)}
+    return SourceMask(merged, frozenset(v for v in secret_values if len(v.strip()) >= 3),
+                      frozenset(v for v in literals - addresses if len(v) >= 3 and v != MASK), flows.opaque, flows.has_sink)
+
+
+def _remember(literals: set[str], literal: str, content: str) -> None:
+    """A masked literal as derived text may hold it: as written, its content, and each line of a long one."""
+    literals.add(literal)
+    if content.strip():
+        literals.add(content)
+    if "\n" in content:
+        literals.update(line.strip() for line in content.splitlines() if len(line.strip()) >= 3)
+
+
+_NAMED_VALUE = re.compile(r"(?i)(?:pass(?:wor[dt])?|passwd|pwd|\bpw|secret|token|api[_ -]?key|passphrase|kennwort)\w*['\"]?[ \t]*(?:[:=]|\bis\b|\bist\b)[ \t]*\S{3,}")
+
+
+def _named_value(content: str) -> bool:
+    """A string of a file without a credential sink that still writes a password out: "pwd: x", "password=x"."""
+    return _NAMED_VALUE.search(content) is not None
+
+
+def strong(value: str) -> bool:
+    """A secret value no ordinary word, name or address can be: masked in every file of the run, where a
+    reviewer would recognise it as the same secret pasted elsewhere."""
+    v = value.strip()
+    if len(v) < 8 or " " in v or _ADDRESSES.fullmatch(v) or _URL.fullmatch(v) or _PATH.fullmatch(v):
+        return False
+    classes = sum(1 for pattern in (r"[a-z]", r"[A-Z]", r"\d", r"[^\w\s]") if re.search(pattern, v))
+    return classes >= 3 or (classes >= 2 and len(v) >= 16)

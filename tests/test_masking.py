@@ -1,0 +1,166 @@
+"""Masking by construction (scanner.masking): what a file with a credential sink may show, scoped to the
+file that makes a value secret; a mail user name is not a secret; the context a reader keeps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from scanner.cli import app
+from scanner.findings import file_mask
+from scanner.masking import harmless, place_of, strong
+from scanner.redact import Redactor
+from scanner.script import Script
+
+
+def _scan_json(root: Path) -> dict:
+    result = CliRunner().invoke(app, ["scan", str(root), "-f", "json", "--no-cache", "--exit-zero", "-q"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return json.loads(result.stdout)
+
+
+def _shown(text: str) -> str:
+    script = Script(text, "t.ps1")
+    return file_mask(script).masked_text(text)
+
+
+def test_a_sink_the_tracer_cannot_follow_masks_every_literal_not_known_harmless() -> None:
+    """`$_` of a pipeline feeds the SecureString: the flow is opaque, so the Subject, the Body and every
+    comment are masked, while the addresses, the host and the path stay readable."""
+    shown = _shown(
+        "# rotate quarterly\n"
+        "$sec = New-Object System.Security.SecureString\n"
+        "'Tr0ub4dor&3'.ToCharArray() | ForEach-Object { $sec.AppendChar($_) }\n"
+        "$cred = New-Object PSCredential('alerts@contoso.com', $sec)\n"
+        "Send-MailMessage -From 'alerts@contoso.com' -To 'ops@contoso.com','it@contoso.com' -Subject 'nightly Tr0ub4dor&3' "
+        "-Body 'see attached' -Attachments 'C:\\reports\\daily.csv' -SmtpServer 'smtp.office365.com' -Credential $cred\n"
+    )
+    for hidden in ("Tr0ub4dor&3", "nightly", "see attached", "rotate quarterly"):
+        assert hidden not in shown, hidden
+    for kept in ("'alerts@contoso.com'", "'ops@contoso.com'", "'it@contoso.com'", "'smtp.office365.com'", "'C:\\reports\\daily.csv'"):
+        assert kept in shown, kept
+    assert "-Subject '***'" in shown and "# ***" in shown
+
+
+def test_a_followed_flow_shows_what_is_proven_unrelated_and_masks_the_value_inside_longer_strings() -> None:
+    shown = _shown(
+        "$plain = 'Blue-Horse-77'\n"
+        "$sec = ConvertTo-SecureString $plain -AsPlainText -Force\n"
+        "$cred = New-Object PSCredential('alerts@contoso.com', $sec)\n"
+        "Write-Host 'Sending the nightly report' -ForegroundColor Green\n"
+        "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject 'rotated:Blue-Horse-77x' -SmtpServer smtp.office365.com -Credential $cred\n"
+    )
+    assert "Blue-Horse-77" not in shown
+    assert "$plain = '***'" in shown
+    assert "'Sending the nightly report'" in shown  # not reaching any sink: shown
+    assert "'rotated:***x'" in shown  # the secret inside a longer string
+
+
+def test_comments_of_a_file_with_a_sink_are_masked_and_a_suppression_keeps_working(tmp_path: Path) -> None:
+    (tmp_path / "a.ps1").write_text(
+        "$cred = Import-Clixml \"$PSScriptRoot\\relay.xml\"  # password: Winter24 for alerts\n"
+        "# smtp2graph: ignore[SMTP001] migrated next quarter, pw Winter24\n"
+        "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject s -SmtpServer smtp.office365.com -Credential $cred\n",
+        encoding="utf-8",
+    )
+    document = _scan_json(tmp_path)
+    assert "Winter24" not in json.dumps(document)
+    assert not [f for f in document["findings"] if f["rule"] == "SMTP001"]  # the suppression still applies
+    shown = _shown((tmp_path / "a.ps1").read_text(encoding="utf-8"))
+    assert "# smtp2graph: ignore[SMTP001] ***" in shown
+
+
+def test_a_file_without_a_sink_shows_its_literals_but_not_a_password_it_writes_out() -> None:
+    shown = _shown(
+        "# the old relay password was Autumn-2019\n"
+        "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject 'Password expiry report' "
+        "-Body \"pwd: Autumn-2019\" -SmtpServer relay.contoso.com\n"
+    )
+    assert "'Password expiry report'" in shown  # names a password, writes none
+    assert "Autumn-2019" not in shown
+
+
+def test_a_mail_user_name_is_not_a_secret_and_the_kit_targets_the_real_mailbox(tmp_path: Path) -> None:
+    """MailKit's Authenticate(encoding, user, password): the user name stays readable everywhere, and the
+    kit's scope script names the mailbox (it used to target '***')."""
+    root = tmp_path / "scripts"
+    root.mkdir()
+    (root / "mailkit.ps1").write_text(
+        "$client = New-Object MailKit.Net.Smtp.SmtpClient\n"
+        "$client.Connect('smtp.office365.com', 587, [MailKit.Security.SecureSocketOptions]::StartTls)\n"
+        "$client.Authenticate([System.Text.Encoding]::UTF8, 'alerts@contoso.com', 'Hunter2-Relay!')\n"
+        "$message = New-Object MimeKit.MimeMessage\n"
+        "$message.From.Add([MimeKit.MailboxAddress]::Parse('alerts@contoso.com'))\n"
+        "$client.Send($message)\n",
+        encoding="utf-8",
+    )
+    (root / "other.ps1").write_text(
+        "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject 'for alerts@contoso.com' -SmtpServer smtp.office365.com -UseSsl -Credential $c\n",
+        encoding="utf-8",
+    )
+    text = json.dumps(_scan_json(root))
+    assert "Hunter2-Relay!" not in text
+    assert "'alerts@contoso.com', '***'" in text
+    assert "for alerts@contoso.com" in text  # another file: nothing of this one masked there
+    out = tmp_path / "fixed"
+    result = CliRunner().invoke(app, ["fix", str(root), "--out", str(out)])
+    assert result.exit_code in (0, 1), result.output
+    scope = (out / "smtp2graph-kit" / "Set-Smtp2GraphScope.ps1").read_text(encoding="utf-8")
+    assert "'alerts@contoso.com'" in scope and "'***'" not in scope
+
+
+def test_a_weak_secret_of_one_file_is_not_masked_in_another(tmp_path: Path) -> None:
+    """`$pass = "Green"` in one script masked `-ForegroundColor Green` in every other one."""
+    (tmp_path / "colors.ps1").write_text(
+        '$pass = "Green"\n$sec = ConvertTo-SecureString $pass -AsPlainText -Force\n'
+        "$cred = New-Object PSCredential('alerts@contoso.com', $sec)\n"
+        "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject s -SmtpServer smtp.office365.com -UseSsl -Credential $cred\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "report.ps1").write_text(
+        "Write-Host 'sending the report' -ForegroundColor Green\n"
+        "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject 'Report' -SmtpServer relay.contoso.com\n",
+        encoding="utf-8",
+    )
+    document = _scan_json(tmp_path)
+    report = [f for f in document["findings"] if f["path"] == "report.ps1"]
+    assert report and "-ForegroundColor Green" in "\n".join(report[0]["context"]["lines"])
+    colors = [f for f in document["findings"] if f["path"] == "colors.ps1"]
+    assert colors and all("Green" not in f["snippet"] + "\n".join(f["context"]["lines"]) for f in colors)
+
+
+def test_only_a_value_no_word_or_name_can_be_is_masked_across_files() -> None:
+    assert strong("KxcrossfileQ9zv") and strong("Tr0ub4dor&3")
+    for weak in ("Green", "password", "alerts@contoso.com", "summer2024", "https://contoso.com/x", "C:\\temp\\a.txt"):
+        assert not strong(weak), weak
+
+
+def test_a_long_secret_is_masked_by_any_long_part_of_it() -> None:
+    token = "9f8e7d6c5b4a39281706f5e4d3c2b1a0ffeeddcc"
+    redactor = Redactor({token})
+    assert redactor.redact(f"note: first part {token[:20]} pasted") == "note: first part *** pasted"
+    assert redactor.redact("nothing of it here: 9f8e7d6c") == "nothing of it here: 9f8e7d6c"
+
+
+def test_a_masked_literal_is_masked_as_written_as_a_whole_field_or_between_quotes_never_inside_code() -> None:
+    redactor = Redactor((), literals={"'Send'", "Send"})
+    assert redactor.redact("Send-MailMessage -Subject 'Send'") == "Send-MailMessage -Subject ***"
+    assert redactor.redact("Send") == "***"
+    assert redactor.redact('x "Send" y') == 'x "***" y'
+
+
+def test_where_a_literal_stands_decides_what_it_may_look_like() -> None:
+    text = (
+        "$mail = @{ From = 'a@contoso.com'; SmtpServer = 'smtp.office365.com'; Subject = 'x' }\n"
+        "$m = New-Object System.Net.Mail.MailAddress('b@contoso.com', 'Ops Team')\n"
+        "Send-MailMessage -To 'c@contoso.com', 'd@contoso.com' -Attachments '.\\out.csv' -Encoding 'UTF8'\n"
+    )
+    script = Script(text, "t.ps1")
+    places = {text[s:e]: place_of(script, s) for s, e in script.structure.masked.strings}
+    assert places["'a@contoso.com'"] == "address" and places["'smtp.office365.com'"] == "host"
+    assert places["'b@contoso.com'"] == "address" and places["'d@contoso.com'"] == "address"
+    assert places["'.\\out.csv'"] == "path" and places["'UTF8'"] == "name" and places["'x'"] is None
+    assert harmless("address", "Ops <ops@contoso.com>") and not harmless("address", "P4ss word")
+    assert not harmless("host", "P@ss.word") and harmless("host", "smtp.office365.com")
