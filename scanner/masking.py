@@ -41,8 +41,7 @@ _PATH = re.compile(
 _NAME = re.compile(r"[A-Za-z_][\w.+/-]{0,80}")
 _URL = re.compile(r"(?i)https?://[A-Za-z0-9.-]+(?::\d+)?(?:/[^\s'\"`?#@]*)?")
 _SCHEMA = re.compile(r"(?i)https?://schemas\.microsoft\.com/[\w./-]*")
-# A value named in a string or comment: "password: x", "pwd=x", "kennwort ist x".
-_SECRET_WORDS = re.compile(r"(?i)pass(?:wor[dt])?|passwd|pwd|\bpw\b|secret|token|api[_ -]?key|passphrase|kennwort|contrase|mot de passe|credential")
+_PLAIN_URL = re.compile(r"(?i)https?://(?:[A-Za-z0-9.-]+|\$\(?\$?\w+\)?)(?::\d+)?(?:/(?:[\w.~%+-]|\$\(?\$?[\w.]+\)?)*)*/?(?:\?api-version=[\w.-]+)?")
 _SUPPRESSION = re.compile(r"(?i)smtp2graph:\s*ignore(?:\[[A-Za-z0-9_,\s]*\])?")
 
 # Where a literal stands, by the name before it (a parameter, a key, a variable, a property), and what
@@ -69,6 +68,7 @@ _ENUM_NAMES = {
     "name", "scope", "type", "level", "severity", "status", "format", "delimiter", "culture", "protocol", "securityprotocol",
     "itemtype", "class", "property", "sortby", "filter", "include", "exclude", "outputtype", "contenttransferencoding",
     "bodyencoding", "subjectencoding", "deliverymethod", "parametersetname", "certificatethumbprint", "thumbprint",
+    "grant_type", "granttype", "response_type", "token_type", "authenticationtype", "authtype",
 }
 _METHOD_ROLES = {  # method or constructor (lower case) -> the role of each argument, by position
     "mailaddress": ("address", "free"), "add": ("address",), "connect": ("host",), "smtpclient": ("host",),
@@ -188,18 +188,14 @@ def _inner(literal: str) -> str:
 
 def harmless(role: Optional[str], content: str) -> bool:
     """Whether ``content`` is harmless to show in a place of ``role`` (it has the shape that place holds)."""
-    if _SCHEMA.fullmatch(content):
-        return True  # CDO / System.Web.Mail field names
+    if _SCHEMA.fullmatch(content) or _PLAIN_URL.fullmatch(content):
+        return True  # CDO / System.Web.Mail field names; an address on the web without credentials or a query
     if role is None or not content or "$" in content and role not in ("path",):
         return False
     if role == "key":
         return _NAME.fullmatch(content) is not None
     shape = _ROLE_SHAPES.get(role)
     return shape is not None and shape.fullmatch(content) is not None
-
-
-def _names_a_secret(content: str) -> bool:
-    return _SECRET_WORDS.search(content) is not None
 
 
 @dataclass
@@ -353,17 +349,22 @@ def _build(script: Script, extra: frozenset[str], extra_regions: list[tuple[int,
                 masked = False
             elif opaque:
                 masked = True
-            else:
-                masked = _names_a_secret(content)
+            else:  # proven unrelated to every sink, unless it writes a secret out or looks like one
+                masked = _named_value(content) or _looks_like_a_password(content)
         if masked:
             regions.append((s, e, "string"))
             _remember(literals, literal, content)
     for s, e in comments:
         body = text[s:e]
-        if flows.has_sink or _names_a_secret(body):
+        if _SUPPRESSION_ONLY.fullmatch(body):
+            continue  # `# smtp2graph: ignore[RULE]` and nothing else
+        # A comment cannot be placed: in a file whose flows could not all be followed it is masked; else
+        # it is shown unless it writes a secret out or holds a word shaped like a password.
+        masked = opaque or _named_value(body) or _looks_like_a_password(body)
+        if masked:
             regions.append((s, e, "comment"))
             for line in body.splitlines():
-                line = line.strip().lstrip("<#").rstrip("#>").strip()
+                line = line.strip()
                 if len(line) >= 4:
                     literals.add(line)
     # Bare words and code lists a sink's value came from (outside any string).
@@ -404,6 +405,35 @@ _NAMED_VALUE = re.compile(r"(?i)(?:pass(?:wor[dt])?|passwd|pwd|\bpw|secret|token
 def _named_value(content: str) -> bool:
     """A string of a file without a credential sink that still writes a password out: "pwd: x", "password=x"."""
     return _NAMED_VALUE.search(content) is not None
+
+
+_TOKEN = re.compile(r"[^\s'\"`,;()\[\]{}<>]+")
+_NOT_A_PASSWORD = re.compile(
+    r"(?i)https?://\S*|[a-z]:\\\S*|\$[\w:]+\S*|[\w.-]+@[\w.-]+|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|v?\d+(?:[.:/-]\d+)+\w{0,3}"
+    r"|[A-Z][a-z]+-[A-Z]\w+|[\w.]+\(\)?|\d+(?:st|nd|rd|th|px|ms|kb|mb|gb|s|m|h|d)"
+)
+_SPECIAL = re.compile(r"[!#%^&*+=?~|@]")
+
+
+def _looks_like_a_password(text: str) -> bool:
+    """A word that mixes lower case, upper case, digits and symbols the way passwords do (not a URL, a
+    path, a variable, an address, a GUID, a version or date, a cmdlet name)."""
+    for m in _TOKEN.finditer(text):
+        token = m.group().strip(".:!?")
+        if len(token) < 6 or _NOT_A_PASSWORD.fullmatch(token):
+            continue
+        lower = any(c.islower() for c in token)
+        upper = any(c.isupper() for c in token)
+        digit = any(c.isdigit() for c in token)
+        special = _SPECIAL.search(token) is not None
+        if (lower or upper) and digit and (special or (lower and upper)):
+            return True
+        if special and lower and upper:
+            return True
+    return False
+
+
+_SUPPRESSION_ONLY = re.compile(r"(?i)#\s*smtp2graph:\s*ignore(?:\[[A-Za-z0-9_,\s]*\])?\s*")
 
 
 def strong(value: str) -> bool:

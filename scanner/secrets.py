@@ -355,7 +355,15 @@ _OPERATOR = re.compile(r"(?i)-(f|join)(?![\w-])")
 _PIPELINE_VARIABLES = {"_", "psitem", "args", "input", "matches", "this"}
 _VARIABLE_REF = re.compile(r"(?<![\w`])\$(?:script:|global:|local:|private:)?(\w+(?::\w+)?)")
 _COMMAND_HEAD = re.compile(r"[\s(&.]*([A-Za-z][A-Za-z0-9]*-[A-Za-z][\w.-]*)(?![\w.\[:])")
-_MEMBER_CHAIN = re.compile(r"[$(\s]*\$[\w:]+(?:(?:\.\w+|\(\s*\))\s*)*\)?")
+_WORDS = re.compile(r"[A-Za-z_][\w-]*")
+_STATEMENT = re.compile(r"(?i)[\s(]*(?:if|elseif|else|switch|foreach|for|while|do|try|trap|function|filter)\b")
+# Parameters of a command from outside the file whose literal is never the value it gives back.
+_HARMLESS_PARAMETERS = re.compile(
+    r"(?i)-(?:uri|url|method|contenttype|path|filepath|literalpath|name|vault|vaultname|prompt|message|title|encoding|"
+    r"erroraction|headers|tenantid|tenant|clientid|applicationid|appid|scopes?|resource|redirecturi|authority|username|"
+    r"target|key|asplaintext|as)[ \t]*:?[ \t]*$"
+)
+_PATH_OR_URL = re.compile(r"(?i)['\"](?:https?://|[a-z]:[\\/]|\\\\|\.{1,2}[\\/]|\$PSScriptRoot|\$env:)")
 _NUMBER = re.compile(r"[\d.]+")
 _NUMBER_LIST = re.compile(r"(?<![\w.])\d{1,6}(?:[ \t]*,[ \t\r\n`]*\d{1,6}){2,}(?![\w.])")
 _CHAR_CODES = re.compile(r"(?is)^\[char\[\]\][ \t]*@?\(([\d\s,]+)\)$")
@@ -386,6 +394,14 @@ def _is_string_at(script: Script, start: int, end: int) -> bool:
         return _skip_string(script.text, start) == end
     except _LexError:
         return False
+
+
+def _harmless_argument(script: Script, start: int, end: int) -> bool:
+    """A literal handed to a command from outside the file that cannot be the value it gives back: a
+    path or an address, or the argument of a parameter that names where the value is."""
+    if _PATH_OR_URL.match(script.text, start):
+        return True
+    return _HARMLESS_PARAMETERS.search(script.code, max(0, start - 60), start) is not None
 
 
 def _top_level_pipes(code: str, start: int, end: int) -> list[int]:
@@ -554,31 +570,40 @@ class _Tracer:
         return out
 
     def _unknown(self, start: int, end: int, depth: int, why: str = "") -> list[Alternative]:
-        """An expression the tracer does not evaluate: every string literal in it (and every list of
-        character codes) is visited, the variables it reads are followed so that theirs are too, and
-        unless it only calls a command defined outside the file on values from outside, the flow is
-        opaque."""
+        """An expression the tracer does not evaluate. A command from outside the file (Read-Host,
+        Get-Secret, Import-Clixml, Invoke-RestMethod …) gives a value from outside: the literals it is
+        handed as values are visited, nothing else. Anything else visits every string literal in it
+        (and every list of character codes) and follows the variables it reads so that theirs are
+        too; the flow is then opaque when a literal or a value of the file could reach the sink
+        through it (or ``why`` says so)."""
         structure = self.script.structure
-        for s, e in _spans_within(structure.masked.strings, start, end):
-            self.visited.add((s, e))
         code = self.script.code[start:end]
-        for m in _NUMBER_LIST.finditer(code):
+        head = _COMMAND_HEAD.match(code)
+        literals = _spans_within(structure.masked.strings, start, end)
+        if head is not None and head.group(1).lower() not in self.functions() and not why:
+            for s, e in literals:
+                if not _harmless_argument(self.script, s, e):
+                    self.visited.add((s, e))
+            return [(None,)]
+        for s, e in literals:
+            self.visited.add((s, e))
+        numbers = list(_NUMBER_LIST.finditer(code))
+        for m in numbers:
             self.visited.add((start + m.start(), start + m.end()))
         known = False
         for m in _VARIABLE_REF.finditer(code):
             if depth >= _MAX_DEPTH or self.budget <= 0:
+                known = True  # not followed: assume the worst
                 break
             name = m.group(1)
             if name.lower() in _AUTOMATIC or ":" in name:
+                known = known or name.lower() in _PIPELINE_VARIABLES
                 continue
             before = len(self.opaque)
             found = self._variable("$" + name, depth + 1)
             known = known or any(p is not None for a in found for p in a) or len(self.opaque) > before
-        head = _COMMAND_HEAD.match(code)
-        if head is not None and head.group(1).lower() not in self.functions() and not known:
-            return [(None,)]  # a command from outside the file (Read-Host, Get-Secret, Import-Clixml …)
-        literal = any(True for _ in _spans_within(structure.masked.strings, start, end)) or _NUMBER_LIST.search(code) is not None
-        if literal or known or why or not _MEMBER_CHAIN.fullmatch(code.strip()):
+        calls_file_function = any(word.lower() in self.functions() for word in _WORDS.findall(code))
+        if why or literals or numbers or known or calls_file_function or _STATEMENT.match(code):
             self.opaque.append(why or code.strip()[:60])
         return [(None,)]
 
@@ -708,7 +733,7 @@ class _Tracer:
             if values:
                 return self._items(values[-1][1], values[-1][2], depth + 1)
         if _top_level_pipes(self.script.code, offset, offset + len(text)):
-            return [self._unknown(offset, offset + len(text), depth, "pipeline")]
+            return [self._unknown(offset, offset + len(text), depth)]
         parts = self._split(offset, offset + len(text), ",")
         return [self._sum(s, e, depth, False) for s, e, _ in parts]
 
@@ -771,7 +796,7 @@ class _Tracer:
             last = self.text[pipes[-1] + 1 : end].strip()
             if len(pipes) == 1 and _CONVERT_TO_SECURE.match(last):
                 return self.evaluate(start, pipes[0], depth + 1)
-            return self._unknown(start, end, depth, "pipeline")
+            return self._unknown(start, end, depth)
         if _is_string_at(self.script, start, end):
             self.visited.add((start, end))
         if c in SINGLE_QUOTES and len(t) >= 2 and t[-1] in SINGLE_QUOTES and _is_string_at(self.script, start, end):
@@ -954,8 +979,12 @@ class _Tracer:
                 index = int(path[0])
                 if index < len(items) and len(path) == 1:
                     return items[index]
+            lead = len(text) - len(text.lstrip())
+            if _is_string_at(self.script, start + lead, start + len(text.rstrip())):
+                self.visited.add((start + lead, start + len(text.rstrip())))
+                return [(None,)]  # a string's own members (.Length, .Trim()): nothing of the file beyond it
             # Inline JSON piped to ConvertFrom-Json, a method's result …: its literals are visited.
-            return self._unknown(start, end, depth, "member of " + text.strip()[:40])
+            return self._unknown(start, end, depth)
         entries, _ = parse_hashtable_literal(self.script, start + m.end() - 1, False, "")
         for entry in entries:
             if entry.key.lower() == path[0]:
