@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional, TextIO, Union
 
 from scanner.outputs import prepare_output
+from scanner.migrate.writer import OutputRefused, is_stdout, write_output_file
 from scanner.safetext import safe_line, safe_text
 
 from .builder import ReportBuilder, _obj, classify_document
 from .formats import Format, ReportFormat
-from .model import JsonDict, ReportInputError
+from .model import DocumentKind, JsonDict, ReportInputError
 from .render import render_merged
 
 
@@ -43,8 +44,83 @@ def read_document(path: Path) -> JsonDict:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise ReportInputError(f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
-    classify_document(document)  # raises unless it is a JSON object of the right shape
+    except RecursionError:
+        raise ReportInputError("nested too deeply to be a smtp2graph report (arrays or objects hundreds of levels down)") from None
+    kind = classify_document(document)  # raises unless it is a JSON object of the right shape
+    if kind is DocumentKind.SCAN:
+        _normalize_scan(_obj(document))
+    else:
+        _normalize_audit(_obj(document))
     return _obj(document)
+
+
+# The lists an audit section's renderers walk (section -> list keys, each of objects; a nested list of strings).
+_AUDIT_LISTS = {"mail_send_apps": ("items",), "smtp_auth_signins": ("items",), "correlation": ("unscanned_accounts", "silent_senders")}
+_STRING_LISTS = ("client_ips", "scripts")
+
+
+def _normalize_audit(document: JsonDict) -> None:
+    """An audit document's lists made lists of objects (a hand-edited file must not stop the report)."""
+    for section, keys in _AUDIT_LISTS.items():
+        part = document.get(section)
+        if part is None:
+            continue
+        if not isinstance(part, dict):
+            document[section] = part = {}
+        for key in keys:
+            items = part.get(key)
+            kept = [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+            for item in kept:
+                for name in _STRING_LISTS:
+                    if name in item and not isinstance(item[name], list):
+                        item[name] = []
+            part[key] = kept
+
+
+_WHOLE_NUMBERS = ("line", "column", "end_line", "end_column")
+
+
+def _normalize_scan(document: JsonDict) -> None:
+    """Values a renderer computes with, made the type it expects (a scan JSON file is input like any other:
+    edited, truncated or written by hand): a position that is not a whole number is 0, a deadline that
+    is not an ISO date is dropped."""
+    for finding in document.get("findings", []):
+        if not isinstance(finding, dict):
+            continue
+        for key in _WHOLE_NUMBERS:
+            value = finding.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                finding[key] = _whole_number(value)
+        related_locations = finding.get("related_locations")
+        for related in related_locations if isinstance(related_locations, list) else ():
+            if isinstance(related, dict):
+                for key in ("line", "column"):
+                    value = related.get(key)
+                    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                        related[key] = _whole_number(value)
+    deadline = document.get("deadline")
+    if deadline is not None and not _iso_date(deadline):
+        document.pop("deadline", None)
+
+
+def _whole_number(value: object) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e12:
+        return int(value)
+    return 0
+
+
+def _iso_date(value: object) -> bool:
+    from datetime import date
+
+    if not isinstance(value, str):
+        return False
+    try:
+        date.fromisoformat(value[:10])
+    except ValueError:
+        return False
+    return True
 
 
 def iter_documents(paths: Iterable[Path], problems: list[InputProblem]) -> Iterator[JsonDict]:
@@ -91,6 +167,8 @@ def run_report(
     cannot be written, 0 otherwise.
     """
     stream = err if err is not None else sys.stderr
+    if is_stdout(output):
+        output = None  # `-o -`: standard output
     if ReportFormat(report_format) is ReportFormat.XLSX and output is None and sys.stdout.isatty():
         print("smtp2graph: error: --format xlsx writes a binary file: add --output FILE.xlsx", file=stream)
         return 2
@@ -113,7 +191,10 @@ def run_report(
         return 0
     try:
         prepare_output(output, "the report", stream)
-        output.write_bytes(content)
+        write_output_file(output, [content], make_parents=False)
+    except OutputRefused as error:
+        print(safe_line(f"smtp2graph: error: {error}"), file=stream)
+        return 2
     except OSError as error:
         print(safe_line(f"smtp2graph: error: {output}: cannot write the report: {error.strerror or error}"), file=stream)
         return 2

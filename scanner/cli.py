@@ -358,4 +358,16 @@ def main() -> None:
     """Entry point of the `smtp2graph` console script: usage errors say `smtp2graph: error: OPTION: reason`."""
     from scanner.errors import run_cli
 
-    raise SystemExit(run_cli(app))
+    code = run_cli(app)
+    from scanner.estate import pool
+
+    if pool.STOPPED_WORKERS:
+        # Ctrl-C stopped a worker pool (scanner.estate.pool): end here, as the interpreter's own exit
+        # would wait for the pool's manager thread, which may never return.
+        import os
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)

@@ -80,29 +80,46 @@ class EstateFacts:
         return bool(self.hosts or self.assume)
 
 
+def kind_of(value: object) -> str:
+    """What a TOML value is, in the words of a configuration error."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
 def parse_estate(data: dict[str, object], source: str) -> EstateFacts:
     """The estate facts of a configuration table; a wrong shape raises ValueError naming the setting."""
     hosts: list[HostFact] = []
     exo = data.get("exchange-online-hosts", [])
     if not isinstance(exo, list) or not all(isinstance(h, str) and h.strip() for h in exo):
-        raise ValueError("exchange-online-hosts must be a list of host names")
+        raise ValueError(f"exchange-online-hosts: expected an array of host names, got {kind_of(exo)}")
     hosts.extend(HostFact(h.strip(), True) for h in exo)
     relays = data.get("relay-hosts", [])
     if isinstance(relays, list):
         if not all(isinstance(h, str) and h.strip() for h in relays):
-            raise ValueError("relay-hosts must be a list of host names or a table of host = \"anonymous\" | \"authenticated\"")
+            raise ValueError("relay-hosts: expected an array of host names or a table of host = \"anonymous\" | \"authenticated\"")
         hosts.extend(HostFact(h.strip(), False) for h in relays)
     elif isinstance(relays, dict):
         for host, how in relays.items():
-            if how not in ("anonymous", "authenticated"):
-                raise ValueError(f'relay-hosts."{host}" must be "anonymous" or "authenticated"')
+            if not isinstance(how, str) or how not in ("anonymous", "authenticated"):
+                raise ValueError(f'relay-hosts."{host}": expected "anonymous" or "authenticated", got {kind_of(how)}')
             hosts.append(HostFact(str(host).strip(), False, how == "authenticated"))
     else:
-        raise ValueError("relay-hosts must be a list of host names or a table of host = \"anonymous\" | \"authenticated\"")
+        raise ValueError(f"relay-hosts: expected an array of host names or a table of host = \"anonymous\" | \"authenticated\", got {kind_of(relays)}")
     assume = data.get("assume", {})
-    if not isinstance(assume, dict) or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in assume.values()):
-        raise ValueError('assume must map "$Variable" or "file:Key.Path" to a string')
-    for key in assume:
+    if not isinstance(assume, dict):
+        raise ValueError(f'assume: expected a table of "$Variable" or "file:Key.Path" = "value", got {kind_of(assume)}')
+    for key, value in assume.items():
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise ValueError(f'assume."{key}": expected a string, got {kind_of(value)}')
         if not (key.startswith("$") or ":" in key):
-            raise ValueError(f'assume key {key!r} must be a "$Variable" or "file:Key.Path"')
+            raise ValueError(f'assume."{key}": the key must be a "$Variable" or "file:Key.Path"')
     return EstateFacts(tuple(hosts), tuple((str(k), str(v)) for k, v in assume.items()), source)

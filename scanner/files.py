@@ -133,10 +133,72 @@ def is_script(path: Union[str, Path]) -> bool:
 _PATTERN_ERRORS = (ValueError, TypeError, IndexError, re.error, RecursionError)
 
 
-def compile_patterns(lines: list[str], where: str) -> tuple[Optional[pathspec.PathSpec], list[FileError]]:
+class ChunkedSpec:
+    """A gitignore spec too large for one RE2 set (a monorepo's .gitignore of thousands of lines, a long
+    --exclude list: "failed to compile Set"): the lines in chunks that compile, with git's rule of which
+    matching line decides (the last, a file pattern over a folder pattern) applied across chunks."""
+
+    def __init__(self, chunks: list[pathspec.PathSpec]) -> None:
+        self.chunks = chunks
+
+    def match_file(self, file: str) -> bool:
+        hits = [chunk for chunk in self.chunks if chunk.check_file(file).index is not None]
+        if not hits:
+            return False
+        if len(hits) == 1:  # only its lines match: it decides as the whole spec would
+            return bool(hits[0].check_file(file).include)
+        include: Optional[bool] = None
+        best = 0
+        for chunk in hits:  # in line order: pathspec's own rule for GitIgnoreSpec, over every matching line
+            for pattern in chunk.patterns:
+                if pattern.include is None:
+                    continue
+                match = pattern.match_file(file)
+                if match is None:
+                    continue
+                folder = bool(getattr(match, "match", None) is not None and match.match.groupdict().get("ps_d"))
+                priority = 1 if folder else 2
+                if (pattern.include and folder) or priority >= best:
+                    include, best = pattern.include, priority
+        return bool(include)
+
+
+Spec = Union[pathspec.PathSpec, ChunkedSpec]
+
+
+# Lines per RE2 set: a set of a few thousand gitignore lines can exceed RE2's memory budget, and a
+# failed attempt costs as much as a success; a thousand compile in about 70 ms.
+_CHUNK = 1000
+
+
+def _gitignore_spec(lines: list[str]) -> Spec:
+    """``GitIgnoreSpec.from_lines``; a long list is compiled in chunks, and a chunk RE2 cannot compile in
+    one piece is split in halves until each compiles (pattern errors are the caller's: they propagate)."""
+    if len(lines) > 2 * _CHUNK:
+        chunks: list[pathspec.PathSpec] = []
+        for i in range(0, len(lines), _CHUNK):
+            spec = _gitignore_spec(lines[i : i + _CHUNK])
+            chunks.extend(spec.chunks if isinstance(spec, ChunkedSpec) else [spec])
+        return ChunkedSpec(chunks)
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except _PATTERN_ERRORS:
+        raise
+    except Exception:  # noqa: BLE001 - re2's "failed to compile Set" (its own exception type)
+        if len(lines) <= 1:
+            return pathspec.GitIgnoreSpec.from_lines(lines, backend="simple")
+    half = len(lines) // 2
+    parts: list[pathspec.PathSpec] = []
+    for part in (lines[:half], lines[half:]):
+        spec = _gitignore_spec(part)
+        parts.extend(spec.chunks if isinstance(spec, ChunkedSpec) else [spec])
+    return ChunkedSpec(parts)
+
+
+def compile_patterns(lines: list[str], where: str) -> tuple[Optional[Spec], list[FileError]]:
     """A gitignore-style spec of ``lines``; each line the pattern library rejects is left out with an error."""
     try:
-        return pathspec.GitIgnoreSpec.from_lines(lines), []
+        return _gitignore_spec(lines), []
     except _PATTERN_ERRORS:
         pass
     kept: list[str] = []
@@ -150,12 +212,12 @@ def compile_patterns(lines: list[str], where: str) -> tuple[Optional[pathspec.Pa
             continue
         kept.append(line)
     try:
-        return pathspec.GitIgnoreSpec.from_lines(kept), errors
+        return _gitignore_spec(kept), errors
     except _PATTERN_ERRORS:  # pragma: no cover - every kept line compiled alone
         return None, errors
 
 
-def _load_gitignore(directory: Path, where: str = ".gitignore") -> tuple[Optional[pathspec.PathSpec], list[FileError]]:
+def _load_gitignore(directory: Path, where: str = ".gitignore") -> tuple[Optional[Spec], list[FileError]]:
     ignore = directory / ".gitignore"
     try:
         lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -225,7 +287,7 @@ class _Walker:
     def __init__(
         self,
         root: Path,
-        exclude_spec: Optional[pathspec.PathSpec],
+        exclude_spec: Optional[Spec],
         respect_gitignore: bool,
         seen_dirs: set[tuple[int, int]],
         seen_files: set[str],
@@ -237,9 +299,9 @@ class _Walker:
         self.seen_files = seen_files
         self.pending: list[Discovered] = []  # errors met while entering a folder (a bad .gitignore line)
 
-    def walk(self, directory: str, rel: str, ignores: list[tuple[str, pathspec.PathSpec]]) -> Iterator[Discovered]:
+    def walk(self, directory: str, rel: str, ignores: list[tuple[str, Spec]]) -> Iterator[Discovered]:
         """Depth first, in name order, with an explicit stack (nested generators cost a resume per level)."""
-        stack: list[tuple[str, str, list[tuple[str, pathspec.PathSpec]]]] = [(directory, rel, ignores)]
+        stack: list[tuple[str, str, list[tuple[str, Spec]]]] = [(directory, rel, ignores)]
         while stack:
             directory, rel, ignores = stack.pop()
             entries = self._enter(directory, rel, ignores)
@@ -251,7 +313,7 @@ class _Walker:
             if entries is None:
                 continue
             entries, ignores = entries
-            subdirs: list[tuple[str, str, list[tuple[str, pathspec.PathSpec]]]] = []
+            subdirs: list[tuple[str, str, list[tuple[str, Spec]]]] = []
             for entry in entries:
                 try:
                     is_dir = entry.is_dir()  # follows symlinks; loops are cut by seen_dirs
@@ -291,7 +353,7 @@ class _Walker:
             # interleave them by name, the order differs only between files and folders of one level).
             stack.extend(reversed(subdirs))
 
-    def _enter(self, directory: str, rel: str, ignores: list[tuple[str, pathspec.PathSpec]]):  # type: ignore[no-untyped-def]
+    def _enter(self, directory: str, rel: str, ignores: list[tuple[str, Spec]]):  # type: ignore[no-untyped-def]
         """The sorted entries of a folder not seen before (and its .gitignore), or an error, or None."""
         try:
             st = os.stat(directory)

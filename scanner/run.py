@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 from scanner.estate.judging import JudgeUnavailable
 from scanner.estate.scan import analyze_estate, scan_root
 from scanner.estate.settings import UsageError, estate_settings
 from scanner.files import is_script
+from scanner.migrate.writer import OutputRefused, is_stdout, refuse_output, write_output_file
 from scanner.model import FailOn, Finding, ScanResult, Severity
 from scanner.outputs import prepare_output, print_error, print_warning
 from scanner.redact import SecretRegistry
@@ -53,9 +52,12 @@ class ScanRequest:
 def _baseline_fingerprints(path: Path) -> set[str]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-        return {f["fingerprint"] for f in document["findings"]}
+        return {f["fingerprint"] for f in document["findings"] if isinstance(f["fingerprint"], str)}
+    except RecursionError:
+        raise UsageError(f"{path}: not a smtp2graph JSON report usable as a baseline (nested too deeply)") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{path}: not a smtp2graph JSON report usable as a baseline ({exc})") from exc
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+        raise UsageError(f"{path}: not a smtp2graph JSON report usable as a baseline ({safe_line(str(reason))[:120]})") from None
 
 
 def _write_all(handle: Any, content: "str | bytes | Iterable[str]") -> None:
@@ -66,32 +68,18 @@ def _write_all(handle: Any, content: "str | bytes | Iterable[str]") -> None:
         handle.write(piece.encode("utf-8"))
 
 
-def write_output(path: Path, content: "str | bytes | Iterable[str]") -> None:
-    """Write a report atomically (temp file in the same folder, then rename).
-
-    A target that exists and is not a regular file (/dev/null, /dev/stdout, a FIFO) is written to
-    directly: renaming over it would replace the device with a file.
-    """
-    if path.exists() and not path.is_file():
-        with open(path, "wb") as handle:
-            _write_all(handle, content)
+def _chunks(content: "str | bytes | Iterable[str]") -> Iterator[bytes]:
+    if isinstance(content, (str, bytes)):
+        yield content.encode("utf-8") if isinstance(content, str) else content
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            _write_all(handle, content)
-        # mkstemp creates 0600; a report is an ordinary file, readable as the umask allows.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    for piece in content:  # a report in pieces (JSON: one finding at a time) is never held whole
+        yield piece.encode("utf-8") if isinstance(piece, str) else piece
+
+
+def write_output(path: Path, content: "str | bytes | Iterable[str]") -> None:
+    """Write a report atomically (scanner.migrate.writer.write_output_file: never through a symbolic
+    link or over a read-only file, which raise OutputRefused; a device or FIFO is written directly)."""
+    write_output_file(path, _chunks(content))
 
 
 def execute_scan(request: ScanRequest) -> tuple[ScanResult, int]:
@@ -245,6 +233,10 @@ def run_scan(request: ScanRequest) -> int:
 
     try:
         fmt = Format(request.format)
+        if is_stdout(request.output):
+            request.output = None  # `-o -`: standard output
+        if request.output is not None and (request.output.is_file() or request.output.is_symlink() or request.output.is_dir()):
+            refuse_output(request.output)  # before a long scan, not after it
         if fmt in BINARY_FORMATS and request.output is None and sys.stdout.isatty():
             raise UsageError(f"--format {fmt.value} writes a binary file: add --output FILE.{fmt.value}")
         request.paths = named_scripts(request.paths)
@@ -273,7 +265,7 @@ def run_scan(request: ScanRequest) -> int:
                 for piece in [content] if isinstance(content, bytes) else content:
                     sys.stdout.write(piece.decode("utf-8") if isinstance(piece, bytes) else piece)
             sys.stdout.flush()
-    except UsageError as exc:
+    except (UsageError, OutputRefused) as exc:
         print_error(str(exc))
         return 2
     except OSError as exc:

@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
 T = TypeVar("T")
+# Set when a pool was stopped by terminating its workers (Ctrl-C): a worker killed while it wrote a
+# result leaves the pool's result pipe half-written, and the interpreter's exit would wait for the
+# pool's manager thread forever; the command line then ends the process itself (scanner.cli.main).
+STOPPED_WORKERS = False
 
 
 class LazyPool:
@@ -37,6 +41,22 @@ class LazyPool:
             self._pool = ProcessPoolExecutor(max_workers=self.options.jobs, initializer=self.initializer, initargs=(self.root, self.options))
         return self._pool
 
+    def submit(self, work: Callable[..., T], *args: object) -> "Future[T]":
+        """``executor().submit`` with SIGINT blocked while it may fork a worker: a worker starts with Ctrl-C
+        blocked and ignores it from its initializer on (scanner.estate.worker.init_worker), so Ctrl-C
+        reaches the parent alone, which stops the pool (a worker interrupted half-way through its
+        start hung the pool, and each printed a traceback)."""
+        import signal
+
+        blocked = hasattr(signal, "pthread_sigmask")
+        if blocked:
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return self.executor().submit(work, *args)
+        finally:
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
     def reset(self) -> None:
         """Drop a pool whose worker died (crash, out of memory, killed): the next submit starts a new one."""
         if self._pool is not None:
@@ -46,9 +66,28 @@ class LazyPool:
     def __enter__(self) -> "LazyPool":
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if self._pool is None:
+            return
+        if kind is None:
             self._pool.shutdown()
+            return
+        # Interrupted (Ctrl-C) or failing: stop at once rather than finish the chunks in flight.
+        global STOPPED_WORKERS
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        STOPPED_WORKERS = STOPPED_WORKERS or bool(processes)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            try:
+                process.terminate()
+            except (OSError, AttributeError):
+                pass
+        for process in processes:
+            try:
+                process.join(timeout=5)
+            except (OSError, AttributeError, AssertionError):
+                pass
+        self._pool = None
 
 
 def in_order(
@@ -76,14 +115,14 @@ def in_order(
 
     def submit(chunk: list[object]) -> Optional[Future[list[T]]]:
         try:
-            return pool.executor().submit(work, chunk, *args)
+            return pool.submit(work, chunk, *args)
         except (BrokenProcessPool, RuntimeError):
             pool.reset()
             return None  # collected one item at a time
 
     def alone(item: object) -> list[T]:
         try:
-            return pool.executor().submit(work, [item], *args).result()
+            return pool.submit(work, [item], *args).result()
         except BrokenProcessPool:
             pool.reset()
             reason = "the analysis process crashed or was killed on this file (out of memory?)"

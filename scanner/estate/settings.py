@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from scanner.declared import EstateFacts, parse_estate
+from scanner.declared import EstateFacts, kind_of, parse_estate
 from scanner.estate.options import ScanOptions
 from scanner.migrate.safety import FixStyle
 from scanner.model import Severity
@@ -47,7 +47,16 @@ def _load_toml(path: Path) -> dict[str, Any]:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
     except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot read configuration: {exc}") from exc
+        raise UsageError(f"{path}: cannot read configuration: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{path}: cannot read configuration: nested too deeply (arrays or tables inside each "
+                         "other hundreds of levels down)") from None
+
+
+def _table(value: object, where: str, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise UsageError(f"{where}: {key}: expected a table, got {kind_of(value)}")
+    return value
 
 
 def load_project_config(root: Path, explicit: Optional[Path] = None) -> ProjectConfig:
@@ -57,16 +66,22 @@ def load_project_config(root: Path, explicit: Optional[Path] = None) -> ProjectC
     if explicit is not None:
         source = explicit
         data = _load_toml(explicit)
-        data = data.get("tool", {}).get("smtp2graph", data) if explicit.name == "pyproject.toml" else data
+        if explicit.name == "pyproject.toml":
+            tool = _table(data.get("tool", {}), str(explicit), "tool")
+            data = _table(tool["smtp2graph"], str(explicit), "tool.smtp2graph") if "smtp2graph" in tool else data
     elif (root / CONFIG_FILE).is_file():
         source = root / CONFIG_FILE
         data = _load_toml(source)
     elif (root / "pyproject.toml").is_file():
         pyproject = _load_toml(root / "pyproject.toml")
-        if "smtp2graph" in pyproject.get("tool", {}):
+        tool = pyproject.get("tool", {})
+        # Another tool's business when `tool` is not a table: only [tool.smtp2graph] is ours to judge.
+        if isinstance(tool, dict) and "smtp2graph" in tool:
             source = root / "pyproject.toml"
-            data = pyproject["tool"]["smtp2graph"]
+            data = _table(tool["smtp2graph"], str(source), "tool.smtp2graph")
     config = ProjectConfig(source=source)
+    if not isinstance(data, dict):  # pragma: no cover - tomllib always returns a table
+        raise UsageError(f"{source}: expected a table of settings")
     estate_keys = {"exchange-online-hosts", "relay-hosts", "assume"}
     allowed = {"select", "ignore", "exclude", "severity", "per-path-ignores", "owners"} | estate_keys
     try:
@@ -80,21 +95,45 @@ def load_project_config(root: Path, explicit: Optional[Path] = None) -> ProjectC
             raise UsageError(f"{source}: unknown setting {key!r} (expected one of {', '.join(sorted(allowed))})")
         if key in ("select", "ignore", "exclude"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise UsageError(f"{source}: {key} must be a list of strings")
+                raise UsageError(f"{source}: {key}: expected an array of strings, got {_describe(value)}")
             setattr(config, key, value)
         elif key == "severity":
-            if not isinstance(value, dict) or not all(v in {s.value for s in Severity} for v in value.values()):
-                raise UsageError(f"{source}: severity must map rule ids to one of {', '.join(s.value for s in Severity)}")
-            config.severity = {str(k): str(v) for k, v in value.items()}
+            levels = {s.value for s in Severity}
+            table = _table(value, str(source), key)
+            for rule, level in table.items():
+                if not isinstance(level, str) or level not in levels:
+                    raise UsageError(f"{source}: severity.{rule}: expected one of {', '.join(sorted(levels))}, got {_describe(level)}")
+            config.severity = {str(k): str(v) for k, v in table.items()}
         elif key == "owners":
-            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-                raise UsageError(f"{source}: owners must map globs to owner names (\"reports/**\" = \"@ops\")")
-            config.owners = {str(k): v for k, v in value.items()}
+            table = _table(value, str(source), key)
+            for glob, owner in table.items():
+                if not isinstance(owner, str):
+                    raise UsageError(f"{source}: owners.\"{glob}\": expected an owner name as a string (\"reports/**\" = \"@ops\"), got {_describe(owner)}")
+                _check_glob(str(source), f'owners."{glob}"', glob)
+            config.owners = {str(k): v for k, v in table.items()}
         else:
-            if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
-                raise UsageError(f"{source}: per-path-ignores must map globs to lists of rule ids")
-            config.per_path_ignores = {str(k): [str(r) for r in v] for k, v in value.items()}
+            table = _table(value, str(source), key)
+            for glob, rules in table.items():
+                if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+                    raise UsageError(f"{source}: per-path-ignores.\"{glob}\": expected an array of rule ids, got {_describe(rules)}")
+            config.per_path_ignores = {str(k): [str(r) for r in v] for k, v in table.items()}
     return config
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    return f"{kind_of(value)} ({text[:40]}{'…' if len(text) > 40 else ''})"
+
+
+def _check_glob(where: str, key: str, glob: str) -> None:
+    """A gitignore-style glob the pattern library compiles, or a UsageError naming it."""
+    import pathspec
+
+    try:
+        pathspec.GitIgnoreSpec.from_lines([glob])
+    except Exception as exc:  # noqa: BLE001 - re.error, ValueError …: whatever the library says is wrong with it
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"{where}: {key}: not a valid glob ({reason})") from None
 
 
 def usable_cpus() -> int:
@@ -152,6 +191,8 @@ def estate_settings(
     workers = jobs if jobs is not None else usable_cpus()
     if workers < 1:
         raise UsageError("--jobs must be at least 1")
+    if max_file_size < 1:
+        raise UsageError(f"--max-file-size must be at least 1 byte (got {max_file_size})")
     options = ScanOptions(
         rules=rules,
         jobs=workers,

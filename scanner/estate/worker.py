@@ -61,10 +61,25 @@ _STATE: Optional[_WorkerState] = None
 
 def init_worker(root: Path, options: ScanOptions) -> None:
     global _STATE
+    _ignore_interrupts()
     cache = None
     if options.use_cache:
         cache = ResultCache(options.cache_dir or default_cache_dir())
     _STATE = _WorkerState(root, options, default_prefilter(), cache, options.salt() if cache is not None else "")
+
+
+def _ignore_interrupts() -> None:
+    """In a pool worker (forked with SIGINT blocked, scanner.estate.pool.LazyPool.submit): Ctrl-C is the
+    parent's to handle; the worker ends when the parent stops the pool. In the parent's own process
+    (no pool: --jobs 1, a small tree) nothing changes."""
+    import multiprocessing
+    import signal
+
+    if multiprocessing.parent_process() is None:
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def dependencies_hold(root: Path, dependencies: dict[str, str]) -> bool:

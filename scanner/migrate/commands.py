@@ -358,6 +358,37 @@ def _write_outputs(run: FixRun, target_root: Path | None, force: bool = False, b
     return written
 
 
+def _out_overlaps(out: Path, root: Path, paths: list[Path]) -> str:
+    """Why ``out`` cannot hold the patched copies of ``paths`` (scanned from ``root``), or "" when it can.
+
+    A copy is written at out/<path relative to root>: with --out equal to or inside the scanned tree
+    the copies would replace originals there (and the next scan would read them as scripts), and with
+    the scanned tree inside --out they would land on the tree's own files or beside them."""
+    target = Path(os.path.realpath(out))
+    scanned = [Path(os.path.realpath(root))] + [Path(os.path.realpath(path)) for path in paths]
+    for folder in scanned:
+        if target == folder:
+            return (f"--out {out} is the scanned tree: the patched copies would replace the originals; "
+                    "choose a folder outside it (or patch in place with --write, which checks each file first)")
+        if folder in target.parents and not _fresh_or_ours(target):
+            # Inside the tree, --out is left out of the scan; a folder that already holds other files is
+            # part of the tree, and the copies would replace them.
+            return (f"--out {out} is a folder of the scanned tree {folder} that already holds files: the patched "
+                    "copies would replace them; choose a new folder, or one outside the tree")
+        if target in folder.parents:
+            return (f"--out {out} holds the scanned tree {folder}: the patched copies would land on its files; "
+                    "choose a folder outside it (or patch in place with --write)")
+    return ""
+
+
+def _fresh_or_ours(folder: Path) -> bool:
+    """A folder that does not exist yet, is empty, or holds a previous `fix --out` (its kit)."""
+    try:
+        return not folder.exists() or not any(folder.iterdir()) or (folder / KIT_FOLDER).is_dir()
+    except OSError:
+        return False
+
+
 def run_fix(paths: list[Path], out: Path | None, write: bool, allow_dirty: bool, options: FixOptions, force: bool = False,
             no_backup: bool = False) -> int:
     """Preview (diff), write patched copies + the kit (--out), or patch in place (--write): the patches
@@ -373,6 +404,11 @@ def run_fix(paths: list[Path], out: Path | None, write: bool, allow_dirty: bool,
         _error(f"{missing[0]}: no such file or directory")
         return 2
     root = scan_root([path.resolve() for path in paths])
+    if out is not None:
+        overlap = _out_overlaps(out, root, paths)
+        if overlap:
+            _error(overlap)
+            return 2
     dirty = _git_dirty(root) if write else ""
     if write and not allow_dirty and dirty:
         changed = len(dirty.splitlines())
@@ -421,6 +457,9 @@ def run_fix(paths: list[Path], out: Path | None, write: bool, allow_dirty: bool,
             shown_root = paths[0].as_posix() if len(paths) == 1 else run.root.as_posix()
             for path in write_kit(out / KIT_FOLDER, senders, shown_root):
                 _print_path(path)
+    except KitError as error:
+        _error(str(error))
+        return 2
     except OSError as error:
         _error(run.redact(f"{error.filename or out or root}: cannot write: {error.strerror or error}"))
         return 2

@@ -15,6 +15,7 @@ from typing import Any
 from scanner import __version__
 from scanner.estate.senders import SenderPlan, plan_of_document
 from scanner.migrate.mapping import ps_quote
+from scanner.migrate.writer import OutputRefused, refuse_output
 
 MODULE_NAME = "Smtp2Graph"
 MODULE_FILES: tuple[str, ...] = (
@@ -44,7 +45,12 @@ def _umask() -> int:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename (never through a
+    symbolic link or over a read-only file: KitError says so)."""
+    try:
+        refuse_output(path)
+    except OutputRefused as refused:
+        raise KitError(str(refused)) from None
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = stat.S_IMODE(path.stat().st_mode)  # patching in place keeps the file's permissions

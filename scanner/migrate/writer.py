@@ -15,7 +15,11 @@
 - A read-only file is skipped unless forced (its permissions are kept when forced).
 - Temporary files never outlive the run: they are removed on errors, Ctrl-C and SIGTERM / SIGHUP
   (only while they hold the patch: a name that holds the replaced script is never deleted unread).
-- Under `--out DIR`, no write leaves DIR through a symlinked sub-folder or a `..` path.
+- Under `--out DIR`, no write leaves DIR through a symlinked sub-folder or a `..` path, none goes
+  through a symbolic link or over a read-only file (each is skipped with the reason), and `fix`
+  refuses an --out folder inside the scanned tree or holding it (scanner.migrate.commands).
+- A report (`-o FILE`) is written the same way: atomically, never through a link or over a
+  read-only file without saying so; `-o -` is standard output.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -337,7 +341,9 @@ def write_under(out: Path, rel: str, data: bytes) -> Path:
     if not _inside(target.parent.resolve(), root):
         raise WriteSkipped(f"{target.parent} leads out of {out}; not written")
     if target.is_symlink():
-        target.unlink()  # replace the link itself, never the file it points at
+        raise WriteSkipped(f"{target} is a symbolic link; not written through it (remove the link, or use another --out)")
+    if target.is_file() and is_read_only(target):
+        raise WriteSkipped(f"{target} is read-only; not overwritten (make it writable, or use another --out)")
     try:
         mode = stat.S_IMODE(target.stat().st_mode)
     except FileNotFoundError:
@@ -350,3 +356,56 @@ def write_under(out: Path, rel: str, data: bytes) -> Path:
     finally:
         _discard(temporary)
     return target
+
+
+# --------------------------------------------------------------------------- report files (`-o FILE`)
+
+
+class OutputRefused(Exception):
+    """An output file that is not written, and why (one line naming the file)."""
+
+
+def refuse_output(path: Path) -> None:
+    """Raise OutputRefused when writing ``path`` would go through a link or over a read-only file or a folder."""
+    if path.is_symlink():
+        raise OutputRefused(f"{path}: is a symbolic link; not written through it (give the file it points at, "
+                            "or remove the link)")
+    if path.is_dir():
+        raise OutputRefused(f"{path}: is a folder; give a file name")
+    if path.is_file() and is_read_only(path):
+        raise OutputRefused(f"{path}: is read-only; not overwritten (make it writable or choose another file)")
+
+
+def is_stdout(path: Path | None) -> bool:
+    """`-o -` means standard output, as for most command-line tools."""
+    return path is not None and str(path) == "-"
+
+
+def write_output_file(path: Path, chunks: Iterable[bytes], make_parents: bool = True) -> None:
+    """Write a report atomically (a temporary file in the same folder, then a rename), never through a
+    symbolic link or over a read-only file (OutputRefused says so). A target that exists and is not a
+    regular file (/dev/null, /dev/stdout, a FIFO) is written to directly: renaming over it would
+    replace the device with a file."""
+    if path.exists() and not path.is_file() and not path.is_dir() and not path.is_symlink():
+        with open(path, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+        return
+    refuse_output(path)
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    _TEMPORARIES[tmp] = None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+        # mkstemp creates 0600; a report is an ordinary file, readable as the umask allows.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+        _TEMPORARIES.pop(tmp, None)
+    except BaseException:
+        _discard(tmp)
+        raise
