@@ -123,13 +123,16 @@ def run_case(script_text: str, path: str) -> tuple[str, str]:
 
     script = Script(script_text, path)
     analysis = analyze_script(script, RuleConfig())
-    if CANARY in analysis.secret_values:
+    # Masked by construction: what the file's mask hides everywhere (scanner.masking) must not show
+    # in any finding either, whether or not the tracer knows the value.
+    hidden = CANARY in script_text and analysis.mask is not None and CANARY not in analysis.mask.masked_text(script_text)
+    if CANARY in analysis.secret_values or hidden:
         from scanner.serialize import to_data
 
         dumped = json.dumps(to_data(analysis.findings), ensure_ascii=False)
         if CANARY in dumped:
-            return "leak", "a registered canary is shown in a finding"
-    return ("ok-registered" if CANARY in analysis.secret_values else "ok"), ""
+            return "leak", "a canary the file's mask hides is shown in a finding"
+    return ("ok-registered" if CANARY in analysis.secret_values or hidden else "ok"), ""
 
 
 def pipeline(batch: list[bytes], keep: Path, rng: random.Random) -> list[str]:

@@ -118,11 +118,26 @@ def read_source(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> S
 
 def relative_path(path: Path, root: Path) -> str:
     """The path as reports show it: relative to ``root``, `/` separators, control characters and
-    undecodable bytes of the name escaped (the file itself is always opened by its real name)."""
+    undecodable bytes of the name escaped (the file itself is always opened by its real name).
+
+    ``path`` and ``root`` may each be relative to the working folder or absolute, and either may pass
+    through a symbolic link (the scan root is resolved): `scan scripts/a.ps1` is `a.ps1` under the
+    root `/…/scripts`, never `scripts/a.ps1` again."""
     try:
         return safe_path(path.relative_to(root).as_posix())
     except ValueError:
-        return safe_path(path.as_posix())
+        pass
+    roots = (Path(os.path.abspath(root)), Path(os.path.realpath(root)))
+    # The file's own name is kept (a symlinked script is reported by its name, not its target's).
+    paths = (Path(os.path.abspath(path)), Path(os.path.realpath(path.parent)) / path.name)
+    for candidate in paths:
+        for base in roots:
+            try:
+                relative = candidate.relative_to(base).as_posix()
+            except ValueError:
+                continue
+            return safe_path(relative)
+    return safe_path(path.as_posix())
 
 
 def is_script(path: Union[str, Path]) -> bool:

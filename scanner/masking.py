@@ -1,19 +1,24 @@
 """What of one script any output may show: a mask built from the script, applied to every piece of its
 text that leaves the scanner (snippets, excerpts, diffs, bound parameters, messages, the cache).
 
-Safe by construction rather than by recognising each way of writing a password: in a file that holds a
-credential sink, every string literal and comment is masked unless it is known to be harmless where it
-stands (an address where an address goes, a host where a host goes, a path, a type or parameter name,
-an enum value) or proven unrelated to every sink (the tracer, ``scanner.secrets``, followed each sink's
-value to its literals and could follow all of them). A literal a sink's value was evaluated from is
-masked wherever it stands; when the tracer could not follow a sink's value inside the file (the flow
-is *opaque*), every literal that is not known to be harmless is masked. Comments of such a file are
-masked (a comment cannot be proven unrelated). In a file without a credential sink only what looks
-like a secret is masked (secret shapes, a comment or string that names a password with a value).
+Safe by construction rather than by recognising each way of writing a password. The tracer
+(``scanner.secrets.credential_flows``) follows the value of every credential sink of the file to
+the literals it is made of:
+
+- a literal a sink's value was evaluated from is masked where it stands, whatever its value;
+- when a sink's value cannot be followed inside the file (an expression the tracer does not
+  evaluate: the flow is *opaque*), every string literal is masked unless it is known to be harmless
+  where it stands (an address where an address goes, a host where a host goes, a path, an account
+  name, a parameter or key name, an enum value, a web address without credentials), and every
+  comment is masked (a comment cannot be placed);
+- when every flow was followed, a literal or comment reaching no sink is proven unrelated and shown,
+  unless it writes a secret out ("pwd: x") or holds a word shaped like a password;
+- in a file without a credential sink only what writes a secret out, or looks like one, is masked;
+- everywhere, the values the sinks receive (and any part of a long one) are masked inside any text.
 
 Masking is scoped to the file: a value that is secret in one script is not masked in another
-(``strong_values`` are the exception: a value no ordinary word or name can be, which a reviewer
-would recognise as the same secret wherever it is pasted).
+(``strong`` values are the exception: a value no ordinary word or name can be, which a reviewer
+would recognise as the same secret wherever it is pasted). A mail user name is never a secret.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ _ADDRESS_NAMES = {
     "mailfrom", "mailto", "emailfrom", "emailto", "fromaddress", "toaddress", "address", "email", "emailaddress", "mail",
     "mailbox", "userid", "userprincipalname", "upn", "sendas", "senderaddress", "recipientaddress", "toaddresses", "displayname",
 }
-_ACCOUNT_NAMES = {"username", "user", "login", "account", "accountname", "samaccountname", "sendusername", "smtpuser", "mailuser", "clientid", "client_id", "appid", "applicationid", "tenantid", "tenant", "tenant_id"}
+_ACCOUNT_NAMES = {"username", "user", "account", "accountname", "samaccountname", "sendusername", "smtpuser", "mailuser", "clientid", "client_id", "appid", "applicationid", "tenantid", "tenant", "tenant_id"}
 _HOST_NAMES = {
     "smtpserver", "server", "smtphost", "host", "hostname", "relay", "smtp", "mailserver", "smtprelay", "computername",
     "smtpserveraddress", "mailhost", "exchangeserver", "smtpservername", "servername", "dnsname", "fqdn",
@@ -79,10 +84,7 @@ _METHOD_ROLES = {  # method or constructor (lower case) -> the role of each argu
 _ROLE_SHAPES: dict[str, re.Pattern[str]] = {
     "address": _ADDRESSES, "account": _ACCOUNT, "host": _HOST, "path": _PATH, "url": _URL, "name": _NAME,
 }
-_PARAMETER_BEFORE = re.compile(r"(?<![\w$])-([A-Za-z][\w]*)[ \t]*:?[ \t]*$")
-_ASSIGNED_NAME_BEFORE = re.compile(r"(?:(?<![\w$])\$?(?:[\w:]+\.)*|['\"]?)([A-Za-z_]\w*)['\"]?[ \t]*=[ \t]*$")
 _CALL_BEFORE = re.compile(r"(?:\.|::|(?<![\w$])(?:New-Object[ \t]+(?:-TypeName[ \t]+)?)?(?:[\w]+\.)*)([A-Za-z_][\w-]*)[ \t]*\($")
-_ARRAY_GAP = re.compile(r"[\s,`@(]*$")
 
 
 def _role_of_name(name: str) -> Optional[str]:
@@ -104,10 +106,11 @@ def _role_of_name(name: str) -> Optional[str]:
 
 def place_of(script: Script, start: int) -> Optional[str]:
     """The role of the literal at ``start`` where it stands (address, account, host, path, url, name,
-    key), from the parameter, key, variable, property or call before it; None when not known."""
+    key), from the parameter, key, variable, property or call before it; None when not known.
+
+    Read backwards from the literal by hand (a regex anchored at the end of a window tries every
+    offset of it: a file of 100,000 literals spent most of its scan there)."""
     code = script.code
-    text = script.text
-    end = script.structure.masked.strings
     # A key: 'From' = …, $x['From'], $x.'From'
     after = _skip_literal(script, start)
     if after is not None:
@@ -117,25 +120,58 @@ def place_of(script: Script, start: int) -> Optional[str]:
         if rest.startswith("]") and code[max(0, start - 1) : start] == "[":
             return "key"
     lo = max(0, start - 200)
-    before = code[lo:start]
+    head = code[lo:start].rstrip(" \t")
     # Skip back over the other items of a list (their text is blank in the code) to what the list belongs to.
-    gap = _ARRAY_GAP.search(before)
-    head = before[: gap.start()] if gap is not None and "," in gap.group() else before
-    m = _PARAMETER_BEFORE.search(head)
-    if m is not None:
-        return _role_of_name(m.group(1))
-    m = _ASSIGNED_NAME_BEFORE.search(head)
-    if m is not None:
-        return _role_of_name(m.group(1))
+    trimmed = head.rstrip(" \t\r\n,`@(")
+    if "," in head[len(trimmed) :]:
+        head = trimmed
+    name = _parameter_at_end(head) or _assigned_at_end(head)
+    if name is None and head.endswith("="):  # a quoted key ('From' = …): blank in the code, read from the text
+        name = _assigned_at_end(script.text[lo:start].rstrip(" \t"))
+    if name is not None:
+        return _role_of_name(name)
     # An argument of a call or constructor: its position among the arguments decides.
     call = _call_before(code, start)
     if call is not None:
-        name, index = call
-        roles = _METHOD_ROLES.get(name.lower().rsplit(".", 1)[-1])
+        callee, index = call
+        roles = _METHOD_ROLES.get(callee.lower().rsplit(".", 1)[-1])
         if roles is not None:
             return roles[index] if index < len(roles) else None
-    del end, text
     return None
+
+
+def _word_start(text: str, end: int) -> int:
+    i = end
+    while i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_"):
+        i -= 1
+    return i
+
+
+def _parameter_at_end(head: str) -> Optional[str]:
+    """`-Name` or `-Name:` ending ``head`` (a parameter, not a subtraction: nothing glued before the dash)."""
+    end = len(head)
+    if head.endswith(":"):
+        end -= 1
+    begin = _word_start(head, end)
+    if begin == end or begin == 0 or head[begin - 1] not in "-\u2013\u2014" or not head[begin].isalpha():
+        return None
+    before = head[begin - 2] if begin >= 2 else " "
+    if before.isalnum() or before in "_$-":
+        return None
+    return head[begin:end]
+
+
+def _assigned_at_end(head: str) -> Optional[str]:
+    """The name assigned to in ``head`` ending with `NAME =` (`$name =`, `$x.Name =`, `Name =` in a hashtable)."""
+    if not head.endswith("=") or head.endswith(("==", "!=", "<=", ">=")):
+        return None
+    body = head[:-1].rstrip(" \t")
+    if body.endswith(("'", '"')):
+        body = body[:-1]  # a quoted key: 'From' = (the key itself is blank in the code)
+    begin = _word_start(body, len(body))
+    if begin == len(body):
+        return None
+    return body[begin:]
 
 
 def _call_before(code: str, start: int) -> Optional[tuple[str, int]]:
@@ -344,13 +380,11 @@ def _build(script: Script, extra: frozenset[str], extra_regions: list[tuple[int,
         elif not flows.has_sink:
             masked = _named_value(content)
         else:
-            role = place_of(script, s)
-            if harmless(role, content):
+            # Proven unrelated to every sink (a followed flow) unless it writes a secret out or looks like
+            # one; where it stands is asked only when that would mask it (a file of 100,000 literals).
+            masked = opaque or _named_value(content) or _looks_like_a_password(content)
+            if masked and harmless(place_of(script, s), content):
                 masked = False
-            elif opaque:
-                masked = True
-            else:  # proven unrelated to every sink, unless it writes a secret out or looks like one
-                masked = _named_value(content) or _looks_like_a_password(content)
         if masked:
             regions.append((s, e, "string"))
             _remember(literals, literal, content)
@@ -413,11 +447,14 @@ _NOT_A_PASSWORD = re.compile(
     r"|[A-Z][a-z]+-[A-Z]\w+|[\w.]+\(\)?|\d+(?:st|nd|rd|th|px|ms|kb|mb|gb|s|m|h|d)"
 )
 _SPECIAL = re.compile(r"[!#%^&*+=?~|@]")
+_PASSWORD_CLASS = re.compile(r"[\d!#%^&*+=?~|@]")
 
 
 def _looks_like_a_password(text: str) -> bool:
     """A word that mixes lower case, upper case, digits and symbols the way passwords do (not a URL, a
     path, a variable, an address, a GUID, a version or date, a cmdlet name)."""
+    if _PASSWORD_CLASS.search(text) is None:
+        return False  # no digit and no symbol: no word of it mixes classes the way a password does
     for m in _TOKEN.finditer(text):
         token = m.group().strip(".:!?")
         if len(token) < 6 or _NOT_A_PASSWORD.fullmatch(token):
