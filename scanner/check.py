@@ -108,7 +108,8 @@ def analyze_script(
             occurrences: dict[str, int] = {}
             findings.extend(result_finding(script, rule, result, secrets, config, occurrences) for result in rule.file_check(context))
     analysis.secret_values = file_secret_values(script, secrets)
-    mask = analysis.mask = file_mask(script, secrets)
+    # The file's mask (built by the first finding's excerpt; a file without findings needs none).
+    mask = analysis.mask = file_mask(script, secrets) if findings else None
     if mask:
         # Mask before anything leaves this function (the cache stores what it returns).
         mask.redactor().redact_tree(findings)
@@ -118,6 +119,6 @@ def analyze_script(
     planned = [f for f in call_findings if id(f) in kept]
     if planned:
         analysis.plan = plan_file(script, planned, fix_style, fix_detail, secret_texts, written, secrets)
-        if mask:
+        if mask is not None and mask:
             mask.redactor().redact_tree([f.fix for f in planned])
     return analysis

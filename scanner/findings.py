@@ -13,13 +13,14 @@ from typing import Callable, Optional, Sequence
 
 from scanner.analysis.literals import constructor_arguments, literal_or_none
 from scanner.analysis.resolve import resolve_variable
-from scanner.model import Api, Assessment, Finding, Location, MailCall, RelatedLocation, UnusedSuppression
+from scanner.model import Api, Assessment, BoundParam, Finding, Location, MailCall, RelatedLocation, UnusedSuppression
 from scanner.ruleconfig import RuleConfig
 from scanner.safetext import CLIP_MARK as _CLIP_MARK, LINE_MAX
 from scanner.rules import Rule, RuleResult, Verdict
 from scanner.rules.sec_support import secret_rule_id
 from scanner.script import Script
 from scanner.masking import SourceMask, source_mask
+from scanner.redact import MASK
 from scanner.secrets import SecretLiteral, find_secrets, redact_value, secret_values
 
 LEGACY_APIS = {Api.SEND_MAILMESSAGE, Api.SMTPCLIENT, Api.MAILKIT, Api.CDO, Api.SYSTEM_WEB_MAIL, Api.OUTLOOK_COM, Api.EWS}
@@ -180,6 +181,28 @@ def _clipped(text: str, start: int, end: int, focus: tuple[int, int], masked: Ca
     return (_CLIP_MARK if lo > start else "") + body + (_CLIP_MARK if hi < end else "")
 
 
+def _mask_where_written(script: Script, mask: SourceMask, bound: BoundParam, span: tuple[int, int]) -> None:
+    """A bound parameter's text as the mask shows it where the script writes it (in the call, else on its
+    line: a splat's key), by position like the snippet; its static value goes with it when masked."""
+    text = script.text
+    where = text.find(bound.text, span[0], span[1]) if bound.text else -1
+    if where < 0 and bound.line >= 1 and bound.text:
+        starts = script.structure.line_starts
+        if bound.line <= len(starts):
+            line_start = starts[bound.line - 1]
+            line_end = starts[bound.line] if bound.line < len(starts) else len(text)
+            where = text.find(bound.text, line_start, line_end)
+    if where < 0:
+        return  # not written as such (a default, a value from a configuration file): masked by value
+    shown = mask.slice(text, where, where + len(bound.text))
+    if shown != bound.text:
+        bound.text = shown
+        if isinstance(bound.value, str):
+            bound.value = MASK
+        elif isinstance(bound.value, list):
+            bound.value = [MASK for _ in bound.value]
+
+
 def call_finding(
     script: Script, rule: Rule, call: MailCall, assessment: Optional[Assessment], verdict: Verdict,
     secrets: list[SecretLiteral], secret_texts: set[str], config: RuleConfig,
@@ -197,6 +220,7 @@ def call_finding(
     snippet_lines = [line if len(line) <= LINE_MAX else line[:LINE_MAX] + _CLIP_MARK for line in snippet_lines]
     snippet = "\n".join(snippet_lines[:SNIPPET_MAX_LINES]) + ("\n…" if len(snippet_lines) > SNIPPET_MAX_LINES else "")
     for bound in call.params.values():
+        _mask_where_written(script, mask, bound, (start, end))
         bound.text = redact_value(bound.text, secret_texts)
         if isinstance(bound.value, str) and bound.value in {t.strip("'\"") for t in secret_texts}:
             bound.value = "***"
@@ -239,9 +263,11 @@ def result_finding(
     context = excerpt(script, first, last, focus, secrets)
     if result.call is not None:
         texts = {script.text[s.start : s.end] for s in secrets}
+        mask = file_mask(script, secrets)
         for bound in result.call.params.values():
+            _mask_where_written(script, mask, bound, result.call.call_span)
             bound.text = redact_value(bound.text, texts)
-        file_mask(script, secrets).redactor().redact_tree(result.call.params)
+        mask.redactor().redact_tree(result.call.params)
     key = normalized_text(snippet)
     index = occurrences.get(rule.id + key, 0)
     occurrences[rule.id + key] = index + 1

@@ -447,15 +447,15 @@ _NOT_A_PASSWORD = re.compile(
     r"|[A-Z][a-z]+-[A-Z]\w+|[\w.]+\(\)?|\d+(?:st|nd|rd|th|px|ms|kb|mb|gb|s|m|h|d)"
 )
 _SPECIAL = re.compile(r"[!#%^&*+=?~|@]")
-_PASSWORD_CLASS = re.compile(r"[\d!#%^&*+=?~|@]")
+_CANDIDATE = re.compile(r"[^\s'\"`,;()\[\]{}<>\d!#%^&*+=?~|@]*[\d!#%^&*+=?~|@][^\s'\"`,;()\[\]{}<>]*")
 
 
 def _looks_like_a_password(text: str) -> bool:
     """A word that mixes lower case, upper case, digits and symbols the way passwords do (not a URL, a
     path, a variable, an address, a GUID, a version or date, a cmdlet name)."""
-    if _PASSWORD_CLASS.search(text) is None:
-        return False  # no digit and no symbol: no word of it mixes classes the way a password does
-    for m in _TOKEN.finditer(text):
+    # Only a word holding a digit or a symbol can mix classes the way a password does: one search
+    # finds those words (most comments and literals have none).
+    for m in _CANDIDATE.finditer(text):
         token = m.group().strip(".:!?")
         if len(token) < 6 or _NOT_A_PASSWORD.fullmatch(token):
             continue

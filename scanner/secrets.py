@@ -1169,10 +1169,18 @@ class CredentialFlows:
 
 # Code (strings and comments blanked) that takes a credential: a file holding one is masked but for
 # what is known to be harmless (scanner.masking).
-_CREDENTIAL_CODE = re.compile(
-    r"credential|securestring|authenticate|sendpassword|authorization|password|passwd|pwd|secret|token|apikey|api_key"
-    r"|passphrase|x509certificate2|appendchar|sendusing|withclientsecret|-pw\b|-pass\b|-xp\b|\$pass\b|\$pw\b"
-)
+_CREDENTIAL_CODE = re.compile(r"-pw\b|-pass\b|-xp\b|\$pass\b|\$pw\b")
+_CREDENTIAL_WORDS = ("credential", "securestring", "authenticate", "sendpassword", "authorization", "password", "passwd", "pwd",
+                     "secret", "token", "apikey", "api_key", "passphrase", "x509certificate2", "appendchar", "sendusing", "withclientsecret")
+
+
+def _holds_credential_code(low_code: str) -> bool:
+    """Whether the code (strings and comments blanked, lower case) takes a credential somewhere."""
+    if any(word in low_code for word in _CREDENTIAL_WORDS):
+        return True
+    return ("pw" in low_code or "pass" in low_code or "xp" in low_code) and _CREDENTIAL_CODE.search(low_code) is not None
+
+
 _X509 = re.compile(r"(?i)(?:System\.Security\.Cryptography\.X509Certificates\.)?X509Certificate2(?:Collection)?")
 _CERT_IMPORT = re.compile(r"(?i)\.Import[ \t]*\(")
 _APPEND_CHAR = re.compile(r"(?i)\.(?:AppendChar|InsertAt)[ \t]*\(")
@@ -1373,7 +1381,7 @@ def _credential_flows(script: Script) -> CredentialFlows:
                     if decoded and decoded in found:
                         found.add(literal)
     result = frozenset(v for v in found if len(v.strip()) >= MIN_VALUE_WHOLE and not v.startswith("$") and "***" not in v)
-    has_sink = bool(sinks or result) or _CREDENTIAL_CODE.search(low_code) is not None
+    has_sink = bool(sinks or result) or _holds_credential_code(low_code)
     return CredentialFlows(result, tuple(sorted(tracer.visited)), tuple(dict.fromkeys(tracer.opaque)), has_sink)
 
 

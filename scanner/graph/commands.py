@@ -137,12 +137,18 @@ def _error_text(error: Exception, options: ConnectionOptions) -> str:
 def _emit(text: str, output_file: Optional[Path], runtime: Runtime, what: str) -> bool:
     """Print a result on stdout, or write it to ``output_file`` (its folder created, and said); False when the
     file cannot be written (said in one line)."""
-    if output_file is None:
+    if output_file is None or str(output_file) == "-":  # `-o -`: standard output
         runtime.stdout.write(text)
         return True
+    from scanner.migrate.writer import OutputRefused, write_output_file
+
     try:
         prepare_output(output_file, what, runtime.stderr)
-        output_file.write_text(text, encoding="utf-8")
+        # Atomic, never through a symbolic link nor over a read-only file (OutputRefused says so).
+        write_output_file(output_file, [text.encode("utf-8")], make_parents=False)
+    except OutputRefused as exc:
+        print(error_line(str(exc)), file=runtime.stderr)
+        return False
     except OSError as exc:
         print(error_line(f"{output_file}: cannot write {what} ({exc.strerror or exc})"), file=runtime.stderr)
         return False

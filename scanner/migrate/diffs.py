@@ -221,7 +221,10 @@ def safe_diff(rel: str, before: str, after: str, secrets: Secrets, context: int 
         offsets = [0]
         for line in originals:
             offsets.append(offsets[-1] + len(line))
-        shown_old = [_lf(mask.slice(before, offsets[k], offsets[k + 1])) for k in range(len(originals))]
+        # The whole text through the mask at once (it keeps every line break), then cut into lines.
+        shown_old = [_lf(line) for line in _split(mask.masked_text(before))]
+        if len(shown_old) != len(originals):  # a secret value spanning lines was masked as one: line by line instead
+            shown_old = [_lf(mask.slice(before, offsets[k], offsets[k + 1])) for k in range(len(originals))]
     else:
         mask = None
         redactor = Redactor(list(secrets))
