@@ -90,6 +90,9 @@ def analyze_script(
     call_findings: list[Finding] = []
     # The findings' calls get their secrets masked; an inline rewrite is built from the call as written.
     written: dict[int, MailCall] = {} if fix_style is FixStyle.MODULE else {id(c): copy.deepcopy(c) for c in calls}
+    # Every rule judges the calls as the script writes them; only then are findings built, which mask the
+    # calls' bound values in place (a rule must never judge a value another rule's finding masked).
+    verdicts = []
     for call in calls:
         interested = [rule for rule in rules if call.api in rule.apis]
         if not interested:
@@ -98,15 +101,20 @@ def analyze_script(
         for rule in interested:
             verdict = rule.check(call, assessment)
             if verdict is not None:
-                finding = call_finding(script, rule, call, assessment, verdict, secrets, secret_texts, config)
-                findings.append(finding)
-                call_findings.append(finding)
+                verdicts.append((call, rule, assessment, verdict))
+    file_results = []
     if file_rules:
         context = FileContext(script, tuple(calls), {name: tuple(c) for name, c in found.items()}, tuple(secrets))
         for rule in file_rules:
             assert rule.file_check is not None
-            occurrences: dict[str, int] = {}
-            findings.extend(result_finding(script, rule, result, secrets, config, occurrences) for result in rule.file_check(context))
+            file_results.append((rule, list(rule.file_check(context))))
+    for call, rule, assessment, verdict in verdicts:
+        finding = call_finding(script, rule, call, assessment, verdict, secrets, secret_texts, config)
+        findings.append(finding)
+        call_findings.append(finding)
+    for rule, results in file_results:
+        occurrences: dict[str, int] = {}
+        findings.extend(result_finding(script, rule, result, secrets, config, occurrences) for result in results)
     analysis.secret_values = file_secret_values(script, secrets)
     # The file's mask (built by the first finding's excerpt; a file without findings needs none).
     mask = analysis.mask = file_mask(script, secrets) if findings else None

@@ -19,7 +19,7 @@ from scanner.safetext import CLIP_MARK as _CLIP_MARK, LINE_MAX
 from scanner.rules import Rule, RuleResult, Verdict
 from scanner.rules.sec_support import secret_rule_id
 from scanner.script import Script
-from scanner.masking import SourceMask, source_mask
+from scanner.masking import SourceMask, harmless, role_of_parameter, source_mask
 from scanner.redact import MASK
 from scanner.secrets import SecretLiteral, find_secrets, redact_value, secret_values
 
@@ -196,11 +196,21 @@ def _mask_where_written(script: Script, mask: SourceMask, bound: BoundParam, spa
         return  # not written as such (a default, a value from a configuration file): masked by value
     shown = mask.slice(text, where, where + len(bound.text))
     if shown != bound.text:
-        bound.text = shown
-        if isinstance(bound.value, str):
+        written, bound.text = bound.text, shown
+
+        def hidden(value: str) -> bool:
+            # Written there (a literal the mask hides), or a value the mask hides elsewhere; a value followed
+            # from a variable to a literal shown where it stands (`$subject` in a masked here-string) stays.
+            if any(secret in value for secret in mask.secrets):
+                return True
+            if harmless(role_of_parameter(bound.name), value):
+                return False  # an address as To, a host as SmtpServer, a subject as Subject
+            return bool(value) and (value in written or value.strip() in mask.literals)
+
+        if isinstance(bound.value, str) and hidden(bound.value):
             bound.value = MASK
         elif isinstance(bound.value, list):
-            bound.value = [MASK for _ in bound.value]
+            bound.value = [MASK if isinstance(v, str) and hidden(v) else v for v in bound.value]
 
 
 def call_finding(

@@ -75,6 +75,10 @@ _ENUM_NAMES = {
     "bodyencoding", "subjectencoding", "deliverymethod", "parametersetname", "certificatethumbprint", "thumbprint",
     "grant_type", "granttype", "response_type", "token_type", "authenticationtype", "authtype",
 }
+# A message's subject line is shown where it stands unless it writes a secret out or holds a word shaped
+# like a password (issue 22 names a subject among the harmless places); a body stays masked in a file
+# whose credential flows cannot all be followed (free text of any length).
+_TEXT_NAMES = {"subject", "subjectline", "mailsubject", "emailsubject"}
 _METHOD_ROLES = {  # method or constructor (lower case) -> the role of each argument, by position
     "mailaddress": ("address", "free"), "add": ("address",), "connect": ("host",), "smtpclient": ("host",),
     "networkcredential": ("account",), "pscredential": ("account",), "webcredentials": ("account",),
@@ -101,7 +105,14 @@ def _role_of_name(name: str) -> Optional[str]:
         return "url"
     if low in _ENUM_NAMES:
         return "name"
+    if low in _TEXT_NAMES:
+        return "text"
     return None
+
+
+def role_of_parameter(name: str) -> Optional[str]:
+    """The place a mail call's bound parameter is (To: address, SmtpServer: host, Subject: text, ...)."""
+    return _role_of_name(name)
 
 
 def place_of(script: Script, start: int) -> Optional[str]:
@@ -230,6 +241,8 @@ def harmless(role: Optional[str], content: str) -> bool:
         return False
     if role == "key":
         return _NAME.fullmatch(content) is not None
+    if role == "text":
+        return not _named_value(content) and not _looks_like_a_password(content)
     shape = _ROLE_SHAPES.get(role)
     return shape is not None and shape.fullmatch(content) is not None
 

@@ -163,6 +163,6 @@ def test_where_a_literal_stands_decides_what_it_may_look_like() -> None:
     places = {text[s:e]: place_of(script, s) for s, e in script.structure.masked.strings}
     assert places["'a@contoso.com'"] == "address" and places["'smtp.office365.com'"] == "host"
     assert places["'b@contoso.com'"] == "address" and places["'d@contoso.com'"] == "address"
-    assert places["'.\\out.csv'"] == "path" and places["'UTF8'"] == "name" and places["'x'"] is None
+    assert places["'.\\out.csv'"] == "path" and places["'UTF8'"] == "name" and places["'x'"] == "text"
     assert harmless("address", "Ops <ops@contoso.com>") and not harmless("address", "P4ss word")
     assert not harmless("host", "P@ss.word") and harmless("host", "smtp.office365.com")

@@ -42,7 +42,9 @@ def test_report_exits_2_when_nothing_is_usable(tmp_path: Path) -> None:
 
 
 def test_report_unwritable_output(tmp_path: Path) -> None:
-    target = tmp_path / "missing-dir" / "r.html"
+    # A missing folder is created (and said); a folder that cannot exist (a file stands in its place) is an error.
+    (tmp_path / "not-a-dir").write_text("x", encoding="utf-8")
+    target = tmp_path / "not-a-dir" / "r.html"
     result = CliRunner().invoke(app, ["report", str(FIXTURES / "scan-hr.json"), "-o", str(target)])
     assert result.exit_code == 2
     assert f"smtp2graph: error: {target}: cannot write the report" in result.output

@@ -25,7 +25,7 @@ from scanner.powershell import ParserSession, ScriptShape
 
 # Helper functions the inline styles define inside their own `& { }` block: not the script's functions.
 GENERATED_FUNCTIONS = frozenset({"convertto-graphrecipient", "convertto-graphattachment", "assert-graphasciilocalpart",
-                                 "resolve-graphattachmentpath"})
+                                 "resolve-graphattachmentpath", "convertto-graphsendfailure"})
 
 
 class JudgeName(str, Enum):
