@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional
 
@@ -449,6 +450,8 @@ def _remember(literals: set[str], literal: str, content: str) -> None:
 _NAMED_VALUE = re.compile(r"(?i)(?:pass(?:wor[dt])?|passwd|pwd|\bpw|secret|token|api[_ -]?key|passphrase|kennwort)\w*['\"]?[ \t]*(?:[:=]|\bis\b|\bist\b)[ \t]*\S{3,}")
 
 
+# Pure functions of one literal or comment: an estate repeats the same ones across its files (bounded).
+@lru_cache(maxsize=1 << 15)
 def _named_value(content: str) -> bool:
     """A string of a file without a credential sink that still writes a password out: "pwd: x", "password=x"."""
     return _NAMED_VALUE.search(content) is not None
@@ -463,6 +466,7 @@ _SPECIAL = re.compile(r"[!#%^&*+=?~|@]")
 _CANDIDATE = re.compile(r"[^\s'\"`,;()\[\]{}<>\d!#%^&*+=?~|@]*[\d!#%^&*+=?~|@][^\s'\"`,;()\[\]{}<>]*")
 
 
+@lru_cache(maxsize=1 << 15)
 def _looks_like_a_password(text: str) -> bool:
     """A word that mixes lower case, upper case, digits and symbols the way passwords do (not a URL, a
     path, a variable, an address, a GUID, a version or date, a cmdlet name)."""

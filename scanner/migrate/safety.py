@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from enum import Enum
 
 from scanner.extract.generated import GENERATED_FORM
-from scanner.lexer import ElementKind, LexError, lex_arguments
+from scanner.lexer import ElementKind, LexError, lex_arguments, lower_same_length
 from scanner.migrate import ews_fix
 from scanner.migrate.contexts import enclosing_try
 from scanner.migrate.mapping import MESSAGE_PARAMS, GraphMapping, credential_variable, map_call
@@ -261,9 +261,11 @@ def is_signed(text: str) -> bool:
     return bool(_SIGNATURE.search(text))
 
 
+# Matched on the code in lower case (same length): a leading class lets the search skip most offsets
+# (a case-insensitive alternation with no common prefix tried every offset: 5 ms a file).
 _CREDENTIAL_LINE = re.compile(
-    r"(?i)(Get-Credential|ConvertTo-SecureString|PSCredential|NetworkCredential|Import-Clixml|"
-    r"Get-StoredCredential|Get-Secret\b|\.Credentials[ \t]*=|UseDefaultCredentials)")
+    r"(?=[gcpniu.])(get-credential|convertto-securestring|pscredential|networkcredential|import-clixml|"
+    r"get-storedcredential|get-secret\b|\.credentials[ \t]*=|usedefaultcredentials)")
 
 
 def credential_lines(text: str, code: str, secrets: Sequence[SecretLiteral] | None = None) -> list[tuple[int, str]]:
@@ -274,8 +276,9 @@ def credential_lines(text: str, code: str, secrets: Sequence[SecretLiteral] | No
     """
     starts = [0] + [m.end() for m in re.finditer("\n", text)]
     found: dict[int, str] = {}
-    for match in _CREDENTIAL_LINE.finditer(code):
-        found.setdefault(bisect.bisect_right(starts, match.start()), match.group(1).strip(" \t=").lstrip("."))
+    for match in _CREDENTIAL_LINE.finditer(lower_same_length(code)):
+        label = code[match.start(1) : match.end(1)]  # as the script writes it
+        found.setdefault(bisect.bisect_right(starts, match.start()), label.strip(" \t=").lstrip("."))
     for secret in find_secrets(Script(text)) if secrets is None else secrets:
         found[bisect.bisect_right(starts, secret.start)] = f"a {secret.kind.value} literal in {secret.name or 'the script'}"
     return sorted(found.items())
