@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from typer.testing import CliRunner
@@ -281,25 +283,65 @@ def test_msal_never_prints_a_traceback_or_the_secret_when_the_token_endpoint_ech
     assert "answered HTTP 400" in run.stderr
 
 
-def _interrupted(command: list[str], delay: float, cwd: Path) -> tuple[int, str]:
-    """Run the command as a terminal would, press Ctrl-C after ``delay`` seconds: (exit code, stderr)."""
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started (the pool's workers, pwsh), from /proc."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _interrupted_when(command: list[str], ready: Callable[[int], bool], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """Run the command as a terminal would and press Ctrl-C once ``ready(pid)`` says the moment has come
+    (polled, so a loaded machine only makes the test slower): (exit code, stderr)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "scanner", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
-        env=dict(os.environ, XDG_CACHE_HOME=str(cwd / "cache")), start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        env=env, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(delay)
+    deadline = time.monotonic() + 180
+    try:
+        while not ready(process.pid):
+            if process.poll() is not None:
+                raise AssertionError(f"{command}: ended ({process.returncode}) before the moment to press Ctrl-C: "
+                                     f"{process.stderr.read().decode('utf-8', 'replace')[-1500:] if process.stderr else ''}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{command}: the moment to press Ctrl-C never came")
+            time.sleep(0.05)
+    except BaseException:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group, workers and pwsh too
     try:
         _, stderr = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
-        raise AssertionError(f"{command}: still running 60 s after Ctrl-C (pressed after {delay} s)") from None
+        raise AssertionError(f"{command}: still running 60 s after Ctrl-C") from None
     return process.returncode, stderr.decode("utf-8", "replace")
 
 
-def test_ctrl_c_exits_130_without_a_traceback_whatever_the_pool_is_doing(tmp_path: Path) -> None:
-    """Workers busy (the analysis) or idle (waiting while PowerShell's parser judges the patches): each
-    printed its own KeyboardInterrupt traceback, and a worker interrupted while it started hung the pool."""
+def _quietly_interrupted(code: int, stderr: str, what: str) -> None:
+    assert code == 130, (what, code, stderr[-2000:])
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, (what, stderr[-2000:])
+
+
+_needs_proc = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="the moment to press Ctrl-C is read from /proc")
+
+
+@_needs_proc
+def test_ctrl_c_while_the_workers_start_and_while_they_analyse_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    """Each worker printed its own KeyboardInterrupt traceback, and a worker interrupted while it started hung the pool."""
     busy = tmp_path / "busy"
     busy.mkdir()
     heavy = "".join(
@@ -309,6 +351,32 @@ def test_ctrl_c_exits_130_without_a_traceback_whatever_the_pool_is_doing(tmp_pat
     )
     for i in range(120):
         (busy / f"s{i}.ps1").write_text(heavy, encoding="utf-8")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), TMPDIR=str(temp))
+    before = _snapshot(busy)
+    moments: dict[str, Callable[[int], bool]] = {
+        "the first worker started": lambda pid: bool(_children(pid)),
+        "the workers analysing": lambda pid: len(_children(pid)) >= 2 and sum(_cpu_ticks(c) for c in _children(pid)) >= 100,
+    }
+    for what, ready in moments.items():
+        report = tmp_path / "r.json"
+        code, stderr = _interrupted_when(["scan", str(busy), "--no-cache", "--jobs", "2", "-f", "json", "-o", str(report)], ready, tmp_path, env)
+        _quietly_interrupted(code, stderr, what)
+        assert not report.exists(), what  # no half report
+        assert _snapshot(busy) == before and not list(temp.iterdir()), what
+
+
+@_needs_proc
+def test_ctrl_c_while_powershell_judges_the_patches_exits_130_and_writes_nothing(tmp_path: Path) -> None:
+    """The judge phase: the pool idle (every file analysed), `fix --write` waiting for PowerShell's parser.
+    A stand-in pwsh hands the requests to the real one but holds its answers back, so the run waits there
+    for as long as the test needs; the test presses Ctrl-C once every file's text has been handed in."""
+    from scanner.powershell import PWSH_ENV, find_pwsh
+
+    real = find_pwsh()
+    if real is None:
+        pytest.skip("pwsh (PowerShell 7) is not installed")
     idle = tmp_path / "idle"
     idle.mkdir()
     for i in range(80):
@@ -316,15 +384,38 @@ def test_ctrl_c_exits_130_without_a_traceback_whatever_the_pool_is_doing(tmp_pat
             f"$c = Get-Credential\nSend-MailMessage -From a@contoso.com -To b@contoso.com -Subject 'x {i}' -SmtpServer smtp.office365.com -UseSsl -Credential $c\n",
             encoding="utf-8",
         )
-    runs = [(["scan", str(busy), "--no-cache", "--jobs", "2", "-f", "json", "-o", str(tmp_path / "r.json")], delay) for delay in (0.8, 2.0)]
-    from scanner.powershell import find_pwsh
+    requests = tmp_path / "requests.log"
+    stand_in = tmp_path / "pwsh-holding-answers"
+    stand_in.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *parse.ps1) ;; *) exec "$REAL_PWSH" "$@" ;; esac\n'
+        f'tee -a "{requests}" | "$REAL_PWSH" "$@" >/dev/null\n',
+        encoding="utf-8",
+    )
+    stand_in.chmod(0o755)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), TMPDIR=str(temp), REAL_PWSH=real, **{PWSH_ENV: str(stand_in)})
+    subjects: set[str] = set()
 
-    if find_pwsh() is not None:  # the judge phase: the pool waits, idle, while pwsh parses every patch
-        runs += [(["fix", str(idle), "--judge", "powershell", "--jobs", "2"], delay) for delay in (3.0, 4.5)]
-    for command, delay in runs:
-        code, stderr = _interrupted(command, delay, tmp_path)
-        assert code == 130, (command[0], delay, code, stderr[-2000:])
-        assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, (command[0], delay, stderr[-2000:])
+    def every_file_handed_to_the_judge(pid: int) -> bool:
+        del pid
+        lines = requests.read_text(encoding="utf-8").splitlines() if requests.exists() else []
+        for line in lines:
+            try:
+                text = Path(line.split("\t", 1)[1]).read_text(encoding="utf-8")
+            except (IndexError, OSError):
+                continue
+            subjects.update(re.findall(r"-Subject '(x \d+)'", text))
+        return len(subjects) == 80
+
+    before = _snapshot(idle)
+    code, stderr = _interrupted_when(["fix", str(idle), "--write", "--no-backup", "--judge", "powershell", "--jobs", "2"],
+                                     every_file_handed_to_the_judge, tmp_path, env)
+    _quietly_interrupted(code, stderr, "judge phase")
+    assert "would be fixed" not in stderr and "patched" not in stderr.lower(), stderr[-2000:]
+    assert _snapshot(idle) == before  # originals unchanged, no temporary file beside them
+    assert not list(temp.iterdir())  # PowerShell's parse folder removed
 
 
 # --------------------------------------------------------------------------- linear time (sizes that took minutes)
@@ -346,7 +437,7 @@ def test_fix_on_thousands_of_unclosed_braces_and_nested_functions(tmp_path: Path
     (root / "hash.ps1").write_text(CALL + "".join(f"$h{i} = @{{\n" for i in range(8000)) + CALL, encoding="utf-8")
     (root / "functions.ps1").write_text(CALL + "".join(f"function f{i} {{\n" for i in range(8000)) + CALL, encoding="utf-8")
     code, _, stderr = invoke("fix", str(root), "--judge", "tree-sitter")
-    assert code in (0, 1) and "calls:" in stderr
+    assert code in (0, 1) and "4 mail call(s):" in stderr, stderr[-1000:]
 
 
 def test_the_diff_turns_the_old_lines_into_the_new_ones() -> None:
