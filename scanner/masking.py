@@ -463,7 +463,9 @@ _NOT_A_PASSWORD = re.compile(
     r"|[A-Z][a-z]+-[A-Z]\w+|[\w.]+\(\)?|\d+(?:st|nd|rd|th|px|ms|kb|mb|gb|s|m|h|d)"
 )
 _SPECIAL = re.compile(r"[!#%^&*+=?~|@]")
-_CANDIDATE = re.compile(r"[^\s'\"`,;()\[\]{}<>\d!#%^&*+=?~|@]*[\d!#%^&*+=?~|@][^\s'\"`,;()\[\]{}<>]*")
+# A word (as _TOKEN cuts them) that holds a digit or a symbol. It starts only where a word starts (the
+# look-behind): tried from every place inside a long word without one, it backtracked quadratically.
+_CANDIDATE = re.compile(r"(?<![^\s'\"`,;()\[\]{}<>])[^\s'\"`,;()\[\]{}<>\d!#%^&*+=?~|@]*[\d!#%^&*+=?~|@][^\s'\"`,;()\[\]{}<>]*")
 
 
 @lru_cache(maxsize=1 << 15)

@@ -166,3 +166,20 @@ def test_where_a_literal_stands_decides_what_it_may_look_like() -> None:
     assert places["'.\\out.csv'"] == "path" and places["'UTF8'"] == "name" and places["'x'"] == "text"
     assert harmless("address", "Ops <ops@contoso.com>") and not harmless("address", "P4ss word")
     assert not harmless("host", "P@ss.word") and harmless("host", "smtp.office365.com")
+
+
+def test_a_long_word_without_digits_is_read_in_linear_time() -> None:
+    """The search for password-shaped words backtracked over every start inside a word that holds no digit
+    nor symbol: a 20,000-letter literal or comment in a file with a credential sink took seconds, 200,000 hours."""
+    import time
+
+    from scanner.masking import _looks_like_a_password
+
+    word = "abcdefghij" * 20_000
+    started = time.monotonic()
+    assert not _looks_like_a_password(word)
+    assert not _looks_like_a_password(f"# {word} and {word}x")
+    assert _looks_like_a_password(f"{word} Blue-Horse-77")
+    shown = _shown(f"$sec = ConvertTo-SecureString 'Blue-Horse-77' -AsPlainText -Force\n# {word}\nWrite-Host '{word}'\n")
+    assert "Blue-Horse-77" not in shown
+    assert time.monotonic() - started < 10
