@@ -135,6 +135,38 @@ def test_dash_output_is_standard_output(tree: Path, tmp_path: Path) -> None:
     assert code == 0 and "SMTP001" in stdout and not (tmp_path / "-").exists()
 
 
+GRAPH_DRY_RUNS = {
+    "audit": ["audit", "--tenant", "contoso.onmicrosoft.com", "--dry-run", "--format", "json"],
+    "verify": ["verify", "--tenant", "contoso.onmicrosoft.com", "--client-id", "11111111-2222-3333-4444-555555555555",
+               "--from", "alerts@contoso.com", "--to", "ops@contoso.com", "--dry-run", "--format", "json"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(GRAPH_DRY_RUNS))
+def test_audit_and_verify_dash_output_is_standard_output_and_a_link_or_read_only_file_is_refused(tmp_path: Path, command: str) -> None:
+    """`audit -o -` and `verify -o -` wrote a file named `-`, and `-o` replaced a symbolic link or a read-only file."""
+    args = GRAPH_DRY_RUNS[command]
+    code, stdout, _ = invoke(*args, "-o", "-", cwd=tmp_path)
+    assert code == 0 and json.loads(stdout)
+    assert not (tmp_path / "-").exists()
+    target = tmp_path / "target.json"
+    target.write_text("keep me\n", encoding="utf-8")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    code, _, stderr = invoke(*args, "-o", str(link), cwd=tmp_path)
+    assert code == 2 and "symbolic link" in stderr and "Traceback" not in stderr, stderr
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == "keep me\n"
+    locked = tmp_path / "locked.json"
+    locked.write_text("keep me too\n", encoding="utf-8")
+    locked.chmod(0o444)
+    code, _, stderr = invoke(*args, "-o", str(locked), cwd=tmp_path)
+    assert code == 2 and "read-only" in stderr, stderr
+    assert locked.read_text(encoding="utf-8") == "keep me too\n"
+    written = tmp_path / "plan.json"
+    code, _, _ = invoke(*args, "-o", str(written), cwd=tmp_path)
+    assert code == 0 and json.loads(written.read_text(encoding="utf-8"))
+
+
 # --------------------------------------------------------------------------- always a report
 
 
