@@ -6,7 +6,7 @@ For every finding of a scan (no cache, one process) it counts the masked stretch
 report shows of it: the snippet and the context lines. It prints the total, the mean per finding, the
 share of findings with at least one, and the same per rule family (SMTP, SEC, other). Run it with two
 builds (bench/ab_builds.py lays out two checkouts; or two venvs) to compare before and after a change
-to the masking. Uses only `scanner.estate.scan.scan`, which every build since issue 21 has.
+to the masking. Uses only `scanner.estate.scan.scan` (`scanner.engine.scan` in a build before issue 21).
 """
 
 from __future__ import annotations
@@ -23,8 +23,11 @@ MASK = re.compile(r"\*\*\*")
 
 
 def measure(corpus: Path) -> dict[str, object]:
-    from scanner.estate.options import ScanOptions
-    from scanner.estate.scan import scan
+    try:
+        from scanner.estate.options import ScanOptions
+        from scanner.estate.scan import scan
+    except ImportError:  # a build before the estate package (issue 21): the same call in scanner.engine
+        from scanner.engine import ScanOptions, scan  # type: ignore[no-redef]
 
     started = time.perf_counter()
     result = scan([corpus], ScanOptions(use_cache=False, jobs=1))
