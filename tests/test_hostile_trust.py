@@ -209,30 +209,30 @@ def test_the_chunked_ignore_spec_decides_as_one_spec_would() -> None:
         assert spec.match_file(path) == simple.match_file(path), path
 
 
-CONFIGS = {
-    "severity list": ('[severity]\nSMTP001 = ["high"]\n', "severity.SMTP001"),
-    "severity not a table": ('severity = "high"\n', "severity"),
-    "owners bad range": ('[owners]\n"[z-a]/**" = "@ops"\n', 'owners."[z-a]/**"'),
-    "owners number": ('[owners]\n"reports/**" = 7\n', 'owners."reports/**"'),
-    "select string": ('select = "SMTP001"\n', "select"),
-    "per-path-ignores string": ('[per-path-ignores]\n"a/**" = "SMTP001"\n', 'per-path-ignores."a/**"'),
-    "relay-hosts number": ('[relay-hosts]\n"relay.contoso.com" = 1\n', 'relay-hosts."relay.contoso.com"'),
-    "assume list": ('[assume]\n"$SmtpServer" = ["a"]\n', 'assume."$SmtpServer"'),
-    "exchange-online-hosts table": ('[exchange-online-hosts]\na = 1\n', "exchange-online-hosts"),
-    "deep arrays": ("x = " + "[" * 3000 + "]" * 3000 + "\n", "nested too deeply"),
-    "deep tables": ("x = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n", "nested too deeply"),
+CONFIGS = {  # text, the key named, the expected type said
+    "severity list": ('[severity]\nSMTP001 = ["high"]\n', "severity.SMTP001", "expected one of critical, high, info, low, medium, got an array"),
+    "severity not a table": ('severity = "high"\n', "severity", "expected a table, got a string"),
+    "owners bad range": ('[owners]\n"[z-a]/**" = "@ops"\n', 'owners."[z-a]/**"', "not a valid glob"),
+    "owners number": ('[owners]\n"reports/**" = 7\n', 'owners."reports/**"', "expected an owner name as a string"),
+    "select string": ('select = "SMTP001"\n', "select", "expected an array of strings, got a string"),
+    "per-path-ignores string": ('[per-path-ignores]\n"a/**" = "SMTP001"\n', 'per-path-ignores."a/**"', "expected an array of rule ids, got a string"),
+    "relay-hosts number": ('[relay-hosts]\n"relay.contoso.com" = 1\n', 'relay-hosts."relay.contoso.com"', 'expected "anonymous" or "authenticated", got a number'),
+    "assume list": ('[assume]\n"$SmtpServer" = ["a"]\n', 'assume."$SmtpServer"', "expected a string, got an array"),
+    "exchange-online-hosts table": ('[exchange-online-hosts]\na = 1\n', "exchange-online-hosts", "expected an array of host names, got a table"),
+    "deep arrays": ("x = " + "[" * 3000 + "]" * 3000 + "\n", "nested too deeply", "nested too deeply"),
+    "deep tables": ("x = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n", "nested too deeply", "nested too deeply"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_every_wrong_configuration_shape_is_one_line_naming_file_and_key(tree: Path, name: str) -> None:
-    text, key = CONFIGS[name]
+def test_every_wrong_configuration_shape_is_one_line_naming_file_key_and_expected_type(tree: Path, name: str) -> None:
+    text, key, expected = CONFIGS[name]
     (tree / ".smtp2graph.toml").write_text(text, encoding="utf-8")
     for command in (["scan", str(tree), "--no-cache"], ["fix", str(tree)]):
         code, _, stderr = invoke(*command)
         assert code == 2
         line = one_error_line(stderr)
-        assert ".smtp2graph.toml" in line and key in line, line
+        assert ".smtp2graph.toml" in line and key in line and expected in line, line
 
 
 @pytest.mark.parametrize("tool", ['tool = "x"\n', "tool = [1]\n", '[tool]\nsmtp2graph = "on"\n'])
@@ -240,12 +240,12 @@ def test_a_pyproject_tool_that_is_not_a_table(tree: Path, tool: str) -> None:
     (tree / "pyproject.toml").write_text(tool, encoding="utf-8")
     code, stdout, stderr = invoke("scan", str(tree), "--no-cache", "-f", "json", "--exit-zero")
     if "smtp2graph" in tool:  # ours, and wrong: said
-        assert code == 2 and "tool.smtp2graph" in one_error_line(stderr) and "pyproject.toml" in stderr
+        assert code == 2 and "tool.smtp2graph: expected a table" in one_error_line(stderr) and "pyproject.toml" in stderr
     else:  # another tool's business: the scan goes on
         assert code == 0 and json.loads(stdout)["findings"]
     code, _, stderr = invoke("scan", str(tree), "--no-cache", "--config", str(tree / "pyproject.toml"))
     if tool.startswith("tool"):
-        assert code == 2 and "tool" in one_error_line(stderr)
+        assert code == 2 and "tool: expected a table" in one_error_line(stderr)
 
 
 def test_max_file_size_below_one_is_refused(tree: Path) -> None:
@@ -499,14 +499,22 @@ def test_the_diff_turns_the_old_lines_into_the_new_ones() -> None:
 # --------------------------------------------------------------------------- right paths
 
 
-@pytest.mark.parametrize("fmt", ["terminal", "concise", "github", "json", "sarif"])
+@pytest.mark.parametrize("fmt", ["terminal", "concise", "github", "json", "sarif", "html", "markdown", "csv", "xlsx"])
 def test_a_file_given_by_relative_path_is_reported_once_from_any_working_folder(tmp_path: Path, fmt: str) -> None:
     project = tmp_path / "project"
     (project / "scripts").mkdir(parents=True)
     (project / "scripts" / "a.ps1").write_text(CALL, encoding="utf-8")
     for cwd, given in ((project, "scripts/a.ps1"), (project / "scripts", "a.ps1"), (project / "scripts", "../scripts/a.ps1"),
                        (tmp_path, "project/scripts/a.ps1"), (tmp_path, str(project / "scripts" / "a.ps1"))):
-        code, stdout, _ = invoke("scan", given, "--no-cache", "-f", fmt, "--exit-zero", cwd=cwd)
+        if fmt == "xlsx":  # a workbook: its sheets' XML
+            import zipfile
+
+            book = tmp_path / "report.xlsx"
+            code, _, _ = invoke("scan", given, "--no-cache", "-f", fmt, "-o", str(book), "--exit-zero", cwd=cwd)
+            with zipfile.ZipFile(book) as archive:
+                stdout = "\n".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+        else:
+            code, stdout, _ = invoke("scan", given, "--no-cache", "-f", fmt, "--exit-zero", cwd=cwd)
         assert code == 0
         assert "scripts/scripts" not in stdout and "a.ps1" in stdout, (cwd, given, stdout[:400])
         if fmt == "json":
