@@ -268,6 +268,23 @@ def outputs(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
     found["snippet"] = "\n".join(snippets)
     code, text = _invoke("kit", str(work / "kit"), "--senders-from", str(scan_json))
     found["kit --senders-from"] = text + _folder_text(work / "kit")
+    # Errors and logs: every file an error entry, a baseline run, PowerShell's parser judging (its
+    # messages quote the script), and the messages of `fix --write` on a copy.
+    code, text = _invoke("scan", str(tree), "--no-cache", "--max-file-size", "1", "--format", "json", "--exit-zero")
+    found["scan errors (file over the size limit)"] = text
+    code, text = _invoke("scan", str(tree), "--no-cache", "--baseline", str(scan_json), "--format", "json", "--exit-zero")
+    found["scan --baseline"] = text
+    from scanner.powershell import find_pwsh
+
+    if find_pwsh() is not None:
+        code, text = _invoke("fix", str(tree), "--judge", "powershell", "--unsafe-fixes")
+        found["fix --judge powershell preview"] = text
+    import shutil
+
+    copy = work / "copy" / "scripts"
+    shutil.copytree(tree, copy)
+    code, text = _invoke("fix", str(copy), "--write", "--no-backup")
+    found["fix --write messages"] = text
     OUTPUTS.update(found)
     return found
 
