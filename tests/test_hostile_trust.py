@@ -525,3 +525,28 @@ def test_a_file_given_by_relative_path_is_reported_once_from_any_working_folder(
             assert uris == {"a.ps1"}
         if fmt in ("concise", "github") and given == "scripts/a.ps1":
             assert "scripts/a.ps1" in stdout  # relative to where it was asked from: where the file is
+
+
+def _best_of_three(work: Callable[[], object]) -> float:
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+@pytest.mark.parametrize("opening", ["$h{n} = @{{\n", "if ($x) {{\n", "function f{n} {{\n", "$h{n} = @{{ "])
+def test_the_blocks_around_a_call_are_read_in_time_linear_in_the_file(opening: str) -> None:
+    """Each enclosing block copied the whole text before it (and searched all of it for a `;`): a call
+    under 100,000 unclosed `@{` took seconds, four times the braces sixteen times as long. The growth
+    is compared in one process (a loaded machine slows both sizes alike)."""
+    from scanner.migrate.contexts import runs_elsewhere
+
+    def code(blocks: int) -> str:
+        return "".join(opening.format(n=i) for i in range(blocks)) + "Send-MailMessage -To a@b.c\n"
+
+    small, large = code(25_000), code(100_000)
+    runs_elsewhere(small, len(small) - 20)  # warm up
+    ratio = _best_of_three(lambda: runs_elsewhere(large, len(large) - 20)) / max(_best_of_three(lambda: runs_elsewhere(small, len(small) - 20)), 1e-4)
+    assert ratio < 8, f"4x the blocks took {ratio:.1f}x as long"

@@ -47,33 +47,45 @@ _RUNSPACE = re.compile(r"(?i)\.(AddScript|BeginInvoke)[ \t]*\(\s*$|\[(?:System\.
 _ASSIGNED_BLOCK = re.compile(r"(?i)\$(?:script:|global:|local:|private:)?(\w+)[ \t]*=[ \t]*$")
 
 
+# How far around a script block its statement is read: a statement longer than this is cut (a file of
+# thousands of blocks on one line, or of thousands of unclosed ones, read the whole text before each).
+_REACH = 2048
+
+
 def _statement_text(code: str, open_brace: int, close: int) -> str:
     """The masked text of the statement a script block sits in: back to the start of its (continued) line,
-    on to the end of the line after its `}`."""
+    on to the end of the line after its `}` (at most _REACH characters each way)."""
+    floor = max(0, open_brace - _REACH)
     start = open_brace
     while True:
-        line_start = code.rfind("\n", 0, start) + 1
-        previous_end = line_start - 1
+        newline = code.rfind("\n", floor, start)
+        if newline < 0:
+            start = floor
+            break
+        line_start = newline + 1
+        previous_end = newline
         if previous_end <= 0:
             start = line_start
             break
-        previous = code[code.rfind("\n", 0, previous_end) + 1 : previous_end].rstrip("\r \t")
+        before = code.rfind("\n", floor, previous_end)
+        previous = code[before + 1 if before >= 0 else floor : previous_end].rstrip("\r \t")
         if previous.endswith(("`", "|", "(", ",")):
             start = previous_end
             continue
         start = line_start
         break
-    end = code.find("\n", close)
-    end = len(code) if end < 0 else end
+    reach = min(len(code), close + _REACH)
+    end = code.find("\n", close, reach)
+    end = reach if end < 0 else end
     return code[start:open_brace] + " " + code[close:end]
 
 
 def _classify_block(code: str, open_brace: int, close: int) -> tuple[RunsElsewhere, str] | None:
-    before = code[:open_brace]
-    line_start = max(before.rfind("\n"), before.rfind(";"), before.rfind("{")) + 1
-    head = before[line_start:]
+    floor = max(0, open_brace - _REACH)
+    line_start = max(code.rfind("\n", floor, open_brace), code.rfind(";", floor, open_brace), code.rfind("{", floor, open_brace)) + 1
+    head = code[max(line_start, floor) : open_brace]
     statement = _statement_text(code, open_brace, close)
-    if _RUNSPACE.search(head) or re.search(r"(?i)\.AddScript[ \t]*\(\s*$", before[-200:]):
+    if _RUNSPACE.search(head) or re.search(r"(?i)\.AddScript[ \t]*\(\s*$", code[max(0, open_brace - 200) : open_brace]):
         return RunsElsewhere.RUNSPACE, "a runspace (AddScript)"
     return _job_or_remote(statement)
 
@@ -133,9 +145,14 @@ def _brace_pairs(code: str) -> tuple[tuple[int, int, bool], ...]:
 _BRACES = re.compile(r"[{}]")
 
 
+# How many blocks around a call are asked whether they run elsewhere, innermost first: a call under
+# more is a file of thousands of unclosed `{` (each block's question costs up to 2 x _REACH).
+_DEEPEST = 1000
+
+
 def runs_elsewhere(code: str, offset: int) -> BlockContext | None:
     """The innermost script block around ``offset`` that runs in another session (job, runspace, remote)."""
-    for open_brace, close in enclosing_blocks(code, offset):
+    for open_brace, close in enclosing_blocks(code, offset)[:_DEEPEST]:
         found = _classify_block(code, open_brace, close)
         if found is None:
             assigned = _ASSIGNED_BLOCK.search(code[max(0, open_brace - 120) : open_brace])
