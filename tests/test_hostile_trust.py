@@ -550,3 +550,17 @@ def test_the_blocks_around_a_call_are_read_in_time_linear_in_the_file(opening: s
     runs_elsewhere(small, len(small) - 20)  # warm up
     ratio = _best_of_three(lambda: runs_elsewhere(large, len(large) - 20)) / max(_best_of_three(lambda: runs_elsewhere(small, len(small) - 20)), 1e-4)
     assert ratio < 8, f"4x the blocks took {ratio:.1f}x as long"
+
+
+def test_a_prefilter_of_a_hundred_thousand_wrapper_names_prints_no_library_log() -> None:
+    """RE2's DFA ran out of its default 8 MB on the names of 100,000 functions and logged
+    `re2.cc: DFA out of memory` straight to the process's stderr (below Python, so in a subprocess)."""
+    code = (
+        "from scanner.estate.prefilter import _re2_alternation\n"
+        "r = _re2_alternation(tuple(b'f%d' % i for i in range(100000)))\n"
+        "assert r.search(b''.join(b'function f%d {\\n' % i for i in range(100000)))\n"
+        "assert r.search(b'nothing here ' * 100000) is None\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-1500:]
+    assert "out of memory" not in run.stderr and "re2" not in run.stderr, run.stderr[-1500:]

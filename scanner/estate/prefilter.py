@@ -41,7 +41,13 @@ def _re2_alternation(tokens: tuple[bytes, ...]):  # type: ignore[no-untyped-def]
         import re2
     except ImportError:  # pragma: no cover - google-re2 has wheels for the supported platforms
         return None
-    return re2.compile(b"(?i)(?:" + b"|".join(re2.escape(t) for t in tokens) + b")")
+    pattern = b"(?i)(?:" + b"|".join(re2.escape(t) for t in tokens) + b")"
+    # RE2's DFA gets 8 MB by default: the names of 100,000 wrapper functions ran it out of memory, and
+    # RE2 logged that to the process's stderr (then searched more slowly). A budget in proportion to the
+    # pattern (capped at 256 MB; allocated only as the search needs it) keeps the DFA.
+    options = re2.Options()
+    options.max_mem = min(256 << 20, max(8 << 20, 64 * len(pattern)))
+    return re2.compile(pattern, options=options)
 
 
 def default_prefilter() -> Prefilter:
