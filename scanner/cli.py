@@ -120,6 +120,7 @@ class _SnippetFlavour(str, Enum):
     BOTH = "both"
     INVOKE_RESTMETHOD = "invoke-restmethod"
     SEND_MGUSERMAIL = "send-mgusermail"
+    MAILKIT_XOAUTH2 = "mailkit-xoauth2"
 
 
 @app.command("fix")
@@ -177,10 +178,12 @@ def snippet_command(
         help="The mail call, as FILE:LINE (the path and line a scan reports).", metavar="FILE:LINE",
         show_default=False)],
     flavour: Annotated[_SnippetFlavour, typer.Option(
-        "--flavour", help="Which Graph equivalent to print.")] = _SnippetFlavour.BOTH,
+        "--flavour", help="Which Graph equivalent to print (both: the two Graph flavours); mailkit-xoauth2: for a "
+        "MailKit password logon to Exchange Online, the alternative that keeps MailKit with SMTP OAuth 2.0.")] = _SnippetFlavour.BOTH,
     config: Annotated[Optional[Path], typer.Option("--config", help="Configuration file (default: .smtp2graph.toml or [tool.smtp2graph] in pyproject.toml in the current folder).")] = None,
 ) -> None:
-    """Print a standalone Graph equivalent (Invoke-RestMethod and Send-MgUserMail) of the mail call at FILE:LINE."""
+    """Print a standalone Graph equivalent (Invoke-RestMethod and Send-MgUserMail) of the mail call at FILE:LINE,
+    or for a MailKit password logon the alternative that keeps MailKit with SMTP OAuth 2.0 (XOAUTH2)."""
     from scanner.migrate.commands import run_snippet
 
     code = run_snippet(location, flavour.value, config)

@@ -16,6 +16,7 @@ from scanner.migrate.edits import call_edit
 from scanner.migrate.patch import CallFix, FilePlan, plan_fixes
 from scanner.migrate.safety import GRAPH_APIS, FixStyle
 from scanner.migrate.snippets import invoke_restmethod_snippet, send_mgusermail_snippet
+from scanner.migrate.xoauth2 import KEY as XOAUTH2_KEY, mailkit_xoauth2_snippet, offers_xoauth2
 from scanner.model import Assessment, Finding, FixApplicability, FixInfo, MailCall
 from scanner.redact import Redactor
 from scanner.safetext import LINE_MAX
@@ -92,14 +93,19 @@ def plan_file(
     for finding in findings:
         if finding.call is not None:
             fix = plan.fixes[index[id(finding.call)]]
-            finding.fix = fix_info_of(script, fix, id(fix) in edited, detail, secret_texts)
+            finding.fix = fix_info_of(script, fix, id(fix) in edited, detail, secret_texts, finding.assessment)
             if finding.fix.snippet:
                 finding.fix.snippet = {name: shared.setdefault(code, code) for name, code in finding.fix.snippet.items()}
     return plan if plan.edits else None
 
 
-def fix_info_of(script: Script, fix: CallFix, has_edit: bool, detail: str, secret_texts: set[str]) -> FixInfo:
-    """What a report shows of one call's planned fix: safety, reason and (``detail``) the material."""
+def fix_info_of(script: Script, fix: CallFix, has_edit: bool, detail: str, secret_texts: set[str],
+                assessment: Optional[Assessment] = None) -> FixInfo:
+    """What a report shows of one call's planned fix: safety, reason and (``detail``) the material.
+
+    A MailKit call that logs on to Exchange Online with a password also gets the display-only alternative that keeps
+    MailKit with SMTP OAuth 2.0 (``mailkit_xoauth2``, scanner.migrate.xoauth2) beside the Graph snippets.
+    """
     call = fix.call
     applicability, reason = fix.applicability, fix.reason
     if applicability is not FixApplicability.DISPLAY_ONLY and not has_edit:
@@ -115,6 +121,8 @@ def fix_info_of(script: Script, fix: CallFix, has_edit: bool, detail: str, secre
                 "invoke_restmethod": invoke_restmethod_snippet(mapping),
                 "send_mgusermail": send_mgusermail_snippet(mapping),
             }
+            if offers_xoauth2(call, assessment):
+                info.snippet[XOAUTH2_KEY] = mailkit_xoauth2_snippet(call)
     if info.available and detail != NONE:
         diff = preview_diff(script, call)
         info.diff = redact_value(diff, secret_texts) if diff else None

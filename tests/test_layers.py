@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("recognizers", (r"scanner\.extract(\..+)?",)),
     ("findings", (
         r"scanner\.(assess|assess_ews|secrets|masking|findings|fixes|check)", r"scanner\.rules(\..+)?",
-        r"scanner\.migrate(\.(mapping|snippets|syntax|judge|safety|edits|placement|contexts|diffs|patch|ews_fix))?",
+        r"scanner\.migrate(\.(mapping|snippets|syntax|judge|safety|edits|placement|contexts|diffs|patch|ews_fix|xoauth2))?",
     )),
     ("estate", (r"scanner\.estate(\..+)?", r"scanner\.owners")),
     ("outputs", (

@@ -820,9 +820,16 @@
     if (arr(fix.notes).length) { add(body, el('h4', null, 'Behaviour differences'), list(fix.notes.map(str))); }
     if (obj(fix.snippet)) {
       Object.keys(fix.snippet).forEach(function (style) {
-        if (fix.snippet[style]) {
-          add(body, el('h4', null, 'Graph snippet (' + style.replace(/_/g, '-') + ')'), el('pre', 'snippet', fix.snippet[style]));
+        if (!fix.snippet[style]) { return; }
+        if (style === 'mailkit_xoauth2') {
+          // Not Graph: the same MailKit client with an app-only OAuth token, for a person to apply (never by fix).
+          add(body, el('h4', null, 'Keep MailKit: SMTP OAuth 2.0 (XOAUTH2)'),
+            el('p', 'note', 'Display-only alternative to the Graph snippets: keeps MailKit and logs on with an app-only ' +
+              'token instead of the password. An administrator must set the app up first (the steps are in the snippet).'),
+            el('pre', 'snippet', fix.snippet[style]));
+          return;
         }
+        add(body, el('h4', null, 'Graph snippet (' + style.replace(/_/g, '-') + ')'), el('pre', 'snippet', fix.snippet[style]));
       });
     }
     if (fix.graph_request) {

@@ -27,6 +27,7 @@ from scanner.masking import SourceMask, strong
 from scanner.redact import SecretRegistry
 from scanner.safetext import matchable, safe_line, safe_path, safe_text
 from scanner.script import Script
+from scanner.migrate.xoauth2 import KEY as XOAUTH2_KEY, LABEL as XOAUTH2_LABEL
 from scanner.migrate.writer import InPlaceWriter, WriteSkipped, interruptible_writes, write_under
 
 KIT_FOLDER = "smtp2graph-kit"
@@ -526,7 +527,7 @@ def _neighbour_secret_values(path: Path, limit: int = 200) -> set[str]:
 
 def run_snippet(location: str, flavour: str, config: Path | None = None) -> int:
     """Print the Graph equivalent of the mail call at FILE:LINE, as the scan of that file (with the
-    project's configuration) has it."""
+    project's configuration) has it; ``mailkit-xoauth2``: the alternative that keeps MailKit with SMTP OAuth 2.0."""
     parsed = _parse_location(location)
     if parsed is None:
         _error(f"{location}: expected FILE:LINE, for example scripts/report.ps1:12")
@@ -574,11 +575,22 @@ def run_snippet(location: str, flavour: str, config: Path | None = None) -> int:
     if info.snippet is None:
         _error(secrets.redact(f"{path}:{line}: {finding.call.command if finding.call else 'the call'} already sends through Microsoft Graph"))
         return 2
+    alternative = info.snippet.get(XOAUTH2_KEY)
+    if flavour == "mailkit-xoauth2" and alternative is None:
+        _error(secrets.redact(f"{path}:{line}: {finding.call.command if finding.call else 'this call'}: no "
+                              f"'{XOAUTH2_LABEL}' alternative: it is offered only for a MailKit SmtpClient that logs on "
+                              "to smtp.office365.com with a password (--flavour both prints the Graph snippets)"))
+        return 2
     parts = []
     if flavour in ("both", "invoke-restmethod"):
         parts.append(info.snippet["invoke_restmethod"])
     if flavour in ("both", "send-mgusermail"):
         parts.append(info.snippet["send_mgusermail"])
+    if flavour == "mailkit-xoauth2" and alternative is not None:
+        parts.append(alternative)
+    if flavour == "both" and alternative is not None:
+        _note(f"{path}:{line}: this MailKit call can also keep MailKit and log on with SMTP OAuth 2.0 instead of the "
+              "password: --flavour mailkit-xoauth2 prints that alternative and the admin setup it needs")
     text = secrets.redact("\n".join(parts))
     # Generated code keeps the script's characters; on a terminal, control characters are shown escaped.
     sys.stdout.write(safe_text(text) if sys.stdout.isatty() else matchable(text))

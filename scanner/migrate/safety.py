@@ -14,6 +14,7 @@ from scanner.migrate import ews_fix
 from scanner.migrate.contexts import enclosing_try
 from scanner.migrate.mapping import MESSAGE_PARAMS, GraphMapping, credential_variable, map_call
 from scanner.migrate.snippets import invoke_restmethod_snippet, send_mgusermail_snippet
+from scanner.migrate.xoauth2 import KEY as XOAUTH2_KEY, mailkit_xoauth2_snippet, offers_xoauth2
 from scanner.script import Script
 from scanner.secrets import SecretLiteral, find_secrets
 from scanner.model import Api, Assessment, BindKind, Confidence, FixApplicability, FixInfo, MailCall, ServerClass
@@ -175,7 +176,8 @@ def _hidden_automatic_variables(call: MailCall, text: str) -> list[str]:
 
 
 def fix_info(call: MailCall, assessment: Assessment | None, style: FixStyle = FixStyle.MODULE, material: bool = True) -> FixInfo:
-    """The JSON report's `fix` for one call: safety, the Graph request, notes and both snippets.
+    """The JSON report's `fix` for one call: safety, the Graph request, notes and both snippets (and, for a MailKit
+    password logon to Exchange Online, the display-only XOAUTH2 alternative).
 
     ``material=False``: safety and reason only (no snippets, request or notes), for an output that shows none of them.
     """
@@ -189,6 +191,8 @@ def fix_info(call: MailCall, assessment: Assessment | None, style: FixStyle = Fi
             "invoke_restmethod": invoke_restmethod_snippet(mapping),
             "send_mgusermail": send_mgusermail_snippet(mapping),
         }
+        if offers_xoauth2(call, assessment):
+            snippet[XOAUTH2_KEY] = mailkit_xoauth2_snippet(call)
     return FixInfo(
         available=applicability is not FixApplicability.DISPLAY_ONLY,
         applicability=applicability,
