@@ -598,3 +598,30 @@ def test_screenshots_at_both_widths(driver: WebDriver, estate_page: tuple[Path, 
                 shutil.copyfile(target, DOCS / name)
         finally:
             reset_viewport(driver)
+
+
+def test_detail_pane_shows_the_mailkit_xoauth2_alternative(driver: WebDriver, tmp_path: Path) -> None:
+    """A MailKit password logon to Exchange Online: the detail pane shows the Graph snippets and, labelled as the
+    display-only alternative, the snippet that keeps MailKit with SMTP OAuth 2.0; the script's password is nowhere."""
+    import subprocess
+
+    fixture = Path(__file__).parent / "fixtures" / "xoauth2" / "print-queue-password.ps1"
+    scan = subprocess.run([sys.executable, "-m", "scanner", "scan", str(fixture), "--format", "json"],
+                          capture_output=True, text=True, timeout=120)
+    assert scan.returncode in (0, 1), scan.stderr
+    page = tmp_path / "xoauth2.html"
+    page.write_text(render_html([json.loads(scan.stdout)]), encoding="utf-8")
+    assert [e for e in open_report(driver, page) if e.get("level") == "SEVERE"] == []
+    driver.find_element(By.ID, "search").send_keys("SMTP003")
+    wait_for_count(driver, 1)
+    driver.find_element(By.CSS_SELECTOR, "#findings-body .open-detail").click()
+    pane = driver.find_element(By.ID, "detail")
+    WebDriverWait(driver, 5).until(lambda d: pane.is_displayed())
+    headings = [h.text for h in pane.find_elements(By.CSS_SELECTOR, "h4")]
+    assert "Graph snippet (invoke-restmethod)" in headings and "Graph snippet (send-mgusermail)" in headings
+    assert "Keep MailKit: SMTP OAuth 2.0 (XOAUTH2)" in headings
+    assert "Graph snippet (mailkit-xoauth2)" not in headings
+    snippets = [pre.text for pre in pane.find_elements(By.CSS_SELECTOR, "pre.snippet")]
+    assert len(snippets) == 3 and "SaslMechanismOAuth2" in snippets[2]
+    assert "Display-only alternative to the Graph snippets" in pane.text
+    assert "Qu3ue-Watch-Fixture-9731" not in driver.page_source

@@ -182,7 +182,8 @@ def judge(artefacts: list[Artefact], *, libraries: list[Path] | None = None, tim
         return [Finding(int(f["line"]), int(f["column"]), f["category"], f["subject"], f["message"], bool(f["gating"]))
                 for f in item.get("findings") or ()]
 
-    baseline_keys = {path: Counter(f.key for f in findings_of(by_id[f"baseline:{i}"])) for i, path in enumerate(baselines)}
+    baseline_findings = {path: findings_of(by_id[f"baseline:{i}"]) for i, path in enumerate(baselines)}
+    baseline_keys = {path: Counter(f.key for f in found) for path, found in baseline_findings.items()}
     verdicts = []
     for i, artefact in enumerate(artefacts):
         item = by_id[f"artefact:{i}"]
@@ -190,9 +191,12 @@ def judge(artefacts: list[Artefact], *, libraries: list[Path] | None = None, tim
         introduced: list[Finding] = []
         if artefact.baseline is not None:
             remaining = Counter(baseline_keys[artefact.baseline])
+            libraries = _user_libraries(baseline_findings[artefact.baseline])
             for finding in found:
                 if remaining[finding.key] > 0:
                     remaining[finding.key] -= 1
+                elif finding.category == "type" and _library_of(finding.subject) in libraries:
+                    continue  # another type of a library the user's script already loads (MailKit): the user's
                 else:
                     introduced.append(finding)
         verdicts.append(Verdict(artefact, found, {k: int(v) for k, v in (item.get("counts") or {}).items()}, introduced))
@@ -200,6 +204,18 @@ def judge(artefacts: list[Artefact], *, libraries: list[Path] | None = None, tim
 
 
 # ---- what smtp2graph ships or writes ---------------------------------------------------------------------------------
+
+def _library_of(type_name: str) -> str:
+    """The root namespace of a type name: MailKit for MailKit.Security.SaslMechanismOAuth2."""
+    return type_name.strip("[]").split(".", 1)[0].lower()
+
+
+def _user_libraries(findings: list[Finding]) -> set[str]:
+    """Root namespaces of the types a user's script uses that are neither .NET Framework nor 5.1's: libraries it
+    loads itself (Add-Type -Path MailKit.dll). A rewrite may use other types of them (the MailKit XOAUTH2 snippet
+    uses SaslMechanismOAuth2): the judge cannot see the user's assembly, so those are the user's, not the rewrite's."""
+    return {_library_of(f.subject) for f in findings if f.category == "type"} - {"system", "microsoft"}
+
 
 def shipped_artefacts(workdir: Path) -> list[Artefact]:
     """The module (with its Pester tests and config example) and the kit's admin scripts, as `smtp2graph kit` writes them."""
@@ -252,7 +268,7 @@ def snippet_artefacts(workdir: Path) -> list[Artefact]:
                 info = fix_info(call, assess(call))
                 if info.snippet is None:
                     continue
-                for flavour in ("invoke_restmethod", "send_mgusermail"):
+                for flavour in info.snippet:  # both Graph flavours, and the MailKit XOAUTH2 alternative
                     name = f"{len(found):04d}-{flavour}.ps1"
                     target = folder / name
                     # A BOM, as smtp2graph writes PowerShell: 5.1 reads a BOM-less file as the ANSI code page.
