@@ -133,6 +133,9 @@ def test_the_mailbox_is_the_logon_name_only_when_it_is_an_address_or_a_variable(
     assert by_domain is not None
     assert "$smtpMailbox = '<mailbox@contoso.com>'" in by_domain[KEY]
     assert "FABRIKAM" not in by_domain[KEY] and PASSWORD not in by_domain[KEY]
+    # Text that would end the quotes it is written back in (PowerShell also ends them at a typographic quote) is not copied.
+    hostile = snippet_of(base.format(auth="$mailer.Authenticate('ops\u2019;Stop-Computer;\u2018@fabrikam.com', $secret)"))
+    assert hostile is not None and "Stop-Computer" not in hostile[KEY]
     # A credential object: nothing of it is copied.
     by_credential = snippet_of(base.format(auth="$mailer.Authenticate($credential)"))
     assert by_credential is not None and "$smtpMailbox = '<mailbox@contoso.com>'" in by_credential[KEY]

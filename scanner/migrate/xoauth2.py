@@ -32,7 +32,8 @@ SECRET_VARIABLE = "SMTP_OAUTH_CLIENT_SECRET"
 _WORLDWIDE = ("smtp.office365.com", "outlook.office365.com")
 _FORMS = ("method", "method-async", "client-without-send")  # a SmtpClient object, not a MailKit-backed cmdlet
 _VARIABLE = re.compile(r"\$(?:script:|global:|local:)?\w+")
-_ADDRESS = re.compile(r"[^@\s'\"$`]+@[^@\s'\"$`]+\.[A-Za-z]{2,}")
+# Plain characters only: the address is written back inside single quotes (PowerShell also ends them at ‘ ’ ‚ ‛).
+_ADDRESS = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z]{2,}")
 
 
 def offers_xoauth2(call: MailCall, assessment: Assessment | None = None) -> bool:
