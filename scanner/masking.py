@@ -83,7 +83,7 @@ _TEXT_NAMES = {"subject", "subjectline", "mailsubject", "emailsubject"}
 _METHOD_ROLES = {  # method or constructor (lower case) -> the role of each argument, by position
     "mailaddress": ("address", "free"), "add": ("address",), "connect": ("host",), "smtpclient": ("host",),
     "networkcredential": ("account",), "pscredential": ("account",), "webcredentials": ("account",),
-    "authenticate": ("account",), "new-object": ("name",), "join-path": ("path", "path"), "test-path": ("path",),
+    "authenticate": ("account",), "autodiscoverurl": ("address",), "new-object": ("name",), "join-path": ("path", "path"), "test-path": ("path",),
     "item": ("name",), "write-host": ("free",),
 }
 _ROLE_SHAPES: dict[str, re.Pattern[str]] = {
@@ -433,7 +433,8 @@ def _build(script: Script, extra: frozenset[str], extra_regions: list[tuple[int,
                 merged[-1] = (last[0], region[1], last[2] if last[0] <= region[0] else region[2])
             continue
         merged.append(region)
-    addresses = {v for v in literals if _ADDRESSES.fullmatch(v)}
+    # An address is never masked in derived text, written with its quotes or without (a mail user name is no secret).
+    addresses = {v for v in literals if _ADDRESSES.fullmatch(v) or _ADDRESSES.fullmatch(_inner(v))}
     return SourceMask(merged, frozenset(v for v in secret_values if len(v.strip()) >= 3),
                       frozenset(v for v in literals - addresses if len(v) >= 3 and v != MASK), flows.opaque, flows.has_sink)
 
