@@ -47,6 +47,9 @@ _PATH = re.compile(
 _NAME = re.compile(r"[A-Za-z_][\w.+/-]{0,80}")
 _URL = re.compile(r"(?i)https?://[A-Za-z0-9.-]+(?::\d+)?(?:/[^\s'\"`?#@]*)?")
 _SCHEMA = re.compile(r"(?i)https?://schemas\.microsoft\.com/[\w./-]*")
+# A media type as scripts write it, right or wrong ('application/json; charset=utf-8', 'application\\json').
+_MEDIA = re.compile(r"[A-Za-z][\w.+-]*[/\\][\w.+-]+(?:[ \t]*;[ \t]*[\w-]+=[\w.\"-]+)*[ \t]*;?")
+_MEDIA_NAMES = {"contenttype", "content-type", "content_type", "mediatype", "mimetype", "accept"}
 _PLAIN_URL = re.compile(r"(?i)https?://(?:[A-Za-z0-9.-]+|\$\(?\$?\w+\)?)(?::\d+)?(?:/(?:[\w.~%+-]|\$\(?\$?[\w.]+\)?)*)*/?(?:\?api-version=[\w.-]+)?")
 _SUPPRESSION = re.compile(r"(?i)smtp2graph:\s*ignore(?:\[[A-Za-z0-9_,\s]*\])?")
 
@@ -87,7 +90,7 @@ _METHOD_ROLES = {  # method or constructor (lower case) -> the role of each argu
     "item": ("name",), "write-host": ("free",),
 }
 _ROLE_SHAPES: dict[str, re.Pattern[str]] = {
-    "address": _ADDRESSES, "account": _ACCOUNT, "host": _HOST, "path": _PATH, "url": _URL, "name": _NAME,
+    "address": _ADDRESSES, "account": _ACCOUNT, "media": _MEDIA, "host": _HOST, "path": _PATH, "url": _URL, "name": _NAME,
 }
 _CALL_BEFORE = re.compile(r"(?:\.|::|(?<![\w$])(?:New-Object[ \t]+(?:-TypeName[ \t]+)?)?(?:[\w]+\.)*)([A-Za-z_][\w-]*)[ \t]*\($")
 
@@ -104,6 +107,8 @@ def _role_of_name(name: str) -> Optional[str]:
         return "path"
     if low in _URL_NAMES or low.endswith(("uri", "url")):
         return "url"
+    if low in _MEDIA_NAMES:
+        return "media"
     if low in _ENUM_NAMES:
         return "name"
     if low in _TEXT_NAMES:
@@ -178,9 +183,12 @@ def _assigned_at_end(head: str) -> Optional[str]:
     if not head.endswith("=") or head.endswith(("==", "!=", "<=", ">=")):
         return None
     body = head[:-1].rstrip(" \t")
-    if body.endswith(("'", '"')):
+    quoted = body.endswith(("'", '"'))
+    if quoted:
         body = body[:-1]  # a quoted key: 'From' = (the key itself is blank in the code)
     begin = _word_start(body, len(body))
+    while quoted and begin > 0 and body[begin - 1] == "-":  # 'Content-Type' = : a quoted key may hold dashes
+        begin = _word_start(body, begin - 1)
     if begin == len(body):
         return None
     return body[begin:]
@@ -244,6 +252,8 @@ def harmless(role: Optional[str], content: str) -> bool:
         return _NAME.fullmatch(content) is not None
     if role == "text":
         return not _named_value(content) and not _looks_like_a_password(content)
+    if role == "media" and _named_value(content):
+        return False  # 'charset=UTF-8' mixes classes like a password; the media-type shape decides
     shape = _ROLE_SHAPES.get(role)
     return shape is not None and shape.fullmatch(content) is not None
 

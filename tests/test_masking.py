@@ -183,3 +183,21 @@ def test_a_long_word_without_digits_is_read_in_linear_time() -> None:
     shown = _shown(f"$sec = ConvertTo-SecureString 'Blue-Horse-77' -AsPlainText -Force\n# {word}\nWrite-Host '{word}'\n")
     assert "Blue-Horse-77" not in shown
     assert time.monotonic() - started < 10
+
+
+def test_in_an_opaque_file_a_media_type_and_a_subject_stay_readable_where_they_stand() -> None:
+    """The token's flow cannot be followed (it comes from outside the file), so free text is masked; a
+    content type (even a wrong one, which GRAPH004 quotes) and a subject are harmless where they stand,
+    unless they write a secret out or look like a password."""
+    shown = _shown(
+        "$headers = @{ Authorization = \"Bearer $token\"; 'Content-Type' = 'application/json; charset=UTF-8' }\n"
+        "Invoke-RestMethod -Method Post -Uri $uri -Headers $headers -ContentType 'application\\json' -Body $json\n"
+        "$subject = 'Nightly disk report'\n"
+        "$other = 'Quarterly figures are attached'\n"
+        "$m.Subject = 'pwd: Xy7!kQ2#pLm'\n"
+    )
+    for readable in ("application/json; charset=UTF-8", "application\\json", "Nightly disk report"):
+        assert readable in shown, readable
+    for hidden in ("Quarterly figures are attached", "Xy7!kQ2#pLm"):
+        assert hidden not in shown, hidden
+    assert harmless("media", "text/plain") and not harmless("media", "password=hunter22")
