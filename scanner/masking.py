@@ -50,6 +50,7 @@ _SCHEMA = re.compile(r"(?i)https?://schemas\.microsoft\.com/[\w./-]*")
 # A media type as scripts write it, right or wrong ('application/json; charset=utf-8', 'application\\json').
 _MEDIA = re.compile(r"[A-Za-z][\w.+-]*[/\\][\w.+-]+(?:[ \t]*;[ \t]*[\w-]+=[\w.\"-]+)*[ \t]*;?")
 _MEDIA_NAMES = {"contenttype", "content-type", "content_type", "mediatype", "mimetype", "accept"}
+_ODATA_TYPE = re.compile(r"#microsoft\.graph\.[A-Za-z]+")  # '@odata.type' = '#microsoft.graph.fileAttachment'
 _PLAIN_URL = re.compile(r"(?i)https?://(?:[A-Za-z0-9.-]+|\$\(?\$?\w+\)?)(?::\d+)?(?:/(?:[\w.~%+-]|\$\(?\$?[\w.]+\)?)*)*/?(?:\?api-version=[\w.-]+)?")
 _SUPPRESSION = re.compile(r"(?i)smtp2graph:\s*ignore(?:\[[A-Za-z0-9_,\s]*\])?")
 
@@ -244,12 +245,12 @@ def _inner(literal: str) -> str:
 
 def harmless(role: Optional[str], content: str) -> bool:
     """Whether ``content`` is harmless to show in a place of ``role`` (it has the shape that place holds)."""
-    if _SCHEMA.fullmatch(content) or _PLAIN_URL.fullmatch(content):
-        return True  # CDO / System.Web.Mail field names; an address on the web without credentials or a query
+    if _SCHEMA.fullmatch(content) or _PLAIN_URL.fullmatch(content) or _ODATA_TYPE.fullmatch(content):
+        return True  # CDO / System.Web.Mail field names; an address on the web without credentials or a query; a Graph type
     if role is None or not content or "$" in content and role not in ("path",):
         return False
     if role == "key":
-        return _NAME.fullmatch(content) is not None
+        return _NAME.fullmatch(content.removeprefix("@")) is not None  # '@odata.type' = …
     if role == "text":
         return not _named_value(content) and not _looks_like_a_password(content)
     if role == "media" and _named_value(content):

@@ -201,3 +201,13 @@ def test_in_an_opaque_file_a_media_type_and_a_subject_stay_readable_where_they_s
     for hidden in ("Quarterly figures are attached", "Xy7!kQ2#pLm"):
         assert hidden not in shown, hidden
     assert harmless("media", "text/plain") and not harmless("media", "password=hunter22")
+
+
+def test_a_graph_attachments_odata_type_stays_readable_in_an_opaque_file() -> None:
+    shown = _shown(
+        "$headers = @{ Authorization = \"Bearer $token\" }\n"
+        "$attachment = @{ '@odata.type' = '#microsoft.graph.fileAttachment'; name = 'report.csv' }\n"
+        "$note = 'ask finance first'\n"
+    )
+    assert "'@odata.type' = '#microsoft.graph.fileAttachment'" in shown
+    assert "ask finance first" not in shown
