@@ -23,10 +23,10 @@ from scanner.findings import (
 from scanner.fixes import FULL, plan_file
 from scanner.migrate.patch import FilePlan
 from scanner.migrate.safety import FixStyle
-from scanner.model import Api, Finding, MailCall, UnusedSuppression
+from scanner.model import Api, Assessment, Finding, MailCall, UnusedSuppression
 from scanner.masking import SourceMask
 from scanner.ruleconfig import RuleConfig
-from scanner.rules import FileContext, catalogue
+from scanner.rules import FileContext, Rule, RuleResult, Verdict, catalogue
 from scanner.script import Script
 from scanner.secrets import find_secrets
 
@@ -92,7 +92,7 @@ def analyze_script(
     written: dict[int, MailCall] = {} if fix_style is FixStyle.MODULE else {id(c): copy.deepcopy(c) for c in calls}
     # Every rule judges the calls as the script writes them; only then are findings built, which mask the
     # calls' bound values in place (a rule must never judge a value another rule's finding masked).
-    verdicts = []
+    verdicts: list[tuple[MailCall, Rule, Optional[Assessment], Verdict]] = []
     for call in calls:
         interested = [rule for rule in rules if call.api in rule.apis]
         if not interested:
@@ -102,7 +102,7 @@ def analyze_script(
             verdict = rule.check(call, assessment)
             if verdict is not None:
                 verdicts.append((call, rule, assessment, verdict))
-    file_results = []
+    file_results: list[tuple[Rule, list[RuleResult]]] = []
     if file_rules:
         context = FileContext(script, tuple(calls), {name: tuple(c) for name, c in found.items()}, tuple(secrets))
         for rule in file_rules:

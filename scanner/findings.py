@@ -19,7 +19,7 @@ from scanner.safetext import CLIP_MARK as _CLIP_MARK, LINE_MAX
 from scanner.rules import Rule, RuleResult, Verdict
 from scanner.rules.sec_support import secret_rule_id
 from scanner.script import Script
-from scanner.masking import SourceMask, harmless, role_of_parameter, source_mask
+from scanner.masking import SourceMask, harmless, role_of_name, source_mask
 from scanner.redact import MASK
 from scanner.secrets import SecretLiteral, find_secrets, redact_value, secret_values
 
@@ -203,7 +203,7 @@ def _mask_where_written(script: Script, mask: SourceMask, bound: BoundParam, spa
             # from a variable to a literal shown where it stands (`$subject` in a masked here-string) stays.
             if any(secret in value for secret in mask.secrets):
                 return True
-            if harmless(role_of_parameter(bound.name), value):
+            if harmless(role_of_name(bound.name), value):
                 return False  # an address as To, a host as SmtpServer, a subject as Subject
             return bool(value) and (value in written or value.strip() in mask.literals)
 

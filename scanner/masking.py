@@ -96,7 +96,9 @@ _ROLE_SHAPES: dict[str, re.Pattern[str]] = {
 _CALL_BEFORE = re.compile(r"(?:\.|::|(?<![\w$])(?:New-Object[ \t]+(?:-TypeName[ \t]+)?)?(?:[\w]+\.)*)([A-Za-z_][\w-]*)[ \t]*\($")
 
 
-def _role_of_name(name: str) -> Optional[str]:
+def role_of_name(name: str) -> Optional[str]:
+    """The place a value named so stands in (a parameter, key or variable: To is an address, SmtpServer a
+    host, Subject text, ...); None when the name says nothing."""
     low = name.lower()
     if low in _ADDRESS_NAMES:
         return "address"
@@ -115,11 +117,6 @@ def _role_of_name(name: str) -> Optional[str]:
     if low in _TEXT_NAMES:
         return "text"
     return None
-
-
-def role_of_parameter(name: str) -> Optional[str]:
-    """The place a mail call's bound parameter is (To: address, SmtpServer: host, Subject: text, ...)."""
-    return _role_of_name(name)
 
 
 def place_of(script: Script, start: int) -> Optional[str]:
@@ -147,7 +144,7 @@ def place_of(script: Script, start: int) -> Optional[str]:
     if name is None and head.endswith("="):  # a quoted key ('From' = …): blank in the code, read from the text
         name = _assigned_at_end(script.text[lo:start].rstrip(" \t"))
     if name is not None:
-        return _role_of_name(name)
+        return role_of_name(name)
     # An argument of a call or constructor: its position among the arguments decides.
     call = _call_before(code, start)
     if call is not None:
