@@ -179,6 +179,17 @@ function Get-BlockNames($body) {
     }
     return ,$names.ToArray()
 }
+# JSON written by hand: ConvertTo-Json loads a module, a fifth of the process's start.
+function ConvertTo-JsonText($value) {
+    if ($value -is [bool]) { if ($value) { return 'true' } return 'false' }
+    if ($value -is [string]) { return '"' + [System.Text.Json.JsonEncodedText]::Encode($value).ToString() + '"' }
+    if ($value -is [System.Collections.IDictionary]) {
+        $parts = foreach ($key in $value.Keys) { (ConvertTo-JsonText ([string]$key)) + ':' + (ConvertTo-JsonText $value[$key]) }
+        return '{' + ($parts -join ',') + '}'
+    }
+    $items = foreach ($item in $value) { ConvertTo-JsonText $item }
+    return '[' + ($items -join ',') + ']'
+}
 $stdout = [Console]::Out
 while ($true) {
     $line = [Console]::In.ReadLine()
@@ -195,12 +206,12 @@ while ($true) {
     }
     $answer = [ordered]@{
         id = $id
-        errors = @($errors | ForEach-Object { '{0}:{1} {2} {3}' -f $_.Extent.StartLineNumber, $_.Extent.StartColumnNumber, $_.ErrorId, $_.Message })
+        errors = @(foreach ($e in $errors) { '{0}:{1} {2} {3}' -f $e.Extent.StartLineNumber, $e.Extent.StartColumnNumber, $e.ErrorId, $e.Message })
         param = ($null -ne $ast.ParamBlock)
         blocks = (Get-BlockNames $ast)
         functions = $functions.ToArray()
     }
-    $stdout.WriteLine((ConvertTo-Json -InputObject $answer -Depth 6 -Compress))
+    $stdout.WriteLine((ConvertTo-JsonText $answer))
     $stdout.Flush()
 }
 """

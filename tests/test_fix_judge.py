@@ -283,3 +283,56 @@ def test_the_analysis_parse_stands_for_the_judges_parse_of_the_original() -> Non
         assert syntax._COUNTS[text] == fresh, text[:80]
         unclean += fresh > 0
     assert unclean >= 2  # the comparison covered texts with problems, not only clean ones
+
+
+def test_a_patch_parsed_incrementally_counts_what_a_fresh_parse_counts() -> None:
+    # The judge re-parses a patch from the original's tree (only what the edits touched): for edits that
+    # break the script, mend it, add lines, non-ASCII text and a BOM, the count must be a fresh parse's.
+    import random
+
+    from scanner.migrate import syntax
+    from scanner.parse import parse_source
+
+    pieces = ["'", '"', "{", "}", "(", ")", "@'\n", "\n'@", "\n", "#", "<#", "#>", "$(", "é€", "Send-Graph -To $x\n",
+              "Import-Module Smtp2Graph\n", "", "`\n", "function g { param($a) }\n", "begin {"]
+    files = sorted((Path(__file__).parent / "fixtures" / "scan").glob("*.ps1"))[:40]
+    rng = random.Random(7)
+    incremental = broke = 0
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        syntax._COUNTS.clear()
+        syntax._LINEAGE.clear()
+        syntax.remember_parse(text, parse_source(text).tree)
+        for _ in range(8):
+            points = sorted(rng.sample(range(len(text) + 1), min(len(text) + 1, rng.randint(1, 4))), reverse=True)
+            applied, patched, untouched = [], text, len(text)
+            for start in points:
+                end = min(untouched, start + rng.randint(0, 12))
+                replacement = rng.choice(pieces)
+                patched = patched[:start] + replacement + patched[end:]
+                applied.append((start, end, replacement))
+                untouched = start
+            if rng.random() < 0.2:
+                patched, applied = "\ufeff" + patched, [*applied, (0, 0, "\ufeff")]
+            syntax.remember_edits(text, applied, patched)
+            known = syntax._incremental_count(patched)
+            if patched == text:
+                continue
+            fresh = len(syntax.parse_problems(patched))
+            assert known is None or (known == 0 and fresh == 0), (path.name, applied)  # clean only when a fresh parse is
+            assert syntax.problem_count(patched) == fresh
+            incremental += known == 0
+            broke += fresh > len(syntax.parse_problems(text))
+    assert incremental >= 30 and broke >= 20  # clean and broken patches were both compared
+
+
+def test_a_patch_whose_lineage_is_not_right_to_left_is_parsed_whole() -> None:
+    from scanner.migrate import syntax
+    from scanner.parse import parse_source
+
+    text = "Send-MailMessage -To a@contoso.com -Subject 'x'\n"
+    syntax.remember_parse(text, parse_source(text).tree)
+    patched = "Send-Graph -To a@contoso.com -Subject 'y'\n"
+    syntax.remember_edits(text, [(0, 16, "Send-Graph"), (40, 43, "'y'")], patched)  # left to right: not followed
+    assert syntax._incremental_count(patched) is None
+    assert syntax.problem_count(patched) == 0

@@ -130,7 +130,13 @@ class JudgedFile:
 
 
 def needs_powershell(planned: PlannedFile, judge: PatchJudge) -> bool:
-    return judge.name is JudgeName.POWERSHELL and (planned.unclean or planned.refused)
+    """Whether PowerShell's parser has something to decide in the file: a patch tree-sitter refused,
+    or whether a file tree-sitter does not read cleanly parses at all, which changes only its safe
+    fixes (a rejected file's safe fixes become unsafe; an unsafe or display-only fix stays as it is).
+    A file without either costs no pwsh start."""
+    if judge.name is not JudgeName.POWERSHELL:
+        return False
+    return planned.refused or (planned.unclean and any(fix.applicability is FixApplicability.SAFE for fix in planned.plan.fixes))
 
 
 def judge_plans(files: list[JudgedFile], judge: PatchJudge) -> PatchJudge:

@@ -43,7 +43,7 @@ from scanner.migrate.safety import (
     is_signed,
     missing_module_notes,
 )
-from scanner.migrate.syntax import problem_count
+from scanner.migrate.syntax import problem_count, remember_edits
 from scanner.model import (
     Api,
     Assessment,
@@ -147,10 +147,14 @@ def render(text: str, chosen: list[CallEdit], style: FixStyle, newline: str,
             import_added = import_added or bool(inserted)
     # Right to left; at one offset the replacement goes first so an insertion lands before it.
     patched = text
-    for edit in sorted(edits, key=lambda e: (e.start, e.end > e.start), reverse=True):
+    applied = sorted(edits, key=lambda e: (e.start, e.end > e.start), reverse=True)
+    for edit in applied:
         patched = _apply(patched, edit)
+    lineage = [(edit.start, edit.end, edit.replacement) for edit in applied]
     if any(item.bom for item in chosen) and not patched.startswith(BOM):
         patched = BOM + patched  # before everything, the import included: the file's first bytes (EF BB BF in UTF-8)
+        lineage.append((0, 0, BOM))
+    remember_edits(text, lineage, patched)  # the judge parses the patch incrementally
     return patched, import_added
 
 
