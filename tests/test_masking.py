@@ -211,3 +211,30 @@ def test_a_graph_attachments_odata_type_stays_readable_in_an_opaque_file() -> No
     )
     assert "'@odata.type' = '#microsoft.graph.fileAttachment'" in shown
     assert "ask finance first" not in shown
+
+
+def test_a_strong_secret_of_one_file_is_masked_in_the_patch_of_another_made_in_a_worker(tmp_path: Path) -> None:
+    """A worker makes each file's patch diff with the file's own mask; the run's strong values are known
+    only in the parent, which makes the diff again for a file whose texts hold one: the pasted password
+    is masked there and the context around it shrinks, with a pool of workers as without one."""
+    (tmp_path / "define.ps1").write_text(
+        "$sec = ConvertTo-SecureString 'Qx7-Relay!2931z' -AsPlainText -Force\n"
+        "$cred = New-Object PSCredential('alerts@contoso.com', $sec)\n"
+        "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject s -SmtpServer smtp.office365.com -UseSsl -Credential $cred\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "pasted.ps1").write_text(
+        "Write-Host 'step one'\n"
+        "Write-Host 'Qx7-Relay!2931z'\n"
+        "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject 'Report' -SmtpServer smtp.office365.com -UseSsl\n"
+        "Write-Host 'done'\n",  # no credential sink here: its own mask shows its literals
+        encoding="utf-8",
+    )
+    for extra in ((), ("--jobs", "2")):
+        result = CliRunner().invoke(app, ["scan", str(tmp_path), "-f", "json", "--no-cache", "--exit-zero", "-q", *extra])
+        document = json.loads(result.stdout)
+        assert "Qx7-Relay!2931z" not in result.stdout
+        views = [p for p in document["patches"] if p["path"] == "pasted.ps1"]
+        assert views and all("+Send-GraphMailMessage" in p["diff"] for p in views)
+        assert all("Write-Host '***'" not in p["diff"] for p in views)  # a context line holding it is left out
+        assert not any(p["applies"] for p in views)  # cut short there, the hunk no longer applies as it is

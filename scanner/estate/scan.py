@@ -245,8 +245,9 @@ def analyze_estate(
                 progress(done, len(files), walking[0])
         errors.extend(file_errors)
         judged = [JudgedFile(o.rel, o.findings, o.planned) for o in outcomes if o.planned is not None]
+        rejudged = {item.rel for item in judged if needs_powershell(item.planned, judge)}  # what the judge may change here
         decided = judge_plans(judged, judge)
-        _record_judged(judged, {o.rel: o for o in outcomes}, registry, options)
+        _record_judged(judged, {o.rel: o for o in outcomes}, registry, options, rejudged)
         if wrappers:
             link_wrapper_call_sites(files, rels, stats, wrappers, findings, options.max_bytes, index, pools, options.estate, root)
     if index is not None:
@@ -270,18 +271,26 @@ def _closing(judge: PatchJudge) -> Iterator[PatchJudge]:
         judge.close()
 
 
-def _record_judged(judged: list[JudgedFile], outcomes: dict[str, FileOutcome], registry: SecretRegistry, options: ScanOptions) -> None:
+def _record_judged(judged: list[JudgedFile], outcomes: dict[str, FileOutcome], registry: SecretRegistry, options: ScanOptions,
+                   rejudged: set[str]) -> None:
     """The judged files' patch views (for the reports that show them), and their outcomes cached now
     that they are final. What the judge added (a parser's message quotes the script) is masked with
     the file's own secret values, like the rest of the entry; other files' values are masked by
-    the pass over the whole result (and the entries re-cached, scan)."""
+    the pass over the whole result (and the entries re-cached, scan).
+
+    The worker made each file's views with its own mask; they are made again here, with the run's
+    strong values too, for a file the judge settled here (``rejudged``: its patches may have
+    changed) or whose texts hold one of those values (a context line holding one is left out)."""
     cache = ResultCache(options.cache_dir or default_cache_dir()) if options.use_cache else None
+    leaks = registry.redactor().leaks if registry else None
     for item in judged:
         outcome = outcomes[item.rel]
         mask = outcome.mask
         if mask is not None:
             mask.redactor().redact_tree(outcome.findings)
-        if options.fix_detail == FULL:
+        if options.fix_detail == FULL and (item.rel in rejudged or not outcome.patches or (
+                leaks is not None and any(leaks(text) for patch in {id(p): p for p in item.patches.values()}.values()
+                                          for text in (patch.text_before, patch.text_after)))):
             outcome.patches = patch_views(item, mask.with_secrets(registry.values) if mask is not None else registry.values)
         if cache is not None and outcome.cache_key:
             cache.put(outcome.cache_key, to_data(outcome))

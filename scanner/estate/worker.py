@@ -11,13 +11,14 @@ from scanner.analysis.configfiles import file_state
 from scanner.cache import ResultCache, content_key, default_cache_dir
 from scanner.check import analyze_script
 from scanner.files import DecodeError, decode, read_bytes, relative_path
-from scanner.estate.judging import PlannedFile, prejudge
+from scanner.estate.judging import JudgedFile, PlannedFile, patch_views, prejudge
 from scanner.serialize import from_data, to_data
 from scanner.migrate.syntax import remember_parse
 from scanner.estate.options import ScanOptions
 from scanner.estate.prefilter import Prefilter, default_prefilter
 from scanner.estate.wrappers import WrapperDef, file_wrappers
 from scanner.findings import file_secret_values
+from scanner.fixes import FULL
 from scanner.masking import SourceMask
 from scanner.model import FileError, Finding, PatchView, UnusedSuppression
 from scanner.script import Script
@@ -154,6 +155,11 @@ def analyze_file(path: Union[str, Path], rel: Optional[str] = None) -> FileOutco
         if parsed is not None:
             remember_parse(script.text, parsed.tree)  # the judge reads the original from it
         prejudge(rel, outcome.planned, state.options.judge)
+        if state.options.fix_detail == FULL and outcome.planned.patches:
+            # The diffs the reports show, made here while the other workers go on (the parent makes
+            # them again only for a file the judge or another file's secret changes, scanner.estate.scan).
+            outcome.patches = patch_views(JudgedFile(rel, outcome.findings, outcome.planned),
+                                          outcome.mask if outcome.mask is not None else frozenset())
         return outcome
     if state.cache is not None and key is not None:
         state.cache.put(key, to_data(outcome))
