@@ -265,3 +265,18 @@ def test_recall_does_not_depend_on_a_clean_parse() -> None:
         ("graph-sendmail", 13),
         ("send-mgusermail", 14),
     ]
+
+
+def test_mailozaurr_graph_on_one_path_or_switched_off_is_still_an_smtp_send() -> None:
+    """A splat that sets Graph on one branch only used to hide the whole call (the other branch sends by
+    SMTP with a password); so did -Graph:$false."""
+    found = calls("mailozaurr_graph_on_one_path.ps1")
+    assert [(c.api, c.command, c.location.line) for c in found] == [
+        (Api.MAILKIT, "Send-EmailMessage", 9),
+        (Api.MAILKIT, "Send-EmailMessage", 10),
+    ]
+    splatted, switched_off = found
+    assert any("-Graph is set on some paths only" in note for note in splatted.notes)
+    assert "Graph" not in splatted.params and "Graph" not in switched_off.params
+    assert value(switched_off, "SmtpServer") == "smtp.office365.com"
+    assert assess(switched_off).breaks is True

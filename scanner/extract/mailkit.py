@@ -301,6 +301,11 @@ def _send_call(script: Script, client: Construction, uses: list[MemberUse], use:
     )
 
 
+def _switch_off(bound: BoundParam) -> bool:
+    """A switch given a false value (-Graph:$false, 'Graph' = $false in a splat)."""
+    return bound.value is False or (bound.text or "").strip().lower() in ("$false", "0", "$null")
+
+
 def _cmdlet_calls(script: Script) -> list[MailCall]:
     names = {"send-mailkitmessage": "Send-MailKitMessage", "send-emailmessage": "Send-EmailMessage"}
     calls: list[MailCall] = []
@@ -308,10 +313,18 @@ def _cmdlet_calls(script: Script) -> list[MailCall]:
         spec, renames = CMDLETS[site.canonical.lower()]
         arguments = lex_call(script, site)
         binding = bind_arguments(script, spec, arguments, site.start)
-        if site.canonical == "Send-EmailMessage" and "Graph" in binding.params:
+        graph = binding.params.get("Graph") if site.canonical == "Send-EmailMessage" else None
+        if graph is not None and not graph.conditional and not _switch_off(graph):
             continue  # Mailozaurr -Graph sends through Microsoft Graph, not SMTP
+        notes = list(binding.notes)
+        if graph is not None and graph.conditional:
+            # A splatted table that sets Graph on one path only (if SMTPGRAPH … else …): the other paths send by SMTP.
+            notes.append(f"-Graph is set on some paths only ({graph.reason or 'a conditional value'}): "
+                         "those send through Microsoft Graph, the others through SMTP, which this finding is about")
         params: dict[str, BoundParam] = {}
         for name, bound in binding.params.items():
+            if name == "Graph" and graph is not None:
+                continue
             canonical = renames.get(name, name)
             if name == "HTMLBody" or (name == "HTML" and site.canonical == "Send-EmailMessage"):
                 params["BodyAsHtml"] = BoundParam("BodyAsHtml", "$true", BindKind.LITERAL, True, line=bound.line)
@@ -339,7 +352,7 @@ def _cmdlet_calls(script: Script) -> list[MailCall]:
             location=script.location(site.start, end),
             params=params,
             confidence=Confidence.MEDIUM if in_error else Confidence.HIGH,
-            notes=binding.notes,
+            notes=notes,
             in_error_region=in_error,
             name_span=(site.name_start, site.name_end),
             call_span=(site.start, end),
