@@ -280,3 +280,21 @@ def test_mailozaurr_graph_on_one_path_or_switched_off_is_still_an_smtp_send() ->
     assert "Graph" not in splatted.params and "Graph" not in switched_off.params
     assert value(switched_off, "SmtpServer") == "smtp.office365.com"
     assert assess(switched_off).breaks is True
+
+
+def test_a_client_made_again_before_any_send_is_not_a_second_sender() -> None:
+    """`$smtp = New-Object …SmtpClient` at the top of a function and again just before the send: the first
+    one was reported as a client "never sent" (found in a public MailKit wrapper). One made in an `if`
+    and another in its `else` both reach the send after them: that first one is still reported."""
+    mailkit = calls_in_text(
+        "function Send-It {\n    $smtp = New-Object MailKit.Net.Smtp.SmtpClient\n    $message = New-Object MimeKit.MimeMessage\n"
+        "    $smtp = New-Object MailKit.Net.Smtp.SmtpClient\n    $smtp.Connect('smtp.office365.com', 587)\n"
+        "    $smtp.Authenticate($cred)\n    $smtp.Send($message)\n}\n", "w.ps1")
+    assert [(c.api, c.sent, c.location.line) for c in mailkit] == [(Api.MAILKIT, True, 7)]
+    net = calls_in_text(
+        "$d = New-Object System.Net.Mail.SmtpClient('relay.contoso.com')\n"
+        "$d = New-Object System.Net.Mail.SmtpClient('smtp.office365.com')\n"
+        "$d.Send('a@contoso.com', 'b@contoso.com', 's', 'b')\n"
+        "if ($x) { $c = New-Object System.Net.Mail.SmtpClient('a.contoso.com') } else { $c = New-Object System.Net.Mail.SmtpClient('b.contoso.com') }\n"
+        "$c.Send('a@contoso.com', 'b@contoso.com', 's', 'b')\n", "n.ps1")
+    assert sorted((c.sent, c.location.line) for c in net) == [(False, 4), (True, 3), (True, 5)]

@@ -167,6 +167,17 @@ def member_uses(script: Script, variable: str, after: int, before: Optional[int]
 
 
 
+def superseded(script: Script, client: Construction, later: Optional[int]) -> bool:
+    """Whether the object built at ``client`` is replaced, before anything sends with it, by the
+    construction into the same variable at ``later`` in the same block (straight-line code: it
+    runs on every path that built the first). One built in an `if` and another in its `else`
+    both reach the send after them: neither is superseded."""
+    if later is None:
+        return False
+    structure = script.structure
+    return structure.enclosing(later) == structure.enclosing(client.start)
+
+
 def member_param(script: Script, name: str, span: tuple[int, int], reason: str) -> BoundParam:
     """A mail parameter set on an object (a property, a constructor or method argument), followed to its value."""
     text = script.text[span[0] : span[1]].strip()

@@ -11,7 +11,7 @@ from typing import Optional
 
 from scanner.analysis.binding import bind_arguments
 from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites, lex_call
-from scanner.analysis.objects import Construction, MemberUse, find_constructions, member_uses
+from scanner.analysis.objects import Construction, MemberUse, find_constructions, member_uses, superseded
 from scanner.analysis.literals import constructor_arguments, literal_or_none
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
 from scanner.analysis.resolve import resolve_variable
@@ -238,6 +238,8 @@ def _client_calls(script: Script) -> list[MailCall]:
         later = next((c.start for c in clients[index + 1 :] if c.variable == client.variable), None)
         uses = member_uses(script, client.variable, client.end, later)
         sends = [u for u in uses if u.is_call and u.member.lower() in _SEND_METHODS]
+        if not sends and superseded(script, client, later):
+            continue  # `$smtp = New-Object …SmtpClient` made again below before any Send: that one is the sender
         if not sends:
             params, related = _client_params(script, client, uses, len(script.text))
             calls.append(

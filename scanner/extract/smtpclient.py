@@ -9,7 +9,7 @@ from typing import Optional
 
 from scanner.analysis.binding import Binding, bind_arguments
 from scanner.analysis.commands import CallSite, CommandSpec, ParameterSpec, find_command_sites, lex_call
-from scanner.analysis.objects import Construction, MemberUse, find_constructions, member_uses
+from scanner.analysis.objects import Construction, MemberUse, find_constructions, member_uses, superseded
 from scanner.lexer import split_arguments
 from scanner.model import (
     Api,
@@ -191,7 +191,8 @@ def find_smtpclient(script: Script) -> list[MailCall]:
             call.notes.insert(0, note)
             calls.append(call)
         if not sends and not returned and not any(index in passes for _, passes in passed):
-            calls.append(_unsent_client(script, client))
+            if not superseded(script, client, later):  # made again below before any Send: that one is the sender
+                calls.append(_unsent_client(script, client))
             continue
         for use, method in sends:
             calls.append(_send_call(script, client, use, method, messages))
