@@ -298,3 +298,27 @@ def test_a_client_made_again_before_any_send_is_not_a_second_sender() -> None:
         "if ($x) { $c = New-Object System.Net.Mail.SmtpClient('a.contoso.com') } else { $c = New-Object System.Net.Mail.SmtpClient('b.contoso.com') }\n"
         "$c.Send('a@contoso.com', 'b@contoso.com', 's', 'b')\n", "n.ps1")
     assert sorted((c.sent, c.location.line) for c in net) == [(False, 4), (True, 3), (True, 5)]
+
+
+def test_a_cdo_message_a_function_builds_and_returns_is_sent_where_its_caller_sends_it() -> None:
+    """`function New-AlertMessage { $m = New-Object -ComObject CDO.Message; …; return $m }`, then
+    `$msg = New-AlertMessage -From … ; $msg.Send()`: reported as configured "but no .Send() in this file",
+    at the factory and again at its call site. Now one send, where it happens, with the factory's
+    configuration and what the call site passes for its parameters."""
+    found = calls("cdo_factory.ps1")
+    assert [(c.api, c.sent, c.location.line) for c in found] == [(Api.CDO, True, 16)]
+    (call,) = found
+    assert value(call, "SmtpServer") == "smtp.office365.com"
+    assert value(call, "From") == "alerts@contoso.com"  # -From of the factory call, through $m.From = $From
+    assert any("built and configured by New-AlertMessage" in note for note in call.notes)
+    assert assess(call).breaks is True
+
+
+def test_a_returned_client_is_found_in_a_windows_file_too() -> None:
+    """A function that builds and returns an SmtpClient (`$c` alone on its last line): with CRLF line
+    ends the `$c\\r` line did not count as returning it, and the send through it was missed."""
+    source = (FIXTURES / "smtpclient_factory.ps1").read_text(encoding="utf-8")
+    for text in (source, source.replace("\n", "\r\n")):
+        found = calls_in_text(text, "smtpclient_factory.ps1")
+        assert [(c.api, c.sent, c.location.line) for c in found] == [(Api.SMTPCLIENT, True, 8)]
+        assert assess(found[0]).breaks is True

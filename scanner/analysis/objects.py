@@ -167,6 +167,37 @@ def member_uses(script: Script, variable: str, after: int, before: Optional[int]
 
 
 
+def returned_uses(script: Script, built: Construction) -> list[tuple[str, int, MemberUse]]:
+    """Where an object a function of this file builds and returns is used: `function New-Msg { $m =
+    New-Object -ComObject CDO.Message; …; return $m }`, then `$msg = New-Msg …` and `$msg.Send()`.
+    (function name, where it is called, a member use of the variable holding its result), up to
+    that variable's next assignment, where the call's scope sees it."""
+    body = script.structure.function_at(built.start)
+    if body is None or not built.variable:
+        return []
+    function = next((f for f in script.structure.functions if f.body == body), None)
+    if function is None or not function.name.isascii():
+        return []
+    variable = re.escape(built.variable)
+    if not re.search(r"(?im)(?:\breturn[ \t]+|^[ \t]*|\bWrite-Output[ \t]+)\$(?:script:|local:)?" + variable + r"[ \t]*(?:;|\r?$|\})",
+                     script.code[body.start : body.end]):
+        return []
+    found: list[tuple[str, int, MemberUse]] = []
+    for site in find_command_sites(script, {function.name.lower(): function.name}, module="*"):
+        if body.start <= site.name_start < body.end:
+            continue
+        holder = assigned_variable(script, site.start)
+        if holder is None:
+            continue
+        arguments = lex_call(script, site)
+        again = re.compile(r"(?i)(?<![\w$:])\$(?:script:|global:|local:)?" + re.escape(holder) + r"[ \t]*=(?!=)")
+        reassigned = again.search(script.code, arguments.end)
+        for use in member_uses(script, holder, arguments.end, reassigned.start() if reassigned else None):
+            if script.structure.visible_from(site.start, use.start):
+                found.append((function.name, site.start, use))
+    return found
+
+
 def superseded(script: Script, client: Construction, later: Optional[int]) -> bool:
     """Whether the object built at ``client`` is replaced, before anything sends with it, by the
     construction into the same variable at ``later`` in the same block (straight-line code: it

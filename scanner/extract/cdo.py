@@ -11,7 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from scanner.analysis.objects import MemberUse, find_constructions, member_uses
+from scanner.analysis.binding import bind_arguments
+from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites, lex_call
+from scanner.analysis.functions import function_parameters
+from scanner.analysis.objects import MemberUse, find_constructions, member_uses, returned_uses
 from scanner.lexer import LexError, skip_string
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
 from scanner.analysis.literals import skip_spaces, static_value
@@ -158,6 +161,34 @@ def field_params(script: Script, fields: list[ConfigurationField]) -> dict[str, 
     return params
 
 
+_PARAMETER_TEXT = re.compile(r"\$(?:local:)?(\w+)")
+
+
+def _with_site_arguments(script: Script, factory: tuple[str, int], params: dict[str, BoundParam]) -> dict[str, BoundParam]:
+    """A factory's settings written as its own parameters (`$m.From = $From`) take what the call site
+    passes for them (`New-Msg -From 'a@contoso.com'`)."""
+    name, site_start = factory
+    function = next((f for f in script.structure.functions if f.name == name), None)
+    site = next((s for s in find_command_sites(script, {name.lower(): name}, module="*") if s.start == site_start), None)
+    if function is None or site is None:
+        return params
+    parameters = function_parameters(script, function)
+    if not parameters:
+        return params
+    spec = CommandSpec(name, tuple(ParameterSpec(p, position=i) for i, p in enumerate(parameters)))
+    binding = bind_arguments(script, spec, lex_call(script, site), site.start)
+    passed = {n.lower(): b for n, b in binding.params.items()}
+    out = dict(params)
+    for key, bound in params.items():
+        m = _PARAMETER_TEXT.fullmatch(bound.text.strip())
+        given = passed.get(m.group(1).lower()) if m else None
+        if given is not None:
+            out[key] = BoundParam(key, given.text, given.kind, given.value, given.conditional or bound.conditional,
+                                  f"passed as -{given.name} {given.text} to {name} at line {script.line_of(site_start)}",
+                                  given.line, given.provenance, given.source)
+    return out
+
+
 def find_cdo(script: Script) -> list[MailCall]:
     """CDO.Message objects that are sent or configured to send."""
     if script.is_data_file:
@@ -172,17 +203,23 @@ def find_cdo(script: Script) -> list[MailCall]:
         end = later if later is not None else len(script.text)
         uses = member_uses(script, message.variable, message.end, end)
         sends = [u for u in uses if u.is_call and u.member.lower() == "send"]
+        # Built and returned by a function of this file, sent by its caller: `$msg = New-Msg …; $msg.Send()`.
+        factory_sends = [] if sends else [(name, site, use) for name, site, use in returned_uses(script, message)
+                                          if use.is_call and use.member.lower() == "send"]
+        returned = {id(use): (name, site) for name, site, use in factory_sends}
+        sends = sends or [use for _, _, use in factory_sends]
         own_fields = [f for f in fields if message.end <= f.start < end] or [f for f in fields if f.start < message.start]
         configured = any(f.name in _SEND_FIELDS and not f.from_hashtable for f in own_fields)
         if not sends and not configured:
             continue  # e.g. only DataSource.OpenObject() to read an .eml file
         targets: list[tuple[int, int, Optional[MemberUse]]] = [(u.start, u.end, u) for u in sends] or [(message.start, message.end, None)]
         for start, stop, use in targets:
-            params = field_params(script, [f for f in own_fields if f.start < start] if use is not None else own_fields)
+            by_factory = returned.get(id(use)) if use is not None else None
+            params = field_params(script, [f for f in own_fields if f.start < start or by_factory] if use is not None else own_fields)
             related = [RelatedLocation(script.path, *script.structure.line_col(message.start), "message")]
             related.extend(RelatedLocation(script.path, *script.structure.line_col(f.start), "configuration") for f in own_fields if f.name in ("smtpserver", "sendusername"))
             for prop in uses:
-                if prop.start >= start and use is not None:
+                if prop.start >= start and use is not None and by_factory is None:
                     break
                 parts = prop.member.lower().split(".")
                 conditional = script.structure.is_conditional(prop.start, start)
@@ -197,9 +234,15 @@ def find_cdo(script: Script) -> list[MailCall]:
                         params["BodyAsHtml"] = BoundParam("BodyAsHtml", "$true", BindKind.LITERAL, True, line=script.line_of(prop.start))
                 elif prop.is_call and parts[0] == "addattachment" and prop.arguments:
                     add_param(params, member_param(script, "Attachments", prop.arguments[0], f"AddAttachment() (line {script.line_of(prop.start)})"), conditional)
+            if by_factory is not None:
+                params = _with_site_arguments(script, by_factory, params)
             notes = []
             if use is None:
                 notes.append("CDO.Message is configured to send here, but no .Send() in this file uses it")
+            elif by_factory is not None:
+                related.append(RelatedLocation(script.path, *script.structure.line_col(by_factory[1]), "factory call"))
+                notes.append(f"the message is built and configured by {by_factory[0]} (line {script.line_of(message.start)}), "
+                             "which returns it; it is sent here")
             if "SmtpServer" not in params and params.get("SendUsing") is None:
                 notes.append("no cdo/configuration/sendusing in this file: CDO uses the local SMTP service pickup folder or the machine's default")
             doubt = script.tree_doubts(start, stop)

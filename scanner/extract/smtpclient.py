@@ -220,7 +220,7 @@ def _returned_sends(script: Script, client: Construction) -> list[tuple[MemberUs
         return []
     inner = script.code[body.start : body.end]
     variable = re.escape(client.variable)
-    if not re.search(r"(?im)(?:\breturn[ \t]+|^[ \t]*|\bWrite-Output[ \t]+)\$(?:script:|local:)?" + variable + r"[ \t]*(?:;|$|\})", inner):
+    if not re.search(r"(?im)(?:\breturn[ \t]+|^[ \t]*|\bWrite-Output[ \t]+)\$(?:script:|local:)?" + variable + r"[ \t]*(?:;|\r?$|\})", inner):
         return []
     inside = _client_params(script, client, body.end)
     parameters = function_parameters(script, function)
