@@ -322,3 +322,16 @@ def test_a_returned_client_is_found_in_a_windows_file_too() -> None:
         found = calls_in_text(text, "smtpclient_factory.ps1")
         assert [(c.api, c.sent, c.location.line) for c in found] == [(Api.SMTPCLIENT, True, 8)]
         assert assess(found[0]).breaks is True
+
+
+def test_an_smtpclient_made_by_a_cast_is_a_client() -> None:
+    """`[System.Net.Mail.SmtpClient]'smtp.office365.com'` calls SmtpClient(string host): the send through
+    it was missed. A typed parameter or variable (`[SmtpClient]$c`) builds nothing."""
+    found = calls_in_text(
+        "$smtp = [System.Net.Mail.SmtpClient]'smtp.office365.com'\n$smtp.Port = 587; $smtp.EnableSsl = $true\n"
+        "$smtp.Credentials = $cred.GetNetworkCredential()\n$smtp.Send('ops@contoso.com', 'it@contoso.com', 'Nightly', 'done')\n"
+        "function Send-Through([System.Net.Mail.SmtpClient]$client) { $client.Timeout = 5 }\n"
+        "[System.Net.Mail.SmtpClient]$typed = $null\n", "cast.ps1")
+    assert [(c.api, c.sent, c.location.line) for c in found] == [(Api.SMTPCLIENT, True, 4)]
+    assert value(found[0], "SmtpServer") == "smtp.office365.com"
+    assert assess(found[0]).breaks is True

@@ -5,6 +5,7 @@ Shared by the SmtpClient recognizer and the other object-based senders (MailKit,
 
 from __future__ import annotations
 
+import bisect
 import copy
 import re
 from dataclasses import dataclass, field
@@ -114,12 +115,47 @@ def _all_constructions(script: Script) -> list[tuple[str, str, Construction]]:
             construction = Construction(m.group(1), m.start(), close, split_arguments(text, paren + 1, close - 1), form="static-new")
             construction.variable = assigned_variable(script, m.start())
             found.append(("static-new", m.group(1), construction))
+    if "smtpclient" in script.structure.code_lower:
+        # A cast is a construction too: `[System.Net.Mail.SmtpClient]'smtp.office365.com'` calls SmtpClient(string host).
+        for m in _CAST_TO_CLIENT.finditer(script.code):
+            operand = m.end()
+            while operand < len(script.text) and script.text[operand] in " \t":
+                operand += 1
+            end = _operand_end(script, operand)
+            variable = assigned_variable(script, m.start())
+            if end is None or (script.text[operand] == "$" and variable is None):
+                continue  # `[SmtpClient]$c` alone is a parameter's or a variable's type, not a conversion
+            construction = Construction(m.group(1), m.start(), end, [(operand, end)], form="static-new")
+            construction.variable = variable
+            found.append(("static-new", m.group(1), construction))
     found.sort(key=lambda item: item[2].start)
     script.memo["constructions"] = found
     return found
 
 
 _STATIC_NEW = re.compile(r"\[[ \t]*([\w.]+)[ \t]*\]::new[ \t]*\(", re.I)
+# The only mail type a cast builds (a one-string constructor); `[SmtpClient]::new` and `[SmtpClient]$x.Field` are not casts of a value.
+_CAST_TO_CLIENT = re.compile(r"\[[ \t]*((?:[\w]+\.)*SmtpClient)[ \t]*\]", re.I)
+
+
+def _operand_end(script: Script, start: int) -> Optional[int]:
+    """The end of a cast's operand at ``start``: a string literal, a variable or a parenthesised expression."""
+    text = script.text
+    if start >= len(text):
+        return None
+    strings = script.structure.masked.strings
+    k = bisect.bisect_left(strings, (start, -1))
+    if k < len(strings) and strings[k][0] == start:
+        return strings[k][1]
+    if text[start] == "$":
+        m = re.compile(r"\$(?:\w+:)?\w+").match(text, start)
+        return m.end() if m else None
+    if text[start] == "(":
+        try:
+            return script.structure.balanced_end(start)
+        except LexError:
+            return None
+    return None
 
 
 def find_constructions(script: Script, type_pattern: re.Pattern[str], com: bool = False) -> list[Construction]:
