@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from functools import lru_cache
 from collections.abc import Sequence
 from enum import Enum
 
@@ -242,6 +243,12 @@ RESIGN_HINT = ("re-sign it after review: Set-AuthenticodeSignature -FilePath <sc
                "-TimestampServer <your timestamp URL>")
 
 
+@lru_cache(maxsize=4)
+def _has_alternate_views(code: str) -> bool:
+    """Asked once per file, not once per call (the case-insensitive alternation tries every offset)."""
+    return _ALTERNATE_VIEWS.search(code) is not None
+
+
 def alternate_views_reason(call: MailCall, code: str, style: FixStyle) -> str:
     """Why an SmtpClient send of a message with alternate views / linked resources is unsafe ("" otherwise).
 
@@ -249,7 +256,7 @@ def alternate_views_reason(call: MailCall, code: str, style: FixStyle) -> str:
     recipient's client shows one); a Graph message holds one body. ``code`` is the file's masked text: a
     view built anywhere in the file counts, since the scanner cannot tell which message it joins.
     """
-    if call.api is not Api.SMTPCLIENT or not _ALTERNATE_VIEWS.search(code):
+    if call.api is not Api.SMTPCLIENT or not _has_alternate_views(code):
         return ""
     what = "the message has alternate views or inline images (AlternateViews / LinkedResources / ContentId)"
     if style is FixStyle.MODULE:
@@ -262,7 +269,8 @@ def alternate_views_reason(call: MailCall, code: str, style: FixStyle) -> str:
 
 def is_signed(text: str) -> bool:
     """True when the script carries an Authenticode signature block (any edit invalidates it)."""
-    return bool(_SIGNATURE.search(text))
+    # The block's first line holds this text: a file without it needs no line-anchored search.
+    return "# SIG # Begin signature block" in text and bool(_SIGNATURE.search(text))
 
 
 # Matched on the code in lower case (same length): a leading class lets the search skip most offsets
