@@ -55,6 +55,22 @@ REPOSITORIES: tuple[str, ...] = (
     "paramsd1997/powershell_scripts",
 )
 
+# A second set, swept on 7 December 2026 for shapes the first did not hold (a Mailozaurr splat that sets
+# Graph on one path, a MailKit client made twice, a cast-built SmtpClient, CDO factories):
+# `--set sweep --out /work/corpus/sweep`.
+SWEEP_REPOSITORIES: tuple[str, ...] = (
+    "bordera-randy/Powershell-Public",
+    "BlaktankmoanPS/Powershell",
+    "jmlaubach/powershellscripts",
+    "AU-Mark/PS-PasswordExpiryNotification",
+    "JhonatanCremona/BackupScrip",
+    "DoanhTran03/Send-MailKitMessage",
+    "austineric/PowerShellScriptTemplates",
+    "aollivierre/Exchange",
+    "wasserja/PowerShell",
+    "bwya77/PowerShell",
+)
+
 SCRIPT_SUFFIXES = (".ps1", ".psm1", ".psd1")
 CONFIG_SUFFIXES = (".json", ".xml", ".config", ".ini", ".yml", ".yaml", ".csv", ".txt")
 MAX_CONFIG_BYTES = 256 * 1024
@@ -105,11 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--out", type=Path, default=Path("/work/corpus/public"))
+    parser.add_argument("--set", choices=("public", "sweep"), default="public", help="which list of repositories")
     options = parser.parse_args(argv)
     options.out.mkdir(parents=True, exist_ok=True)
     (options.out / "READY").unlink(missing_ok=True)
     manifest = []
-    for repository in REPOSITORIES:
+    for repository in REPOSITORIES if options.set == "public" else SWEEP_REPOSITORIES:
         gitdir = git_dir(options.mirror, repository)
         if gitdir is None:
             print(f"{repository}: not fetched (fetch github:{repository} first)", file=sys.stderr)
