@@ -84,7 +84,8 @@ def _normalize_scan(document: JsonDict) -> None:
     """Values a renderer computes with, made the type it expects (a scan JSON file is input like any other:
     edited, truncated or written by hand): a position that is not a whole number is 0, a deadline that
     is not an ISO date is dropped."""
-    for finding in document.get("findings", []):
+    findings = document.get("findings")
+    for finding in findings if isinstance(findings, list) else ():
         if not isinstance(finding, dict):
             continue
         for key in _WHOLE_NUMBERS:

@@ -30,7 +30,8 @@ def code_digest() -> str:
     roots = [Path(__file__).resolve().parent]
     for name in ("scanner.rules", "scanner.reports"):  # where they are, without importing them
         spec = importlib.util.find_spec(name)
-        roots.extend(Path(p) for p in (spec.submodule_search_locations or []) if spec is not None)
+        if spec is not None:
+            roots.extend(Path(p) for p in (spec.submodule_search_locations or []))
     for root in dict.fromkeys(roots):
         for path in sorted(root.rglob("*")):
             if path.suffix in (".py", ".j2", ".js", ".css", ".psm1", ".psd1", ".ps1") and "__pycache__" not in path.parts:

@@ -16,7 +16,7 @@ from scanner.migrate.writer import OutputRefused, is_stdout, refuse_output, writ
 from scanner.model import FailOn, Finding, ScanResult, Severity
 from scanner.outputs import prepare_output, print_error, print_warning
 from scanner.redact import SecretRegistry
-from scanner.safetext import safe_text
+from scanner.safetext import safe_line, safe_text
 
 
 

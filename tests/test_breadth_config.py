@@ -98,3 +98,20 @@ def test_baseline_matches_by_fingerprint_not_line(tree: Path, tmp_path: Path) ->
         ("legacy/cdo_ntlm_onprem.ps1", "SMTP004"),
     ]
     assert code == 1
+
+
+@pytest.mark.parametrize("content", ["not json at all", '{"findings": [{"fingerprint": 1}', '{"findings": 3}', "[1, 2]"])
+def test_a_baseline_that_is_not_a_report_is_a_one_line_error(tree: Path, tmp_path: Path, content: str) -> None:
+    """A damaged baseline crashed with a NameError traceback (the message's own sanitiser was not
+    imported): it is a usage error, one line, exit 2."""
+    from typer.testing import CliRunner
+
+    from scanner.cli import app
+
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(app, ["scan", str(tree), "--baseline", str(baseline), "-q", "--no-cache"])
+    assert result.exit_code == 2, result.output
+    assert not isinstance(result.exception, NameError)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "not a smtp2graph JSON report usable as a baseline" in lines[0]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from scanner.migrate.diffs import safe_diff
+from scanner.migrate.diffs import Secrets, safe_diff
 from scanner.migrate.judge import JudgeName, PatchJudge, TreeSitterJudge, default_judge
 from scanner.migrate.patch import UNSAFE_REFUSAL, CallFix, FilePatch, FilePlan, apply_plan, file_patch, judge_patches, render
 from scanner.migrate.syntax import problem_count
@@ -200,7 +200,7 @@ def _applied(patch: FilePatch, planned: CallFix) -> Optional[CallFix]:
     return next((fix for fix in patch.fixes if fix.call is planned.call), None)
 
 
-def patch_views(item: JudgedFile, secrets: set[str]) -> list[PatchView]:
+def patch_views(item: JudgedFile, secrets: Secrets) -> list[PatchView]:
     """What a report shows of the file's patches: the safe one, and the one with the unsafe fixes
     when it differs (each a diff with every secret value masked)."""
     views: list[PatchView] = []

@@ -53,7 +53,7 @@ class _WorkerState:
     root: Path
     options: ScanOptions
     prefilter: Prefilter
-    cache: Optional[object]
+    cache: Optional[ResultCache]
     salt: str
 
 

@@ -126,8 +126,8 @@ def _resync(a: list[int], i: int, a1: int, b: list[int], j: int, b1: int) -> Opt
     """The nearest (di, dj), di + dj > 0 and within the window, where a[i+di] == b[j+dj] and the next
     lines agree too (or a side ends)."""
     first: dict[int, int] = {}
-    for dj in range(min(_WINDOW, b1 - j)):
-        first.setdefault(b[j + dj], dj)
+    for offset in range(min(_WINDOW, b1 - j)):
+        first.setdefault(b[j + offset], offset)
     best: Optional[tuple[int, int]] = None
     for di in range(min(_WINDOW, a1 - i)):
         dj = first.get(a[i + di])
