@@ -335,3 +335,18 @@ def test_an_smtpclient_made_by_a_cast_is_a_client() -> None:
     assert [(c.api, c.sent, c.location.line) for c in found] == [(Api.SMTPCLIENT, True, 4)]
     assert value(found[0], "SmtpServer") == "smtp.office365.com"
     assert assess(found[0]).breaks is True
+
+
+def test_a_mailmessage_a_function_builds_and_returns_gives_the_send_its_sender() -> None:
+    """`$msg = New-Email -From … -To …` (a helper that builds a MailMessage and returns it), then
+    `$client.Send($msg)`: the message was "not built in this file", so the sender was left to decide.
+    Now its settings come from the helper, with what the call site passes, and what the caller sets after."""
+    found = calls("smtpclient_message_factory.ps1")
+    assert [(c.api, c.sent, c.location.line) for c in found] == [(Api.SMTPCLIENT, True, 14)]
+    (call,) = found
+    assert value(call, "From") == "backup@contoso.com"
+    assert value(call, "To") == "it@contoso.com"
+    assert value(call, "Subject") == "Backup done"
+    assert value(call, "Body") == "All good"  # set by the caller on the returned message
+    assert any("built by New-Email" in note for note in call.notes)
+    assert assess(call).breaks is True

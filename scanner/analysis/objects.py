@@ -13,6 +13,7 @@ from typing import Optional
 
 from scanner.analysis.binding import bind_arguments
 from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites, lex_call
+from scanner.analysis.functions import function_parameters
 from scanner.lexer import LexError, split_arguments
 from scanner.analysis.literals import skip_spaces
 from scanner.script import Script
@@ -203,11 +204,20 @@ def member_uses(script: Script, variable: str, after: int, before: Optional[int]
 
 
 
-def returned_uses(script: Script, built: Construction) -> list[tuple[str, int, MemberUse]]:
-    """Where an object a function of this file builds and returns is used: `function New-Msg { $m =
-    New-Object -ComObject CDO.Message; …; return $m }`, then `$msg = New-Msg …` and `$msg.Send()`.
-    (function name, where it is called, a member use of the variable holding its result), up to
-    that variable's next assignment, where the call's scope sees it."""
+@dataclass(frozen=True)
+class Returned:
+    """A call of a function of this file that builds an object and returns it, whose result a variable holds."""
+
+    function: str  # the function's name, as defined
+    site: int  # where it is called
+    holder: str  # the variable the result is assigned to (lower case)
+    after: int  # the end of the call's arguments: the holder has the object from here
+    until: Optional[int]  # where the holder is assigned again (None: never)
+
+
+def returned_holders(script: Script, built: Construction) -> list[Returned]:
+    """The variables holding an object a function of this file builds into ``built.variable`` and returns:
+    `function New-Msg { $m = New-Object …; …; return $m }`, then `$msg = New-Msg …`."""
     body = script.structure.function_at(built.start)
     if body is None or not built.variable:
         return []
@@ -218,7 +228,7 @@ def returned_uses(script: Script, built: Construction) -> list[tuple[str, int, M
     if not re.search(r"(?im)(?:\breturn[ \t]+|^[ \t]*|\bWrite-Output[ \t]+)\$(?:script:|local:)?" + variable + r"[ \t]*(?:;|\r?$|\})",
                      script.code[body.start : body.end]):
         return []
-    found: list[tuple[str, int, MemberUse]] = []
+    found: list[Returned] = []
     for site in find_command_sites(script, {function.name.lower(): function.name}, module="*"):
         if body.start <= site.name_start < body.end:
             continue
@@ -228,10 +238,45 @@ def returned_uses(script: Script, built: Construction) -> list[tuple[str, int, M
         arguments = lex_call(script, site)
         again = re.compile(r"(?i)(?<![\w$:])\$(?:script:|global:|local:)?" + re.escape(holder) + r"[ \t]*=(?!=)")
         reassigned = again.search(script.code, arguments.end)
-        for use in member_uses(script, holder, arguments.end, reassigned.start() if reassigned else None):
-            if script.structure.visible_from(site.start, use.start):
-                found.append((function.name, site.start, use))
+        found.append(Returned(function.name, site.start, holder, arguments.end, reassigned.start() if reassigned else None))
     return found
+
+
+def returned_uses(script: Script, built: Construction) -> list[tuple[str, int, MemberUse]]:
+    """Where an object a function of this file builds and returns is used: (function name, where it is
+    called, a member use of the variable holding its result, up to that variable's next assignment,
+    where the call's scope sees it)."""
+    return [(returned.function, returned.site, use)
+            for returned in returned_holders(script, built)
+            for use in member_uses(script, returned.holder, returned.after, returned.until)
+            if script.structure.visible_from(returned.site, use.start)]
+
+
+_PARAMETER_TEXT = re.compile(r"\$(?:local:)?(\w+)")
+
+
+def with_site_arguments(script: Script, function_name: str, site_start: int, params: dict[str, BoundParam]) -> dict[str, BoundParam]:
+    """A factory's settings written as its own parameters (`$m.From = $From`) take what the call site
+    at ``site_start`` passes for them (`New-Msg -From 'a@contoso.com'`)."""
+    function = next((f for f in script.structure.functions if f.name == function_name), None)
+    site = next((s for s in find_command_sites(script, {function_name.lower(): function_name}, module="*") if s.start == site_start), None)
+    if function is None or site is None:
+        return params
+    parameters = function_parameters(script, function)
+    if not parameters:
+        return params
+    spec = CommandSpec(function_name, tuple(ParameterSpec(p, position=i) for i, p in enumerate(parameters)))
+    binding = bind_arguments(script, spec, lex_call(script, site), site.start)
+    passed = {n.lower(): b for n, b in binding.params.items()}
+    out = dict(params)
+    for key, bound in params.items():
+        m = _PARAMETER_TEXT.fullmatch(bound.text.strip())
+        given = passed.get(m.group(1).lower()) if m else None
+        if given is not None:
+            out[key] = BoundParam(key, given.text, given.kind, given.value, given.conditional or bound.conditional,
+                                  f"passed as -{given.name} {given.text} to {function_name} at line {script.line_of(site_start)}",
+                                  given.line, given.provenance, given.source)
+    return out
 
 
 def superseded(script: Script, client: Construction, later: Optional[int]) -> bool:

@@ -11,10 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from scanner.analysis.binding import bind_arguments
-from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites, lex_call
-from scanner.analysis.functions import function_parameters
-from scanner.analysis.objects import MemberUse, find_constructions, member_uses, returned_uses
+from scanner.analysis.objects import MemberUse, find_constructions, member_uses, returned_uses, with_site_arguments
 from scanner.lexer import LexError, skip_string
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
 from scanner.analysis.literals import skip_spaces, static_value
@@ -161,34 +158,6 @@ def field_params(script: Script, fields: list[ConfigurationField]) -> dict[str, 
     return params
 
 
-_PARAMETER_TEXT = re.compile(r"\$(?:local:)?(\w+)")
-
-
-def _with_site_arguments(script: Script, factory: tuple[str, int], params: dict[str, BoundParam]) -> dict[str, BoundParam]:
-    """A factory's settings written as its own parameters (`$m.From = $From`) take what the call site
-    passes for them (`New-Msg -From 'a@contoso.com'`)."""
-    name, site_start = factory
-    function = next((f for f in script.structure.functions if f.name == name), None)
-    site = next((s for s in find_command_sites(script, {name.lower(): name}, module="*") if s.start == site_start), None)
-    if function is None or site is None:
-        return params
-    parameters = function_parameters(script, function)
-    if not parameters:
-        return params
-    spec = CommandSpec(name, tuple(ParameterSpec(p, position=i) for i, p in enumerate(parameters)))
-    binding = bind_arguments(script, spec, lex_call(script, site), site.start)
-    passed = {n.lower(): b for n, b in binding.params.items()}
-    out = dict(params)
-    for key, bound in params.items():
-        m = _PARAMETER_TEXT.fullmatch(bound.text.strip())
-        given = passed.get(m.group(1).lower()) if m else None
-        if given is not None:
-            out[key] = BoundParam(key, given.text, given.kind, given.value, given.conditional or bound.conditional,
-                                  f"passed as -{given.name} {given.text} to {name} at line {script.line_of(site_start)}",
-                                  given.line, given.provenance, given.source)
-    return out
-
-
 def find_cdo(script: Script) -> list[MailCall]:
     """CDO.Message objects that are sent or configured to send."""
     if script.is_data_file:
@@ -235,7 +204,7 @@ def find_cdo(script: Script) -> list[MailCall]:
                 elif prop.is_call and parts[0] == "addattachment" and prop.arguments:
                     add_param(params, member_param(script, "Attachments", prop.arguments[0], f"AddAttachment() (line {script.line_of(prop.start)})"), conditional)
             if by_factory is not None:
-                params = _with_site_arguments(script, by_factory, params)
+                params = with_site_arguments(script, by_factory[0], by_factory[1], params)
             notes = []
             if use is None:
                 notes.append("CDO.Message is configured to send here, but no .Send() in this file uses it")

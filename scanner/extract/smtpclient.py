@@ -9,7 +9,7 @@ from typing import Optional
 
 from scanner.analysis.binding import Binding, bind_arguments
 from scanner.analysis.commands import CallSite, CommandSpec, ParameterSpec, find_command_sites, lex_call
-from scanner.analysis.objects import Construction, MemberUse, find_constructions, member_uses, superseded
+from scanner.analysis.objects import Construction, MemberUse, Returned, find_constructions, member_uses, returned_holders, superseded, with_site_arguments
 from scanner.lexer import split_arguments
 from scanner.model import (
     Api,
@@ -70,6 +70,25 @@ def _type_pattern(script: Script, name: str) -> re.Pattern[str]:
 @functools.lru_cache(maxsize=64)
 def _compiled_type_pattern(name: str, short_names: bool) -> re.Pattern[str]:
     return re.compile(r"(?i)(?:System\.)?Net\.Mail\." + name + ("|" + name if short_names else ""))
+
+
+def _message_factory(script: Script, messages: list[Construction], holder: str, where: int) -> tuple[Optional[Returned], Optional[Construction]]:
+    """The MailMessage a function of this file builds and returns into ``$holder`` before ``where``."""
+    best: tuple[Optional[Returned], Optional[Construction]] = (None, None)
+    for message in messages:
+        for returned in returned_holders(script, message):
+            if (returned.holder == holder and returned.after <= where and (returned.until is None or where < returned.until)
+                    and script.structure.visible_from(returned.site, where)):
+                if best[0] is None or returned.site > best[0].site:
+                    best = (returned, message)
+    return best
+
+
+def _holder_params(script: Script, factory: Returned, send_at: int) -> dict[str, BoundParam]:
+    """What the caller sets on the returned message before sending it (`$msg.Body = …`)."""
+    holder = Construction("MailMessage", factory.site, factory.after, [])
+    holder.variable = factory.holder
+    return _message_params(script, holder, send_at)
 
 
 def _message_params(script: Script, message: Construction, send_at: int) -> dict[str, BoundParam]:
@@ -463,16 +482,27 @@ def _send_call(
         passed = _site_argument(through, message_text)
         var = re.fullmatch(r"\$(?:script:|global:|local:)?([\w]+)|\$\{(?:script:|global:|local:)?([\w]+)\}", passed.text.strip() if passed is not None else message_text)
         message = None
+        factory: Optional[Returned] = None
+        where = at if passed is not None else use.start
         if var:
-            where = at if passed is not None else use.start
             written = (var.group(1) or var.group(2)).lower()
             candidates = [m for m in messages if m.variable == written and m.start < where and script.structure.visible_from(m.start, where)]
             message = candidates[-1] if candidates else None
+            if message is None:
+                factory, message = _message_factory(script, messages, written, where)
         else:
             inline = [m for m in messages if args[0][0] <= m.start < args[0][1]]
             message = inline[0] if inline else None
-        if message is not None:
-            params.update(_message_params(script, message, at if passed is not None else use.start))
+        if message is not None and factory is not None:
+            # Built by a function of this file that returns it: its settings there, with what the call site passes.
+            body = script.structure.function_at(message.start)
+            inside = _message_params(script, message, body.end if body is not None else len(text))
+            params.update(with_site_arguments(script, factory.function, factory.site, inside))
+            params.update(_holder_params(script, factory, where))
+            related.append(RelatedLocation(script.path, *script.structure.line_col(message.start), "message"))
+            notes.append(f"the MailMessage is built by {factory.function} (line {script.line_of(message.start)}), which returns it")
+        elif message is not None:
+            params.update(_message_params(script, message, where))
             related.append(RelatedLocation(script.path, *script.structure.line_col(message.start), "message"))
         else:
             notes.append(f"the MailMessage {message_text} is not built in this file; its contents are unknown")
