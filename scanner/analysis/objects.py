@@ -252,7 +252,7 @@ def returned_uses(script: Script, built: Construction) -> list[tuple[str, int, M
             if script.structure.visible_from(returned.site, use.start)]
 
 
-_PARAMETER_TEXT = re.compile(r"\$(?:local:)?(\w+)")
+_PARAMETER_TEXT = re.compile(r"\$(?:script:|global:|local:)?(\w+)", re.I)
 
 
 def with_site_arguments(script: Script, function_name: str, site_start: int, params: dict[str, BoundParam]) -> dict[str, BoundParam]:
@@ -273,8 +273,9 @@ def with_site_arguments(script: Script, function_name: str, site_start: int, par
         m = _PARAMETER_TEXT.fullmatch(bound.text.strip())
         given = passed.get(m.group(1).lower()) if m else None
         if given is not None:
-            out[key] = BoundParam(key, given.text, given.kind, given.value, given.conditional or bound.conditional,
-                                  f"passed as -{given.name} {given.text} to {function_name} at line {script.line_of(site_start)}",
+            out[key] = BoundParam(key, given.text, given.kind, given.value, given.conditional,
+                                  f"passed as -{given.name} {given.text} to {function_name} at line {script.line_of(site_start)}"
+                                  + (f"; {given.reason}" if given.reason else ""),
                                   given.line, given.provenance, given.source)
     return out
 

@@ -139,10 +139,10 @@ def needs_powershell(planned: PlannedFile, judge: PatchJudge) -> bool:
     return planned.refused or (planned.unclean and any(fix.applicability is FixApplicability.SAFE for fix in planned.plan.fixes))
 
 
-def judge_plans(files: list[JudgedFile], judge: PatchJudge) -> PatchJudge:
+def judge_plans(files: list[JudgedFile], judge: PatchJudge) -> tuple[PatchJudge, set[str]]:
     """PowerShell's parser decides the doubtful files (tree-sitter's verdict stands for the others),
     then each finding gets its final fix. Returns the judge that decided (tree-sitter when
-    PowerShell's parser failed)."""
+    PowerShell's parser failed) and the files whose patches it may have changed here."""
     doubtful = [item for item in files if needs_powershell(item.planned, judge)]
     if doubtful:
         try:
@@ -155,7 +155,7 @@ def judge_plans(files: list[JudgedFile], judge: PatchJudge) -> PatchJudge:
                 _apply(item.rel, item.planned, judge, deferred=False)
     for item in files:
         _settle(item)
-    return judge
+    return judge, {item.rel for item in doubtful}
 
 
 def _powershell(files: list[JudgedFile], judge: PatchJudge) -> None:

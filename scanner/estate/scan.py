@@ -245,8 +245,7 @@ def analyze_estate(
                 progress(done, len(files), walking[0])
         errors.extend(file_errors)
         judged = [JudgedFile(o.rel, o.findings, o.planned) for o in outcomes if o.planned is not None]
-        rejudged = {item.rel for item in judged if needs_powershell(item.planned, judge)}  # what the judge may change here
-        decided = judge_plans(judged, judge)
+        decided, rejudged = judge_plans(judged, judge)
         _record_judged(judged, {o.rel: o for o in outcomes}, registry, options, rejudged)
         if wrappers:
             link_wrapper_call_sites(files, rels, stats, wrappers, findings, options.max_bytes, index, pools, options.estate, root)

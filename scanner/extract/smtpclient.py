@@ -23,7 +23,7 @@ from scanner.model import (
 from scanner.analysis.literals import static_value
 from scanner.script import Script
 from scanner.structure import FunctionDef
-from scanner.analysis.objects import add_param, assigned_variable, member_param
+from scanner.analysis.objects import add_param, member_param
 from scanner.analysis.configfiles import mail_settings
 from scanner.analysis.functions import function_parameters
 from scanner.lexer import skip_balanced
@@ -230,53 +230,27 @@ def _returned_sends(script: Script, client: Construction) -> list[tuple[MemberUs
     `function New-MailClient { $c = New-Object Net.Mail.SmtpClient(…); …; return $c }`, then
     `$smtp = New-MailClient` and `$smtp.Send($msg)`. The settings are the ones the function gives
     the client (its parameters taken from the call site), then the ones set on `$smtp` afterwards."""
-
+    holders = returned_holders(script, client)
+    if not holders:
+        return []
     body = script.structure.function_at(client.start)
-    if body is None or not client.variable:
-        return []
-    function = next((f for f in script.structure.functions if f.body == body), None)
-    if function is None or not function.name.isascii():
-        return []
-    inner = script.code[body.start : body.end]
-    variable = re.escape(client.variable)
-    if not re.search(r"(?im)(?:\breturn[ \t]+|^[ \t]*|\bWrite-Output[ \t]+)\$(?:script:|local:)?" + variable + r"[ \t]*(?:;|\r?$|\})", inner):
-        return []
-    inside = _client_params(script, client, body.end)
-    parameters = function_parameters(script, function)
+    inside = _client_params(script, client, body.end if body is not None else len(script.text))
     out: list[tuple[MemberUse, str, dict[str, BoundParam], str]] = []
-    for site in find_command_sites(script, {function.name.lower(): function.name}, module="*"):
-        if body.start <= site.name_start < body.end:
-            continue
-        holder = assigned_variable(script, site.start)
-        if holder is None:
-            continue
-        arguments = lex_call(script, site)
-        binding = bind_arguments(script, CommandSpec(function.name, tuple(ParameterSpec(p, position=i) for i, p in enumerate(parameters))), arguments, site.start) if parameters else None
-        # The holder keeps this client until it is assigned again.
-        again = re.compile(r"(?i)(?<![\w$:])\$(?:script:|global:|local:)?" + re.escape(holder) + r"[ \t]*=(?!=)")
-        reassigned = again.search(script.code, arguments.end)
-        until = reassigned.start() if reassigned else None
-        line = script.line_of(site.start)
-        for use in member_uses(script, holder, arguments.end, until):
+    for returned in holders:
+        given = with_site_arguments(script, returned.function, returned.site, inside)
+        function = next(f for f in script.structure.functions if f.name == returned.function)
+        line = script.line_of(returned.site)
+        for use in member_uses(script, returned.holder, returned.after, returned.until):
             method = use.member.lower()
-            if not (use.is_call and method in _SEND_METHODS) or not script.structure.visible_from(site.start, use.start):
+            if not (use.is_call and method in _SEND_METHODS) or not script.structure.visible_from(returned.site, use.start):
                 continue
-            settings: dict[str, BoundParam] = {}
-            for name, bound in inside.items():
-                passed = _site_argument(_Pass(site, function, "", "", None, binding), bound.text) if binding is not None else None
-                if passed is not None:
-                    bound = BoundParam(
-                        name, passed.text, passed.kind, passed.value, passed.conditional,
-                        f"passed as -{passed.name} {passed.text} to {function.name} at line {line}" + (f"; {passed.reason}" if passed.reason else ""),
-                        passed.line, passed.provenance, passed.source,
-                    )
-                settings[name] = bound
-            holder_construction = Construction(client.type_name, site.start, arguments.end, [], variable=holder)
+            settings = dict(given)
+            holder_construction = Construction(client.type_name, returned.site, returned.after, [], variable=returned.holder)
             for name, bound in _client_params_written(script, holder_construction, use.start).items():
                 settings[name] = bound  # set on the returned client after the call
             note = (
-                f"the client is built by {function.name} (line {script.line_of(function.name_start)}), which returns ${client.variable}; "
-                f"${holder} = {function.name} (line {line}) sends with it"
+                f"the client is built by {returned.function} (line {script.line_of(function.name_start)}), which returns ${client.variable}; "
+                f"${returned.holder} = {returned.function} (line {line}) sends with it"
             )
             out.append((use, method, settings, note))
     return out
