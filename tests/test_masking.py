@@ -238,3 +238,46 @@ def test_a_strong_secret_of_one_file_is_masked_in_the_patch_of_another_made_in_a
         assert views and all("+Send-GraphMailMessage" in p["diff"] for p in views)
         assert all("Write-Host '***'" not in p["diff"] for p in views)  # a context line holding it is left out
         assert not any(p["applies"] for p in views)  # cut short there, the hunk no longer applies as it is
+
+
+def test_a_warm_scan_reads_a_cached_files_secret_values_only_when_a_fresh_output_may_hold_them(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A result taken from the cache holds no secret values. A warm scan reads them again only when the run
+    analysed a file afresh (its output must be masked with the other files' strong values): a value
+    defined in a cached script stays masked in a changed one, and an unchanged tree reads nothing."""
+    import scanner.estate.scan as estate_scan
+
+    root = tmp_path / "scripts"
+    root.mkdir()
+    (root / "shared.ps1").write_text(
+        "$sec = ConvertTo-SecureString 'Kx7-warmQ9zv!' -AsPlainText -Force\n"
+        "$cred = New-Object System.Management.Automation.PSCredential('alerts@contoso.com', $sec)\n"
+        "Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject 'a' -SmtpServer smtp.office365.com -UseSsl -Credential $cred\n",
+        encoding="utf-8")
+    reuse = root / "reuse.ps1"
+    reuse.write_text(
+        "Send-MailMessage -From a@contoso.com -To b@contoso.com -Subject 'reminder Kx7-warmQ9zv!' -SmtpServer smtp.office365.com -UseSsl\n",
+        encoding="utf-8")
+    reads: list[str] = []
+    real = estate_scan.values_of_file
+    monkeypatch.setattr(estate_scan, "values_of_file", lambda path, rel, *a: reads.append(rel) or real(path, rel, *a))
+
+    def scan() -> dict:
+        result = CliRunner().invoke(app, ["scan", str(root), "-f", "json", "--exit-zero", "-q", "--jobs", "1",
+                                          "--cache-dir", str(tmp_path / "cache")])
+        assert result.exit_code == 0, result.output
+        assert "Kx7-warmQ9zv!" not in result.stdout
+        document = json.loads(result.stdout)
+        document.pop("generated_at", None)
+        # Each finding's fix.patch is the patch that names it (its fingerprint as masked across files).
+        reminder = [f for f in document["findings"] if f["path"] == "reuse.ps1"]
+        assert reminder and "reminder ***" in reminder[0]["snippet"]
+        assert reminder[0]["fix"]["patch"] is not None
+        assert reminder[0]["fingerprint"] in document["patches"][reminder[0]["fix"]["patch"]]["fingerprints"]
+        return document
+
+    cold = scan()
+    assert not reads
+    assert scan() == cold and not reads  # every result from the cache: nothing to read, the same report
+    reuse.write_text(reuse.read_text(encoding="utf-8") + "# changed\n", encoding="utf-8")
+    scan()
+    assert reads == ["shared.ps1"]  # the changed file's output is masked with the cached file's value

@@ -97,6 +97,7 @@ def indexed_outcomes(
                             cached = None  # type: ignore[assignment]
                         # `fix` needs the edits of a file with a fix, which the cache does not keep.
                         if cached is not None and not (options.keep_plans and any(f.fix.available for f in cached.findings)):
+                            cached.cached = True
                             pending.append((i, cached))
                             return True
         pending.append((i, None))
@@ -223,13 +224,21 @@ def analyze_estate(
     stats: list[Optional[tuple[int, int, int]]] = []
     registry = SecretRegistry()
     cache_keys: dict[str, str] = {}
+    # Results taken from the cache hold no secret values. Each was masked with the strong values of
+    # the run that wrote it, so they are read again only when this run analysed a file afresh whose
+    # output the other files' values may have to mask, or whose values may have to mask theirs.
+    unread: list[FileOutcome] = []
+    fresh = False
     with LazyPool(root, options, init_worker) as pools, _closing(judge):
         for done, outcome in enumerate(indexed_outcomes(discovered(), files, rels, root, options, index, stats, pools), 1):
             if outcome.error is not None:
                 file_errors.append(outcome.error)
                 failed += 1
-            if outcome.secrets and not outcome.values and outcome.rel in by_rel:
-                outcome.values = values_of_file(by_rel[outcome.rel], outcome.rel, options.max_bytes)  # a cached result: values are never stored
+            if outcome.cached:
+                if outcome.secrets and outcome.rel in by_rel:
+                    unread.append(outcome)
+            elif outcome.findings or outcome.unused_suppressions or outcome.patches or outcome.planned is not None or outcome.values:
+                fresh = True
             # Only a value no word or name can be is masked in the other files of the run (scanner.masking.strong).
             registry.add(value for value in outcome.values if strong(value))
             if outcome.cache_key and outcome.findings:
@@ -244,6 +253,10 @@ def analyze_estate(
             if progress is not None:
                 progress(done, len(files), walking[0])
         errors.extend(file_errors)
+        if fresh or wrappers:  # wrapper call sites are found afresh in every run
+            for outcome in unread:
+                outcome.values = values_of_file(by_rel[outcome.rel], outcome.rel, options.max_bytes, root)
+                registry.add(value for value in outcome.values if strong(value))
         judged = [JudgedFile(o.rel, o.findings, o.planned) for o in outcomes if o.planned is not None]
         decided, rejudged = judge_plans(judged, judge)
         _record_judged(judged, {o.rel: o for o in outcomes}, registry, options, rejudged)
@@ -319,8 +332,19 @@ def _recache_redacted(keys: set[str], registry: SecretRegistry, options: ScanOpt
             continue
         redactor.redact_tree(outcome.findings)
         redactor.redact_tree(outcome.patches)
-        assign_fingerprints(outcome.findings)
+        _refingerprint(outcome.findings, outcome.patches)
         cache.put(key, to_data(outcome))
+
+
+def _refingerprint(findings: list[Finding], views: list[PatchView]) -> None:
+    """Fingerprints of one file's findings from their snippets as masked now, and the same in the patch
+    views that name them (a finding's fix.patch is found by its fingerprint, warm or cold)."""
+    old = [finding.fingerprint for finding in findings]
+    assign_fingerprints(findings)
+    renamed = {before: finding.fingerprint for before, finding in zip(old, findings) if before != finding.fingerprint}
+    if renamed:
+        for view in views:
+            view.fingerprints = [renamed.get(fingerprint, fingerprint) for fingerprint in view.fingerprints]
 
 
 def redact_result(result: ScanResult, registry: "SecretRegistry") -> set[str]:
@@ -349,5 +373,5 @@ def redact_result(result: ScanResult, registry: "SecretRegistry") -> set[str]:
             if finding.location.path in changed:
                 per_file.setdefault(finding.location.path, []).append(finding)
         for group in per_file.values():
-            assign_fingerprints(group)
+            _refingerprint(group, result.patches)
     return changed

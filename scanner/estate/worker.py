@@ -19,7 +19,7 @@ from scanner.estate.prefilter import Prefilter, default_prefilter
 from scanner.estate.wrappers import WrapperDef, file_wrappers
 from scanner.findings import file_secret_values
 from scanner.fixes import FULL
-from scanner.masking import SourceMask
+from scanner.masking import SourceMask, strong
 from scanner.model import FileError, Finding, PatchView, UnusedSuppression
 from scanner.script import Script
 
@@ -33,7 +33,9 @@ class FileOutcome:
     wrappers: list[WrapperDef] = field(default_factory=list)
     cache_key: str = ""  # the content cache key when the file was analysed
     stat: tuple[int, int, int] = (0, 0, 0)  # size, mtime_ns, inode when read
-    secrets: int = 0  # how many secret values the file holds (the values themselves are never stored)
+    # How many of the file's secret values are strong (scanner.masking.strong: masked in the other files of
+    # the run); the values themselves are never stored.
+    secrets: int = 0
     # What the analysis read or looked for besides the file (configuration files, dot-sourced
     # scripts, found or not): rel -> its state then. The cached outcome holds while each is as it
     # was; such an outcome is not stat-indexed (the file alone does not decide it).
@@ -46,6 +48,7 @@ class FileOutcome:
         self.values: set[str] = set()
         self.planned: Optional[PlannedFile] = None
         self.mask: Optional[SourceMask] = None  # what of the file an output may show (its patches' diffs)
+        self.cached = False  # taken from the cache: its values are read again only when the run needs them
 
 
 @dataclass
@@ -123,8 +126,7 @@ def analyze_file(path: Union[str, Path], rel: Optional[str] = None) -> FileOutco
                 cached = None  # type: ignore[assignment]  # a foreign or damaged entry: analyse again and overwrite it
             if cached is not None and _usable(cached, state.root, state.options):
                 cached.stat = stat
-                if cached.secrets:
-                    cached.values = values_of_bytes(raw, rel, is_data_file, state.root)
+                cached.cached = True
                 return cached
     try:
         text, encoding, bom = decode(raw)
@@ -141,7 +143,8 @@ def analyze_file(path: Union[str, Path], rel: Optional[str] = None) -> FileOutco
     except Exception as exc:  # noqa: BLE001 - a bug on one file must not lose the report of the others
         return FileOutcome(rel, error=FileError(rel, f"internal error while analysing this file ({type(exc).__name__}); please report it"))
     wrappers = file_wrappers(script, analysis.findings)
-    outcome = FileOutcome(rel, analysis.findings, analysis.unused_suppressions, None, wrappers, key or "", stat, len(analysis.secret_values))
+    outcome = FileOutcome(rel, analysis.findings, analysis.unused_suppressions, None, wrappers, key or "", stat,
+                          sum(1 for value in analysis.secret_values if strong(value)))
     outcome.values = analysis.secret_values
     outcome.mask = analysis.mask if analysis.plan is not None else None  # only a file with a fix has diffs to show
     depends = script.memo.get("dependencies")
@@ -205,9 +208,9 @@ def values_of_bytes(raw: bytes, rel: str, is_data_file: bool = False, root: Opti
         return set()
 
 
-def values_of_file(path: str, rel: str, max_bytes: int) -> set[str]:
+def values_of_file(path: str, rel: str, max_bytes: int, root: Optional[Path] = None) -> set[str]:
     try:
         raw, _ = read_bytes(path, max_bytes)
     except OSError:
         return set()
-    return set() if raw is None else values_of_bytes(raw, rel, path.lower().endswith(".psd1"))
+    return set() if raw is None else values_of_bytes(raw, rel, path.lower().endswith(".psd1"), root)
