@@ -34,7 +34,8 @@ RULE = Rule(
     summary="Send-MailMessage sends over SMTP; with a password to Exchange Online it breaks when basic auth is disabled.",
     what_it_does=(
         "Finds every `Send-MailMessage` call, in every form PowerShell accepts (named, positional, splatted, "
-        "aliased, module-qualified, `&` call operator, pipeline input, `$PSDefaultParameterValues`), binds its "
+        "aliased, module-qualified, `&` call operator (also through a variable set by `Get-Command`), pipeline "
+        "input, `$PSDefaultParameterValues`, after a param block or a statement's `}` on the same line), binds its "
         "parameters, and says whether the SMTP server and credential it uses stop working when Exchange Online "
         "disables SMTP AUTH basic authentication by default at the end of December 2026."
     ),

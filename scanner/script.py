@@ -96,8 +96,10 @@ class Script:
             if c == "=" and i > 0 and self.code[i - 1] in "=!<>":
                 return False
             if c == "}":
-                return False
+                return i in self.structure.statement_closers  # `if (…) {…} Send-MailMessage`, not `Invoke-Command {…} x`
             return True
+        if c == ")" and i in self.structure.statement_closers:
+            return True  # `{ param($p) Send-MailMessage @p }`
         if c == "." and (i == 0 or self.code[i - 1] in " \t\r\n;{("):
             return True  # dot-sourcing
         # keywords that take a pipeline: return, throw, else, and the pipe chain operators

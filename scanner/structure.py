@@ -57,6 +57,9 @@ _CONDITIONAL_WORDS = {
     "if", "elseif", "else", "switch", "foreach", "for", "while", "do", "until", "catch", "trap",
 }
 _PLAIN_WORDS = {"try", "finally", "begin", "process", "end", "dynamicparam", "clean", "param"}
+# The words before a block whose `}` ends a statement (`do {…} while (…)` goes on after it: not here).
+_STATEMENT_WORDS = {"if", "elseif", "else", "switch", "foreach", "for", "while", "until", "catch", "trap",
+                    "try", "finally", "begin", "process", "end", "dynamicparam", "clean"}
 _FUNCTION = re.compile(r"(function|filter|workflow)\s+([^\s(){}]+)\s*(\([^)]*\)\s*)?\{")
 _BRACES = re.compile(r"([{}](?<!\$\{))")  # a brace, but not the one of ${name}
 _WORD_BEFORE = re.compile(r"([\w-]+)\s*$")
@@ -257,6 +260,35 @@ class Structure:
         if j >= 0 and code[j] in "=(,":
             return BlockKind.CONDITIONAL  # a script block value: it runs only if somebody invokes it
         return BlockKind.CONDITIONAL if word else BlockKind.PLAIN
+
+    @cached_property
+    def statement_closers(self) -> frozenset[int]:
+        """Offsets of the `)` of each param block and of the `}` of each block a statement owns (a function
+        body, if/else, a loop, switch, try/catch/finally, trap, begin/process/end): PowerShell starts a new
+        statement after them on the same line (`{ param($p) Send-MailMessage @p }`), where after the `}` of
+        a script block passed as an argument (`Invoke-Command {…} x`) a word is one more argument."""
+        closers = {end - 1 for _, end in self.param_blocks}
+        code = self.code
+        for block in self.blocks:
+            if block.name or self._owned_by_statement(block.start):
+                closers.add(block.end - 1)
+        return frozenset(i for i in closers if 0 <= i < len(code))
+
+    def _owned_by_statement(self, brace: int) -> bool:
+        code = self.code
+        if brace > 0 and code[brace - 1] == "@":
+            return False
+        j = brace - 1
+        while j >= 0 and code[j] in " \t\r\n`":
+            j -= 1
+        if j < 0:
+            return False
+        if code[j] == ")":
+            j = matching_open_paren(code, j) - 1
+        elif code[j] == "]":  # catch [Exception] {
+            j = code.rfind("[", 0, j) - 1
+        m = _WORD_BEFORE.search(code[max(0, j - 64) : j + 1])
+        return m is not None and m.group(1).lower() in _STATEMENT_WORDS
 
     def _find_param_blocks(self) -> list[tuple[int, int]]:
         spans = []

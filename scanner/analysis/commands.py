@@ -176,6 +176,44 @@ def _call_operator_matches(script: Script) -> list[re.Match[str]]:
     return cached
 
 
+# `& $cmd …` where the script set `$cmd = Get-Command Send-MailMessage` or `$cmd = 'Send-MailMessage'`.
+_CALL_VARIABLE = re.compile(r"&[ \t]*\$(\w+)(?![\w:.\[(])")
+_COMMAND_VARIABLE = re.compile(
+    r"\$(\w+)[ \t]*=[ \t]*(?:\(?[ \t]*(?:Get-Command|gcm)[ \t]+(?:-Name[ \t]+)?(['\"]?)((?:[\w.]+\\)?[\w-]+)\2[ \t]*\)?"
+    r"|(['\"])((?:[\w.]+\\)?[\w-]+)\4)[ \t]*(?=\r?$|[;#|}])", re.I | re.M)
+
+
+def _command_variables(script: Script) -> dict[str, list[tuple[int, str]]]:
+    """variable (lower case) -> (offset, command name written, lower case) of each assignment of a command to it."""
+    cached: Optional[dict[str, list[tuple[int, str]]]] = script.memo.get("command-variables")  # type: ignore[assignment]
+    if cached is None:
+        cached = {}
+        if "&" in script.code:
+            code = script.code
+            for m in _COMMAND_VARIABLE.finditer(script.text):
+                if code[m.start()] != "$":
+                    continue  # in a string or a comment
+                written = (m.group(3) or m.group(5) or "").rsplit("\\", 1)[-1].lower()
+                cached.setdefault(m.group(1).lower(), []).append((m.start(), written))
+        script.memo["command-variables"] = cached
+    return cached
+
+
+def _variable_call_sites(script: Script, names: dict[str, str]) -> list[CallSite]:
+    """`& $cmd …` invocations whose variable was last set, before the call, to one of ``names``."""
+    variables = _command_variables(script)
+    if not variables:
+        return []
+    code = script.code
+    sites = []
+    for m in _CALL_VARIABLE.finditer(code):
+        assigned = [name for offset, name in variables.get(m.group(1).lower(), ()) if offset < m.start()]
+        if not assigned or assigned[-1] not in names or not script.at_command_position(m.start()):
+            continue
+        sites.append(CallSite(m.start(), m.start(1) - 1, m.end(1), "$" + m.group(1), "call-operator", names[assigned[-1]]))
+    return sites
+
+
 def find_command_sites(script: Script, names: dict[str, str], module: str = "Microsoft.PowerShell.Utility") -> list[CallSite]:
     """Invocations of any of ``names`` (lower-case written name -> canonical command) in code positions.
 
@@ -218,6 +256,8 @@ def find_command_sites(script: Script, names: dict[str, str], module: str = "Mic
         if base.lower() not in names or not script.at_command_position(m.start()):
             continue
         sites[m.start(2) - 1] = CallSite(m.start(), m.start(2) - 1, m.end(2) + 1, written, "call-operator", names[base.lower()])
+    for site in _variable_call_sites(script, names):
+        sites.setdefault(site.name_start, site)
     return sorted(sites.values(), key=lambda s: s.name_start)
 
 

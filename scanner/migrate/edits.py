@@ -67,8 +67,8 @@ def _rename_replacement(call: MailCall, text: str) -> str | None:
     written = text[start:end]
     if written[:1] in "'\"" and written[-1:] == written[:1]:
         return written[0] + MODULE_COMMAND + written[0]
-    if written[:1] in "'\"":
-        return None
+    if written[:1] in "'\"$":
+        return None  # `& $cmd`: the variable may name another command on another path; rewritten by hand
     return MODULE_COMMAND
 
 

@@ -268,7 +268,9 @@ def plan_fixes(text: str, calls: list[MailCall], assessments: list[Assessment | 
         source = written.get(id(call), call) if written else call
         edit = edit_for(source, mapping if source is call else map_call(source), text, style, newline)
         if edit is None:
-            fix.refused = "the call's text has a shape the fixer does not rewrite"
+            fix.refused = ("the command is invoked through a variable (& " + call.command + "), which may name another command "
+                           "on another path: rename it to Send-GraphMailMessage by hand" if call.command.startswith("$")
+                           else "the call's text has a shape the fixer does not rewrite")
             continue
         edits = [edit]
         if style is FixStyle.MODULE and call.api is Api.SEND_MAILMESSAGE:
