@@ -207,6 +207,36 @@ def test_cross_file_wrapper_lists_its_call_sites(tmp_path: Path, jobs: int) -> N
     assert "Send-Report" in finding.message and "2 place(s) in 2 script(s)" in finding.message
 
 
+def test_a_wrapper_call_site_that_passes_no_credential_sends_without_one(tmp_path: Path) -> None:
+    """`-Credential $Credential` inside the wrapper, nothing passed by this caller, no default, not Mandatory:
+    the credential is $null there, so the call site sends without one (it was described "with a password"
+    and, to smtp.office365.com, "breaks"). A caller whose splat cannot be rebuilt, or that sets defaults,
+    may still pass it; a parameter with a default or assigned in the body is not empty."""
+    (tmp_path / "lib.ps1").write_text(
+        "function Send-Alert {\n"
+        "    param([string]$Server, [string]$To, [pscredential]$Credential, [pscredential]$Fallback = $script:Stored)\n"
+        "    Send-MailMessage -From alerts@contoso.com -To $To -Subject 'alert' -SmtpServer $Server -Credential $Credential -UseSsl\n"
+        "}\n"
+        "function Send-Kept {\n"
+        "    param([string]$Server, [pscredential]$Credential)\n"
+        "    if (-not $Credential) { $Credential = Import-Clixml \"$PSScriptRoot\\smtp.xml\" }\n"
+        "    Send-MailMessage -From alerts@contoso.com -To ops@contoso.com -Subject 'kept' -SmtpServer $Server -Credential $Credential\n"
+        "}\n")
+    (tmp_path / "job.ps1").write_text(
+        ". \"$PSScriptRoot\\lib.ps1\"\n"
+        "Send-Alert -Server smtp.office365.com -To ops@contoso.com\n"
+        "Send-Alert -Server smtp.office365.com -To ops@contoso.com -Credential $cred\n"
+        "Send-Alert -Server smtp.office365.com @more\n"
+        "Send-Kept -Server smtp.office365.com\n")
+    result = scan([tmp_path], ScanOptions(use_cache=False, jobs=1))
+    at = {f.location.line: f for f in result.findings if f.location.path == "job.ps1"}
+    assert at[2].assessment.credential.value == "none" and at[2].assessment.breaks is not True
+    assert any("-Credential is not passed to Send-Alert at job.ps1:2" in note for note in at[2].call.notes)
+    assert at[3].assessment.breaks is True  # passed: a password to Exchange Online
+    assert at[4].assessment.credential.value != "none"  # @more may pass it
+    assert at[5].assessment.breaks is True  # set in the body when not passed
+
+
 def test_warm_scan_of_an_unchanged_tree_reads_no_file(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import time
 

@@ -46,6 +46,10 @@ def test_each_call_site_gets_its_own_verdict_from_the_values_it_passes(findings:
     assert positional["assessment"]["breaks"] is True and positional["sender"] == "disks@proseware.example"
     environment = _at(findings, "tasks/Check-Disks.ps1", 3)
     assert environment["assessment"]["breaks"] is None and environment["assessment"]["undecided"][0]["written"] == "$env:OPS_RELAY"
+    # -Account is not passed at Rotate-Logs.ps1:4 and has no default: -Credential $Account is $null there.
+    assert internal["assessment"]["credential"] == "none"
+    assert any("-Account is not passed to Send-OpsNotice" in note for note in internal["call"]["notes"])
+    assert office["assessment"]["credential"] != "none"  # passed: -Account $svc
 
 
 def test_smtpclient_wrappers_with_header_parameters(findings: list[dict[str, Any]]) -> None:

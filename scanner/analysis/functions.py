@@ -20,7 +20,28 @@ def function_parameters(script: Script, function: FunctionDef) -> list[str]:
     return list(memo)
 
 
-def _function_parameters(script: Script, function: FunctionDef) -> list[str]:
+def unset_parameters(script: Script, function: FunctionDef) -> list[str]:
+    """The parameters (lower case) that hold nothing unless the caller passes them: no default value, not
+    Mandatory (PowerShell would ask), not bound from the pipeline, and never assigned in the body."""
+    unset: list[str] = []
+    body = script.structure.code_lower[function.body.start : function.body.end]
+    for name, item in _parameter_items(script, function):
+        low = name.lower()
+        declared = re.sub(r"\[[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\]", " ", item)
+        if "=" in declared or _GIVEN.search(item):
+            continue
+        if re.search(r"\$(?:script:|local:)?" + re.escape(low) + r"\b[ \t]*(?:[-+*/]?=(?!=)|\+\+|--)", body) or "set-variable" in body:
+            continue
+        unset.append(low)
+    return unset
+
+
+# An attribute that gives a parameter a value without the caller naming it.
+_GIVEN = re.compile(r"(?i)\bMandatory\b(?![ \t]*=[ \t]*\$false)|\bValueFromPipeline(?:ByPropertyName)?\b(?![ \t]*=[ \t]*\$false)")
+
+
+def _parameter_items(script: Script, function: FunctionDef) -> list[tuple[str, str]]:
+    """(name, declaration text) of each parameter, in declaration order."""
     text = script.text
     name_end, body = function.name_end, function.body
     header = text[name_end : body.start]
@@ -39,11 +60,15 @@ def _function_parameters(script: Script, function: FunctionDef) -> list[str]:
                 opening = text.find("(", block_start)
                 spans = split_arguments(text, opening + 1, block_end - 1)
                 break
-    names: list[str] = []
+    items: list[tuple[str, str]] = []
     for start, end in spans:
         item = re.sub(r"\[[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\]", " ", text[start:end])  # attributes and types
         item = re.sub(r"=.*$", "", item, flags=re.S)  # the default value
         variables = re.findall(r"\$(\w+)", item)
         if variables and variables[-1].lower() not in ("true", "false", "null"):
-            names.append(variables[-1])
-    return names
+            items.append((variables[-1], text[start:end]))
+    return items
+
+
+def _function_parameters(script: Script, function: FunctionDef) -> list[str]:
+    return [name for name, _ in _parameter_items(script, function)]

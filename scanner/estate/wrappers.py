@@ -16,7 +16,7 @@ from scanner.estate.prefilter import Prefilter
 from scanner.findings import LEGACY_APIS, file_mask, fingerprint_of, normalized_text, sender_address
 from scanner.model import Finding, RelatedLocation
 from scanner.script import Script
-from scanner.analysis.functions import function_parameters
+from scanner.analysis.functions import function_parameters, unset_parameters
 from scanner.analysis.binding import bind_arguments
 from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites, lex_call
 from scanner.assess import assess
@@ -43,6 +43,7 @@ class WrapperDef:
     # Finding fingerprint -> {mail parameter: wrapper parameter (lower case)} for the values the
     # caller passes in (`-SmtpServer $Server` inside `function Send-Alert($Server)`).
     feeds: dict[str, dict[str, str]] = field(default_factory=dict)
+    unset: list[str] = field(default_factory=list)  # parameters (lower case) that hold nothing unless passed
 
 
 def file_wrappers(script: Script, findings: list[Finding]) -> list[WrapperDef]:
@@ -59,6 +60,7 @@ def file_wrappers(script: Script, findings: list[Finding]) -> list[WrapperDef]:
             line = script.line_of(function.name_start)
             wrapper = WrapperDef(function.name, script.path, line, function.body.start, function.body.end, inside)
             wrapper.parameters = function_parameters(script, function)
+            wrapper.unset = unset_parameters(script, function)
             declared = {p.lower() for p in wrapper.parameters}
             for f in findings:
                 if f.fingerprint not in inside or f.call is None:
@@ -114,7 +116,7 @@ def link_wrapper_call_sites(
     if not by_name:
         return
     parameters = {name: tuple(defs[0].parameters) for name, defs in by_name.items() if any(d.feeds for d in defs)}
-    names_key = hashlib.sha256(("\0".join(sorted(by_name)) + "\0v2\0" + repr(sorted(parameters.items()))).encode()).hexdigest()
+    names_key = hashlib.sha256(("\0".join(sorted(by_name)) + "\0v3\0" + repr(sorted(parameters.items()))).encode()).hexdigest()
     known: dict[int, list[list[object]]] = {}
     todo: list[int] = []
     for i, (rel, stat) in enumerate(zip(rels, stats)):
@@ -189,7 +191,13 @@ def _site_arguments(script: Script, site: object, parameters: tuple[str, ...]) -
         text = mask.slice(script.text, start, start + len(bound.text)) if start >= 0 else mask.redactor().redact(bound.text)
         value = bound.value if isinstance(bound.value, (str, int, bool, list)) and text == bound.text else None  # a masked secret never leaves the worker
         out[name.lower()] = [text, value, bound.conditional, bound.reason, bound.provenance.value, bound.source]
+    if any(note.startswith("splat @") for note in binding.notes) or "psdefaultparametervalues" in script.structure.code_lower:
+        # A splat not rebuilt from the file, or a default the caller sets: what is not bound may be passed all the same.
+        out[_UNSURE] = []
     return out
+
+
+_UNSURE = "@"  # in a call site's arguments: parameters not bound there may still be passed
 
 
 def _wrapper_sites_in_file(
@@ -324,6 +332,14 @@ def call_site_findings(
                     shown: list[str] = []
                     for mail_param, wrapper_param in feeds.items():
                         argument = passed.get(wrapper_param)
+                        if argument is None and mail_param == "Credential" and wrapper_param in wrapper.unset and _UNSURE not in passed:
+                            # `-Credential $Credential` with nothing passed, no default, not Mandatory: $null,
+                            # the call sends without authenticating.
+                            declared = next((p for p in wrapper.parameters if p.lower() == wrapper_param), wrapper_param)
+                            call.params.pop(mail_param, None)
+                            call.notes.append(f"-{declared} is not passed to {wrapper.name} at {path}:{line} and has no default: "
+                                              "this call sends without a credential")
+                            continue
                         if argument is None:
                             continue  # not passed here: the wrapper's own default (or nothing) applies
                         text, value, conditional, reason, provenance, source = argument
