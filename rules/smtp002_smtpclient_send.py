@@ -23,6 +23,8 @@ def check(call: MailCall, assessment: Optional[Assessment]) -> Optional[Verdict]
     if call.form == "generated-code":
         note = next((n for n in call.notes if n.startswith("text that becomes code elsewhere")), "text that becomes code elsewhere")
         return Verdict(f"SmtpClient {call.command}() in {note}: {assessment.verdict}", assessment.severity)
+    if call.form == "add-type-csharp":
+        return Verdict(f"SmtpClient {call.command}() in C# source compiled by Add-Type: {assessment.verdict}", assessment.severity)
     return Verdict(f"SmtpClient {call.command}(): {assessment.verdict}", assessment.severity)
 
 
@@ -37,6 +39,8 @@ RULE = Rule(
         "`.SendMailAsync()`, reads the properties set on the client (Host, Port, EnableSsl, Credentials, "
         "UseDefaultCredentials) and the `MailMessage` it sends (From, To/CC/Bcc/ReplyToList, Subject, Body, "
         "IsBodyHtml, Attachments, Headers, Priority), using the same parameter names as Send-MailMessage. "
+        "An SmtpClient in C# source compiled with `Add-Type` is reported too (its host, port, EnableSsl and "
+        "credential decide the verdict; the C# is rewritten by hand). "
         "MailKit's `SmtpClient` is a different class and is not reported here."
     ),
     why_bad=(

@@ -1190,6 +1190,12 @@ _NATIVE_PASSWORD = re.compile(r"(?i)(?<![\w-])[-/](?:pw|pwd|pass|passwd|xp)(?=[ 
 _NATIVE_PASSWORD_HINT = re.compile(r"[-/](?:pw|pass|xp)(?:d|wd)?[ \t]")
 
 
+# A C# string literal ("…" or @"…") and what C# code hands a NetworkCredential as its password.
+_CSHARP_CREDENTIAL = re.compile(
+    r'NetworkCredential\s*\(\s*@?"(?:[^"\\\r\n]|\\.)*"\s*,\s*@?"((?:[^"\\\r\n]|\\.)*)"'
+    r'|\bPassword\s*=\s*@?"((?:[^"\\\r\n]|\\.)*)"')
+
+
 def credential_flows(script: Script) -> CredentialFlows:
     """The credential flows of ``script`` (computed once per script)."""
     memo = script.memo.get("credential_flows")
@@ -1361,6 +1367,12 @@ def _credential_flows(script: Script) -> CredentialFlows:
         if re.match(r"['\"]?https?://", text[span[0] : span[1]].strip(), re.I):
             continue
         evaluate(span)
+    # C# source in a string (Add-Type): `new NetworkCredential("user", "password")`, `Password = "…"`.
+    if "NetworkCredential" in text:
+        for m in _CSHARP_CREDENTIAL.finditer(text):
+            value = m.group(1) if m.group(1) is not None else m.group(2)
+            if value:
+                found.add(value)
     # Shapes that are secrets wherever they are written.
     for m in _matches(_TEXT_SHAPES, text, text_hits, _TEXT_SHAPE_WORDS):
         for group in ("query", "conn", "pass", "bearer", "json", "cli"):

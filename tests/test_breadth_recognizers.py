@@ -6,13 +6,16 @@ holds, under which canonical Send-MailMessage parameter names, and which look-al
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
 import pytest
+from typer.testing import CliRunner
 
 from scanner.assess import assess, credential_kind
 from scanner.check import calls_in_text
+from scanner.cli import app
 from scanner.model import Api, CredentialKind, MailCall, ServerClass
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "breadth"
@@ -350,3 +353,55 @@ def test_a_mailmessage_a_function_builds_and_returns_gives_the_send_its_sender()
     assert value(call, "Body") == "All good"  # set by the caller on the returned message
     assert any("built by New-Email" in note for note in call.notes)
     assert assess(call).breaks is True
+
+
+def test_a_send_after_a_param_block_or_a_statement_block_or_through_a_command_variable_is_found() -> None:
+    """`Start-Job { param($m) Send-MailMessage @m }` on one line, `if (…) {…} Send-MailMessage …`, and
+    `& $sender …` after `$sender = Get-Command Send-MailMessage` were missed (the call did not start a line
+    or a pipeline). PowerShell's parser reads the same commands; a word after a script block passed as an
+    argument is one more argument, and a variable never set to the cmdlet invokes something else."""
+    found = calls("sends_after_param_and_through_a_variable.ps1")
+    assert [(c.api, c.command, c.form, c.location.line) for c in found] == [
+        (Api.SEND_MAILMESSAGE, "Send-MailMessage", "splat", 8),
+        (Api.SEND_MAILMESSAGE, "$sender", "call-operator", 12),
+        (Api.SEND_MAILMESSAGE, "Send-MailMessage", "splat", 15),
+    ]
+    assert value(found[1], "SmtpServer") == "smtp.office365.com" and assess(found[1]).breaks is True
+    quoted = calls_in_text("$cmd = 'Microsoft.PowerShell.Utility\\Send-MailMessage'\n& $cmd -To a@contoso.com -SmtpServer relay.contoso.com\n"
+                           "$cmd = 'Write-Output'\n& $cmd 'not a send'\n", "q.ps1")
+    assert [(c.command, c.location.line, value(c, "SmtpServer")) for c in quoted] == [("$cmd", 2, "relay.contoso.com")]
+    assert calls_in_text("& $cmd -To a@contoso.com\n$cmd = Get-Command Send-MailMessage\n", "late.ps1") == []
+
+
+def test_a_send_through_a_command_variable_is_not_rewritten() -> None:
+    """The variable may name another command on another path: the fix says so and leaves the call to the admin."""
+    path = FIXTURES / "sends_after_param_and_through_a_variable.ps1"
+    result = CliRunner().invoke(app, ["scan", str(path), "-f", "json", "--no-cache", "--exit-zero", "-q"])
+    document = json.loads(result.stdout)
+    by_line = {f["line"]: f for f in document["findings"] if f["rule"] == "SMTP001"}
+    assert by_line[12]["fix"]["applicability"] == "display-only"
+    assert "invoked through a variable (& $sender)" in by_line[12]["fix"]["reason"]
+    assert by_line[15]["fix"]["applicability"] == "safe"
+
+
+def test_an_smtpclient_in_csharp_compiled_by_add_type_is_found_and_left_to_rewrite_by_hand() -> None:
+    """C# handed to Add-Type (directly or through a variable) that makes a System.Net.Mail.SmtpClient was not
+    seen at all. Its host, port, EnableSsl and credential decide the verdict; the C# literal password never
+    reaches a report; C# that is only printed is no send."""
+    found = calls("smtpclient_add_type_csharp.ps1")
+    assert [(c.api, c.form, c.command, c.location.line) for c in found] == [
+        (Api.SMTPCLIENT, "add-type-csharp", "smtp.Send", 11),
+        (Api.SMTPCLIENT, "add-type-csharp", "client.Send", 22),
+    ]
+    exo, relay = found
+    assert value(exo, "SmtpServer") == "smtp.office365.com" and value(exo, "Port") == 587 and value(exo, "UseSsl") is True
+    assert assess(exo).breaks is True and credential_kind(exo) is CredentialKind.EXPLICIT
+    assert value(relay, "SmtpServer") == "relay.corp.contoso.com" and credential_kind(relay) is CredentialKind.DEFAULT_LOGON
+    assert assess(relay).breaks is False
+    result = CliRunner().invoke(app, ["scan", str(FIXTURES / "smtpclient_add_type_csharp.ps1"), "-f", "json", "--no-cache", "--exit-zero", "-q"])
+    assert "Qu3ue-Watch!" not in result.stdout
+    document = json.loads(result.stdout)
+    smtp = [f for f in document["findings"] if f["rule"] == "SMTP002"]
+    assert [f["line"] for f in smtp] == [11, 22]
+    assert all(f["fix"]["applicability"] == "display-only" and "C# source compiled with Add-Type" in f["fix"]["reason"] for f in smtp)
+    assert "in C# source compiled by Add-Type" in smtp[0]["message"]

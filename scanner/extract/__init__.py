@@ -31,10 +31,11 @@ def _send_mailmessage(script: Script) -> list[MailCall]:
 
 
 def _smtpclient(script: Script) -> list[MailCall]:
+    from scanner.extract.csharp import find_add_type_smtp
     from scanner.extract.generated import generated_calls
     from scanner.extract.smtpclient import find_smtpclient
 
-    return find_smtpclient(script) + generated_calls(script, find_smtpclient)
+    return find_smtpclient(script) + generated_calls(script, find_smtpclient) + find_add_type_smtp(script)
 
 
 def _mailkit(script: Script) -> list[MailCall]:

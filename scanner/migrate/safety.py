@@ -9,6 +9,7 @@ from functools import lru_cache
 from collections.abc import Sequence
 from enum import Enum
 
+from scanner.extract.csharp import CSHARP_FORM
 from scanner.extract.generated import GENERATED_FORM
 from scanner.lexer import ElementKind, LexError, lex_arguments, lower_same_length
 from scanner.migrate import ews_fix
@@ -62,6 +63,10 @@ def classify(call: MailCall, assessment: Assessment | None, mapping: GraphMappin
     if call.form == GENERATED_FORM:
         return (FixApplicability.DISPLAY_ONLY,
                 "this text becomes code elsewhere: migrate it where it runs, with Import-Module Smtp2Graph")
+    if call.form == CSHARP_FORM:
+        return (FixApplicability.DISPLAY_ONLY,
+                "the send is C# source compiled with Add-Type: rewrite the C# by hand to Graph sendMail (the Graph "
+                "request and snippet show what it sends), or call Send-GraphMailMessage from PowerShell instead")
     if call.form == "shadowing-function":
         return (FixApplicability.DISPLAY_ONLY,
                 "a function named Send-MailMessage shadows the cmdlet here; the calls inside it are fixed one by one")
