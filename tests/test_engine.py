@@ -237,6 +237,27 @@ def test_a_wrapper_call_site_that_passes_no_credential_sends_without_one(tmp_pat
     assert at[5].assessment.breaks is True  # set in the body when not passed
 
 
+def test_a_wrapper_that_forwards_psboundparameters_gets_each_call_sites_values(tmp_path: Path) -> None:
+    """`Send-MailMessage @PSBoundParameters` in a wrapper whose parameters are named like the cmdlet's: each
+    caller decides the server and credential (the wrapper's own call stays unknown); a parameter the caller
+    leaves out is not in the splat, whatever its default."""
+    (tmp_path / "Notice.psm1").write_text(
+        "function Send-Notice {\n    [CmdletBinding()]\n"
+        "    param([string]$SmtpServer, [string]$To, [string]$Subject, [pscredential]$Credential = $script:Saved, [switch]$UseSsl)\n"
+        "    Send-MailMessage @PSBoundParameters -From robot@contoso.com\n}\n")
+    (tmp_path / "use.ps1").write_text(
+        "Import-Module \"$PSScriptRoot\\Notice.psm1\"\n"
+        "Send-Notice -SmtpServer smtp.office365.com -To ops@contoso.com -Subject a -Credential $cred -UseSsl\n"
+        "Send-Notice -SmtpServer relay.contoso.com -To ops@contoso.com -Subject b\n")
+    result = scan([tmp_path], ScanOptions(use_cache=False, jobs=1))
+    at = {f.location.line: f for f in result.findings if f.location.path == "use.ps1"}
+    assert at[2].assessment.breaks is True and at[2].assessment.server_text == "smtp.office365.com"
+    assert at[3].assessment.breaks is False and at[3].assessment.credential.value != "explicit"
+    assert any("so @PSBoundParameters leaves it out" in note for note in at[3].call.notes)
+    (wrapper,) = [f for f in result.findings if f.location.path == "Notice.psm1"]
+    assert wrapper.assessment.breaks is None
+
+
 def test_warm_scan_of_an_unchanged_tree_reads_no_file(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import time
 

@@ -44,6 +44,7 @@ class WrapperDef:
     # caller passes in (`-SmtpServer $Server` inside `function Send-Alert($Server)`).
     feeds: dict[str, dict[str, str]] = field(default_factory=dict)
     unset: list[str] = field(default_factory=list)  # parameters (lower case) that hold nothing unless passed
+    splatted: list[str] = field(default_factory=list)  # parameters (lower case) the call gets through @PSBoundParameters
 
 
 def file_wrappers(script: Script, findings: list[Finding]) -> list[WrapperDef]:
@@ -70,6 +71,16 @@ def file_wrappers(script: Script, findings: list[Finding]) -> list[WrapperDef]:
                     m = _FED.fullmatch(bound.text.strip())
                     if name in WRAPPER_FED and m and m.group(1).lower() in declared:
                         feeds[name] = m.group(1).lower()
+                if any(note.lower().startswith("splat @psboundparameters") for note in f.call.notes):
+                    # `Send-MailMessage @PSBoundParameters`: each parameter of the wrapper named like a mail
+                    # parameter reaches the call as the caller passed it (and only if the caller passed it).
+                    for name in WRAPPER_FED:
+                        bound = f.call.params.get(name)
+                        if name.lower() in declared and (bound is None or bound.kind is BindKind.UNRESOLVED) and name not in feeds:
+                            feeds[name] = name.lower()
+                            body = script.structure.code_lower[function.body.start : function.body.end]
+                            if not re.search(r"\$psboundparameters(?:\[|\.(?:add|remove|item)\b)", body) and name.lower() not in wrapper.splatted:
+                                wrapper.splatted.append(name.lower())  # a default never reaches the splat: only what is passed
                 if feeds:
                     wrapper.feeds[f.fingerprint] = feeds
             found.append(wrapper)
@@ -332,13 +343,16 @@ def call_site_findings(
                     shown: list[str] = []
                     for mail_param, wrapper_param in feeds.items():
                         argument = passed.get(wrapper_param)
-                        if argument is None and mail_param == "Credential" and wrapper_param in wrapper.unset and _UNSURE not in passed:
-                            # `-Credential $Credential` with nothing passed, no default, not Mandatory: $null,
-                            # the call sends without authenticating.
+                        if argument is None and _UNSURE not in passed and (
+                                wrapper_param in wrapper.splatted or (mail_param == "Credential" and wrapper_param in wrapper.unset)):
+                            # Not passed here: @PSBoundParameters leaves it out; `-Credential $Credential` with no
+                            # default and not Mandatory is $null. Either way the call gets no value.
                             declared = next((p for p in wrapper.parameters if p.lower() == wrapper_param), wrapper_param)
                             call.params.pop(mail_param, None)
-                            call.notes.append(f"-{declared} is not passed to {wrapper.name} at {path}:{line} and has no default: "
-                                              "this call sends without a credential")
+                            if mail_param == "Credential":
+                                how = "so @PSBoundParameters leaves it out" if wrapper_param in wrapper.splatted else "and has no default"
+                                call.notes.append(f"-{declared} is not passed to {wrapper.name} at {path}:{line} {how}: "
+                                                  "this call sends without a credential")
                             continue
                         if argument is None:
                             continue  # not passed here: the wrapper's own default (or nothing) applies
