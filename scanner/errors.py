@@ -14,10 +14,8 @@ import typer
 from scanner.safetext import safe_line
 
 try:  # typer >= 0.2x vendors click; older releases depend on it
-    from typer._click import core as _core  # type: ignore[import-not-found]
     from typer._click import exceptions as _errors  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - depends on the installed typer
-    from click import core as _core  # type: ignore[no-redef]
     from click import exceptions as _errors  # type: ignore[no-redef]
 
 _CLEAN = {"str": "TEXT", "path": "PATH", "file": "FILE", "directory": "DIR", "int": "N", "float": "N", "bool": ""}

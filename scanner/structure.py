@@ -353,6 +353,17 @@ _VALUE_END = re.compile(r"[ \t]*(?:[;\r\n}#)]|$)")
 
 
 
+def string_body(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span inside the quotes of the string literal at ``start:end`` (a here-string: between its
+    opening and closing lines)."""
+    if text.startswith(("@\"", "@'"), start):
+        first = text.find("\n", start)
+        last = text.rfind("\n", start, end)
+        if 0 <= first < last:
+            return first + 1, last
+    return start + 1, max(start + 1, end - 1)
+
+
 def matching_open_paren(code: str, close: int) -> int:
     """Index of the '(' that the ')' at ``close`` closes, scanning backwards; -1 when there is none."""
     depth = 0

@@ -437,7 +437,6 @@ def resolve_hashtable(script: Script, name: str, at: int) -> Hashtable:
         table.reasons.append(f"@{name} forwards the caller's parameters, which are not known in this file")
         return table
     structure = script.structure
-    code = script.code
     assigns = _assignments(script, name, at)
     base = [a for a in assigns if a[2] == "="]
     if not base:

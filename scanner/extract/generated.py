@@ -13,6 +13,7 @@ from typing import Callable
 
 from scanner.model import MailCall
 from scanner.script import Script
+from scanner.structure import string_body
 
 GENERATED_FORM = "generated-code"
 
@@ -23,16 +24,6 @@ _SINK = re.compile(
 _ASSIGNED = re.compile(r"(?i)\$(?:script:|global:|local:|private:)?(\w+)\s*=\s*$")
 _COMMAND_ARGUMENT = re.compile(r"(?i)(?<![\w-])-(?:Command|c)\s+")
 _TEXT_SEND = re.compile(r"(?i)(?<![\w-])Send-MailMessage(?![\w-])|\.Send\s*\(")
-
-
-def _content(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span inside the quotes (here-strings: between the opening and closing lines)."""
-    if text.startswith(("@\"", "@'"), start):
-        first = text.find("\n", start)
-        last = text.rfind("\n", start, end)
-        if 0 <= first < last:
-            return first + 1, last
-    return start + 1, max(start + 1, end - 1)
 
 
 def _statement(code: str, start: int, end: int) -> tuple[str, str]:
@@ -91,7 +82,7 @@ def generated_calls(script: Script, find: Callable[[Script], list[MailCall]]) ->
         sink = _sink_of(code, start, end)
         if not sink:
             continue
-        inner_start, inner_end = _content(text, start, end)
+        inner_start, inner_end = string_body(text, start, end)
         found, inner_start = _find_inner(script, find, inner_start, inner_end)
         for call in found:
             if call.form == "shadowing-function" or not call.sent:

@@ -387,7 +387,7 @@ def _graph_error(status: int, headers: dict[str, str], content: bytes, request_i
     if status == 401 and "insufficient_claims" in challenge:
         message = f"{message} [WWW-Authenticate: insufficient_claims]".strip()
     elif not message and content[:1] == b"<":
-        message = f"an HTML page instead of a Graph error (a proxy or gateway answered)"
+        message = "an HTML page instead of a Graph error (a proxy or gateway answered)"
     cls = error_for_status(status)
     return cls(
         status,
