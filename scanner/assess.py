@@ -88,6 +88,10 @@ def credential_kind(call: MailCall) -> CredentialKind:
         return CredentialKind.UNKNOWN
     if call.api is Api.OUTLOOK_COM:
         return CredentialKind.DEFAULT_LOGON  # the logged-on user's Outlook profile
+    if call.api is Api.NATIVE_SMTP:
+        if cred is None:
+            return CredentialKind.NONE  # a tool logs on only when given a password
+        return CredentialKind.UNKNOWN if cred.kind is BindKind.UNRESOLVED else CredentialKind.EXPLICIT
     return CredentialKind.EXPLICIT if cred is not None else CredentialKind.UNKNOWN
 
 
@@ -191,7 +195,7 @@ def _assess(call: MailCall, estate: Optional[EstateFacts]) -> Assessment:
         return _assess_outlook(call)
     result = _assess_smtp(call, estate)
     oauth_servers = (ServerClass.EXO_SUBMISSION, ServerClass.EXO_LEGACY_TLS, ServerClass.EXO_HVE, ServerClass.UNKNOWN)
-    if call.api is Api.MAILKIT and uses_oauth(call) and result.server in oauth_servers:
+    if call.api in (Api.MAILKIT, Api.NATIVE_SMTP) and uses_oauth(call) and result.server in oauth_servers:
         hve = " High Volume Email's September 2028 basic-auth deadline does not apply either." if result.server is ServerClass.EXO_HVE else ""
         return Assessment(
             result.server,

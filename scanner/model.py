@@ -43,6 +43,7 @@ class Api(str, Enum):
     CDO = "cdo"
     SYSTEM_WEB_MAIL = "system-web-mail"
     OUTLOOK_COM = "outlook-com"
+    NATIVE_SMTP = "native-smtp-tool"  # blat, mailsend, sendEmail, swaks, curl smtp://: a command-line SMTP client
     EWS = "ews"  # Exchange Web Services: the EWS Managed API, SOAP CreateItem/SendItem, New-WebServiceProxy
     GRAPH_SENDMAIL = "graph-sendmail"
     SEND_MGUSERMAIL = "send-mgusermail"

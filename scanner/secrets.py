@@ -1184,10 +1184,14 @@ def _holds_credential_code(low_code: str) -> bool:
 _X509 = re.compile(r"(?i)(?:System\.Security\.Cryptography\.X509Certificates\.)?X509Certificate2(?:Collection)?")
 _CERT_IMPORT = re.compile(r"(?i)\.Import[ \t]*\(")
 _APPEND_CHAR = re.compile(r"(?i)\.(?:AppendChar|InsertAt)[ \t]*\(")
-_NATIVE_PASSWORD = re.compile(r"(?i)(?<![\w-])[-/](?:pw|pwd|pass|passwd|xp)(?=[ \t]+[^-\s|;])")
+# The value may be a quoted literal, which the masked code shows as blanks: the switch is matched in the
+# code, its value read from the text (a next switch is no value).
+_NATIVE_PASSWORD = re.compile(r"(?i)(?<![\w-])(?:[-/](?:pw|pwd|pass|passwd|xp)|--auth-password|-ap)(?=[ \t]+\S)")
+# curl's --user / -u "name:password" on a command that sends to an smtp:// URL.
+_CURL_USER = re.compile(r"(?i)(?<![\w-])(?:--user|-u)(?=[ \t]+\S)")
 # What every match of _NATIVE_PASSWORD holds, in the lower-cased code: found in a tenth of its time (it
 # tries its look-behind at every dash and slash of a file), so a file without one skips it.
-_NATIVE_PASSWORD_HINT = re.compile(r"[-/](?:pw|pass|xp)(?:d|wd)?[ \t]")
+_NATIVE_PASSWORD_HINT = re.compile(r"[-/](?:pw|pass|xp)(?:d|wd)?[ \t]|--auth-password|-ap[ \t]")
 
 
 # A C# string literal ("…" or @"…") and what C# code hands a NetworkCredential as its password.
@@ -1332,7 +1336,18 @@ def _credential_flows(script: Script) -> CredentialFlows:
                 evaluate(args[-1])
     # A native tool's password switch: blat.exe … -pw x, sendEmail … -xp x.
     for m in _NATIVE_PASSWORD.finditer(script.code) if _NATIVE_PASSWORD_HINT.search(low_code) else ():
-        evaluate(_argument_after(script, m.end()), argument_mode=True)
+        span = _argument_after(script, m.end())
+        if span is not None and text[span[0]] != "-":
+            evaluate(span, argument_mode=True)
+    if "smtp://" in script.text_lower or "smtps://" in script.text_lower:
+        for m in _CURL_USER.finditer(script.code):
+            span = _argument_after(script, m.end())
+            line_end = text.find("\n", m.end())
+            if span is None or text[span[0]] == "-" or not re.search(r"(?i)smtps?://", text[text.rfind("\n", 0, m.start()) + 1 : len(text) if line_end < 0 else line_end]):
+                continue
+            written = text[span[0] : span[1]].strip("'\"")
+            if ":" in written and "$" not in written.partition(":")[2]:
+                found.add(written.partition(":")[2])  # the password after the user name
     # -Password / -ClientSecret / -AccessToken … of any command.
     for m in _matches(_SECRET_PARAM_ANY, script.code, code_hits, _SECRET_PARAM_WORDS):
         name = m.group(1).lower()

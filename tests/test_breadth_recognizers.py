@@ -405,3 +405,40 @@ def test_an_smtpclient_in_csharp_compiled_by_add_type_is_found_and_left_to_rewri
     assert [f["line"] for f in smtp] == [11, 22]
     assert all(f["fix"]["applicability"] == "display-only" and "C# source compiled with Add-Type" in f["fix"]["reason"] for f in smtp)
     assert "in C# source compiled by Add-Type" in smtp[0]["message"]
+
+
+def test_command_line_smtp_tools_are_found_with_their_server_and_log_on() -> None:
+    """blat, sendEmail, mailsend (through Start-Process) and curl with an smtp:// URL were not seen: they log
+    on with the password they are given. A relay without a log-on is not affected, an OAuth bearer token
+    keeps working; curl for a web page, a name in text and a function of the script are no sends."""
+    found = calls("native_smtp_tools.ps1")
+    assert [(c.api, c.command, c.location.line) for c in found] == [
+        (Api.NATIVE_SMTP, "blat.exe", 5),
+        (Api.NATIVE_SMTP, "sendEmail.exe", 9),
+        (Api.NATIVE_SMTP, "mailsend.exe", 12),
+        (Api.NATIVE_SMTP, "curl.exe", 15),
+        (Api.NATIVE_SMTP, "curl.exe", 16),
+    ]
+    blat, send_email, mailsend, relay, oauth = found
+    assert value(blat, "SmtpServer") == "smtp.office365.com" and value(blat, "Port") == 587 and value(blat, "From") == "jobs@contoso.com"
+    assert value(send_email, "Port") == 587 and value(mailsend, "SmtpServer") == "smtp.office365.com"
+    assert all(assess(c).breaks is True and credential_kind(c) is CredentialKind.EXPLICIT for c in (blat, send_email, mailsend))
+    assert value(relay, "SmtpServer") == "relay.corp.contoso.com" and credential_kind(relay) is CredentialKind.NONE
+    assert assess(relay).breaks is False and assess(oauth).breaks is False
+    result = CliRunner().invoke(app, ["scan", str(FIXTURES / "native_smtp_tools.ps1"), "-f", "json", "--no-cache", "--exit-zero", "-q"])
+    assert "Nightly-Copy#77" not in result.stdout
+    smtp = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "SMTP007"]
+    assert [f["line"] for f in smtp] == [5, 9, 12, 15, 16]
+    assert all(f["fix"]["applicability"] == "display-only" for f in smtp)
+
+
+def test_blat_without_a_server_uses_the_profile_blat_install_saved() -> None:
+    """`blat -install -server … -u … -pw …` saves a profile in the registry (no mail is sent there); a later
+    `blat -to …` without -server sends with it. Without an -install in the file the profile is unknown:
+    the call may log on, so it is undecided rather than "without a password"."""
+    saved = calls_in_text("blat.exe -install -server smtp.office365.com -port 587 -f jobs@contoso.com -u jobs@contoso.com -pw $pw\n"
+                          "blat.exe -to ops@contoso.com -subject 'Local IP' -body x\n", "saved.ps1")
+    assert [(c.command, c.location.line) for c in saved] == [("blat.exe", 2)]
+    assert value(saved[0], "SmtpServer") == "smtp.office365.com" and assess(saved[0]).breaks is True
+    (unknown,) = calls_in_text("blat.exe -to ops@contoso.com -subject 'Local IP' -body x\n", "profile.ps1")
+    assert credential_kind(unknown) is CredentialKind.UNKNOWN and assess(unknown).breaks is None

@@ -75,8 +75,8 @@ def file_wrappers(script: Script, findings: list[Finding]) -> list[WrapperDef]:
                     # `Send-MailMessage @PSBoundParameters`: each parameter of the wrapper named like a mail
                     # parameter reaches the call as the caller passed it (and only if the caller passed it).
                     for name in WRAPPER_FED:
-                        bound = f.call.params.get(name)
-                        if name.lower() in declared and (bound is None or bound.kind is BindKind.UNRESOLVED) and name not in feeds:
+                        given = f.call.params.get(name)
+                        if name.lower() in declared and (given is None or given.kind is BindKind.UNRESOLVED) and name not in feeds:
                             feeds[name] = name.lower()
                             body = script.structure.code_lower[function.body.start : function.body.end]
                             if not re.search(r"\$psboundparameters(?:\[|\.(?:add|remove|item)\b)", body) and name.lower() not in wrapper.splatted:

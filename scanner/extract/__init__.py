@@ -68,6 +68,12 @@ def _ews(script: Script) -> list[MailCall]:
     return find_ews(script)
 
 
+def _native(script: Script) -> list[MailCall]:
+    from scanner.extract.native import find_native_smtp
+
+    return find_native_smtp(script)
+
+
 def _graph(script: Script) -> list[MailCall]:
     from scanner.extract.graph import find_graph
 
@@ -86,6 +92,7 @@ RECOGNIZERS: list[Recognizer] = [
     Recognizer("system-web-mail", (Api.SYSTEM_WEB_MAIL,), tokens.SYSTEM_WEB_MAIL, _webmail),
     Recognizer("outlook-com", (Api.OUTLOOK_COM,), tokens.OUTLOOK_COM, _outlook),
     Recognizer("ews", (Api.EWS,), tokens.EWS, _ews),
+    Recognizer("native-smtp-tool", (Api.NATIVE_SMTP,), tokens.NATIVE_SMTP, _native),
     Recognizer("graph", (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL), tokens.GRAPH, _graph),
     Recognizer("token-requests", (), tokens.TOKEN_REQUESTS, _no_calls),
 ]

@@ -14,10 +14,11 @@ rewritten by hand (the finding's Graph request and snippet show what it becomes)
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Optional, Union
 
 from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall
 from scanner.script import Script
+from scanner.structure import string_body
 
 CSHARP_FORM = "add-type-csharp"
 
@@ -35,16 +36,6 @@ _INITIALIZER = {
 }
 
 
-def _content(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span inside the quotes of the PowerShell string at ``start:end`` (here-strings: between their lines)."""
-    if text.startswith(("@\"", "@'"), start):
-        first = text.find("\n", start)
-        last = text.rfind("\n", start, end)
-        if 0 <= first < last:
-            return first + 1, last
-    return start + 1, max(start + 1, end - 1)
-
-
 def _compiled_by_add_type(script: Script, start: int, end: int) -> bool:
     """Whether the string at ``start:end`` is C# handed to Add-Type (on its statement, or through a variable)."""
     code = script.code
@@ -60,7 +51,7 @@ def _compiled_by_add_type(script: Script, start: int, end: int) -> bool:
     return any(use.search(line) and _ADD_TYPE.search(line) for line in code[end:].splitlines())
 
 
-def _csharp_value(expression: str) -> tuple[Optional[object], BindKind]:
+def _csharp_value(expression: str) -> tuple[Optional[Union[str, bool, int]], BindKind]:
     """A C# literal's value (a string, an int, a bool) and how it was bound; None for any other expression."""
     text = expression.strip()
     m = _STRING.match(text)
@@ -120,7 +111,7 @@ def find_add_type_smtp(script: Script) -> list[MailCall]:
     for start, end in script.structure.masked.strings:
         if "SmtpClient" not in text[start:end] or not _compiled_by_add_type(script, start, end):
             continue
-        body_start, body_end = _content(text, start, end)
+        body_start, body_end = string_body(text, start, end)
         body = text[body_start:body_end]
         clients = list(_NEW_CLIENT.finditer(body))
         for k, client in enumerate(clients):

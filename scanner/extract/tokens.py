@@ -14,6 +14,8 @@ SYSTEM_WEB_MAIL = ("web.mail",)
 OUTLOOK_COM = ("outlook.application",)
 # EWS: the Managed API namespace and service, the SOAP endpoint and operations that send, a web service proxy.
 EWS = ("webservices.data", "exchangeservice", "exchange.asmx", "createitem", "senditem", "new-webserviceproxy")
+# Command-line SMTP tools a script runs (curl only with an smtp:// URL).
+NATIVE_SMTP = ("blat", "mailsend", "sendemail", "swaks", "smtp://", "smtps://")
 GRAPH = ("sendmail", "send-mguser", "send-mgbetauser", "/send")
 # No calls: these let files that only request a Graph/Entra token reach the SEC rules.
 TOKEN_REQUESTS = ("oauth2", "client_secret", "connect-mggraph")
