@@ -442,3 +442,17 @@ def test_blat_without_a_server_uses_the_profile_blat_install_saved() -> None:
     assert value(saved[0], "SmtpServer") == "smtp.office365.com" and assess(saved[0]).breaks is True
     (unknown,) = calls_in_text("blat.exe -to ops@contoso.com -subject 'Local IP' -body x\n", "profile.ps1")
     assert credential_kind(unknown) is CredentialKind.UNKNOWN and assess(unknown).breaks is None
+
+
+def test_an_smtpclient_set_up_by_a_property_table_keeps_its_server_and_log_on() -> None:
+    """`New-Object …SmtpClient -Property @{ Host = …; Credentials = … }` (written or in a variable) and a cast
+    from a hashtable set the client's properties in one go: the client was read as having no server and no
+    log-on ("a relay is not affected", a wrong verdict) or, for the cast, not found at all."""
+    found = calls("smtpclient_property_tables.ps1")
+    assert [(c.api, c.location.line) for c in found] == [(Api.SMTPCLIENT, 6), (Api.SMTPCLIENT, 14), (Api.SMTPCLIENT, 17)]
+    office, relay, cast = found
+    for call in (office, cast):
+        assert value(call, "SmtpServer") == "smtp.office365.com" and value(call, "Port") == 587 and value(call, "UseSsl") is True
+        assert credential_kind(call) is CredentialKind.EXPLICIT and assess(call).breaks is True
+    assert value(relay, "SmtpServer") == "relay.corp.contoso.com" and credential_kind(relay) is CredentialKind.DEFAULT_LOGON
+    assert assess(relay).breaks is False

@@ -126,7 +126,11 @@ def _all_constructions(script: Script) -> list[tuple[str, str, Construction]]:
             variable = assigned_variable(script, m.start())
             if end is None or (script.text[operand] == "$" and variable is None):
                 continue  # `[SmtpClient]$c` alone is a parameter's or a variable's type, not a conversion
-            construction = Construction(m.group(1), m.start(), end, [(operand, end)], form="static-new")
+            if script.text.startswith("@{", operand):
+                # `[SmtpClient]@{ Host = …; Port = … }`: the default constructor, then each key as a property.
+                construction = Construction(m.group(1), m.start(), end, [], form="static-new", property_spans=[(operand, end)])
+            else:
+                construction = Construction(m.group(1), m.start(), end, [(operand, end)], form="static-new")
             construction.variable = variable
             found.append(("static-new", m.group(1), construction))
     found.sort(key=lambda item: item[2].start)
@@ -151,9 +155,9 @@ def _operand_end(script: Script, start: int) -> Optional[int]:
     if text[start] == "$":
         m = re.compile(r"\$(?:\w+:)?\w+").match(text, start)
         return m.end() if m else None
-    if text[start] == "(":
+    if text[start] == "(" or text.startswith("@{", start):
         try:
-            return script.structure.balanced_end(start)
+            return script.structure.balanced_end(start + (text[start] == "@"))
         except LexError:
             return None
     return None

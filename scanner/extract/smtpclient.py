@@ -20,7 +20,8 @@ from scanner.model import (
     RelatedLocation,
     Variant,
 )
-from scanner.analysis.literals import static_value
+from scanner.analysis.literals import parse_hashtable_literal, static_value
+from scanner.analysis.resolve import resolve_hashtable
 from scanner.script import Script
 from scanner.structure import FunctionDef
 from scanner.analysis.objects import add_param, member_param
@@ -164,6 +165,13 @@ def _client_params_written(script: Script, client: Construction, send_at: int) -
     line = script.line_of(client.start)
     for name, span in zip(("SmtpServer", "Port"), client.arguments):
         params[name] = member_param(script, name, span, f"SmtpClient constructor (line {line})")
+    for start, _ in client.property_spans:
+        # `New-Object …SmtpClient -Property @{ Host = …; Credentials = … }`, `[SmtpClient]@{ … }`: each key a property.
+        entries = _property_entries(script, start, client.start)
+        for key, value_start, value_end in entries:
+            name = _CLIENT_PROPERTIES.get(key.lower())
+            if name is not None:
+                params[name] = member_param(script, name, (value_start, value_end), f"SmtpClient property {key} (line {line})")
     if client.variable is None:
         return params
     for use in member_uses(script, client.variable, client.end, send_at):
@@ -175,6 +183,19 @@ def _client_params_written(script: Script, client: Construction, send_at: int) -
         bound.conditional = script.structure.is_conditional(use.start, send_at)
         params[name] = bound
     return params
+
+
+def _property_entries(script: Script, start: int, at: int) -> list[tuple[str, int, int]]:
+    """(key, value start, value end) of the hashtable a constructor's -Property gets: written there, or a variable set to one."""
+    text = script.text
+    if text.startswith("@{", start):
+        entries, _ = parse_hashtable_literal(script, start + 1, False, "-Property")
+    else:
+        variable = re.match(r"\$(?:script:|global:|local:)?(\w+)", text[start:])
+        if variable is None:
+            return []
+        entries = list(resolve_hashtable(script, variable.group(1), at).entries.values())
+    return [(e.key, e.assignment.start, e.assignment.start + len(e.assignment.text)) for e in entries if e.assignment.start >= 0]
 
 
 def find_smtpclient(script: Script) -> list[MailCall]:
