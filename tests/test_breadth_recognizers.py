@@ -449,8 +449,9 @@ def test_an_smtpclient_set_up_by_a_property_table_keeps_its_server_and_log_on() 
     from a hashtable set the client's properties in one go: the client was read as having no server and no
     log-on ("a relay is not affected", a wrong verdict) or, for the cast, not found at all."""
     found = calls("smtpclient_property_tables.ps1")
-    assert [(c.api, c.location.line) for c in found] == [(Api.SMTPCLIENT, 6), (Api.SMTPCLIENT, 14), (Api.SMTPCLIENT, 17)]
-    office, relay, cast = found
+    assert [(c.api, c.location.line) for c in found] == [(Api.SMTPCLIENT, 6), (Api.SMTPCLIENT, 14), (Api.SMTPCLIENT, 17), (Api.SMTPCLIENT, 21)]
+    office, relay, cast, note = found
+    assert value(note, "From") == "scanner-notes@contoso.com" and value(note, "Subject") == "Scan notes"  # a message's -Property
     for call in (office, cast):
         assert value(call, "SmtpServer") == "smtp.office365.com" and value(call, "Port") == 587 and value(call, "UseSsl") is True
         assert credential_kind(call) is CredentialKind.EXPLICIT and assess(call).breaks is True

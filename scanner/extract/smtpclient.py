@@ -97,6 +97,13 @@ def _message_params(script: Script, message: Construction, send_at: int) -> dict
     ctor_names = {2: ("From", "To"), 4: ("From", "To", "Subject", "Body")}.get(len(message.arguments), ())
     for name, span in zip(ctor_names, message.arguments):
         add_param(params, member_param(script, name, span, f"MailMessage constructor (line {script.line_of(message.start)})"), False)
+    for start, _ in message.property_spans:  # New-Object …MailMessage -Property @{ From = …; Subject = … }
+        for key, value_start, value_end in _property_entries(script, start, message.start):
+            name = _MESSAGE_PROPERTIES.get(key.lower())
+            if name is not None:
+                params.pop(name, None)
+                add_param(params, member_param(script, name, (value_start, value_end),
+                                               f"MailMessage property {key} (line {script.line_of(value_start)})"), False)
     if message.variable is None:
         return params
     for use in member_uses(script, message.variable, message.end, send_at):
