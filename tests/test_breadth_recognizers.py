@@ -457,3 +457,16 @@ def test_an_smtpclient_set_up_by_a_property_table_keeps_its_server_and_log_on() 
         assert credential_kind(call) is CredentialKind.EXPLICIT and assess(call).breaks is True
     assert value(relay, "SmtpServer") == "relay.corp.contoso.com" and credential_kind(relay) is CredentialKind.DEFAULT_LOGON
     assert assess(relay).breaks is False
+
+
+def test_a_splat_built_by_adding_tables_keeps_every_key() -> None:
+    """`$p = $base + @{ From = … }` (PowerShell adds the tables' keys): the splat was "built by an expression"
+    and the call undecided; now the keys of both, and a missing operand still leaves it unknown."""
+    (call,) = calls_in_text(
+        "$base = @{ SmtpServer = 'smtp.office365.com'; Port = 587; UseSsl = $true; Credential = $cred }\n"
+        "$p = $base + @{ From = 'a@contoso.com'; To = 'b@contoso.com'; Subject = 's' }\n"
+        "Send-MailMessage @p\n", "sum.ps1")
+    assert value(call, "SmtpServer") == "smtp.office365.com" and value(call, "From") == "a@contoso.com"
+    assert assess(call).breaks is True
+    (unknown,) = calls_in_text("$p = $fromElsewhere + @{ From = 'a@contoso.com' }\nSend-MailMessage @p\n", "part.ps1")
+    assert value(unknown, "From") == "a@contoso.com" and assess(unknown).breaks is None

@@ -529,6 +529,9 @@ def _base_table(script: Script, name: str, stmt: int, value_start: int, conditio
                 copied.origin = f"${clone.group(1)} copied at line {script.line_of(stmt)}, {copied.origin}"
                 table.entries[key] = HashtableEntry(entry.key, copied)
             return table
+        summed = _summed_table(script, name, stmt, value_start, conditional)
+        if summed is not None:
+            return summed
         loaded = _config_table(script, name, stmt, value_start, conditional)
         if loaded is not None:
             return loaded
@@ -542,6 +545,56 @@ def _base_table(script: Script, name: str, stmt: int, value_start: int, conditio
     if not complete:
         table.complete = False
         table.reasons.append(f"a key of ${name} is computed")
+    return table
+
+
+_TABLE_LITERAL = re.compile(r"(?i)(?:\[(?:ordered|hashtable|System\.Collections\.Hashtable)\][ \t]*)?@\{")
+_TABLE_VARIABLE = re.compile(r"(?i)\$(?:script:|global:|local:)?(\w+)(?:\.Clone\(\))?")
+
+
+def _summed_table(script: Script, name: str, stmt: int, value_start: int, conditional: bool) -> Optional[Hashtable]:
+    """`$base + @{ Subject = … }` (or `$a + $b`): the tables added together; None when the value is no such sum."""
+    code = script.code
+    start, end = assigned_value_extent(script.structure, value_start)
+    operands: list[tuple[int, int]] = []
+    depth, begin = 0, start
+    for i in range(start, end):
+        c = code[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == "+" and depth == 0 and code[i + 1 : i + 2] not in ("+", "=") and code[i - 1 : i] != "+":
+            operands.append((begin, i))
+            begin = i + 1
+    operands.append((begin, end))
+    if len(operands) < 2:
+        return None
+    table = Hashtable(name)
+    line = script.line_of(stmt)
+    for s, e in operands:
+        s = skip_spaces(code, s)
+        piece = code[s:e].strip()
+        literal = _TABLE_LITERAL.match(code, s)
+        variable = _TABLE_VARIABLE.fullmatch(piece)
+        if literal is not None:
+            entries, complete = parse_hashtable_literal(script, literal.end() - 1, conditional, f"@{{}} added at line {line}")
+            if not complete:
+                table.complete = False
+                table.reasons.append(f"a key of ${name} is computed")
+            for entry in entries:
+                table.set(entry.key, entry.assignment)
+        elif variable is not None and variable.group(1).lower() != name.lower():
+            source = resolve_hashtable(script, variable.group(1), stmt)
+            table.complete = table.complete and source.complete
+            table.reasons.extend(source.reasons)
+            for key, entry in source.entries.items():
+                copied = Assignment(**{**entry.assignment.__dict__})
+                copied.conditional = copied.conditional or conditional
+                copied.origin = f"${variable.group(1)} added at line {line}, {copied.origin}"
+                table.entries[key] = HashtableEntry(entry.key, copied)
+        else:
+            return None
     return table
 
 
