@@ -241,18 +241,7 @@ class Structure:
         code = self.code
         if brace > 0 and code[brace - 1] == "@":
             return BlockKind.HASHTABLE
-        j = brace - 1
-        while j >= 0 and code[j] in " \t\r\n`":
-            j -= 1
-        if j < 0:
-            return BlockKind.PLAIN
-        if code[j] == ")":
-            j = matching_open_paren(code, j) - 1
-        elif code[j] == "]":  # catch [Exception] {
-            j = code.rfind("[", 0, j) - 1
-        # Only the word right before the header matters: search a short window, not the whole file.
-        m = _WORD_BEFORE.search(code[max(0, j - 64) : j + 1])
-        word = m.group(1).lower() if m else ""
+        j, word = self._block_header(brace)
         if word in _CONDITIONAL_WORDS:
             return BlockKind.CONDITIONAL
         if word in _PLAIN_WORDS:
@@ -260,6 +249,25 @@ class Structure:
         if j >= 0 and code[j] in "=(,":
             return BlockKind.CONDITIONAL  # a script block value: it runs only if somebody invokes it
         return BlockKind.CONDITIONAL if word else BlockKind.PLAIN
+
+    def _block_header(self, brace: int) -> tuple[int, str]:
+        """Where the code before the block at ``brace`` ends (a `(…)` or `[…]` header skipped) and the word
+        there, lower case ("" when none): `if (…) {` gives "if", `catch [X] {` "catch", `$x = {` none."""
+        code = self.code
+        j = brace - 1
+        while j >= 0 and code[j] in " \t\r\n`":
+            j -= 1
+        if j < 0:
+            return j, ""
+        if code[j] == ")":
+            j = matching_open_paren(code, j) - 1
+        elif code[j] == "]":  # catch [Exception] {
+            j = code.rfind("[", 0, j) - 1
+        if j < 0:
+            return j, ""
+        # Only the word right before the header matters: search a short window, not the whole file.
+        m = _WORD_BEFORE.search(code[max(0, j - 64) : j + 1])
+        return j, m.group(1).lower() if m else ""
 
     @cached_property
     def statement_closers(self) -> frozenset[int]:
@@ -275,20 +283,9 @@ class Structure:
         return frozenset(i for i in closers if 0 <= i < len(code))
 
     def _owned_by_statement(self, brace: int) -> bool:
-        code = self.code
-        if brace > 0 and code[brace - 1] == "@":
+        if brace > 0 and self.code[brace - 1] == "@":
             return False
-        j = brace - 1
-        while j >= 0 and code[j] in " \t\r\n`":
-            j -= 1
-        if j < 0:
-            return False
-        if code[j] == ")":
-            j = matching_open_paren(code, j) - 1
-        elif code[j] == "]":  # catch [Exception] {
-            j = code.rfind("[", 0, j) - 1
-        m = _WORD_BEFORE.search(code[max(0, j - 64) : j + 1])
-        return m is not None and m.group(1).lower() in _STATEMENT_WORDS
+        return self._block_header(brace)[1] in _STATEMENT_WORDS
 
     def _find_param_blocks(self) -> list[tuple[int, int]]:
         spans = []
