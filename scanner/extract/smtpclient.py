@@ -99,10 +99,10 @@ def _message_params(script: Script, message: Construction, send_at: int) -> dict
         add_param(params, member_param(script, name, span, f"MailMessage constructor (line {script.line_of(message.start)})"), False)
     for start, _ in message.property_spans:  # New-Object …MailMessage -Property @{ From = …; Subject = … }
         for key, value_start, value_end in _property_entries(script, start, message.start):
-            name = _MESSAGE_PROPERTIES.get(key.lower())
-            if name is not None:
-                params.pop(name, None)
-                add_param(params, member_param(script, name, (value_start, value_end),
+            known = _MESSAGE_PROPERTIES.get(key.lower())
+            if known is not None:
+                params.pop(known, None)
+                add_param(params, member_param(script, known, (value_start, value_end),
                                                f"MailMessage property {key} (line {script.line_of(value_start)})"), False)
     if message.variable is None:
         return params
@@ -176,9 +176,9 @@ def _client_params_written(script: Script, client: Construction, send_at: int) -
         # `New-Object …SmtpClient -Property @{ Host = …; Credentials = … }`, `[SmtpClient]@{ … }`: each key a property.
         entries = _property_entries(script, start, client.start)
         for key, value_start, value_end in entries:
-            name = _CLIENT_PROPERTIES.get(key.lower())
-            if name is not None:
-                params[name] = member_param(script, name, (value_start, value_end), f"SmtpClient property {key} (line {line})")
+            known = _CLIENT_PROPERTIES.get(key.lower())
+            if known is not None:
+                params[known] = member_param(script, known, (value_start, value_end), f"SmtpClient property {key} (line {line})")
     if client.variable is None:
         return params
     for use in member_uses(script, client.variable, client.end, send_at):
