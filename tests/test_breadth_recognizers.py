@@ -470,3 +470,26 @@ def test_a_splat_built_by_adding_tables_keeps_every_key() -> None:
     assert assess(call).breaks is True
     (unknown,) = calls_in_text("$p = $fromElsewhere + @{ From = 'a@contoso.com' }\nSend-MailMessage @p\n", "part.ps1")
     assert value(unknown, "From") == "a@contoso.com" and assess(unknown).breaks is None
+
+
+def test_a_script_blocks_parameters_take_the_values_of_its_argument_list() -> None:
+    """`Invoke-Command { param($Server, $Credential) Send-MailMessage -SmtpServer $Server … } -ArgumentList 'smtp…', $cred`
+    and `Start-Job { param($m) Send-MailMessage @m } -ArgumentList $mail` (the list before or after the block):
+    the values were unknown in the block; a block nobody runs with -ArgumentList stays unknown."""
+    remote, relay, unrun = calls_in_text(
+        "Invoke-Command -ComputerName app01 -ScriptBlock {\n"
+        "    param($Server, $Credential)\n"
+        "    Send-MailMessage -From a@contoso.com -To b@contoso.com -Subject r -SmtpServer $Server -Port 587 -UseSsl -Credential $Credential\n"
+        "} -ArgumentList 'smtp.office365.com', $cred\n"
+        "Invoke-Command -ComputerName app01 -ArgumentList 'relay.corp.contoso.com' -ScriptBlock {\n"
+        "    param($Server)\n"
+        "    Send-MailMessage -From a@contoso.com -To b@contoso.com -Subject r2 -SmtpServer $Server\n"
+        "}\n"
+        "$sb = { param($Server) Send-MailMessage -From a@contoso.com -To b@contoso.com -Subject x -SmtpServer $Server }\n", "blocks.ps1")
+    assert value(remote, "SmtpServer") == "smtp.office365.com" and assess(remote).breaks is True
+    assert value(relay, "SmtpServer") == "relay.corp.contoso.com" and assess(relay).breaks is False
+    assert value(unrun, "SmtpServer") is None
+    (job,) = calls_in_text(
+        "$mail = @{ From = 'a@contoso.com'; To = 'b@contoso.com'; Subject = 's'; SmtpServer = 'smtp.office365.com'; Credential = $cred; UseSsl = $true }\n"
+        "Start-Job -ScriptBlock { param($m) Send-MailMessage @m } -ArgumentList $mail | Wait-Job\n", "job.ps1")
+    assert value(job, "SmtpServer") == "smtp.office365.com" and assess(job).breaks is True

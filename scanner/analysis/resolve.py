@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from scanner.lexer import LexError, literal_value, scan_primary, scan_value, skip_balanced
+from scanner.lexer import LexError, literal_value, scan_primary, scan_value, skip_balanced, split_arguments
 from scanner.model import Provenance
 from scanner.script import Script
 from scanner.structure import Block, assigned_value_extent, matching_open_paren
@@ -127,6 +127,60 @@ def _function_parameter(script: Script, name: str, at: int) -> bool:
     return False
 
 
+# Commands that run a script block elsewhere and hand its param() block the values of -ArgumentList.
+_BLOCK_RUNNERS = re.compile(r"(?i)(?<![\w-])(?:Start-Job|Start-ThreadJob|Invoke-Command|icm)(?![\w-])")
+_ARGUMENT_LIST = re.compile(r"(?i)(?<![\w-])-(?:ArgumentList|Args)(?=[ \t:])")
+_NEXT_PARAMETER = re.compile(r"[ \t]+-[A-Za-z]")
+
+
+def _block_argument(script: Script, name: str, at: int) -> Optional[tuple[int, str]]:
+    """``$name`` is a parameter of the script block around ``at`` that Start-Job / Invoke-Command runs with
+    -ArgumentList: (offset, text) of the argument at its position (`{ param($m) … } -ArgumentList $mail`)."""
+    structure = script.structure
+    code, text = script.code, script.text
+    for block in reversed(structure.enclosing(at)):
+        if block.name:
+            return None  # a function's parameters are its callers'
+        opening = skip_spaces(code, block.start + 1)
+        while opening < block.end and code[opening] in " \t\r\n":
+            opening += 1
+        span = next(((s, e) for s, e in structure.param_blocks if s == opening), None)
+        if span is None:
+            continue
+        paren = code.find("(", span[0])
+        names = []
+        for s, e in split_arguments(text, paren + 1, span[1] - 1):
+            declared = re.sub(r"\[[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\]", " ", text[s:e])
+            variables = re.findall(r"\$(\w+)", re.sub(r"=.*$", "", declared, flags=re.S))
+            names.append(variables[-1].lower() if variables else "")
+        if name.lower() not in names:
+            return None
+        index = names.index(name.lower())
+        line_start = code.rfind("\n", 0, block.start) + 1
+        line_end = code.find("\n", block.end)
+        line_end = len(code) if line_end < 0 else line_end
+        if not _BLOCK_RUNNERS.search(code, line_start, block.start):
+            return None
+        found = _ARGUMENT_LIST.search(code, block.end, line_end) or _ARGUMENT_LIST.search(code, line_start, block.start)
+        if found is None:
+            return None
+        limit = line_end if found.start() > block.end else block.start
+        # The values start after the switch (and a `:`), read on the text: the masked code shows a string as blanks.
+        first = found.end()
+        while first < limit and text[first] in " \t:":
+            first += 1
+        # The next parameter ends them: found on the text (a string is blanks in the code), outside strings.
+        stop = next((m for m in _NEXT_PARAMETER.finditer(text, first, limit) if code[m.end() - 2] == "-"), None)
+        end = stop.start() if stop else limit
+        end = min(end, next((i for i in range(first, end) if code[i] in ";|"), end))
+        elements = split_arguments(text, first, end)
+        if index >= len(elements):
+            return None
+        s, e = elements[index]
+        return s, text[s:e].strip()
+    return None
+
+
 def resolve_variable(script: Script, name: str, at: int, depth: int = 0) -> Optional[Assignment]:
     """The value ``$name`` holds at ``at`` in a visible scope, if the script shows it.
 
@@ -151,6 +205,12 @@ def resolve_variable(script: Script, name: str, at: int, depth: int = 0) -> Opti
         assigns = [a for a in _assignments(script, name, at, anywhere=True) if a[2] == "="]
         script_scope = bool(assigns)
     if not assigns:
+        handed = _block_argument(script, name, at) if depth < 4 else None
+        if handed is not None:
+            found = follow_value(script, handed[1], handed[0], depth + 1)
+            if found is not None:
+                found.origin = f"-ArgumentList of the script block (line {script.line_of(handed[0])}): {found.origin}"
+            return found
         return None
     if script_scope:
         reaching = assigns
@@ -439,6 +499,11 @@ def resolve_hashtable(script: Script, name: str, at: int) -> Hashtable:
     structure = script.structure
     assigns = _assignments(script, name, at)
     base = [a for a in assigns if a[2] == "="]
+    handed = _block_argument(script, name, at) if not base else None
+    if handed is not None and re.fullmatch(r"\$(?:script:|global:|local:)?\w+", handed[1]):
+        source = resolve_hashtable(script, handed[1].lstrip("$").split(":")[-1], handed[0])
+        source.reasons = [f"-ArgumentList of the script block (line {script.line_of(handed[0])}): {r}" for r in source.reasons]
+        return source
     if not base:
         table.complete = False
         table.reasons.append(f"${name} is not assigned in this file before the call")
