@@ -60,6 +60,15 @@ def _parameter_items(script: Script, function: FunctionDef) -> list[tuple[str, s
                 opening = text.find("(", block_start)
                 spans = split_arguments(text, opening + 1, block_end - 1)
                 break
+    return _named(text, spans)
+
+
+def parameter_list(text: str, start: int, end: int) -> list[tuple[str, str]]:
+    """(name, declaration text) of each parameter declared in ``text[start:end]`` (inside a `param(…)`)."""
+    return _named(text, split_arguments(text, start, end))
+
+
+def _named(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, str]]:
     items: list[tuple[str, str]] = []
     for start, end in spans:
         item = re.sub(r"\[[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\]", " ", text[start:end])  # attributes and types

@@ -13,6 +13,7 @@ from scanner.script import Script
 from scanner.structure import Block, assigned_value_extent, matching_open_paren
 from scanner.analysis.configfiles import ConfigNode, child, scalar
 from scanner.analysis.configreads import config_node, dot_sourced
+from scanner.analysis.functions import parameter_list
 from scanner.analysis.literals import Assignment, HashtableEntry, constructor_arguments, parse_hashtable_literal, skip_spaces, static_value
 
 
@@ -148,11 +149,7 @@ def _block_argument(script: Script, name: str, at: int) -> Optional[tuple[int, s
         if span is None:
             continue
         paren = code.find("(", span[0])
-        names = []
-        for s, e in split_arguments(text, paren + 1, span[1] - 1):
-            declared = re.sub(r"\[[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\]", " ", text[s:e])
-            variables = re.findall(r"\$(\w+)", re.sub(r"=.*$", "", declared, flags=re.S))
-            names.append(variables[-1].lower() if variables else "")
+        names = [declared.lower() for declared, _ in parameter_list(text, paren + 1, span[1] - 1)]
         if name.lower() not in names:
             return None
         index = names.index(name.lower())
@@ -585,14 +582,8 @@ def _base_table(script: Script, name: str, stmt: int, value_start: int, conditio
     if m is None:
         clone = _CLONE.match(code, value_start)
         if clone is not None and clone.group(1).lower() != name.lower():
-            source = resolve_hashtable(script, clone.group(1), stmt)
-            table.complete = source.complete
-            table.reasons.extend(source.reasons)
-            for key, entry in source.entries.items():
-                copied = Assignment(**{**entry.assignment.__dict__})
-                copied.conditional = copied.conditional or conditional
-                copied.origin = f"${clone.group(1)} copied at line {script.line_of(stmt)}, {copied.origin}"
-                table.entries[key] = HashtableEntry(entry.key, copied)
+            _copy_entries(table, resolve_hashtable(script, clone.group(1), stmt), conditional,
+                          f"${clone.group(1)} copied at line {script.line_of(stmt)}")
             return table
         summed = _summed_table(script, name, stmt, value_start, conditional)
         if summed is not None:
@@ -615,6 +606,17 @@ def _base_table(script: Script, name: str, stmt: int, value_start: int, conditio
 
 _TABLE_LITERAL = re.compile(r"(?i)(?:\[(?:ordered|hashtable|System\.Collections\.Hashtable)\][ \t]*)?@\{")
 _TABLE_VARIABLE = re.compile(r"(?i)\$(?:script:|global:|local:)?(\w+)(?:\.Clone\(\))?")
+
+
+def _copy_entries(table: Hashtable, source: Hashtable, conditional: bool, how: str) -> None:
+    """Copy ``source``'s entries into ``table`` (a clone, an operand of a sum), saying ``how`` in their origin."""
+    table.complete = table.complete and source.complete
+    table.reasons.extend(source.reasons)
+    for key, entry in source.entries.items():
+        copied = Assignment(**{**entry.assignment.__dict__})
+        copied.conditional = copied.conditional or conditional
+        copied.origin = f"{how}, {copied.origin}"
+        table.entries[key] = HashtableEntry(entry.key, copied)
 
 
 def _summed_table(script: Script, name: str, stmt: int, value_start: int, conditional: bool) -> Optional[Hashtable]:
@@ -650,14 +652,8 @@ def _summed_table(script: Script, name: str, stmt: int, value_start: int, condit
             for entry in entries:
                 table.set(entry.key, entry.assignment)
         elif variable is not None and variable.group(1).lower() != name.lower():
-            source = resolve_hashtable(script, variable.group(1), stmt)
-            table.complete = table.complete and source.complete
-            table.reasons.extend(source.reasons)
-            for key, entry in source.entries.items():
-                copied = Assignment(**{**entry.assignment.__dict__})
-                copied.conditional = copied.conditional or conditional
-                copied.origin = f"${variable.group(1)} added at line {line}, {copied.origin}"
-                table.entries[key] = HashtableEntry(entry.key, copied)
+            _copy_entries(table, resolve_hashtable(script, variable.group(1), stmt), conditional,
+                          f"${variable.group(1)} added at line {line}")
         else:
             return None
     return table
