@@ -27,7 +27,7 @@ import bisect
 import re
 from functools import lru_cache
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from scanner.redact import MASK, Redactor
 from scanner.script import Script
@@ -394,29 +394,30 @@ def _build(script: Script, extra: frozenset[str], extra_regions: list[tuple[int,
         return k < len(visited) and visited[k][0] < e
 
     secret_values = flows.values | extra
+    named_value = _named_values_in(text)
     for s, e in strings:
-        literal = text[s:e]
-        content = _inner(literal)
         if visited_in(s, e):
             masked = True
         elif not flows.has_sink:
-            masked = _named_value(content)
+            masked = named_value(s, e) and _named_value(_inner(text[s:e]))
         else:
             # Proven unrelated to every sink (a followed flow) unless it writes a secret out or looks like
             # one; where it stands is asked only when that would mask it (a file of 100,000 literals).
-            masked = opaque or _named_value(content) or _looks_like_a_password(content)
+            content = _inner(text[s:e])
+            masked = opaque or (named_value(s, e) and _named_value(content)) or _looks_like_a_password(content)
             if masked and harmless(place_of(script, s), content):
                 masked = False
         if masked:
+            literal = text[s:e]
             regions.append((s, e, "string"))
-            _remember(literals, literal, content)
+            _remember(literals, literal, _inner(literal))
     for s, e in comments:
         body = text[s:e]
         if _SUPPRESSION_ONLY.fullmatch(body):
             continue  # `# smtp2graph: ignore[RULE]` and nothing else
         # A comment cannot be placed: in a file whose flows could not all be followed it is masked; else
         # it is shown unless it writes a secret out or holds a word shaped like a password.
-        masked = opaque or _named_value(body) or _looks_like_a_password(body)
+        masked = opaque or (named_value(s, e) and _named_value(body)) or _looks_like_a_password(body)
         if masked:
             regions.append((s, e, "comment"))
             for line in body.splitlines():
@@ -457,6 +458,25 @@ def _remember(literals: set[str], literal: str, content: str) -> None:
 
 
 _NAMED_VALUE = re.compile(r"(?i)(?:pass(?:wor[dt])?|passwd|pwd|\bpw|secret|token|api[_ -]?key|passphrase|kennwort)\w*['\"]?[ \t]*(?:[:=]|\bis\b|\bist\b)[ \t]*\S{3,}")
+
+
+# What every match of _NAMED_VALUE starts with, in lower case: where none is, no piece of the text holds one.
+_NAMED_VALUE_HINT = re.compile(r"pass|pw|secret|token|api|kennwort")
+
+
+def _named_values_in(text: str) -> Callable[[int, int], bool]:
+    """Whether ``text[start:end]`` may hold a _NAMED_VALUE match: False only where it surely holds none (a
+    file's hints are found once; a file of 100,000 literals asked the pattern of each one). In ASCII text
+    only: case-insensitive matching folds a few other letters (the long s, the Kelvin sign) to ASCII."""
+    if not text.isascii():
+        return lambda start, end: True
+    hints = [m.start() for m in _NAMED_VALUE_HINT.finditer(text.lower())]
+
+    def may_hold(start: int, end: int) -> bool:
+        k = bisect.bisect_left(hints, start)
+        return k < len(hints) and hints[k] < end
+
+    return may_hold
 
 
 # Pure functions of one literal or comment: an estate repeats the same ones across its files (bounded).

@@ -1192,6 +1192,13 @@ _CURL_USER = re.compile(r"(?i)(?<![\w-])(?:--user|-u)(?=[ \t]+\S)")
 # What every match of _NATIVE_PASSWORD holds, in the lower-cased code: found in a tenth of its time (it
 # tries its look-behind at every dash and slash of a file), so a file without one skips it.
 _NATIVE_PASSWORD_HINT = re.compile(r"[-/](?:pw|pass|xp)(?:d|wd)?[ \t]|--auth-password|-ap[ \t]")
+# What every match of the hint holds: most files have none, found by substring search (the hint itself
+# tries its alternatives at every dash and slash).
+_NATIVE_PASSWORD_WORDS = ("-pw", "/pw", "-pass", "/pass", "-xp", "/xp", "-ap")
+
+
+def _native_password_hint(low_code: str) -> bool:
+    return any(word in low_code for word in _NATIVE_PASSWORD_WORDS) and _NATIVE_PASSWORD_HINT.search(low_code) is not None
 
 
 # A C# string literal ("…" or @"…") and what C# code hands a NetworkCredential as its password.
@@ -1335,7 +1342,7 @@ def _credential_flows(script: Script) -> CredentialFlows:
             if args:
                 evaluate(args[-1])
     # A native tool's password switch: blat.exe … -pw x, sendEmail … -xp x.
-    for m in _NATIVE_PASSWORD.finditer(script.code) if _NATIVE_PASSWORD_HINT.search(low_code) else ():
+    for m in _NATIVE_PASSWORD.finditer(script.code) if _native_password_hint(low_code) else ():
         span = _argument_after(script, m.end())
         if span is not None and text[span[0]] != "-":
             evaluate(span, argument_mode=True)

@@ -8,7 +8,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Optional
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional
 
 from scanner.declared import EstateFacts
 from scanner.estate.pool import LazyPool, in_order
@@ -244,19 +244,54 @@ def _wrapper_sites_in_file(
 _DEFINITION_BEFORE = re.compile(r"(?:function|filter|workflow)\s+$")
 
 
-_NAME_TOKEN = re.compile(r"[^\s(){}\[\];,|&=<>'\"`$@#+*/!%]+")
+_NAME_CHAR = r"[^\s(){}\[\];,|&=<>'\"`$@#+*/!%]"
+_NAME_TOKEN = re.compile(_NAME_CHAR + "+")
+_NAME_CHAR_AT = re.compile(_NAME_CHAR)
+_FEW_NAMES = 16  # up to this many names, each is found with str.find
 
 
 def _only_definitions(text: str, bodies: WrapperBodies) -> bool:
     """True when every occurrence of a wrapper name is its `function NAME` definition: no call can be
-    there, so the file need not be lexed (modules full of wrappers are common). One pass over the
-    file's words, whatever the number of wrappers (a name searched for one by one cost names x
+    there, so the file need not be lexed (modules full of wrappers are common).
+
+    A word is a maximal run of name characters; it is a wrapper's name as written or as `Module\\Name`.
+    A few names are found where they stand with str.find; with many, the file's words are collected
+    once (in C) and the names among them looked for; with many of those too, one pass over the
+    words: linear whatever the number of wrappers (a name searched for one by one cost names x
     occurrences: minutes on a file of thousands of nested functions)."""
     low = text.lower()
+    names: Iterable[str] = bodies
+    if len(bodies) > _FEW_NAMES:
+        words = set(_NAME_TOKEN.findall(low))
+        named = words & bodies.keys()
+        if "\\" in low:
+            named.update(last for word in words if "\\" in word for last in (word.rsplit("\\", 1)[-1],) if last in bodies)
+        if len(named) > _FEW_NAMES:
+            return _only_definitions_word_by_word(low, bodies)
+        names = named
+    name_char = _NAME_CHAR_AT.match
+    for name in names:
+        i = low.find(name) if name else -1
+        while i >= 0:
+            end = i + len(name)
+            start = i
+            if i > 0 and name_char(low, i - 1):
+                if low[i - 1] != "\\":
+                    start = -1  # inside a longer word
+                else:
+                    start = i - 1  # Module\Name: the word starts before the module's name
+                    while start > 0 and name_char(low, start - 1):
+                        start -= 1
+            if start >= 0 and not name_char(low, end) and not _DEFINITION_BEFORE.search(low[max(0, start - 24) : start]):
+                return False
+            i = low.find(name, i + 1)
+    return True
+
+
+def _only_definitions_word_by_word(low: str, bodies: WrapperBodies) -> bool:
     for m in _NAME_TOKEN.finditer(low):
         word = m.group()
-        name = word.rsplit("\\", 1)[-1]  # Module\Name
-        if (word in bodies or name in bodies) and not _DEFINITION_BEFORE.search(low[max(0, m.start() - 24) : m.start()]):
+        if (word in bodies or word.rsplit("\\", 1)[-1] in bodies) and not _DEFINITION_BEFORE.search(low[max(0, m.start() - 24) : m.start()]):
             return False
     return True
 

@@ -7,6 +7,7 @@ at its place in the string with the form ``generated-code`` and never patched (t
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import replace
 from typing import Callable
@@ -24,6 +25,7 @@ _SINK = re.compile(
 _ASSIGNED = re.compile(r"(?i)\$(?:script:|global:|local:|private:)?(\w+)\s*=\s*$")
 _COMMAND_ARGUMENT = re.compile(r"(?i)(?<![\w-])-(?:Command|c)\s+")
 _TEXT_SEND = re.compile(r"(?i)(?<![\w-])Send-MailMessage(?![\w-])|\.Send\s*\(")
+_TEXT_SEND_HINT = re.compile(r"send-mailmessage|\.send")
 
 
 def _statement(code: str, start: int, end: int) -> tuple[str, str]:
@@ -75,7 +77,16 @@ def generated_calls(script: Script, find: Callable[[Script], list[MailCall]]) ->
     # search of the whole text first costs more than all of them (measured on the mail-dense corpus).
     text = script.text
     calls: list[MailCall] = []
+    # Where what _TEXT_SEND matches may start, found once in the lower-cased text: a string holding none
+    # is not searched (in ASCII text only: case-insensitive matching folds a few other letters to ASCII).
+    hints = [m.start() for m in _TEXT_SEND_HINT.finditer(script.text_lower)] if text.isascii() else None
+    if hints == []:
+        return calls
     for start, end in script.structure.masked.strings:
+        if hints is not None:
+            k = bisect.bisect_left(hints, start)
+            if k == len(hints) or hints[k] >= end:
+                continue
         if not _TEXT_SEND.search(text, start, end):
             continue
         code = script.code

@@ -10,6 +10,8 @@ window. difflib's SequenceMatcher (autojunk off) took 13 s on 8,000 repeated lin
 from __future__ import annotations
 
 import bisect
+from collections import Counter
+from itertools import accumulate
 from typing import Iterable, Optional, Union
 
 from scanner.masking import SourceMask
@@ -26,9 +28,9 @@ def opcodes(old: list[str], new: list[str]) -> list[Opcode]:
     """SequenceMatcher-style opcodes turning ``old`` into ``new`` (equal, replace, delete, insert), in
     time linear in the number of lines (each line compared at most a bounded number of times)."""
     # Lines as small integers: every comparison below is an int comparison.
-    ids: dict[str, int] = {}
-    a = [ids.setdefault(line, len(ids)) for line in old]
-    b = [ids.setdefault(line, len(ids)) for line in new]
+    ids = {line: number for number, line in enumerate(dict.fromkeys(old + new))}
+    a = list(map(ids.__getitem__, old))
+    b = list(map(ids.__getitem__, new))
     out: list[Opcode] = []
     _diff(a, 0, len(a), b, 0, len(b), out, anchors=True)
     return _merge(out)
@@ -63,16 +65,10 @@ def _diff(a: list[int], a0: int, a1: int, b: list[int], b0: int, b1: int, out: l
 
 def _unique_anchors(a: list[int], a0: int, a1: int, b: list[int], b0: int, b1: int) -> list[tuple[int, int]]:
     """Lines that occur exactly once on each side, in the longest run whose order both sides agree on."""
-    count_a: dict[int, int] = {}
-    for i in range(a0, a1):
-        count_a[a[i]] = count_a.get(a[i], 0) + 1
-    count_b: dict[int, int] = {}
-    where_b: dict[int, int] = {}
-    for j in range(b0, b1):
-        line = b[j]
-        count_b[line] = count_b.get(line, 0) + 1
-        where_b[line] = j
-    pairs = [(i, where_b[a[i]]) for i in range(a0, a1) if count_a[a[i]] == 1 and count_b.get(a[i]) == 1]
+    count_a = Counter(a[a0:a1])
+    count_b = Counter(b[b0:b1])
+    where_b = dict(zip(b[b0:b1], range(b0, b1)))  # a line's last place (the only one of a unique line)
+    pairs = [(i, where_b[line]) for i, line in enumerate(a[a0:a1], a0) if count_a[line] == 1 and count_b.get(line) == 1]
     if not pairs:
         return []
     # Longest increasing subsequence of the b positions (patience sorting), O(k log k).
@@ -182,10 +178,15 @@ def _lf(line: str) -> str:
     return line[:-2] + "\n" if line.endswith("\r\n") else line
 
 
+def _lf_lines(text: str) -> list[str]:
+    """``[_lf(line) for line in _split(text)]``: every CRLF ends a line, so it is replaced before the split."""
+    return _split(text.replace("\r\n", "\n"))
+
+
 def unified_diff(rel: str, before: str, after: str, context: int = 3) -> str:
     """A unified diff of two decoded texts (line endings shown as LF), found in linear time."""
-    old = [_lf(line) for line in _split(before)]
-    new = [_lf(line) for line in _split(after)]
+    old = _lf_lines(before)
+    new = _lf_lines(after)
     return "".join(_hunks(rel, old, new, old, new, set(), context)[0])
 
 
@@ -213,16 +214,14 @@ def safe_diff(rel: str, before: str, after: str, secrets: Secrets, context: int 
     a secret line: the context shrinks around it.
     """
     originals = _split(before)
-    old = [_lf(line) for line in originals]
-    new = [_lf(line) for line in _split(after)]
+    old = _lf_lines(before)
+    new = _lf_lines(after)
     if isinstance(secrets, SourceMask):
         mask = secrets
         redactor = mask.redactor()
-        offsets = [0]
-        for line in originals:
-            offsets.append(offsets[-1] + len(line))
+        offsets = list(accumulate(map(len, originals), initial=0))
         # The whole text through the mask at once (it keeps every line break), then cut into lines.
-        shown_old = [_lf(line) for line in _split(mask.masked_text(before))]
+        shown_old = _lf_lines(mask.masked_text(before))
         if len(shown_old) != len(originals):  # a secret value spanning lines was masked as one: line by line instead
             shown_old = [_lf(mask.slice(before, offsets[k], offsets[k + 1])) for k in range(len(originals))]
     else:
