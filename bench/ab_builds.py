@@ -6,6 +6,9 @@ Usage: python bench/ab_builds.py CHECKOUT_A CHECKOUT_B [N [LABELS]]   (prints a 
 substrings of the case labels to run, e.g. 'public,fix')
 
 The corpora are bench/run.py's (WORKDIR /tmp/s2g-bench) and the public corpus (/work/corpus/public).
+
+AB_B_SCAN_ARGS (environment): more arguments for checkout B's scans only, e.g. "--judge tree-sitter" to
+measure B without PowerShell's parser (an option checkout A may not have).
 """
 import os
 import resource
@@ -18,10 +21,12 @@ import time
 A, B = sys.argv[1], sys.argv[2]
 N = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 big, dense, pub = "/tmp/s2g-bench/corpus-20000f-200mb-seed1", "/tmp/s2g-bench/corpus-5000f-50mb-seed1-dense", "/work/corpus/public"
+B_SCAN_ARGS = os.environ.get("AB_B_SCAN_ARGS", "").split()
 def cmd(d, corpus, *extra):
     if extra and extra[0] == "fix":  # fix writes every patched copy under a fresh folder; its preview goes nowhere
         return [f"{d}/.venv/bin/python", "-m", "scanner", "fix", corpus, *extra[1:]]
-    return [f"{d}/.venv/bin/python", "-m", "scanner", "scan", corpus, "-f", "json", "-o", "/dev/null", "-q", *extra]
+    more = B_SCAN_ARGS if d == B else []
+    return [f"{d}/.venv/bin/python", "-m", "scanner", "scan", corpus, "-f", "json", "-o", "/dev/null", "-q", *extra, *more]
 cases = [
     ("cold --jobs 2, 200 MB estate", big, ("--no-cache",)),
     ("warm re-scan, 200 MB estate", big, ("--cache-dir", "{cache}")),
