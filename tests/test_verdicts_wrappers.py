@@ -130,3 +130,35 @@ def test_a_wrapper_called_in_its_own_file(tmp_path: Path) -> None:
     assert found[2]["assessment"]["breaks"] is None
     assert (found[4]["assessment"]["breaks"], found[4]["sender"]) == (True, "me@x.example")
     assert (found[5]["assessment"]["breaks"], found[5]["sender"]) == (False, "you@x.example")
+
+
+def test_a_wrapper_that_hands_its_arguments_on_with_args(tmp_path: Path) -> None:
+    # `Send-MailMessage @args` in a function without parameters: each caller's arguments, named or
+    # positional, are the call's own, and what a caller does not pass the call does not get.
+    (tmp_path / "Relay.psm1").write_text("function Send-TeamMail {\n    # all arguments go through\n    Send-MailMessage @args\n}\n")
+    (tmp_path / "jobs.ps1").write_text(
+        "$cred = Get-Credential\n"
+        "Send-TeamMail -To 'ops@x.example' -From 'jobs@x.example' -Subject 'Nightly' -SmtpServer 'smtp.office365.com' -Port 587 -UseSsl -Credential $cred\n"
+        "Send-TeamMail 'ops@x.example' 'Weekly' 'body text' 'relay.x.local' -From 'weekly@x.example'\n"
+        "Send-TeamMail -To 'ops@x.example' -From 'plain@x.example' -Subject 'No login' -SmtpServer 'smtp.office365.com'\n"
+    )
+    result = runner.invoke(app, ["scan", str(tmp_path), "-f", "json", "--no-cache", "--jobs", "1"])
+    found = {(f["path"], f["line"]): f for f in json.loads(result.stdout)["findings"] if f["rule"] == "SMTP001"}
+    assert found[("Relay.psm1", 3)]["assessment"]["breaks"] is None  # on its own the wrapper decides nothing
+    named, positional, bare = found[("jobs.ps1", 2)], found[("jobs.ps1", 3)], found[("jobs.ps1", 4)]
+    assert named["call"]["form"] == "wrapper-call-site"
+    assert (named["assessment"]["breaks"], named["sender"]) == (True, "jobs@x.example")
+    assert (positional["assessment"]["server_text"], positional["assessment"]["breaks"]) == ("relay.x.local", False)
+    assert positional["sender"] == "weekly@x.example"
+    # No credential through @args: what the scan says of any Exchange Online send without one.
+    assert bare["assessment"]["credential"] == "default-windows-logon" and "fails already" in bare["assessment"]["verdict"]
+    assert any("@args does not hold it" in note for note in bare["call"]["notes"])
+
+
+def test_an_advanced_function_does_not_hand_on_undeclared_arguments(tmp_path: Path) -> None:
+    # [CmdletBinding()] refuses an argument it does not declare: its @args is empty, the callers decide nothing.
+    (tmp_path / "Strict.psm1").write_text("function Send-Strict {\n    [CmdletBinding()] param()\n    Send-MailMessage @args\n}\n")
+    (tmp_path / "job.ps1").write_text("Send-Strict -SmtpServer 'smtp.office365.com' -To 'a@x.example' -From 'b@x.example' -Subject 's'\n")
+    result = runner.invoke(app, ["scan", str(tmp_path), "-f", "json", "--no-cache", "--jobs", "1"])
+    paths = {f["path"] for f in json.loads(result.stdout)["findings"]}
+    assert "job.ps1" not in paths and "Strict.psm1" in paths

@@ -14,12 +14,13 @@ from scanner.declared import EstateFacts
 from scanner.estate.pool import LazyPool, in_order
 from scanner.estate.prefilter import Prefilter
 from scanner.findings import LEGACY_APIS, file_mask, fingerprint_of, normalized_text, sender_address
-from scanner.model import Finding, RelatedLocation
+from scanner.model import Api, Finding, RelatedLocation
 from scanner.script import Script
 from scanner.analysis.functions import function_parameters, unset_parameters
 from scanner.analysis.binding import bind_arguments
 from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites, lex_call
 from scanner.assess import assess
+from scanner.extract.send_mailmessage import SEND_MAILMESSAGE
 from scanner.files import DecodeError, decode, read_bytes
 from scanner.model import BindKind, BoundParam, FixApplicability, FixInfo, Location, Provenance
 from scanner.rules import catalogue
@@ -45,6 +46,8 @@ class WrapperDef:
     feeds: dict[str, dict[str, str]] = field(default_factory=dict)
     unset: list[str] = field(default_factory=list)  # parameters (lower case) that hold nothing unless passed
     splatted: list[str] = field(default_factory=list)  # parameters (lower case) the call gets through @PSBoundParameters
+    # `Send-MailMessage @args` in a function that declares no parameter: the caller's arguments are the call's.
+    forwards_args: bool = False
 
 
 def file_wrappers(script: Script, findings: list[Finding]) -> list[WrapperDef]:
@@ -81,10 +84,36 @@ def file_wrappers(script: Script, findings: list[Finding]) -> list[WrapperDef]:
                             body = script.structure.code_lower[function.body.start : function.body.end]
                             if not re.search(r"\$psboundparameters(?:\[|\.(?:add|remove|item)\b)", body) and name.lower() not in wrapper.splatted:
                                 wrapper.splatted.append(name.lower())  # a default never reaches the splat: only what is passed
+                if _forwards_args(script, function, wrapper, f):
+                    # `Send-MailMessage @args`: a simple function that declares no parameter hands every
+                    # argument of its caller to the call, named or positional, and nothing it was not given.
+                    wrapper.forwards_args = True
+                    for name in WRAPPER_FED:
+                        given = f.call.params.get(name)
+                        if (given is None or given.kind is BindKind.UNRESOLVED) and name not in feeds:
+                            feeds[name] = name.lower()
+                            if name.lower() not in wrapper.splatted:
+                                wrapper.splatted.append(name.lower())
                 if feeds:
                     wrapper.feeds[f.fingerprint] = feeds
             found.append(wrapper)
     return found
+
+
+def _forwards_args(script: Script, function: object, wrapper: WrapperDef, finding: Finding) -> bool:
+    """Whether ``finding``'s call is `Send-MailMessage @args` in a function with no parameters of its own
+    (an advanced function, [CmdletBinding()] or [Parameter()], takes no argument it does not declare)."""
+    call = finding.call
+    if call is None or call.api is not Api.SEND_MAILMESSAGE or wrapper.parameters:
+        return False
+    if not any(note.lower().startswith("splat @args:") for note in call.notes):
+        return False
+    text = script.structure.code_lower[function.name_start : function.body.end]  # type: ignore[attr-defined]
+    return "cmdletbinding" not in text and "[parameter(" not in text.replace(" ", "")
+
+
+# A wrapper's parameter list that stands for "the caller's arguments are Send-MailMessage's" (@args).
+_ARGS = ("@args",)
 
 
 # Mail parameters a wrapper's caller may decide (what a verdict and the sender depend on).
@@ -126,7 +155,8 @@ def link_wrapper_call_sites(
             by_name.setdefault(wrapper.name.lower(), []).append(wrapper)
     if not by_name:
         return
-    parameters = {name: tuple(defs[0].parameters) for name, defs in by_name.items() if any(d.feeds for d in defs)}
+    parameters = {name: _ARGS if defs[0].forwards_args else tuple(defs[0].parameters)
+                  for name, defs in by_name.items() if any(d.feeds for d in defs)}
     names_key = hashlib.sha256(("\0".join(sorted(by_name)) + "\0v3\0" + repr(sorted(parameters.items()))).encode()).hexdigest()
     known: dict[int, list[list[object]]] = {}
     todo: list[int] = []
@@ -186,13 +216,18 @@ def _wrapper_chunk(
 def _site_arguments(script: Script, site: object, parameters: tuple[str, ...]) -> dict[str, list[object]]:
     """{parameter (lower case): [text, static value, conditional, reason, provenance, source]} as the call site binds them."""
 
-    spec = CommandSpec("wrapper", tuple(ParameterSpec(p, position=i) for i, p in enumerate(parameters)))
+    if parameters == _ARGS:
+        spec = SEND_MAILMESSAGE  # `Send-MailMessage @args`: the site's arguments bind as the call's own
+        parameters = tuple(p.name for p in spec.parameters)
+    else:
+        spec = CommandSpec("wrapper", tuple(ParameterSpec(p, position=i) for i, p in enumerate(parameters)))
     arguments = lex_call(script, site)  # type: ignore[arg-type]
     binding = bind_arguments(script, spec, arguments, site.start)  # type: ignore[attr-defined]
     secrets = None
     out: dict[str, list[object]] = {}
+    declared = {p.lower() for p in parameters}
     for name, bound in binding.params.items():
-        if name.lower() not in {p.lower() for p in parameters}:
+        if name.lower() not in declared:
             continue
         if secrets is None:
             secrets = find_secrets(script)
@@ -382,17 +417,18 @@ def call_site_findings(
                                 wrapper_param in wrapper.splatted or (mail_param == "Credential" and wrapper_param in wrapper.unset)):
                             # Not passed here: @PSBoundParameters leaves it out; `-Credential $Credential` with no
                             # default and not Mandatory is $null. Either way the call gets no value.
-                            declared = next((p for p in wrapper.parameters if p.lower() == wrapper_param), wrapper_param)
+                            declared = next((p for p in wrapper.parameters if p.lower() == wrapper_param), mail_param)
                             call.params.pop(mail_param, None)
                             if mail_param == "Credential":
-                                how = "so @PSBoundParameters leaves it out" if wrapper_param in wrapper.splatted else "and has no default"
+                                how = ("so @args does not hold it" if wrapper.forwards_args else "so @PSBoundParameters leaves it out"
+                                       if wrapper_param in wrapper.splatted else "and has no default")
                                 call.notes.append(f"-{declared} is not passed to {wrapper.name} at {path}:{line} {how}: "
                                                   "this call sends without a credential")
                             continue
                         if argument is None:
                             continue  # not passed here: the wrapper's own default (or nothing) applies
                         text, value, conditional, reason, provenance, source = argument
-                        declared = next((p for p in wrapper.parameters if p.lower() == wrapper_param), wrapper_param)
+                        declared = next((p for p in wrapper.parameters if p.lower() == wrapper_param), mail_param)
                         origin = f"passed as -{declared} to {wrapper.name} at {path}:{line}" + (f"; {reason}" if reason else "")
                         literal = value is not None and str(text)[:1] in "'\"0123456789$" and not str(text).startswith("$")
                         call.params[mail_param] = BoundParam(
