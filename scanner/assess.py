@@ -88,9 +88,9 @@ def credential_kind(call: MailCall) -> CredentialKind:
         return CredentialKind.UNKNOWN
     if call.api is Api.OUTLOOK_COM:
         return CredentialKind.DEFAULT_LOGON  # the logged-on user's Outlook profile
-    if call.api is Api.NATIVE_SMTP:
+    if call.api in (Api.NATIVE_SMTP, Api.PNP_MAIL):
         if cred is None:
-            return CredentialKind.NONE  # a tool logs on only when given a password
+            return CredentialKind.NONE  # a tool (or Send-PnPMail) logs on only when given a password
         return CredentialKind.UNKNOWN if cred.kind is BindKind.UNRESOLVED else CredentialKind.EXPLICIT
     return CredentialKind.EXPLICIT if cred is not None else CredentialKind.UNKNOWN
 

@@ -23,7 +23,7 @@ from scanner.masking import SourceMask, harmless, role_of_name, source_mask
 from scanner.redact import MASK
 from scanner.secrets import SecretLiteral, find_secrets, redact_value, secret_values
 
-LEGACY_APIS = {Api.SEND_MAILMESSAGE, Api.SMTPCLIENT, Api.MAILKIT, Api.CDO, Api.SYSTEM_WEB_MAIL, Api.OUTLOOK_COM, Api.EWS, Api.NATIVE_SMTP}
+LEGACY_APIS = {Api.SEND_MAILMESSAGE, Api.SMTPCLIENT, Api.MAILKIT, Api.CDO, Api.SYSTEM_WEB_MAIL, Api.OUTLOOK_COM, Api.EWS, Api.NATIVE_SMTP, Api.PNP_MAIL}
 CONTEXT_LINES = 3
 SNIPPET_MAX_LINES = 20
 

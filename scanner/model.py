@@ -44,6 +44,7 @@ class Api(str, Enum):
     SYSTEM_WEB_MAIL = "system-web-mail"
     OUTLOOK_COM = "outlook-com"
     NATIVE_SMTP = "native-smtp-tool"  # blat, mailsend, sendEmail, swaks, curl smtp://: a command-line SMTP client
+    PNP_MAIL = "pnp-send-mail"  # PnP PowerShell's Send-PnPMail through SMTP (-Server, or the older module's -Password)
     EWS = "ews"  # Exchange Web Services: the EWS Managed API, SOAP CreateItem/SendItem, New-WebServiceProxy
     GRAPH_SENDMAIL = "graph-sendmail"
     SEND_MGUSERMAIL = "send-mgusermail"

@@ -493,3 +493,27 @@ def test_a_script_blocks_parameters_take_the_values_of_its_argument_list() -> No
         "$mail = @{ From = 'a@contoso.com'; To = 'b@contoso.com'; Subject = 's'; SmtpServer = 'smtp.office365.com'; Credential = $cred; UseSsl = $true }\n"
         "Start-Job -ScriptBlock { param($m) Send-MailMessage @m } -ArgumentList $mail | Wait-Job\n", "job.ps1")
     assert value(job, "SmtpServer") == "smtp.office365.com" and assess(job).breaks is True
+
+
+def test_send_pnpmail_through_smtp_is_found_with_its_server_and_log_on() -> None:
+    """PnP PowerShell's Send-PnPMail sends through SMTP with -Server (a log-on when -Username/-Password are
+    given) and, in the older SharePointPnPPowerShellOnline module, with -From/-Password to its default
+    smtp.office365.com; without -Server it uses Graph or SharePoint, and a name in a string is no call."""
+    found = calls("pnp_send_mail.ps1")
+    assert [(c.api, c.command, c.location.line) for c in found] == [
+        (Api.PNP_MAIL, "Send-PnPMail", 6),
+        (Api.PNP_MAIL, "Send-PnPMail", 10),
+        (Api.PNP_MAIL, "SharePointPnPPowerShellOnline\\Send-PnPMail", 13),
+    ]
+    legacy, splatted, direct = found
+    assert value(legacy, "SmtpServer") == "smtp.office365.com" and legacy.params["SmtpServer"].kind.value == "default"
+    assert assess(legacy).breaks is True and credential_kind(legacy) is CredentialKind.EXPLICIT
+    assert (value(splatted, "SmtpServer"), value(splatted, "Port")) == ("smtp.office365.com", 587)
+    assert assess(splatted).breaks is True and splatted.params["Credential"].text == "'spjobs@fabrikam.com'"
+    assert credential_kind(direct) is CredentialKind.NONE and assess(direct).breaks is False
+    result = CliRunner().invoke(app, ["scan", str(FIXTURES / "pnp_send_mail.ps1"), "-f", "json", "--no-cache", "--exit-zero", "-q"])
+    assert "Quota-Alert#2026" not in result.stdout  # the splatted password is masked everywhere
+    data = json.loads(result.stdout)
+    pnp = [f for f in data["findings"] if f["rule"] == "SMTP008"]
+    assert [(f["line"], f["assessment"]["breaks"]) for f in pnp] == [(6, True), (10, True), (13, False)]
+    assert all(f["fix"]["applicability"] == "display-only" and f["sender"] == "spjobs@fabrikam.com" for f in pnp)

@@ -19,7 +19,7 @@ from scanner.migrate.mapping import credential_sender
 from scanner.model import Finding
 
 GRAPH_APIS = frozenset({"graph-sendmail", "send-mgusermail"})
-SENDING_APIS = frozenset({"send-mailmessage", "smtpclient", "mailkit", "cdo", "system-web-mail", "ews", "native-smtp-tool"}) | GRAPH_APIS
+SENDING_APIS = frozenset({"send-mailmessage", "smtpclient", "mailkit", "cdo", "system-web-mail", "ews", "native-smtp-tool", "pnp-send-mail"}) | GRAPH_APIS
 CONSUMER_DOMAINS = frozenset({
     "outlook.com", "hotmail.com", "live.com", "msn.com", "passport.com", "hotmail.co.uk", "hotmail.fr",
     "hotmail.de", "hotmail.it", "hotmail.es", "live.co.uk", "live.fr", "live.de", "live.nl", "outlook.fr",

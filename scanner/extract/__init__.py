@@ -74,6 +74,12 @@ def _native(script: Script) -> list[MailCall]:
     return find_native_smtp(script)
 
 
+def _pnp(script: Script) -> list[MailCall]:
+    from scanner.extract.pnp import find_pnp_mail
+
+    return find_pnp_mail(script)
+
+
 def _graph(script: Script) -> list[MailCall]:
     from scanner.extract.graph import find_graph
 
@@ -93,6 +99,7 @@ RECOGNIZERS: list[Recognizer] = [
     Recognizer("outlook-com", (Api.OUTLOOK_COM,), tokens.OUTLOOK_COM, _outlook),
     Recognizer("ews", (Api.EWS,), tokens.EWS, _ews),
     Recognizer("native-smtp-tool", (Api.NATIVE_SMTP,), tokens.NATIVE_SMTP, _native),
+    Recognizer("pnp-send-mail", (Api.PNP_MAIL,), tokens.PNP_MAIL, _pnp),
     Recognizer("graph", (Api.GRAPH_SENDMAIL, Api.SEND_MGUSERMAIL), tokens.GRAPH, _graph),
     Recognizer("token-requests", (), tokens.TOKEN_REQUESTS, _no_calls),
 ]

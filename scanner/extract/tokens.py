@@ -16,6 +16,8 @@ OUTLOOK_COM = ("outlook.application",)
 EWS = ("webservices.data", "exchangeservice", "exchange.asmx", "createitem", "senditem", "new-webserviceproxy")
 # Command-line SMTP tools a script runs (curl only with an smtp:// URL).
 NATIVE_SMTP = ("blat", "mailsend", "sendemail", "swaks", "smtp://", "smtps://")
+# PnP PowerShell's mail cmdlet (and the older module's alias).
+PNP_MAIL = ("send-pnpmail", "send-spomail")
 GRAPH = ("sendmail", "send-mguser", "send-mgbetauser", "/send")
 # No calls: these let files that only request a Graph/Entra token reach the SEC rules.
 TOKEN_REQUESTS = ("oauth2", "client_secret", "connect-mggraph")
