@@ -219,3 +219,33 @@ def test_fail_on_may_break_ignores_calls_that_keep_working(tmp_path: Path) -> No
     _, out = _scan(str(relay), "-f", "json")
     (finding,) = json.loads(out)["findings"]
     assert finding["assessment"]["may_break"] is False and finding["assessment"]["outcome"] == "not-affected"
+
+
+# --------------------------------------------------------------------------- keys of a table the script writes
+
+
+def test_keys_of_a_settings_table_written_in_the_script_decide_the_verdict() -> None:
+    """`$Settings = @{ Mail = @{ Server = … } }` then `-SmtpServer $Settings.Mail.Server` (or `['Mail']['Server']`,
+    or a [pscustomobject]): the key's value, followed through a variable; an edit on some path leaves it
+    undecided, and a nested key set after the literal is not the written one."""
+    text = (
+        "$relay = 'smtp.office365.com'\n"
+        "$Settings = @{ Mail = @{ Server = $relay; From = 'reports@fabrikam.com' }; Port = 587 }\n"
+        "$cred = Import-Clixml \"$PSScriptRoot\\mail.xml\"\n"
+        "Send-MailMessage -SmtpServer $Settings.Mail.Server -Port $Settings.Port -From $Settings['Mail']['From'] -To 'it@fabrikam.com' -Subject 'Daily' -UseSsl -Credential $cred\n"
+        "$Job = [PSCustomObject]@{ Host = 'smtp.office365.com' }\n"
+        "Send-MailMessage -SmtpServer $Job.Host -From 'reports@fabrikam.com' -To 'it@fabrikam.com' -Subject 'Job' -UseSsl -Credential $cred\n"
+        "$Edited = @{ Server = 'relay.fabrikam.local' }\n"
+        "if ($env:USE_CLOUD) { $Edited.Server = 'smtp.office365.com' }\n"
+        "Send-MailMessage -SmtpServer $Edited.Server -From 'reports@fabrikam.com' -To 'it@fabrikam.com' -Subject 'Edited' -UseSsl -Credential $cred\n"
+        "$Settings.Mail.From = $env:MAIL_FROM\n"
+        "Send-MailMessage -SmtpServer $Settings.Mail.Server -From $Settings.Mail.From -To 'it@fabrikam.com' -Subject 'Later' -UseSsl -Credential $cred\n"
+    )
+    found = {f.location.line: f for f in findings_of(text)}
+    daily, job, edited, later = found[4], found[6], found[9], found[11]
+    assert daily.assessment is not None and daily.assessment.breaks is True
+    assert (daily.call.params["Port"].value, daily.sender) == (587, "reports@fabrikam.com")
+    assert "$Settings.Mail.Server" in daily.call.params["SmtpServer"].reason
+    assert job.assessment is not None and job.assessment.breaks is True
+    assert edited.assessment is not None and edited.assessment.breaks is None  # relay or Exchange Online: depends on the run
+    assert later.assessment is not None and later.assessment.breaks is None and later.sender is None

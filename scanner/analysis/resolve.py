@@ -319,7 +319,74 @@ def follow_value(script: Script, text: str, at: int, depth: int = 0) -> Optional
     address = mail_address(script, t, at, depth)
     if address is not None:
         return address
+    member = _member_value(script, t, at, depth)
+    if member is not None:
+        return member
     return config_value(script, t, at)
+
+
+# `$cfg.Mail.Server`, `$cfg['Mail']['Server']`: a key (or a chain of them) of a variable.
+_MEMBER = re.compile(r"""(?i)^\$(?:script:|global:|local:)?(\w+)((?:\.\w+|\[[ \t]*(?:'[^'\r\n]*'|"[^"$`\r\n]*")[ \t]*\])+)$""")
+_MEMBER_STEP = re.compile(r"""\.(\w+)|\[[ \t]*(?:'([^']*)'|"([^"]*)")[ \t]*\]""")
+_NESTED_LITERAL = re.compile(r"(?i)(?:\[(?:ordered|hashtable|System\.Collections\.Hashtable|pscustomobject)\][ \t]*)?@\{")
+
+
+def _member_value(script: Script, text: str, at: int, depth: int) -> Optional[Assignment]:
+    """The value of a key of a hashtable the script writes (`$cfg = @{ Mail = @{ Server = 'x' } }` then
+    `$cfg.Mail.Server`): the table as rebuilt before ``at`` (resolve_hashtable: later `.Key =` and
+    `[Key] =` edits included), then each nested `@{}` literal. None when a key is not written there (a
+    table loaded from a configuration file is config_value's) or a nested table is changed after it
+    was written (only the outer table's edits are followed)."""
+    m = _MEMBER.match(text)
+    if m is None:
+        return None
+    name = m.group(1)
+    keys = [a or b or c for a, b, c in _MEMBER_STEP.findall(m.group(2))]
+    if depth > 6 or not any(kind == "=" and _NESTED_LITERAL.match(script.code, value) for _, value, kind in _assignments(script, name, at)):
+        return None  # no table literal is assigned to it: nothing written here to read
+    # Rebuilding the table follows values again (an entry's `$x`, whose table may hold `$cfg.Key`): bounded.
+    nesting = script.memo.get("member-nesting", 0)
+    assert isinstance(nesting, int)
+    if nesting >= 3:
+        return None
+    script.memo["member-nesting"] = nesting + 1
+    try:
+        return _member_of_table(script, text, at, depth, name, keys)
+    finally:
+        script.memo["member-nesting"] = nesting
+
+
+def _member_of_table(script: Script, text: str, at: int, depth: int, name: str, keys: list[str]) -> Optional[Assignment]:
+    table = resolve_hashtable(script, name, at, objects=True)
+    entry = table.entries.get(keys[0].lower()) if table.defined_at >= 0 and table.complete else None
+    if entry is None or entry.assignment.provenance is not Provenance.WRITTEN:
+        return None
+    assignment = entry.assignment
+    if len(keys) > 1:
+        first = re.escape(keys[0])
+        changed = re.compile(rf"""(?i)\$(?:script:|global:|local:)?{re.escape(name)}(?:\.{first}|\[[ \t]*['"]{first}['"][ \t]*\])"""
+                             r"""(?:\.\w+|\[[^\]\r\n]*\])+[ \t]*(?:[-+*/]?=(?!=)|\.(?:Add|Remove|Clear)\b)""")
+        if changed.search(script.code, table.defined_at, at) or changed.search(script.text, table.defined_at, at):
+            return None  # a nested key set after the literal: its value at the call is not the written one
+    for key in keys[1:]:
+        literal = _NESTED_LITERAL.match(script.code, assignment.start)
+        if literal is None:
+            return None
+        entries, _ = parse_hashtable_literal(script, literal.end() - 1, assignment.conditional, assignment.origin)
+        nested = next((e for e in entries if e.key.lower() == key.lower()), None)
+        if nested is None:
+            return None
+        assignment = nested.assignment
+    value, conditional, origin = assignment.value, assignment.conditional, assignment.origin
+    provenance, source = Provenance.WRITTEN, ""
+    if value is None:
+        followed = follow_value(script, assignment.text, assignment.start, depth + 1)  # `Server = $server`
+        if followed is None or followed.value is None:
+            return None
+        value, conditional = followed.value, conditional or followed.conditional
+        origin, provenance, source = f"{origin}; {followed.origin}", followed.provenance, followed.source
+    path = "".join(f".{key}" for key in keys)
+    return Assignment(text, at, script.line_of(at), conditional, value, f"${name}{path} of {origin}", provenance, source)
 
 
 def config_value(script: Script, text: str, at: int) -> Optional[Assignment]:
@@ -486,8 +553,10 @@ class Hashtable:
         self.entries[key.lower()] = HashtableEntry(key, assignment)
 
 
-def resolve_hashtable(script: Script, name: str, at: int) -> Hashtable:
-    """Rebuild the hashtable ``$name`` splatted at ``at``: its literal plus later .Add / [k]= / .k= / += edits."""
+def resolve_hashtable(script: Script, name: str, at: int, objects: bool = False) -> Hashtable:
+    """Rebuild the hashtable ``$name`` splatted at ``at``: its literal plus later .Add / [k]= / .k= / += edits.
+
+    ``objects``: a `[pscustomobject]@{}` counts too (its members are read like keys; it is no splat)."""
     table = Hashtable(name)
     if name.lower() in ("psboundparameters", "args"):
         table.complete = False
@@ -515,7 +584,7 @@ def resolve_hashtable(script: Script, name: str, at: int) -> Hashtable:
     covered = len(reaching) == 1 or not structure.is_conditional(reaching[-1][0], at) or _chain_covers(script, [r[0] for r in reaching], at)
     built: list[Hashtable] = []
     for r_stmt, r_value, _ in reaching:
-        one = _base_table(script, name, r_stmt, r_value, structure.is_conditional(r_stmt, at) if len(reaching) == 1 else False)
+        one = _base_table(script, name, r_stmt, r_value, structure.is_conditional(r_stmt, at) if len(reaching) == 1 else False, objects)
         if one is None:
             return table
         built.append(one)
@@ -574,11 +643,11 @@ def _config_table(script: Script, name: str, stmt: int, value_start: int, condit
     return table
 
 
-def _base_table(script: Script, name: str, stmt: int, value_start: int, conditional: bool) -> Optional[Hashtable]:
+def _base_table(script: Script, name: str, stmt: int, value_start: int, conditional: bool, objects: bool = False) -> Optional[Hashtable]:
     """The hashtable one assignment `$name = …` creates: a literal, or a copy (`.Clone()`) of another table."""
     table = Hashtable(name)
     code = script.code
-    m = re.compile(r"(?i)(?:\[(?:ordered|hashtable|System\.Collections\.Hashtable)\][ \t]*)?@\{").match(code, value_start)
+    m = (_NESTED_LITERAL if objects else _TABLE_LITERAL).match(code, value_start)
     if m is None:
         clone = _CLONE.match(code, value_start)
         if clone is not None and clone.group(1).lower() != name.lower():
