@@ -249,3 +249,20 @@ def test_keys_of_a_settings_table_written_in_the_script_decide_the_verdict() -> 
     assert job.assessment is not None and job.assessment.breaks is True
     assert edited.assessment is not None and edited.assessment.breaks is None  # relay or Exchange Online: depends on the run
     assert later.assessment is not None and later.assessment.breaks is None and later.sender is None
+
+
+def test_a_variable_set_from_its_own_member_is_no_table(tmp_path: Path) -> None:
+    # `$days = $days.Days`: following `$days` meets `$days.Days` again; the scan must not recurse on it.
+    (tmp_path / "expiry.ps1").write_text(
+        "$days = New-TimeSpan -Start (Get-Date) -End $expires\n"
+        "$days = $days.Days\n"
+        "$subject = \"Your password expires in $days days\"\n"
+        "$client = New-Object Net.Mail.SmtpClient('smtp.office365.com', 587)\n"
+        "$client.EnableSsl = $true\n"
+        "$client.Credentials = New-Object System.Net.NetworkCredential('it@fabrikam.com', $pw)\n"
+        "$client.Send('it@fabrikam.com', $to, $subject, $days.Days)\n"
+    )
+    result = runner.invoke(app, ["scan", str(tmp_path), "-f", "json", "--no-cache", "--jobs", "1", "--exit-zero"])
+    data = json.loads(result.stdout)
+    assert data["errors"] == []
+    assert [(f["rule"], f["assessment"]["breaks"]) for f in data["findings"]] == [("SMTP002", True)]
