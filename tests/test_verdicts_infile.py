@@ -266,3 +266,25 @@ def test_a_variable_set_from_its_own_member_is_no_table(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert data["errors"] == []
     assert [(f["rule"], f["assessment"]["breaks"]) for f in data["findings"]] == [("SMTP002", True)]
+
+
+def test_an_if_or_switch_written_as_a_value_gives_the_value_every_branch_agrees_on() -> None:
+    """`$server = if (…) { 'x' } else { 'x' }` and `switch (…) { … default { 'x' } }` decide the value when
+    every path gives the same constant, as the statement form does; without an else or a default one
+    path gives $null, and branches that differ leave it to the run."""
+    text = (
+        "$a = if ($env:STAGE -eq 'test') { 'smtp.office365.com' } elseif ($late) { \"smtp.office365.com\" } else { 'smtp.office365.com' }\n"
+        "Send-MailMessage -SmtpServer $a -From 'x@fabrikam.com' -To 'y@fabrikam.com' -Subject 'a' -UseSsl -Credential $cred\n"
+        "$b = switch ($env:STAGE) {\n    'prod' { 'smtp.office365.com' }\n    default { 'smtp.office365.com' }\n}\n"
+        "Send-MailMessage -SmtpServer $b -From 'x@fabrikam.com' -To 'y@fabrikam.com' -Subject 'b' -UseSsl -Credential $cred\n"
+        "$c = if ($env:STAGE) { 'smtp.office365.com' }\n"
+        "Send-MailMessage -SmtpServer $c -From 'x@fabrikam.com' -To 'y@fabrikam.com' -Subject 'c' -UseSsl -Credential $cred\n"
+        "$d = if ($env:STAGE) { 'relay.fabrikam.local' } else { 'smtp.office365.com' }\n"
+        "Send-MailMessage -SmtpServer $d -From 'x@fabrikam.com' -To 'y@fabrikam.com' -Subject 'd' -UseSsl -Credential $cred\n"
+        "$e = switch ($env:STAGE) { 'prod' { 'smtp.office365.com' } }\n"
+        "Send-MailMessage -SmtpServer $e -From 'x@fabrikam.com' -To 'y@fabrikam.com' -Subject 'e' -UseSsl -Credential $cred\n"
+    )
+    found = {f.location.line: f for f in findings_of(text)}
+    verdicts = {line: f.assessment.breaks if f.assessment else "?" for line, f in found.items()}
+    assert verdicts == {2: True, 7: True, 9: None, 11: None, 13: None}
+    assert "the same value in every branch (3)" in found[2].call.params["SmtpServer"].reason

@@ -322,7 +322,91 @@ def follow_value(script: Script, text: str, at: int, depth: int = 0) -> Optional
     member = _member_value(script, t, at, depth)
     if member is not None:
         return member
+    branches = _branch_bodies(t)
+    if branches is not None:
+        return _same_in_every_branch(script, t, at, depth, branches)
     return config_value(script, t, at)
+
+
+_IF_HEAD = re.compile(r"(?i)if[ \t]*\(")
+_ELSEIF_HEAD = re.compile(r"(?i)\s*elseif[ \t]*\(")
+_ELSE_HEAD = re.compile(r"(?i)\s*else\s*(?=\{)")
+_SWITCH_HEAD = re.compile(r"(?i)switch(?:[ \t]+-(?:regex|wildcard|exact|casesensitive))*[ \t]*\(")
+_SWITCH_LABEL = re.compile(r"""\s*(?:'(?:[^']|'')*'|"[^"]*"|[^\s{}'"]+)\s*(?=\{)""")
+
+
+def _block_body(text: str, i: int) -> Optional[tuple[str, int]]:
+    """The text inside the `{ … }` at ``i`` (after spaces) and the offset past it; None when there is none."""
+    while i < len(text) and text[i] in " \t\r\n":
+        i += 1
+    if i >= len(text) or text[i] != "{":
+        return None
+    try:
+        end = skip_balanced(text, i)
+    except LexError:
+        return None
+    return text[i + 1 : end - 1].strip(), end
+
+
+def _branch_bodies(text: str) -> Optional[list[str]]:
+    """The bodies of `if (…) {…} elseif (…) {…} else {…}` or `switch (…) { … default {…} }` written as a
+    value (`$server = if ($test) { 'a' } else { 'b' }`), when every path gives one (an else, a default)."""
+    try:
+        head = _IF_HEAD.match(text)
+        if head is not None:
+            bodies: list[str] = []
+            i = skip_balanced(text, head.end() - 1)
+            while True:
+                block = _block_body(text, i)
+                if block is None:
+                    return None
+                bodies.append(block[0])
+                i = block[1]
+                more = _ELSEIF_HEAD.match(text, i)
+                if more is not None:
+                    i = skip_balanced(text, more.end() - 1)
+                    continue
+                last = _ELSE_HEAD.match(text, i)
+                if last is None:
+                    return None  # no else: on the other path the value is $null
+                block = _block_body(text, last.end())
+                if block is None or text[block[1]:].strip():
+                    return None
+                return bodies + [block[0]]
+        head = _SWITCH_HEAD.match(text)
+        if head is None:
+            return None
+        outer = _block_body(text, skip_balanced(text, head.end() - 1))
+        if outer is None or text[outer[1]:].strip():
+            return None
+        inner, bodies, default, i = outer[0], [], False, 0
+        while inner[i:].strip():
+            label = _SWITCH_LABEL.match(inner, i)
+            if label is None:
+                return None  # a condition block, or something else: not read
+            block = _block_body(inner, label.end())
+            if block is None:
+                return None
+            default = default or label.group().strip().lower() == "default"
+            bodies.append(block[0])
+            i = block[1]
+        return bodies if default and bodies else None
+    except LexError:
+        return None
+
+
+def _same_in_every_branch(script: Script, text: str, at: int, depth: int, bodies: list[str]) -> Optional[Assignment]:
+    """One value when every branch gives the same constant (as a statement-form if/else that sets the
+    variable alike on every path does); None when they differ or one is not known."""
+    values = []
+    for body in bodies:
+        found = follow_value(script, body, at, depth + 1)
+        if found is None or found.value is None or found.conditional:
+            return None
+        values.append(found.value)
+    if any(repr(v) != repr(values[0]) for v in values[1:]):
+        return None
+    return Assignment(text, at, script.line_of(at), False, values[0], f"the same value in every branch ({len(bodies)})")
 
 
 # `$cfg.Mail.Server`, `$cfg['Mail']['Server']`: a key (or a chain of them) of a variable.
