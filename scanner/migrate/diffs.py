@@ -53,7 +53,8 @@ def _diff(a: list[int], a0: int, a1: int, b: list[int], b0: int, b1: int, out: l
         if matched:
             i, j = a0, b0
             for ai, bj in matched:
-                _diff(a, i, ai, b, j, bj, out, anchors=False)
+                if ai > i or bj > j:  # lines between two anchors (most anchors follow each other)
+                    _diff(a, i, ai, b, j, bj, out, anchors=False)
                 out.append(("equal", ai, ai + 1, bj, bj + 1))
                 i, j = ai + 1, bj + 1
             _diff(a, i, middle_end_a, b, j, middle_end_b, out, anchors=False)
