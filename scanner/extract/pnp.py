@@ -94,15 +94,18 @@ def _bind(script: Script, site: CallSite) -> MailCall | None:
     text = script.text
     while end > site.start and text[end - 1] in " \t":
         end -= 1
+    doubt = script.tree_doubts(site.start, end)  # a call tree-sitter reads inside an error region
     call = MailCall(
         api=Api.PNP_MAIL,
         command=site.written,
         form=PNP_FORM,
         location=script.location(site.start, end),
         params=params,
-        confidence=Confidence.HIGH,
-        notes=binding.notes + [f"{site.written} sends through SMTP here: replace it with Send-GraphMailMessage "
-                               "or Send-PnPMail without -Server (Microsoft Graph, Mail.Send) (no automatic rewrite)"],
+        confidence=Confidence.MEDIUM if doubt is not None else Confidence.HIGH,
+        notes=binding.notes + ([doubt] if doubt is not None else [])
+        + [f"{site.written} sends through SMTP here: replace it with Send-GraphMailMessage "
+           "or Send-PnPMail without -Server (Microsoft Graph, Mail.Send) (no automatic rewrite)"],
+        in_error_region=doubt is not None,
         name_span=(site.name_start, site.name_end),
         call_span=(site.start, end),
     )
