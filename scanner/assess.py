@@ -142,9 +142,12 @@ def _with_row_variants(call: MailCall) -> MailCall:
     by_row: dict[tuple[str, int], dict[str, BoundParam]] = {}
     for name, bound in call.params.items():
         for path, row, value in bound.alternatives:
+            # Row 0: not a configuration row but a path of the script (``path`` says which assignment).
+            in_file = row == 0
             by_row.setdefault((path, row), {})[name] = BoundParam(
                 name, bound.text, BindKind.LITERAL if value is not None else BindKind.UNRESOLVED, value,
-                reason=f"row {row} of {path}", line=bound.line, provenance=Provenance.CONFIG_FILE, source=bound.source,
+                reason=path if in_file else f"row {row} of {path}", line=bound.line,
+                provenance=Provenance.WRITTEN if in_file else Provenance.CONFIG_FILE, source=bound.source,
             )
     groups: dict[str, tuple[list[tuple[str, int]], dict[str, BoundParam]]] = {}
     for key, params in by_row.items():
@@ -155,6 +158,9 @@ def _with_row_variants(call: MailCall) -> MailCall:
         files = list(dict.fromkeys(path for path, _ in keys))
         rows = [row for _, row in keys]
         where = ", ".join(files)
+        if all(row == 0 for row in rows):
+            variants.append(Variant(where, params))  # paths of the script: `$Server = … (line 4)`
+            continue
         shown = ", ".join(str(r) for r in rows[:8]) + (f" and {len(rows) - 8} more" if len(rows) > 8 else "")
         variants.append(Variant(f"{'row' if len(rows) == 1 else 'rows'} {shown} of {where}", params))
     return dataclasses.replace(call, variants=variants)

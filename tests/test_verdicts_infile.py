@@ -51,8 +51,12 @@ def test_a_splat_whose_paths_agree_on_the_server_is_known_and_one_path_alone_is_
     assert agreed.sender == "robot@tailspin.example"
     one_path = found[14]
     assert one_path.assessment is not None and one_path.assessment.breaks is None
+    # Two paths that disagree: each is assessed, the worst applies (as configuration rows and SmtpClient
+    # objects built on two paths already were), and the verdict names both.
     disagree = found[19]
-    assert disagree.assessment is not None and disagree.assessment.breaks is None
+    assert disagree.assessment is not None and disagree.assessment.breaks is True
+    assert "The settings differ by path; the worst applies" in disagree.assessment.verdict
+    assert "not affected (relay.tailspin.local)" in disagree.assessment.verdict
     assert disagree.call is not None and disagree.call.params["SmtpServer"].conditional
 
 
@@ -271,7 +275,8 @@ def test_a_variable_set_from_its_own_member_is_no_table(tmp_path: Path) -> None:
 def test_an_if_or_switch_written_as_a_value_gives_the_value_every_branch_agrees_on() -> None:
     """`$server = if (…) { 'x' } else { 'x' }` and `switch (…) { … default { 'x' } }` decide the value when
     every path gives the same constant, as the statement form does; without an else or a default one
-    path gives $null, and branches that differ leave it to the run."""
+    path gives $null (undecided); branches that give different constants are each assessed, the worst
+    applies."""
     text = (
         "$a = if ($env:STAGE -eq 'test') { 'smtp.office365.com' } elseif ($late) { \"smtp.office365.com\" } else { 'smtp.office365.com' }\n"
         "Send-MailMessage -SmtpServer $a -From 'x@fabrikam.com' -To 'y@fabrikam.com' -Subject 'a' -UseSsl -Credential $cred\n"
@@ -286,5 +291,6 @@ def test_an_if_or_switch_written_as_a_value_gives_the_value_every_branch_agrees_
     )
     found = {f.location.line: f for f in findings_of(text)}
     verdicts = {line: f.assessment.breaks if f.assessment else "?" for line, f in found.items()}
-    assert verdicts == {2: True, 7: True, 9: None, 11: None, 13: None}
+    assert verdicts == {2: True, 7: True, 9: None, 11: True, 13: None}
     assert "the same value in every branch (3)" in found[2].call.params["SmtpServer"].reason
+    assert found[11].assessment is not None and "branch 1 (line 10): not affected (relay.fabrikam.local)" in found[11].assessment.verdict

@@ -42,6 +42,7 @@ def value_param(script: Script, name: str, text: str, kind: BindKind, at: int, l
     elif found is not None and found.origin:
         bound.reason, bound.provenance, bound.source = found.origin, found.provenance, found.source  # e.g. a config file outside the tree
         if found.alternatives:
+            bound.conditional = found.conditional  # a value that differs by path in the script
             set_alternatives(bound, found.alternatives)
     return bound
 

@@ -322,6 +322,7 @@ def member_param(script: Script, name: str, span: tuple[int, int], reason: str) 
         elif found is not None and found.origin:
             bound.reason, bound.provenance, bound.source = f"{reason}; {found.origin}", found.provenance, found.source
             if found.alternatives:
+                bound.conditional = found.conditional  # a value that differs by path in the script
                 set_alternatives(bound, found.alternatives)
     return bound
 

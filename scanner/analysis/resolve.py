@@ -229,9 +229,17 @@ def resolve_variable(script: Script, name: str, at: int, depth: int = 0) -> Opti
         covered = not script_scope and (not structure.is_conditional(reaching[-1][0], at) or _chain_covers(script, [a[0] for a in reaching], at))
         if script_scope:
             covered = any(not structure.is_conditional(a[0], relative) for a in reaching)
+        constants = all(r.value is not None and not r.conditional for r in results)
         latest.conditional = not (agree and covered)
         if agree and covered:
             latest.origin = f"the same value on every path (lines {', '.join(str(script.line_of(a[0])) for a in reversed(reaching))})"
+        elif covered and not script_scope and constants:
+            # Every path sets it, to constants that differ: no one value, each path's kept (row 0 = a path
+            # of this file, not a configuration row); the call is assessed once per value, the worst applies.
+            lines = ", ".join(str(script.line_of(a[0])) for a in reversed(reaching))
+            latest = Assignment(latest.text, latest.start, latest.line, True, None, f"${name} differs by path (lines {lines})",
+                                alternatives=[(f"path {k}: ${name} = … (line {script.line_of(a[0])})", 0, r.value)
+                                              for k, (a, r) in enumerate(zip(reversed(reaching), reversed(results)), 1)])
     if script_scope:
         latest.origin = f"script scope: {latest.origin}"
     return latest
@@ -270,7 +278,7 @@ def _assigned(script: Script, name: str, assign: tuple[int, int, str], depth: in
             found.conditional = followed.conditional
             found.origin = f"{origin}, {followed.origin}"
             found.provenance, found.source = followed.provenance, followed.source
-        elif followed is not None and followed.provenance is not Provenance.WRITTEN:
+        elif followed is not None and (followed.provenance is not Provenance.WRITTEN or followed.alternatives):
             found.origin = f"{origin}: {followed.origin}"
             found.provenance, found.source = followed.provenance, followed.source
             found.alternatives = followed.alternatives
@@ -310,8 +318,9 @@ def follow_value(script: Script, text: str, at: int, depth: int = 0) -> Optional
             # What .smtp2graph.toml declares is what the run gives: it decides over a parameter's
             # default (`[string]$MailServer = ''`), which any caller may replace.
             assumed = assumed_variable(script, variable.group(1), at)
-            if assumed is None and found is not None and (found.value is not None or found.provenance is Provenance.CONFIG_FILE):
-                return found  # no declaration: the default, or no value but the reason names the configuration file
+            if assumed is None and found is not None and (found.value is not None or found.provenance is Provenance.CONFIG_FILE
+                                                          or found.alternatives):
+                return found  # no declaration: the default, or no value but the reason names the configuration file or the paths
             return assumed
         return found
     if len(t) >= 2 and t[0] == '"' and t[-1] == '"' and "$(" not in t:
@@ -405,7 +414,10 @@ def _same_in_every_branch(script: Script, text: str, at: int, depth: int, bodies
             return None
         values.append(found.value)
     if any(repr(v) != repr(values[0]) for v in values[1:]):
-        return None
+        # Constants that differ by branch: each kept (row 0 = a path of this file), the worst verdict applies.
+        line = script.line_of(at)
+        return Assignment(text, at, line, True, None, f"a different value in each branch ({len(bodies)}, line {line})",
+                          alternatives=[(f"branch {n} (line {line})", 0, v) for n, v in enumerate(values, 1)])
     return Assignment(text, at, script.line_of(at), False, values[0], f"the same value in every branch ({len(bodies)})")
 
 
