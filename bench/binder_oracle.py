@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
 
 from scanner.check import calls_in_text  # noqa: E402
 from scanner.files import DecodeError, decode  # noqa: E402
-from scanner.model import Api, BindKind, MailCall  # noqa: E402
+from scanner.model import Api, BindKind, BoundParam, MailCall  # noqa: E402
 from scanner.powershell import BinderCall, ScriptBinding, bind_send_mailmessage  # noqa: E402
 
 PUBLIC_CORPUS = Path("/work/corpus/public")
@@ -41,6 +41,12 @@ NOT_VISIBLE_REASON = {
     BindKind.DEFAULT: "default ($PSDefaultParameterValues / $PSEmailServer)",
     BindKind.PIPELINE: "pipeline input",
 }
+
+def _visible(param: BoundParam) -> bool:
+    """Written at the call: a value that differs by path in the script (alternatives of row 0) is held
+    unresolved, but its text is the call's own argument all the same."""
+    return param.kind in VISIBLE or bool(param.alternatives) and all(row == 0 for _, row, _ in param.alternatives)
+
 
 # The scanner's binding notes that stand for one of PowerShell's binding exceptions.
 NOTE_ERROR_IDS = (
@@ -120,9 +126,9 @@ def compare_call(path: str, scanned: Optional[MailCall], bound: Optional[BinderC
         result.cannot_judge = f"BindCommand throws: {bound.failure}"
         return result
     splatted = bool(bound.splats)
-    visible = {name: p for name, p in scanned.params.items() if p.kind in VISIBLE}
+    visible = {name: p for name, p in scanned.params.items() if _visible(p)}
     for p in scanned.params.values():
-        if p.kind not in VISIBLE:
+        if not _visible(p):
             result.not_judged[NOT_VISIBLE_REASON[p.kind]] += 1
     binder = {a.name: a for a in bound.arguments}
     for name in sorted(set(binder) | set(visible)):

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import shutil
@@ -760,7 +759,7 @@ def _build_text(rng: random.Random, shape: Shape, target: int, index: int, modul
     if shape is Shape.PESTER:
         empty_mock = rng.random() < 0.5
         clean = not empty_mock
-        parts.append(f"\nBeforeAll {{\n    . $PSCommandPath.Replace('.Tests.ps1', '.ps1')\n}}\n")
+        parts.append("\nBeforeAll {\n    . $PSCommandPath.Replace('.Tests.ps1', '.ps1')\n}\n")
         produce: Callable[[], str] = lambda: unit_pester(rng, empty_mock)  # noqa: E731
     else:
         produce, clean = _body_units(rng, shape)

@@ -14,7 +14,6 @@ cmdlet refuses it).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 from email import message_from_bytes, policy

@@ -15,7 +15,6 @@ examples, and every script of the public corpus when it is present.
 
 from __future__ import annotations
 
-import bisect
 import re
 from pathlib import Path
 from typing import Optional

@@ -4,7 +4,6 @@ expressions the script computes at run time, and which are constants (written or
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner

@@ -95,6 +95,6 @@ def render_table(rows: list[Row], *, details: bool = False, seconds: float = 0.0
                  f"{len({r.outcome.style for r in rows})} styles = {len(rows)} rows: "
                  + ", ".join(f"{counts[k]} {k}" for k in ("pass", "intended", "xfail", "FAIL", "not patched", "error"))
                  + (f" ({missing} of them fail another way, no wider, when Smtp2Graph is missing)" if missing else "")
-                 + (f"; xfail by owner: " + ", ".join(f"{k} {v}" for k, v in sorted(owners.items())) if owners else "")
+                 + ("; xfail by owner: " + ", ".join(f"{k} {v}" for k, v in sorted(owners.items())) if owners else "")
                  + (f"; {seconds:.0f} s" if seconds else ""))
     return "\n".join(lines) + "\n"

@@ -116,7 +116,7 @@ def send_mailmessage_shapes() -> list[Shape]:
              before="$mailCred = New-Object System.Management.Automation.PSCredential('svc@contoso.com', "
                     "(New-Object System.Security.SecureString))"))
     add(_smm("smm-encoding", "named", f"Send-MailMessage {BASIC} -Subject 'Encodage é' -Body 'Größe' -Encoding UTF8 {SERVER}"))
-    add(_smm("smm-positional", "positional", f"Send-MailMessage 'ops@contoso.com' 'Positional' 'Body by position' 'smtp.office365.com' "
+    add(_smm("smm-positional", "positional", "Send-MailMessage 'ops@contoso.com' 'Positional' 'Body by position' 'smtp.office365.com' "
              "-From 'alerts@contoso.com' -Port 587 -UseSsl -Credential $cred"))
     add(_smm("smm-aliases", "named", f"Send-MailMessage {BASIC} -sub 'Aliases' -Body '<i>x</i>' -BAH -DNO OnSuccess "
              "-ComputerName 'smtp.office365.com' -Port 587 -UseSsl -Credential $cred"))
