@@ -13,7 +13,7 @@ from typing import Callable, Optional, Sequence
 
 from scanner.analysis.literals import constructor_arguments, literal_or_none
 from scanner.analysis.resolve import resolve_variable
-from scanner.model import Api, Assessment, BoundParam, Finding, Location, MailCall, RelatedLocation, UnusedSuppression
+from scanner.model import Api, Assessment, BoundParam, Finding, Location, MailCall, UnusedSuppression
 from scanner.ruleconfig import RuleConfig
 from scanner.safetext import CLIP_MARK as _CLIP_MARK, LINE_MAX
 from scanner.rules import Rule, RuleResult, Verdict
@@ -281,10 +281,7 @@ def result_finding(
     key = normalized_text(snippet)
     index = occurrences.get(rule.id + key, 0)
     occurrences[rule.id + key] = index + 1
-    related = []
-    for offset, role in result.related:
-        line, column = structure.line_col(offset)
-        related.append(RelatedLocation(script.path, int(line), int(column), role))
+    related = script.related(result.related)
     return Finding(
         rule=rule.id,
         name=rule.name,

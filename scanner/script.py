@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 from scanner.declared import EstateFacts
-from scanner.model import Location
+from scanner.model import Location, RelatedLocation
 from scanner.parse import ParsedSource, parse_source
 from scanner.structure import Structure
 
@@ -71,6 +71,10 @@ class Script:
         line, col = self.structure.line_col(start)
         end_line, end_col = self.structure.line_col(max(start, end))
         return Location(self.path, line, col, end_line, end_col, start, end)
+
+    def related(self, offsets: Iterable[tuple[int, str]]) -> list[RelatedLocation]:
+        """A related location (line and column in this script) for each (offset, role)."""
+        return [RelatedLocation(self.path, *self.structure.line_col(offset), role) for offset, role in offsets]
 
     def line_of(self, offset: int) -> int:
         return self.structure.line_col(offset)[0]

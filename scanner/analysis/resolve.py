@@ -406,7 +406,8 @@ def _branch_bodies(text: str) -> Optional[list[str]]:
 
 def _same_in_every_branch(script: Script, text: str, at: int, depth: int, bodies: list[str]) -> Optional[Assignment]:
     """One value when every branch gives the same constant (as a statement-form if/else that sets the
-    variable alike on every path does); None when they differ or one is not known."""
+    variable alike on every path does); each branch's constant kept as an alternative when they differ
+    (the call is assessed once per value); None when one is not known."""
     values = []
     for body in bodies:
         found = follow_value(script, body, at, depth + 1)
@@ -424,7 +425,7 @@ def _same_in_every_branch(script: Script, text: str, at: int, depth: int, bodies
 # `$cfg.Mail.Server`, `$cfg['Mail']['Server']`: a key (or a chain of them) of a variable.
 _MEMBER = re.compile(r"""(?i)^\$(?:script:|global:|local:)?(\w+)((?:\.\w+|\[[ \t]*(?:'[^'\r\n]*'|"[^"$`\r\n]*")[ \t]*\])+)$""")
 _MEMBER_STEP = re.compile(r"""\.(\w+)|\[[ \t]*(?:'([^']*)'|"([^"]*)")[ \t]*\]""")
-_NESTED_LITERAL = re.compile(r"(?i)(?:\[(?:ordered|hashtable|System\.Collections\.Hashtable|pscustomobject)\][ \t]*)?@\{")
+_TABLE_OR_OBJECT_LITERAL = re.compile(r"(?i)(?:\[(?:ordered|hashtable|System\.Collections\.Hashtable|pscustomobject)\][ \t]*)?@\{")
 
 
 def _member_value(script: Script, text: str, at: int, depth: int) -> Optional[Assignment]:
@@ -438,7 +439,7 @@ def _member_value(script: Script, text: str, at: int, depth: int) -> Optional[As
         return None
     name = m.group(1)
     keys = [a or b or c for a, b, c in _MEMBER_STEP.findall(m.group(2))]
-    if depth > 6 or not any(kind == "=" and _NESTED_LITERAL.match(script.code, value) for _, value, kind in _assignments(script, name, at)):
+    if depth > 6 or not any(kind == "=" and _TABLE_OR_OBJECT_LITERAL.match(script.code, value) for _, value, kind in _assignments(script, name, at)):
         return None  # no table literal is assigned to it: nothing written here to read
     # Rebuilding the table follows values again (an entry's `$x`, whose table may hold `$cfg.Key`): bounded.
     nesting = script.memo.get("member-nesting", 0)
@@ -465,7 +466,7 @@ def _member_of_table(script: Script, text: str, at: int, depth: int, name: str, 
         if changed.search(script.code, table.defined_at, at) or changed.search(script.text, table.defined_at, at):
             return None  # a nested key set after the literal: its value at the call is not the written one
     for key in keys[1:]:
-        literal = _NESTED_LITERAL.match(script.code, assignment.start)
+        literal = _TABLE_OR_OBJECT_LITERAL.match(script.code, assignment.start)
         if literal is None:
             return None
         entries, _ = parse_hashtable_literal(script, literal.end() - 1, assignment.conditional, assignment.origin)
@@ -743,7 +744,7 @@ def _base_table(script: Script, name: str, stmt: int, value_start: int, conditio
     """The hashtable one assignment `$name = …` creates: a literal, or a copy (`.Clone()`) of another table."""
     table = Hashtable(name)
     code = script.code
-    m = (_NESTED_LITERAL if objects else _TABLE_LITERAL).match(code, value_start)
+    m = (_TABLE_OR_OBJECT_LITERAL if objects else _TABLE_LITERAL).match(code, value_start)
     if m is None:
         clone = _CLONE.match(code, value_start)
         if clone is not None and clone.group(1).lower() != name.lower():

@@ -16,6 +16,7 @@ from scanner.estate.prefilter import Prefilter
 from scanner.findings import LEGACY_APIS, file_mask, fingerprint_of, normalized_text, sender_address
 from scanner.model import Api, Finding, RelatedLocation
 from scanner.script import Script
+from scanner.structure import FunctionDef
 from scanner.analysis.functions import function_parameters, unset_parameters
 from scanner.analysis.binding import bind_arguments
 from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites, lex_call
@@ -100,7 +101,7 @@ def file_wrappers(script: Script, findings: list[Finding]) -> list[WrapperDef]:
     return found
 
 
-def _forwards_args(script: Script, function: object, wrapper: WrapperDef, finding: Finding) -> bool:
+def _forwards_args(script: Script, function: FunctionDef, wrapper: WrapperDef, finding: Finding) -> bool:
     """Whether ``finding``'s call is `Send-MailMessage @args` in a function with no parameters of its own
     (an advanced function, [CmdletBinding()] or [Parameter()], takes no argument it does not declare)."""
     call = finding.call
@@ -108,7 +109,7 @@ def _forwards_args(script: Script, function: object, wrapper: WrapperDef, findin
         return False
     if not any(note.lower().startswith("splat @args:") for note in call.notes):
         return False
-    text = script.structure.code_lower[function.name_start : function.body.end]  # type: ignore[attr-defined]
+    text = script.structure.code_lower[function.name_start : function.body.end]
     return "cmdletbinding" not in text and "[parameter(" not in text.replace(" ", "")
 
 

@@ -22,7 +22,7 @@ from typing import Optional
 from scanner.analysis.binding import bind_arguments
 from scanner.analysis.commands import CommandSpec, ParameterSpec, find_command_sites, lex_call
 from scanner.lexer import LexError, literal_value, skip_balanced, split_arguments
-from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
+from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall
 from scanner.analysis.resolve import resolve_variable
 from scanner.analysis.literals import parse_hashtable_literal, skip_spaces, static_value
 from scanner.extract.tokens import GRAPH as GRAPH_TOKENS, holds_any
@@ -323,8 +323,7 @@ def _call(script: Script, api: Api, site_start: int, name_start: int, name_end: 
         name_span=(name_start, name_end),
         call_span=(site_start, end),
     )
-    for offset, role in related:
-        call.related.append(RelatedLocation(script.path, *script.structure.line_col(offset), role))
+    call.related.extend(script.related(related))
     return call
 
 

@@ -359,7 +359,6 @@ def _cmdlet_calls(script: Script) -> list[MailCall]:
             name_span=(site.name_start, site.name_end),
             call_span=(site.start, end),
         )
-        for offset, role in binding.related:
-            call.related.append(RelatedLocation(script.path, *script.structure.line_col(offset), role))
+        call.related.extend(script.related(binding.related))
         calls.append(call)
     return calls

@@ -14,7 +14,7 @@ import dataclasses
 
 from scanner.analysis.binding import bind_arguments
 from scanner.analysis.commands import CallSite, CommandSpec, ParameterSpec, find_command_sites, lex_call
-from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
+from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall
 from scanner.script import Script
 
 PNP_FORM = "pnp-cmdlet"
@@ -109,7 +109,5 @@ def _bind(script: Script, site: CallSite) -> MailCall | None:
         name_span=(site.name_start, site.name_end),
         call_span=(site.start, end),
     )
-    for offset, role in binding.related:
-        rline, col = script.structure.line_col(offset)
-        call.related.append(RelatedLocation(script.path, rline, col, role))
+    call.related.extend(script.related(binding.related))
     return call

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from scanner.analysis.binding import alias_definitions, bind_arguments
 from scanner.analysis.commands import CallSite, CommandSpec, ParameterSpec, find_command_sites, lex_call
-from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall, RelatedLocation
+from scanner.model import Api, BindKind, BoundParam, Confidence, MailCall
 from scanner.analysis.resolve import ps_email_server
 from scanner.script import Script
 
@@ -142,9 +142,7 @@ def bind_site(script: Script, site: CallSite, form: str) -> MailCall:
         name_span=(site.name_start, site.name_end),
         call_span=(site.start, end),
     )
-    for offset, role in binding.related:
-        line, col = script.structure.line_col(offset)
-        call.related.append(RelatedLocation(script.path, line, col, role))
+    call.related.extend(script.related(binding.related))
     return call
 
 
