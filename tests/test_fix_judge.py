@@ -336,3 +336,20 @@ def test_a_patch_whose_lineage_is_not_right_to_left_is_parsed_whole() -> None:
     syntax.remember_edits(text, [(0, 16, "Send-Graph"), (40, 43, "'y'")], patched)  # left to right: not followed
     assert syntax._incremental_count(patched) is None
     assert syntax.problem_count(patched) == 0
+
+
+def test_pwsh_runs_without_call_counting_unless_the_caller_says_otherwise() -> None:
+    from scanner.powershell import helper_environment
+
+    env = helper_environment({"PATH": "/bin"})
+    assert env["DOTNET_TC_CallCounting"] == "0" and env["POWERSHELL_TELEMETRY_OPTOUT"] == "1" and env["PATH"] == "/bin"
+    assert helper_environment({"DOTNET_TC_CallCounting": "1"})["DOTNET_TC_CallCounting"] == "1"
+
+
+@pytest.mark.pwsh
+def test_the_pwsh_smtp2graph_starts_gets_that_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DOTNET_TC_CallCounting", raising=False)
+    run = run_pwsh("[Console]::Out.Write(\"[$env:DOTNET_TC_CallCounting]\")")
+    assert run.returncode == 0 and run.stdout == "[0]"
+    run = run_pwsh("[Console]::Out.Write(\"[$env:DOTNET_TC_CallCounting]\")", env=dict(os.environ, DOTNET_TC_CallCounting="1"))
+    assert run.stdout == "[1]"
