@@ -162,3 +162,81 @@ def test_every_way_of_naming_the_file_beside_the_script_is_followed(tmp_path: Pa
         assert server["source"] == "nightly/notify.json: Mail.Host", subject
         assert finding["sender"] == "nightly@tailspin.example", subject
         assert finding["assessment"]["breaks"] is True, subject
+
+
+INLINE_JOBS = {
+    # A JSON here-string piped to ConvertFrom-Json, read through nested keys.
+    "piped": """$conf = @'
+{ "Relay": { "Name": "smtp.office365.com", "Port": 587 }, "Sender": "nightly-piped@tailspin.example" }
+'@ | ConvertFrom-Json
+Send-MailMessage -SmtpServer $conf.Relay.Name -Port $conf.Relay.Port -UseSsl -Credential (Get-Credential) -From $conf.Sender -To 'ops@tailspin.example' -Subject 'piped' -Body 'x'
+""",
+    # The document in a variable first, converted with -InputObject and a switch that changes no key.
+    "variable": """$raw = @"
+{ "relay": "smtp.office365.com", "from": "nightly-var@tailspin.example" }
+"@
+$conf = ConvertFrom-Json -InputObject $raw -AsHashtable
+Send-MailMessage -SmtpServer $conf['relay'] -UseSsl -Credential (Get-Credential) -From $conf['from'] -To 'ops@tailspin.example' -Subject 'variable' -Body 'x'
+""",
+    # key = value lines read by ConvertFrom-StringData, the document its positional argument.
+    "stringdata": """$conf = ConvertFrom-StringData @'
+Relay = smtp.office365.com
+From = nightly-sd@tailspin.example
+'@
+Send-MailMessage -SmtpServer $conf.Relay -UseSsl -Credential (Get-Credential) -From $conf.From -To 'ops@tailspin.example' -Subject 'stringdata' -Body 'x'
+""",
+}
+
+
+def test_a_document_the_script_writes_itself_is_read_like_a_configuration_file(tmp_path: Path) -> None:
+    for name, text in INLINE_JOBS.items():
+        (tmp_path / f"{name}.ps1").write_text(text, encoding="utf-8")
+    _, out, _ = _scan(tmp_path, "-f", "json", "--no-cache")
+    found = {f["path"]: f for f in json.loads(out)["findings"] if f["rule"] == "SMTP001"}
+    assert sorted(found) == ["piped.ps1", "stringdata.ps1", "variable.ps1"]
+    for name in INLINE_JOBS:
+        finding = found[f"{name}.ps1"]
+        assert finding["assessment"]["breaks"] is True and finding["assessment"]["server"] == "exchange-online-submission", name
+        assert finding["sender"] == f"nightly-{ {'piped': 'piped', 'variable': 'var', 'stringdata': 'sd'}[name] }@tailspin.example"
+        server = finding["call"]["params"]["SmtpServer"]
+        assert server["source"].startswith(f"{name}.ps1 (line 1): "), server
+    assert found["piped.ps1"]["call"]["params"]["SmtpServer"]["source"] == "piped.ps1 (line 1): Relay.Name"
+
+
+def test_a_document_that_is_not_constant_or_not_readable_stays_undecided(tmp_path: Path) -> None:
+    (tmp_path / "expanded.ps1").write_text("""$conf = @"
+{ "relay": "$env:RELAY" }
+"@ | ConvertFrom-Json
+Send-MailMessage -SmtpServer $conf.relay -UseSsl -Credential (Get-Credential) -From 'a@tailspin.example' -To 'b@tailspin.example' -Subject 's' -Body 'x'
+""", encoding="utf-8")
+    (tmp_path / "broken.ps1").write_text("""$conf = @'
+{ "relay": "smtp.office365.com",
+'@ | ConvertFrom-Json
+Send-MailMessage -SmtpServer $conf.relay -UseSsl -Credential (Get-Credential) -From 'a@tailspin.example' -To 'b@tailspin.example' -Subject 's' -Body 'x'
+""", encoding="utf-8")
+    (tmp_path / "filtered.ps1").write_text("""$conf = @'
+[ { "relay": "smtp.office365.com" }, { "relay": "relay.tailspin.example" } ]
+'@ | ConvertFrom-Json | Select-Object -Last 1
+Send-MailMessage -SmtpServer $conf.relay -UseSsl -Credential (Get-Credential) -From 'a@tailspin.example' -To 'b@tailspin.example' -Subject 's' -Body 'x'
+""", encoding="utf-8")
+    _, out, _ = _scan(tmp_path, "-f", "json", "--no-cache")
+    found = {f["path"]: f for f in json.loads(out)["findings"] if f["rule"] == "SMTP001"}
+    for name in ("expanded.ps1", "broken.ps1", "filtered.ps1"):
+        assert found[name]["assessment"]["breaks"] is None, name
+    assert "cannot be parsed" in found["broken.ps1"]["call"]["params"]["SmtpServer"]["reason"]
+
+
+def test_a_password_in_a_document_the_script_writes_is_a_secret_and_never_shown(tmp_path: Path) -> None:
+    secret = "Ts-Night!ly-42q"
+    (tmp_path / "job.ps1").write_text(f"""$conf = @'
+{{ "relay": "smtp.office365.com", "user": "nightly@tailspin.example", "pass": "{secret}" }}
+'@ | ConvertFrom-Json
+$cred = New-Object System.Management.Automation.PSCredential($conf.user, (ConvertTo-SecureString $conf.pass -AsPlainText -Force))
+Send-MailMessage -SmtpServer $conf.relay -UseSsl -Credential $cred -From $conf.user -To 'ops@tailspin.example' -Subject 's' -Body 'x'
+""", encoding="utf-8")
+    for fmt in ("json", "sarif", "markdown", "html"):
+        _, out, _ = _scan(tmp_path, "-f", fmt, "--no-cache")
+        assert secret not in out, fmt
+    _, out, _ = _scan(tmp_path, "-f", "json", "--no-cache")
+    finding = next(f for f in json.loads(out)["findings"] if f["rule"] == "SMTP001")
+    assert finding["assessment"]["breaks"] is True and finding["sender"] == "nightly@tailspin.example"

@@ -174,6 +174,12 @@ def load_file(script: Script, kind: str, written: str) -> ConfigNode:
     return node
 
 
+def parse_document(kind: str, text: str) -> Any:
+    """``text`` read as ``kind`` (json, stringdata, yaml …): a document the script writes itself and converts.
+    Raises what the reader raises (ValueError, LexError, a YAML error) on text it cannot read."""
+    return _parse(kind, text)
+
+
 def _parse(kind: str, text: str) -> Any:
     text = text.lstrip("\ufeff")
     if kind == "json":

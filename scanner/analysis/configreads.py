@@ -14,7 +14,7 @@ import re
 from typing import Any, Optional, Protocol, Union
 
 from scanner.analysis.commands import CommandSpec, ParameterSpec, argument_text, find_command_sites, lex_call
-from scanner.analysis.configfiles import ROOT_MARK, ConfigNode, child, command_path, csv_options, is_element, load_file, locate, pipeline_upstream, read_config
+from scanner.analysis.configfiles import ROOT_MARK, ConfigNode, child, command_path, csv_options, is_element, load_file, locate, parse_document, pipeline_upstream, read_config
 from scanner.analysis.functions import function_parameters
 from scanner.analysis.literals import Assignment, static_value
 from scanner.lexer import LexError, scan_primary, skip_balanced
@@ -109,6 +109,10 @@ def loaded_node(values: Values, script: Script, text: str, at: int, xml_cast: bo
     convert = _CONVERT.search(t)
     content = _GET_CONTENT.search(t)
     if content is None:
+        if convert is not None:
+            inline = _inline_node(values, script, t, convert, at)
+            if inline is not None:
+                return inline
         return _ini_function_node(values, script, t, at)
     path = command_path(t, content.end())
     if path is None:
@@ -124,6 +128,54 @@ def loaded_node(values: Values, script: Script, text: str, at: int, xml_cast: bo
     if xml_cast:
         return load(values, script, "xml", path, at)
     return None
+
+
+# Switches that change nothing about which keys and values a converted document has.
+_CONVERT_SWITCHES = re.compile(r"(?i)(?:\s+-(?:AsHashtable|NoEnumerate|Depth\s+\d+|DateKind\s+\w+))*\s*")
+_CONVERT_ARGUMENT = re.compile(r"(?is)\s+(?:-(?:InputObject|StringData|Yaml)\s*:?\s*)?")
+_ARGUMENT_THEN_SWITCHES = re.compile(r"(?is)(?P<document>.+?)(?:\s+-(?:AsHashtable|NoEnumerate|Depth\s+\d+|DateKind\s+\w+))*\s*")
+
+
+def _inline_node(values: Values, script: Script, t: str, convert: "re.Match[str]", at: int) -> Optional[ConfigNode]:
+    """A document the script writes itself and converts: `@'{…}'@ | ConvertFrom-Json`, `$json | ConvertFrom-Json`,
+    `ConvertFrom-StringData @'…'@`, `ConvertFrom-Json -InputObject $text`, the text a constant (a literal or
+    a variable set to one). Its keys are read as a configuration file's are; None when it is not this form."""
+    kind = (convert.group(1) or convert.group(2)).lower()
+    if kind not in ("json", "stringdata", "yaml"):
+        return None
+    if convert.group(1):  # piped: what flows in is everything before the pipe
+        document = t[: convert.start()].strip()
+        if not _CONVERT_SWITCHES.fullmatch(t[convert.end() :]):
+            return None
+    else:
+        if t[: convert.start()].strip():
+            return None
+        argument = _CONVERT_ARGUMENT.match(t, convert.end())
+        if argument is None:
+            return None
+        split = _ARGUMENT_THEN_SWITCHES.fullmatch(t, argument.end())
+        if split is None:
+            return None
+        document = split.group("document").strip()
+    if not document or document[:1] not in "@'\"$":
+        return None
+    found = values.follow_value(script, document, at)
+    if found is None or not isinstance(found.value, str):
+        return None
+    start = at + max(t.find(document), 0)
+    line = found.line if document[:1] == "$" and found.line else script.line_of(start)
+    label = f"{script.path} (line {line})"
+    memo_key = f"inline-config:{kind}:{found.value}"
+    cached = script.memo.get(memo_key)
+    if isinstance(cached, ConfigNode):
+        return ConfigNode(label, (), cached.data, cached.problem)
+    node = ConfigNode(label, (), None)
+    try:
+        node.data = parse_document(kind, found.value)
+    except Exception as exc:  # noqa: BLE001 - JSON, YAML and lexer errors alike: text we cannot read is not a crash
+        node.problem = f"the {kind} the script writes at line {line} cannot be parsed ({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})"
+    script.memo[memo_key] = node
+    return node
 
 
 _MEMBER_PATH = re.compile(r"(?i)^\$(?:script:|global:|local:|using:)?(\w+)((?:\.\w+|\[\s*['\"][^'\"]+['\"]\s*\]|\.Get_Item\(\s*['\"][^'\"]+['\"]\s*\))*)$")
