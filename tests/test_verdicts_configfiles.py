@@ -178,6 +178,13 @@ Send-MailMessage -SmtpServer $conf.Relay.Name -Port $conf.Relay.Port -UseSsl -Cr
 $conf = ConvertFrom-Json -InputObject $raw -AsHashtable
 Send-MailMessage -SmtpServer $conf['relay'] -UseSsl -Credential (Get-Credential) -From $conf['from'] -To 'ops@tailspin.example' -Subject 'variable' -Body 'x'
 """,
+    # YAML read by the powershell-yaml module's ConvertFrom-Yaml.
+    "yaml": """$conf = @'
+relay: smtp.office365.com
+from: nightly-yaml@tailspin.example
+'@ | ConvertFrom-Yaml
+Send-MailMessage -SmtpServer $conf.relay -UseSsl -Credential (Get-Credential) -From $conf.from -To 'ops@tailspin.example' -Subject 'yaml' -Body 'x'
+""",
     # key = value lines read by ConvertFrom-StringData, the document its positional argument.
     "stringdata": """$conf = ConvertFrom-StringData @'
 Relay = smtp.office365.com
@@ -193,11 +200,11 @@ def test_a_document_the_script_writes_itself_is_read_like_a_configuration_file(t
         (tmp_path / f"{name}.ps1").write_text(text, encoding="utf-8")
     _, out, _ = _scan(tmp_path, "-f", "json", "--no-cache")
     found = {f["path"]: f for f in json.loads(out)["findings"] if f["rule"] == "SMTP001"}
-    assert sorted(found) == ["piped.ps1", "stringdata.ps1", "variable.ps1"]
+    assert sorted(found) == ["piped.ps1", "stringdata.ps1", "variable.ps1", "yaml.ps1"]
     for name in INLINE_JOBS:
         finding = found[f"{name}.ps1"]
         assert finding["assessment"]["breaks"] is True and finding["assessment"]["server"] == "exchange-online-submission", name
-        assert finding["sender"] == f"nightly-{ {'piped': 'piped', 'variable': 'var', 'stringdata': 'sd'}[name] }@tailspin.example"
+        assert finding["sender"] == f"nightly-{ {'piped': 'piped', 'variable': 'var', 'stringdata': 'sd', 'yaml': 'yaml'}[name] }@tailspin.example"
         server = finding["call"]["params"]["SmtpServer"]
         assert server["source"].startswith(f"{name}.ps1 (line 1): "), server
     assert found["piped.ps1"]["call"]["params"]["SmtpServer"]["source"] == "piped.ps1 (line 1): Relay.Name"
