@@ -200,6 +200,10 @@ def _assess(call: MailCall, estate: Optional[EstateFacts]) -> Assessment:
     if call.api is Api.OUTLOOK_COM:
         return _assess_outlook(call)
     result = _assess_smtp(call, estate)
+    if call.api is Api.SMTPCLIENT:
+        pickup = _pickup_delivery(call)
+        if pickup:
+            return _assess_pickup(call, result, pickup)
     oauth_servers = (ServerClass.EXO_SUBMISSION, ServerClass.EXO_LEGACY_TLS, ServerClass.EXO_HVE, ServerClass.UNKNOWN)
     if call.api in (Api.MAILKIT, Api.NATIVE_SMTP) and uses_oauth(call) and result.server in oauth_servers:
         hve = " High Volume Email's September 2028 basic-auth deadline does not apply either." if result.server is ServerClass.EXO_HVE else ""
@@ -222,6 +226,54 @@ def _assess(call: MailCall, estate: Optional[EstateFacts]) -> Assessment:
         if using is None or using.value in (1, "1"):
             result.verdict = "CDO hands the message to the local SMTP service (pickup folder); that service's smart host decides whether the retirement matters. Check its configuration."
     return result
+
+
+_PICKUP = re.compile(r"(?i)\b(SpecifiedPickupDirectory|PickupDirectoryFromIis)\b")
+
+
+def _pickup_delivery(call: MailCall) -> str:
+    """The pickup delivery method an SmtpClient is set to on every path ("" when it connects to a server):
+    the enum member, its name as a string, or its number (1, 2)."""
+    bound = call.params.get("DeliveryMethod")
+    if bound is None or bound.conditional:
+        return ""
+    value = bound.value
+    if isinstance(value, bool):
+        return ""
+    if isinstance(value, int) or (isinstance(value, str) and value.strip() in ("1", "2")):
+        return {1: "SpecifiedPickupDirectory", 2: "PickupDirectoryFromIis"}.get(int(value), "")
+    found = _PICKUP.search(value if isinstance(value, str) else bound.text)
+    if found is None or (not isinstance(value, str) and not re.fullmatch(
+            r"(?i)\s*\[(?:System\.)?(?:Net\.)?(?:Mail\.)?SmtpDeliveryMethod\]::\w+\s*|\s*['\"]\w+['\"]\s*", bound.text)):
+        return ""
+    return "PickupDirectoryFromIis" if found.group(1).lower() == "pickupdirectoryfromiis" else "SpecifiedPickupDirectory"
+
+
+def _assess_pickup(call: MailCall, smtp: Assessment, method: str) -> Assessment:
+    """An SmtpClient that writes its message into a pickup folder instead of connecting to a server: .NET
+    uses neither its host nor its credential, so the retirement concerns the service that collects the
+    folder, not this script (checked with .NET 10: the file is written; EnableSsl makes Send refuse the
+    pickup methods; PickupDirectoryFromIis throws NotSupportedException outside .NET Framework)."""
+    ssl = call.params.get("UseSsl")
+    migration = ("No change needed in the script for the retirement. The service that collects the folder (IIS SMTP, an "
+                 "Exchange transport pickup) sends the mail: if it relays to Exchange Online with SMTP AUTH basic (a smart "
+                 "host with a password), that service is what to migrate.")
+    unused = f" (its host {smtp.server_text} and credential are not used)" if smtp.server_text else ""
+    if ssl is not None and ssl.value is True and not ssl.conditional:
+        return Assessment(smtp.server, smtp.server_text, smtp.credential, False,
+                          f"Delivers through a pickup folder ({method}) with EnableSsl set: .NET refuses that combination "
+                          f"(\"SSL must not be enabled for pickup-directory delivery methods\"), so this call fails already; "
+                          "the basic-auth retirement changes nothing for it.", migration, Severity.MEDIUM, declared=smtp.declared)
+    if method == "PickupDirectoryFromIis":
+        return Assessment(smtp.server, smtp.server_text, smtp.credential, False,
+                          f"Writes the message into the IIS SMTP service's pickup folder (PickupDirectoryFromIis){unused}: no "
+                          "server connection and no log-on, so the basic-auth retirement does not affect this call. Only Windows "
+                          "PowerShell 5.1 (.NET Framework) can do this; under PowerShell 7 .NET throws \"IIS delivery is not supported\".",
+                          migration, Severity.LOW, declared=smtp.declared)
+    return Assessment(smtp.server, smtp.server_text, smtp.credential, False,
+                      f"Writes the message as a file into a pickup folder (SpecifiedPickupDirectory){unused}: no server "
+                      "connection and no log-on, so the basic-auth retirement does not affect this call.",
+                      migration, Severity.LOW, declared=smtp.declared)
 
 
 def _declare_line(written: str, example: str) -> str:

@@ -158,6 +158,8 @@ def _mail_settings_defaults(script: Script, params: dict[str, BoundParam]) -> No
             add("Credential", "<network userName / password>", None, "system.net/mailSettings/smtp/network/@userName")
     if smtp.get("from"):
         add("From", smtp.get("from"), smtp.get("from"), "system.net/mailSettings/smtp/@from")
+    if smtp.get("deliveryMethod", "").lower() in ("specifiedpickupdirectory", "pickupdirectoryfromiis"):  # Network: the default
+        add("DeliveryMethod", smtp.get("deliveryMethod"), smtp.get("deliveryMethod"), "system.net/mailSettings/smtp/@deliveryMethod")
 
 
 def _client_params(script: Script, client: Construction, send_at: int) -> dict[str, BoundParam]:

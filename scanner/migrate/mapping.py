@@ -429,7 +429,7 @@ class _Builder:
             if bound.kind == BindKind.UNRESOLVED:
                 where = f" ({bound.reason})" if bound.reason else ""
                 self.note(NoteKind.LOST, f"{name}: its value could not be resolved{where}; review the rewritten call.")
-            elif bound.kind == BindKind.DEFAULT and name not in SMTP_ONLY_PARAMS:
+            elif bound.kind == BindKind.DEFAULT and name not in SMTP_ONLY_PARAMS and name != "DeliveryMethod":
                 self.note(
                     NoteKind.INFO,
                     f"{name} comes from a default ({bound.reason or '$PSDefaultParameterValues'}): Send-GraphMailMessage "
