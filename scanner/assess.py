@@ -258,7 +258,8 @@ def _assess_pickup(call: MailCall, smtp: Assessment, method: str) -> Assessment:
     migration = ("No change needed in the script for the retirement. The service that collects the folder (IIS SMTP, an "
                  "Exchange transport pickup) sends the mail: if it relays to Exchange Online with SMTP AUTH basic (a smart "
                  "host with a password), that service is what to migrate.")
-    unused = f" (its host {smtp.server_text} and credential are not used)" if smtp.server_text else ""
+    logon = " and credential are" if smtp.credential in (CredentialKind.EXPLICIT, CredentialKind.UNKNOWN) else " is"
+    unused = f" (its host {smtp.server_text}{logon} not used)" if smtp.server_text else ""
     if ssl is not None and ssl.value is True and not ssl.conditional:
         return Assessment(smtp.server, smtp.server_text, smtp.credential, False,
                           f"Delivers through a pickup folder ({method}) with EnableSsl set: .NET refuses that combination "

@@ -49,6 +49,14 @@ def test_a_pickup_delivery_method_is_not_affected_and_says_why(tmp_path: Path) -
     assert "host smtp.office365.com and credential are not used" in found["enum.ps1"]["assessment"]["verdict"]
 
 
+def test_without_a_credential_only_the_host_is_said_to_be_unused(tmp_path: Path) -> None:
+    (tmp_path / "anon.ps1").write_text("$c = New-Object System.Net.Mail.SmtpClient('relay.woodgrove.example')\n"
+                                       "$c.DeliveryMethod = 'SpecifiedPickupDirectory'\n"
+                                       "$c.Send('a@woodgrove.example', 'b@woodgrove.example', 's', 'b')\n", encoding="utf-8")
+    verdict = _findings(tmp_path)["anon.ps1"]["assessment"]["verdict"]
+    assert "(its host relay.woodgrove.example is not used)" in verdict
+
+
 def test_a_pickup_delivery_method_from_web_config(tmp_path: Path) -> None:
     (tmp_path / "web.config").write_text("""<?xml version="1.0"?>
 <configuration><system.net><mailSettings>
