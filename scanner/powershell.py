@@ -78,7 +78,7 @@ class PwshRun:
 def helper_environment(base: Mapping[str, str]) -> dict[str, str]:
     """The environment of a pwsh smtp2graph starts: no telemetry, no update check, and .NET's tiered
     compilation without call counting. A short-lived pwsh otherwise spends more CPU re-compiling its hot
-    methods in the background than on its work (the parser session: 1.4 s CPU against 0.5 s for three
+    methods in the background than on its work (the parser session: 1.25 s CPU against 0.60 s for three
     scripts handed in while a scan runs, bench/pwsh_start.py); the code stays at its first tier: the
     ReadyToRun code Microsoft's packages ship, or quick JIT. Set in the caller's environment, each wins."""
     env = dict(base)
