@@ -130,10 +130,11 @@ def loaded_node(values: Values, script: Script, text: str, at: int, xml_cast: bo
     return None
 
 
-# Switches that change nothing about which keys and values a converted document has.
-_CONVERT_SWITCHES = re.compile(r"(?i)(?:\s+-(?:AsHashtable|NoEnumerate|Depth\s+\d+|DateKind\s+\w+))*\s*")
+# A switch that changes nothing about which keys and values a converted document has.
+_HARMLESS_SWITCH = r"\s+-(?:AsHashtable|NoEnumerate|Depth\s+\d+|DateKind\s+\w+)"
+_CONVERT_SWITCHES = re.compile(rf"(?i)(?:{_HARMLESS_SWITCH})*\s*")
 _CONVERT_ARGUMENT = re.compile(r"(?is)\s+(?:-(?:InputObject|StringData|Yaml)\s*:?\s*)?")
-_ARGUMENT_THEN_SWITCHES = re.compile(r"(?is)(?P<document>.+?)(?:\s+-(?:AsHashtable|NoEnumerate|Depth\s+\d+|DateKind\s+\w+))*\s*")
+_ARGUMENT_THEN_SWITCHES = re.compile(rf"(?is)(?P<document>.+?)(?:{_HARMLESS_SWITCH})*\s*")
 
 
 def _inline_node(values: Values, script: Script, t: str, convert: "re.Match[str]", at: int) -> Optional[ConfigNode]:
